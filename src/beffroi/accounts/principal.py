@@ -1,0 +1,160 @@
+"""Who is acting, and what they may do: roles, permissions and commune scope.
+
+Every service function receives a :class:`Principal` and checks it itself, so no adapter
+(route, CLI command, job) can forget the check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, true
+from sqlalchemy.orm import InstrumentedAttribute
+
+from beffroi.catalogue import Domain
+from beffroi.errors import NotFound, PermissionDenied
+
+
+class Role(StrEnum):
+    """The roles of DESIGN.md's users table."""
+
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    OPERATOR = "operator"
+    FIELD_AGENT = "field_agent"
+    VIDEO_AGENT = "video_agent"
+    AUDITOR = "auditor"
+    VIEWER = "viewer"
+
+
+class Permission(StrEnum):
+    """Things a role may do. Commune scope and domains narrow them further."""
+
+    ASSET_READ = "asset:read"
+    ASSET_WRITE = "asset:write"
+    GROUP_WRITE = "group:write"
+    COMMUNE_WRITE = "commune:write"
+    USER_READ = "user:read"
+    USER_MANAGE = "user:manage"
+    AUDIT_READ = "audit:read"
+    TOKEN_OWN = "token:own"
+
+
+_ALL_READ = {Permission.ASSET_READ, Permission.TOKEN_OWN}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.SUPERVISOR: frozenset(
+        _ALL_READ | {Permission.ASSET_WRITE, Permission.GROUP_WRITE, Permission.USER_READ}
+    ),
+    Role.OPERATOR: frozenset(_ALL_READ | {Permission.GROUP_WRITE}),
+    Role.FIELD_AGENT: frozenset(_ALL_READ),
+    Role.VIDEO_AGENT: frozenset(_ALL_READ),
+    Role.AUDITOR: frozenset(_ALL_READ | {Permission.AUDIT_READ, Permission.USER_READ}),
+    Role.VIEWER: frozenset(_ALL_READ),
+}
+
+# Roles whose work spans every domain; an operator is limited to the domains granted.
+_ALL_DOMAIN_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR})
+
+
+class ActorKind(StrEnum):
+    """What kind of actor a principal is, as written in the audit log."""
+
+    USER = "user"
+    SYSTEM = "system"
+    DEVICE = "device"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated actor: a person (by session or token), the system, or a device.
+
+    ``communes`` is ``None`` for metropolis-wide scope, else the commune codes in scope.
+    """
+
+    name: str
+    kind: ActorKind
+    roles: frozenset[Role] = frozenset()
+    domains: frozenset[Domain] = frozenset()
+    communes: frozenset[str] | None = frozenset()
+    user_id: int | None = None
+    via: str = ""
+
+    @classmethod
+    def system(cls, name: str) -> Principal:
+        """The system itself (CLI on the server, scheduler): every permission, every commune."""
+        return cls(
+            name=name,
+            kind=ActorKind.SYSTEM,
+            roles=frozenset({Role.ADMIN}),
+            domains=frozenset(Domain),
+            communes=None,
+            via="system",
+        )
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        """Union of the permissions of every role held."""
+        out: set[Permission] = set()
+        for role in self.roles:
+            out |= ROLE_PERMISSIONS[role]
+        return frozenset(out)
+
+    @property
+    def all_communes(self) -> bool:
+        """True when the scope is the whole metropolis."""
+        return self.communes is None
+
+    def can(self, permission: Permission) -> bool:
+        """Whether any role held grants ``permission``."""
+        return any(permission in ROLE_PERMISSIONS[role] for role in self.roles)
+
+    def require(self, permission: Permission) -> None:
+        """Raise :class:`PermissionDenied` unless ``permission`` is granted."""
+        if not self.can(permission):
+            raise PermissionDenied(f"{self.name} lacks permission {permission.value}")
+
+    def has_role(self, role: Role) -> bool:
+        """Whether the role is held."""
+        return role in self.roles
+
+    def in_domain(self, domain: Domain) -> bool:
+        """Whether the principal may act in an equipment domain."""
+        return bool(self.roles & _ALL_DOMAIN_ROLES) or domain in self.domains
+
+    def sees(self, commune: str | None) -> bool:
+        """Whether a thing of ``commune`` (``None``: metropolis-wide) is in scope."""
+        if self.communes is None:
+            return True
+        return commune is not None and commune in self.communes
+
+    def require_visible(self, commune: str | None, what: str) -> None:
+        """Raise :class:`NotFound` outside the scope, so existence stays hidden."""
+        if not self.sees(commune):
+            raise NotFound(f"{what} not found")
+
+    def require_commune(self, commune: str | None) -> None:
+        """Raise :class:`PermissionDenied` for a write into a commune outside the scope."""
+        if not self.sees(commune):
+            where = f"commune {commune!r}" if commune else "metropolis-wide data"
+            raise PermissionDenied(f"{where} is outside the scope of {self.name}")
+
+    def scope_clause(self, column: InstrumentedAttribute[Any] | Any) -> ColumnElement[bool]:
+        """A SQL condition keeping only rows whose commune column is in scope."""
+        if self.communes is None:
+            return true()
+        if not self.communes:
+            return false()
+        return column.in_(sorted(self.communes))
+
+    def covers(self, communes: Iterable[str] | None) -> bool:
+        """Whether this scope includes every commune of another scope (``None``: all)."""
+        if self.communes is None:
+            return True
+        if communes is None:
+            return False
+        return set(communes) <= self.communes

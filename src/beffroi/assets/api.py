@@ -1,0 +1,203 @@
+"""Routes of the equipment registry."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import orjson
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+
+from beffroi.assets import service
+from beffroi.assets.io import detect_format, parse_csv, parse_geojson, render_csv, render_geojson
+from beffroi.assets.models import AssetStatus
+from beffroi.assets.schemas import (
+    AssetCreate,
+    AssetOut,
+    AssetPage,
+    AssetUpdate,
+    Decommission,
+    ImportReport,
+)
+from beffroi.assets.service import AssetFilter, BBox
+from beffroi.errors import FieldError, InvalidInput
+from beffroi.web.deps import Ctx
+
+router = APIRouter(prefix="/assets", tags=["assets"])
+
+GEOJSON = "application/geo+json"
+MAX_PAGE = 1000
+MAX_GEOJSON_PAGE = 50_000
+MAX_IMPORT_BYTES = 200 * 1024 * 1024
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+def _statuses(value: str | None) -> list[AssetStatus]:
+    out = []
+    for item in _split(value):
+        try:
+            out.append(AssetStatus(item))
+        except ValueError:
+            raise InvalidInput(
+                FieldError(
+                    "status", f"unknown status {item!r}; known: {[s.value for s in AssetStatus]}"
+                )
+            ) from None
+    return out
+
+
+def _wants_geojson(request: Request, fmt: str | None) -> bool:
+    if fmt is not None:
+        return fmt == "geojson"
+    return GEOJSON in request.headers.get("accept", "")
+
+
+@router.get(
+    "",
+    response_model=AssetPage,
+    responses={200: {"content": {GEOJSON: {"schema": {"type": "object"}}}}},
+)
+async def list_assets(
+    ctx: Ctx,
+    request: Request,
+    type: Annotated[str | None, Query(description="Type keys, comma-separated")] = None,
+    commune: Annotated[
+        str | None, Query(description="Commune codes or names, comma-separated")
+    ] = None,
+    status: Annotated[str | None, Query(description="Statuses, comma-separated")] = None,
+    parent: Annotated[str | None, Query(max_length=64)] = None,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Text in id or name")] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_GEOJSON_PAGE)] = 100,
+    format: Annotated[Literal["json", "geojson"] | None, Query()] = None,
+    detail: Annotated[bool, Query(description="GeoJSON: include attributes and tags")] = False,
+) -> Response | AssetPage:
+    """Assets in your scope, by id, a page at a time.
+
+    With ``Accept: application/geo+json`` (or ``format=geojson``) the page is a GeoJSON
+    FeatureCollection for maps, up to 50,000 features at once; ``next_cursor`` is a
+    foreign member and a ``Link: rel=next`` header.
+    """
+    geojson = _wants_geojson(request, format)
+    if not geojson and limit > MAX_PAGE:
+        raise InvalidInput(FieldError("limit", f"at most {MAX_PAGE} per JSON page"))
+    f = AssetFilter(
+        types=_split(type),
+        communes=_split(commune),
+        statuses=_statuses(status),
+        parent_id=parent,
+        bbox=BBox.parse(bbox) if bbox else None,
+        q=q,
+        cursor=cursor,
+        limit=limit,
+    )
+    if not geojson:
+        items, next_cursor = await service.list_assets(ctx, f)
+        return AssetPage(items=items, next_cursor=next_cursor)
+    features, next_cursor = await service.list_features(ctx, f, detail=detail)
+    body = orjson.dumps(
+        {"type": "FeatureCollection", "features": features, "next_cursor": next_cursor}
+    )
+    headers = {}
+    if next_cursor:
+        headers["Link"] = f'<{request.url.include_query_params(cursor=next_cursor)}>; rel="next"'
+    return Response(body, media_type=GEOJSON, headers=headers)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_asset(ctx: Ctx, body: AssetCreate) -> AssetOut:
+    """Register a piece of equipment."""
+    return await service.create_asset(ctx, body)
+
+
+@router.get("/export", responses={200: {"content": {GEOJSON: {}, "text/csv": {}}}})
+async def export_assets(
+    ctx: Ctx,
+    format: Annotated[Literal["geojson", "csv"], Query()] = "geojson",
+    type: Annotated[str | None, Query()] = None,
+    commune: Annotated[str | None, Query()] = None,
+) -> StreamingResponse:
+    """Every asset in your scope (optionally of some types or communes) as a file."""
+    f = AssetFilter(types=_split(type), communes=_split(commune))
+    assets = [a async for a in service.iter_assets(ctx, f)]
+    render, media, ext = (
+        (render_csv, "text/csv; charset=utf-8", "csv")
+        if format == "csv"
+        else (render_geojson, GEOJSON, "geojson")
+    )
+    return StreamingResponse(
+        render(assets),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="beffroi-assets.{ext}"'},
+    )
+
+
+@router.post(
+    "/import",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                GEOJSON: {"schema": {"type": "object"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def import_assets(
+    ctx: Ctx,
+    request: Request,
+    format: Annotated[Literal["geojson", "csv"] | None, Query()] = None,
+    skip_invalid: Annotated[
+        bool, Query(description="Import the good rows, report the rest")
+    ] = False,
+    dry_run: Annotated[bool, Query(description="Check only; write nothing")] = False,
+) -> ImportReport:
+    """Create or update assets from a GeoJSON or CSV file: all or nothing by default.
+
+    A refused import answers 422 with every bad row and field, and writes nothing.
+    """
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw.extend(chunk)
+        if len(raw) > MAX_IMPORT_BYTES:
+            raise InvalidInput(FieldError("file", f"larger than {MAX_IMPORT_BYTES} bytes"))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(FieldError("file", f"not UTF-8 (byte {exc.start})")) from None
+    content_type = request.headers.get("content-type", "")
+    fmt = format or ("csv" if "csv" in content_type else None) or detect_format("", text)
+    items, errors = parse_csv(text) if fmt == "csv" else parse_geojson(text)
+    if errors and not items and not skip_invalid:
+        raise InvalidInput(errors, f"import refused, nothing written: {len(errors)} error(s)")
+    return await service.import_assets(
+        ctx,
+        items,
+        skip_invalid=skip_invalid,
+        dry_run=dry_run,
+        source=f"api:{fmt}",
+        parse_errors=errors,
+    )
+
+
+@router.get("/{asset_id}")
+async def get_asset(ctx: Ctx, asset_id: str) -> AssetOut:
+    """One asset."""
+    return await service.get_asset(ctx, asset_id)
+
+
+@router.patch("/{asset_id}")
+async def update_asset(ctx: Ctx, asset_id: str, body: AssetUpdate) -> AssetOut:
+    """Change an asset; send ``version`` to refuse a change made on a stale copy."""
+    return await service.update_asset(ctx, asset_id, body)
+
+
+@router.post("/{asset_id}/decommission")
+async def decommission_asset(ctx: Ctx, asset_id: str, body: Decommission) -> AssetOut:
+    """Retire an asset for good, with a reason."""
+    return await service.decommission_asset(ctx, asset_id, body.reason)

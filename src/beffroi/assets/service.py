@@ -1,0 +1,579 @@
+"""Use cases of the equipment registry: list, read, create, update, decommission, import."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, bindparam, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beffroi.accounts.principal import Permission
+from beffroi.assets.models import ASSET_ID_PATTERN, Asset, AssetStatus
+from beffroi.assets.schemas import AssetCreate, AssetOut, AssetUpdate, ImportReport, Point
+from beffroi.assets.validation import CHUNK, CommuneIndex, Known, check_asset, known_assets
+from beffroi.audit import service as audit
+from beffroi.context import Context
+from beffroi.errors import Conflict, FieldError, InvalidInput, NotFound
+from beffroi.timeutil import utcnow
+
+ASSET_ID_RE = re.compile(ASSET_ID_PATTERN)
+# Columns the map needs; the full record is one click away.
+MAP_COLUMNS = (
+    Asset.id,
+    Asset.type,
+    Asset.name,
+    Asset.commune_code,
+    Asset.status,
+    Asset.parent_id,
+    Asset.lon,
+    Asset.lat,
+)
+DETAIL_COLUMNS = (
+    Asset.attributes,
+    Asset.manufacturer,
+    Asset.model,
+    Asset.installed_on,
+    Asset.tags,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BBox:
+    """A WGS84 bounding box (min lon, min lat, max lon, max lat)."""
+
+    min_lon: float
+    min_lat: float
+    max_lon: float
+    max_lat: float
+
+    @classmethod
+    def parse(cls, text: str) -> BBox:
+        """Parse ``minlon,minlat,maxlon,maxlat``; an error names the parameter."""
+        try:
+            values = [float(v) for v in text.split(",")]
+        except ValueError:
+            values = []
+        if len(values) != 4:
+            raise InvalidInput(FieldError("bbox", "expected minlon,minlat,maxlon,maxlat"))
+        box = cls(*values)
+        if not (
+            -180 <= box.min_lon <= box.max_lon <= 180 and -90 <= box.min_lat <= box.max_lat <= 90
+        ):
+            raise InvalidInput(
+                FieldError("bbox", "expected min <= max within lon -180..180 and lat -90..90")
+            )
+        return box
+
+
+@dataclass(frozen=True, slots=True)
+class AssetFilter:
+    """Filters of an asset listing. Lists mean "any of"."""
+
+    types: Sequence[str] = ()
+    communes: Sequence[str] = ()
+    statuses: Sequence[AssetStatus] = ()
+    parent_id: str | None = None
+    bbox: BBox | None = None
+    q: str | None = None
+    ids: Sequence[str] = ()
+    cursor: str | None = None
+    limit: int = 100
+
+
+def encode_cursor(last_id: str) -> str:
+    """An opaque cursor after ``last_id``."""
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    """The id a cursor points after; a forged or damaged cursor is a named error."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        last_id = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        last_id = ""
+    if not ASSET_ID_RE.match(last_id):
+        raise InvalidInput(FieldError("cursor", "not a cursor returned by this API"))
+    return last_id
+
+
+def to_out(asset: Asset) -> AssetOut:
+    """The API shape of an asset row."""
+    return AssetOut(
+        id=asset.id,
+        type=asset.type,
+        name=asset.name,
+        commune=asset.commune_code,
+        location=Point(coordinates=(asset.lon, asset.lat)),
+        parent_id=asset.parent_id,
+        status=AssetStatus(asset.status),
+        attributes=asset.attributes,
+        manufacturer=asset.manufacturer,
+        model=asset.model,
+        installed_on=asset.installed_on,
+        tags=asset.tags,
+        version=asset.version,
+        created_at=asset.created_at,
+        updated_at=asset.updated_at,
+    )
+
+
+async def _filtered(
+    ctx: Context, session: AsyncSession, stmt: Select[Any], f: AssetFilter
+) -> Select[Any]:
+    """Apply the caller's scope and the filter to a select over assets."""
+    stmt = stmt.where(ctx.principal.scope_clause(Asset.commune_code))
+    if f.types:
+        stmt = stmt.where(Asset.type.in_(list(f.types)))
+    if f.communes:
+        index = await CommuneIndex.load(session)
+        codes = [index.code(ref) for ref in f.communes]
+        unknown = [ref for ref, code in zip(f.communes, codes, strict=True) if code is None]
+        if unknown:
+            raise InvalidInput(FieldError("commune", f"unknown commune {unknown[0]!r}"))
+        stmt = stmt.where(Asset.commune_code.in_([c for c in codes if c]))
+    if f.statuses:
+        stmt = stmt.where(Asset.status.in_([s.value for s in f.statuses]))
+    else:
+        stmt = stmt.where(Asset.status != AssetStatus.DECOMMISSIONED.value)
+    if f.parent_id:
+        stmt = stmt.where(Asset.parent_id == f.parent_id)
+    if f.ids:
+        stmt = stmt.where(Asset.id.in_(list(f.ids)))
+    if f.bbox:
+        b = f.bbox
+        stmt = stmt.where(
+            Asset.lon >= b.min_lon,
+            Asset.lon <= b.max_lon,
+            Asset.lat >= b.min_lat,
+            Asset.lat <= b.max_lat,
+        )
+    if f.q:
+        pattern = (
+            "%" + f.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        stmt = stmt.where(
+            or_(
+                Asset.id.ilike(pattern, escape="\\"),
+                Asset.name.ilike(pattern, escape="\\"),
+            )
+        )
+    if f.cursor:
+        stmt = stmt.where(Asset.id > decode_cursor(f.cursor))
+    return stmt.order_by(Asset.id).limit(f.limit + 1)
+
+
+def _page(rows: Sequence[Any], limit: int) -> tuple[Sequence[Any], str | None]:
+    if len(rows) > limit:
+        return rows[:limit], encode_cursor(rows[limit - 1].id)
+    return rows, None
+
+
+async def list_assets(ctx: Context, f: AssetFilter) -> tuple[list[AssetOut], str | None]:
+    """A page of assets in scope matching ``f``, by id, and the cursor of the next page."""
+    ctx.principal.require(Permission.ASSET_READ)
+    async with ctx.db.read() as session:
+        stmt = await _filtered(ctx, session, select(Asset), f)
+        rows = (await session.execute(stmt)).scalars().all()
+    page, cursor = _page(rows, f.limit)
+    return [to_out(a) for a in page], cursor
+
+
+async def list_features(
+    ctx: Context, f: AssetFilter, *, detail: bool = False
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of assets as GeoJSON features, built from plain rows for speed (the map
+    loads the whole city at once)."""
+    ctx.principal.require(Permission.ASSET_READ)
+    columns = MAP_COLUMNS + DETAIL_COLUMNS if detail else MAP_COLUMNS
+    async with ctx.db.read() as session:
+        stmt = await _filtered(ctx, session, select(*columns), f)
+        rows = (await session.execute(stmt)).all()
+    page, cursor = _page(rows, f.limit)
+    features: list[dict[str, Any]] = []
+    append = features.append
+    for row in page:
+        properties: dict[str, Any] = {
+            "id": row.id,
+            "type": row.type,
+            "name": row.name,
+            "commune": row.commune_code,
+            "status": row.status,
+            "parent_id": row.parent_id,
+        }
+        if detail:
+            properties.update(
+                attributes=row.attributes,
+                manufacturer=row.manufacturer,
+                model=row.model,
+                installed_on=row.installed_on.isoformat() if row.installed_on else None,
+                tags=row.tags,
+            )
+        append(
+            {
+                "type": "Feature",
+                "id": row.id,
+                "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
+                "properties": properties,
+            }
+        )
+    return features, cursor
+
+
+async def iter_assets(ctx: Context, f: AssetFilter, chunk: int = 5000) -> AsyncIterator[Asset]:
+    """Every asset matching ``f`` in scope, in chunks (exports of the whole city)."""
+    ctx.principal.require(Permission.ASSET_READ)
+    cursor = f.cursor
+    while True:
+        page_filter = AssetFilter(
+            types=f.types,
+            communes=f.communes,
+            statuses=f.statuses,
+            parent_id=f.parent_id,
+            bbox=f.bbox,
+            q=f.q,
+            ids=f.ids,
+            cursor=cursor,
+            limit=chunk,
+        )
+        async with ctx.db.read() as session:
+            stmt = await _filtered(ctx, session, select(Asset), page_filter)
+            rows = (await session.execute(stmt)).scalars().all()
+        page, cursor = _page(rows, chunk)
+        for asset in page:
+            yield asset
+        if cursor is None:
+            return
+
+
+async def _get_in_scope(
+    session: AsyncSession, ctx: Context, asset_id: str, *, lock: bool = False
+) -> Asset:
+    stmt = select(Asset).where(Asset.id == asset_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    asset = (await session.execute(stmt)).scalar_one_or_none()
+    if asset is None or not ctx.principal.sees(asset.commune_code):
+        raise NotFound(f"asset {asset_id!r} not found")
+    return asset
+
+
+async def get_asset(ctx: Context, asset_id: str) -> AssetOut:
+    """One asset in scope."""
+    ctx.principal.require(Permission.ASSET_READ)
+    async with ctx.db.read() as session:
+        return to_out(await _get_in_scope(session, ctx, asset_id))
+
+
+def _new_row(item: AssetCreate, commune: str) -> dict[str, Any]:
+    now = utcnow()
+    return {
+        "id": item.id,
+        "type": item.type,
+        "name": item.name,
+        "commune_code": commune,
+        "lon": item.location.coordinates[0],
+        "lat": item.location.coordinates[1],
+        "parent_id": item.parent_id,
+        "status": item.status.value,
+        "attributes": item.attributes,
+        "manufacturer": item.manufacturer,
+        "model": item.model,
+        "installed_on": item.installed_on,
+        "tags": item.tags,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def create_asset(ctx: Context, item: AssetCreate) -> AssetOut:
+    """Register one asset; an id already taken is a conflict."""
+    ctx.principal.require(Permission.ASSET_WRITE)
+    async with ctx.db.write() as session:
+        existing = await known_assets(session, [item.id])
+        if existing:
+            raise Conflict(f"asset id {item.id!r} is taken")
+        parents = await known_assets(session, [item.parent_id] if item.parent_id else [])
+        code, errors = check_asset(
+            item,
+            principal=ctx.principal,
+            communes=await CommuneIndex.load(session),
+            parents=parents,
+            existing=None,
+        )
+        if errors or code is None:
+            raise InvalidInput(errors)
+        await session.execute(insert(Asset), [_new_row(item, code)])
+        await audit.record(
+            session,
+            ctx.principal,
+            "asset.create",
+            target_type="asset",
+            target_id=item.id,
+            commune=code,
+            details={"type": item.type},
+        )
+        asset = await _get_in_scope(session, ctx, item.id)
+    return to_out(asset)
+
+
+async def update_asset(ctx: Context, asset_id: str, changes: AssetUpdate) -> AssetOut:
+    """Change an asset. Moving it to another commune needs scope over both."""
+    ctx.principal.require(Permission.ASSET_WRITE)
+    async with ctx.db.write() as session:
+        asset = await _get_in_scope(session, ctx, asset_id, lock=True)
+        ctx.principal.require_commune(asset.commune_code)
+        if changes.version is not None and changes.version != asset.version:
+            raise Conflict(
+                f"asset {asset_id!r} is at version {asset.version}, not {changes.version}",
+                current_version=asset.version,
+            )
+        if asset.status == AssetStatus.DECOMMISSIONED and changes.status is None:
+            raise Conflict(f"asset {asset_id!r} is decommissioned; set a status to revive it")
+        if changes.status == AssetStatus.DECOMMISSIONED:
+            raise InvalidInput(
+                FieldError("status", "use the decommission action, which takes a reason")
+            )
+        merged = AssetCreate(
+            id=asset.id,
+            type=asset.type,
+            name=changes.name or asset.name,
+            commune=changes.commune or asset.commune_code,
+            location=changes.location or Point(coordinates=(asset.lon, asset.lat)),
+            parent_id=None if changes.clear_parent else (changes.parent_id or asset.parent_id),
+            status=changes.status or AssetStatus(asset.status),
+            attributes=asset.attributes if changes.attributes is None else changes.attributes,
+            manufacturer=changes.manufacturer
+            if changes.manufacturer is not None
+            else asset.manufacturer,
+            model=changes.model if changes.model is not None else asset.model,
+            installed_on=changes.installed_on or asset.installed_on,
+            tags=asset.tags if changes.tags is None else changes.tags,
+        )
+        parents = await known_assets(session, [merged.parent_id] if merged.parent_id else [])
+        code, errors = check_asset(
+            merged,
+            principal=ctx.principal,
+            communes=await CommuneIndex.load(session),
+            parents=parents,
+            existing=Known(asset.type, asset.commune_code),
+        )
+        if errors or code is None:
+            raise InvalidInput(errors)
+        before = to_out(asset).model_dump(mode="json", exclude={"created_at", "updated_at"})
+        row = _new_row(merged, code)
+        del row["id"], row["created_at"]
+        row["version"] = asset.version + 1
+        for key, value in row.items():
+            setattr(asset, key, value)
+        after = to_out(asset).model_dump(mode="json", exclude={"created_at", "updated_at"})
+        changed = {
+            k: {"from": before[k], "to": after[k]} for k in after if before.get(k) != after[k]
+        }
+        await audit.record(
+            session,
+            ctx.principal,
+            "asset.update",
+            target_type="asset",
+            target_id=asset_id,
+            commune=code,
+            details={"changes": changed},
+        )
+    return to_out(asset)
+
+
+async def decommission_asset(ctx: Context, asset_id: str, reason: str) -> AssetOut:
+    """Retire an asset for good. One that still parents live equipment cannot be retired."""
+    ctx.principal.require(Permission.ASSET_WRITE)
+    async with ctx.db.write() as session:
+        asset = await _get_in_scope(session, ctx, asset_id, lock=True)
+        ctx.principal.require_commune(asset.commune_code)
+        if asset.status == AssetStatus.DECOMMISSIONED:
+            raise Conflict(f"asset {asset_id!r} is already decommissioned")
+        child = await session.execute(
+            select(Asset.id)
+            .where(Asset.parent_id == asset_id, Asset.status != AssetStatus.DECOMMISSIONED.value)
+            .limit(1)
+        )
+        if child.first() is not None:
+            raise Conflict(
+                f"asset {asset_id!r} still parents equipment in service; "
+                "move or decommission its children first"
+            )
+        previous = asset.status
+        asset.status = AssetStatus.DECOMMISSIONED.value
+        asset.version += 1
+        asset.updated_at = utcnow()
+        await audit.record(
+            session,
+            ctx.principal,
+            "asset.decommission",
+            target_type="asset",
+            target_id=asset_id,
+            commune=asset.commune_code,
+            reason=reason,
+            details={"previous_status": previous},
+        )
+    return to_out(asset)
+
+
+_UPDATABLE = (
+    "type",
+    "name",
+    "commune_code",
+    "lon",
+    "lat",
+    "parent_id",
+    "status",
+    "attributes",
+    "manufacturer",
+    "model",
+    "installed_on",
+    "tags",
+    "updated_at",
+)
+# One executemany for many rows instead of a statement per asset.
+_UPDATE_BY_ID = (
+    update(Asset.__table__)
+    .where(Asset.__table__.c.id == bindparam("b_id"))
+    .values(
+        {name: bindparam(f"b_{name}") for name in _UPDATABLE}
+        | {"version": Asset.__table__.c.version + 1}
+    )
+)
+
+
+def _update_params(values: dict[str, Any]) -> dict[str, Any]:
+    return {"b_id": values["id"]} | {f"b_{name}": values[name] for name in _UPDATABLE}
+
+
+@dataclass(slots=True)
+class _Plan:
+    creates: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[FieldError] = field(default_factory=list)
+    bad_rows: set[int] = field(default_factory=set)
+
+
+async def _plan_import(
+    session: AsyncSession, ctx: Context, items: Sequence[tuple[int, AssetCreate]]
+) -> _Plan:
+    plan = _Plan()
+    ids = [item.id for _, item in items]
+    existing = await known_assets(session, ids)
+    batch: dict[str, int] = {}
+    for row, item in items:
+        if item.id in batch:
+            plan.errors.append(
+                FieldError("id", f"duplicate id {item.id!r} (first at row {batch[item.id]})", row)
+            )
+            plan.bad_rows.add(row)
+        else:
+            batch[item.id] = row
+    communes = await CommuneIndex.load(session)
+    parent_ids = {i.parent_id for _, i in items if i.parent_id and i.parent_id not in batch}
+    parents = await known_assets(session, parent_ids)
+    parents.update(
+        {i.id: Known(i.type, communes.code(i.commune) or "") for _, i in items if i.id in batch}
+    )
+    for row, item in items:
+        if row in plan.bad_rows:
+            continue
+        code, errors = check_asset(
+            item,
+            principal=ctx.principal,
+            communes=communes,
+            parents=parents,
+            existing=existing.get(item.id),
+            row=row,
+        )
+        if errors or code is None:
+            plan.errors.extend(errors)
+            plan.bad_rows.add(row)
+            continue
+        values = _new_row(item, code)
+        (plan.updates if item.id in existing else plan.creates).append(values)
+    # A child whose parent row is bad cannot be written either.
+    bad_ids = {item.id for row, item in items if row in plan.bad_rows}
+    for row, item in items:
+        if item.parent_id in bad_ids and row not in plan.bad_rows:
+            plan.errors.append(
+                FieldError("parent_id", f"parent {item.parent_id!r} is invalid", row)
+            )
+            plan.bad_rows.add(row)
+    if bad_ids:
+        good = {item.id for row, item in items if row not in plan.bad_rows}
+        plan.creates = [r for r in plan.creates if r["id"] in good]
+        plan.updates = [r for r in plan.updates if r["id"] in good]
+    # Parents go in before their children (the foreign key is checked row by row).
+    in_batch = set(batch)
+    plan.creates.sort(key=lambda r: r["parent_id"] in in_batch)
+    return plan
+
+
+async def import_assets(
+    ctx: Context,
+    items: Sequence[tuple[int, AssetCreate]],
+    *,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+    source: str = "",
+    parse_errors: Sequence[FieldError] = (),
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Create or update many assets by id, all or nothing unless ``skip_invalid``.
+
+    ``items`` are (row number, asset) pairs; ``parse_errors`` are rows that did not even
+    parse. Without ``skip_invalid``, any error writes nothing and the report lists them all.
+    """
+    ctx.principal.require(Permission.ASSET_WRITE)
+    async with ctx.db.write() as session:
+        plan = await _plan_import(session, ctx, items)
+        errors = sorted([*parse_errors, *plan.errors], key=lambda e: (e.row or 0, e.field))
+        bad_rows = plan.bad_rows | {e.row for e in parse_errors if e.row is not None}
+        report = ImportReport(
+            created=len(plan.creates),
+            updated=len(plan.updates),
+            skipped=len(bad_rows),
+            errors=[e.as_dict() for e in errors],
+        )
+        if errors and not skip_invalid:
+            raise InvalidInput(errors, f"import refused, nothing written: {len(errors)} error(s)")
+        if dry_run:
+            await session.rollback()
+            return report
+        total, done = len(plan.creates) + len(plan.updates), 0
+        for start in range(0, len(plan.creates), CHUNK):
+            chunk = plan.creates[start : start + CHUNK]
+            await session.execute(insert(Asset), chunk)
+            done += len(chunk)
+            if on_progress:
+                on_progress(done, total)
+        for start in range(0, len(plan.updates), CHUNK):
+            chunk = [_update_params(v) for v in plan.updates[start : start + CHUNK]]
+            await session.execute(_UPDATE_BY_ID, chunk)
+            done += len(chunk)
+            if on_progress:
+                on_progress(done, total)
+        communes = sorted({r["commune_code"] for r in plan.creates + plan.updates})
+        await audit.record(
+            session,
+            ctx.principal,
+            "asset.import",
+            target_type="asset",
+            commune=communes[0] if len(communes) == 1 else None,
+            details={
+                "source": source,
+                "created": report.created,
+                "updated": report.updated,
+                "skipped": report.skipped,
+                "communes": communes,
+            },
+        )
+    return report

@@ -1,0 +1,62 @@
+"""Routes of the audit log (auditors and administrators)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from beffroi.accounts.principal import Permission
+from beffroi.audit import service
+from beffroi.audit.schemas import AuditEntryOut, AuditPage, VerifyOut
+from beffroi.errors import PermissionDenied
+from beffroi.web.deps import Ctx
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+
+
+@router.get("")
+async def search_audit(
+    ctx: Ctx,
+    actor: Annotated[str | None, Query(max_length=200)] = None,
+    action: Annotated[
+        str | None, Query(max_length=100, description="Exact, or a prefix like 'asset'")
+    ] = None,
+    target_type: Annotated[str | None, Query(max_length=50)] = None,
+    target_id: Annotated[str | None, Query(max_length=200)] = None,
+    commune: Annotated[str | None, Query(max_length=64)] = None,
+    outcome: Annotated[str | None, Query(max_length=16)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> AuditPage:
+    """Audit entries in your scope, newest first."""
+    entries = await service.search(
+        ctx,
+        service.AuditQuery(
+            actor=actor,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            commune=commune,
+            outcome=outcome,
+            since=since,
+            until=until,
+            before_seq=before,
+            limit=limit,
+        ),
+    )
+    items = [AuditEntryOut.model_validate(e) for e in entries]
+    return AuditPage(items=items, next_before=items[-1].seq if len(items) == limit else None)
+
+
+@router.get("/verify")
+async def verify_audit(ctx: Ctx) -> VerifyOut:
+    """Walk the whole hash chain (metropolis-wide auditors and administrators)."""
+    ctx.principal.require(Permission.AUDIT_READ)
+    if not ctx.principal.all_communes:
+        raise PermissionDenied("verifying the whole chain needs metropolis-wide scope")
+    report = await service.verify(ctx.db)
+    return VerifyOut(ok=report.ok, checked=report.checked, problems=report.problems)

@@ -1,0 +1,25 @@
+"""The declarative equipment catalogue: types, telemetry, faults and commands."""
+
+from beffroi.catalogue.registry import CATALOGUE, Catalogue, schema_errors
+from beffroi.catalogue.spec import (
+    CommandSpec,
+    Domain,
+    EquipmentType,
+    FaultCode,
+    Severity,
+    TelemetryKey,
+    ValueKind,
+)
+
+__all__ = [
+    "CATALOGUE",
+    "Catalogue",
+    "CommandSpec",
+    "Domain",
+    "EquipmentType",
+    "FaultCode",
+    "Severity",
+    "TelemetryKey",
+    "ValueKind",
+    "schema_errors",
+]

@@ -1,0 +1,101 @@
+"""Look-ups and validation over the equipment catalogue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from functools import cached_property
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+from beffroi.catalogue.equipment import EQUIPMENT_TYPES
+from beffroi.catalogue.spec import EquipmentType, JsonSchema
+from beffroi.errors import FieldError
+
+
+def schema_errors(schema: JsonSchema, value: Any, prefix: str) -> list[FieldError]:
+    """Validate ``value`` against a JSON Schema; each error names its field under ``prefix``."""
+    validator = _validator(schema)
+    errors: list[FieldError] = []
+    for error in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path)):
+        path = ".".join(str(p) for p in error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = set(error.schema.get("properties", {}))
+            for extra in sorted(set(error.instance) - allowed):
+                where = f"{prefix}.{path}.{extra}" if path else f"{prefix}.{extra}"
+                errors.append(FieldError(where, f"unknown field; allowed: {sorted(allowed)}"))
+            continue
+        if error.validator == "required" and isinstance(error.validator_value, list):
+            missing = [r for r in error.validator_value if r not in error.instance]
+            for name in missing:
+                where = f"{prefix}.{path}.{name}" if path else f"{prefix}.{name}"
+                errors.append(FieldError(where, "required"))
+            continue
+        errors.append(FieldError(f"{prefix}.{path}" if path else prefix, error.message))
+    return errors
+
+
+_VALIDATORS: dict[int, Draft202012Validator] = {}
+
+
+def _validator(schema: JsonSchema) -> Draft202012Validator:
+    # Schemas are module-level constants of the catalogue: cache their compiled validator.
+    key = id(schema)
+    validator = _VALIDATORS.get(key)
+    if validator is None:
+        validator = Draft202012Validator(schema, format_checker=FormatChecker())
+        _VALIDATORS[key] = validator
+    return validator
+
+
+class Catalogue(Mapping[str, EquipmentType]):
+    """The equipment types by key."""
+
+    def __init__(self, types: tuple[EquipmentType, ...]) -> None:
+        self._types = {t.key: t for t in types}
+        for spec in types:
+            Draft202012Validator.check_schema(spec.attributes)
+            for command in spec.commands:
+                Draft202012Validator.check_schema(command.params)
+            for parent in spec.parent_types:
+                if parent not in self._types:
+                    raise ValueError(f"{spec.key}: unknown parent type {parent!r}")
+
+    def __getitem__(self, key: str) -> EquipmentType:
+        return self._types[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._types)
+
+    def __len__(self) -> int:
+        return len(self._types)
+
+    @cached_property
+    def keys_sorted(self) -> list[str]:
+        """Type keys in catalogue order."""
+        return list(self._types)
+
+    def require(self, key: str, field: str = "type") -> EquipmentType:
+        """The type, or an :class:`InvalidInput`-ready error naming the allowed keys."""
+        spec = self._types.get(key)
+        if spec is None:
+            from beffroi.errors import InvalidInput
+
+            raise InvalidInput(
+                FieldError(field, f"unknown equipment type {key!r}; known: {self.keys_sorted}")
+            )
+        return spec
+
+    def attribute_errors(self, type_key: str, attributes: Any) -> list[FieldError]:
+        """Errors of ``attributes`` against the type's attribute schema."""
+        return schema_errors(self._types[type_key].attributes, attributes, "attributes")
+
+    def command_param_errors(self, type_key: str, command: str, params: Any) -> list[FieldError]:
+        """Errors of a command's parameters against its schema (the command must exist)."""
+        spec = self._types[type_key].command(command)
+        if spec is None:
+            return [FieldError("name", f"{type_key} has no command {command!r}")]
+        return schema_errors(spec.params, params, "params")
+
+
+CATALOGUE = Catalogue(EQUIPMENT_TYPES)

@@ -1,0 +1,133 @@
+"""The shapes of the equipment catalogue: what a type of equipment reports, raises and obeys.
+
+The catalogue is data (see :mod:`beffroi.catalogue.equipment`), described with these frozen
+dataclasses; no type of equipment gets a class of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+JsonSchema = dict[str, Any]
+
+
+class Domain(StrEnum):
+    """The operational domain an equipment type belongs to; operators are granted domains."""
+
+    LIGHTING = "lighting"
+    TRAFFIC = "traffic"
+    VIDEO = "video"
+    ROADS = "roads"
+    ENVIRONMENT = "environment"
+
+
+class Severity(StrEnum):
+    """Alarm severity, most severe first."""
+
+    CRITICAL = "critical"
+    MAJOR = "major"
+    MINOR = "minor"
+    WARNING = "warning"
+
+
+class ValueKind(StrEnum):
+    """The JSON type of a telemetry value."""
+
+    NUMBER = "number"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    ENUM = "enum"
+    TEXT = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetryKey:
+    """One value a device reports. ``{n}`` in the key stands for an index (a detector, say)."""
+
+    key: str
+    kind: ValueKind
+    unit: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    max_length: int | None = None
+    counter: bool = False
+    description: str = ""
+    index_max: int = 64
+
+    @property
+    def indexed(self) -> bool:
+        """True when the key carries a ``{n}`` index."""
+        return "{n}" in self.key
+
+    def matcher(self) -> re.Pattern[str]:
+        """A regex matching the concrete key names this spec covers."""
+        return re.compile("^" + re.escape(self.key).replace(r"\{n\}", r"([1-9][0-9]{0,2})") + "$")
+
+
+@dataclass(frozen=True, slots=True)
+class FaultCode:
+    """A fault a device may raise as an event, with the severity of the alarm it becomes."""
+
+    code: str
+    severity: Severity
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """A command a type obeys: parameters (JSON Schema), safety and timing."""
+
+    name: str
+    params: JsonSchema = field(default_factory=lambda: {"type": "object", "properties": {}})
+    description: str = ""
+    # Always critical, or critical when a parameter takes one of the listed values.
+    critical: bool = False
+    critical_when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    timeout_s: int = 60
+    expires_s: int = 3600
+    idempotent: bool = True
+    # Telemetry key and parameter whose value proves the command took effect.
+    verify: tuple[tuple[str, str], ...] = ()
+
+    def is_critical(self, params: dict[str, Any]) -> bool:
+        """Whether this command, with these parameters, needs a reason and approval."""
+        if self.critical:
+            return True
+        return any(params.get(name) in values for name, values in self.critical_when)
+
+
+@dataclass(frozen=True, slots=True)
+class EquipmentType:
+    """One type of equipment in the catalogue."""
+
+    key: str
+    label: str
+    label_fr: str
+    domain: Domain
+    attributes: JsonSchema
+    telemetry: tuple[TelemetryKey, ...] = ()
+    faults: tuple[FaultCode, ...] = ()
+    commands: tuple[CommandSpec, ...] = ()
+    parent_types: tuple[str, ...] = ()
+    report_interval_s: int = 900
+    silence_timeout_s: int = 3600
+    smart_data_model: str | None = None
+
+    def command(self, name: str) -> CommandSpec | None:
+        """The command of that name, if the type has it."""
+        return next((c for c in self.commands if c.name == name), None)
+
+    def fault(self, code: str) -> FaultCode | None:
+        """The fault of that code, if the type raises it."""
+        return next((f for f in self.faults if f.code == code), None)
+
+    def telemetry_key(self, key: str) -> TelemetryKey | None:
+        """The spec matching a concrete telemetry key, if any."""
+        for spec in self.telemetry:
+            if spec.key == key or (spec.indexed and spec.matcher().match(key)):
+                return spec
+        return None

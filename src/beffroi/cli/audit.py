@@ -1,0 +1,28 @@
+"""``beffroi audit``: the audit log."""
+
+from __future__ import annotations
+
+import typer
+
+from beffroi.audit import service
+from beffroi.cli.common import console, out, run
+from beffroi.context import Context, Runtime
+
+app = typer.Typer(help="Audit log.", no_args_is_help=True)
+
+
+@app.command("verify")
+def verify() -> None:
+    """Walk the hash chain; exit 1 and name each broken entry if it was tampered with."""
+
+    async def _job(runtime: Runtime, _ctx: Context) -> service.VerifyReport:
+        return await service.verify(runtime.db)
+
+    report = run(_job)
+    if report.ok:
+        out.print(f"audit chain intact: {report.checked} entries")
+        return
+    console.print(f"[red]audit chain broken[/red] ({report.checked} entries checked):")
+    for problem in report.problems:
+        console.print(f"  - {problem}")
+    raise typer.Exit(1)

@@ -1,0 +1,60 @@
+"""What every command shares: settings, the runtime, and turning errors into messages."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+
+from beffroi import logs
+from beffroi.config import ConfigError, Settings, get_settings
+from beffroi.context import Context, Runtime, open_runtime
+from beffroi.errors import BeffroiError, InvalidInput
+
+T = TypeVar("T")
+console = Console(stderr=True)
+out = Console()
+
+
+def settings() -> Settings:
+    """Validated settings, or exit 2 with the message naming the bad variable."""
+    try:
+        current = get_settings()
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    logs.configure(current.log_level, current.log_format)
+    return current
+
+
+def run(job: Callable[[Runtime, Context], Awaitable[T]]) -> T:
+    """Run ``job`` with the runtime and a system context named after the OS user."""
+
+    async def _main() -> T:
+        async with open_runtime(settings()) as runtime:
+            return await job(runtime, runtime.system_context())
+
+    return asyncio.run(_main())
+
+
+def run_cli(app: typer.Typer) -> None:
+    """Run the typer app; domain errors become a clear message and exit code 1."""
+    try:
+        app()
+    except InvalidInput as exc:
+        console.print(f"[red]error:[/red] {exc.detail}")
+        for error in exc.errors[:200]:
+            console.print(f"  - {error}")
+        if len(exc.errors) > 200:
+            console.print(f"  … and {len(exc.errors) - 200} more")
+        sys.exit(1)
+    except BeffroiError as exc:
+        console.print(f"[red]error:[/red] {exc.detail}")
+        sys.exit(1)
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/red]")
+        sys.exit(2)

@@ -1,0 +1,136 @@
+"""``beffroi fleet``: generate, import and export the equipment registry."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from beffroi.assets import service
+from beffroi.assets.fleet import generate_fleet
+from beffroi.assets.io import detect_format, parse_csv, parse_geojson, render_csv, render_geojson
+from beffroi.assets.schemas import ImportReport
+from beffroi.assets.service import AssetFilter
+from beffroi.cli.common import console, out, run
+from beffroi.context import Context, Runtime
+from beffroi.errors import InvalidInput
+
+app = typer.Typer(help="The equipment registry as a whole.", no_args_is_help=True)
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar; yields the callback services report progress to."""
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _print_report(report: ImportReport, dry_run: bool) -> None:
+    verb = "would write" if dry_run else "wrote"
+    out.print(
+        f"{verb}: {report.created} created, {report.updated} updated, {report.skipped} skipped"
+    )
+    for error in report.errors[:200]:
+        where = f"row {error['row']}, " if error.get("row") is not None else ""
+        console.print(f"  - {where}{error['field']}: {error['message']}")
+
+
+@app.command("generate")
+def generate(
+    profile: Annotated[str, typer.Option(help="City profile")] = "dijon",
+    scale: Annotated[float, typer.Option(min=0.0001, max=10, help="1 = the reference city")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Same seed, same fleet")] = 1,
+    dry_run: Annotated[bool, typer.Option(help="Check only; write nothing")] = False,
+) -> None:
+    """Generate a deterministic synthetic fleet and write it (all or nothing)."""
+
+    async def _job(_runtime: Runtime, ctx: Context) -> ImportReport:
+        items = list(enumerate(generate_fleet(profile, scale=scale, seed=seed), start=1))
+        with progress_bar(f"fleet {profile} x{scale}") as update:
+            return await service.import_assets(
+                ctx,
+                items,
+                dry_run=dry_run,
+                source=f"generate:{profile}:{scale}:{seed}",
+                on_progress=update,
+            )
+
+    _print_report(run(_job), dry_run)
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="GeoJSON or CSV")],
+    skip_invalid: Annotated[
+        bool, typer.Option(help="Import the good rows, report the rest")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option(help="Check only; write nothing")] = False,
+) -> None:
+    """Create or update assets from a file; any bad row refuses the whole file by default."""
+    text = file.read_text(encoding="utf-8-sig")
+    fmt = detect_format(file.name, text)
+    items, errors = parse_csv(text) if fmt == "csv" else parse_geojson(text)
+    if errors and not skip_invalid:
+        raise InvalidInput(errors, f"{file}: import refused, nothing written")
+
+    async def _job(_runtime: Runtime, ctx: Context) -> ImportReport:
+        with progress_bar(f"import {file.name}") as update:
+            return await service.import_assets(
+                ctx,
+                items,
+                skip_invalid=skip_invalid,
+                dry_run=dry_run,
+                source=f"cli:{file.name}",
+                parse_errors=errors,
+                on_progress=update,
+            )
+
+    _print_report(run(_job), dry_run)
+
+
+@app.command("export")
+def export(
+    file: Annotated[Path, typer.Argument(help="Output file, or - for standard output")],
+    format: Annotated[Literal["geojson", "csv"] | None, typer.Option()] = None,
+    type: Annotated[str | None, typer.Option(help="Type keys, comma-separated")] = None,
+    commune: Annotated[str | None, typer.Option(help="Communes, comma-separated")] = None,
+) -> None:
+    """Write the registry (or part of it) as GeoJSON or CSV."""
+    fmt = format or ("csv" if file.suffix.lower() == ".csv" else "geojson")
+    f = AssetFilter(
+        types=[t for t in (type or "").split(",") if t],
+        communes=[c for c in (commune or "").split(",") if c],
+    )
+
+    async def _job(_runtime: Runtime, ctx: Context) -> int:
+        assets = [a async for a in service.iter_assets(ctx, f)]
+        render = render_csv if fmt == "csv" else render_geojson
+        if str(file) == "-":
+            for chunk in render(assets):
+                sys.stdout.write(chunk)
+        else:
+            with file.open("w", encoding="utf-8", newline="") as handle:
+                for chunk in render(assets):
+                    handle.write(chunk)
+        return len(assets)
+
+    count = run(_job)
+    if str(file) != "-":
+        out.print(f"{count} assets written to {file}")

@@ -1,0 +1,165 @@
+"""Configuration: ``BEFFROI_*`` environment variables, optionally a TOML file.
+
+Settings are validated once at start-up; a bad value stops the process with a message
+that names the variable, so an operator never has to guess which setting was wrong.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "BEFFROI_"
+DEFAULT_SECRET = "insecure-development-secret-change-me"
+
+
+class Environment(StrEnum):
+    """Where Beffroi runs: development allows embedded defaults, production refuses them."""
+
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names each bad variable."""
+
+
+class Settings(BaseSettings):
+    """All of Beffroi's settings. Each field is read from ``BEFFROI_<FIELD>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="forbid",
+        frozen=True,
+        validate_default=True,
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Field(default=Path("var"), description="Where embedded state lives")
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy async URL; empty means SQLite in data_dir",
+    )
+    database_pool_size: int = Field(default=10, ge=1, le=500)
+    secret_key: str = Field(default=DEFAULT_SECRET, min_length=16)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    public_url: str = Field(default="", description="External URL of the console, if proxied")
+    cookie_secure: bool | None = Field(
+        default=None, description="Secure flag on session cookies; defaults to on in production"
+    )
+    session_ttl_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    token_default_ttl_days: int = Field(default=90, ge=1, le=3650)
+    timezone: str = "Europe/Paris"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["console", "json"] = "console"
+    communes_file: Path | None = Field(
+        default=None, description="CSV of communes loaded into an empty database"
+    )
+    page_size_max: int = Field(default=1000, ge=10, le=100_000)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment variables win over the optional TOML file (``BEFFROI_CONFIG_FILE``)."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_file = os.environ.get(f"{ENV_PREFIX}CONFIG_FILE")
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must start with sqlite+aiosqlite:// or postgresql+asyncpg:// "
+                f"(got {value.split(':', 1)[0]!r})"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _production_refuses_defaults(self) -> Settings:
+        if self.env is Environment.PRODUCTION:
+            if self.secret_key == DEFAULT_SECRET:
+                raise ValueError(
+                    "BEFFROI_SECRET_KEY: production refuses the default secret; set a random one"
+                )
+            if not self.database_url:
+                raise ValueError("BEFFROI_DATABASE_URL: production needs an explicit database")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'beffroi.db').resolve()}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether session cookies carry the Secure flag."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The city's time zone, used to show times to people."""
+        return ZoneInfo(self.timezone)
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = [str(part) for part in error.get("loc", ())]
+    name = f"{ENV_PREFIX}{'_'.join(loc).upper()}" if loc else "configuration"
+    message = str(error.get("msg", "invalid"))
+    if message.startswith("Value error, "):
+        message = message.removeprefix("Value error, ")
+    if message.startswith(ENV_PREFIX):
+        return message
+    given = error.get("input")
+    if loc and given is not None and not isinstance(given, dict):
+        return f"{name}: {message} (got {given!r})"
+    return f"{name}: {message}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings, raising :class:`ConfigError` naming each bad one."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = [_describe(dict(err)) for err in exc.errors()]
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

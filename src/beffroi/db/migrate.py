@@ -1,0 +1,36 @@
+"""Alembic, driven from code: ``beffroi db upgrade`` and the drift check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic configuration for the database at ``url``, without any ini file."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # ConfigParser interpolates '%'; a password may contain one.
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the schema up to ``revision`` (blocking; call from a thread in async code)."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def check(url: str) -> None:
+    """Raise if the models and the migrated schema disagree (``alembic check``)."""
+    command.check(alembic_config(url))
+
+
+def current_head() -> str | None:
+    """The newest revision known to the code."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()

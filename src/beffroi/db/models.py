@@ -1,0 +1,9 @@
+"""Imports every area's tables so metadata (and Alembic) sees the whole schema."""
+
+from beffroi.accounts import models as accounts_models
+from beffroi.assets import models as assets_models
+from beffroi.audit import models as audit_models
+from beffroi.communes import models as communes_models
+from beffroi.db.base import Base
+
+__all__ = ["Base", "accounts_models", "assets_models", "audit_models", "communes_models"]

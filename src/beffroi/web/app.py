@@ -1,0 +1,87 @@
+"""The FastAPI application: every area's routes under ``/api/v1``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request, Response
+
+from beffroi import __version__
+from beffroi.accounts.api import auth_router, tokens_router, users_router
+from beffroi.assets.api import router as assets_router
+from beffroi.assets.groups_api import router as groups_router
+from beffroi.audit.api import router as audit_router
+from beffroi.catalogue.api import router as catalogue_router
+from beffroi.communes.api import router as communes_router
+from beffroi.config import Settings, get_settings
+from beffroi.context import Runtime, open_runtime
+from beffroi.web import problems
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def api_router() -> APIRouter:
+    """Every area's router under ``/api/v1``."""
+    api = APIRouter(prefix="/api/v1")
+    for router in (
+        auth_router,
+        users_router,
+        tokens_router,
+        communes_router,
+        catalogue_router,
+        assets_router,
+        groups_router,
+        audit_router,
+    ):
+        api.include_router(router)
+    return api
+
+
+def create_app(runtime: Runtime | None = None, settings: Settings | None = None) -> FastAPI:
+    """The web application. Given a runtime, it uses it; else it opens its own."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if runtime is not None:
+            app.state.runtime = runtime
+            yield
+            return
+        async with open_runtime(settings or get_settings()) as own:
+            app.state.runtime = own
+            yield
+
+    app = FastAPI(
+        title="Beffroi",
+        version=__version__,
+        summary="Connected control room for a metropolis's public space",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    if runtime is not None:
+        app.state.runtime = runtime
+    problems.install(app)
+    app.include_router(api_router())
+
+    @app.get("/api/health", tags=["health"])
+    async def health() -> dict[str, str]:
+        """Liveness for load balancers: says nothing but that the process answers."""
+        return {"status": "ok"}
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return app

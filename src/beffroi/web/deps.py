@@ -1,0 +1,64 @@
+"""Request dependencies: the runtime, who is calling, and the per-request context.
+
+Use the ``Annotated`` aliases in routes: ``ctx: Ctx`` gives an authenticated context.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from beffroi.accounts import service as accounts
+from beffroi.context import Context, Runtime
+from beffroi.errors import NotAuthenticated, PermissionDenied
+from beffroi.web.problems import SAFE_METHODS
+
+SESSION_COOKIE = "beffroi_session"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def get_runtime(request: Request) -> Runtime:
+    """The process runtime stored on the app at start-up."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def authenticate(request: Request, runtime: RuntimeDep) -> accounts.Authenticated:
+    """A bearer token, or a console session cookie plus its CSRF token on changes."""
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthenticated("Authorization must be 'Bearer <token>'")
+        found = await accounts.from_token(runtime.db, token.strip())
+        if found is None:
+            raise NotAuthenticated("the token is unknown, expired or revoked")
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not cookie:
+            raise NotAuthenticated("sign in, or send a bearer token")
+        found = await accounts.from_session(runtime.db, cookie)
+        if found is None:
+            raise NotAuthenticated("the session has expired; sign in again")
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not found.csrf_token or not secrets.compare_digest(sent, found.csrf_token):
+                raise PermissionDenied(f"missing or wrong {CSRF_HEADER} header")
+    request.state.principal = found.principal
+    return found
+
+
+AuthDep = Annotated[accounts.Authenticated, Depends(authenticate)]
+
+
+async def get_context(runtime: RuntimeDep, auth: AuthDep) -> Context:
+    """The context of an authenticated call."""
+    return runtime.context(auth.principal)
+
+
+Ctx = Annotated[Context, Depends(get_context)]

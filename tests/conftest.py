@@ -1,0 +1,183 @@
+"""Shared fixtures: a real database per test (SQLite and PostgreSQL), the app, users.
+
+Every database test runs twice, once per backend. PostgreSQL runs when
+``BEFFROI_TEST_POSTGRES_URL`` is set (a server URL; a scratch database is created on it),
+and must run when ``BEFFROI_TEST_REQUIRE_POSTGRES=1`` (as in CI), else it skips with a reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from beffroi.accounts.principal import Role
+from beffroi.communes.service import ensure_default_communes
+from beffroi.config import Settings, load_settings
+from beffroi.context import Context, Runtime
+from beffroi.db import Database, migrate
+from beffroi.db.models import Base
+from tests.support import Person, make_person
+
+POSTGRES_URL = os.environ.get("BEFFROI_TEST_POSTGRES_URL", "")
+REQUIRE_POSTGRES = os.environ.get("BEFFROI_TEST_REQUIRE_POSTGRES") == "1"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _skip_or_fail_postgres(reason: str) -> None:
+    if REQUIRE_POSTGRES:
+        pytest.fail(f"PostgreSQL is required (BEFFROI_TEST_REQUIRE_POSTGRES=1) but {reason}")
+    pytest.skip(f"PostgreSQL tests skipped: {reason}")
+
+
+def _run(coro: object) -> None:
+    asyncio.run(coro)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A migrated database with the default communes, copied or reset for each test."""
+
+    backend: str
+    url: str
+    sqlite_file: Path | None = None
+
+
+async def _seed(url: str) -> None:
+    db = Database(url)
+    try:
+        settings = load_settings(database_url=url)
+        await ensure_default_communes(Runtime(settings, db).system_context("tests"))
+    finally:
+        await db.dispose()
+
+
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    path = tmp_path_factory.mktemp("template") / "beffroi.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    migrate.upgrade(url)
+    _run(_seed(url))
+    return Template("sqlite", url, path)
+
+
+async def _admin_sql(sql: str) -> None:
+    engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(sql))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def template(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Template]:
+    """A migrated database with the default communes, made once per session and backend.
+
+    PostgreSQL gets a scratch database of its own, dropped at the end.
+    """
+    if request.param == "sqlite":
+        yield _sqlite_template(tmp_path_factory)
+        return
+    if not POSTGRES_URL:
+        _skip_or_fail_postgres("BEFFROI_TEST_POSTGRES_URL is not set")
+    name = f"beffroi_test_{uuid.uuid4().hex[:10]}"
+    try:
+        _run(_admin_sql(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any failure to reach it is the reason
+        _skip_or_fail_postgres(f"cannot create a database at {POSTGRES_URL}: {exc}")
+    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    migrate.upgrade(url)
+    _run(_seed(url))
+    yield Template("postgresql", url)
+    _run(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+TABLES_TO_RESET = [
+    t.name for t in reversed(Base.metadata.sorted_tables) if t.name not in {"audit_head"}
+]
+
+
+async def _reset_postgres(url: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {', '.join(TABLES_TO_RESET)} RESTART IDENTITY CASCADE"))
+            await conn.execute(text("UPDATE audit_head SET seq = 0, hash = :h"), {"h": "0" * 64})
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def backend(template: Template) -> str:
+    """The storage backend of this test run."""
+    return template.backend
+
+
+@pytest.fixture
+async def database_url(template: Template, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, migrated database with the default communes, for one test."""
+    if template.sqlite_file is not None:
+        target = tmp_path / "beffroi.db"
+        shutil.copyfile(template.sqlite_file, target)
+        yield f"sqlite+aiosqlite:///{target}"
+        return
+    await _reset_postgres(template.url)
+    await _seed(template.url)
+    yield template.url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Settings pointing at the test database."""
+    return load_settings(database_url=database_url, data_dir=tmp_path)
+
+
+@pytest.fixture
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """The runtime of one test; fails the test if it leaves tasks running."""
+    before = asyncio.all_tasks()
+    db = Database(settings.effective_database_url)
+    try:
+        yield Runtime(settings=settings, db=db)
+    finally:
+        await db.dispose()
+    await asyncio.sleep(0)
+    leaked = [
+        t
+        for t in asyncio.all_tasks()
+        if t not in before and not t.done() and t is not asyncio.current_task()
+    ]
+    assert not leaked, f"test leaked running tasks: {leaked}"
+
+
+@pytest.fixture
+def system(runtime: Runtime) -> Context:
+    """A context acting as the system."""
+    return runtime.system_context("tests")
+
+
+@pytest.fixture
+async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in-process."""
+    from beffroi.web.app import create_app
+
+    transport = httpx.ASGITransport(app=create_app(runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+async def admin(system: Context) -> Person:
+    """A metropolis-wide administrator."""
+    return await make_person(system, "admin", [Role.ADMIN])

@@ -1,0 +1,185 @@
+"""The equipment registry through the REST API, on both databases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from beffroi.accounts.principal import Role
+from beffroi.context import Context
+from tests.support import Person, make_person
+
+pytestmark = pytest.mark.asyncio
+
+
+def cabinet(asset_id: str = "LC-TAL-0001", commune: str = "Talant", **extra: Any) -> dict[str, Any]:
+    """A valid lighting cabinet body."""
+    return {
+        "id": asset_id,
+        "type": "lighting_cabinet",
+        "name": f"Armoire {asset_id}",
+        "commune": commune,
+        "location": {"type": "Point", "coordinates": [5.005, 47.337]},
+        "attributes": {"circuits": 4, "phases": 3},
+        **extra,
+    }
+
+
+def light(asset_id: str, parent: str | None = "LC-TAL-0001", **extra: Any) -> dict[str, Any]:
+    """A valid streetlight body in Talant."""
+    return {
+        "id": asset_id,
+        "type": "streetlight",
+        "name": f"Point lumineux {asset_id}",
+        "commune": "talant",
+        "location": {"type": "Point", "coordinates": [5.006, 47.338]},
+        "parent_id": parent,
+        "attributes": {"lamp_type": "LED", "rated_power_w": 40, "dimmable": True},
+        "tags": ["rue", "led"],
+        **extra,
+    }
+
+
+async def test_create_read_update_decommission(client: httpx.AsyncClient, admin: Person) -> None:
+    h = admin.headers
+    r = await client.post("/api/v1/assets", json=cabinet(), headers=h)
+    assert r.status_code == 201, r.text
+    r = await client.post("/api/v1/assets", json=light("SL-TAL-1"), headers=h)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["commune"] == "talant"
+    assert body["location"]["coordinates"] == [5.006, 47.338]
+    assert body["tags"] == ["led", "rue"]
+    assert body["version"] == 1
+
+    r = await client.patch(
+        "/api/v1/assets/SL-TAL-1", json={"name": "Rue des Lilas 3", "version": 1}, headers=h
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["name"] == "Rue des Lilas 3"
+    assert r.json()["version"] == 2
+
+    stale = await client.patch("/api/v1/assets/SL-TAL-1", json={"name": "x", "version": 1}, headers=h)
+    assert stale.status_code == 409
+    assert stale.headers["content-type"] == "application/problem+json"
+
+    # The cabinet still parents a light in service.
+    r = await client.post(
+        "/api/v1/assets/LC-TAL-0001/decommission", json={"reason": "replaced"}, headers=h
+    )
+    assert r.status_code == 409
+    r = await client.post(
+        "/api/v1/assets/SL-TAL-1/decommission", json={"reason": "mast hit by a truck"}, headers=h
+    )
+    assert r.status_code == 200
+    assert r.json()["status"] == "decommissioned"
+    listed = await client.get("/api/v1/assets", headers=h)
+    assert [a["id"] for a in listed.json()["items"]] == ["LC-TAL-0001"]
+    listed = await client.get("/api/v1/assets?status=decommissioned", headers=h)
+    assert [a["id"] for a in listed.json()["items"]] == ["SL-TAL-1"]
+
+    audit = await client.get("/api/v1/audit?target_id=SL-TAL-1", headers=h)
+    actions = [e["action"] for e in audit.json()["items"]]
+    assert actions == ["asset.decommission", "asset.update", "asset.create"]
+    assert audit.json()["items"][0]["reason"] == "mast hit by a truck"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (light("bad id!"), "id"),
+        (light("SL-1", type="lamppost"), "type"),
+        (light("SL-1", commune="Gotham"), "commune"),
+        (light("SL-1", parent="LC-NOPE"), "parent_id"),
+        (light("SL-1", attributes={"lamp_type": "candle"}), "attributes.lamp_type"),
+        (light("SL-1", attributes={"colour": "red"}), "attributes.colour"),
+        (light("SL-1", location={"type": "Point", "coordinates": [500, 47]}), "location.coordinates.0"),
+        (light("SL-1", status="broken"), "status"),
+    ],
+)
+async def test_bad_input_names_the_field(
+    client: httpx.AsyncClient, admin: Person, body: dict[str, Any], field: str
+) -> None:
+    await client.post("/api/v1/assets", json=cabinet(), headers=admin.headers)
+    r = await client.post("/api/v1/assets", json=body, headers=admin.headers)
+    assert r.status_code == 422, r.text
+    problem = r.json()
+    assert r.headers["content-type"] == "application/problem+json"
+    assert problem["status"] == 422
+    assert field in [e["field"] for e in problem["errors"]], problem
+
+
+async def test_parent_must_be_of_an_allowed_type(client: httpx.AsyncClient, admin: Person) -> None:
+    h = admin.headers
+    await client.post("/api/v1/assets", json=cabinet(), headers=h)
+    await client.post("/api/v1/assets", json=light("SL-TAL-1"), headers=h)
+    r = await client.post("/api/v1/assets", json=light("SL-TAL-2", parent="SL-TAL-1"), headers=h)
+    assert r.status_code == 422
+    assert "lighting_cabinet" in r.json()["errors"][0]["message"]
+
+
+async def test_duplicate_id_is_a_conflict(client: httpx.AsyncClient, admin: Person) -> None:
+    assert (await client.post("/api/v1/assets", json=cabinet(), headers=admin.headers)).status_code == 201
+    r = await client.post("/api/v1/assets", json=cabinet(), headers=admin.headers)
+    assert r.status_code == 409
+
+
+async def test_filters_pagination_and_geojson(client: httpx.AsyncClient, admin: Person) -> None:
+    h = admin.headers
+    await client.post("/api/v1/assets", json=cabinet(), headers=h)
+    for n in range(7):
+        await client.post("/api/v1/assets", json=light(f"SL-TAL-{n}"), headers=h)
+    await client.post(
+        "/api/v1/assets",
+        json=cabinet("LC-CHE-0001", "Chenôve", location={"type": "Point", "coordinates": [5.0, 47.29]}),
+        headers=h,
+    )
+
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"type": "streetlight", "commune": "Talant", "limit": "3"}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await client.get("/api/v1/assets", params=params, headers=h)).json()
+        seen += [a["id"] for a in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [f"SL-TAL-{n}" for n in range(7)]
+
+    r = await client.get("/api/v1/assets?parent=LC-TAL-0001&q=tal-3", headers=h)
+    assert [a["id"] for a in r.json()["items"]] == ["SL-TAL-3"]
+
+    r = await client.get(
+        "/api/v1/assets?bbox=4.99,47.28,5.001,47.30", headers={**h, "Accept": "application/geo+json"}
+    )
+    assert r.headers["content-type"] == "application/geo+json"
+    collection = r.json()
+    assert collection["type"] == "FeatureCollection"
+    assert [f["id"] for f in collection["features"]] == ["LC-CHE-0001"]
+    feature = collection["features"][0]
+    assert feature["geometry"] == {"type": "Point", "coordinates": [5.0, 47.29]}
+    assert feature["properties"]["commune"] == "chenove"
+
+    for bad, field in [("bbox=1,2,3", "bbox"), ("cursor=%%%", "cursor"), ("commune=Gotham", "commune")]:
+        r = await client.get(f"/api/v1/assets?{bad}", headers=h)
+        assert r.status_code == 422, (bad, r.text)
+        assert r.json()["errors"][0]["field"] == field
+
+
+async def test_a_viewer_cannot_write(client: httpx.AsyncClient, system: Context) -> None:
+    viewer = await make_person(system, "vera", [Role.VIEWER])
+    r = await client.post("/api/v1/assets", json=cabinet(), headers=viewer.headers)
+    assert r.status_code == 403
+    assert r.json()["type"].endswith("permission-denied")
+
+
+async def test_no_credentials_is_401(client: httpx.AsyncClient) -> None:
+    r = await client.get("/api/v1/assets")
+    assert r.status_code == 401
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    r = await client.get("/api/v1/assets", headers={"Authorization": "Bearer bfr_forged"})
+    assert r.status_code == 401

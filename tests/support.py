@@ -1,0 +1,52 @@
+"""Helpers shared by tests: people with tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from beffroi.accounts import service as accounts
+from beffroi.accounts.principal import Role
+from beffroi.accounts.schemas import TokenCreate, UserCreate
+from beffroi.catalogue import Domain
+from beffroi.context import Context
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A test user and the bearer header that acts as them."""
+
+    username: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Authorization header."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+async def make_person(
+    system: Context,
+    username: str,
+    roles: list[Role],
+    communes: list[str] | None = None,
+    domains: list[Domain] | None = None,
+) -> Person:
+    """Create an account and a token for it."""
+    await accounts.create_user(
+        system,
+        UserCreate(
+            username=username,
+            password=PASSWORD,
+            roles=roles,
+            communes=communes,
+            domains=domains or ([Domain.LIGHTING] if Role.OPERATOR in roles else []),
+        ),
+    )
+    _, secret = await accounts.create_token(
+        system, TokenCreate(name="tests", username=username)
+    )
+    return Person(username, secret)
+
+
