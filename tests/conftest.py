@@ -94,7 +94,7 @@ def template(
     name = f"beffroi_test_{uuid.uuid4().hex[:10]}"
     try:
         _run(_admin_sql(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any failure to reach it is the reason
+    except Exception as exc:
         _skip_or_fail_postgres(f"cannot create a database at {POSTGRES_URL}: {exc}")
     url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
     migrate.upgrade(url)
@@ -112,7 +112,9 @@ async def _reset_postgres(url: str) -> None:
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:
-            await conn.execute(text(f"TRUNCATE {', '.join(TABLES_TO_RESET)} RESTART IDENTITY CASCADE"))
+            await conn.execute(
+                text(f"TRUNCATE {', '.join(TABLES_TO_RESET)} RESTART IDENTITY CASCADE")
+            )
             await conn.execute(text("UPDATE audit_head SET seq = 0, hash = :h"), {"h": "0" * 64})
     finally:
         await engine.dispose()

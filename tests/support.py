@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 
 from beffroi.accounts import service as accounts
@@ -44,9 +48,20 @@ async def make_person(
             domains=domains or ([Domain.LIGHTING] if Role.OPERATOR in roles else []),
         ),
     )
-    _, secret = await accounts.create_token(
-        system, TokenCreate(name="tests", username=username)
-    )
+    _, secret = await accounts.create_token(system, TokenCreate(name="tests", username=username))
     return Person(username, secret)
 
 
+async def run_cli(
+    *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``beffroi ARGS`` in a subprocess (off the event loop) and capture its output."""
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "beffroi", *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )

@@ -150,13 +150,39 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{name}: {message}"
 
 
+# Variables with the prefix that are not settings: the TOML file's path, tests' own
+# switches, and a CLI password input.
+NOT_SETTINGS = frozenset({"CONFIG_FILE", "NEW_PASSWORD"})
+NOT_SETTINGS_PREFIXES = ("TEST_",)
+
+
+def _unknown_variables() -> list[str]:
+    known = {name.upper() for name in Settings.model_fields}
+    unknown = []
+    for variable in os.environ:
+        if not variable.startswith(ENV_PREFIX):
+            continue
+        name = variable.removeprefix(ENV_PREFIX)
+        if name in known or name in NOT_SETTINGS or name.startswith(NOT_SETTINGS_PREFIXES):
+            continue
+        unknown.append(f"{variable}: unknown setting (a typo?)")
+    return sorted(unknown)
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Read and validate the settings, raising :class:`ConfigError` naming each bad one."""
+    """Read and validate the settings, raising :class:`ConfigError` naming each bad one.
+
+    An unknown ``BEFFROI_*`` variable is an error too: a misspelt setting silently
+    ignored is how a production server ends up on its defaults.
+    """
+    lines = _unknown_variables()
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
-        lines = [_describe(dict(err)) for err in exc.errors()]
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+        lines += [_describe(dict(err)) for err in exc.errors()]
+    if lines:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
+    return settings
 
 
 @lru_cache(maxsize=1)

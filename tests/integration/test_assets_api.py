@@ -61,7 +61,9 @@ async def test_create_read_update_decommission(client: httpx.AsyncClient, admin:
     assert r.json()["name"] == "Rue des Lilas 3"
     assert r.json()["version"] == 2
 
-    stale = await client.patch("/api/v1/assets/SL-TAL-1", json={"name": "x", "version": 1}, headers=h)
+    stale = await client.patch(
+        "/api/v1/assets/SL-TAL-1", json={"name": "x", "version": 1}, headers=h
+    )
     assert stale.status_code == 409
     assert stale.headers["content-type"] == "application/problem+json"
 
@@ -95,7 +97,10 @@ async def test_create_read_update_decommission(client: httpx.AsyncClient, admin:
         (light("SL-1", parent="LC-NOPE"), "parent_id"),
         (light("SL-1", attributes={"lamp_type": "candle"}), "attributes.lamp_type"),
         (light("SL-1", attributes={"colour": "red"}), "attributes.colour"),
-        (light("SL-1", location={"type": "Point", "coordinates": [500, 47]}), "location.coordinates.0"),
+        (
+            light("SL-1", location={"type": "Point", "coordinates": [500, 47]}),
+            "location.coordinates.0",
+        ),
         (light("SL-1", status="broken"), "status"),
     ],
 )
@@ -121,7 +126,9 @@ async def test_parent_must_be_of_an_allowed_type(client: httpx.AsyncClient, admi
 
 
 async def test_duplicate_id_is_a_conflict(client: httpx.AsyncClient, admin: Person) -> None:
-    assert (await client.post("/api/v1/assets", json=cabinet(), headers=admin.headers)).status_code == 201
+    assert (
+        await client.post("/api/v1/assets", json=cabinet(), headers=admin.headers)
+    ).status_code == 201
     r = await client.post("/api/v1/assets", json=cabinet(), headers=admin.headers)
     assert r.status_code == 409
 
@@ -133,7 +140,9 @@ async def test_filters_pagination_and_geojson(client: httpx.AsyncClient, admin: 
         await client.post("/api/v1/assets", json=light(f"SL-TAL-{n}"), headers=h)
     await client.post(
         "/api/v1/assets",
-        json=cabinet("LC-CHE-0001", "Chenôve", location={"type": "Point", "coordinates": [5.0, 47.29]}),
+        json=cabinet(
+            "LC-CHE-0001", "Chenôve", location={"type": "Point", "coordinates": [5.0, 47.29]}
+        ),
         headers=h,
     )
 
@@ -154,7 +163,8 @@ async def test_filters_pagination_and_geojson(client: httpx.AsyncClient, admin: 
     assert [a["id"] for a in r.json()["items"]] == ["SL-TAL-3"]
 
     r = await client.get(
-        "/api/v1/assets?bbox=4.99,47.28,5.001,47.30", headers={**h, "Accept": "application/geo+json"}
+        "/api/v1/assets?bbox=4.99,47.28,5.001,47.30",
+        headers={**h, "Accept": "application/geo+json"},
     )
     assert r.headers["content-type"] == "application/geo+json"
     collection = r.json()
@@ -164,7 +174,11 @@ async def test_filters_pagination_and_geojson(client: httpx.AsyncClient, admin: 
     assert feature["geometry"] == {"type": "Point", "coordinates": [5.0, 47.29]}
     assert feature["properties"]["commune"] == "chenove"
 
-    for bad, field in [("bbox=1,2,3", "bbox"), ("cursor=%%%", "cursor"), ("commune=Gotham", "commune")]:
+    for bad, field in [
+        ("bbox=1,2,3", "bbox"),
+        ("cursor=%%%", "cursor"),
+        ("commune=Gotham", "commune"),
+    ]:
         r = await client.get(f"/api/v1/assets?{bad}", headers=h)
         assert r.status_code == 422, (bad, r.text)
         assert r.json()["errors"][0]["field"] == field
@@ -183,3 +197,20 @@ async def test_no_credentials_is_401(client: httpx.AsyncClient) -> None:
     assert r.headers["www-authenticate"].startswith("Bearer")
     r = await client.get("/api/v1/assets", headers={"Authorization": "Bearer bfr_forged"})
     assert r.status_code == 401
+
+
+async def test_geojson_detail_matches_the_json_record(
+    client: httpx.AsyncClient, admin: Person
+) -> None:
+    h = admin.headers
+    await client.post("/api/v1/assets", json=cabinet(), headers=h)
+    body = light("SL-TAL-1", installed_on="2021-03-04", manufacturer="Signify", model="Luma")
+    await client.post("/api/v1/assets", json=body, headers=h)
+    record = (await client.get("/api/v1/assets/SL-TAL-1", headers=h)).json()
+    r = await client.get("/api/v1/assets?format=geojson&detail=true&type=streetlight", headers=h)
+    (feature,) = r.json()["features"]
+    props = feature["properties"]
+    assert feature["geometry"]["coordinates"] == record["location"]["coordinates"]
+    for key in ("attributes", "manufacturer", "model", "installed_on", "tags", "parent_id", "status"):
+        assert props[key] == record[key], key
+    assert props["commune"] == record["commune"]

@@ -20,7 +20,14 @@ from beffroi.catalogue import Domain
 from beffroi.communes.service import resolve_codes
 from beffroi.context import Context
 from beffroi.db import Database
-from beffroi.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
+from beffroi.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+)
 from beffroi.timeutil import utcnow
 
 TOKEN_PREFIX = "bfr_"
@@ -272,9 +279,7 @@ async def sign_in(
                 target_id=user.username,
                 details={"client": client},
             )
-    if failure is not None:
-        from beffroi.errors import NotAuthenticated
-
+    if failure is not None or user is None:
         raise NotAuthenticated("bad username or password, or account locked or disabled")
     return SignIn(cookie=cookie, csrf_token=csrf, user=user)
 

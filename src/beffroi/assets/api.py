@@ -99,8 +99,14 @@ async def list_assets(
         items, next_cursor = await service.list_assets(ctx, f)
         return AssetPage(items=items, next_cursor=next_cursor)
     features, next_cursor = await service.list_features(ctx, f, detail=detail)
-    body = orjson.dumps(
-        {"type": "FeatureCollection", "features": features, "next_cursor": next_cursor}
+    body = "".join(
+        (
+            '{"type":"FeatureCollection","features":[',
+            ",".join(features),
+            '],"next_cursor":',
+            orjson.dumps(next_cursor).decode(),
+            "}",
+        )
     )
     headers = {}
     if next_cursor:

@@ -9,7 +9,18 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.accounts.principal import Permission
@@ -18,28 +29,11 @@ from beffroi.assets.schemas import AssetCreate, AssetOut, AssetUpdate, ImportRep
 from beffroi.assets.validation import CHUNK, CommuneIndex, Known, check_asset, known_assets
 from beffroi.audit import service as audit
 from beffroi.context import Context
+from beffroi.db import Base
 from beffroi.errors import Conflict, FieldError, InvalidInput, NotFound
 from beffroi.timeutil import utcnow
 
 ASSET_ID_RE = re.compile(ASSET_ID_PATTERN)
-# Columns the map needs; the full record is one click away.
-MAP_COLUMNS = (
-    Asset.id,
-    Asset.type,
-    Asset.name,
-    Asset.commune_code,
-    Asset.status,
-    Asset.parent_id,
-    Asset.lon,
-    Asset.lat,
-)
-DETAIL_COLUMNS = (
-    Asset.attributes,
-    Asset.manufacturer,
-    Asset.model,
-    Asset.installed_on,
-    Asset.tags,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,45 +178,53 @@ async def list_assets(ctx: Context, f: AssetFilter) -> tuple[list[AssetOut], str
     return [to_out(a) for a in page], cursor
 
 
+def _feature_json(dialect: str, detail: bool) -> ColumnElement[str]:
+    """A SQL expression rendering one asset as GeoJSON Feature text.
+
+    The database builds the JSON: for the whole city this halves the time of building
+    dicts in Python and serialising them (measured by bench/registry).
+    """
+    if dialect == "postgresql":
+        obj, arr = func.json_build_object, func.json_build_array
+
+        def embed(column: Any) -> Any:
+            return column
+
+    else:
+        obj, arr = func.json_object, func.json_array
+
+        def embed(column: Any) -> Any:
+            return func.json(column)
+
+    properties: list[Any] = [
+        "id", Asset.id, "type", Asset.type, "name", Asset.name, "commune", Asset.commune_code,
+        "status", Asset.status, "parent_id", Asset.parent_id,
+    ]  # fmt: skip
+    if detail:
+        properties += [
+            "attributes", embed(Asset.attributes), "manufacturer", Asset.manufacturer,
+            "model", Asset.model, "installed_on", Asset.installed_on, "tags", embed(Asset.tags),
+        ]  # fmt: skip
+    feature = obj(
+        "type", "Feature", "id", Asset.id,
+        "geometry", obj("type", "Point", "coordinates", arr(Asset.lon, Asset.lat)),
+        "properties", obj(*properties),
+    )  # fmt: skip
+    return cast(feature, Text)
+
+
 async def list_features(
     ctx: Context, f: AssetFilter, *, detail: bool = False
-) -> tuple[list[dict[str, Any]], str | None]:
-    """A page of assets as GeoJSON features, built from plain rows for speed (the map
-    loads the whole city at once)."""
+) -> tuple[list[str], str | None]:
+    """A page of assets as GeoJSON Feature texts, ready to join into a FeatureCollection
+    (the map loads the whole city at once)."""
     ctx.principal.require(Permission.ASSET_READ)
-    columns = MAP_COLUMNS + DETAIL_COLUMNS if detail else MAP_COLUMNS
+    expr = _feature_json(ctx.db.url.get_backend_name(), detail).label("feature")
     async with ctx.db.read() as session:
-        stmt = await _filtered(ctx, session, select(*columns), f)
+        stmt = await _filtered(ctx, session, select(Asset.id, expr), f)
         rows = (await session.execute(stmt)).all()
     page, cursor = _page(rows, f.limit)
-    features: list[dict[str, Any]] = []
-    append = features.append
-    for row in page:
-        properties: dict[str, Any] = {
-            "id": row.id,
-            "type": row.type,
-            "name": row.name,
-            "commune": row.commune_code,
-            "status": row.status,
-            "parent_id": row.parent_id,
-        }
-        if detail:
-            properties.update(
-                attributes=row.attributes,
-                manufacturer=row.manufacturer,
-                model=row.model,
-                installed_on=row.installed_on.isoformat() if row.installed_on else None,
-                tags=row.tags,
-            )
-        append(
-            {
-                "type": "Feature",
-                "id": row.id,
-                "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
-                "properties": properties,
-            }
-        )
-    return features, cursor
+    return [row.feature for row in page], cursor
 
 
 async def iter_assets(ctx: Context, f: AssetFilter, chunk: int = 5000) -> AsyncIterator[Asset]:
@@ -439,12 +441,12 @@ _UPDATABLE = (
     "updated_at",
 )
 # One executemany for many rows instead of a statement per asset.
+_ASSETS = Base.metadata.tables["assets"]
 _UPDATE_BY_ID = (
-    update(Asset.__table__)
-    .where(Asset.__table__.c.id == bindparam("b_id"))
+    update(_ASSETS)
+    .where(_ASSETS.c.id == bindparam("b_id"))
     .values(
-        {name: bindparam(f"b_{name}") for name in _UPDATABLE}
-        | {"version": Asset.__table__.c.version + 1}
+        {name: bindparam(f"b_{name}") for name in _UPDATABLE} | {"version": _ASSETS.c.version + 1}
     )
 )
 

@@ -1,0 +1,5 @@
+"""``python -m beffroi`` runs the command line."""
+
+from beffroi.cli import main
+
+main()
