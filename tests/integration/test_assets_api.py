@@ -211,6 +211,31 @@ async def test_geojson_detail_matches_the_json_record(
     (feature,) = r.json()["features"]
     props = feature["properties"]
     assert feature["geometry"]["coordinates"] == record["location"]["coordinates"]
-    for key in ("attributes", "manufacturer", "model", "installed_on", "tags", "parent_id", "status"):
+    for key in (
+        "attributes",
+        "manufacturer",
+        "model",
+        "installed_on",
+        "tags",
+        "parent_id",
+        "status",
+    ):
         assert props[key] == record[key], key
     assert props["commune"] == record["commune"]
+
+
+async def test_geojson_etag_is_never_stale(client: httpx.AsyncClient, admin: Person) -> None:
+    h = {**admin.headers, "Accept": "application/geo+json"}
+    await client.post("/api/v1/assets", json=cabinet(), headers=admin.headers)
+    first = await client.get("/api/v1/assets", headers=h)
+    etag = first.headers["etag"]
+    again = await client.get("/api/v1/assets", headers={**h, "If-None-Match": etag})
+    assert again.status_code == 304
+    await client.patch("/api/v1/assets/LC-TAL-0001", json={"name": "Renamed"}, headers=admin.headers)
+    changed = await client.get("/api/v1/assets", headers={**h, "If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != etag
+    assert changed.json()["features"][0]["properties"]["name"] == "Renamed"
+    # Another query gets its own entity tag.
+    other = await client.get("/api/v1/assets?commune=talant", headers=h)
+    assert other.headers["etag"] != changed.headers["etag"]

@@ -353,13 +353,12 @@ async def create_token(ctx: Context, data: TokenCreate) -> tuple[ApiToken, str]:
     ctx.principal.require(Permission.TOKEN_OWN)
     days = data.expires_in_days or ctx.settings.token_default_ttl_days
     async with ctx.db.write() as session:
-        if data.username and data.username != ctx.principal.name:
+        if ctx.principal.user_id is None and not data.username:
+            raise InvalidInput(FieldError("username", "the system must name whose token"))
+        owner_name = data.username or ctx.principal.name
+        if ctx.principal.user_id is None or owner_name != ctx.principal.name:
             ctx.principal.require(Permission.USER_MANAGE)
-            owner = await _load_user(session, ctx, data.username)
-        else:
-            if ctx.principal.user_id is None:
-                raise InvalidInput(FieldError("username", "the system must name whose token"))
-            owner = await _load_user(session, ctx, ctx.principal.name)
+        owner = await _load_user(session, ctx, owner_name)
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token = ApiToken(
             user_id=owner.id,

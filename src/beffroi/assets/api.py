@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Literal
 
 import orjson
@@ -21,6 +22,7 @@ from beffroi.assets.schemas import (
 )
 from beffroi.assets.service import AssetFilter, BBox
 from beffroi.errors import FieldError, InvalidInput
+from beffroi.web.cache import Cached, ResponseCache
 from beffroi.web.deps import Ctx
 
 router = APIRouter(prefix="/assets", tags=["assets"])
@@ -98,20 +100,32 @@ async def list_assets(
     if not geojson:
         items, next_cursor = await service.list_assets(ctx, f)
         return AssetPage(items=items, next_cursor=next_cursor)
-    features, next_cursor = await service.list_features(ctx, f, detail=detail)
-    body = "".join(
-        (
-            '{"type":"FeatureCollection","features":[',
-            ",".join(features),
-            '],"next_cursor":',
-            orjson.dumps(next_cursor).decode(),
-            "}",
+    scope = "*" if ctx.principal.communes is None else ",".join(sorted(ctx.principal.communes))
+    version = await service.fingerprint(ctx, f)
+    digest = hashlib.sha256(f"{version}|{scope}|{request.url.query}".encode()).hexdigest()
+    etag = f'"{digest[:32]}"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    cache: ResponseCache = request.app.state.response_cache
+    entry = cache.get(etag)
+    if entry is None:
+        features, next_cursor = await service.list_features(ctx, f, detail=detail)
+        body = b"".join(
+            (
+                b'{"type":"FeatureCollection","features":[',
+                ",".join(features).encode(),
+                b'],"next_cursor":',
+                orjson.dumps(next_cursor),
+                b"}",
+            )
         )
-    )
-    headers = {}
-    if next_cursor:
-        headers["Link"] = f'<{request.url.include_query_params(cursor=next_cursor)}>; rel="next"'
-    return Response(body, media_type=GEOJSON, headers=headers)
+        entry = Cached(body, next_cursor)
+        cache.put(etag, entry)
+    if entry.next_cursor:
+        link = request.url.include_query_params(cursor=entry.next_cursor)
+        headers["Link"] = f'<{link}>; rel="next"'
+    return Response(entry.body, media_type=GEOJSON, headers=headers)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

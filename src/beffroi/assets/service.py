@@ -7,7 +7,7 @@ import binascii
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -34,6 +34,9 @@ from beffroi.errors import Conflict, FieldError, InvalidInput, NotFound
 from beffroi.timeutil import utcnow
 
 ASSET_ID_RE = re.compile(ASSET_ID_PATTERN)
+
+
+AnySelect = TypeVar("AnySelect", bound="Select[*tuple[Any, ...]]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +121,8 @@ def to_out(asset: Asset) -> AssetOut:
 
 
 async def _filtered(
-    ctx: Context, session: AsyncSession, stmt: Select[Any], f: AssetFilter
-) -> Select[Any]:
+    ctx: Context, session: AsyncSession, stmt: AnySelect, f: AssetFilter, *, paged: bool = True
+) -> AnySelect:
     """Apply the caller's scope and the filter to a select over assets."""
     stmt = stmt.where(ctx.principal.scope_clause(Asset.commune_code))
     if f.types:
@@ -159,7 +162,7 @@ async def _filtered(
         )
     if f.cursor:
         stmt = stmt.where(Asset.id > decode_cursor(f.cursor))
-    return stmt.order_by(Asset.id).limit(f.limit + 1)
+    return stmt.order_by(Asset.id).limit(f.limit + 1) if paged else stmt
 
 
 def _page(rows: Sequence[Any], limit: int) -> tuple[Sequence[Any], str | None]:
@@ -225,6 +228,17 @@ async def list_features(
         rows = (await session.execute(stmt)).all()
     page, cursor = _page(rows, f.limit)
     return [row.feature for row in page], cursor
+
+
+async def fingerprint(ctx: Context, f: AssetFilter) -> str:
+    """A value that changes whenever any asset matching ``f`` in scope changes: cheap
+    enough to ask on every map load, so the whole-city GeoJSON can be cached."""
+    ctx.principal.require(Permission.ASSET_READ)
+    columns = (func.count(), func.coalesce(func.sum(Asset.version), 0), func.max(Asset.updated_at))
+    async with ctx.db.read() as session:
+        stmt = await _filtered(ctx, session, select(*columns), f, paged=False)
+        count, versions, latest = (await session.execute(stmt)).one()
+    return f"{count}:{versions}:{latest.isoformat() if latest else '-'}"
 
 
 async def iter_assets(ctx: Context, f: AssetFilter, chunk: int = 5000) -> AsyncIterator[Asset]:

@@ -17,6 +17,7 @@ from beffroi.communes.api import router as communes_router
 from beffroi.config import Settings, get_settings
 from beffroi.context import Runtime, open_runtime
 from beffroi.web import problems
+from beffroi.web.cache import ResponseCache
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -67,6 +68,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     )
     if runtime is not None:
         app.state.runtime = runtime
+    app.state.response_cache = ResponseCache()
     problems.install(app)
     app.include_router(api_router())
 
