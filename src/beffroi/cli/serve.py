@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
+import signal
 import socket
-from typing import Annotated
+from collections.abc import Coroutine
+from types import FrameType
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -45,6 +49,18 @@ def bind_socket(host: str, port: int, *, fallback: bool) -> socket.socket:
     return sock
 
 
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run_until_stopped(main: Coroutine[Any, Any, None]) -> None:
+    """Run a server until Ctrl-C or SIGTERM, then exit 0: stopping is not a failure."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main)
+    out.print("Beffroi stopped")
+
+
 async def _serve(runtime: Runtime, sock: socket.socket) -> None:
     host, port = sock.getsockname()[:2]
     config = uvicorn.Config(
@@ -67,7 +83,7 @@ def serve(
         async with open_runtime(current) as runtime:
             await _serve(runtime, sock)
 
-    asyncio.run(_main())
+    run_until_stopped(_main())
 
 
 async def _prepare_demo(runtime: Runtime) -> str | None:
@@ -116,4 +132,4 @@ def demo(
                 )
             await _serve(runtime, sock)
 
-    asyncio.run(_main())
+    run_until_stopped(_main())
