@@ -11,7 +11,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from beffroi.db import migrate
+from beffroi.db.scratch import create_scratch_database, drop_database
 
 POSTGRES_URL = os.environ.get(
     "BEFFROI_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -68,15 +68,6 @@ async def postgres_available() -> bool:
         await engine.dispose()
 
 
-async def _admin(sql: str) -> None:
-    engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
-
-
 @contextlib.asynccontextmanager
 async def scratch_database(backend: str) -> AsyncIterator[str]:
     """A new, migrated database URL of ``backend``, removed afterwards."""
@@ -86,14 +77,12 @@ async def scratch_database(backend: str) -> AsyncIterator[str]:
             await asyncio.to_thread(migrate.upgrade, url)
             yield url
         return
-    name = f"beffroi_bench_{uuid.uuid4().hex[:8]}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    url = await create_scratch_database(POSTGRES_URL, "beffroi_bench")
     try:
         await asyncio.to_thread(migrate.upgrade, url)
         yield url
     finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await drop_database(url)
 
 
 @contextlib.contextmanager

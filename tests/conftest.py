@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from beffroi.config import Settings, load_settings
 from beffroi.context import Context, Runtime
 from beffroi.db import Database, migrate
 from beffroi.db.models import Base
+from beffroi.db.scratch import create_scratch_database, drop_database
 from tests.support import Person, make_person
 
 POSTGRES_URL = os.environ.get("BEFFROI_TEST_POSTGRES_URL", "")
@@ -69,15 +69,6 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     return Template("sqlite", url, path)
 
 
-async def _admin_sql(sql: str) -> None:
-    engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 def template(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -91,16 +82,14 @@ def template(
         return
     if not POSTGRES_URL:
         _skip_or_fail_postgres("BEFFROI_TEST_POSTGRES_URL is not set")
-    name = f"beffroi_test_{uuid.uuid4().hex[:10]}"
     try:
-        _run(_admin_sql(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
+        url = asyncio.run(create_scratch_database(POSTGRES_URL, "beffroi_test"))
+    except Exception as exc:  # any failure to reach the server is the reason to give
         _skip_or_fail_postgres(f"cannot create a database at {POSTGRES_URL}: {exc}")
-    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
     migrate.upgrade(url)
     _run(_seed(url))
     yield Template("postgresql", url)
-    _run(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    _run(drop_database(url))
 
 
 TABLES_TO_RESET = [
