@@ -6,6 +6,8 @@ that names the variable, so an operator never has to guess which setting was wro
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from enum import StrEnum
 from functools import lru_cache
@@ -70,6 +72,30 @@ class Settings(BaseSettings):
     )
     page_size_max: int = Field(default=1000, ge=10, le=100_000)
 
+    # Device gateway and MQTT
+    mqtt_url: str = Field(
+        default="",
+        description="Broker URL (mqtt://host:port); empty means the embedded broker",
+    )
+    mqtt_root: str = Field(default="beffroi/v1", pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+    mqtt_username: str = Field(default="beffroi-hub", min_length=1, max_length=64)
+    mqtt_password: str = Field(
+        default="", description="Hub's broker password; empty derives one from the secret key"
+    )
+    mqtt_shared_group: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_-]*$",
+        description="Shared-subscription group for several gateways; empty: plain subscription",
+    )
+    mqtt_client_id: str = Field(default="beffroi-gateway-1", min_length=1, max_length=64)
+    broker_host: str = Field(default="127.0.0.1", description="Embedded broker address")
+    broker_port: int = Field(default=1883, ge=0, le=65535)
+    ingest_batch_size: int = Field(default=2000, ge=1, le=100_000)
+    ingest_batch_ms: int = Field(default=100, ge=1, le=10_000)
+    ingest_queue_max: int = Field(default=20_000, ge=100, le=1_000_000)
+    telemetry_retention_days: int = Field(default=90, ge=1, le=36500)
+    rollup_retention_days: int = Field(default=1095, ge=1, le=36500)
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -129,6 +155,15 @@ class Settings(BaseSettings):
         if self.cookie_secure is not None:
             return self.cookie_secure
         return self.env is Environment.PRODUCTION
+
+    @property
+    def hub_mqtt_password(self) -> str:
+        """The hub's broker password: configured, or derived from the secret key so the
+        embedded broker and the gateway agree without another setting."""
+        if self.mqtt_password:
+            return self.mqtt_password
+        digest = hmac.new(self.secret_key.encode(), b"beffroi-mqtt-hub", hashlib.sha256)
+        return digest.hexdigest()
 
     @property
     def zone(self) -> ZoneInfo:
