@@ -9,19 +9,21 @@ from __future__ import annotations
 import getpass
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from beffroi.accounts.principal import Principal
 from beffroi.config import Settings, get_settings
 from beffroi.db import Database
+from beffroi.events import EventHub
 
 
 @dataclass(frozen=True, slots=True)
 class Runtime:
-    """Process-wide dependencies: settings and storage (later: event hub, broker)."""
+    """Process-wide dependencies: settings, storage and the in-process event hub."""
 
     settings: Settings
     db: Database
+    events: EventHub = field(default_factory=EventHub)
 
     def context(self, principal: Principal) -> Context:
         """A context acting as ``principal``."""

@@ -41,6 +41,8 @@ class Permission(StrEnum):
     USER_MANAGE = "user:manage"
     AUDIT_READ = "audit:read"
     TOKEN_OWN = "token:own"
+    INGEST_READ = "ingest:read"
+    METRICS_READ = "metrics:read"
 
 
 _ALL_READ = {Permission.ASSET_READ, Permission.TOKEN_OWN}
@@ -48,7 +50,13 @@ _ALL_READ = {Permission.ASSET_READ, Permission.TOKEN_OWN}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.SUPERVISOR: frozenset(
-        _ALL_READ | {Permission.ASSET_WRITE, Permission.GROUP_WRITE, Permission.USER_READ}
+        _ALL_READ
+        | {
+            Permission.ASSET_WRITE,
+            Permission.GROUP_WRITE,
+            Permission.USER_READ,
+            Permission.INGEST_READ,
+        }
     ),
     Role.OPERATOR: frozenset(_ALL_READ | {Permission.GROUP_WRITE}),
     Role.FIELD_AGENT: frozenset(_ALL_READ),

@@ -33,13 +33,15 @@ MAX_GEOJSON_PAGE = 50_000
 MAX_IMPORT_BYTES = 200 * 1024 * 1024
 
 
-def _split(value: str | None) -> list[str]:
+def split_list(value: str | None) -> list[str]:
+    """Items of a comma-separated query parameter."""
     return [v.strip() for v in value.split(",") if v.strip()] if value else []
 
 
-def _statuses(value: str | None) -> list[AssetStatus]:
+def statuses(value: str | None) -> list[AssetStatus]:
+    """Statuses of a comma-separated query parameter; an unknown one is named."""
     out = []
-    for item in _split(value):
+    for item in split_list(value):
         try:
             out.append(AssetStatus(item))
         except ValueError:
@@ -88,9 +90,9 @@ async def list_assets(
     if not geojson and limit > MAX_PAGE:
         raise InvalidInput(FieldError("limit", f"at most {MAX_PAGE} per JSON page"))
     f = AssetFilter(
-        types=_split(type),
-        communes=_split(commune),
-        statuses=_statuses(status),
+        types=split_list(type),
+        communes=split_list(commune),
+        statuses=statuses(status),
         parent_id=parent,
         bbox=BBox.parse(bbox) if bbox else None,
         q=q,
@@ -142,7 +144,7 @@ async def export_assets(
     commune: Annotated[str | None, Query()] = None,
 ) -> StreamingResponse:
     """Every asset in your scope (optionally of some types or communes) as a file."""
-    f = AssetFilter(types=_split(type), communes=_split(commune))
+    f = AssetFilter(types=split_list(type), communes=split_list(commune))
     assets = [a async for a in service.iter_assets(ctx, f)]
     render, media, ext = (
         (render_csv, "text/csv; charset=utf-8", "csv")

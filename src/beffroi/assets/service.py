@@ -230,6 +230,16 @@ async def list_features(
     return [row.feature for row in page], cursor
 
 
+async def scoped_asset_ids(ctx: Context, f: AssetFilter) -> tuple[list[str], str | None]:
+    """Ids of a page of assets in scope matching ``f`` (for other areas' bulk reads)."""
+    ctx.principal.require(Permission.ASSET_READ)
+    async with ctx.db.read() as session:
+        stmt = await _filtered(ctx, session, select(Asset.id), f)
+        rows = (await session.execute(stmt)).all()
+    page, cursor = _page(rows, f.limit)
+    return [row.id for row in page], cursor
+
+
 async def fingerprint(ctx: Context, f: AssetFilter) -> str:
     """A value that changes whenever any asset matching ``f`` in scope changes: cheap
     enough to ask on every map load, so the whole-city GeoJSON can be cached."""

@@ -14,6 +14,8 @@ from beffroi.assets.groups_api import router as groups_router
 from beffroi.audit.api import router as audit_router
 from beffroi.catalogue.api import router as catalogue_router
 from beffroi.communes.api import router as communes_router
+from beffroi.telemetry.api import devices_router, metrics_router
+from beffroi.telemetry.api import router as telemetry_router
 from beffroi.config import Settings, get_settings
 from beffroi.context import Runtime, open_runtime
 from beffroi.web import problems
@@ -39,6 +41,8 @@ def api_router() -> APIRouter:
         assets_router,
         groups_router,
         audit_router,
+        devices_router,
+        telemetry_router,
     ):
         api.include_router(router)
     return api
@@ -71,6 +75,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     app.state.response_cache = ResponseCache()
     problems.install(app)
     app.include_router(api_router())
+    app.include_router(metrics_router)
 
     @app.get("/api/health", tags=["health"])
     async def health() -> dict[str, str]:

@@ -10,9 +10,15 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from beffroi.db.models import Base
+from beffroi.telemetry.partitions import PREFIX as PARTITION_PREFIX
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def _include(obj: object, name: str | None, type_: str, reflected: bool, _other: object) -> bool:
+    # Daily partitions of telemetry_points are created at run time, not by migrations.
+    return not (type_ == "table" and reflected and (name or "").startswith(PARTITION_PREFIX))
 
 
 def _configure(connection: Connection) -> None:
@@ -21,6 +27,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=_include,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,204 @@
+"""The ingest pipeline: batch, decode, write, acknowledge, publish.
+
+At least once, nothing lost: a message is acknowledged to the broker only after the
+transaction holding it committed. When the database is unavailable the pipeline keeps
+its batch, retries with back-off and acknowledges nothing, so the broker keeps the rest;
+when the database refuses one message's data, that message alone is rejected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+import structlog
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from beffroi import metrics
+from beffroi.events import EventHub
+from beffroi.gateway.source import Inbound
+from beffroi.telemetry.decode import Reason, Rejection, decode
+from beffroi.telemetry.directory import DeviceDirectory
+from beffroi.telemetry.store import Batch, TelemetryStore, Written
+from beffroi.timeutil import utcnow
+
+log = structlog.get_logger(__name__)
+
+MAX_BACKOFF_S = 10.0
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a write failed because the database is unreachable or busy (retry), as
+    opposed to refusing the data (isolate the culprit)."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError)
+
+
+class IngestPipeline:
+    """Turns delivered messages into committed batches."""
+
+    def __init__(
+        self,
+        store: TelemetryStore,
+        directory: DeviceDirectory,
+        events: EventHub,
+        ack: Callable[[Sequence[Inbound]], None],
+        *,
+        root: str,
+        retention: timedelta,
+        batch_size: int = 2000,
+        batch_ms: int = 100,
+    ) -> None:
+        self.store = store
+        self.directory = directory
+        self.events = events
+        self.ack = ack
+        self.root = root
+        self.retention = retention
+        self.batch_size = batch_size
+        self.batch_wait = batch_ms / 1000
+        self.queue: asyncio.Queue[Inbound] = asyncio.Queue()
+        self.stored_messages = 0
+        self.stored_points = 0
+        self.rejected = 0
+
+    def deliver(self, item: Inbound) -> None:
+        """Hand one message to the pipeline (called on the event loop)."""
+        self.queue.put_nowait(item)
+        metrics.PENDING.inc()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Process batches until ``stop`` is set and what was received is written."""
+        while not (stop.is_set() and self.queue.empty()):
+            items = await self._collect(stop)
+            if items:
+                await self.process(items, stop)
+
+    async def _collect(self, stop: asyncio.Event) -> list[Inbound]:
+        items: list[Inbound] = []
+        try:
+            items.append(await asyncio.wait_for(self.queue.get(), timeout=0.25))
+        except TimeoutError:
+            return items
+        deadline = time.monotonic() + self.batch_wait
+        while len(items) < self.batch_size:
+            try:
+                items.append(self.queue.get_nowait())
+                continue
+            except asyncio.QueueEmpty:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or stop.is_set():
+                break
+            try:
+                items.append(await asyncio.wait_for(self.queue.get(), timeout=remaining))
+            except TimeoutError:
+                break
+        return items
+
+    def decode_batch(self, items: Sequence[Inbound]) -> Batch:
+        """Decode every message of a batch; rejections are part of it."""
+        batch = Batch()
+        for item in items:
+            decoded = decode(
+                item.topic,
+                item.payload,
+                self.directory,
+                received_at=item.received_at,
+                root=self.root,
+                retention=self.retention,
+            )
+            batch.add(decoded)
+        return batch
+
+    async def process(self, items: Sequence[Inbound], stop: asyncio.Event | None = None) -> None:
+        """Decode, write (retrying while the database is down), acknowledge, publish."""
+        batch = self.decode_batch(items)
+        written = await self._write_with_retry(batch, stop)
+        if written is None:
+            return  # stopping while the database is down: the broker redelivers them
+        self.ack(items)
+        now = utcnow()
+        for item in items:
+            metrics.LAG_SECONDS.observe((now - item.received_at).total_seconds())
+        metrics.PENDING.dec(len(items))
+        metrics.BATCH_SIZE.observe(len(items))
+        metrics.POINTS.inc(written.points)
+        for rejection in batch.rejections:
+            metrics.REJECTED.labels(rejection.reason.value).inc()
+        self.stored_messages += len(items) - len(batch.rejections)
+        self.stored_points += written.points
+        self.rejected += len(batch.rejections)
+        self.events.publish_many(written.events)
+
+    async def _write_with_retry(self, batch: Batch, stop: asyncio.Event | None) -> Written | None:
+        backoff, failing_since = 0.5, None
+        while True:
+            started = time.perf_counter()
+            try:
+                written = await self.store.write(batch)
+            except Exception as exc:  # every failure is handled: retried or isolated
+                if not is_transient(exc):
+                    return await self._isolate(batch, exc)
+                metrics.DATABASE_UP.set(0)
+                if failing_since is None:
+                    failing_since = time.monotonic()
+                    log.error(
+                        "database unavailable: holding the batch and reading no more messages",
+                        messages=self.queue.qsize() + len(batch.readings),
+                        error=str(exc).splitlines()[0][:200],
+                    )
+                if stop is not None and stop.is_set():
+                    return None
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                continue
+            metrics.WRITE_SECONDS.observe(time.perf_counter() - started)
+            metrics.DATABASE_UP.set(1)
+            if failing_since is not None:
+                log.warning(
+                    "database back: ingestion resumed",
+                    outage_s=round(time.monotonic() - failing_since, 1),
+                )
+            return written
+
+    async def _isolate(self, batch: Batch, error: Exception) -> Written:
+        """The database refused something in the batch: write its parts one by one and
+        reject the ones it refuses, so one bad message cannot block the stream."""
+        log.warning("a batch was refused; isolating the culprit", error=str(error)[:200])
+        events: list[object] = []
+        points = 0
+        refused: list[Rejection] = []
+        parts: list[Batch] = []
+        for readings in batch.readings:
+            parts.append(Batch(readings=[readings]))
+        for event in batch.events:
+            parts.append(Batch(events=[event]))
+        for status in batch.statuses:
+            parts.append(Batch(statuses=[status]))
+        for part in parts:
+            try:
+                written = await self.store.write(part)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                item = (part.readings or part.events or part.statuses)[0]
+                refused.append(
+                    Rejection(
+                        Reason.BAD_VALUE,
+                        f"storage refused it: {str(exc).splitlines()[0][:200]}",
+                        item.asset_id,
+                        b"",
+                    )
+                )
+                continue
+            events += written.events
+            points += written.points
+        rest = await self.store.write(
+            Batch(replies=batch.replies, rejections=[*batch.rejections, *refused])
+        )
+        batch.rejections.extend(refused)
+        return Written(points, events + rest.events)

@@ -1,0 +1,142 @@
+"""``beffroi gateway``: subscribe to the devices, ingest, and keep device state current."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+
+from beffroi import metrics
+from beffroi.context import Runtime
+from beffroi.devices import topics
+from beffroi.gateway.pipeline import IngestPipeline
+from beffroi.gateway.source import BrokerAddress, Inbound, MqttSource
+from beffroi.telemetry import jobs
+from beffroi.telemetry.directory import DeviceDirectory
+from beffroi.telemetry.store import TelemetryStore
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """How often the gateway's periodic work runs, in seconds."""
+
+    directory_s: float = 30.0
+    silence_s: float = 60.0
+    maintenance_s: float = 3600.0
+
+
+def broker_address(runtime: Runtime, url: str | None = None, version: int = 5) -> BrokerAddress:
+    """The hub's address and identity on the configured (or given) broker."""
+    settings = runtime.settings
+    return BrokerAddress.from_url(
+        url or settings.mqtt_url or f"mqtt://{settings.broker_host}:{settings.broker_port}",
+        settings.mqtt_username,
+        settings.hub_mqtt_password,
+        settings.mqtt_client_id,
+        version,
+    )
+
+
+class Gateway:
+    """One gateway worker: an MQTT source feeding the ingest pipeline."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        address: BrokerAddress,
+        *,
+        schedule: Schedule | None = None,
+    ) -> None:
+        settings = runtime.settings
+        self.runtime = runtime
+        self.address = address
+        self.schedule = schedule or Schedule()
+        self.directory = DeviceDirectory()
+        self.store = TelemetryStore(runtime.db)
+        filters = topics.hub_subscriptions(settings.mqtt_root)
+        if settings.mqtt_shared_group:
+            filters = [topics.shared(f, settings.mqtt_shared_group) for f in filters]
+        self.filters = filters
+        self.pipeline = IngestPipeline(
+            self.store,
+            self.directory,
+            runtime.events,
+            ack=self._ack,
+            root=settings.mqtt_root,
+            retention=timedelta(days=settings.telemetry_retention_days),
+            batch_size=settings.ingest_batch_size,
+            batch_ms=settings.ingest_batch_ms,
+        )
+        self.source: MqttSource | None = None
+
+    def _ack(self, items: Sequence[Inbound]) -> None:
+        assert self.source is not None
+        self.source.ack(items)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set; what was received and not stored is redelivered."""
+        loaded = await self.directory.refresh(self.runtime.db)
+        metrics.DEVICES_KNOWN.set(len(self.directory))
+        log.info("gateway directory loaded", devices=loaded)
+        self.source = MqttSource(
+            self.address,
+            self.filters,
+            asyncio.get_running_loop(),
+            self.pipeline.deliver,
+            capacity=self.runtime.settings.ingest_queue_max,
+        )
+        self.source.start()
+        periodic = [
+            asyncio.create_task(self._every(self.schedule.directory_s, self._refresh, stop)),
+            asyncio.create_task(self._every(self.schedule.silence_s, self._silence, stop)),
+            asyncio.create_task(self._every(self.schedule.maintenance_s, self._maintain, stop)),
+        ]
+        try:
+            await self.pipeline.run(stop)
+        finally:
+            for task in periodic:
+                task.cancel()
+            for task in periodic:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await asyncio.to_thread(self.source.stop)
+
+    async def _every(
+        self, period: float, job: Callable[[], Awaitable[None]], stop: asyncio.Event
+    ) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=period)
+            if stop.is_set():
+                return
+            try:
+                await job()
+            except Exception:  # a failed job is logged and retried next period
+                log.exception("gateway job failed", job=getattr(job, "__name__", "?"))
+
+    async def _refresh(self) -> None:
+        await self.directory.refresh(self.runtime.db)
+        metrics.DEVICES_KNOWN.set(len(self.directory))
+
+    async def _silence(self) -> None:
+        self.runtime.events.publish_many(await jobs.mark_silent(self.runtime.db))
+
+    async def _maintain(self) -> None:
+        settings = self.runtime.settings
+        done = await jobs.maintain(
+            self.runtime.db,
+            raw_days=settings.telemetry_retention_days,
+            rollup_days=settings.rollup_retention_days,
+        )
+        log.info(
+            "telemetry maintenance",
+            partitions_dropped=len(done.partitions_dropped),
+            points_deleted=done.points_deleted,
+            rollups_written=done.rollups_written,
+        )

@@ -1,0 +1,187 @@
+"""The gateway's MQTT subscription: a paho client in its own thread, acknowledging each
+QoS 1 message only when the pipeline says it is stored.
+
+Why paho in a thread: it offers manual acknowledgement (aiomqtt does not), and its
+network loop keeps reading while the event loop writes batches. Memory is bounded by a
+semaphore: when ``capacity`` messages are in the pipeline, the paho thread waits before
+taking another, the socket stops being read, and the broker holds the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+import structlog
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from beffroi.timeutil import utcnow
+
+log = structlog.get_logger(__name__)
+
+SESSION_EXPIRY_S = 24 * 3600
+
+
+@dataclass(slots=True)
+class Inbound:
+    """One message as received, with what it takes to acknowledge it."""
+
+    topic: str
+    payload: bytes
+    received_at: datetime
+    mid: int
+    qos: int
+    generation: int
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    """Where the broker is and who the hub is on it."""
+
+    host: str
+    port: int
+    username: str
+    password: str
+    client_id: str
+    version: int = 5  # MQTT 5 lets the hub ask for a large receive window
+
+    @classmethod
+    def from_url(
+        cls, url: str, username: str, password: str, client_id: str, version: int = 5
+    ) -> BrokerAddress:
+        """Parse ``mqtt://host:port``."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
+            raise ValueError(f"broker URL must be mqtt://host:port, got {url!r}")
+        return cls(parts.hostname, parts.port or 1883, username, password, client_id, version)
+
+
+class MqttSource:
+    """Subscribes the hub to device topics and hands messages to the event loop."""
+
+    def __init__(
+        self,
+        address: BrokerAddress,
+        filters: Sequence[str],
+        loop: asyncio.AbstractEventLoop,
+        deliver: Callable[[Inbound], None],
+        *,
+        capacity: int = 20_000,
+    ) -> None:
+        self.address = address
+        self.filters = list(filters)
+        self._loop = loop
+        self._deliver = deliver
+        self._slots = threading.BoundedSemaphore(capacity)
+        self._stopping = threading.Event()
+        self.generation = 0
+        self.connected = threading.Event()
+        protocol = mqtt.MQTTv5 if address.version == 5 else mqtt.MQTTv311
+        kwargs: dict[str, Any] = {}
+        if protocol == mqtt.MQTTv311:
+            # A persistent session: what was not acknowledged is redelivered after a crash.
+            kwargs["clean_session"] = False
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=address.client_id,
+            protocol=protocol,
+            manual_ack=True,
+            **kwargs,
+        )
+        self.client.username_pw_set(address.username, address.password)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=10)
+        # Unacknowledged messages may stay in flight for a whole batch and its write.
+        self.client.max_inflight_messages_set(65535)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+
+    def start(self) -> None:
+        """Connect (asynchronously) and start the network thread."""
+        props = None
+        if self.address.version == 5:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = SESSION_EXPIRY_S
+            props.ReceiveMaximum = 65535
+        self.client.connect_async(
+            self.address.host,
+            self.address.port,
+            keepalive=30,
+            clean_start=False if self.address.version == 5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+            properties=props,
+        )
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        """Disconnect and join the network thread; unacknowledged messages are redelivered
+        to the next session."""
+        self._stopping.set()
+        # Wake a paho thread waiting for a slot so it can see it must stop.
+        for _ in range(64):
+            try:
+                self._slots.release()
+            except ValueError:
+                break
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def ack(self, items: Sequence[Inbound]) -> None:
+        """Acknowledge stored messages and free their slots.
+
+        A message received on an earlier connection is not acknowledged: its packet id
+        may now belong to another message, and the broker redelivers it anyway.
+        """
+        for item in items:
+            if item.qos > 0 and item.generation == self.generation:
+                self.client.ack(item.mid, item.qos)
+            # A slot freed twice (a redelivered duplicate of a stopping run) is harmless.
+            with contextlib.suppress(ValueError):
+                self._slots.release()
+
+    def _on_connect(
+        self, client: mqtt.Client, _userdata: Any, flags: Any, reason: Any, _props: Any
+    ) -> None:
+        if reason.is_failure:
+            log.error("broker refused the gateway", reason=str(reason))
+            return
+        self.generation += 1
+        self.connected.set()
+        log.info(
+            "gateway connected to the broker",
+            host=self.address.host,
+            port=self.address.port,
+            session_present=bool(getattr(flags, "session_present", False)),
+        )
+        client.subscribe([(f, 1) for f in self.filters])
+
+    def _on_disconnect(
+        self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
+    ) -> None:
+        self.connected.clear()
+        if not self._stopping.is_set():
+            log.warning("gateway lost the broker; reconnecting", reason=str(reason))
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        # Blocks the network thread when the pipeline is full: backpressure to the broker.
+        while not self._slots.acquire(timeout=1.0):
+            if self._stopping.is_set():
+                return
+        if self._stopping.is_set():
+            return
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:
+            # Brokers should refuse such topics; if one slips through it is rejected, not fatal.
+            topic = repr(msg._topic)
+        payload = bytes(msg.payload)
+        item = Inbound(topic, payload, utcnow(), msg.mid, msg.qos, self.generation)
+        self._loop.call_soon_threadsafe(self._deliver, item)

@@ -1,0 +1,50 @@
+"""Prometheus metrics of this process (exposed at ``/metrics``)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+MESSAGES_IN = Counter(
+    "beffroi_ingest_messages_total",
+    "Device messages received by the gateway, by channel",
+    ["channel"],
+    registry=REGISTRY,
+)
+REJECTED = Counter(
+    "beffroi_ingest_rejected_total",
+    "Device messages rejected, by reason",
+    ["reason"],
+    registry=REGISTRY,
+)
+POINTS = Counter("beffroi_ingest_points_total", "Data points written", registry=REGISTRY)
+BATCH_SIZE = Histogram(
+    "beffroi_ingest_batch_messages",
+    "Messages per written batch",
+    buckets=(1, 10, 50, 100, 500, 1000, 2000, 5000, 10000, 20000),
+    registry=REGISTRY,
+)
+WRITE_SECONDS = Histogram(
+    "beffroi_ingest_write_seconds",
+    "Time to write one batch (one transaction)",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=REGISTRY,
+)
+LAG_SECONDS = Histogram(
+    "beffroi_ingest_lag_seconds",
+    "From reception by the gateway to durable storage",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+    registry=REGISTRY,
+)
+PENDING = Gauge(
+    "beffroi_ingest_pending_messages",
+    "Messages received and not yet stored",
+    registry=REGISTRY,
+)
+DATABASE_UP = Gauge(
+    "beffroi_ingest_database_up", "1 when the last write succeeded", registry=REGISTRY
+)
+DEVICES_KNOWN = Gauge(
+    "beffroi_ingest_devices_known", "Devices in the gateway's directory", registry=REGISTRY
+)

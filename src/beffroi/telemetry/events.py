@@ -1,0 +1,52 @@
+"""Events the device gateway publishes on the hub, after their data is durably stored."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+Value = float | str | bool
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetryUpdated:
+    """New latest values of an asset (only keys whose timestamp moved forward)."""
+
+    asset_id: str
+    ts: datetime
+    values: Mapping[str, Value]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectivityChanged:
+    """An asset came online or went offline (status, will message, or silence)."""
+
+    asset_id: str
+    online: bool
+    ts: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceEventReceived:
+    """A device raised or cleared a fault event."""
+
+    asset_id: str
+    ts: datetime
+    code: str
+    active: bool
+    detail: Mapping[str, Any]
+    gateway_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandReplyReceived:
+    """A device answered a command."""
+
+    asset_id: str
+    command_id: str
+    status: str
+    detail: Mapping[str, Any]
+    ts: datetime

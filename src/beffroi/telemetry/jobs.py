@@ -1,0 +1,155 @@
+"""Periodic jobs of the telemetry area: silence detection, partitions, rollups, retention."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, literal_column, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from beffroi.assets.models import Asset
+from beffroi.catalogue import CATALOGUE
+from beffroi.db import Database
+from beffroi.telemetry import partitions
+from beffroi.telemetry.events import ConnectivityChanged
+from beffroi.telemetry.models import (
+    DeviceStatus,
+    RejectedMessage,
+    RejectionCount,
+    TelemetryPoint,
+    TelemetryRollup,
+)
+from beffroi.timeutil import utcnow
+
+KEEP_REJECTED = 10_000
+PARTITIONS_AHEAD_DAYS = 3
+ROLLUP_LOOKBACK = timedelta(hours=3)
+
+
+async def mark_silent(db: Database, now: datetime | None = None) -> list[ConnectivityChanged]:
+    """Devices silent longer than their type's timeout go offline ("silence")."""
+    now = now or utcnow()
+    events: list[ConnectivityChanged] = []
+    async with db.write() as session:
+        for spec in CATALOGUE.values():
+            cutoff = now - timedelta(seconds=spec.silence_timeout_s)
+            of_type = select(Asset.id).where(Asset.type == spec.key)
+            result = await session.execute(
+                update(DeviceStatus)
+                .where(
+                    DeviceStatus.online.is_(True),
+                    DeviceStatus.last_seen_at < cutoff,
+                    DeviceStatus.asset_id.in_(of_type),
+                )
+                .values(online=False, since=now, reason="silence")
+                .returning(DeviceStatus.asset_id)
+            )
+            events += [ConnectivityChanged(a, False, now, "silence") for a in result.scalars()]
+    return events
+
+
+def _hour(db: Database, column: object) -> object:
+    if db.is_postgres:
+        return func.date_trunc("hour", column)
+    # SQLite stores 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC.
+    return func.strftime("%Y-%m-%d %H:00:00.000000", column)
+
+
+async def roll_up(db: Database, now: datetime | None = None) -> int:
+    """(Re)compute hourly aggregates of the last few complete hours; returns rows written.
+
+    Recomputing a window rather than appending makes late data and re-runs harmless.
+    """
+    now = now or utcnow()
+    end = now.replace(minute=0, second=0, microsecond=0)
+    async with db.read() as session:
+        latest = (await session.execute(select(func.max(TelemetryRollup.bucket)))).scalar()
+        earliest = (await session.execute(select(func.min(TelemetryPoint.ts)))).scalar()
+    if earliest is None:
+        return 0
+    start = (latest - ROLLUP_LOOKBACK) if latest else earliest
+    start = max(start, earliest).replace(minute=0, second=0, microsecond=0)
+    if start >= end:
+        return 0
+    bucket = _hour(db, TelemetryPoint.ts).label("bucket")  # type: ignore[attr-defined]
+    source = (
+        select(
+            TelemetryPoint.asset_id,
+            TelemetryPoint.key,
+            bucket,
+            func.count().label("count"),
+            func.sum(TelemetryPoint.value).label("sum"),
+            func.min(TelemetryPoint.value).label("min"),
+            func.max(TelemetryPoint.value).label("max"),
+        )
+        .where(
+            TelemetryPoint.ts >= start,
+            TelemetryPoint.ts < end,
+            TelemetryPoint.value.is_not(None),
+        )
+        .group_by(TelemetryPoint.asset_id, TelemetryPoint.key, literal_column("bucket"))
+    )
+    insert = postgresql.insert if db.is_postgres else sqlite.insert
+    stmt = insert(TelemetryRollup).from_select(
+        ["asset_id", "key", "bucket", "count", "sum", "min", "max"], source
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["asset_id", "key", "bucket"],
+        set_={c: getattr(stmt.excluded, c) for c in ("count", "sum", "min", "max")},
+    )
+    async with db.write() as session:
+        result = await session.execute(stmt)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Maintenance:
+    """What one maintenance run did."""
+
+    partitions_dropped: list[str]
+    points_deleted: int
+    rollups_written: int
+    rollups_deleted: int
+    rejected_pruned: int
+
+
+async def maintain(
+    db: Database,
+    *,
+    raw_days: int,
+    rollup_days: int,
+    now: datetime | None = None,
+) -> Maintenance:
+    """Roll up, enforce retention (raw points, rollups), prepare partitions, prune rejects."""
+    now = now or utcnow()
+    rolled = await roll_up(db, now)
+    raw_cutoff = now - timedelta(days=raw_days)
+    dropped: list[str] = []
+    deleted = 0
+    async with db.write() as session:
+        if db.is_postgres:
+            conn = await session.connection()
+            days = [(now + timedelta(days=d)).date() for d in range(PARTITIONS_AHEAD_DAYS)]
+            await partitions.PartitionManager().ensure(conn, days)
+            dropped = await partitions.drop_before(conn, raw_cutoff.date())
+        result = await session.execute(delete(TelemetryPoint).where(TelemetryPoint.ts < raw_cutoff))
+        deleted = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        result = await session.execute(
+            delete(TelemetryRollup).where(
+                TelemetryRollup.bucket < now - timedelta(days=rollup_days)
+            )
+        )
+        rollups_deleted = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        newest = (await session.execute(select(func.max(RejectedMessage.id)))).scalar() or 0
+        result = await session.execute(
+            delete(RejectedMessage).where(RejectedMessage.id <= newest - KEEP_REJECTED)
+        )
+        pruned = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        await session.execute(
+            delete(RejectionCount).where(RejectionCount.hour < now - timedelta(days=rollup_days))
+        )
+    return Maintenance(dropped, deleted, rolled, rollups_deleted, pruned)
+
+
+__all__ = ["Maintenance", "maintain", "mark_silent", "roll_up"]

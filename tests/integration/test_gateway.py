@@ -1,0 +1,144 @@
+"""The gateway end to end: devices publish through a real broker, data lands in the
+database, and the hub acknowledges only what it stored."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import func, select
+
+from beffroi.context import Context, Runtime
+from beffroi.devices.credentials import issue_credentials
+from beffroi.devices.mosquitto import write_mosquitto_files
+from beffroi.gateway.runner import Gateway, Schedule, broker_address
+from beffroi.telemetry.events import TelemetryUpdated
+from beffroi.telemetry.models import LatestValue, TelemetryPoint
+from beffroi.timeutil import utcnow
+from tests.integration.test_ingest import small_fleet
+from tests.mqtt_support import start_embedded_broker, start_mosquitto
+
+pytestmark = pytest.mark.asyncio
+ROOT = "beffroi/v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Broker:
+    """A running broker and how the hub reaches it."""
+
+    url: str
+    version: int
+
+
+@contextlib.asynccontextmanager
+async def broker(
+    kind: str, runtime: Runtime, system: Context, tmp_path: Path
+) -> AsyncIterator[Broker]:
+    """Mosquitto provisioned by Beffroi, or the embedded broker."""
+    if kind == "embedded":
+        async with start_embedded_broker(runtime) as embedded:
+            yield Broker(f"mqtt://127.0.0.1:{embedded.port}", 4)
+        return
+    passwords, acl = tmp_path / "passwords", tmp_path / "acl"
+    await write_mosquitto_files(system, passwords, acl)
+    with start_mosquitto(
+        tmp_path, password_file=passwords, acl_file=acl, extra_config="max_queued_messages 100000"
+    ) as mosquitto:
+        yield Broker(mosquitto.url, 5)
+
+
+def device_client(url: str, username: str, secret: str) -> mqtt.Client:
+    """A connected paho client acting as a device."""
+    host, port = url.removeprefix("mqtt://").split(":")
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=username, protocol=mqtt.MQTTv311)
+    client.username_pw_set(username, secret)
+    client.connect(host, int(port))
+    client.loop_start()
+    return client
+
+
+async def points(runtime: Runtime) -> int:
+    """Stored data points."""
+    async with runtime.db.read() as session:
+        return int(
+            (await session.execute(select(func.count()).select_from(TelemetryPoint))).scalar_one()
+        )
+
+
+async def wait_for(predicate: Callable[[], Awaitable[bool]], seconds: float = 20.0) -> None:
+    """Poll an async predicate until it holds."""
+    async with asyncio.timeout(seconds):
+        while not await predicate():
+            await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("kind", ["mosquitto", "embedded"])
+async def test_devices_to_database_through_a_real_broker(
+    kind: str, system: Context, runtime: Runtime, tmp_path: Path
+) -> None:
+    await small_fleet(system)
+    secrets = dict(await issue_credentials(system, ["LC-1", "TC-1"]))
+    async with broker(kind, runtime, system, tmp_path) as running:
+        gateway = Gateway(
+            runtime, broker_address(runtime, running.url, running.version), schedule=Schedule()
+        )
+        updates = runtime.events.subscribe(TelemetryUpdated)
+        stop = asyncio.Event()
+        task = asyncio.create_task(gateway.run(stop))
+        try:
+            await wait_for(lambda: _connected(gateway))
+            cabinet = device_client(running.url, "LC-1", secrets["LC-1"])
+            controller = device_client(running.url, "TC-1", secrets["TC-1"])
+            base = utcnow() - timedelta(minutes=10)
+            infos = []
+            for n in range(200):
+                ts = (base + timedelta(seconds=n)).isoformat()
+                body = orjson.dumps(
+                    {"ts": ts, "values": {"level_pct": n % 100, "power_w": 20.0 + n % 7}}
+                )
+                infos.append(
+                    cabinet.publish(f"{ROOT}/gateways/LC-1/devices/SL-1/telemetry", body, qos=1)
+                )
+            infos.append(
+                controller.publish(
+                    f"{ROOT}/devices/TC-1/telemetry", orjson.dumps({"mode": "normal"}), qos=1
+                )
+            )
+            for info in infos:
+                await asyncio.to_thread(info.wait_for_publish, 10)
+            await wait_for(lambda: _count_is(runtime, 401))
+            event = await asyncio.wait_for(updates.get(), 10)
+            assert isinstance(event, TelemetryUpdated)
+            async with runtime.db.read() as session:
+                level = (
+                    await session.execute(
+                        select(LatestValue.value).where(
+                            LatestValue.asset_id == "SL-1", LatestValue.key == "level_pct"
+                        )
+                    )
+                ).scalar_one()
+            assert level == 199 % 100
+            assert gateway.pipeline.stored_messages == 201
+            for client in (cabinet, controller):
+                client.disconnect()
+                client.loop_stop()
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 20)
+            updates.close()
+
+
+async def _connected(gateway: Gateway) -> bool:
+    return gateway.source is not None and gateway.source.connected.is_set()
+
+
+async def _count_is(runtime: Runtime, expected: int) -> bool:
+    return await points(runtime) == expected
