@@ -88,6 +88,9 @@ class Settings(BaseSettings):
         description="Shared-subscription group for several gateways; empty: plain subscription",
     )
     mqtt_client_id: str = Field(default="beffroi-gateway-1", min_length=1, max_length=64)
+    mqtt_protocol: Literal["5", "3.1.1"] = Field(
+        default="5", description="MQTT version of the hub's connections to an external broker"
+    )
     broker_host: str = Field(default="127.0.0.1", description="Embedded broker address")
     broker_port: int = Field(default=1883, ge=0, le=65535)
     ingest_batch_size: int = Field(default=2000, ge=1, le=100_000)
@@ -119,6 +122,13 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_scheme(cls, value: str) -> str:
+        if value and not value.startswith("mqtt://"):
+            raise ValueError(f"must look like mqtt://host:port (got {value!r})")
         return value
 
     @field_validator("database_url")

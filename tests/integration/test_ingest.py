@@ -282,3 +282,25 @@ async def test_the_pipeline_runs_until_stopped(system: Context, runtime: Runtime
     await asyncio.wait_for(task, 10)
     assert sorted(acks.mids) == list(range(1, 51))
     assert await count(runtime, TelemetryPoint) == 50
+
+
+async def test_data_the_database_refuses_is_isolated_not_blocking(
+    system: Context, runtime: Runtime
+) -> None:
+    await small_fleet(system)
+    pipeline, acks = await pipeline_for(runtime)
+    ts = utcnow().isoformat()
+    poison = {"ts": ts, "code": "lampFailure", "active": True, "detail": {"note": "\u0000"}}
+    await pipeline.process(
+        [
+            message(1, "devices/SL-1/telemetry", {"ts": ts, "values": {"level_pct": 40}}),
+            message(2, "devices/SL-2/events", poison),
+            message(3, "devices/SL-2/telemetry", {"ts": ts, "values": {"level_pct": 60}}),
+        ]
+    )
+    assert acks.mids == [1, 2, 3]
+    assert await count(runtime, TelemetryPoint) == 2, "the good readings are stored, once"
+    # PostgreSQL cannot store NUL in JSON: that event alone is rejected; SQLite keeps it.
+    expected_events = 0 if runtime.db.is_postgres else 1
+    assert await count(runtime, DeviceEvent) == expected_events
+    assert await count(runtime, RejectedMessage) == 1 - expected_events

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from beffroi.cli import accounts, audit, communes, db, fleet, serve
+from beffroi.cli import accounts, audit, communes, db, devices, fleet, gateway, serve
 from beffroi.cli.common import run_cli
 
 app = typer.Typer(
@@ -15,12 +15,14 @@ app = typer.Typer(
 )
 app.command("demo")(serve.demo)
 app.command("serve")(serve.serve)
+app.command("gateway")(gateway.gateway)
 app.add_typer(db.app, name="db")
 app.add_typer(fleet.app, name="fleet")
 app.add_typer(communes.app, name="communes")
 app.add_typer(accounts.users, name="user")
 app.add_typer(accounts.tokens, name="token")
 app.add_typer(audit.app, name="audit")
+app.add_typer(devices.app, name="device")
 
 
 def main() -> None:

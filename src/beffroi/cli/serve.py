@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 
 from beffroi.accounts import service as accounts
 from beffroi.accounts.principal import Role
@@ -61,14 +62,29 @@ def run_until_stopped(main: Coroutine[Any, Any, None]) -> None:
     out.print("Beffroi stopped")
 
 
+async def serve_app(app: FastAPI, sock: socket.socket, stop: asyncio.Event | None = None) -> None:
+    """Serve ``app`` on a bound socket until the process is interrupted or ``stop`` is set."""
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+
+    async def _watch(event: asyncio.Event) -> None:
+        await event.wait()
+        server.should_exit = True
+
+    watcher = asyncio.create_task(_watch(stop)) if stop is not None else None
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+
 async def _serve(runtime: Runtime, sock: socket.socket) -> None:
     host, port = sock.getsockname()[:2]
-    config = uvicorn.Config(
-        create_app(runtime), log_config=None, access_log=False, lifespan="on", proxy_headers=False
-    )
-    server = uvicorn.Server(config)
     out.print(f"Beffroi is serving on [bold]http://{host}:{port}[/bold]  (API docs: /api/docs)")
-    await server.serve(sockets=[sock])
+    await serve_app(create_app(runtime), sock)
 
 
 def serve(

@@ -131,7 +131,7 @@ async def maintain(
         if db.is_postgres:
             conn = await session.connection()
             days = [(now + timedelta(days=d)).date() for d in range(PARTITIONS_AHEAD_DAYS)]
-            await partitions.PartitionManager().ensure(conn, days)
+            await partitions.create(conn, days)
             dropped = await partitions.drop_before(conn, raw_cutoff.date())
         result = await session.execute(delete(TelemetryPoint).where(TelemetryPoint.ts < raw_cutoff))
         deleted = int(result.rowcount or 0)  # type: ignore[attr-defined]

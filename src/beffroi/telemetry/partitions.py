@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 PARENT = "telemetry_points"
 PREFIX = f"{PARENT}_p"
@@ -24,32 +24,43 @@ def partition_name(day: date) -> str:
 
 
 class PartitionManager:
-    """Creates the partitions a write needs, remembering which exist."""
+    """Creates the partitions a write needs, remembering which exist.
+
+    Partitions are created in a transaction of their own, committed before the batch
+    that needs them: a batch that rolls back must not take its partition with it while
+    this cache believes it exists.
+    """
 
     def __init__(self) -> None:
         self._known: set[date] = set()
 
-    async def ensure(self, conn: AsyncConnection, days: Iterable[date]) -> None:
+    async def ensure(self, engine: AsyncEngine, days: Iterable[date]) -> None:
         """Create any missing daily partition for ``days``."""
         missing = sorted(set(days) - self._known)
         if not missing:
             return
-        existing = await list_partitions(conn)
-        self._known |= set(existing)
-        missing = [d for d in missing if d not in self._known]
-        if not missing:
-            return
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": DDL_LOCK})
-        for day in missing:
-            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            end = start + timedelta(days=1)
-            await conn.execute(
-                text(
-                    f"CREATE TABLE IF NOT EXISTS {partition_name(day)} PARTITION OF {PARENT} "
-                    f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
-                )
+        async with engine.begin() as conn:
+            await create(conn, missing)
+        self._known |= set(missing)
+
+    def forget(self) -> None:
+        """Drop what is remembered; the next write checks the database again."""
+        self._known.clear()
+
+
+async def create(conn: AsyncConnection, days: Iterable[date]) -> None:
+    """Create the daily partitions of ``days`` that do not exist yet."""
+    await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": DDL_LOCK})
+    existing = set(await list_partitions(conn))
+    for day in sorted(set(days) - existing):
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        end = start + timedelta(days=1)
+        await conn.execute(
+            text(
+                f"CREATE TABLE IF NOT EXISTS {partition_name(day)} PARTITION OF {PARENT} "
+                f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
             )
-            self._known.add(day)
+        )
 
 
 async def list_partitions(conn: AsyncConnection) -> list[date]:

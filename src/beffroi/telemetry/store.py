@@ -9,16 +9,18 @@ staging table; on SQLite with ``INSERT OR IGNORE``.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.db import Base, Database
+from beffroi.telemetry import pg_writer
 from beffroi.telemetry.decode import Event, Readings, Rejection, Reply, Status
 from beffroi.telemetry.events import (
     CommandReplyReceived,
@@ -80,6 +82,43 @@ class Written:
     events: list[object]
 
 
+@dataclass(frozen=True, slots=True)
+class _Reduced:
+    """A batch's readings, reduced once: every point, the newest value per key, and the
+    last time each device spoke."""
+
+    points: list[tuple[Any, ...]]
+    newest: dict[tuple[str, str], tuple[datetime, float | None, str | None]]
+    last_seen: dict[str, datetime]
+
+    @classmethod
+    def of(cls, readings: Sequence[Readings]) -> _Reduced:
+        points: list[tuple[Any, ...]] = []
+        newest: dict[tuple[str, str], tuple[datetime, float | None, str | None]] = {}
+        last_seen: dict[str, datetime] = {}
+        for reading in readings:
+            asset_id = reading.asset_id
+            for key, ts, value, text_value in reading.points:
+                points.append((asset_id, key, ts, value, text_value))
+                current = newest.get((asset_id, key))
+                if current is None or ts > current[0]:
+                    newest[(asset_id, key)] = (ts, value, text_value)
+                seen = last_seen.get(asset_id)
+                if seen is None or ts > seen:
+                    last_seen[asset_id] = ts
+        return cls(points, newest, last_seen)
+
+
+def _telemetry_events(rows: Iterable[tuple[Any, ...]]) -> list[object]:
+    """One event per asset from changed (asset_id, key, ts, value, text) rows."""
+    changed: dict[str, dict[str, Value]] = defaultdict(dict)
+    stamps: dict[str, datetime] = {}
+    for asset_id, key, ts, value, text_value in rows:
+        changed[asset_id][key] = text_value if text_value is not None else value
+        stamps[asset_id] = max(ts, stamps.get(asset_id, ts))
+    return [TelemetryUpdated(a, stamps[a], values) for a, values in changed.items()]
+
+
 def _insert(dialect: str) -> Any:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
@@ -94,12 +133,30 @@ class TelemetryStore:
 
     async def write(self, batch: Batch, now: datetime | None = None) -> Written:
         """Write ``batch`` in one transaction; returns the events to publish after it."""
-        now = now or utcnow()
+        try:
+            return await self._write(batch, now or utcnow())
+        except DBAPIError as exc:
+            # A partition this process remembers was dropped (retention, by hand): forget
+            # what it knew and try once more, creating what is missing.
+            if "no partition of relation" not in str(exc):
+                raise
+            self.partitions.forget()
+            return await self._write(batch, now or utcnow())
+
+    async def _write(self, batch: Batch, now: datetime) -> Written:
         events: list[object] = []
+        points = 0
+        if batch.readings and self.dialect == "postgresql":
+            days = {p[1].date() for r in batch.readings for p in r.points}
+            await self.partitions.ensure(self.db.engine, days)
         async with self.db.write() as session:
-            points = await self._points(session, batch.readings)
-            events += await self._latest(session, batch.readings)
-            events += await self._seen(session, batch.readings, now)
+            if batch.readings:
+                reduced = _Reduced.of(batch.readings)
+                points = len(reduced.points)
+                if self.dialect == "postgresql":
+                    events += await self._readings_pg(session, reduced, now)
+                else:
+                    events += await self._readings_sqlite(session, reduced, now)
             events += await self._statuses(session, batch.statuses)
             events += await self._events(session, batch.events, now)
             await self._rejections(session, batch.rejections, now)
@@ -109,82 +166,67 @@ class TelemetryStore:
         ]
         return Written(points, events)
 
-    async def _points(self, session: AsyncSession, readings: Sequence[Readings]) -> int:
-        rows = [(r.asset_id, *p) for r in readings for p in r.points]
-        if not rows:
-            return 0
-        if self.dialect == "postgresql":
-            await self._copy_points(session, rows)
-        else:
-            stmt = sqlite.insert(TelemetryPoint).on_conflict_do_nothing()
-            params = [dict(zip(POINT_COLUMNS, row, strict=True)) for row in rows]
-            for start in range(0, len(params), 5000):
-                await session.execute(stmt, params[start : start + 5000])
-        return len(rows)
-
-    async def _copy_points(self, session: AsyncSession, rows: list[tuple[Any, ...]]) -> None:
+    async def _readings_pg(
+        self, session: AsyncSession, reduced: _Reduced, now: datetime
+    ) -> list[object]:
         conn = await session.connection()
-        await self.partitions.ensure(conn, {row[2].date() for row in rows})
-        # A per-connection staging table, emptied at each commit: COPY cannot skip
-        # duplicates itself, the INSERT … ON CONFLICT after it does.
-        await conn.exec_driver_sql(
-            "CREATE TEMP TABLE IF NOT EXISTS telemetry_staging "
-            "(asset_id text, key text, ts timestamptz, value double precision, text text) "
-            "ON COMMIT DELETE ROWS"
-        )
+        # The driver is used directly below: SQLAlchemy must have opened the transaction
+        # first (it does so lazily, on its first statement), or each driver call would
+        # commit on its own and the staging tables would empty themselves in between.
+        await conn.exec_driver_sql("SELECT 1")
         raw = await conn.get_raw_connection()
-        driver = raw.driver_connection
-        assert driver is not None
-        await driver.copy_records_to_table(
-            "telemetry_staging", records=rows, columns=list(POINT_COLUMNS)
+        changed, online = await pg_writer.write_readings(
+            raw.driver_connection,
+            reduced.points,
+            [(a, k, *v) for (a, k), v in reduced.newest.items()],
+            list(reduced.last_seen.items()),
+            now,
         )
-        await conn.exec_driver_sql(
-            "INSERT INTO telemetry_points (asset_id, key, ts, value, text) "
-            "SELECT asset_id, key, ts, value, text FROM telemetry_staging "
-            "ON CONFLICT DO NOTHING"
-        )
+        return [
+            *_telemetry_events(
+                (r["asset_id"], r["key"], r["ts"], r["value"], r["text"]) for r in changed
+            ),
+            *(ConnectivityChanged(a, True, now, "telemetry") for a in online),
+        ]
 
-    async def _latest(self, session: AsyncSession, readings: Sequence[Readings]) -> list[object]:
-        newest: dict[tuple[str, str], tuple[datetime, float | None, str | None]] = {}
-        for reading in readings:
-            for key, ts, value, text_value in reading.points:
-                current = newest.get((reading.asset_id, key))
-                if current is None or ts > current[0]:
-                    newest[(reading.asset_id, key)] = (ts, value, text_value)
-        if not newest:
-            return []
+    async def _readings_sqlite(
+        self, session: AsyncSession, reduced: _Reduced, now: datetime
+    ) -> list[object]:
+        stmt = sqlite.insert(TelemetryPoint).on_conflict_do_nothing()
+        params = [dict(zip(POINT_COLUMNS, row, strict=True)) for row in reduced.points]
+        for start in range(0, len(params), 5000):
+            await session.execute(stmt, params[start : start + 5000])
+        events = await self._latest(session, reduced)
+        events += await self._seen(session, reduced.last_seen, now)
+        return events
+
+    async def _latest(self, session: AsyncSession, reduced: _Reduced) -> list[object]:
         params = [
             {"asset_id": a, "key": k, "ts": ts, "value": v, "text": t}
-            for (a, k), (ts, v, t) in newest.items()
+            for (a, k), (ts, v, t) in reduced.newest.items()
         ]
         table = LatestValue.__table__
-        stmt = _insert(self.dialect)(LatestValue)
-        stmt = stmt.on_conflict_do_update(
+        upsert = sqlite.insert(LatestValue)
+        stmt = upsert.on_conflict_do_update(
             index_elements=["asset_id", "key"],
-            set_={"ts": stmt.excluded.ts, "value": stmt.excluded.value, "text": stmt.excluded.text},
+            set_={
+                "ts": upsert.excluded.ts,
+                "value": upsert.excluded.value,
+                "text": upsert.excluded.text,
+            },
             # Latest is decided by the device's timestamp: a late, older reading loses.
-            where=table.c.ts < stmt.excluded.ts,
+            where=table.c.ts < upsert.excluded.ts,
         ).returning(table.c.asset_id, table.c.key, table.c.ts, table.c.value, table.c.text)
-        changed: dict[str, dict[str, Value]] = defaultdict(dict)
-        stamps: dict[str, datetime] = {}
+        rows: list[tuple[Any, ...]] = []
         for start in range(0, len(params), CHUNK):
             result = await session.execute(stmt, params[start : start + CHUNK])
-            for row in result:
-                changed[row.asset_id][row.key] = row.text if row.text is not None else row.value
-                stamps[row.asset_id] = max(row.ts, stamps.get(row.asset_id, row.ts))
-        return [TelemetryUpdated(a, stamps[a], values) for a, values in changed.items()]
+            rows += [tuple(row) for row in result]
+        return _telemetry_events(rows)
 
     async def _seen(
-        self, session: AsyncSession, readings: Sequence[Readings], now: datetime
+        self, session: AsyncSession, last: dict[str, datetime], now: datetime
     ) -> list[object]:
         """Record that devices spoke; a device that had gone silent is online again."""
-        last: dict[str, datetime] = {}
-        for reading in readings:
-            ts = max(p[1] for p in reading.points)
-            if reading.asset_id not in last or ts > last[reading.asset_id]:
-                last[reading.asset_id] = ts
-        if not last:
-            return []
         ids = sorted(last)
         known: dict[str, bool] = {}
         for start in range(0, len(ids), CHUNK):
@@ -197,7 +239,7 @@ class TelemetryStore:
         fresh = [a for a in ids if a not in known]
         woke = [a for a in ids if known.get(a) is False]
         if fresh:
-            stmt = _insert(self.dialect)(DeviceStatus).on_conflict_do_nothing()
+            stmt = sqlite.insert(DeviceStatus).on_conflict_do_nothing()
             rows_in = [
                 {
                     "asset_id": a,

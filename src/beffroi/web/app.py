@@ -14,10 +14,10 @@ from beffroi.assets.groups_api import router as groups_router
 from beffroi.audit.api import router as audit_router
 from beffroi.catalogue.api import router as catalogue_router
 from beffroi.communes.api import router as communes_router
-from beffroi.telemetry.api import devices_router, metrics_router
-from beffroi.telemetry.api import router as telemetry_router
 from beffroi.config import Settings, get_settings
 from beffroi.context import Runtime, open_runtime
+from beffroi.telemetry.api import devices_router, metrics_router
+from beffroi.telemetry.api import router as telemetry_router
 from beffroi.web import problems
 from beffroi.web.cache import ResponseCache
 
@@ -48,8 +48,16 @@ def api_router() -> APIRouter:
     return api
 
 
-def create_app(runtime: Runtime | None = None, settings: Settings | None = None) -> FastAPI:
-    """The web application. Given a runtime, it uses it; else it opens its own."""
+def create_app(
+    runtime: Runtime | None = None,
+    settings: Settings | None = None,
+    *,
+    operations_only: bool = False,
+) -> FastAPI:
+    """The web application. Given a runtime, it uses it; else it opens its own.
+
+    ``operations_only`` serves just ``/metrics`` and ``/api/health`` (gateway processes).
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -74,7 +82,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         app.state.runtime = runtime
     app.state.response_cache = ResponseCache()
     problems.install(app)
-    app.include_router(api_router())
+    if not operations_only:
+        app.include_router(api_router())
     app.include_router(metrics_router)
 
     @app.get("/api/health", tags=["health"])

@@ -1,0 +1,64 @@
+"""``beffroi gateway``: a device gateway worker (with the embedded broker when none is set)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from typing import Annotated
+
+import typer
+
+from beffroi.broker.embedded import EmbeddedBroker
+from beffroi.cli.common import out, settings
+from beffroi.cli.serve import bind_socket, serve_app
+from beffroi.context import open_runtime
+from beffroi.gateway.runner import Gateway, broker_address
+from beffroi.web.app import create_app
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """Ctrl-C and SIGTERM ask for a clean stop: what was received is written first."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+
+def gateway(
+    broker: Annotated[
+        str | None, typer.Option(help="mqtt://host:port; default BEFFROI_MQTT_URL")
+    ] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve /metrics and /api/health on this port")
+    ] = None,
+) -> None:
+    """Subscribe to the devices and ingest what they report, until stopped.
+
+    Without a broker URL (BEFFROI_MQTT_URL empty), it runs the embedded broker itself on
+    BEFFROI_BROKER_HOST:BEFFROI_BROKER_PORT. Several gateways share the load of a
+    clustering broker with BEFFROI_MQTT_SHARED_GROUP and distinct BEFFROI_MQTT_CLIENT_ID.
+    """
+    current = settings()
+    url = broker or current.mqtt_url
+    sock = bind_socket(current.host, metrics_port, fallback=False) if metrics_port else None
+
+    async def _main() -> None:
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+        async with open_runtime(current) as runtime, contextlib.AsyncExitStack() as stack:
+            version = 5 if current.mqtt_protocol == "5" else 4
+            target = url
+            if not target:
+                embedded = await stack.enter_async_context(EmbeddedBroker(current, runtime.db))
+                target, version = embedded.url, 4  # amqtt speaks MQTT 3.1.1 only
+                out.print(f"embedded MQTT broker on [bold]{target}[/bold]")
+            worker = Gateway(runtime, broker_address(runtime, target, version))
+            tasks = [asyncio.create_task(worker.run(stop))]
+            if sock is not None:
+                app = create_app(runtime, operations_only=True)
+                tasks.append(asyncio.create_task(serve_app(app, sock, stop)))
+            out.print(f"gateway ingesting from {target}")
+            await asyncio.gather(*tasks)
+        out.print("gateway stopped")
+
+    asyncio.run(_main())
