@@ -231,7 +231,9 @@ async def test_geojson_etag_is_never_stale(client: httpx.AsyncClient, admin: Per
     etag = first.headers["etag"]
     again = await client.get("/api/v1/assets", headers={**h, "If-None-Match": etag})
     assert again.status_code == 304
-    await client.patch("/api/v1/assets/LC-TAL-0001", json={"name": "Renamed"}, headers=admin.headers)
+    await client.patch(
+        "/api/v1/assets/LC-TAL-0001", json={"name": "Renamed"}, headers=admin.headers
+    )
     changed = await client.get("/api/v1/assets", headers={**h, "If-None-Match": etag})
     assert changed.status_code == 200
     assert changed.headers["etag"] != etag

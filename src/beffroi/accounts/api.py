@@ -17,7 +17,7 @@ from beffroi.accounts.schemas import (
     UserOut,
     UserUpdate,
 )
-from beffroi.web.deps import SESSION_COOKIE, AuthDep, Ctx, RuntimeDep
+from beffroi.web.deps import SESSION_COOKIE, AuthDep, Ctx, RowId, RuntimeDep
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"])
 users_router = APIRouter(prefix="/users", tags=["users"])
@@ -109,6 +109,6 @@ async def create_token(ctx: Ctx, body: TokenCreate) -> TokenCreated:
 
 
 @tokens_router.delete("/{token_id}")
-async def revoke_token(ctx: Ctx, token_id: int) -> TokenOut:
+async def revoke_token(ctx: Ctx, token_id: RowId) -> TokenOut:
     """Revoke an API token."""
     return TokenOut.model_validate(await service.revoke_token(ctx, token_id))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 
 from beffroi.accounts.principal import Permission
 from beffroi.audit import service
@@ -27,9 +27,9 @@ async def search_audit(
     target_id: Annotated[str | None, Query(max_length=200)] = None,
     commune: Annotated[str | None, Query(max_length=64)] = None,
     outcome: Annotated[str | None, Query(max_length=16)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:
     """Audit entries in your scope, newest first."""

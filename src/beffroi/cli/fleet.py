@@ -3,43 +3,21 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from beffroi.assets import service
 from beffroi.assets.fleet import generate_fleet
 from beffroi.assets.io import detect_format, parse_csv, parse_geojson, render_csv, render_geojson
 from beffroi.assets.schemas import ImportReport
 from beffroi.assets.service import AssetFilter
-from beffroi.cli.common import console, out, run
+from beffroi.cli.common import console, out, progress_bar, run
 from beffroi.context import Context, Runtime
 from beffroi.errors import InvalidInput
 
 app = typer.Typer(help="The equipment registry as a whole.", no_args_is_help=True)
-
-
-@contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar; yields the callback services report progress to."""
-    with Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    ) as progress:
-        task = progress.add_task(label, total=None)
-
-        def update(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
-        yield update
 
 
 def _print_report(report: ImportReport, dry_run: bool) -> None:

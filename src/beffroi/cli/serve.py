@@ -22,9 +22,8 @@ from beffroi.assets import service as assets
 from beffroi.assets.fleet import generate_fleet
 from beffroi.assets.service import AssetFilter
 from beffroi.cli.accounts import generate_password
-from beffroi.cli.common import console, out, settings
+from beffroi.cli.common import console, out, progress_bar, settings
 from beffroi.cli.db import upgrade_database
-from beffroi.cli.fleet import progress_bar
 from beffroi.config import Settings
 from beffroi.context import Runtime, open_runtime
 from beffroi.web.app import create_app
@@ -35,7 +34,9 @@ DEMO_ADMIN = "admin"
 def bind_socket(host: str, port: int, *, fallback: bool) -> socket.socket:
     """A listening socket on ``port``; with ``fallback``, any free port if it is taken."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only for
+    # TCP sockets it recognises as such; without it each response waits ~40 ms (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

@@ -18,7 +18,7 @@ class CommuneIn(BaseModel):
     )
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
-    population: int = Field(default=0, ge=0)
+    population: int = Field(default=0, ge=0, le=2**31 - 1)
 
 
 class CommuneOut(BaseModel):

@@ -100,6 +100,7 @@ async def import_communes(ctx: Context, communes: Sequence[CommuneIn]) -> int:
     ctx.principal.require(Permission.COMMUNE_WRITE)
     ctx.principal.require_commune(None)
     seen: set[str] = set()
+    names: dict[str, str] = {}
     errors: list[FieldError] = []
     for index, item in enumerate(communes):
         code = item.code or slugify(item.name)
@@ -107,11 +108,22 @@ async def import_communes(ctx: Context, communes: Sequence[CommuneIn]) -> int:
             errors.append(FieldError(f"[{index}].name", "gives an empty code; set code"))
         if code in seen:
             errors.append(FieldError(f"[{index}].code", f"duplicate code {code!r}"))
+        if names.setdefault(item.name.lower(), code) != code:
+            errors.append(FieldError(f"[{index}].name", f"duplicate name {item.name!r}"))
         seen.add(code)
     if errors:
         raise InvalidInput(errors)
     async with ctx.db.write() as session:
         existing = {c.code: c for c in (await session.execute(select(Commune))).scalars()}
+        clashes = [
+            FieldError(f"[{index}].name", f"{item.name!r} is the name of commune {row.code!r}")
+            for index, item in enumerate(communes)
+            for row in existing.values()
+            if row.name.lower() == item.name.lower()
+            and row.code != (item.code or slugify(item.name))
+        ]
+        if clashes:
+            raise InvalidInput(clashes)
         for item in communes:
             code = item.code or slugify(item.name)
             row = existing.get(code)

@@ -5,5 +5,15 @@ from beffroi.assets import models as assets_models
 from beffroi.audit import models as audit_models
 from beffroi.communes import models as communes_models
 from beffroi.db.base import Base
+from beffroi.devices import models as devices_models
+from beffroi.telemetry import models as telemetry_models
 
-__all__ = ["Base", "accounts_models", "assets_models", "audit_models", "communes_models"]
+__all__ = [
+    "Base",
+    "accounts_models",
+    "assets_models",
+    "audit_models",
+    "communes_models",
+    "devices_models",
+    "telemetry_models",
+]

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import AwareDatetime
 
 from beffroi import metrics
 from beffroi.accounts.principal import Permission
@@ -102,11 +103,7 @@ def _range(
     since: datetime | None, until: datetime | None, default: timedelta
 ) -> tuple[datetime, datetime]:
     end = until or utcnow()
-    start = since or end - default
-    for name, value in (("since", start), ("until", end)):
-        if value.tzinfo is None:
-            raise InvalidInput(FieldError(name, "must carry a UTC offset"))
-    return start, end
+    return since or end - default, end
 
 
 @router.get("/assets/{asset_id}/telemetry")
@@ -114,8 +111,8 @@ async def get_series(
     ctx: Ctx,
     asset_id: str,
     key: Annotated[str, Query(max_length=64)],
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> SeriesOut:
     """Raw values of one key (default: the last 24 hours)."""
@@ -132,8 +129,8 @@ async def get_aggregate(
     asset_id: str,
     key: Annotated[str, Query(max_length=64)],
     bucket: service.BucketSize = service.BucketSize.HOUR,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
 ) -> AggregateOut:
     """Count, min, max, mean and sum of a numeric key per window (default: 7 days)."""
     start, end = _range(since, until, timedelta(days=7))

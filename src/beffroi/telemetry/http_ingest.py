@@ -16,6 +16,7 @@ from beffroi.telemetry.store import Batch, TelemetryStore
 from beffroi.timeutil import utcnow
 
 DIRECTORY_REFRESH_S = 2.0
+CREDENTIALS_REFRESH_S = 10.0
 
 
 class HttpIngest:
@@ -44,6 +45,7 @@ class HttpIngest:
         """
         settings = self.runtime.settings
         topic = topics.build(Topic(channel, device_id), settings.mqtt_root)
+        await self.credentials.refresh_if_stale(self.runtime.db, CREDENTIALS_REFRESH_S)
         if not topics.ID_RE.match(device_id) or not await verify_device_secret(
             self.runtime.db, device_id, secret, cache=self.credentials
         ):

@@ -13,6 +13,7 @@ from sqlalchemy import Float, Integer, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.accounts.principal import Permission
+from beffroi.assets.models import AssetStatus
 from beffroi.assets.service import AssetFilter, get_asset, scoped_asset_ids
 from beffroi.context import Context
 from beffroi.errors import FieldError, InvalidInput, PermissionDenied
@@ -259,7 +260,8 @@ async def latest(
 async def asset_state(ctx: Context, asset_id: str) -> AssetState:
     """Latest values and connectivity of one asset."""
     await get_asset(ctx, asset_id)
-    states, _ = await latest(ctx, AssetFilter(ids=[asset_id], limit=1))
+    every_status = list(AssetStatus)  # a decommissioned asset still has a last known state
+    states, _ = await latest(ctx, AssetFilter(ids=[asset_id], statuses=every_status, limit=1))
     return states[0]
 
 

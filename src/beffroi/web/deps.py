@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from beffroi.accounts import service as accounts
 from beffroi.context import Context, Runtime
@@ -16,6 +16,9 @@ from beffroi.errors import NotAuthenticated, PermissionDenied
 from beffroi.web.problems import SAFE_METHODS
 
 SESSION_COOKIE = "beffroi_session"
+MAX_ROW_ID = 2**31 - 1  # INTEGER primary keys: anything larger names nothing
+
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="Numeric id")]
 CSRF_HEADER = "X-CSRF-Token"
 
 

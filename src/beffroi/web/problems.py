@@ -50,7 +50,9 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"field": _field(e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()]
+    errors = [
+        {"field": _field(e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()
+    ]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
     return problem(request, 422, "invalid-input", "Invalid input", detail, errors=errors)
 

@@ -1,0 +1,438 @@
+"""Ingest benchmark: devices -> Mosquitto -> `beffroi gateway` -> database, end to end.
+
+Prints, in one run and per backend:
+- data points per second stored, sustained while publishers send QoS 1 messages of 3
+  values from separate processes for ``--duration`` seconds, with stored == sent checked;
+- the raw baselines on this machine: the broker delivering the same messages to
+  ``mosquitto_sub``, and PostgreSQL ``COPY`` of the same rows;
+- p99 latency from publish to queryable at half the sustained rate (a probe device);
+- the gateway's memory with the directory of every known device (``--scale 3`` of Dijon
+  is about 108,000 devices).
+
+    python -m bench.ingest [--duration 60] [--rate 12000] [--publishers 2]
+                           [--backend postgresql] [--backend sqlite] [--gateways 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from tests.mqtt_support import start_mosquitto
+
+from beffroi.assets.fleet import generate_fleet
+from beffroi.assets.service import import_assets
+from beffroi.communes.service import ensure_default_communes
+from beffroi.config import load_settings
+from beffroi.context import Runtime
+from beffroi.db import Database
+from beffroi.telemetry.models import LatestValue, TelemetryPoint
+from bench.common import free_port, postgres_available, scratch_database
+from bench.publisher import Job, Outcome, run
+
+PROBE = "SL-DIJ-00001"
+BROKER_TUNING = "\n".join(
+    [
+        # The gateway may hold a whole batch unacknowledged: let the broker queue generously.
+        "max_queued_messages 5000000",
+        "max_inflight_messages 0",
+        "max_keepalive 120",
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """What one backend measured."""
+
+    backend: str
+    devices: int
+    sent: int
+    stored: int
+    seconds: float
+    window_rates: list[float]
+    p50_ms: float
+    p99_ms: float
+    probes: int
+    rss_mb: float
+    peak_rss_mb: float
+
+    @property
+    def rate(self) -> float:
+        """Points per second, end to end."""
+        return self.stored * 3 / self.seconds if self.seconds else 0.0
+
+
+async def _fleet(url: str, scale: float) -> list[str]:
+    db = Database(url)
+    try:
+        ctx = Runtime(load_settings(database_url=url), db).system_context("bench")
+        await ensure_default_communes(ctx)
+        items = list(enumerate(generate_fleet("dijon", scale=scale, seed=1), start=1))
+        await import_assets(ctx, items, source="bench")
+        return [a.id for _, a in items if a.type == "streetlight"]
+    finally:
+        await db.dispose()
+
+
+async def _count(db: Database) -> int:
+    async with db.read() as session:
+        return int(
+            (await session.execute(select(func.count()).select_from(TelemetryPoint))).scalar_one()
+        )
+
+
+def _rss(pid: int) -> tuple[float, float]:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+@contextlib.contextmanager
+def _gateways(
+    url: str, broker_url: str, count: int, folder: Path
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    processes = []
+    for n in range(count):
+        port = free_port()
+        env = {
+            **os.environ,
+            "BEFFROI_DATABASE_URL": url,
+            "BEFFROI_MQTT_URL": broker_url,
+            "BEFFROI_MQTT_CLIENT_ID": f"bench-gateway-{n + 1}",
+            "BEFFROI_MQTT_SHARED_GROUP": "beffroi" if count > 1 else "",
+            "BEFFROI_LOG_LEVEL": "WARNING",
+            "BEFFROI_INGEST_BATCH_SIZE": "5000",
+            "BEFFROI_INGEST_QUEUE_MAX": "50000",
+        }
+        log = (folder / f"gateway-{n + 1}.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "beffroi", "gateway", "--metrics-port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        processes.append(process)
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"gateway did not start: see {folder}")
+            time.sleep(0.2)
+    time.sleep(2)  # subscriptions in place
+    try:
+        yield processes
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _publish(
+    host: str,
+    port: int,
+    devices: list[str],
+    rate: float,
+    count: int,
+    duration: float,
+    publishers: int,
+) -> list[Outcome]:
+    slices = [tuple(devices[n::publishers]) for n in range(publishers)]
+    start_at = time.time() + 1.0
+    jobs = [
+        Job(
+            host,
+            port,
+            slices[n],
+            rate / publishers,
+            count // publishers,
+            duration,
+            start_at,
+            f"bench-pub-{n}",
+        )
+        for n in range(publishers)
+    ]
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(publishers) as pool:
+        return pool.map(run, jobs)
+
+
+async def _probe(db_url: str, host: str, port: int, duration: float, every_s: float) -> list[float]:
+    """Publish a probe reading and time until it is queryable; repeat."""
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id="bench-probe", protocol=mqtt.MQTTv311
+    )
+    client.connect(host, port)
+    client.loop_start()
+    latencies = []
+    db = Database(db_url)
+    try:
+        end = time.monotonic() + duration
+        while time.monotonic() < end:
+            sent = datetime.now(UTC)
+            payload = orjson.dumps({"ts": sent.isoformat(), "values": {"level_pct": 1}})
+            start = time.perf_counter()
+            client.publish(f"beffroi/v1/devices/{PROBE}/telemetry", payload, qos=1)
+            while True:
+                async with db.read() as session:
+                    seen = (
+                        await session.execute(
+                            select(LatestValue.ts).where(
+                                LatestValue.asset_id == PROBE, LatestValue.key == "level_pct"
+                            )
+                        )
+                    ).scalar()
+                if seen is not None and seen >= sent:
+                    latencies.append(time.perf_counter() - start)
+                    break
+                if time.perf_counter() - start > 30:
+                    break
+                await asyncio.sleep(0.002)
+            await asyncio.sleep(max(0.0, every_s - (time.perf_counter() - start)))
+    finally:
+        await db.dispose()
+        client.disconnect()
+        client.loop_stop()
+    return latencies
+
+
+async def bench_backend(args: argparse.Namespace, backend: str) -> Figures:
+    """Fleet, broker, gateway(s), publishers, probe: one backend end to end."""
+    async with scratch_database(backend) as url:
+        print(f"[{backend}] registering the fleet (scale {args.scale}) …", flush=True)
+        devices = await _fleet(url, args.scale)
+        devices = [d for d in devices if d != PROBE]
+        db = Database(url)
+        with tempfile.TemporaryDirectory(prefix="beffroi-ingest-") as folder:
+            broker = start_mosquitto(Path(folder), allow_anonymous=True, extra_config=BROKER_TUNING)
+            try:
+                with _gateways(url, broker.url, args.gateways, Path(folder)) as gateways:
+                    print(
+                        f"[{backend}] publishing {args.rate:.0f} msg/s for {args.duration:.0f} s …",
+                        flush=True,
+                    )
+                    before = await _count(db)
+                    samples: list[tuple[float, int]] = []
+
+                    async def sample() -> None:
+                        while True:
+                            samples.append((time.monotonic(), await _count(db)))
+                            await asyncio.sleep(5)
+
+                    sampler = asyncio.create_task(sample())
+                    outcomes = await asyncio.to_thread(
+                        _publish,
+                        "127.0.0.1",
+                        broker.port,
+                        devices,
+                        args.rate,
+                        0,
+                        args.duration,
+                        args.publishers,
+                    )
+                    sent = sum(o.sent for o in outcomes)
+                    acked = sum(o.acknowledged for o in outcomes)
+                    first = min(o.first for o in outcomes)
+                    deadline = time.monotonic() + 600
+                    stored = 0
+                    while time.monotonic() < deadline:
+                        stored = (await _count(db) - before) // 3
+                        if stored >= sent:
+                            break
+                        await asyncio.sleep(0.1)
+                    done = time.time()
+                    sampler.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await sampler
+                    windows = [
+                        (b[1] - a[1]) / (b[0] - a[0]) for a, b in itertools.pairwise(samples)
+                    ]
+                    print(f"[{backend}] latency probe at half rate …", flush=True)
+                    half = asyncio.create_task(
+                        asyncio.to_thread(
+                            _publish,
+                            "127.0.0.1",
+                            broker.port,
+                            devices,
+                            args.rate / 2,
+                            0,
+                            args.probe_s,
+                            args.publishers,
+                        )
+                    )
+                    await asyncio.sleep(3)
+                    latencies = await _probe(url, "127.0.0.1", broker.port, args.probe_s - 6, 0.05)
+                    await half
+                    rss, peak = _rss(gateways[0].pid)
+            finally:
+                broker.stop()
+        await db.dispose()
+    latencies.sort()
+
+    def percentile_ms(q: float) -> float:
+        if not latencies:
+            return float("nan")
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+
+    if acked != sent:
+        print(f"[{backend}] WARNING: {sent - acked} messages not acknowledged by the broker")
+    return Figures(
+        backend,
+        len(devices) + 1,
+        sent,
+        stored,
+        done - first,
+        windows,
+        percentile_ms(0.5),
+        percentile_ms(0.99),
+        len(latencies),
+        rss,
+        peak,
+    )
+
+
+def _raw_broker(rate_msgs: int, devices: list[str], publishers: int) -> float:
+    """Messages per second the broker delivers to mosquitto_sub (same payloads, QoS 1)."""
+    with tempfile.TemporaryDirectory(prefix="beffroi-raw-") as folder:
+        broker = start_mosquitto(Path(folder), allow_anonymous=True, extra_config=BROKER_TUNING)
+        try:
+            sub = subprocess.Popen(
+                ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1",
+                 "-t", "beffroi/v1/devices/+/telemetry", "-C", str(rate_msgs)],
+                stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            time.sleep(1)
+            outcomes = _publish("127.0.0.1", broker.port, devices, 0, rate_msgs, 600, publishers)
+            sub.wait(timeout=600)
+            end = time.time()
+        finally:
+            broker.stop()
+    first = min(o.first for o in outcomes)
+    return rate_msgs / (end - first)
+
+
+async def _raw_copy(rows: int) -> float:
+    """Rows per second PostgreSQL takes by COPY into a table keyed like telemetry_points."""
+    async with scratch_database("postgresql") as url:
+        conn = await asyncpg.connect(
+            make_url(url).set(drivername="postgresql").render_as_string(False)
+        )
+        try:
+            await conn.execute(
+                "CREATE TABLE raw_points (asset_id text, key text, ts timestamptz, value float8,"
+                " text text, PRIMARY KEY (asset_id, key, ts))"
+            )
+            base = datetime.now(UTC) - timedelta(hours=1)
+            records = [
+                (f"SL-{n % 100_000:06d}", key, base + timedelta(microseconds=n), 1.0, None)
+                for n in range(rows // 3)
+                for key in ("level_pct", "power_w", "voltage_v")
+            ]
+            start = time.perf_counter()
+            await conn.copy_records_to_table("raw_points", records=records)
+            return len(records) / (time.perf_counter() - start)
+        finally:
+            await conn.close()
+
+
+def _print(
+    results: list[Figures], raw_broker: float | None, raw_copy: float | None, args: Any
+) -> None:
+    print(
+        f"\nBeffroi ingest benchmark — {args.publishers} publisher processes, QoS 1, "
+        f"3 values per message, {args.gateways} gateway process(es)"
+    )
+    for r in results:
+        missing = r.sent - r.stored
+        steady = statistics.median(r.window_rates) if r.window_rates else 0.0
+        lowest = min(r.window_rates or [0.0])
+        print(f"\n{r.backend}: {r.devices} devices known to the gateway")
+        print(f"  sent {r.sent} messages, stored {r.stored}, missing: {missing}")
+        print(f"  end to end      {r.rate:10,.0f} points/s over {r.seconds:.1f} s")
+        print(f"  5 s windows     {steady:10,.0f} points/s median (lowest {lowest:,.0f})")
+        print(
+            f"  latency         p50 {r.p50_ms:.0f} ms, p99 {r.p99_ms:.0f} ms, publish to "
+            f"queryable at half rate ({r.probes} probes)"
+        )
+        print(f"  gateway memory  {r.rss_mb:.0f} MB at the end, {r.peak_rss_mb:.0f} MB peak")
+    print("\nraw baselines on this machine")
+    if raw_broker is not None:
+        print(f"  Mosquitto to mosquitto_sub  {raw_broker * 3:10,.0f} points/s")
+    if raw_copy is not None:
+        print(f"  PostgreSQL COPY             {raw_copy:10,.0f} rows/s")
+    for r in results:
+        if r.backend != "postgresql":
+            continue
+        verdicts = [
+            ("30,000 points/s", r.rate >= 30_000),
+            ("p99 under 1 s", r.p99_ms < 1000),
+            ("gateway under 300 MB", r.peak_rss_mb < 300),
+        ]
+        print(
+            "\ntargets on PostgreSQL: "
+            + "; ".join(f"{name} {'met' if ok else 'NOT met'}" for name, ok in verdicts)
+        )
+
+
+async def main() -> None:
+    """Run the benchmark."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=float, default=60)
+    parser.add_argument("--rate", type=float, default=12_000, help="messages per second")
+    parser.add_argument("--publishers", type=int, default=2)
+    parser.add_argument("--gateways", type=int, default=1)
+    parser.add_argument("--scale", type=float, default=3.0)
+    parser.add_argument("--probe-s", type=float, default=40)
+    parser.add_argument("--backend", action="append", choices=["postgresql", "sqlite"])
+    parser.add_argument("--no-baselines", action="store_true")
+    args = parser.parse_args()
+    backends = args.backend or ["postgresql", "sqlite"]
+    if "postgresql" in backends and not await postgres_available():
+        print("PostgreSQL unreachable: skipped")
+        backends.remove("postgresql")
+    results = [await bench_backend(args, b) for b in backends]
+    raw_broker = raw_copy = None
+    if not args.no_baselines:
+        print("raw baselines …", flush=True)
+        n = int(args.rate * min(args.duration, 20))
+        devices = [f"SL-{i:06d}" for i in range(100_000)]
+        raw_broker = await asyncio.to_thread(_raw_broker, n, devices, args.publishers)
+        if await postgres_available():
+            raw_copy = await _raw_copy(n * 3)
+    _print(results, raw_broker, raw_copy, args)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

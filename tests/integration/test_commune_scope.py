@@ -1,0 +1,1107 @@
+"""Commune scope, proven by walking every endpoint.
+
+DESIGN.md: commune staff "sees and acts only within its own commune". The proof: a Talant
+user holding every role (so that only commune scope stands in the way) calls every route of
+the API aimed at Chenôve's things - its assets, their telemetry and devices, groups, users,
+tokens, the commune itself - and then reads every listing, map and export. Nothing of
+Chenôve may show in any answer, every write aimed at Chenôve must be refused, and Chenôve's
+rows in the database must be exactly as they were. The same user must still see Talant, or
+an API that answered nothing at all would pass.
+
+The walk is driven by ``app.routes``: a route that the tables below do not cover fails the
+test, so a future endpoint cannot slip past it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, unquote
+
+import fastapi.routing
+import httpx
+import orjson
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from sqlalchemy import text
+
+from beffroi.accounts.principal import Role
+from beffroi.assets import service as assets
+from beffroi.assets.fleet import generate_fleet
+from beffroi.assets.schemas import AssetCreate
+from beffroi.assets.service import encode_cursor
+from beffroi.catalogue import Domain
+from beffroi.context import Context, Runtime
+from beffroi.devices import topics
+from beffroi.devices.credentials import issue_credentials
+from beffroi.devices.topics import Channel, Topic
+from beffroi.telemetry.decode import Rejection, decode
+from beffroi.telemetry.directory import DeviceDirectory
+from beffroi.telemetry.store import Batch, TelemetryStore
+from beffroi.timeutil import utcnow
+from beffroi.web.app import create_app
+from tests.support import PASSWORD, Person, make_person
+
+API = "/api/v1"
+# Sign-in and sign-out take a password and a cookie rather than a bearer token; the test
+# drives them by hand (see session_problems) instead of through the tables.
+EXPLICIT = frozenset({("POST", f"{API}/auth/login"), ("POST", f"{API}/auth/logout")})
+REFUSED = frozenset({401, 403, 404, 409, 422})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+GEOJSON = "application/geo+json"
+TALANT = "talant"
+CHENOVE = "chenove"
+# Identifiers that exist nowhere: a hidden thing must answer exactly like one of these.
+GHOSTS: dict[str, str | int] = {
+    "asset_id": "GHOST-0404",
+    "device_id": "GHOST-0404",
+    "group_id": 987_654,
+    "username": "ghost-0404",
+    "token_id": 987_654,
+    "ref": "ghost-0404",
+}
+# Around each commune's centre (Talant 5.005/47.337, Chenôve 5.006/47.292).
+CHENOVE_BOX = (4.97, 47.26, 5.04, 47.32)
+BOTH_COMMUNES_BOX = (4.95, 47.25, 5.06, 47.37)
+
+
+def box_polygon(box: tuple[float, float, float, float]) -> dict[str, Any]:
+    """A GeoJSON Polygon for a (min lon, min lat, max lon, max lat) box."""
+    w, s, e, n = box
+    return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
+
+
+# --- the world the walk runs in ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    """What setup created: Chenôve's things (the targets) and Talant's (the control)."""
+
+    chenove_assets: tuple[str, ...]
+    chenove_cabinet: str
+    chenove_light: str
+    chenove_api_asset: str
+    moved_asset: str
+    decommissioned_asset: str
+    talant_cabinet: str
+    talant_light: str
+    foreign_groups: Mapping[str, int]
+    talant_list_group: int
+    talant_polygon_group: int
+    chenove_user: str
+    bi_communal_user: str
+    talant_colleague: str
+    actor: str
+    foreign_tokens: Mapping[str, int]
+    foreign_token_prefixes: tuple[str, ...]
+    talant_device_secret: str
+    foreign_people: tuple[str, ...] = ("Lucie Martin", "Jean Dupont")
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One request of the walk.
+
+    Path parameters come from :func:`foreign_values` (each value in turn, each compared
+    with a ghost) unless ``path`` pins them, e.g. to a Talant asset with a Chenôve body.
+    A call that is not a safe method must be refused unless ``may_succeed``: those are
+    legitimate Talant writes that merely brush against Chenôve (a Talant polygon drawn over
+    both communes, an import that skips its Chenôve row) and are checked by the snapshot.
+    """
+
+    label: str = ""
+    query: Mapping[str, str] = field(default_factory=dict)
+    json: Any = None
+    content: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    path: Mapping[str, str | int] | None = None
+    may_succeed: bool = False
+
+    @property
+    def has_body(self) -> bool:
+        """Whether the call sends a request body."""
+        return self.json is not None or self.content is not None
+
+
+def foreign_values(w: World) -> dict[str, list[str | int]]:
+    """Each path parameter's values that point at something outside Talant."""
+    return {
+        "asset_id": [
+            w.chenove_cabinet,
+            w.chenove_light,
+            w.chenove_api_asset,
+            w.moved_asset,
+            w.decommissioned_asset,
+        ],
+        # Devices are assets: a Chenôve device id is a Chenôve asset id.
+        "device_id": [w.chenove_light, w.chenove_cabinet, w.moved_asset],
+        "group_id": list(w.foreign_groups.values()),
+        "username": [w.chenove_user, w.bi_communal_user, "admin"],
+        "token_id": list(w.foreign_tokens.values()),
+        # The commune by code and by name, in any case.
+        "ref": [CHENOVE, "Chenôve", "CHENOVE", "chenôve"],
+        # The catalogue is the same for everybody; the walk still passes through it.
+        "key": ["lighting_cabinet", "streetlight"],
+    }
+
+
+def light_body(asset_id: str, commune: str, parent: str | None = None) -> dict[str, Any]:
+    """A streetlight to create."""
+    lon, lat = (5.006, 47.292) if commune.lower().startswith("chen") else (5.005, 47.337)
+    return {
+        "id": asset_id,
+        "type": "streetlight",
+        "name": f"Point lumineux {asset_id}",
+        "commune": commune,
+        "location": {"type": "Point", "coordinates": [lon, lat]},
+        "parent_id": parent,
+        "attributes": {"lamp_type": "LED", "rated_power_w": 40},
+    }
+
+
+def csv_rows(*rows: tuple[str, str, str, str | None]) -> str:
+    """An import file of streetlights: (id, commune, lon/lat side, parent) per row."""
+    out = ["id,type,name,commune,lon,lat,parent_id,attr.lamp_type"]
+    for asset_id, commune, side, parent in rows:
+        lon, lat = ("5.006", "47.292") if side == CHENOVE else ("5.005", "47.337")
+        out.append(f"{asset_id},streetlight,PL {asset_id},{commune},{lon},{lat},{parent or ''},LED")
+    return "\n".join(out) + "\n"
+
+
+def geojson_rows(*rows: tuple[str, str]) -> str:
+    """An import file of streetlights as GeoJSON: (id, commune) per row."""
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [5.006, 47.292]},
+            "properties": {"id": asset_id, "type": "streetlight", "name": asset_id, "commune": c},
+        }
+        for asset_id, c in rows
+    ]
+    return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+
+
+def walk_plan(w: World) -> dict[tuple[str, str], list[Call]]:
+    """Every route of the API and the requests that aim it at Chenôve.
+
+    Keys are (method, route path) exactly as in ``app.routes``.
+    """
+    csv_h = {"Content-Type": "text/csv"}
+    geo_h = {"Content-Type": GEOJSON}
+    talant_light = {"asset_id": w.talant_light}
+    talant_list = {"group_id": w.talant_list_group}
+    talant_poly = {"group_id": w.talant_polygon_group}
+    colleague = {"username": w.talant_colleague}
+    myself = {"username": w.actor}
+    chenove_ids = list(w.chenove_assets[:3])
+    user = {"password": PASSWORD, "roles": ["viewer"]}
+    device = {"Authorization": f"Bearer {w.talant_device_secret}"}
+    return {
+        ("GET", f"{API}/auth/me"): [Call()],
+        ("GET", f"{API}/users"): [Call()],
+        ("POST", f"{API}/users"): [
+            Call("scoped to Chenôve", json={"username": "u-1", "communes": [CHENOVE], **user}),
+            Call("by name", json={"username": "u-2", "communes": ["Chenôve"], **user}),
+            Call("both communes", json={"username": "u-3", "communes": [TALANT, CHENOVE], **user}),
+            Call("metropolis-wide", json={"username": "u-4", "communes": None, **user}),
+            Call("taken name", json={"username": w.chenove_user, "communes": [TALANT], **user}),
+        ],
+        ("GET", f"{API}/users/{{username}}"): [Call()],
+        ("PATCH", f"{API}/users/{{username}}"): [
+            Call("rename", json={"display_name": "x"}),
+            Call("disable", json={"disabled": True}),
+            Call("new password", json={"password": PASSWORD + "!"}),
+            Call("pull into Talant", json={"communes": [TALANT]}),
+            Call("colleague to Chenôve", path=colleague, json={"communes": [CHENOVE]}),
+            Call("colleague to both", path=colleague, json={"communes": [TALANT, "Chenôve"]}),
+            Call("colleague everywhere", path=colleague, json={"all_communes": True}),
+            Call("self to Chenôve", path=myself, json={"communes": [TALANT, CHENOVE]}),
+            Call("self everywhere", path=myself, json={"all_communes": True}),
+        ],
+        ("GET", f"{API}/tokens"): [
+            Call(),
+            Call("of Chenôve user", query={"username": w.chenove_user}),
+            Call("of two-commune user", query={"username": w.bi_communal_user}),
+            Call("of admin", query={"username": "admin"}),
+        ],
+        ("POST", f"{API}/tokens"): [
+            Call("for Chenôve user", json={"name": "x", "username": w.chenove_user}),
+            Call("for two-commune user", json={"name": "x", "username": w.bi_communal_user}),
+            Call("for admin", json={"name": "x", "username": "admin"}),
+        ],
+        ("DELETE", f"{API}/tokens/{{token_id}}"): [Call()],
+        ("GET", f"{API}/communes"): [Call()],
+        ("GET", f"{API}/communes/{{ref}}"): [Call()],
+        ("POST", f"{API}/communes"): [
+            Call("twin", json={"name": "Chenôve-Nord", "lat": 47.3, "lon": 5.0}),
+            Call("same code", json={"name": "Chenôve", "code": CHENOVE, "lat": 0, "lon": 0}),
+        ],
+        ("PUT", f"{API}/communes"): [
+            Call("move it", json=[{"name": "Chenôve", "code": CHENOVE, "lat": 0, "lon": 0}]),
+        ],
+        ("GET", f"{API}/types"): [Call()],
+        ("GET", f"{API}/types/{{key}}"): [Call()],
+        ("GET", f"{API}/assets"): [
+            Call(),
+            Call("by code", query={"commune": CHENOVE}),
+            Call("by name", query={"commune": "Chenôve"}),
+            Call("both", query={"commune": f"{TALANT},{CHENOVE}"}),
+            Call("children", query={"parent": w.chenove_cabinet}),
+            Call("text", query={"q": "CHE"}),
+            Call("text name", query={"q": "Chenôve"}),
+            Call("bbox", query={"bbox": ",".join(map(str, CHENOVE_BOX))}),
+            Call("retired", query={"status": "decommissioned"}),
+            Call("any status", query={"status": "in_service,decommissioned,maintenance"}),
+            Call("cursor", query={"cursor": encode_cursor(w.chenove_cabinet), "limit": "2"}),
+            Call("geojson", query={"format": "geojson", "detail": "true", "limit": "50000"}),
+            Call("accept", headers={"Accept": GEOJSON}),
+            Call("accept bbox", query={"bbox": "4,47,6,48"}, headers={"Accept": GEOJSON}),
+        ],
+        ("POST", f"{API}/assets"): [
+            Call("in Chenôve", json=light_body("SL-WALK-1", CHENOVE)),
+            Call("by name", json=light_body("SL-WALK-2", "Chenôve")),
+            Call("upper case", json=light_body("SL-WALK-3", "CHENOVE")),
+            Call("Chenôve parent", json=light_body("SL-WALK-4", TALANT, w.chenove_cabinet)),
+            Call("Chenôve id", json=light_body(w.chenove_light, TALANT)),
+        ],
+        ("GET", f"{API}/assets/export"): [
+            Call(query={"format": "csv"}),
+            Call(query={"format": "geojson"}),
+            Call("Chenôve csv", query={"format": "csv", "commune": CHENOVE}),
+            Call("Chenôve geojson", query={"format": "geojson", "commune": "Chenôve"}),
+            Call("lights", query={"format": "geojson", "type": "streetlight"}),
+        ],
+        ("POST", f"{API}/assets/import"): [
+            Call("csv row", content=csv_rows(("SL-WALK-5", CHENOVE, CHENOVE, None)), headers=csv_h),
+            Call("geojson row", content=geojson_rows(("SL-WALK-6", "Chenôve")), headers=geo_h),
+            Call(
+                "overwrite",
+                content=csv_rows((w.chenove_light, TALANT, TALANT, None)),
+                headers=csv_h,
+            ),
+            Call(
+                "Chenôve parent",
+                content=csv_rows(("SL-WALK-7", TALANT, TALANT, w.chenove_cabinet)),
+                headers=csv_h,
+            ),
+            Call(
+                "dry run",
+                query={"dry_run": "true"},
+                content=csv_rows(("SL-WALK-8", CHENOVE, CHENOVE, None)),
+                headers=csv_h,
+            ),
+            Call(
+                "skip the Chenôve rows",
+                query={"skip_invalid": "true"},
+                content=csv_rows(
+                    ("SL-WALK-TAL", TALANT, TALANT, w.talant_cabinet),
+                    ("SL-WALK-9", CHENOVE, CHENOVE, None),
+                    (w.chenove_cabinet, TALANT, TALANT, None),
+                    ("SL-WALK-10", TALANT, TALANT, w.chenove_cabinet),
+                ),
+                headers=csv_h,
+                may_succeed=True,
+            ),
+        ],
+        ("GET", f"{API}/assets/{{asset_id}}"): [Call()],
+        ("PATCH", f"{API}/assets/{{asset_id}}"): [
+            Call("rename", json={"name": "x"}),
+            Call("steal into Talant", json={"commune": TALANT}),
+            Call("status", json={"status": "maintenance"}),
+            Call("push into Chenôve", path=talant_light, json={"commune": CHENOVE}),
+            Call("Chenôve parent", path=talant_light, json={"parent_id": w.chenove_cabinet}),
+        ],
+        ("POST", f"{API}/assets/{{asset_id}}/decommission"): [Call(json={"reason": "walk"})],
+        ("GET", f"{API}/groups"): [Call()],
+        ("POST", f"{API}/groups"): [
+            Call(
+                "Chenôve list",
+                json={
+                    "name": "walk-1",
+                    "commune": CHENOVE,
+                    "kind": "list",
+                    "asset_ids": chenove_ids,
+                },
+            ),
+            Call(
+                "Chenôve polygon",
+                json={
+                    "name": "walk-2",
+                    "commune": "Chenôve",
+                    "kind": "polygon",
+                    "polygon": box_polygon(CHENOVE_BOX),
+                },
+            ),
+            Call("metropolis", json={"name": "walk-3", "kind": "list", "asset_ids": chenove_ids}),
+            Call(
+                "Talant list of Chenôve",
+                json={
+                    "name": "walk-4",
+                    "commune": TALANT,
+                    "kind": "list",
+                    "asset_ids": chenove_ids,
+                },
+            ),
+            Call(
+                "Talant list of moved",
+                json={
+                    "name": "walk-5",
+                    "commune": TALANT,
+                    "kind": "list",
+                    "asset_ids": [w.talant_light, w.moved_asset],
+                },
+            ),
+            Call(
+                "Chenôve group name",
+                json={"name": next(iter(w.foreign_groups)), "commune": TALANT, "kind": "list"},
+            ),
+            Call(
+                "Talant polygon over both",
+                json={
+                    "name": "walk-talant-zone",
+                    "commune": TALANT,
+                    "kind": "polygon",
+                    "polygon": box_polygon(BOTH_COMMUNES_BOX),
+                },
+                may_succeed=True,
+            ),
+        ],
+        ("GET", f"{API}/groups/{{group_id}}"): [
+            Call(),
+            Call("Talant list", path=talant_list),
+            Call("Talant polygon", path=talant_poly),
+        ],
+        ("GET", f"{API}/groups/{{group_id}}/members"): [
+            Call(),
+            Call("Talant list", path=talant_list),
+            Call("Talant polygon", path=talant_poly),
+        ],
+        ("PATCH", f"{API}/groups/{{group_id}}"): [
+            Call("rename", json={"name": "x"}),
+            Call("add Talant", json={"add": [w.talant_light]}),
+            Call("empty", json={"remove": chenove_ids}),
+            Call("add Chenôve", path=talant_list, json={"add": chenove_ids}),
+            Call("add moved", path=talant_list, json={"add": [w.moved_asset]}),
+            Call(
+                "Chenôve name",
+                path=talant_list,
+                json={"name": next(iter(w.foreign_groups))},
+            ),
+        ],
+        ("DELETE", f"{API}/groups/{{group_id}}"): [Call()],
+        ("GET", f"{API}/audit"): [
+            Call(),
+            Call("commune", query={"commune": CHENOVE}),
+            Call("target", query={"target_id": w.chenove_light}),
+            Call("group", query={"target_type": "group", "limit": "1000"}),
+            Call("assets", query={"action": "asset"}),
+            Call("admin", query={"actor": "admin"}),
+            Call("Chenôve user", query={"target_id": w.chenove_user}),
+            Call("denied", query={"outcome": "denied"}),
+        ],
+        ("GET", f"{API}/audit/verify"): [Call()],
+        # Device ingest takes a device token: the user's own bearer is not one, and a Talant
+        # person must not be able to speak for a Chenôve device.
+        ("POST", f"{API}/devices/{{device_id}}/telemetry"): [
+            Call(json={"values": {"level_pct": 0}}),
+            Call("Talant device's token", json={"values": {"level_pct": 0}}, headers=device),
+        ],
+        ("POST", f"{API}/devices/{{device_id}}/events"): [
+            Call(json={"code": "lampFailure", "active": False}),
+            Call("Talant device's token", json={"code": "lampFailure"}, headers=device),
+        ],
+        ("GET", f"{API}/assets/{{asset_id}}/telemetry"): [
+            Call(query={"key": "level_pct"}),
+            Call(query={"key": "power_w", "since": "2000-01-01T00:00:00Z"}),
+        ],
+        ("GET", f"{API}/assets/{{asset_id}}/telemetry/aggregate"): [
+            Call(query={"key": "power_w"}),
+            Call(query={"key": "level_pct", "bucket": "1m"}),
+        ],
+        ("GET", f"{API}/assets/{{asset_id}}/state"): [Call()],
+        ("GET", f"{API}/telemetry/latest"): [
+            Call(),
+            Call("by code", query={"commune": CHENOVE}),
+            Call("both", query={"commune": f"Chenôve,{TALANT}", "keys": "level_pct,power_w"}),
+            Call("bbox", query={"bbox": ",".join(map(str, CHENOVE_BOX))}),
+            Call("retired", query={"status": "decommissioned"}),
+            Call("cursor", query={"cursor": encode_cursor(w.chenove_cabinet)}),
+        ],
+        ("GET", f"{API}/ingest/rejections"): [Call(), Call("long", query={"hours": "2160"})],
+        ("GET", "/api/health"): [Call()],
+        ("GET", "/metrics"): [Call()],
+    }
+
+
+# --- routes and coverage -----------------------------------------------------------------
+
+
+def api_routes(app: FastAPI) -> dict[tuple[str, str], bool]:
+    """Every (method, path) of the API, and whether it reads a request body.
+
+    That is everything under ``/api/v1`` and the operational routes beside it (health,
+    metrics); only the OpenAPI document and its viewer, which hold no data, are left out.
+
+    From ``app.routes`` (flattened through included routers, which recent FastAPI keeps
+    lazily) and from the OpenAPI document as a cross-check, so neither a route hidden from
+    the schema nor a change in FastAPI's route objects can shrink the walk unnoticed.
+    """
+    out: dict[tuple[str, str], bool] = {}
+    flatten = getattr(fastapi.routing, "iter_route_contexts", None)
+    for entry in flatten(app.routes) if flatten is not None else app.routes:
+        route = getattr(entry, "original_route", entry)
+        path = getattr(entry, "path", "")
+        if isinstance(route, APIRoute):
+            for method in route.methods or ():
+                out[(method, path)] = takes_body(route)
+    for path, item in app.openapi()["paths"].items():
+        for method, operation in item.items():
+            key = (method.upper(), path)
+            out[key] = out.get(key, False) or "requestBody" in operation
+    return out
+
+
+def path_params(path: str) -> list[str]:
+    """The parameter names of a route path (``/assets/{asset_id}`` gives ``asset_id``)."""
+    return re.findall(r"{(\w+)(?::\w+)?}", path)
+
+
+def takes_body(route: APIRoute) -> bool:
+    """Whether a route reads a request body (a model, or a raw stream declared in OpenAPI)."""
+    extra = route.openapi_extra or {}
+    return route.body_field is not None or "requestBody" in extra
+
+
+def coverage_problems(
+    app: FastAPI, plan: Mapping[tuple[str, str], Sequence[Call]], values: Mapping[str, Any]
+) -> list[str]:
+    """Why the tables do not cover the application's routes (empty when they do)."""
+    routes = api_routes(app)
+    problems = [
+        f"{m} {p}: no entry in walk_plan() - say how to aim it at Chenôve"
+        for m, p in sorted(set(routes) - set(plan) - EXPLICIT)
+    ]
+    problems += [
+        f"{m} {p}: in walk_plan() but not in the app" for m, p in sorted(set(plan) - set(routes))
+    ]
+    for (method, path), calls in sorted(plan.items()):
+        if (method, path) not in routes:
+            continue
+        if not calls:
+            problems.append(f"{method} {path}: no calls")
+        problems += [
+            f"{method} {path}: no foreign values for path parameter {name!r}"
+            for name in path_params(path)
+            if name not in values
+        ]
+        if routes[(method, path)] and not any(c.has_body for c in calls):
+            problems.append(f"{method} {path}: takes a body but no call sends one")
+    return problems
+
+
+def test_the_walk_covers_every_route() -> None:
+    """Fails as soon as a route is added without saying how the walk reaches it."""
+    dummy = World(
+        chenove_assets=("a",),
+        chenove_cabinet="a",
+        chenove_light="a",
+        chenove_api_asset="a",
+        moved_asset="a",
+        decommissioned_asset="a",
+        talant_cabinet="t",
+        talant_light="t",
+        foreign_groups={"g": 1},
+        talant_list_group=2,
+        talant_polygon_group=3,
+        chenove_user="u",
+        bi_communal_user="u",
+        talant_colleague="t",
+        actor="t",
+        foreign_tokens={"u": 1},
+        foreign_token_prefixes=(),
+        talant_device_secret="s",
+    )
+    app = create_app()
+    problems = coverage_problems(app, walk_plan(dummy), foreign_values(dummy))
+    assert not problems, "\n".join(problems)
+
+
+# --- markers: what must never show --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Markers:
+    """Strings that betray Chenôve, in groups of equivalent spellings (lower case).
+
+    A marker the request itself carried may come back (an error that names the refused
+    commune or id is an echo, not a leak); every other marker is a leak.
+    """
+
+    groups: tuple[tuple[str, ...], ...]
+
+    def found(self, text_: str) -> set[str]:
+        """The first spelling of each group present in ``text_``."""
+        low = text_.lower()
+        return {g[0] for g in self.groups if any(s in low for s in g)}
+
+
+def markers_of(w: World) -> Markers:
+    """Every Chenôve (and other out-of-scope) string setup created."""
+    groups: list[tuple[str, ...]] = [(CHENOVE, "chenôve")]
+    groups += [(a.lower(),) for a in w.chenove_assets]
+    groups += [(name.lower(),) for name in w.foreign_groups]
+    groups += [(w.chenove_user,), (w.bi_communal_user,)]
+    groups += [(p.lower(),) for p in (*w.foreign_token_prefixes, *w.foreign_people)]
+    return Markers(tuple(groups))
+
+
+def response_text(response: httpx.Response) -> str:
+    """Everything a client can read of a response: headers, raw body, decoded JSON."""
+    parts = [f"{k}: {unquote(v)}" for k, v in response.headers.items()]
+    parts += [response.text, unquote(response.text)]
+    # \u escapes in JSON would hide "Chenôve" from a plain substring search.
+    with contextlib.suppress(ValueError):
+        parts.append(json.dumps(response.json(), ensure_ascii=False))
+    return "\n".join(parts)
+
+
+def request_text(request: httpx.Request) -> str:
+    """Everything the caller sent: URL (decoded) and body (decoded)."""
+    body = request.content.decode("utf-8", "replace")
+    parts = [unquote(str(request.url)), body]
+    with contextlib.suppress(ValueError):
+        parts.append(json.dumps(json.loads(body), ensure_ascii=False))
+    return "\n".join(parts)
+
+
+def leaks(markers: Markers, response: httpx.Response) -> set[str]:
+    """Markers in the answer that the request did not carry."""
+    return markers.found(response_text(response)) - markers.found(request_text(response.request))
+
+
+def normalised(response: httpx.Response, value: str | int) -> Any:
+    """The answer with ``value`` (a path parameter) replaced, to compare with a ghost's."""
+    if isinstance(value, int):
+        pattern = re.compile(rf"\b{value}\b")
+    else:
+        spellings = sorted({str(value), quote(str(value), safe=""), quote(str(value))}, key=len)
+        pattern = re.compile("|".join(re.escape(s) for s in reversed(spellings)))
+
+    def scrub(item: Any) -> Any:
+        if isinstance(item, str):
+            return pattern.sub("<ID>", item)
+        if isinstance(item, list):
+            return [scrub(i) for i in item]
+        if isinstance(item, dict):
+            return {k: scrub(v) for k, v in item.items()}
+        return item
+
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text
+    return response.status_code, scrub(body)
+
+
+# --- setup --------------------------------------------------------------------------------
+
+
+def fleet() -> list[AssetCreate]:
+    """A small generated Dijon fleet: every commune, each cabinet followed by its lights."""
+    return list(generate_fleet("dijon", scale=0.01, seed=1))
+
+
+async def report(runtime: Runtime, device_id: str, channel: Channel, payload: Any) -> None:
+    """Store one device message the way the gateway does (decode, then the store)."""
+    directory = DeviceDirectory()
+    await directory.refresh(runtime.db)
+    root = runtime.settings.mqtt_root
+    topic = topics.build(Topic(channel, device_id), root)
+    decoded = decode(topic, orjson.dumps(payload), directory, received_at=utcnow(), root=root)
+    assert not isinstance(decoded, Rejection), decoded
+    batch = Batch()
+    batch.add(decoded)
+    await TelemetryStore(runtime.db).write(batch)
+
+
+async def report_all(runtime: Runtime, device_id: str, commune: str) -> None:
+    """Telemetry, a fault and a status (its firmware names the commune) of one device."""
+    await report(runtime, device_id, Channel.TELEMETRY, {"values": {"level_pct": 70}})
+    await report(runtime, device_id, Channel.EVENTS, {"code": "lampFailure", "active": True})
+    await report(runtime, device_id, Channel.STATUS, {"online": True, "firmware": f"fw-{commune}"})
+
+
+def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
+    """The JSON of a setup call that must succeed."""
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def build_world(client: httpx.AsyncClient, system: Context, admin: Person) -> World:
+    """Chenôve's things, and Talant's, made the way people make them (mostly the API)."""
+    items = fleet()
+    await assets.import_assets(system, list(enumerate(items, 1)), source="tests")
+    by_commune: dict[str, list[AssetCreate]] = {}
+    for item in items:
+        by_commune.setdefault(item.commune, []).append(item)
+    chenove, talant = by_commune[CHENOVE], by_commune[TALANT]
+    che_cabinet = next(a.id for a in chenove if a.type == "lighting_cabinet")
+    che_lights = [a.id for a in chenove if a.parent_id == che_cabinet]
+    tal_cabinet = next(a.id for a in talant if a.type == "lighting_cabinet")
+    tal_lights = [a.id for a in talant if a.parent_id == tal_cabinet]
+    assert len(che_lights) >= 5, "the fleet needs Chenôve lights"
+    assert len(tal_lights) >= 5, "the fleet needs Talant lights"
+
+    h = admin.headers
+    api = f"{API}/assets"
+    # Writes through the API leave audit entries in Chenôve.
+    ok(
+        await client.post(api, json=light_body("SL-CHE-API-1", "Chenôve", che_cabinet), headers=h),
+        201,
+    )
+    ok(await client.patch(f"{api}/{che_lights[0]}", json={"name": "Rue Roosevelt"}, headers=h))
+    ok(await client.post(f"{api}/{che_lights[-1]}/decommission", json={"reason": "hit"}, headers=h))
+    # A Talant light in a Talant group, then moved to Chenôve: the group keeps a member
+    # the Talant user must no longer see.
+    moved = "SL-TAL-MOVED"
+    await assets.import_assets(system, [(1, AssetCreate(**light_body(moved, TALANT)))])
+
+    groups = f"{API}/groups"
+    tal_list = ok(
+        await client.post(
+            groups,
+            json={
+                "name": "grp-tal-liste",
+                "commune": TALANT,
+                "kind": "list",
+                "asset_ids": [*tal_lights[:3], moved],
+            },
+            headers=h,
+        ),
+        201,
+    )
+    tal_zone = ok(
+        await client.post(
+            groups,
+            json={
+                "name": "grp-tal-zone",
+                "commune": TALANT,
+                "kind": "polygon",
+                "polygon": box_polygon(BOTH_COMMUNES_BOX),
+            },
+            headers=h,
+        ),
+        201,
+    )
+    # Devices report in both communes; the moved light reported while it was in Talant.
+    for device_id, commune in ((che_lights[1], CHENOVE), (tal_lights[0], TALANT), (moved, TALANT)):
+        await report_all(system.runtime, device_id, commune)
+    ok(await client.patch(f"{api}/{moved}", json={"commune": "Chenôve"}, headers=h))
+    foreign_groups: dict[str, int] = {}
+    for body in (
+        {
+            "name": "grp-che-liste-roosevelt",
+            "commune": CHENOVE,
+            "kind": "list",
+            "asset_ids": che_lights[:4],
+        },
+        {
+            "name": "grp-che-zone-mail",
+            "commune": "Chenôve",
+            "kind": "polygon",
+            "polygon": box_polygon(CHENOVE_BOX),
+        },
+        # Metropolis-wide: only metropolis-wide people see it, whatever its members.
+        {"name": "grp-metro-mixte", "kind": "list", "asset_ids": [che_lights[1], tal_lights[0]]},
+    ):
+        group = ok(await client.post(groups, json=body, headers=h), 201)
+        foreign_groups[group["name"]] = group["id"]
+
+    users = f"{API}/users"
+    people = (
+        ("lmartin-che", "Lucie Martin", [CHENOVE]),
+        ("jdupont-bi", "Jean Dupont", [TALANT, CHENOVE]),
+    )
+    tokens: dict[str, int] = {}
+    prefixes: list[str] = []
+    for username, display_name, communes in people:
+        ok(
+            await client.post(
+                users,
+                json={
+                    "username": username,
+                    "display_name": display_name,
+                    "password": PASSWORD,
+                    "roles": ["operator"],
+                    "domains": ["lighting"],
+                    "communes": communes,
+                },
+                headers=h,
+            ),
+            201,
+        )
+        token = ok(
+            await client.post(f"{API}/tokens", json={"name": "t", "username": username}, headers=h),
+            201,
+        )
+        tokens[username] = token["id"]
+        prefixes.append(token["prefix"])
+    admin_tokens = await client.get(f"{API}/tokens", headers=h)
+    for token in admin_tokens.json():
+        tokens[f"admin-{token['id']}"] = token["id"]
+        prefixes.append(token["prefix"])
+    await make_person(system, "talant-collegue", [Role.VIEWER], communes=[TALANT])
+    [(_, device_secret)] = await issue_credentials(system, [tal_lights[0]])
+
+    async with system.db.read() as session:
+        chenove_ids = (
+            (await session.execute(text("SELECT id FROM assets WHERE commune_code = 'chenove'")))
+            .scalars()
+            .all()
+        )
+    return World(
+        chenove_assets=tuple(sorted(chenove_ids)),
+        chenove_cabinet=che_cabinet,
+        chenove_light=che_lights[1],
+        chenove_api_asset="SL-CHE-API-1",
+        moved_asset=moved,
+        decommissioned_asset=che_lights[-1],
+        talant_cabinet=tal_cabinet,
+        talant_light=tal_lights[0],
+        foreign_groups=foreign_groups,
+        talant_list_group=tal_list["id"],
+        talant_polygon_group=tal_zone["id"],
+        chenove_user="lmartin-che",
+        bi_communal_user="jdupont-bi",
+        talant_colleague="talant-collegue",
+        actor="talant-all",
+        foreign_tokens=tokens,
+        foreign_token_prefixes=tuple(prefixes),
+        talant_device_secret=device_secret,
+    )
+
+
+# --- the database before and after --------------------------------------------------------
+
+SNAPSHOT = {
+    "assets outside Talant": "SELECT * FROM assets WHERE commune_code <> 'talant' ORDER BY id",
+    "groups outside Talant": (
+        "SELECT * FROM asset_groups WHERE commune_code IS NULL OR commune_code <> 'talant' "
+        "ORDER BY id"
+    ),
+    "memberships touching another commune": (
+        "SELECT m.group_id, m.asset_id FROM asset_group_members m "
+        "JOIN asset_groups g ON g.id = m.group_id JOIN assets a ON a.id = m.asset_id "
+        "WHERE g.commune_code IS NULL OR g.commune_code <> 'talant' "
+        "OR a.commune_code <> 'talant' ORDER BY m.group_id, m.asset_id"
+    ),
+    "other users": ("SELECT * FROM users WHERE username <> 'talant-all' ORDER BY id"),
+    # Signing in moves its last_login_at and updated_at; its scope and roles must not move.
+    "the Talant user": (
+        "SELECT id, username, password_hash, roles, domains, communes, disabled "
+        "FROM users WHERE username = 'talant-all'"
+    ),
+    # last_used_at moves whenever a token is used.
+    "tokens": (
+        "SELECT id, user_id, name, prefix, token_hash, created_at, expires_at, revoked_at "
+        "FROM api_tokens ORDER BY id"
+    ),
+    "communes": "SELECT * FROM communes ORDER BY code",
+    "latest values outside Talant": (
+        "SELECT v.* FROM latest_values v JOIN assets a ON a.id = v.asset_id "
+        "WHERE a.commune_code <> 'talant' ORDER BY v.asset_id, v.key"
+    ),
+    "device status outside Talant": (
+        "SELECT d.* FROM device_status d JOIN assets a ON a.id = d.asset_id "
+        "WHERE a.commune_code <> 'talant' ORDER BY d.asset_id"
+    ),
+    "telemetry outside Talant": (
+        "SELECT p.* FROM telemetry_points p JOIN assets a ON a.id = p.asset_id "
+        "WHERE a.commune_code <> 'talant' ORDER BY p.asset_id, p.key, p.ts"
+    ),
+    "device events outside Talant": (
+        "SELECT e.* FROM device_events e JOIN assets a ON a.id = e.asset_id "
+        "WHERE a.commune_code <> 'talant' ORDER BY e.id"
+    ),
+    "audit outside Talant": (
+        "SELECT * FROM audit_entries WHERE commune_code IS NOT NULL "
+        "AND commune_code <> 'talant' ORDER BY seq"
+    ),
+}
+
+
+async def snapshot(runtime: Runtime) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows that the Talant user must never change."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    async with runtime.db.read() as session:
+        for name, sql in SNAPSHOT.items():
+            out[name] = [tuple(row) for row in (await session.execute(text(sql))).all()]
+    return out
+
+
+async def talant_ids(runtime: Runtime) -> set[str]:
+    """Ids of Talant's live assets, straight from the database."""
+    async with runtime.db.read() as session:
+        rows = await session.execute(
+            text(
+                "SELECT id FROM assets WHERE commune_code = 'talant' AND status <> 'decommissioned'"
+            )
+        )
+        return set(rows.scalars())
+
+
+# --- the walk -----------------------------------------------------------------------------
+
+
+def fill(path: str, values: Mapping[str, str | int]) -> str:
+    """A route path with its parameters filled in (URL-quoted)."""
+    for name in path_params(path):
+        path = re.sub(rf"{{{name}(?::\w+)?}}", quote(str(values[name]), safe=""), path)
+    return path
+
+
+def expand(
+    path: str, call: Call, values: Mapping[str, Sequence[str | int]]
+) -> Iterator[tuple[dict[str, str | int], dict[str, str | int] | None]]:
+    """Each (path values, ghost values or None) to send ``call`` with."""
+    names = path_params(path)
+    if call.path is not None or not names:
+        yield dict(call.path or {}), None
+        return
+    # Routes have one parameter; each foreign value is tried in turn.
+    (name,) = names
+    for value in values[name]:
+        ghost = {name: GHOSTS[name]} if name in GHOSTS else None
+        yield {name: value}, ghost
+
+
+async def send(
+    client: httpx.AsyncClient, method: str, url: str, call: Call, headers: Mapping[str, str]
+) -> httpx.Response:
+    """Send one call."""
+    return await client.request(
+        method,
+        url,
+        params=dict(call.query),
+        json=call.json,
+        content=call.content,
+        headers={**headers, **call.headers},
+    )
+
+
+async def walk(
+    client: httpx.AsyncClient,
+    plan: Mapping[tuple[str, str], Sequence[Call]],
+    values: Mapping[str, Sequence[str | int]],
+    markers: Markers,
+    headers: Mapping[str, str],
+) -> tuple[list[str], int]:
+    """Every call of the plan; returns what went wrong and how many requests were sent.
+
+    Reads go before writes, so that a write that wrongly succeeded cannot hide behind a
+    read that ran earlier; the listings are read again after the walk.
+    """
+    problems: list[str] = []
+    sent = 0
+    order = sorted(plan, key=lambda op: (op[0] not in SAFE_METHODS, op[1], op[0]))
+    for method, path in order:
+        for call in plan[(method, path)]:
+            for given, ghost in expand(path, call, values):
+                response = await send(client, method, fill(path, given), call, headers)
+                sent += 1
+                where = f"{method} {response.request.url} [{call.label or 'plain'}]"
+                status = response.status_code
+                if status >= 500:
+                    problems.append(f"{where}: server error {status}: {response.text[:300]}")
+                leaked = leaks(markers, response)
+                if leaked:
+                    problems.append(f"{where}: shows {sorted(leaked)}: {response.text[:300]}")
+                if method not in SAFE_METHODS and not call.may_succeed and status not in REFUSED:
+                    problems.append(f"{where}: a write aimed at Chenôve answered {status}")
+                if ghost is not None:
+                    # A hidden thing must be indistinguishable from one that does not exist.
+                    (value,) = given.values()
+                    other = await send(client, method, fill(path, ghost), call, headers)
+                    sent += 1
+                    (ghost_value,) = ghost.values()
+                    if normalised(response, value) != normalised(other, ghost_value):
+                        problems.append(
+                            f"{where}: answers unlike a missing one ({status}: "
+                            f"{response.text[:200]} / {other.status_code}: {other.text[:200]})"
+                        )
+    return problems, sent
+
+
+async def all_pages(
+    client: httpx.AsyncClient, headers: Mapping[str, str], query: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Every item of the asset listing, following the cursors."""
+    items: list[dict[str, Any]] = []
+    params = dict(query)
+    while True:
+        page = (await client.get(f"{API}/assets", params=params, headers=headers)).json()
+        items += page["items"]
+        if not page["next_cursor"]:
+            return items
+        params["cursor"] = page["next_cursor"]
+
+
+async def listings_problems(
+    client: httpx.AsyncClient, headers: Mapping[str, str], w: World, expected: set[str]
+) -> list[str]:
+    """Listings, maps and exports hold exactly Talant's assets (and Talant's groups)."""
+    problems: list[str] = []
+
+    def check(what: str, communes: Sequence[Any], ids: set[str]) -> None:
+        if set(communes) != {TALANT}:
+            problems.append(f"{what}: communes {sorted(set(map(str, communes)))}")
+        if ids != expected:
+            problems.append(
+                f"{what}: missing {sorted(expected - ids)[:5]}, extra {sorted(ids - expected)[:5]}"
+            )
+
+    items = await all_pages(client, headers, {"limit": "7"})
+    check("JSON pages", [a["commune"] for a in items], {a["id"] for a in items})
+    for label, params, extra in (
+        ("format=geojson", {"format": "geojson", "detail": "true"}, {}),
+        ("Accept geo+json", {}, {"Accept": GEOJSON}),
+        ("export geojson", {"format": "geojson"}, {}),
+    ):
+        url = f"{API}/assets/export" if label.startswith("export") else f"{API}/assets"
+        response = await client.get(url, params=params, headers={**headers, **extra})
+        assert response.headers["content-type"].startswith(GEOJSON), (label, response.text)
+        features = response.json()["features"]
+        check(
+            label,
+            [f["properties"]["commune"] for f in features],
+            {f["properties"]["id"] for f in features},
+        )
+    response = await client.get(f"{API}/assets/export", params={"format": "csv"}, headers=headers)
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    check("export csv", [r["commune"] for r in rows], {r["id"] for r in rows})
+
+    groups = (await client.get(f"{API}/groups", headers=headers)).json()
+    if any(g["commune"] != TALANT for g in groups) or any(
+        g["id"] in w.foreign_groups.values() for g in groups
+    ):
+        problems.append(f"groups: {groups}")
+    for group in groups:
+        members = set(
+            (await client.get(f"{API}/groups/{group['id']}/members", headers=headers)).json()
+        )
+        if not members <= expected or len(members) != group["member_count"]:
+            problems.append(f"group {group['name']}: members {sorted(members)}")
+    zone = await client.get(f"{API}/groups/{w.talant_polygon_group}/members", headers=headers)
+    if not zone.json():
+        problems.append("the Talant polygon over both communes shows no Talant asset")
+
+    latest = await client.get(f"{API}/telemetry/latest?limit=50000", headers=headers)
+    states = {s["asset_id"]: s for s in latest.json()["items"]}
+    if set(states) != expected:
+        problems.append(f"telemetry/latest: extra {sorted(set(states) - expected)[:5]}")
+    mine = states.get(w.talant_light, {})
+    if mine.get("firmware") != f"fw-{TALANT}" or "level_pct" not in mine.get("values", {}):
+        problems.append(f"telemetry/latest: the Talant light's state is missing: {mine}")
+    state = await client.get(f"{API}/assets/{w.talant_light}/state", headers=headers)
+    if state.json().get("firmware") != f"fw-{TALANT}":
+        problems.append(f"state of a Talant light: {state.text}")
+
+    users = (await client.get(f"{API}/users", headers=headers)).json()
+    if {u["username"] for u in users} != {w.actor, w.talant_colleague}:
+        problems.append(f"users: {[u['username'] for u in users]}")
+    communes = (await client.get(f"{API}/communes", headers=headers)).json()
+    if [c["code"] for c in communes] != [TALANT]:
+        problems.append(f"communes: {communes}")
+    audit = (await client.get(f"{API}/audit?limit=1000", headers=headers)).json()["items"]
+    if not audit or {e["commune_code"] for e in audit} != {TALANT}:
+        problems.append(f"audit: communes {sorted({str(e['commune_code']) for e in audit})}")
+    return problems
+
+
+async def session_problems(
+    client: httpx.AsyncClient, actor: str, markers: Markers, expected: set[str]
+) -> list[str]:
+    """Sign-in and sign-out, the two routes the tables leave out, and a session's view."""
+    problems: list[str] = []
+    login = await client.post(f"{API}/auth/login", json={"username": actor, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    csrf = {"X-CSRF-Token": login.json()["csrf_token"]}
+    responses = [
+        login,
+        await client.get(f"{API}/auth/me"),
+        await client.get(f"{API}/assets", params={"limit": "1000"}),
+        await client.post(
+            f"{API}/groups",
+            json={"name": "walk-session", "commune": CHENOVE, "kind": "list"},
+            headers=csrf,
+        ),
+    ]
+    for response in responses:
+        leaked = leaks(markers, response)
+        if leaked:
+            problems.append(f"session {response.request.url}: shows {sorted(leaked)}")
+    if {a["id"] for a in responses[2].json()["items"]} != expected:
+        problems.append("session: the asset listing is not exactly Talant's")
+    if responses[3].status_code != 403:
+        problems.append(f"session: a Chenôve group answered {responses[3].status_code}")
+    logout = await client.post(f"{API}/auth/logout", headers=csrf)
+    if logout.status_code != 204 or leaks(markers, logout):
+        problems.append(f"logout: {logout.status_code} {logout.text}")
+    client.cookies.clear()
+    return problems
+
+
+async def test_a_talant_user_sees_and_changes_nothing_of_chenove(
+    runtime: Runtime, system: Context, admin: Person
+) -> None:
+    app = create_app(runtime)
+    # A 500 is one more problem to list with the others, not a crash of the walk.
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        w = await build_world(client, system, admin)
+        talant = await make_person(
+            system, w.actor, list(Role), communes=[TALANT], domains=list(Domain)
+        )
+        markers = markers_of(w)
+        plan, values = walk_plan(w), foreign_values(w)
+        problems = coverage_problems(app, plan, values)
+        assert not problems, "\n".join(problems)
+
+        # The checks can see a leak: the admin's own listing is full of Chenôve.
+        seen_by_admin = await client.get(f"{API}/assets?limit=1000", headers=admin.headers)
+        assert CHENOVE in leaks(markers, seen_by_admin)
+
+        before = await snapshot(runtime)
+        problems, sent = await walk(client, plan, values, markers, talant.headers)
+        expected = await talant_ids(runtime)
+        assert len(expected) >= 5, "the Talant user must have something to see"
+        problems += await listings_problems(client, talant.headers, w, expected)
+        problems += await session_problems(client, w.actor, markers, expected)
+        after = await snapshot(runtime)
+        for name in SNAPSHOT:
+            if before[name] != after[name]:
+                gone = [r for r in before[name] if r not in after[name]]
+                new = [r for r in after[name] if r not in before[name]]
+                problems.append(f"database, {name}: removed or changed {gone}, added {new}")
+
+        # A failed sign-in says the same for Chenôve's user as for nobody (it runs after
+        # the snapshot: counting failed sign-ins is the point of the counter).
+        wrong = {"password": "not the password at all"}
+        answers = [
+            await client.post(f"{API}/auth/login", json={"username": name, **wrong})
+            for name in (w.chenove_user, GHOSTS["username"])
+        ]
+        chenove_answer, nobody_answer = ((r.status_code, r.json()) for r in answers)
+        if chenove_answer != nobody_answer:
+            problems.append(f"login tells users apart: {[r.text for r in answers]}")
+
+    assert sent > 150, f"the walk sent only {sent} requests"
+    assert not problems, f"{len(problems)} problem(s):\n" + "\n".join(problems)
