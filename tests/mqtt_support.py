@@ -137,6 +137,12 @@ class Mosquitto:
             stderr = self._finish()
             raise RuntimeError(f"mosquitto did not start: {exc}\n{stderr}\n{self.log()}") from exc
 
+    def restart(self) -> None:
+        """Start the broker again on the same port after :meth:`stop` (a broker restart)."""
+        if self._process is not None and self._process.poll() is None:
+            raise RuntimeError("mosquitto is still running")
+        self._start()
+
     @property
     def reloads(self) -> int:
         """How many times the broker logged a reload (SIGHUP) so far."""

@@ -114,6 +114,7 @@ def test_value_kinds_and_indexed_keys() -> None:
         ("devices/SL-1/events", {"code": "lampFailure", "active": "yes"}, Reason.BAD_PAYLOAD),
         ("devices/SL-1/status", {"online": "yes"}, Reason.BAD_PAYLOAD),
         ("devices/SL-1/commands/c1/reply", {"status": "done"}, Reason.BAD_PAYLOAD),
+        ("devices/SL-1/commands/c1/reply", {"status": ["succeeded"]}, Reason.BAD_PAYLOAD),
     ],
 )
 def test_rejections_name_their_reason(topic: str, payload: Any, reason: Reason) -> None:

@@ -93,6 +93,7 @@ class Gateway:
         )
         self.source.start()
         periodic = [
+            asyncio.create_task(self._pause_on(stop)),
             asyncio.create_task(self._every(self.schedule.directory_s, self._refresh, stop)),
             asyncio.create_task(self._every(self.schedule.silence_s, self._silence, stop)),
             asyncio.create_task(self._every(self.schedule.maintenance_s, self._maintain, stop)),
@@ -106,6 +107,12 @@ class Gateway:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await asyncio.to_thread(self.source.stop)
+
+    async def _pause_on(self, stop: asyncio.Event) -> None:
+        # Stop taking messages first, so what is already in the pipeline can drain.
+        await stop.wait()
+        assert self.source is not None
+        self.source.pause()
 
     async def _every(
         self, period: float, job: Callable[[], Awaitable[None]], stop: asyncio.Event

@@ -121,10 +121,15 @@ class MqttSource:
         )
         self.client.loop_start()
 
+    def pause(self) -> None:
+        """Take no more messages: those arriving now are left unacknowledged, so the broker
+        redelivers them to the next session."""
+        self._stopping.set()
+
     def stop(self) -> None:
         """Disconnect and join the network thread; unacknowledged messages are redelivered
         to the next session."""
-        self._stopping.set()
+        self.pause()
         # Wake a paho thread waiting for a slot so it can see it must stop.
         for _ in range(64):
             try:

@@ -16,10 +16,13 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
+import structlog
 
 from beffroi.catalogue import EquipmentType, TelemetryKey, ValueKind
 from beffroi.devices import topics
 from beffroi.devices.topics import Channel
+
+log = structlog.get_logger(__name__)
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_READINGS = 1000
@@ -280,12 +283,13 @@ def _status(asset_id: str, body: Any, received_at: datetime) -> Status:
 
 
 def _reply(asset_id: str, command_id: str, body: Any, received_at: datetime) -> Reply:
-    if not isinstance(body, dict) or body.get("status") not in REPLY_STATUSES:
+    status = body.get("status") if isinstance(body, dict) else None
+    if not isinstance(status, str) or status not in REPLY_STATUSES:
         raise _Bad(Reason.BAD_PAYLOAD, f"status must be one of {sorted(REPLY_STATUSES)}")
     detail = body.get("detail", {})
     if not isinstance(detail, dict):
         raise _Bad(Reason.BAD_PAYLOAD, "detail must be an object")
-    return Reply(asset_id, command_id, body["status"], detail, received_at)
+    return Reply(asset_id, command_id, status, detail, received_at)
 
 
 def decode(
@@ -304,6 +308,11 @@ def decode(
         return Rejection(bad.reason, bad.detail, topic, payload)
     except RecursionError:
         return Rejection(Reason.BAD_JSON, "nested too deeply", topic, payload)
+    except Exception as exc:  # a decoder bug must cost one message, never the gateway
+        log.exception("unexpected error decoding a message", topic=topic[:200])
+        return Rejection(
+            Reason.BAD_PAYLOAD, f"could not be decoded: {type(exc).__name__}", topic, payload
+        )
 
 
 def _decode(
