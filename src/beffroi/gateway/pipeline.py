@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
@@ -60,43 +61,56 @@ class IngestPipeline:
         self.retention = retention
         self.batch_size = batch_size
         self.batch_wait = batch_ms / 1000
-        self.queue: asyncio.Queue[Inbound] = asyncio.Queue()
+        # A deque and an event rather than an asyncio.Queue: messages arrive in bursts
+        # from the network thread and leave in batches; per-item queue calls cost.
+        self.pending: deque[Inbound] = deque()
+        self._arrived = asyncio.Event()
         self.stored_messages = 0
         self.stored_points = 0
         self.rejected = 0
 
     def deliver(self, item: Inbound) -> None:
         """Hand one message to the pipeline (called on the event loop)."""
-        self.queue.put_nowait(item)
-        metrics.PENDING.inc()
+        self.deliver_many([item])
+
+    def deliver_many(self, items: Sequence[Inbound]) -> None:
+        """Hand messages to the pipeline (called on the event loop)."""
+        self.pending.extend(items)
+        metrics.PENDING.inc(len(items))
+        self._arrived.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Process batches until ``stop`` is set and what was received is written."""
-        while not (stop.is_set() and self.queue.empty()):
+        while not (stop.is_set() and not self.pending):
             items = await self._collect(stop)
             if items:
                 await self.process(items, stop)
 
+    async def _wait(self, seconds: float) -> bool:
+        if self.pending:
+            return True
+        self._arrived.clear()
+        try:
+            await asyncio.wait_for(self._arrived.wait(), timeout=seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    def _take(self, items: list[Inbound]) -> None:
+        while self.pending and len(items) < self.batch_size:
+            items.append(self.pending.popleft())
+
     async def _collect(self, stop: asyncio.Event) -> list[Inbound]:
         items: list[Inbound] = []
-        try:
-            items.append(await asyncio.wait_for(self.queue.get(), timeout=0.25))
-        except TimeoutError:
+        if not await self._wait(0.25):
             return items
         deadline = time.monotonic() + self.batch_wait
-        while len(items) < self.batch_size:
-            try:
-                items.append(self.queue.get_nowait())
-                continue
-            except asyncio.QueueEmpty:
-                pass
+        self._take(items)
+        while len(items) < self.batch_size and not stop.is_set():
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or stop.is_set():
+            if remaining <= 0 or not await self._wait(remaining):
                 break
-            try:
-                items.append(await asyncio.wait_for(self.queue.get(), timeout=remaining))
-            except TimeoutError:
-                break
+            self._take(items)
         return items
 
     def decode_batch(self, items: Sequence[Inbound]) -> Batch:
@@ -148,7 +162,7 @@ class IngestPipeline:
                     failing_since = time.monotonic()
                     log.error(
                         "database unavailable: holding the batch and reading no more messages",
-                        messages=self.queue.qsize() + len(batch.readings),
+                        waiting=len(self.pending),
                         error=str(exc).splitlines()[0][:200],
                     )
                 if stop is not None and stop.is_set():

@@ -88,7 +88,7 @@ class Gateway:
             self.address,
             self.filters,
             asyncio.get_running_loop(),
-            self.pipeline.deliver,
+            self.pipeline.deliver_many,
             capacity=self.runtime.settings.ingest_queue_max,
         )
         self.source.start()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,7 +74,7 @@ class MqttSource:
         address: BrokerAddress,
         filters: Sequence[str],
         loop: asyncio.AbstractEventLoop,
-        deliver: Callable[[Inbound], None],
+        deliver: Callable[[Sequence[Inbound]], None],
         *,
         capacity: int = 20_000,
     ) -> None:
@@ -82,6 +83,9 @@ class MqttSource:
         self._loop = loop
         self._deliver = deliver
         self._slots = threading.BoundedSemaphore(capacity)
+        # Messages cross from the network thread in bursts: one loop wake-up per burst.
+        self._inbox: deque[Inbound] = deque()
+        self._wake_pending = False
         self._stopping = threading.Event()
         self.generation = 0
         self.connected = threading.Event()
@@ -188,5 +192,16 @@ class MqttSource:
             # Brokers should refuse such topics; if one slips through it is rejected, not fatal.
             topic = repr(msg._topic)
         payload = bytes(msg.payload)
-        item = Inbound(topic, payload, utcnow(), msg.mid, msg.qos, self.generation)
-        self._loop.call_soon_threadsafe(self._deliver, item)
+        self._inbox.append(Inbound(topic, payload, utcnow(), msg.mid, msg.qos, self.generation))
+        if not self._wake_pending:
+            self._wake_pending = True
+            self._loop.call_soon_threadsafe(self._flush)
+
+    def _flush(self) -> None:
+        # Reset the flag before draining: a message appended after it schedules a new flush.
+        self._wake_pending = False
+        items = []
+        while self._inbox:
+            items.append(self._inbox.popleft())
+        if items:
+            self._deliver(items)

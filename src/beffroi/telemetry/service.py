@@ -101,8 +101,8 @@ def _window_start(postgres: bool, size: int) -> Any:
     if postgres:
         epoch = cast(func.floor(func.extract("epoch", TelemetryPoint.ts)), Integer)
         return cast(func.floor(epoch / float(size)), Integer) * size
-    # SQLite divides integers as integers: the truncation is the floor for positive epochs.
-    return cast(func.strftime("%s", TelemetryPoint.ts), Integer) / size * size
+    # Floor division (SQLAlchemy 2 renders "/" as true division); epochs are positive.
+    return cast(func.strftime("%s", TelemetryPoint.ts), Integer) // size * size
 
 
 async def _sql_buckets(
