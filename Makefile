@@ -42,6 +42,7 @@ format: $(STAMP) ## Format the code
 
 bench: $(STAMP) ## Run the benchmarks (figures beside their raw baselines)
 	$(BIN)/python -m bench.registry
+	$(BIN)/python -m bench.ingest
 
 clean: ## Remove the virtual environment and local state
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var

@@ -88,7 +88,9 @@ async def test_devices_to_database_through_a_real_broker(
     secrets = dict(await issue_credentials(system, ["LC-1", "TC-1"]))
     async with broker(kind, runtime, system, tmp_path) as running:
         gateway = Gateway(
-            runtime, broker_address(runtime, running.url, running.version), schedule=Schedule()
+            runtime,
+            broker_address(runtime, running.url, running.version, embedded=kind == "embedded"),
+            schedule=Schedule(),
         )
         updates = runtime.events.subscribe(TelemetryUpdated)
         stop = asyncio.Event()

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from amqtt.broker import Broker
 from amqtt.contexts import Action
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 
+from beffroi.broker.amqtt_fixes import FixedBroker
 from beffroi.config import Settings
 from beffroi.db import Database
 from beffroi.devices.acl import may_publish, may_receive, may_subscribe
@@ -208,7 +208,7 @@ class EmbeddedBroker:
             raise RuntimeError("the embedded broker is already started")
         _quiet_amqtt()
         await self.cache.refresh(self.db, force=True)
-        broker = Broker(self._config())
+        broker = FixedBroker(self._config())
         await broker.start()
         self._broker = broker
         # amqtt keeps its asyncio servers by listener name; the socket tells the real port.

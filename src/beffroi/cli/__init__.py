@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from beffroi.cli import accounts, audit, communes, db, devices, fleet, gateway, serve
+from beffroi.cli import (
+    accounts,
+    audit,
+    communes,
+    db,
+    demo,
+    devices,
+    fleet,
+    gateway,
+    serve,
+    simulate,
+)
 from beffroi.cli.common import run_cli
 
 app = typer.Typer(
@@ -13,9 +24,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.command("demo")(serve.demo)
+app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
 app.command("gateway")(gateway.gateway)
+app.command("simulate")(simulate.simulate)
 app.add_typer(db.app, name="db")
 app.add_typer(fleet.app, name="fleet")
 app.add_typer(communes.app, name="communes")

@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 from typing import Annotated
 
 import typer
 
 from beffroi.broker.embedded import EmbeddedBroker
 from beffroi.cli.common import out, settings
-from beffroi.cli.serve import bind_socket, serve_app
+from beffroi.cli.serve import bind_socket, serve_app, stop_on_signals
 from beffroi.context import open_runtime
 from beffroi.gateway.runner import Gateway, broker_address
 from beffroi.web.app import create_app
-
-
-def stop_on_signals(stop: asyncio.Event) -> None:
-    """Ctrl-C and SIGTERM ask for a clean stop: what was received is written first."""
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
 
 
 def gateway(
@@ -50,9 +42,10 @@ def gateway(
             target = url
             if not target:
                 embedded = await stack.enter_async_context(EmbeddedBroker(current, runtime.db))
-                target, version = embedded.url, 4  # amqtt speaks MQTT 3.1.1 only
+                target = embedded.url
                 out.print(f"embedded MQTT broker on [bold]{target}[/bold]")
-            worker = Gateway(runtime, broker_address(runtime, target, version))
+            address = broker_address(runtime, target, version, embedded=not url)
+            worker = Gateway(runtime, address)
             tasks = [asyncio.create_task(worker.run(stop))]
             if sock is not None:
                 app = create_app(runtime, operations_only=True)

@@ -31,15 +31,22 @@ class Schedule:
     maintenance_s: float = 3600.0
 
 
-def broker_address(runtime: Runtime, url: str | None = None, version: int = 5) -> BrokerAddress:
-    """The hub's address and identity on the configured (or given) broker."""
+def broker_address(
+    runtime: Runtime, url: str | None = None, version: int = 5, *, embedded: bool = False
+) -> BrokerAddress:
+    """The hub's address and identity on the configured (or given) broker.
+
+    ``embedded``: the in-process amqtt broker, which speaks MQTT 3.1.1 and gives up on an
+    unacknowledged message after 5 s, so messages are acknowledged on receipt there.
+    """
     settings = runtime.settings
     return BrokerAddress.from_url(
         url or settings.mqtt_url or f"mqtt://{settings.broker_host}:{settings.broker_port}",
         settings.mqtt_username,
         settings.hub_mqtt_password,
         settings.mqtt_client_id,
-        version,
+        4 if embedded else version,
+        ack_after_store=not embedded,
     )
 
 
@@ -107,6 +114,13 @@ class Gateway:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await asyncio.to_thread(self.source.stop)
+
+    async def wait_connected(self, seconds: float = 60.0) -> None:
+        """Wait until the gateway is connected and subscribed (or raise TimeoutError)."""
+        async with asyncio.timeout(seconds):
+            # The network thread sets a threading.Event: there is no coroutine to await.
+            while self.source is None or not self.source.connected.is_set():  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
 
     async def _pause_on(self, stop: asyncio.Event) -> None:
         # Stop taking messages first, so what is already in the pipeline can drain.

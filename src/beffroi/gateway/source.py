@@ -54,16 +54,27 @@ class BrokerAddress:
     password: str
     client_id: str
     version: int = 5  # MQTT 5 lets the hub ask for a large receive window
+    # Acknowledge QoS 1 messages only once stored. The embedded broker (amqtt) waits 5 s at
+    # most for an acknowledgement and never redelivers: there, holding it only loses data.
+    ack_after_store: bool = True
 
     @classmethod
     def from_url(
-        cls, url: str, username: str, password: str, client_id: str, version: int = 5
+        cls,
+        url: str,
+        username: str,
+        password: str,
+        client_id: str,
+        version: int = 5,
+        *,
+        ack_after_store: bool = True,
     ) -> BrokerAddress:
         """Parse ``mqtt://host:port``."""
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
             raise ValueError(f"broker URL must be mqtt://host:port, got {url!r}")
-        return cls(parts.hostname, parts.port or 1883, username, password, client_id, version)
+        port = parts.port or 1883
+        return cls(parts.hostname, port, username, password, client_id, version, ack_after_store)
 
 
 class MqttSource:
@@ -98,7 +109,7 @@ class MqttSource:
             CallbackAPIVersion.VERSION2,
             client_id=address.client_id,
             protocol=protocol,
-            manual_ack=True,
+            manual_ack=address.ack_after_store,
             **kwargs,
         )
         self.client.username_pw_set(address.username, address.password)
@@ -150,7 +161,8 @@ class MqttSource:
         may now belong to another message, and the broker redelivers it anyway.
         """
         for item in items:
-            if item.qos > 0 and item.generation == self.generation:
+            manual = self.address.ack_after_store
+            if manual and item.qos > 0 and item.generation == self.generation:
                 self.client.ack(item.mid, item.qos)
             # A slot freed twice (a redelivered duplicate of a stopping run) is harmless.
             with contextlib.suppress(ValueError):
@@ -170,7 +182,10 @@ class MqttSource:
             port=self.address.port,
             session_present=bool(getattr(flags, "session_present", False)),
         )
-        client.subscribe([(f, 1) for f in self.filters])
+        # Without acknowledgements after storage there is nothing to gain from QoS 1 (see
+        # BrokerAddress.ack_after_store), and the embedded broker then waits for nothing.
+        qos = 1 if self.address.ack_after_store else 0
+        client.subscribe([(f, qos) for f in self.filters])
 
     def _on_disconnect(
         self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any

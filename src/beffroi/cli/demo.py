@@ -1,0 +1,194 @@
+"""``beffroi demo``: the whole control room in one process, on embedded defaults.
+
+SQLite in the data directory, the embedded MQTT broker, the device gateway, the simulated
+Dijon fleet (connected with its own credentials) and the API, in one event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import multiprocessing
+import signal
+import socket
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+import typer
+from amqtt.errors import BrokerError
+
+from beffroi import logs
+from beffroi.accounts import service as accounts
+from beffroi.accounts.principal import Role
+from beffroi.accounts.schemas import UserCreate
+from beffroi.assets import service as assets
+from beffroi.assets.fleet import generate_fleet
+from beffroi.assets.service import AssetFilter
+from beffroi.broker.embedded import EmbeddedBroker
+from beffroi.cli.accounts import generate_password
+from beffroi.cli.common import console, out, progress_bar, settings
+from beffroi.cli.db import upgrade_database
+from beffroi.cli.serve import bind_socket, run_until_stopped, serve_app
+from beffroi.communes.service import list_communes
+from beffroi.config import Settings
+from beffroi.context import Runtime, open_runtime
+from beffroi.devices.credentials import issue_credentials
+from beffroi.gateway.runner import Gateway, broker_address
+from beffroi.simulator import Simulator, city_centre, load_sim_assets
+from beffroi.web.app import create_app
+
+DEMO_ADMIN = "admin"
+
+
+async def prepare(runtime: Runtime) -> str | None:
+    """Fleet and admin for a first run; returns the admin password when just created."""
+    ctx = runtime.system_context("demo")
+    existing, _ = await assets.list_assets(ctx, AssetFilter(limit=1))
+    if not existing:
+        items = list(enumerate(generate_fleet("dijon", scale=1.0, seed=1), start=1))
+        with progress_bar("generating the Dijon fleet") as update:
+            await assets.import_assets(ctx, items, source="demo", on_progress=update)
+    if any(u.username == DEMO_ADMIN for u in await accounts.list_users(ctx)):
+        return None
+    password = generate_password()
+    await accounts.create_user(
+        ctx,
+        UserCreate(
+            username=DEMO_ADMIN,
+            password=password,
+            display_name="Demo administrator",
+            roles=[Role.ADMIN],
+        ),
+    )
+    return password
+
+
+async def start_broker(current: Settings, runtime: Runtime) -> EmbeddedBroker:
+    """The embedded broker on the configured port, or on a free one if it is taken."""
+    try:
+        broker = EmbeddedBroker(current, runtime.db)
+        await broker.start()
+    except (BrokerError, OSError) as exc:
+        if getattr(exc.__cause__, "errno", getattr(exc, "errno", None)) != errno.EADDRINUSE:
+            raise
+        console.print(
+            f"[yellow]MQTT port {current.broker_port} is taken; using a free one[/yellow]"
+        )
+        broker = EmbeddedBroker(current.model_copy(update={"broker_port": 0}), runtime.db)
+        await broker.start()
+    return broker
+
+
+def simulator_process(
+    settings_data: dict[str, Any], broker_url: str, secrets: dict[str, str]
+) -> None:
+    """Entry point of the demo's simulator process: the fleet, as its devices, in real time.
+
+    The fleet runs in a process of its own: it is the outside world, and 2,000 connections
+    starting at once would otherwise starve the broker and the gateway of their event loop.
+    """
+    current = Settings(**settings_data)
+    logs.configure("WARNING", current.log_format)
+    stop = asyncio.Event()
+
+    async def _main() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        async with open_runtime(current) as runtime:
+            ctx = runtime.system_context("demo-simulator")
+            fleet = await load_sim_assets(ctx)
+            latitude, longitude = city_centre(list(await list_communes(ctx)))
+        simulator = Simulator(
+            fleet,
+            secrets,
+            broker_url,
+            root=current.mqtt_root,
+            latitude=latitude,
+            longitude=longitude,
+        )
+        await simulator.run(stop)
+
+    asyncio.run(_main())
+
+
+@contextlib.contextmanager
+def simulated_fleet(
+    current: Settings, broker_url: str, secrets: dict[str, str]
+) -> Iterator[multiprocessing.process.BaseProcess]:
+    """The simulator process, stopped (SIGTERM, then killed) and reaped on exit."""
+    # Secrets travel in memory to the child, never through a file.
+    ctx = multiprocessing.get_context("spawn")
+    process = ctx.Process(
+        target=simulator_process,
+        args=(current.model_dump(), broker_url, secrets),
+        name="beffroi-simulator",
+        daemon=True,
+    )
+    process.start()
+    try:
+        yield process
+    finally:
+        if process.is_alive():
+            process.terminate()
+            process.join(15)
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+async def run_demo(current: Settings, sock: socket.socket, stop: asyncio.Event) -> None:
+    """Broker, gateway and API in this process, the fleet in another, until ``stop``."""
+    async with open_runtime(current) as runtime, contextlib.AsyncExitStack() as stack:
+        password = await prepare(runtime)
+        if password:
+            out.print(
+                f"admin account: [bold]{DEMO_ADMIN}[/bold]  password (shown once): "
+                f"[bold]{password}[/bold]"
+            )
+        else:
+            out.print(
+                f"admin account: {DEMO_ADMIN} (password shown on the first run; "
+                f"`beffroi user reset-password {DEMO_ADMIN}` sets a new one)"
+            )
+        ctx = runtime.system_context("demo")
+        # Fresh secrets for every device at each start: the simulator holds them in memory.
+        secrets = dict(await issue_credentials(ctx, None))
+        broker = await start_broker(current, runtime)
+        stack.push_async_callback(broker.stop)
+        out.print(f"embedded MQTT broker on [bold]{broker.url}[/bold]")
+        gateway = Gateway(runtime, broker_address(runtime, broker.url, embedded=True))
+        tasks = [asyncio.create_task(gateway.run(stop), name="gateway")]
+        await gateway.wait_connected()
+        stack.enter_context(simulated_fleet(current, broker.url, secrets))
+        out.print("simulating the Dijon fleet in real time (its own process)")
+        tasks.append(asyncio.create_task(_serve(runtime, sock, stop), name="api"))
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            stop.set()
+            await asyncio.wait(tasks, timeout=30)
+
+
+async def _serve(runtime: Runtime, sock: socket.socket, stop: asyncio.Event) -> None:
+    host, port = sock.getsockname()[:2]
+    out.print(f"Beffroi is serving on [bold]http://{host}:{port}[/bold]  (API docs: /api/docs)")
+    try:
+        await serve_app(create_app(runtime), sock, stop)
+    finally:
+        stop.set()  # the API stopping (Ctrl-C) stops everything
+
+
+def demo(
+    port: Annotated[int | None, typer.Option(help="Default: BEFFROI_PORT, or a free one")] = None,
+) -> None:
+    """The whole control room in one process on embedded defaults, for a first look."""
+    current = settings()
+    upgrade_database()
+    sock = bind_socket(current.host, current.port if port is None else port, fallback=True)
+
+    async def _main(stop: asyncio.Event) -> None:
+        await run_demo(current, sock, stop)
+
+    run_until_stopped(_main)

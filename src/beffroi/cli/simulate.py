@@ -1,0 +1,208 @@
+"""``beffroi simulate``: the simulated fleet, as a separate process, against any broker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.live import Live
+from rich.text import Text
+
+from beffroi.catalogue import CATALOGUE
+from beffroi.cli.common import console, out, run, settings
+from beffroi.communes.service import list_communes
+from beffroi.context import Context, Runtime
+from beffroi.simulator import SimAsset, Simulator, city_centre, load_sim_assets
+from beffroi.simulator.runner import read_credentials_csv
+
+SUMMARY_EVERY_S = 2.0
+PLAIN_SUMMARY_EVERY_S = 10.0  # when the output is not a terminal (logs)
+
+
+def _split(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _start_time(text: str | None, timezone: str) -> datetime | None:
+    """``--start`` as an aware datetime; without an offset it is the city's local time."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"not ISO 8601: {text!r}", param_hint="--start") from None
+    if moment.tzinfo is None:
+        from zoneinfo import ZoneInfo
+
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment
+
+
+async def _load(
+    ctx: Context, types: list[str], communes: list[str], limit: int | None
+) -> tuple[list[SimAsset], tuple[float, float]]:
+    """The equipment to play, and the city centre (from its communes) for the sun."""
+    assets = await load_sim_assets(ctx, types=types, communes=communes, limit=limit)
+    rows = list(await list_communes(ctx))
+    used = {a.commune for a in assets}
+    return assets, city_centre([r for r in rows if r.code in used] or rows)
+
+
+def _summary(simulator: Simulator, elapsed_s: float, rate: float) -> str:
+    """One line: simulated time, connections, messages, commands, faults."""
+    stats, fleet = simulator.stats, simulator.engine.stats
+    local = simulator.engine.env.sun.local(simulator.clock.now())
+    line = (
+        f"[bold]{local:%Y-%m-%d %H:%M}[/bold] (x{simulator.clock.speed:g}, {elapsed_s:,.0f} s)"
+        f" | {stats.connections}/{len(simulator.engine.identities())} connected"
+        f" | {stats.messages_published:,} published ({rate:,.0f}/s)"
+        f" | {stats.messages_dropped:,} dropped | {simulator.pending:,} pending"
+        f" | {fleet.commands_answered:,} commands"
+        f" | {fleet.faults_raised:,} faults ({fleet.faults_cleared:,} cleared)"
+    )
+    if stats.refused:
+        line += (
+            f"\n[yellow]{stats.refused:,} connections refused, last: {stats.last_refusal}[/yellow]"
+        )
+    return line
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        yield
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def _run(simulator: Simulator, duration: float | None) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    if duration is not None:
+        loop.call_later(duration, stop.set)
+    began = loop.time()
+    with _stop_on_signals(stop):
+        task = asyncio.create_task(simulator.run(stop))
+        live = Live(console=out, auto_refresh=False) if out.is_terminal else None
+        every = SUMMARY_EVERY_S if live else PLAIN_SUMMARY_EVERY_S
+        last_count, last_time = 0, began
+        with live or contextlib.nullcontext():
+            while not task.done():
+                await asyncio.wait({task}, timeout=every)
+                now, count = loop.time(), simulator.messages_published
+                line = _summary(simulator, now - began, (count - last_count) / (now - last_time))
+                last_count, last_time = count, now
+                if live is not None:
+                    live.update(Text.from_markup(line), refresh=True)
+                else:
+                    out.print(line, soft_wrap=True)
+        await task
+
+
+def simulate(
+    broker: Annotated[
+        str | None,
+        typer.Option(help="mqtt://host:port (default: BEFFROI_MQTT_URL, else the embedded one)"),
+    ] = None,
+    credentials: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="CSV id,secret, as `beffroi device credentials --all --out FILE` writes",
+        ),
+    ] = None,
+    anonymous: Annotated[
+        bool, typer.Option(help="The broker lets anyone in: connect without secrets")
+    ] = False,
+    speed: Annotated[
+        float, typer.Option(min=0.001, max=100_000, help="Simulated seconds per real second")
+    ] = 1.0,
+    seed: Annotated[int, typer.Option(help="Same seed, same readings and faults")] = 1,
+    start: Annotated[
+        str | None,
+        typer.Option(help="Simulated start, ISO 8601 (local time without offset); default now"),
+    ] = None,
+    types: Annotated[str | None, typer.Option(help="Type keys, comma-separated")] = None,
+    communes: Annotated[str | None, typer.Option(help="Commune codes, comma-separated")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most N assets (by id)")] = None,
+    duration: Annotated[
+        float | None, typer.Option(min=0.1, help="Stop after this many real seconds")
+    ] = None,
+    qos: Annotated[int, typer.Option(min=0, max=1, help="Telemetry QoS")] = 1,
+    fault_rate: Annotated[float, typer.Option(min=0, help="1 = realistic, 0 = no faults")] = 1.0,
+    command_failure_rate: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of commands that fail")
+    ] = 0.02,
+    timestamps: Annotated[
+        Literal["auto", "simulated", "wall"],
+        typer.Option(
+            help="ts of readings: simulated time, or the wall-clock moment it stands for. "
+            "auto: simulated at speed 1, wall above (the hub refuses ts far in the future)"
+        ),
+    ] = "auto",
+) -> None:
+    """Run the simulated fleet: every device connects to the broker as itself and reports,
+    fails and obeys commands. Stop with Ctrl-C."""
+    current = settings()
+    if (credentials is None) == (not anonymous):
+        raise typer.BadParameter("give --credentials FILE, or --anonymous (not both)")
+    unknown = [t for t in _split(types) if t not in CATALOGUE]
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown type(s) {', '.join(unknown)}; known: {', '.join(CATALOGUE)}",
+            param_hint="--types",
+        )
+    broker_url = broker or current.mqtt_url or f"mqtt://{current.broker_host}:{current.broker_port}"
+    secrets = read_credentials_csv(credentials) if credentials is not None else None
+    begin = _start_time(start, current.timezone)
+
+    async def _job(_runtime: Runtime, ctx: Context) -> tuple[list[SimAsset], tuple[float, float]]:
+        return await _load(ctx, _split(types), _split(communes), limit)
+
+    assets, (latitude, longitude) = run(_job)
+    if not assets:
+        console.print("[red]error:[/red] no equipment to simulate (try `beffroi fleet generate`)")
+        raise typer.Exit(1)
+    simulator = Simulator(
+        assets,
+        secrets,
+        broker_url,
+        root=current.mqtt_root,
+        speed=speed,
+        seed=seed,
+        start=begin,
+        qos=qos,
+        fault_rate=fault_rate,
+        command_failure_rate=command_failure_rate,
+        latitude=latitude,
+        longitude=longitude,
+        timezone=current.timezone,
+        timestamps=("simulated" if speed == 1 else "wall") if timestamps == "auto" else timestamps,
+    )
+    connections = len(simulator.engine.identities())
+    out.print(
+        f"simulating {len(assets):,} devices over {connections:,} connections to {broker_url} "
+        f"at x{speed:g}; Ctrl-C stops"
+    )
+    try:
+        asyncio.run(_run(simulator, duration))
+    except ConnectionError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    stats = simulator.stats
+    out.print(
+        f"stopped: {stats.messages_published:,} messages published, "
+        f"{simulator.commands_answered:,} commands answered, "
+        f"{simulator.faults_raised:,} faults raised"
+    )

@@ -1,0 +1,76 @@
+"""The equipment the simulator plays: a light, immutable view of registry assets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from beffroi.assets.models import Asset, AssetStatus
+from beffroi.assets.schemas import AssetCreate, AssetOut
+from beffroi.assets.service import AssetFilter, iter_assets
+from beffroi.context import Context
+
+# Equipment that is not in the field does not talk.
+LIVE_STATUSES = (AssetStatus.IN_SERVICE, AssetStatus.MAINTENANCE, AssetStatus.OUT_OF_SERVICE)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SimAsset:
+    """One simulated piece of equipment: what its behaviour needs, nothing more."""
+
+    id: str
+    type: str
+    parent_id: str | None
+    attributes: Mapping[str, Any]
+    commune: str
+    lon: float
+    lat: float
+
+    @classmethod
+    def from_asset(cls, asset: Asset | AssetCreate | AssetOut) -> SimAsset:
+        """From a registry row, or the create/out schema (the fleet generator gives those)."""
+        if isinstance(asset, Asset):
+            commune, lon, lat = asset.commune_code, asset.lon, asset.lat
+        else:
+            commune = asset.commune
+            lon, lat = asset.location.coordinates
+        return cls(
+            id=asset.id,
+            type=asset.type,
+            parent_id=asset.parent_id,
+            attributes=MappingProxyType(dict(asset.attributes or {})),
+            commune=commune,
+            lon=float(lon),
+            lat=float(lat),
+        )
+
+
+async def load_sim_assets(
+    ctx: Context,
+    *,
+    types: Sequence[str] = (),
+    communes: Sequence[str] = (),
+    limit: int | None = None,
+) -> list[SimAsset]:
+    """The registry's live equipment (not planned, not decommissioned), as simulator assets.
+
+    ``types``/``communes`` narrow it; ``limit`` keeps the first N by id. A streetlight's
+    lighting cabinet is its field gateway, so selected lights bring their cabinet along
+    even when filters or the limit would leave it out.
+    """
+    selection = AssetFilter(types=list(types), communes=list(communes), statuses=LIVE_STATUSES)
+    chosen: list[SimAsset] = []
+    async for asset in iter_assets(ctx, selection):
+        chosen.append(SimAsset.from_asset(asset))
+        if limit is not None and len(chosen) >= limit:
+            break
+    have = {a.id for a in chosen}
+    missing = sorted(
+        {a.parent_id for a in chosen if a.type == "streetlight" and a.parent_id} - have
+    )
+    if missing:
+        gateways = AssetFilter(ids=missing, statuses=LIVE_STATUSES)
+        chosen += [SimAsset.from_asset(a) async for a in iter_assets(ctx, gateways)]
+    return chosen

@@ -1,0 +1,363 @@
+"""How devices obey commands (``…/commands/{command_id}``) and what they answer.
+
+A command that cannot be valid — unknown name, parameters that break the catalogue's
+JSON Schema or the device's own limits, expired — is ``rejected`` at once. Otherwise the
+device answers ``accepted``, changes its state (an :class:`~.state.Override`) and, when
+the work is done (a ramp, a bollard's travel, the radio round trip), ``succeeded`` — or
+``failed`` when its fault forbids it, or at random at ``failure_rate`` (drawn from the
+command id, so a seed replays it). Its next telemetry shows the new state.
+
+The handlers are one small function per (type, command), in :data:`HANDLERS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Final
+
+import orjson
+
+from beffroi.catalogue import schema_errors
+from beffroi.simulator import curves
+from beffroi.simulator.behaviours import scheduled_position
+from beffroi.simulator.lighting import circuit_key, light_level
+from beffroi.simulator.noise import draw
+from beffroi.simulator.state import SUPPLY_LOSS, Device, Environment, Override
+
+RADIO_S: Final = 1.0  # a command's round trip to the equipment and back
+PTZ_TRAVEL_S: Final = 3.0
+BOLLARD_TRAVEL_S: Final = 6.0
+SHORT_S: Final = 0.5
+
+
+class ReplyStatus(StrEnum):
+    """The statuses of a command reply (DESIGN.md, device API)."""
+
+    ACCEPTED = "accepted"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REJECTED = "rejected"
+
+
+class Refused(Exception):
+    """The command cannot be carried out as given: reply ``rejected``."""
+
+    def __init__(self, reason: str, **detail: Any) -> None:
+        super().__init__(reason)
+        self.detail = {"reason": reason, **detail}
+
+
+class Failed(Exception):
+    """The device tried and could not: reply ``accepted``, then ``failed``."""
+
+    def __init__(self, reason: str, **detail: Any) -> None:
+        super().__init__(reason)
+        self.detail = {"reason": reason, **detail}
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """A valid command, as a handler sees it."""
+
+    device: Device
+    params: dict[str, Any]
+    moment: datetime
+    env: Environment
+    # Times from the hub are wall-clock times: this maps them onto simulated time.
+    to_sim: Callable[[datetime], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """What obeying took: how long until done, and later moments the state changes alone
+    (a traffic controller reverting to normal)."""
+
+    duration_s: float = RADIO_S
+    changes_at: tuple[datetime, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One reply, sent ``after_s`` simulated seconds after the command arrived."""
+
+    status: ReplyStatus
+    detail: dict[str, Any] = field(default_factory=dict)
+    after_s: float = 0.0
+
+    @property
+    def final(self) -> bool:
+        """Whether this reply ends the command."""
+        return self.status is not ReplyStatus.ACCEPTED
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The replies to a command, and when the device should report its state."""
+
+    replies: tuple[Reply, ...]
+    reports_at: tuple[datetime, ...] = ()
+
+
+Handler = Callable[[Order], Effect]
+
+
+def parse_instant(value: Any) -> datetime:
+    """An instant from ISO 8601 with an offset, or epoch milliseconds; ValueError if not."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError("expected ISO 8601 with an offset, or epoch milliseconds")
+    if isinstance(value, str):
+        instant = datetime.fromisoformat(value)
+        if instant.tzinfo is None:
+            raise ValueError(f"{value!r} has no UTC offset")
+        return instant.astimezone(UTC)
+    return datetime.fromtimestamp(value / 1000, UTC)
+
+
+# --- handlers ----------------------------------------------------------------------------
+
+
+def _working(device: Device, *faults: str) -> None:
+    for code in faults:
+        if code in device.faults:
+            raise Failed("equipment fault", fault=code)
+
+
+def _light_override(order: Order, level: float, ramp_s: float = 0.0) -> Effect:
+    light = order.device
+    _working(light, "lampFailure", "driverFailure")
+    current = light_level(light, order.moment, order.env)
+    # A manual order holds until the astronomical clock next switches, then the
+    # programme is back in charge (as lighting management systems do).
+    light.overrides["level_pct"] = Override(
+        float(level),
+        order.moment,
+        until=order.env.sun.next_switch(order.moment),
+        ramp_s=ramp_s,
+        start=current,
+    )
+    return Effect(duration_s=max(RADIO_S, ramp_s))
+
+
+def light_switch(order: Order) -> Effect:
+    """Streetlight ``switch(on)``: full light or off."""
+    return _light_override(order, 100.0 if order.params["on"] else 0.0)
+
+
+def light_dim(order: Order) -> Effect:
+    """Streetlight ``dim(level_pct, ramp_s)``."""
+    level = float(order.params["level_pct"])
+    if not order.device.attribute("dimmable", True) and level not in (0.0, 100.0):
+        raise Refused("luminaire is not dimmable", level_pct=level)
+    return _light_override(order, level, float(order.params.get("ramp_s", 0)))
+
+
+def cabinet_switch(order: Order) -> Effect:
+    """Cabinet ``switch(circuit, on)``: force one circuit's lights on or off."""
+    cabinet, number = order.device, int(order.params["circuit"])
+    circuits = int(cabinet.attribute("circuits", 1))
+    if number > circuits:
+        raise Refused("no such circuit", circuit=number, circuits=circuits)
+    _working(cabinet, SUPPLY_LOSS, "contactorError")
+    manual = cabinet.override("mode", order.moment) == "manual"
+    until = None if manual else order.env.sun.next_switch(order.moment)
+    cabinet.overrides[circuit_key(number)] = Override(bool(order.params["on"]), order.moment, until)
+    return Effect()
+
+
+def cabinet_set_mode(order: Order) -> Effect:
+    """Cabinet ``set_mode``: automatic gives the circuits back to the astronomical clock."""
+    cabinet, mode = order.device, order.params["mode"]
+    cabinet.overrides["mode"] = Override(mode, order.moment)
+    if mode == "automatic":
+        for key in [k for k in cabinet.overrides if k.startswith("circuit_")]:
+            del cabinet.overrides[key]
+    return Effect()
+
+
+def traffic_set_mode(order: Order) -> Effect:
+    """Controller ``set_mode``: any mode but normal reverts by itself after its delay."""
+    controller, mode = order.device, order.params["mode"]
+    _working(controller, "hardwareFault", "conflictFlash")
+    if mode == "normal":
+        controller.overrides.pop("mode", None)
+        return Effect()
+    until = order.moment + timedelta(minutes=int(order.params["revert_after_min"]))
+    controller.overrides["mode"] = Override(mode, order.moment, until)
+    return Effect(changes_at=(until,))
+
+
+def traffic_set_plan(order: Order) -> Effect:
+    """Controller ``set_plan``: holds until the timetable's next plan change."""
+    controller, plan = order.device, int(order.params["plan"])
+    plans = int(controller.attribute("plans", 4))
+    if plan > plans:
+        raise Refused("no such plan", plan=plan, plans=plans)
+    local = order.env.sun.local(order.moment)
+    until = curves.TRAFFIC_PLANS.next_change(local).astimezone(UTC)
+    controller.overrides["plan"] = Override(plan, order.moment, until)
+    return Effect(changes_at=(until,))
+
+
+def traffic_priority(order: Order) -> Effect:
+    """Controller ``priority_request``: a bus gets its green (no lasting state)."""
+    if not order.device.attribute("bus_priority", False):
+        raise Refused("intersection has no bus priority")
+    return Effect(duration_s=SHORT_S)
+
+
+def _preset(order: Order) -> int:
+    preset, presets = int(order.params["preset"]), int(order.device.attribute("presets", 0))
+    if presets == 0:
+        raise Refused("camera has no presets (fixed)")
+    if preset > presets:
+        raise Refused("no such preset", preset=preset, presets=presets)
+    return preset
+
+
+def camera_goto_preset(order: Order) -> Effect:
+    """Camera ``goto_preset``: the PTZ head travels there."""
+    order.device.overrides["preset"] = Override(_preset(order), order.moment)
+    return Effect(duration_s=PTZ_TRAVEL_S)
+
+
+def camera_set_preset(order: Order) -> Effect:
+    """Camera ``set_preset``: store the current position under a preset number."""
+    _preset(order)
+    return Effect(duration_s=SHORT_S)
+
+
+def camera_recording(order: Order) -> Effect:
+    """Camera ``recording(on)``."""
+    on = bool(order.params["on"])
+    if on:
+        _working(order.device, "videoLoss", "recordingFailure")
+    order.device.overrides["recording"] = Override(on, order.moment)
+    return Effect()
+
+
+def _bollard_to(position: str) -> Handler:
+    def move(order: Order) -> Effect:
+        bollard, env, moment = order.device, order.env, order.moment
+        _working(bollard, "motorFault", "obstruction")
+        # A scheduled bollard goes back to its timetable at the next change.
+        until = None
+        if bollard.attribute("access", "permanent") == "scheduled":
+            until = curves.BOLLARD_POSITION.next_change(env.sun.local(moment)).astimezone(UTC)
+        current = bollard.override("position", moment) or scheduled_position(bollard, moment, env)
+        travel = 0.0 if current == position else BOLLARD_TRAVEL_S
+        bollard.overrides["position"] = Override(
+            position, moment, until, ramp_s=travel, during_ramp="moving"
+        )
+        return Effect(duration_s=max(travel, SHORT_S))
+
+    verb = "raise" if position == "up" else "lower"
+    move.__doc__ = f"Bollard ``{verb}``: moving, then {position}."
+    return move
+
+
+def sign_display(order: Order) -> Effect:
+    """Message sign ``display(text, until)``: the text must fit the sign."""
+    sign, text = order.device, str(order.params["text"])
+    room = int(sign.attribute("lines", 3)) * int(sign.attribute("width_chars", 20))
+    if len(text) > room:
+        raise Refused("text does not fit the sign", length=len(text), room=room)
+    until = None
+    if "until" in order.params:
+        until = order.to_sim(parse_instant(order.params["until"]))
+        if until <= order.moment:
+            raise Refused("until is in the past")
+    sign.overrides["message"] = Override(text, order.moment, until)
+    return Effect(changes_at=() if until is None else (until,))
+
+
+def sign_clear(order: Order) -> Effect:
+    """Message sign ``clear``."""
+    order.device.overrides.pop("message", None)
+    return Effect()
+
+
+HANDLERS: Final[dict[tuple[str, str], Handler]] = {
+    ("streetlight", "switch"): light_switch,
+    ("streetlight", "dim"): light_dim,
+    ("lighting_cabinet", "switch"): cabinet_switch,
+    ("lighting_cabinet", "set_mode"): cabinet_set_mode,
+    ("traffic_controller", "set_mode"): traffic_set_mode,
+    ("traffic_controller", "set_plan"): traffic_set_plan,
+    ("traffic_controller", "priority_request"): traffic_priority,
+    ("camera", "goto_preset"): camera_goto_preset,
+    ("camera", "set_preset"): camera_set_preset,
+    ("camera", "recording"): camera_recording,
+    ("bollard", "raise"): _bollard_to("up"),
+    ("bollard", "lower"): _bollard_to("down"),
+    ("message_sign", "display"): sign_display,
+    ("message_sign", "clear"): sign_clear,
+}
+
+
+# --- the protocol ------------------------------------------------------------------------
+
+
+def _rejected(reason: str, **detail: Any) -> Outcome:
+    return Outcome((Reply(ReplyStatus.REJECTED, {"reason": reason, **detail}),))
+
+
+def obey(
+    device: Device,
+    payload: bytes | bytearray | dict[str, Any],
+    command_id: str,
+    moment: datetime,
+    env: Environment,
+    *,
+    wall_now: datetime,
+    to_sim: Callable[[datetime], datetime] = lambda wall: wall,
+    failure_rate: float = 0.0,
+) -> Outcome:
+    """Check and carry out one command; the device's counters must be advanced to ``moment``.
+
+    ``wall_now`` judges the command's ``expires_at`` (the hub's clock). The outcome lists
+    the replies with their delays and the moments the device's state should be reported.
+    """
+    try:
+        body = payload if isinstance(payload, dict) else orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        return _rejected("payload is not JSON", error=str(exc))
+    if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+        return _rejected("payload must be an object with a command name")
+    name, params = body["name"], body.get("params", {})
+    if not isinstance(params, dict):
+        return _rejected("params must be an object")
+    if body.get("expires_at") is not None:
+        try:
+            expires = parse_instant(body["expires_at"])
+        except (ValueError, OverflowError, OSError) as exc:
+            return _rejected("expires_at is not a valid instant", error=str(exc))
+        if expires <= wall_now:
+            return _rejected("expired", expires_at=expires.isoformat())
+    spec = device.spec.command(name)
+    handler = HANDLERS.get((device.spec.key, name))
+    if spec is None or handler is None:
+        known = sorted(c.name for c in device.spec.commands)
+        return _rejected("unknown command", command=name, known=known)
+    errors = schema_errors(spec.params, params, "params")
+    if errors:
+        return _rejected("invalid parameters", errors=[e.as_dict() for e in errors])
+
+    accepted = Reply(ReplyStatus.ACCEPTED)
+    if draw(env.seed, "command", device.id, command_id) < failure_rate:
+        failed = Reply(
+            ReplyStatus.FAILED, {"reason": "no confirmation from the equipment"}, RADIO_S
+        )
+        return Outcome((accepted, failed))
+    order = Order(device, params, moment, env, to_sim)
+    try:
+        effect = handler(order)
+    except Refused as exc:
+        return Outcome((Reply(ReplyStatus.REJECTED, exc.detail),))
+    except Failed as exc:
+        return Outcome((accepted, Reply(ReplyStatus.FAILED, exc.detail, RADIO_S)))
+    done = moment + timedelta(seconds=effect.duration_s)
+    succeeded = Reply(ReplyStatus.SUCCEEDED, {}, effect.duration_s)
+    return Outcome((accepted, succeeded), (done, *effect.changes_at))

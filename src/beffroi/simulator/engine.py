@@ -1,0 +1,296 @@
+"""The simulated fleet without any I/O: devices, their reports, faults and commands.
+
+The engine is handed moments and gives back :class:`Message` records; it never reads a
+clock or touches a socket. The MQTT runner feeds it the simulated time and sends what it
+returns; tests feed it whatever time they like.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from beffroi.catalogue import CATALOGUE
+from beffroi.devices.topics import Channel
+from beffroi.errors import FieldError, InvalidInput
+from beffroi.simulator.assets import SimAsset
+from beffroi.simulator.behaviours import BEHAVIOURS
+from beffroi.simulator.commands import Outcome, Reply, ReplyStatus, obey
+from beffroi.simulator.faults import FaultChange, draw_faults
+from beffroi.simulator.noise import draw
+from beffroi.simulator.state import POWER_FAULTS, RELAYED_TYPES, Device, Environment
+from beffroi.simulator.sun import LightingProgramme, SunCalendar
+
+REMEMBERED_COMMANDS: Final = 10_000  # replies kept to answer a redelivered command alike
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """Something a device says. ``at`` stamps telemetry and events (``ts``)."""
+
+    device: Device
+    channel: Channel
+    body: dict[str, Any]
+    at: datetime | None = None
+    command_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Later:
+    """Messages to work out and send once simulated time reaches ``at``."""
+
+    at: datetime
+    make: Callable[[datetime], list[Message]]
+
+
+@dataclass(slots=True)
+class EngineStats:
+    """What happened in the fleet so far."""
+
+    readings: int = 0
+    faults_raised: int = 0
+    faults_cleared: int = 0
+    commands_received: int = 0
+    commands_answered: int = 0
+    commands_ignored: int = 0  # not addressed to a simulated device, or malformed topic
+    by_status: dict[str, int] = field(default_factory=dict)
+
+
+class Engine:
+    """Every simulated device, and how it reports, fails and obeys."""
+
+    def __init__(
+        self,
+        assets: Sequence[SimAsset],
+        *,
+        start: datetime,
+        latitude: float,
+        longitude: float,
+        timezone: str = "Europe/Paris",
+        seed: int = 1,
+        fault_rate: float = 1.0,
+        command_failure_rate: float = 0.02,
+    ) -> None:
+        if fault_rate < 0:
+            raise InvalidInput(FieldError("fault_rate", "must be >= 0"))
+        if not 0 <= command_failure_rate <= 1:
+            raise InvalidInput(FieldError("command_failure_rate", "must be between 0 and 1"))
+        sun = SunCalendar(latitude, longitude, timezone)
+        self.env = Environment(seed, sun, LightingProgramme(sun))
+        self.fault_rate = fault_rate
+        self.command_failure_rate = command_failure_rate
+        self.stats = EngineStats()
+        self.devices = _build_devices(assets)
+        self._replies: OrderedDict[tuple[str, str], Reply] = OrderedDict()
+        # Lights before their cabinets: a cabinet's meter starts from its lights' meters.
+        for device in sorted(self.devices.values(), key=lambda d: bool(d.children)):
+            behaviour = BEHAVIOURS[device.spec.key]
+            if behaviour.initialise is not None:
+                behaviour.initialise(device, self.env, start)
+            else:
+                device.updated_at = start
+            device.exposure_mark = device.lamp_hours  # wear counts from now on
+
+    # --- who connects, and when each device reports ---------------------------------------
+
+    def identities(self) -> list[Device]:
+        """The devices that hold an MQTT connection: all but the relayed ones."""
+        return [d for d in self.devices.values() if not d.relayed]
+
+    def interval_s(self, device: Device) -> float:
+        """Simulated seconds between two reports of ``device`` (the catalogue's)."""
+        return float(device.spec.report_interval_s)
+
+    def first_report(self, device: Device, start: datetime) -> datetime:
+        """When ``device`` first reports: spread at random over its first interval, so the
+        load on the broker is smooth from the start."""
+        offset = draw(self.env.seed, "phase", device.id) * self.interval_s(device)
+        return start + timedelta(seconds=offset)
+
+    def firmware(self, device: Device) -> str:
+        """The firmware version a device announces (a few patch levels in the field)."""
+        patch = int(draw(self.env.seed, "firmware", device.id) * 4)
+        return f"{BEHAVIOURS[device.spec.key].firmware}.{patch}"
+
+    # --- status ----------------------------------------------------------------------------
+
+    def status(self, device: Device, online: bool) -> Message:
+        """A device's (retained) status message."""
+        body: dict[str, Any] = {"online": online}
+        if online:
+            body["firmware"] = self.firmware(device)
+        return Message(device, Channel.STATUS, body)
+
+    def hello(self, identity: Device) -> list[Message]:
+        """What a connection says on connecting: it is online, and so are its powered
+        relayed children (unpowered ones are offline)."""
+        relayed = [c for c in identity.children if c.relayed]
+        return [self.status(identity, True)] + [self.status(c, c.powered) for c in relayed]
+
+    def goodbye(self, identity: Device) -> list[Message]:
+        """What a connection says before it disconnects cleanly: everyone offline."""
+        relayed = [c for c in identity.children if c.relayed]
+        return [self.status(identity, False)] + [self.status(c, False) for c in relayed]
+
+    # --- reports ---------------------------------------------------------------------------
+
+    def advance(self, device: Device, moment: datetime) -> None:
+        """Bring the device's counters (energy, hours) up to ``moment``."""
+        advance = BEHAVIOURS[device.spec.key].advance
+        if advance is not None:
+            advance(device, moment, self.env)
+        device.prune_overrides(moment)
+
+    def tick(self, device: Device, moment: datetime) -> list[Message]:
+        """A scheduled report at ``moment``: faults raised or cleared, then telemetry.
+
+        An unpowered device (its cabinet lost supply, its breaker tripped) says nothing.
+        """
+        if not device.powered:
+            device.last_tick = moment
+            return []
+        self.advance(device, moment)
+        messages: list[Message] = []
+        for change in draw_faults(device, moment, self.env, self.fault_rate):
+            messages += self._fault_messages(device, change)
+        previous = device.last_tick
+        covered = (moment - previous).total_seconds() if previous else self.interval_s(device)
+        values = BEHAVIOURS[device.spec.key].report(device, moment, self.env, covered)
+        device.last_tick = moment
+        if values:
+            self.stats.readings += 1
+            messages.append(Message(device, Channel.TELEMETRY, {"values": values}, moment))
+        return messages
+
+    def state_report(self, device: Device, moment: datetime) -> list[Message]:
+        """The device's state alone (no counts over an interval), as after a command."""
+        if not device.powered:
+            return []
+        self.advance(device, moment)
+        values = BEHAVIOURS[device.spec.key].report(device, moment, self.env, None)
+        return [Message(device, Channel.TELEMETRY, {"values": values}, moment)] if values else []
+
+    def _fault_messages(self, device: Device, change: FaultChange) -> list[Message]:
+        if change.active:
+            self.stats.faults_raised += 1
+        else:
+            self.stats.faults_cleared += 1
+        body = {"code": change.code, "active": change.active, "detail": change.detail}
+        messages = [Message(device, Channel.EVENTS, body, change.at)]
+        if change.code in POWER_FAULTS:
+            # The lights it feeds go dark and silent, and come back with the power.
+            circuit = change.detail.get("circuit")
+            messages += [
+                self.status(light, light.powered)
+                for light in device.children
+                if light.relayed and (circuit is None or light.attribute("circuit", 1) == circuit)
+            ]
+        return messages
+
+    # --- commands --------------------------------------------------------------------------
+
+    def command(
+        self,
+        device_id: str,
+        gateway_id: str | None,
+        command_id: str,
+        payload: bytes | bytearray,
+        moment: datetime,
+        *,
+        wall_now: datetime,
+        to_sim: Callable[[datetime], datetime] = lambda wall: wall,
+    ) -> tuple[list[Message], list[Later]]:
+        """Handle a command received on a device's (or its gateway's) command topic.
+
+        Returns the messages to send now and those to send later. A redelivered command
+        (same id) gets its final reply again and is not carried out twice.
+        """
+        device = self.devices.get(device_id)
+        gateway = None if device is None or device.gateway is None else device.gateway.id
+        if device is None or gateway != gateway_id:
+            self.stats.commands_ignored += 1
+            return [], []
+        self.stats.commands_received += 1
+        known = self._replies.get((device_id, command_id))
+        if known is not None:
+            return [self._reply(device, command_id, known)], []
+        if not device.powered:
+            outcome = Outcome((Reply(ReplyStatus.FAILED, {"reason": "device unreachable"}),))
+        else:
+            self.advance(device, moment)
+            outcome = obey(
+                device,
+                payload,
+                command_id,
+                moment,
+                self.env,
+                wall_now=wall_now,
+                to_sim=to_sim,
+                failure_rate=self.command_failure_rate,
+            )
+        now: list[Message] = []
+        later: list[Later] = []
+        for reply in outcome.replies:
+            if reply.final:
+                self._remember(device_id, command_id, reply)
+            if reply.after_s <= 0:
+                now.append(self._reply(device, command_id, reply))
+            else:
+                at = moment + timedelta(seconds=reply.after_s)
+                later.append(Later(at, self._reply_later(device, command_id, reply)))
+        later += [Later(at, self._state_later(device)) for at in outcome.reports_at]
+        return now, later
+
+    def _reply(self, device: Device, command_id: str, reply: Reply) -> Message:
+        if reply.final:
+            self.stats.commands_answered += 1
+        self.stats.by_status[reply.status] = self.stats.by_status.get(reply.status, 0) + 1
+        body = {"status": reply.status.value, "detail": reply.detail}
+        return Message(device, Channel.REPLY, body, command_id=command_id)
+
+    def _reply_later(
+        self, device: Device, command_id: str, reply: Reply
+    ) -> Callable[[datetime], list[Message]]:
+        def make(moment: datetime) -> list[Message]:
+            del moment
+            return [self._reply(device, command_id, reply)]
+
+        return make
+
+    def _state_later(self, device: Device) -> Callable[[datetime], list[Message]]:
+        def make(moment: datetime) -> list[Message]:
+            return self.state_report(device, moment)
+
+        return make
+
+    def _remember(self, device_id: str, command_id: str, reply: Reply) -> None:
+        self._replies[(device_id, command_id)] = reply
+        while len(self._replies) > REMEMBERED_COMMANDS:
+            self._replies.popitem(last=False)
+
+
+def _build_devices(assets: Sequence[SimAsset]) -> dict[str, Device]:
+    """Devices linked to their parents; lights relayed by their cabinet when it is there."""
+    errors: list[FieldError] = []
+    devices: dict[str, Device] = {}
+    for index, asset in enumerate(assets):
+        spec = CATALOGUE.get(asset.type)
+        if spec is None or asset.type not in BEHAVIOURS:
+            errors.append(FieldError(f"assets[{index}].type", f"unknown type {asset.type!r}"))
+        elif asset.id in devices:
+            errors.append(FieldError(f"assets[{index}].id", f"duplicate id {asset.id!r}"))
+        else:
+            devices[asset.id] = Device(asset, spec)
+    if errors:
+        raise InvalidInput(errors, "cannot simulate these assets")
+    for device in devices.values():
+        parent = devices.get(device.asset.parent_id or "")
+        if parent is None:
+            continue
+        device.parent = parent
+        parent.children.append(device)
+        device.relayed = device.spec.key in RELAYED_TYPES and parent.spec.key == "lighting_cabinet"
+    return devices
