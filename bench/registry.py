@@ -23,7 +23,7 @@ from beffroi.accounts import service as accounts
 from beffroi.accounts.principal import Role
 from beffroi.accounts.schemas import TokenCreate, UserCreate
 from beffroi.assets.fleet import generate_fleet
-from beffroi.assets.service import import_assets
+from beffroi.assets.importing import import_assets
 from beffroi.communes.service import ensure_default_communes
 from beffroi.config import load_settings
 from beffroi.context import Runtime

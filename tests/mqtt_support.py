@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from beffroi.assets import service as assets
+from beffroi.assets import importing
 from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.devices.credentials import issue_credentials
 
@@ -341,7 +341,7 @@ async def make_device_site(
             location=Point(coordinates=chenove),
         ),
     ]
-    report = await assets.import_assets(system, list(enumerate(items, 1)), source="tests")
+    report = await importing.import_assets(system, list(enumerate(items, 1)), source="tests")
     assert not report.errors, report.errors
     issued = await issue_credentials(system, [gateway, child, other])
     return DeviceSite(gateway, child, other, dict(issued))

@@ -32,7 +32,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import text
 
 from beffroi.accounts.principal import Role
-from beffroi.assets import service as assets
+from beffroi.assets import importing
 from beffroi.assets.fleet import generate_fleet
 from beffroi.assets.schemas import AssetCreate
 from beffroi.assets.service import encode_cursor
@@ -648,7 +648,7 @@ def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
 async def build_world(client: httpx.AsyncClient, system: Context, admin: Person) -> World:
     """Chenôve's things, and Talant's, made the way people make them (mostly the API)."""
     items = fleet()
-    await assets.import_assets(system, list(enumerate(items, 1)), source="tests")
+    await importing.import_assets(system, list(enumerate(items, 1)), source="tests")
     by_commune: dict[str, list[AssetCreate]] = {}
     for item in items:
         by_commune.setdefault(item.commune, []).append(item)
@@ -672,7 +672,7 @@ async def build_world(client: httpx.AsyncClient, system: Context, admin: Person)
     # A Talant light in a Talant group, then moved to Chenôve: the group keeps a member
     # the Talant user must no longer see.
     moved = "SL-TAL-MOVED"
-    await assets.import_assets(system, [(1, AssetCreate(**light_body(moved, TALANT)))])
+    await importing.import_assets(system, [(1, AssetCreate(**light_body(moved, TALANT)))])
 
     groups = f"{API}/groups"
     tal_list = ok(

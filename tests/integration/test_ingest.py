@@ -10,8 +10,8 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
+from beffroi.assets.importing import import_assets
 from beffroi.assets.schemas import AssetCreate, Point
-from beffroi.assets.service import import_assets
 from beffroi.context import Context, Runtime
 from beffroi.gateway.pipeline import IngestPipeline
 from beffroi.gateway.source import Inbound
@@ -200,6 +200,8 @@ async def test_fault_events_and_status(system: Context, runtime: Runtime) -> Non
     seen = []
     while not faults.queue.empty():
         seen.append(faults.get_nowait())
+    # The cabinet's lights go offline with it (tested below); here, the cabinet's own story.
+    seen = [e for e in seen if getattr(e, "reason", "") != "gateway"]
     assert [type(e).__name__ for e in seen] == [
         "ConnectivityChanged",
         "DeviceEventReceived",
@@ -208,7 +210,8 @@ async def test_fault_events_and_status(system: Context, runtime: Runtime) -> Non
     assert seen[1].gateway_id == "LC-1"
     assert (seen[0].online, seen[2].online) == (True, False)
     async with runtime.db.read() as session:
-        status = (await session.execute(select(DeviceStatus))).scalar_one()
+        of_cabinet = select(DeviceStatus).where(DeviceStatus.asset_id == "LC-1")
+        status = (await session.execute(of_cabinet)).scalar_one()
     assert status.firmware == "2.1"
     assert status.online is False
     faults.close()
@@ -304,3 +307,30 @@ async def test_data_the_database_refuses_is_isolated_not_blocking(
     expected_events = 0 if runtime.db.is_postgres else 1
     assert await count(runtime, DeviceEvent) == expected_events
     assert await count(runtime, RejectedMessage) == 1 - expected_events
+
+
+async def test_a_gateway_going_offline_takes_its_devices_with_it(
+    system: Context, runtime: Runtime
+) -> None:
+    await small_fleet(system)
+    pipeline, _ = await pipeline_for(runtime)
+    ts = utcnow().isoformat()
+    await pipeline.process(
+        [
+            message(
+                1, "gateways/LC-1/devices/SL-1/telemetry", {"ts": ts, "values": {"level_pct": 1}}
+            ),
+            message(2, "devices/LC-1/status", {"online": True}),
+        ]
+    )
+    changes = runtime.events.subscribe(ConnectivityChanged)
+    await pipeline.process([message(3, "devices/LC-1/status", {"online": False})])
+    seen = []
+    while not changes.queue.empty():
+        seen.append(changes.get_nowait())
+    assert sorted((e.asset_id, e.online, e.reason) for e in seen) == [
+        ("LC-1", False, "status"),
+        ("SL-1", False, "gateway"),
+        ("SL-2", False, "gateway"),
+    ]
+    changes.close()

@@ -30,7 +30,7 @@ from sqlalchemy import text
 from beffroi.accounts import service as accounts
 from beffroi.accounts.principal import Role
 from beffroi.accounts.schemas import TokenCreate
-from beffroi.assets import service as assets
+from beffroi.assets import importing
 from beffroi.assets.fleet import generate_fleet
 from beffroi.context import Context
 from beffroi.devices.credentials import issue_credentials
@@ -149,7 +149,7 @@ async def seed_fleet(system: Context) -> tuple[str, str]:
     Returns a streetlight and the secret of its device credential.
     """
     items = list(generate_fleet("dijon", scale=0.005, seed=1))
-    await assets.import_assets(system, list(enumerate(items, 1)), source="tests")
+    await importing.import_assets(system, list(enumerate(items, 1)), source="tests")
     light = next(item.id for item in items if item.type == "streetlight")
     [(device, secret)] = await issue_credentials(system, [light])
     return device, secret

@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from beffroi.assets import service
+from beffroi.assets import importing, service
 from beffroi.assets.io import detect_format, parse_csv, parse_geojson, render_csv, render_geojson
 from beffroi.assets.models import AssetStatus
 from beffroi.assets.schemas import (
@@ -197,7 +197,7 @@ async def import_assets(
     items, errors = parse_csv(text) if fmt == "csv" else parse_geojson(text)
     if errors and not items and not skip_invalid:
         raise InvalidInput(errors, f"import refused, nothing written: {len(errors)} error(s)")
-    return await service.import_assets(
+    return await importing.import_assets(
         ctx,
         items,
         skip_invalid=skip_invalid,

@@ -22,6 +22,7 @@ from beffroi import logs
 from beffroi.accounts import service as accounts
 from beffroi.accounts.principal import Role
 from beffroi.accounts.schemas import UserCreate
+from beffroi.assets import importing
 from beffroi.assets import service as assets
 from beffroi.assets.fleet import generate_fleet
 from beffroi.assets.service import AssetFilter
@@ -48,7 +49,7 @@ async def prepare(runtime: Runtime) -> str | None:
     if not existing:
         items = list(enumerate(generate_fleet("dijon", scale=1.0, seed=1), start=1))
         with progress_bar("generating the Dijon fleet") as update:
-            await assets.import_assets(ctx, items, source="demo", on_progress=update)
+            await importing.import_assets(ctx, items, source="demo", on_progress=update)
     if any(u.username == DEMO_ADMIN for u in await accounts.list_users(ctx)):
         return None
     password = generate_password()

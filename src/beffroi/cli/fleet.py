@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from beffroi.assets import service
+from beffroi.assets import importing, service
 from beffroi.assets.fleet import generate_fleet
 from beffroi.assets.io import detect_format, parse_csv, parse_geojson, render_csv, render_geojson
 from beffroi.assets.schemas import ImportReport
@@ -42,7 +42,7 @@ def generate(
     async def _job(_runtime: Runtime, ctx: Context) -> ImportReport:
         items = list(enumerate(generate_fleet(profile, scale=scale, seed=seed), start=1))
         with progress_bar(f"fleet {profile} x{scale}") as update:
-            return await service.import_assets(
+            return await importing.import_assets(
                 ctx,
                 items,
                 dry_run=dry_run,
@@ -70,7 +70,7 @@ def import_(
 
     async def _job(_runtime: Runtime, ctx: Context) -> ImportReport:
         with progress_bar(f"import {file.name}") as update:
-            return await service.import_assets(
+            return await importing.import_assets(
                 ctx,
                 items,
                 skip_invalid=skip_invalid,

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from beffroi import metrics
 from beffroi.events import EventHub
 from beffroi.gateway.source import Inbound
-from beffroi.telemetry.decode import Reason, Rejection, decode
+from beffroi.telemetry.decode import Reason, Rejection, Status, decode
 from beffroi.telemetry.directory import DeviceDirectory
 from beffroi.telemetry.store import Batch, TelemetryStore, Written
 from beffroi.timeutil import utcnow
@@ -126,6 +126,11 @@ class IngestPipeline:
                 retention=self.retention,
             )
             batch.add(decoded)
+            if isinstance(decoded, Status) and not decoded.online:
+                # A field gateway that goes offline takes its devices out of reach with it:
+                # their own statuses (retained "online") would otherwise stay true.
+                for child in sorted(self.directory.children_of(decoded.asset_id)):
+                    batch.add(Status(child, False, None, decoded.ts, reason="gateway"))
         return batch
 
     async def process(self, items: Sequence[Inbound], stop: asyncio.Event | None = None) -> None:
@@ -135,9 +140,8 @@ class IngestPipeline:
         if written is None:
             return  # stopping while the database is down: the broker redelivers them
         self.ack(items)
-        now = utcnow()
-        for item in items:
-            metrics.LAG_SECONDS.observe((now - item.received_at).total_seconds())
+        # The oldest message of the batch waited longest: its lag is the batch's.
+        metrics.LAG_SECONDS.observe((utcnow() - min(i.received_at for i in items)).total_seconds())
         metrics.PENDING.dec(len(items))
         metrics.BATCH_SIZE.observe(len(items))
         metrics.POINTS.inc(written.points)

@@ -95,7 +95,7 @@ class MqttSource:
         self._deliver = deliver
         self._slots = threading.BoundedSemaphore(capacity)
         # Messages cross from the network thread in bursts: one loop wake-up per burst.
-        self._inbox: deque[Inbound] = deque()
+        self._inbox: deque[tuple[str, bytes, int, int, int]] = deque()
         self._wake_pending = False
         self._stopping = threading.Event()
         self.generation = 0
@@ -207,7 +207,7 @@ class MqttSource:
             # Brokers should refuse such topics; if one slips through it is rejected, not fatal.
             topic = repr(msg._topic)
         payload = bytes(msg.payload)
-        self._inbox.append(Inbound(topic, payload, utcnow(), msg.mid, msg.qos, self.generation))
+        self._inbox.append((topic, payload, msg.mid, msg.qos, self.generation))
         if not self._wake_pending:
             self._wake_pending = True
             self._loop.call_soon_threadsafe(self._flush)
@@ -215,8 +215,11 @@ class MqttSource:
     def _flush(self) -> None:
         # Reset the flag before draining: a message appended after it schedules a new flush.
         self._wake_pending = False
+        # One reception time per burst: the messages of a burst arrived within milliseconds.
+        received_at = utcnow()
         items = []
         while self._inbox:
-            items.append(self._inbox.popleft())
+            topic, payload, mid, qos, generation = self._inbox.popleft()
+            items.append(Inbound(topic, payload, received_at, mid, qos, generation))
         if items:
             self._deliver(items)

@@ -99,6 +99,7 @@ class Status:
     online: bool
     firmware: str | None
     ts: datetime
+    reason: str = "status"  # or "gateway": its field gateway went offline
 
 
 @dataclass(frozen=True, slots=True)

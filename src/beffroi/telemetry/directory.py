@@ -23,6 +23,7 @@ class DeviceDirectory(Mapping[str, DeviceInfo]):
 
     def __init__(self) -> None:
         self._devices: dict[str, DeviceInfo] = {}
+        self._children: dict[str, set[str]] = {}
         self._seen_until: datetime | None = None
 
     def __getitem__(self, asset_id: str) -> DeviceInfo:
@@ -35,8 +36,26 @@ class DeviceDirectory(Mapping[str, DeviceInfo]):
         return len(self._devices)
 
     def put(self, asset_id: str, info: DeviceInfo) -> None:
-        """Add or replace one device (tests and benchmarks)."""
-        self._devices[sys.intern(asset_id)] = info
+        """Add or replace one device."""
+        self.remove(asset_id)
+        asset_id = sys.intern(asset_id)
+        self._devices[asset_id] = info
+        if info.parent_id:
+            self._children.setdefault(info.parent_id, set()).add(asset_id)
+
+    def remove(self, asset_id: str) -> None:
+        """Forget one device (decommissioned)."""
+        old = self._devices.pop(asset_id, None)
+        if old is not None and old.parent_id:
+            siblings = self._children.get(old.parent_id)
+            if siblings is not None:
+                siblings.discard(asset_id)
+                if not siblings:
+                    del self._children[old.parent_id]
+
+    def children_of(self, gateway_id: str) -> frozenset[str]:
+        """The devices a field gateway relays for."""
+        return frozenset(self._children.get(gateway_id, ()))
 
     async def refresh(self, db: Database) -> int:
         """Read the assets changed since the last refresh (all, the first time)."""
@@ -56,13 +75,11 @@ class DeviceDirectory(Mapping[str, DeviceInfo]):
             async for row in result:
                 spec = CATALOGUE.get(row.type)
                 if row.status == AssetStatus.DECOMMISSIONED or spec is None:
-                    self._devices.pop(row.id, None)
+                    self.remove(row.id)
                 else:
                     # Interned strings: the same parent and commune names are shared.
                     parent = sys.intern(row.parent_id) if row.parent_id else None
-                    self._devices[sys.intern(row.id)] = DeviceInfo(
-                        spec, parent, sys.intern(row.commune_code)
-                    )
+                    self.put(row.id, DeviceInfo(spec, parent, sys.intern(row.commune_code)))
                 changed += 1
                 self._seen_until = row.updated_at
         return changed

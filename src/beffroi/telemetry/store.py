@@ -307,7 +307,7 @@ class TelemetryStore:
                     "asset_id": s.asset_id,
                     "online": s.online,
                     "since": s.ts,
-                    "reason": "status",
+                    "reason": s.reason,
                     "last_seen_at": s.ts if s.online else None,
                     "firmware": s.firmware,
                 }
@@ -315,7 +315,7 @@ class TelemetryStore:
             ],
         )
         return [
-            ConnectivityChanged(s.asset_id, s.online, s.ts, "status")
+            ConnectivityChanged(s.asset_id, s.online, s.ts, s.reason)
             for s in latest.values()
             if before.get(s.asset_id) != s.online
         ]
