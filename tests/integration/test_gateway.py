@@ -144,3 +144,49 @@ async def _connected(gateway: Gateway) -> bool:
 
 async def _count_is(runtime: Runtime, expected: int) -> bool:
     return await points(runtime) == expected
+
+
+async def test_two_gateways_share_the_load_on_mosquitto(
+    system: Context, runtime: Runtime, tmp_path: Path
+) -> None:
+    await small_fleet(system)
+    secret = dict(await issue_credentials(system, ["TC-1"]))["TC-1"]
+    async with broker("mosquitto", runtime, system, tmp_path) as running:
+        workers = []
+        for n in (1, 2):
+            settings = runtime.settings.model_copy(
+                update={"mqtt_shared_group": "beffroi", "mqtt_client_id": f"gateway-{n}"}
+            )
+            shared = Runtime(settings, runtime.db, runtime.events)
+            workers.append(Gateway(shared, broker_address(shared, running.url, running.version)))
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(w.run(stop)) for w in workers]
+        try:
+            for worker in workers:
+                await worker.wait_connected()
+            device = device_client(running.url, "TC-1", secret)
+            base = utcnow() - timedelta(minutes=10)
+            infos = [
+                device.publish(
+                    f"{ROOT}/devices/TC-1/telemetry",
+                    orjson.dumps(
+                        {
+                            "ts": (base + timedelta(seconds=n)).isoformat(),
+                            "values": {"plan": 1 + n % 9},
+                        }
+                    ),
+                    qos=1,
+                )
+                for n in range(400)
+            ]
+            for info in infos:
+                await asyncio.to_thread(info.wait_for_publish, 10)
+            await wait_for(lambda: _count_is(runtime, 400))
+            shares = [w.pipeline.stored_messages for w in workers]
+            assert sum(shares) == 400
+            assert all(share > 0 for share in shares), f"one gateway took it all: {shares}"
+            device.disconnect()
+            device.loop_stop()
+        finally:
+            stop.set()
+            await asyncio.wait_for(asyncio.gather(*tasks), 20)

@@ -27,11 +27,13 @@ from typing import Any
 from amqtt.contexts import Action
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 
+from beffroi import metrics
 from beffroi.broker.amqtt_fixes import FixedBroker
 from beffroi.config import Settings
 from beffroi.db import Database
 from beffroi.devices.acl import may_publish, may_receive, may_subscribe
 from beffroi.devices.credentials import CredentialCache, is_hub_login
+from beffroi.telemetry.decode import Reason
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +125,10 @@ class DeviceAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]
         """Accept the session only if the gatekeeper knows its username and password."""
         gatekeeper: Gatekeeper = self.config.gatekeeper
         will_topic = session.will_topic if session.will_flag else None
-        return await gatekeeper.authenticate(session.username, session.password, will_topic)
+        accepted = await gatekeeper.authenticate(session.username, session.password, will_topic)
+        if not accepted:
+            metrics.REJECTED.labels(Reason.WRONG_CREDENTIALS.value).inc()
+        return bool(accepted)
 
 
 class DeviceTopicPlugin(BaseTopicPlugin):  # type: ignore[misc]
