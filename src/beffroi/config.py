@@ -99,6 +99,18 @@ class Settings(BaseSettings):
     telemetry_retention_days: int = Field(default=90, ge=1, le=36500)
     rollup_retention_days: int = Field(default=1095, ge=1, le=36500)
 
+    # Remote commands
+    four_eyes: bool = Field(
+        default=True, description="Critical commands wait for a second person's approval"
+    )
+    approval_ttl_s: int = Field(default=900, ge=30, le=86_400)
+    batch_critical_size: int = Field(
+        default=500, ge=1, le=1_000_000, description="Batches above this size are critical"
+    )
+    command_max_attempts: int = Field(default=3, ge=1, le=20)
+    command_verify_window_s: int = Field(default=300, ge=5, le=86_400)
+    command_poll_ms: int = Field(default=250, ge=10, le=60_000)
+
     @classmethod
     def settings_customise_sources(
         cls,

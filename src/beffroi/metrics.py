@@ -48,3 +48,19 @@ DATABASE_UP = Gauge(
 DEVICES_KNOWN = Gauge(
     "beffroi_ingest_devices_known", "Devices in the gateway's directory", registry=REGISTRY
 )
+COMMANDS_SENT = Counter(
+    "beffroi_commands_sent_total",
+    "Commands published to devices (retries included)",
+    registry=REGISTRY,
+)
+COMMAND_REPLIES_IGNORED = Counter(
+    "beffroi_command_replies_ignored_total",
+    "Duplicate or late replies to commands already past that state",
+    registry=REGISTRY,
+)
+COMMANDS_CLOSED = Counter(
+    "beffroi_commands_closed_total",
+    "Commands closed by the hub rather than the device, by outcome",
+    ["outcome"],
+    registry=REGISTRY,
+)

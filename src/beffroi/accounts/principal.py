@@ -43,6 +43,10 @@ class Permission(StrEnum):
     TOKEN_OWN = "token:own"
     INGEST_READ = "ingest:read"
     METRICS_READ = "metrics:read"
+    COMMAND_READ = "command:read"
+    # Sending is narrowed further by the catalogue: roles per command, operator domains.
+    COMMAND_SEND = "command:send"
+    COMMAND_APPROVE = "command:approve"
 
 
 _ALL_READ = {Permission.ASSET_READ, Permission.TOKEN_OWN}
@@ -56,12 +60,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.GROUP_WRITE,
             Permission.USER_READ,
             Permission.INGEST_READ,
+            Permission.COMMAND_READ,
+            Permission.COMMAND_SEND,
+            Permission.COMMAND_APPROVE,
         }
     ),
-    Role.OPERATOR: frozenset(_ALL_READ | {Permission.GROUP_WRITE}),
-    Role.FIELD_AGENT: frozenset(_ALL_READ),
-    Role.VIDEO_AGENT: frozenset(_ALL_READ),
-    Role.AUDITOR: frozenset(_ALL_READ | {Permission.AUDIT_READ, Permission.USER_READ}),
+    Role.OPERATOR: frozenset(
+        _ALL_READ | {Permission.GROUP_WRITE, Permission.COMMAND_READ, Permission.COMMAND_SEND}
+    ),
+    Role.FIELD_AGENT: frozenset(_ALL_READ | {Permission.COMMAND_READ}),
+    Role.VIDEO_AGENT: frozenset(_ALL_READ | {Permission.COMMAND_READ, Permission.COMMAND_SEND}),
+    Role.AUDITOR: frozenset(
+        _ALL_READ | {Permission.AUDIT_READ, Permission.USER_READ, Permission.COMMAND_READ}
+    ),
     Role.VIEWER: frozenset(_ALL_READ),
 }
 

@@ -237,6 +237,46 @@ async def scoped_asset_ids(ctx: Context, f: AssetFilter) -> tuple[list[str], str
     return [row.id for row in page], cursor
 
 
+@dataclass(frozen=True, slots=True)
+class AssetRef:
+    """An asset reduced to what another area needs to address it."""
+
+    id: str
+    type: str
+    commune: str
+    status: str
+    parent_id: str | None
+
+
+ID_CHUNK = 5000  # ids per IN (...): both drivers cap the bound parameters of a statement
+
+
+async def asset_refs(ctx: Context, f: AssetFilter) -> list[AssetRef]:
+    """Every asset in scope matching ``f``, by id, unpaged (group command targets)."""
+    ctx.principal.require(Permission.ASSET_READ)
+    columns = select(Asset.id, Asset.type, Asset.commune_code, Asset.status, Asset.parent_id)
+    id_chunks: list[Sequence[str]] = [()]
+    if f.ids:
+        ids = sorted(set(f.ids))
+        id_chunks = [ids[i : i + ID_CHUNK] for i in range(0, len(ids), ID_CHUNK)]
+    out: list[AssetRef] = []
+    async with ctx.db.read() as session:
+        for chunk in id_chunks:
+            part = AssetFilter(
+                types=f.types,
+                communes=f.communes,
+                statuses=f.statuses,
+                parent_id=f.parent_id,
+                bbox=f.bbox,
+                q=f.q,
+                ids=chunk,
+            )
+            stmt = await _filtered(ctx, session, columns, part, paged=False)
+            rows = await session.execute(stmt.order_by(Asset.id))
+            out += [AssetRef(r.id, r.type, r.commune_code, r.status, r.parent_id) for r in rows]
+    return out
+
+
 async def fingerprint(ctx: Context, f: AssetFilter) -> str:
     """A value that changes whenever any asset matching ``f`` in scope changes: cheap
     enough to ask on every map load, so the whole-city GeoJSON can be cached."""

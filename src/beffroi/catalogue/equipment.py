@@ -58,6 +58,8 @@ COMMUNICATION_FAILURE = FaultCode(
 )
 SUPPLY_LOSS = FaultCode("supplyLoss", Severity.CRITICAL, "Mains supply lost")
 TRAFFIC_MODES = ("normal", "yellow_flash", "dark", "all_red")
+# Only authorised video agents steer cameras, and each time with a reason (DESIGN.md).
+VIDEO: dict[str, Any] = {"roles": ("video_agent",), "reason_required": True}
 
 STREETLIGHT = EquipmentType(
     key="streetlight",
@@ -240,9 +242,10 @@ CAMERA = EquipmentType(
             "goto_preset",
             _object(("preset",), preset=_int(1, 255)),
             verify=(("preset", "preset"),),
+            **VIDEO,
         ),
-        CommandSpec("set_preset", _object(("preset",), preset=_int(1, 255))),
-        CommandSpec("recording", _object(("on",), on=BOOL), verify=(("recording", "on"),)),
+        CommandSpec("set_preset", _object(("preset",), preset=_int(1, 255)), **VIDEO),
+        CommandSpec("recording", _object(("on",), on=BOOL), verify=(("recording", "on"),), **VIDEO),
     ),
 )
 

@@ -41,6 +41,9 @@ class CommandOut(BaseModel):
     timeout_s: int
     expires_s: int
     idempotent: bool
+    roles: list[str]
+    reason_required: bool
+    verify: dict[str, str]
 
 
 class EquipmentTypeOut(BaseModel):
@@ -95,6 +98,9 @@ class EquipmentTypeOut(BaseModel):
                     timeout_s=c.timeout_s,
                     expires_s=c.expires_s,
                     idempotent=c.idempotent,
+                    roles=list(c.roles),
+                    reason_required=c.reason_required,
+                    verify=dict(c.verify),
                 )
                 for c in spec.commands
             ],

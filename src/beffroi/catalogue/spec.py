@@ -77,6 +77,10 @@ class FaultCode:
     description: str = ""
 
 
+# Who may send a command unless its spec says otherwise; an operator also needs the domain.
+COMMAND_ROLES: tuple[str, ...] = ("admin", "supervisor", "operator")
+
+
 @dataclass(frozen=True, slots=True)
 class CommandSpec:
     """A command a type obeys: parameters (JSON Schema), safety and timing."""
@@ -90,8 +94,12 @@ class CommandSpec:
     timeout_s: int = 60
     expires_s: int = 3600
     idempotent: bool = True
-    # Telemetry key and parameter whose value proves the command took effect.
+    # Telemetry key and what its value must be for the command to count as verified: a
+    # parameter's name, or "=literal".
     verify: tuple[tuple[str, str], ...] = ()
+    roles: tuple[str, ...] = COMMAND_ROLES
+    # A reason is always required (camera steering is logged with its reason).
+    reason_required: bool = False
 
     def is_critical(self, params: dict[str, Any]) -> bool:
         """Whether this command, with these parameters, needs a reason and approval."""

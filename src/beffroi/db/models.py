@@ -3,6 +3,7 @@
 from beffroi.accounts import models as accounts_models
 from beffroi.assets import models as assets_models
 from beffroi.audit import models as audit_models
+from beffroi.commands import models as commands_models
 from beffroi.communes import models as communes_models
 from beffroi.db.base import Base
 from beffroi.devices import models as devices_models
@@ -13,6 +14,7 @@ __all__ = [
     "accounts_models",
     "assets_models",
     "audit_models",
+    "commands_models",
     "communes_models",
     "devices_models",
     "telemetry_models",

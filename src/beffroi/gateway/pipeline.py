@@ -130,7 +130,7 @@ class IngestPipeline:
                 # A field gateway that goes offline takes its devices out of reach with it:
                 # their own statuses (retained "online") would otherwise stay true.
                 for child in sorted(self.directory.children_of(decoded.asset_id)):
-                    batch.add(Status(child, False, None, decoded.ts, reason="gateway"))
+                    batch.add(Status(child, False, None, decoded.ts, "gateway", decoded.asset_id))
         return batch
 
     async def process(self, items: Sequence[Inbound], stop: asyncio.Event | None = None) -> None:
@@ -145,11 +145,12 @@ class IngestPipeline:
         metrics.PENDING.dec(len(items))
         metrics.BATCH_SIZE.observe(len(items))
         metrics.POINTS.inc(written.points)
-        for rejection in batch.rejections:
+        rejections = [*batch.rejections, *written.rejections]
+        for rejection in rejections:
             metrics.REJECTED.labels(rejection.reason.value).inc()
-        self.stored_messages += len(items) - len(batch.rejections)
+        self.stored_messages += len(items) - len(rejections)
         self.stored_points += written.points
-        self.rejected += len(batch.rejections)
+        self.rejected += len(rejections)
         self.events.publish_many(written.events)
 
     async def _write_with_retry(self, batch: Batch, stop: asyncio.Event | None) -> Written | None:
@@ -219,4 +220,4 @@ class IngestPipeline:
             Batch(replies=batch.replies, rejections=[*batch.rejections, *refused])
         )
         batch.rejections.extend(refused)
-        return Written(points, events + rest.events)
+        return Written(points, events + rest.events, rest.rejections)

@@ -11,9 +11,12 @@ from datetime import timedelta
 import structlog
 
 from beffroi import metrics
+from beffroi.commands.dispatcher import CommandDispatcher
+from beffroi.commands.tracker import CommandTracker
 from beffroi.context import Runtime
 from beffroi.devices import topics
 from beffroi.gateway.pipeline import IngestPipeline
+from beffroi.gateway.publisher import MqttPublisher
 from beffroi.gateway.source import BrokerAddress, Inbound, MqttSource
 from beffroi.telemetry import jobs
 from beffroi.telemetry.directory import DeviceDirectory
@@ -65,7 +68,11 @@ class Gateway:
         self.address = address
         self.schedule = schedule or Schedule()
         self.directory = DeviceDirectory()
-        self.store = TelemetryStore(runtime.db)
+        self.tracker = CommandTracker(
+            root=settings.mqtt_root,
+            verify_window=timedelta(seconds=settings.command_verify_window_s),
+        )
+        self.store = TelemetryStore(runtime.db, observer=self.tracker)
         filters = topics.hub_subscriptions(settings.mqtt_root)
         if settings.mqtt_shared_group:
             filters = [topics.shared(f, settings.mqtt_shared_group) for f in filters]
@@ -81,6 +88,15 @@ class Gateway:
             batch_ms=settings.ingest_batch_ms,
         )
         self.source: MqttSource | None = None
+        self.publisher = MqttPublisher(address)
+        self.dispatcher = CommandDispatcher(
+            runtime.db,
+            runtime.events,
+            self.publisher.publish,
+            self.tracker,
+            root=settings.mqtt_root,
+            poll_s=settings.command_poll_ms / 1000,
+        )
 
     def _ack(self, items: Sequence[Inbound]) -> None:
         assert self.source is not None
@@ -99,7 +115,9 @@ class Gateway:
             capacity=self.runtime.settings.ingest_queue_max,
         )
         self.source.start()
+        self.publisher.start()
         periodic = [
+            asyncio.create_task(self.dispatcher.run(stop)),
             asyncio.create_task(self._pause_on(stop)),
             asyncio.create_task(self._every(self.schedule.directory_s, self._refresh, stop)),
             asyncio.create_task(self._every(self.schedule.silence_s, self._silence, stop)),
@@ -114,12 +132,17 @@ class Gateway:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await asyncio.to_thread(self.source.stop)
+            await asyncio.to_thread(self.publisher.stop)
 
     async def wait_connected(self, seconds: float = 60.0) -> None:
         """Wait until the gateway is connected and subscribed (or raise TimeoutError)."""
         async with asyncio.timeout(seconds):
             # The network thread sets a threading.Event: there is no coroutine to await.
-            while self.source is None or not self.source.connected.is_set():  # noqa: ASYNC110
+            while (  # noqa: ASYNC110
+                self.source is None
+                or not self.source.connected.is_set()
+                or not self.publisher.connected.is_set()
+            ):
                 await asyncio.sleep(0.05)
 
     async def _pause_on(self, stop: asyncio.Event) -> None:

@@ -100,6 +100,8 @@ class Status:
     firmware: str | None
     ts: datetime
     reason: str = "status"  # or "gateway": its field gateway went offline
+    # The field gateway it spoke through, if any: the way commands reach it.
+    via: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,13 +276,13 @@ def _event(
     return Event(asset_id, ts, code, active, detail, gateway_id)
 
 
-def _status(asset_id: str, body: Any, received_at: datetime) -> Status:
+def _status(asset_id: str, body: Any, received_at: datetime, via: str | None) -> Status:
     if not isinstance(body, dict) or not isinstance(body.get("online"), bool):
         raise _Bad(Reason.BAD_PAYLOAD, 'status must be {"online": true|false, ...}')
     firmware = body.get("firmware")
     if firmware is not None and (not isinstance(firmware, str) or len(firmware) > 100):
         raise _Bad(Reason.BAD_PAYLOAD, "firmware must be text of at most 100 characters")
-    return Status(asset_id, body["online"], firmware, received_at)
+    return Status(asset_id, body["online"], firmware, received_at, via=via)
 
 
 def _reply(asset_id: str, command_id: str, body: Any, received_at: datetime) -> Reply:
@@ -349,6 +351,6 @@ def _decode(
     if parsed.channel is Channel.EVENTS:
         return _event(parsed.device_id, device.type, body, received_at, oldest, parsed.gateway_id)
     if parsed.channel is Channel.STATUS:
-        return _status(parsed.device_id, body, received_at)
+        return _status(parsed.device_id, body, received_at, parsed.gateway_id)
     assert parsed.command_id is not None
     return _reply(parsed.device_id, parsed.command_id, body, received_at)

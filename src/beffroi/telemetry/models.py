@@ -68,6 +68,8 @@ class DeviceStatus(Base):
     reason: Mapped[str] = mapped_column(String(16))
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     firmware: Mapped[str | None] = mapped_column(String(100))
+    # The field gateway the device last announced itself through; commands go that way.
+    via: Mapped[str | None] = mapped_column(String(64))
 
 
 class DeviceEvent(Base):

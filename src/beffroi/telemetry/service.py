@@ -297,3 +297,18 @@ async def rejections(ctx: Context, hours: int = 24, limit: int = 100) -> Rejecti
             .all()
         )
     return RejectionReport({r: int(n) for r, n in counts}, list(recent))
+
+
+async def online_routes(session: AsyncSession, asset_ids: Sequence[str]) -> dict[str, str | None]:
+    """Which of these devices are online now, each with the field gateway it speaks
+    through (``None``: directly). For the command dispatcher."""
+    routes: dict[str, str | None] = {}
+    ids = sorted(set(asset_ids))
+    for start in range(0, len(ids), 5000):
+        rows = await session.execute(
+            select(DeviceStatus.asset_id, DeviceStatus.via).where(
+                DeviceStatus.asset_id.in_(ids[start : start + 5000]), DeviceStatus.online
+            )
+        )
+        routes.update({row.asset_id: row.via for row in rows})
+    return routes

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -80,6 +80,29 @@ class Written:
 
     points: int
     events: list[object]
+    # Messages refused only once compared with the database (a reply to no command).
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+Newest = dict[tuple[str, str], tuple[datetime, float | None, str | None]]
+
+
+class Observation(Protocol):
+    """What an observer returns: events to publish and messages it refuses."""
+
+    events: list[object]
+    rejections: list[Rejection]
+
+
+class BatchObserver(Protocol):
+    """Another area following the ingest stream inside its transaction (the commands
+    area: replies move commands, reported state verifies them)."""
+
+    async def observe(
+        self, session: AsyncSession, replies: Sequence[Reply], newest: Newest, now: datetime
+    ) -> Observation:
+        """Act on a batch's replies and newest values, in the batch's transaction."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +149,9 @@ def _insert(dialect: str) -> Any:
 class TelemetryStore:
     """Writes batches; holds the per-process partition cache."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, observer: BatchObserver | None = None) -> None:
         self.db = db
+        self.observer = observer
         self.partitions = PartitionManager()
         self.dialect = db.url.get_backend_name()
 
@@ -146,12 +170,15 @@ class TelemetryStore:
     async def _write(self, batch: Batch, now: datetime) -> Written:
         events: list[object] = []
         points = 0
+        refused: list[Rejection] = []
+        newest: Newest = {}
         if batch.readings and self.dialect == "postgresql":
             days = {p[1].date() for r in batch.readings for p in r.points}
             await self.partitions.ensure(self.db.engine, days)
         async with self.db.write() as session:
             if batch.readings:
                 reduced = _Reduced.of(batch.readings)
+                newest = reduced.newest
                 points = len(reduced.points)
                 if self.dialect == "postgresql":
                     events += await self._readings_pg(session, reduced, now)
@@ -159,12 +186,16 @@ class TelemetryStore:
                     events += await self._readings_sqlite(session, reduced, now)
             events += await self._statuses(session, batch.statuses)
             events += await self._events(session, batch.events, now)
-            await self._rejections(session, batch.rejections, now)
+            if self.observer is not None and (batch.replies or newest):
+                observed = await self.observer.observe(session, batch.replies, newest, now)
+                events += observed.events
+                refused = observed.rejections
+            await self._rejections(session, [*batch.rejections, *refused], now)
         events += [
             CommandReplyReceived(r.asset_id, r.command_id, r.status, r.detail, r.ts)
             for r in batch.replies
         ]
-        return Written(points, events)
+        return Written(points, events, refused)
 
     async def _readings_pg(
         self, session: AsyncSession, reduced: _Reduced, now: datetime
@@ -298,6 +329,7 @@ class TelemetryStore:
                 "reason": stmt.excluded.reason,
                 # A will message says nothing of the firmware: keep what was known.
                 "firmware": func.coalesce(stmt.excluded.firmware, DeviceStatus.firmware),
+                "via": stmt.excluded.via,
             },
         )
         await session.execute(
@@ -310,6 +342,7 @@ class TelemetryStore:
                     "reason": s.reason,
                     "last_seen_at": s.ts if s.online else None,
                     "firmware": s.firmware,
+                    "via": s.via,
                 }
                 for s in latest.values()
             ],

@@ -13,6 +13,7 @@ from beffroi.assets.api import router as assets_router
 from beffroi.assets.groups_api import router as groups_router
 from beffroi.audit.api import router as audit_router
 from beffroi.catalogue.api import router as catalogue_router
+from beffroi.commands.api import router as commands_router
 from beffroi.communes.api import router as communes_router
 from beffroi.config import Settings, get_settings
 from beffroi.context import Runtime, open_runtime
@@ -44,6 +45,7 @@ def api_router() -> APIRouter:
         audit_router,
         devices_router,
         telemetry_router,
+        commands_router,
     ):
         api.include_router(router)
     return api

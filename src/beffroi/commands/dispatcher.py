@@ -1,0 +1,216 @@
+"""Sending queued commands to devices, in the gateway process.
+
+Each round claims the commands that are due (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
+so several gateways never send one twice), marks them ``sent`` and commits, then
+publishes them: a reply can never arrive for a command the database does not yet know
+as sent. A command whose device is offline waits without a due time and is released
+when the device comes back. Rounds are woken by new commands and returning devices on
+the event hub, and run at least every ``poll_s`` for commands written by other processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import orjson
+import structlog
+from sqlalchemy import select, update
+
+from beffroi import metrics
+from beffroi.commands import history, jobs
+from beffroi.commands.events import CommandChanged
+from beffroi.commands.history import Move
+from beffroi.commands.lifecycle import CommandState
+from beffroi.commands.models import Command
+from beffroi.commands.tracker import CommandTracker
+from beffroi.db import Database
+from beffroi.devices import topics
+from beffroi.events import EventHub
+from beffroi.telemetry.events import ConnectivityChanged
+from beffroi.telemetry.service import online_routes
+from beffroi.timeutil import utcnow
+
+log = structlog.get_logger(__name__)
+
+ROUND_LIMIT = 5000
+CLOCK_S = 1.0
+RELEASE_S = 10.0
+REFRESH_S = 30.0
+HUB = "hub"
+
+
+def command_payload(row: Command) -> bytes:
+    """The message a device receives (docs/device-api.md)."""
+    return orjson.dumps(
+        {"name": row.name, "params": row.params, "expires_at": row.expires_at.isoformat()}
+    )
+
+
+class CommandDispatcher:
+    """Publishes due commands and runs the commands' clock."""
+
+    def __init__(
+        self,
+        db: Database,
+        events: EventHub,
+        publish: Callable[[str, bytes], None],
+        tracker: CommandTracker,
+        *,
+        root: str,
+        poll_s: float = 0.25,
+    ) -> None:
+        self.db = db
+        self.events = events
+        self.publish = publish
+        self.tracker = tracker
+        self.root = root
+        self.poll_s = poll_s
+        self._wake = asyncio.Event()
+        self._back_online: set[str] = set()
+        self.sent = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Dispatch until ``stop`` is set."""
+        listener = asyncio.create_task(self._listen())
+        last_clock = last_release = last_refresh = 0.0
+        try:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
+                self._wake.clear()
+                if stop.is_set():
+                    break
+                try:
+                    now_m = time.monotonic()
+                    if now_m - last_refresh >= REFRESH_S:
+                        async with self.db.read() as session:
+                            await self.tracker.refresh(session)
+                        last_refresh = now_m
+                    if self._back_online or now_m - last_release >= RELEASE_S:
+                        await self.release(everyone=now_m - last_release >= RELEASE_S)
+                        last_release = now_m
+                    while await self.dispatch_due() == ROUND_LIMIT:
+                        pass
+                    if now_m - last_clock >= CLOCK_S:
+                        closed = await jobs.close_overdue(self.db)
+                        self.events.publish_many(closed.events)
+                        last_clock = now_m
+                        if closed.retried:
+                            self._wake.set()
+                except Exception:  # a failed round is logged and tried again next round
+                    log.exception("command dispatch round failed")
+                    await asyncio.sleep(self.poll_s)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _listen(self) -> None:
+        with self.events.subscribe(CommandChanged, ConnectivityChanged) as subscription:
+            async for event in subscription:
+                if isinstance(event, ConnectivityChanged):
+                    if event.online:
+                        self._back_online.add(event.asset_id)
+                        self._wake.set()
+                elif event.state == CommandState.QUEUED:
+                    self._wake.set()
+
+    async def release(self, *, everyone: bool = False) -> int:
+        """Give a due time back to waiting commands whose device is online again
+        (those just announced, or every waiting one)."""
+        announced, self._back_online = self._back_online, set()
+        async with self.db.write() as session:
+            waiting = select(Command.asset_id).where(
+                Command.state == CommandState.QUEUED, Command.next_attempt_at.is_(None)
+            )
+            if not everyone:
+                waiting = waiting.where(Command.asset_id.in_(sorted(announced)[:ROUND_LIMIT]))
+            assets = list((await session.execute(waiting.distinct())).scalars())
+            if not assets:
+                return 0
+            online = sorted(await online_routes(session, assets))
+            for start in range(0, len(online), ROUND_LIMIT):
+                await session.execute(
+                    update(Command)
+                    .where(
+                        Command.state == CommandState.QUEUED,
+                        Command.next_attempt_at.is_(None),
+                        Command.asset_id.in_(online[start : start + ROUND_LIMIT]),
+                    )
+                    .values(next_attempt_at=utcnow())
+                )
+        return len(online)
+
+    async def dispatch_due(self, now: datetime | None = None) -> int:
+        """Claim and send one round of due commands; returns how many were claimed."""
+        now = now or utcnow()
+        to_send: list[tuple[str, bytes]] = []
+        async with self.db.write() as session:
+            with session.no_autoflush:
+                rows = list(
+                    (
+                        await session.execute(
+                            select(Command)
+                            .where(
+                                Command.state == CommandState.QUEUED,
+                                Command.next_attempt_at <= now,
+                            )
+                            .order_by(Command.next_attempt_at)
+                            .limit(ROUND_LIMIT)
+                            .with_for_update(skip_locked=True)
+                        )
+                    ).scalars()
+                )
+                if not rows:
+                    return 0
+                routes = await online_routes(session, [r.asset_id for r in rows])
+                moves: list[Move] = []
+                for row in rows:
+                    if row.expires_at <= now:
+                        jobs.expire(row, now, "expired before it was sent")
+                        moves.append(
+                            jobs.hub_move(row, now, {"reason": "expired before it was sent"})
+                        )
+                        continue
+                    if row.asset_id not in routes:
+                        row.next_attempt_at = None  # waits for its device
+                        continue
+                    row.state = CommandState.SENT.value
+                    row.attempts += 1
+                    row.sent_at = now
+                    row.reply_due_at = now + timedelta(seconds=row.timeout_s)
+                    row.next_attempt_at = None
+                    via = routes[row.asset_id]
+                    topic = topics.build(
+                        topics.Topic(topics.Channel.COMMAND, row.asset_id, via, row.id), self.root
+                    )
+                    to_send.append((topic, command_payload(row)))
+                    moves.append(
+                        Move(
+                            row.id,
+                            row.asset_id,
+                            row.batch_id,
+                            row.name,
+                            row.state,
+                            row.verification,
+                            now,
+                            HUB,
+                            "system",
+                            {"attempt": row.attempts, "via": via}
+                            if via
+                            else {"attempt": row.attempts},
+                        )
+                    )
+                await history.write_back(session, rows, now)
+                events = await history.record(session, moves)
+        self.tracker.watch([m.asset_id for m in moves])
+        for topic, payload in to_send:
+            self.publish(topic, payload)
+        metrics.COMMANDS_SENT.inc(len(to_send))
+        self.sent += len(to_send)
+        self.events.publish_many(events)
+        return len(rows)

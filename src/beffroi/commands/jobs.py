@@ -1,0 +1,154 @@
+"""The clock of commands: what no reply will ever close.
+
+Run every second or so by the gateway (and callable from anywhere): approval requests
+that were not answered, commands past their lifetime, sends that got no reply in time
+(retried when the command is idempotent), and verifications that never came. After a
+pass no command is left open past its expiry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beffroi import metrics
+from beffroi.commands import history
+from beffroi.commands.events import BatchChanged
+from beffroi.commands.history import Move
+from beffroi.commands.lifecycle import BatchState, CommandState, Verification
+from beffroi.commands.models import Command, CommandBatch
+from beffroi.db import Database
+from beffroi.timeutil import utcnow
+
+HUB = "hub"
+PASS_LIMIT = 5000
+
+S = CommandState
+
+
+@dataclass(slots=True)
+class Closed:
+    """What one pass did."""
+
+    expired: int = 0
+    retried: int = 0
+    unconfirmed: int = 0
+    events: list[object] = field(default_factory=list)
+
+
+async def _locked(session: AsyncSession, *where: ColumnElement[bool]) -> Sequence[Command]:
+    stmt = select(Command).where(*where).order_by(Command.id).limit(PASS_LIMIT).with_for_update()
+    return list((await session.execute(stmt)).scalars())
+
+
+def hub_move(
+    row: Command, now: datetime, detail: dict[str, object], *, transition: bool = True
+) -> Move:
+    return Move(
+        row.id,
+        row.asset_id,
+        row.batch_id,
+        row.name,
+        row.state,
+        row.verification,
+        now,
+        HUB,
+        "system",
+        detail,
+        transition,
+    )
+
+
+def expire(row: Command, now: datetime, why: str) -> None:
+    """Close a command the device did not finish in time."""
+    row.state = S.EXPIRED.value
+    row.finished_at = now
+    row.result = {"reason": why}
+    if row.verification == Verification.PENDING:
+        row.verification = Verification.NOT_APPLICABLE.value
+
+
+async def close_overdue(db: Database, now: datetime | None = None) -> Closed:
+    """One pass of the clock; returns what it closed and the events to publish."""
+    now = now or utcnow()
+    done = Closed()
+    async with db.write() as session:
+        with session.no_autoflush:
+            changed: dict[str, Command] = {}
+            moves: list[Move] = []
+            for row in await _locked(
+                session,
+                Command.state == S.AWAITING_APPROVAL,
+                Command.approval_expires_at <= now,
+            ):
+                expire(row, now, "not approved in time")
+                changed[row.id] = row
+                moves.append(hub_move(row, now, {"reason": "not approved in time"}))
+            open_states = [S.AWAITING_APPROVAL, S.QUEUED, S.SENT, S.ACCEPTED]
+            for row in await _locked(
+                session, Command.state.in_(open_states), Command.expires_at <= now
+            ):
+                if row.id in changed:
+                    continue
+                why = (
+                    "expired before it was sent"
+                    if row.state == S.QUEUED
+                    else "expired before the device finished"
+                )
+                expire(row, now, why)
+                changed[row.id] = row
+                moves.append(hub_move(row, now, {"reason": why}))
+            for row in await _locked(session, Command.state == S.SENT, Command.reply_due_at <= now):
+                if row.id in changed:
+                    continue
+                if row.attempts < row.max_attempts:
+                    row.state = S.QUEUED.value
+                    row.next_attempt_at = now
+                    done.retried += 1
+                    moves.append(
+                        hub_move(row, now, {"reason": f"no reply after attempt {row.attempts}"})
+                    )
+                else:
+                    why = f"no reply after {row.attempts} attempt(s)"
+                    expire(row, now, why)
+                    moves.append(hub_move(row, now, {"reason": why}))
+                changed[row.id] = row
+            for row in await _locked(
+                session,
+                Command.verification == Verification.PENDING,
+                Command.verify_by <= now,
+            ):
+                if row.id in changed:
+                    continue
+                row.verification = Verification.UNCONFIRMED.value
+                changed[row.id] = row
+                done.unconfirmed += 1
+                moves.append(
+                    hub_move(
+                        row, now, {"reason": "no report of the state in time"}, transition=False
+                    )
+                )
+            done.expired = sum(1 for r in changed.values() if r.state == S.EXPIRED)
+            await history.write_back(session, list(changed.values()), now)
+            done.events += await history.record(session, moves)
+            batches = await session.execute(
+                update(CommandBatch)
+                .where(
+                    CommandBatch.state == BatchState.AWAITING_APPROVAL,
+                    CommandBatch.approval_expires_at <= now,
+                )
+                .values(state=BatchState.EXPIRED, decided_at=now, decided_by=HUB)
+                .returning(CommandBatch.id)
+            )
+            done.events += [
+                BatchChanged(b, BatchState.EXPIRED.value, now) for b in batches.scalars()
+            ]
+    if done.expired:
+        metrics.COMMANDS_CLOSED.labels("expired").inc(done.expired)
+    if done.retried:
+        metrics.COMMANDS_CLOSED.labels("retried").inc(done.retried)
+    return done

@@ -1,0 +1,102 @@
+"""Tables of remote commands: the commands, their group batches and their history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from beffroi.audit.models import BigId
+from beffroi.db import Base, JSONType, UTCDateTime
+
+
+class CommandBatch(Base):
+    """One command sent to many assets: a child :class:`Command` per target."""
+
+    __tablename__ = "command_batches"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    asset_type: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # How the targets were chosen (kind and arguments), kept to show and to audit.
+    target: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # The communes of the targets, sorted: a batch is visible to whoever sees them all.
+    communes: Mapped[list[str]] = mapped_column(JSONType)
+    total: Mapped[int] = mapped_column(Integer)
+    critical: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    approval_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retry_of: Mapped[str | None] = mapped_column(String(32))
+
+
+class Command(Base):
+    """One command to one asset, and where it is in its life (:mod:`.lifecycle`).
+
+    The asset's type and commune are copied in: the command history outlives changes to
+    the asset, and the scope filter needs no join.
+    """
+
+    __tablename__ = "commands"
+    __table_args__ = (
+        # The dispatcher's question: what is queued and due?
+        Index("ix_commands_state_next_attempt_at", "state", "next_attempt_at"),
+        Index("ix_commands_asset_id_created_at", "asset_id", "created_at"),
+        Index("ix_commands_batch_id_state", "batch_id", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    batch_id: Mapped[str | None] = mapped_column(
+        ForeignKey("command_batches.id", ondelete="CASCADE")
+    )
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
+    asset_type: Mapped[str] = mapped_column(String(64))
+    commune_code: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    critical: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20))
+    verification: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    timeout_s: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    approval_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reply_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verify_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CommandTransition(Base):
+    """One move of one command: the state entered, when, and who or what caused it."""
+
+    __tablename__ = "command_transitions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    command_id: Mapped[str] = mapped_column(
+        ForeignKey("commands.id", ondelete="CASCADE"), index=True
+    )
+    state: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(200))
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSONType)

@@ -1,0 +1,129 @@
+"""What may be sent, by whom, and with what safety: the catalogue applied to one request.
+
+Everything here is checked before anything is written or sent, so a refused command
+leaves no trace but its audit entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from beffroi.accounts.principal import Permission, Principal, Role
+from beffroi.catalogue import CATALOGUE, CommandSpec, EquipmentType, schema_errors
+from beffroi.config import Settings
+from beffroi.errors import FieldError, InvalidInput, PermissionDenied
+
+MAX_TIMEOUT_S = 3600
+MAX_EXPIRY_S = 7 * 24 * 3600
+MIN_EXPIRY_S = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """A command's own timeout and lifetime, or the type's defaults when not given."""
+
+    timeout_s: int | None = None
+    expires_in_s: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A request that passed every check, with what the checks decided."""
+
+    type_spec: EquipmentType
+    spec: CommandSpec
+    params: dict[str, Any]
+    critical: bool
+    needs_approval: bool
+    timeout_s: int
+    expires_in_s: int
+    max_attempts: int
+
+
+def may_send(principal: Principal, type_spec: EquipmentType, spec: CommandSpec) -> bool:
+    """Whether ``principal`` may send this command: a role the command allows, and for an
+    operator the domain of the equipment."""
+    if not principal.can(Permission.COMMAND_SEND):
+        return False
+    for role in principal.roles:
+        if role.value not in spec.roles:
+            continue
+        if role is Role.OPERATOR and type_spec.domain not in principal.domains:
+            continue
+        return True
+    return False
+
+
+def check(
+    principal: Principal,
+    settings: Settings,
+    asset_type: str,
+    name: str,
+    params: dict[str, Any] | None,
+    reason: str | None,
+    timing: Timing,
+    *,
+    critical_because: str | None = None,
+) -> Checked:
+    """Validate a command for a type against the catalogue and the principal.
+
+    ``critical_because``: the batch makes it critical whatever the command (its size, a
+    whole commune switched off). Raises :class:`InvalidInput` naming the bad field, or
+    :class:`PermissionDenied`.
+    """
+    type_spec = CATALOGUE.require(asset_type)
+    spec = type_spec.command(name)
+    if spec is None:
+        known = [c.name for c in type_spec.commands]
+        raise InvalidInput(
+            FieldError("name", f"{asset_type} has no command {name!r}; known: {known}")
+        )
+    if not may_send(principal, type_spec, spec):
+        raise PermissionDenied(
+            f"{principal.name} may not send {name} to a {asset_type}: it takes one of the roles "
+            f"{list(spec.roles)}"
+            + (f" with the {type_spec.domain.value} domain" if "operator" in spec.roles else "")
+        )
+    params = params if params is not None else {}
+    errors = schema_errors(spec.params, params, "params")
+    timeout_s = timing.timeout_s if timing.timeout_s is not None else spec.timeout_s
+    expires_in_s = timing.expires_in_s if timing.expires_in_s is not None else spec.expires_s
+    if not 1 <= timeout_s <= MAX_TIMEOUT_S:
+        errors.append(FieldError("timeout_s", f"must be between 1 and {MAX_TIMEOUT_S}"))
+    if not MIN_EXPIRY_S <= expires_in_s <= MAX_EXPIRY_S:
+        errors.append(
+            FieldError("expires_in_s", f"must be between {MIN_EXPIRY_S} and {MAX_EXPIRY_S}")
+        )
+    elif expires_in_s < timeout_s:
+        errors.append(FieldError("expires_in_s", "must not be shorter than timeout_s"))
+    critical = critical_because is not None or (not errors and spec.is_critical(params))
+    text = (reason or "").strip()
+    if (critical or spec.reason_required) and not text:
+        why = critical_because or (
+            "a critical command" if critical else f"{name} on a {asset_type}"
+        )
+        errors.append(FieldError("reason", f"required: {why}"))
+    if errors:
+        raise InvalidInput(errors)
+    return Checked(
+        type_spec=type_spec,
+        spec=spec,
+        params=params,
+        critical=critical,
+        needs_approval=critical and settings.four_eyes,
+        timeout_s=timeout_s,
+        expires_in_s=expires_in_s,
+        max_attempts=settings.command_max_attempts if spec.idempotent else 1,
+    )
+
+
+def may_approve(principal: Principal, requested_by_user_id: int | None, requested_by: str) -> None:
+    """The four-eyes rule: a supervisor, and not the person who asked."""
+    if not principal.has_role(Role.SUPERVISOR) or not principal.can(Permission.COMMAND_APPROVE):
+        raise PermissionDenied(f"{principal.name} is not a supervisor: only a supervisor approves")
+    same_user = principal.user_id is not None and principal.user_id == requested_by_user_id
+    if same_user or principal.name == requested_by:
+        raise PermissionDenied(
+            "the four-eyes rule: a command is approved by someone else than its requester"
+        )

@@ -1,0 +1,226 @@
+"""Following commands from the ingest path: device replies and the state they report.
+
+The gateway's ingest transaction calls :meth:`CommandTracker.observe` with each batch's
+replies and newest values, so a reply moves its command in the same commit that stores
+it, and a redelivered batch finds nothing left to move. A duplicate or late reply (to a
+command already final) changes nothing; a reply naming a command the hub never sent is
+counted as rejected input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beffroi import metrics
+from beffroi.commands import history
+from beffroi.commands.history import Move
+from beffroi.commands.lifecycle import FINAL, CommandState, Verification, can_move
+from beffroi.commands.models import Command
+from beffroi.commands.verification import expected_state, judge
+from beffroi.devices import topics
+from beffroi.telemetry.decode import Reason, Rejection, Reply
+
+CHUNK = 5000
+DEVICE = "device"
+AWAITING = (Verification.PENDING.value, Verification.MISMATCH.value)
+# A row's columns the tracker may change, written back in one executemany per batch.
+_COLUMNS = (
+    "state",
+    "verification",
+    "replied_at",
+    "finished_at",
+    "verify_by",
+    "verified_at",
+    "result",
+)
+
+
+@dataclass(slots=True)
+class Observed:
+    """What following a batch produced: hub events and rejected replies."""
+
+    events: list[object] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+Newest = Mapping[tuple[str, str], tuple[datetime, float | None, str | None]]
+
+
+class CommandTracker:
+    """Moves commands on replies and verifies them against reported state.
+
+    ``watching`` holds the assets with a command whose effect is not yet verified, so
+    the readings of the other 99 % of the fleet cost one set look-up. It is filled by
+    this process's dispatcher and refreshed from the database (other gateways' commands).
+    """
+
+    def __init__(self, *, root: str, verify_window: timedelta) -> None:
+        self.root = root
+        self.verify_window = verify_window
+        self.watching: set[str] = set()
+
+    def watch(self, asset_ids: Sequence[str]) -> None:
+        """Readings of these assets may verify a command."""
+        self.watching.update(asset_ids)
+
+    async def refresh(self, session: AsyncSession) -> None:
+        """Re-read which assets have a command awaiting verification."""
+        rows = await session.execute(
+            select(Command.asset_id)
+            .where(Command.verification.in_(AWAITING), Command.sent_at.is_not(None))
+            .distinct()
+        )
+        self.watching = set(rows.scalars())
+
+    async def observe(
+        self, session: AsyncSession, replies: Sequence[Reply], newest: Newest, now: datetime
+    ) -> Observed:
+        """Apply a batch's replies, then verify against its newest values."""
+        out = Observed()
+        changed: dict[str, Command] = {}
+        moves: list[Move] = []
+        # Changed rows are written by one executemany below, not by the ORM's autoflush.
+        with session.no_autoflush:
+            if replies:
+                await self._replies(session, replies, now, changed, moves, out)
+            watched = {asset for asset, _ in newest if asset in self.watching}
+            if watched:
+                await self._verify(session, watched, newest, now, changed, moves)
+        if changed:
+            await history.write_back(session, list(changed.values()), now)
+            out.events += await history.record(session, moves)
+        return out
+
+    async def _replies(
+        self,
+        session: AsyncSession,
+        replies: Sequence[Reply],
+        now: datetime,
+        changed: dict[str, Command],
+        moves: list[Move],
+        out: Observed,
+    ) -> None:
+        ids = sorted({r.command_id for r in replies})
+        rows: dict[str, Command] = {}
+        for start in range(0, len(ids), CHUNK):
+            # Locked in id order: cancellations and the expiry job lock the same way.
+            result = await session.execute(
+                select(Command)
+                .where(Command.id.in_(ids[start : start + CHUNK]))
+                .order_by(Command.id)
+                .with_for_update()
+            )
+            rows.update({c.id: c for c in result.scalars()})
+        for reply in replies:
+            row = rows.get(reply.command_id)
+            if row is None or row.asset_id != reply.asset_id or row.sent_at is None:
+                out.rejections.append(_unknown(reply, self.root))
+                continue
+            target = CommandState(reply.status)
+            current = CommandState(row.state)
+            if current in FINAL or not can_move(current, target) or current is target:
+                metrics.COMMAND_REPLIES_IGNORED.inc()
+                continue
+            row.state = target.value
+            row.replied_at = row.replied_at or now
+            if target in FINAL:
+                row.finished_at = now
+                row.result = reply.detail or None
+                if target is CommandState.SUCCEEDED and row.verification in AWAITING:
+                    row.verify_by = now + self.verify_window
+                    self.watching.add(row.asset_id)
+                elif row.verification == Verification.PENDING:
+                    row.verification = Verification.NOT_APPLICABLE.value
+            changed[row.id] = row
+            moves.append(_move(row, now, reply.detail or None))
+
+    async def _verify(
+        self,
+        session: AsyncSession,
+        assets: set[str],
+        newest: Newest,
+        now: datetime,
+        changed: dict[str, Command],
+        moves: list[Move],
+    ) -> None:
+        ordered = sorted(assets)
+        candidates: list[Command] = []
+        for start in range(0, len(ordered), CHUNK):
+            result = await session.execute(
+                select(Command)
+                .where(
+                    Command.asset_id.in_(ordered[start : start + CHUNK]),
+                    Command.verification.in_(AWAITING),
+                    Command.sent_at.is_not(None),
+                )
+                .order_by(Command.id)
+                .with_for_update()
+            )
+            candidates += [changed.get(c.id, c) for c in result.scalars()]
+        found = {c.asset_id for c in candidates}
+        self.watching -= assets - found
+        for row in candidates:
+            expected = expected_state(row.asset_type, row.name, row.params)
+            reported = {
+                key: newest[(row.asset_id, key)][1:]
+                for key in expected
+                if (row.asset_id, key) in newest
+            }
+            verdict = judge(expected, reported)
+            if verdict is None:
+                continue
+            if verdict:
+                outcome = Verification.VERIFIED
+                row.verified_at = now
+            elif row.state == CommandState.SUCCEEDED:
+                # The device said it is done and reports otherwise: flag it. Before its
+                # final reply the state may still be on its way (a ramp), so wait.
+                outcome = Verification.MISMATCH
+            else:
+                continue
+            if row.verification == outcome.value:
+                continue
+            row.verification = outcome.value
+            changed[row.id] = row
+            detail: dict[str, Any] = {"expected": _plain(expected), "reported": reported}
+            moves.append(_move(row, now, detail, transition=False))
+
+
+def _plain(expected: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (float(v) if isinstance(v, float) else v) for k, v in expected.items()}
+
+
+def _move(
+    row: Command, now: datetime, detail: dict[str, Any] | None, *, transition: bool = True
+) -> Move:
+    return Move(
+        row.id,
+        row.asset_id,
+        row.batch_id,
+        row.name,
+        row.state,
+        row.verification,
+        now,
+        row.asset_id,
+        DEVICE,
+        detail,
+        transition,
+    )
+
+
+def _unknown(reply: Reply, root: str) -> Rejection:
+    topic = topics.build(
+        topics.Topic(topics.Channel.REPLY, reply.asset_id, None, reply.command_id), root
+    )
+    return Rejection(
+        Reason.UNKNOWN_COMMAND,
+        f"no command {reply.command_id!r} was sent to {reply.asset_id!r}",
+        topic,
+        b"",
+    )
