@@ -24,7 +24,8 @@ from beffroi.assets import importing
 from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.audit.models import AuditEntry
 from beffroi.catalogue import Domain
-from beffroi.commands import jobs
+from beffroi.commands import jobs, service
+from beffroi.commands.schemas import BatchCreate, Target, TargetKind
 from beffroi.context import Context, Runtime
 from beffroi.devices.credentials import issue_credentials
 from beffroi.gateway.runner import Gateway, broker_address
@@ -234,10 +235,12 @@ async def test_a_command_goes_through_every_state_and_is_verified(
             )
             assert response.status_code == 201, response.text
             created = response.json()
-            assert created["state"] == "queued" and created["verification"] == "pending"
+            assert created["state"] == "queued"
+            assert created["verification"] == "pending"
             command_id, payload = await light.next_command()
             assert command_id == created["id"]
-            assert payload["name"] == "dim" and payload["params"] == {"level_pct": 40}
+            assert payload["name"] == "dim"
+            assert payload["params"] == {"level_pct": 40}
             assert payload["expires_at"]
             await wait_for(lambda: h.state_is(command_id, "sent"))
             await light.reply(command_id, "accepted")
@@ -370,7 +373,8 @@ async def test_an_offline_device_gets_its_command_when_it_comes_back(
         try:
             await light.online()
             command_id, payload = await light.next_command(15)
-            assert command_id == waiting["id"] and payload["name"] == "switch"
+            assert command_id == waiting["id"]
+            assert payload["name"] == "switch"
             await light.reply(command_id, "succeeded")
             await wait_for(lambda: h.state_is(command_id, "succeeded"))
             await asyncio.sleep(0.5)
@@ -401,7 +405,8 @@ async def test_four_eyes_scope_and_domains(
         response = await h.command(
             "video", asset_id="CA-TAL-1", name="goto_preset", params={"preset": 2}
         )
-        assert response.status_code == 422 and response.json()["errors"][0]["field"] == "reason"
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "reason"
         response = await h.command(
             "video",
             asset_id="CA-TAL-1",
@@ -415,14 +420,13 @@ async def test_four_eyes_scope_and_domains(
             await h.command("viewer", asset_id=h.site.child, name="dim", params={"level_pct": 5})
         ).status_code == 403
         response = await h.command("admin", asset_id=h.site.child, name="raise")
-        assert response.status_code == 422 and "no command 'raise'" in response.text
+        assert response.status_code == 422
+        assert "no command 'raise'" in response.text
         response = await h.command(
             "admin", asset_id=h.site.child, name="dim", params={"level_pct": 500}
         )
-        assert (
-            response.status_code == 422
-            and response.json()["errors"][0]["field"] == "params.level_pct"
-        )
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "params.level_pct"
 
         # A mode change must name its automatic revert, at most 24 h away.
         response = await h.command(
@@ -432,7 +436,8 @@ async def test_four_eyes_scope_and_domains(
             params={"mode": "yellow_flash"},
             reason="works",
         )
-        assert response.status_code == 422 and "revert_after_min" in response.text
+        assert response.status_code == 422
+        assert "revert_after_min" in response.text
         response = await h.command(
             "admin",
             asset_id="TC-TAL-1",
@@ -448,7 +453,8 @@ async def test_four_eyes_scope_and_domains(
             name="set_mode",
             params={"mode": "all_red", "revert_after_min": 30},
         )
-        assert response.status_code == 422 and response.json()["errors"][0]["field"] == "reason"
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "reason"
         response = await h.command(
             "super1",
             asset_id="TC-TAL-1",
@@ -457,16 +463,20 @@ async def test_four_eyes_scope_and_domains(
             reason="accident",
         )
         held = response.json()
-        assert held["state"] == "awaiting_approval" and held["critical"] is True
+        assert held["state"] == "awaiting_approval"
+        assert held["critical"] is True
         approve = f"/api/v1/commands/{held['id']}/approve"
         own = await h.http.post(approve, headers=h.people["super1"].headers, json={})
-        assert own.status_code == 403 and "four-eyes" in own.text
+        assert own.status_code == 403
+        assert "four-eyes" in own.text
         operator = await h.http.post(approve, headers=h.people["roads"].headers, json={})
         assert operator.status_code == 403
         ok = await h.http.post(approve, headers=h.people["super2"].headers, json={"reason": "seen"})
-        assert ok.status_code == 200 and ok.json()["state"] == "queued"
+        assert ok.status_code == 200
+        assert ok.json()["state"] == "queued"
         again = await h.http.post(approve, headers=h.people["super2"].headers, json={})
-        assert again.status_code == 409 and again.json()["current_state"] == "queued"
+        assert again.status_code == 409
+        assert again.json()["current_state"] == "queued"
 
         # A refusal ends it; an unanswered request expires.
         refused = (
@@ -498,3 +508,219 @@ async def test_four_eyes_scope_and_domains(
         "command.create.refused",
     ):
         assert action in actions, action
+
+
+async def _more_lights(system: Context, cabinet: str, count: int) -> list[str]:
+    items = [
+        AssetCreate(
+            id=f"SL-TAL-{n:05d}",
+            type="streetlight",
+            name=f"Point lumineux {n}",
+            commune="talant",
+            location=Point(coordinates=(TALANT[0] + n * 1e-4, TALANT[1])),
+            parent_id=cabinet,
+        )
+        for n in range(2, 2 + count)
+    ]
+    report = await importing.import_assets(system, list(enumerate(items, 1)), source="tests")
+    assert not report.errors, report.errors
+    return [i.id for i in items]
+
+
+class Cabinet(Device):
+    """A field gateway answering every command for its lights with one status."""
+
+    answer = "succeeded"
+
+    def _connect(self) -> None:
+        super()._connect()
+        assert self.client is not None
+        self.client.subscribe(f"{ROOT}/gateways/{self.username}/devices/+/commands/+", 1)
+
+    def _on_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        # beffroi/v1/gateways/{cabinet}/devices/{light}/commands/{command_id}
+        parts = msg.topic.split("/")
+        light, command_id = parts[5], parts[7]
+        with self._lock:
+            self.received.append((command_id, orjson.loads(msg.payload)))
+        topic = f"{ROOT}/gateways/{self.username}/devices/{light}/commands/{command_id}/reply"
+        client.publish(topic, orjson.dumps({"status": self.answer}), qos=1)
+
+    async def lights_online(self, lights: list[str]) -> None:
+        assert self.client is not None
+        for light in lights:
+            topic = f"{ROOT}/gateways/{self.username}/devices/{light}/status"
+            self.client.publish(topic, orjson.dumps({"online": True}), qos=1, retain=True)
+        await self.publish("status", {"online": True})
+
+
+async def _batch(h: Hub, who: str, **body: Any) -> httpx.Response:
+    return await h.http.post("/api/v1/command-batches", json=body, headers=h.people[who].headers)
+
+
+async def _counts(h: Hub, batch_id: str) -> dict[str, int]:
+    return dict((await h.get("admin", f"/api/v1/command-batches/{batch_id}"))["counts"])
+
+
+async def test_group_commands_target_progress_cancel_retry_and_safety(
+    runtime: Runtime, system: Context, tmp_path: Path
+) -> None:
+    async with hub("mosquitto", runtime, system, tmp_path, batch_critical_size=40) as h:
+        lights = [h.site.child, *await _more_lights(system, h.site.gateway, 30)]
+        # Every way of choosing targets, within the caller's scope.
+        polygon = {
+            "type": "Polygon",
+            "coordinates": [[[4.9, 47.2], [5.1, 47.2], [5.1, 47.4], [4.9, 47.4], [4.9, 47.2]]],
+        }
+        dim = {"type": "streetlight", "name": "dim", "params": {"level_pct": 30}}
+        totals = {}
+        for label, target in {
+            "cabinet": {"kind": "cabinet", "cabinet_id": h.site.gateway},
+            "commune": {"kind": "commune", "commune": "talant"},
+            "ids": {"kind": "ids", "asset_ids": lights[:5]},
+            "polygon": {"kind": "polygon", "polygon": polygon},
+            "filter": {"kind": "filter", "q": "SL-TAL-0000"},
+        }.items():
+            response = await _batch(h, "talant", **dim, target=target)
+            assert response.status_code == 201, (label, response.text)
+            totals[label] = response.json()["total"]
+        assert totals == {"cabinet": 31, "commune": 31, "ids": 5, "polygon": 31, "filter": 9}
+        # Talant's operator reaches nothing in Chenôve, by any target.
+        outside = await _batch(h, "talant", **dim, target={"kind": "commune", "commune": "chenove"})
+        assert outside.status_code == 422
+        assert "no streetlight in your scope" in outside.text
+        outside = await _batch(
+            h, "talant", **dim, target={"kind": "ids", "asset_ids": [h.site.other]}
+        )
+        assert outside.status_code == 422
+        assert h.site.other in outside.text
+        wrong = await _batch(
+            h, "talant", **dim, target={"kind": "ids", "asset_ids": [h.site.gateway]}
+        )
+        assert wrong.status_code == 422
+        assert "not a streetlight" in wrong.text
+        # The devices are offline: everything waits, and a cancellation ends it all.
+        queued = (
+            await _batch(h, "talant", **dim, target={"kind": "ids", "asset_ids": lights[:3]})
+        ).json()
+        assert queued["counts"] == {"queued": 3}
+        cancelled = await h.http.post(
+            f"/api/v1/command-batches/{queued['id']}/cancel",
+            headers=h.people["talant"].headers,
+            json={},
+        )
+        assert cancelled.json()["counts"] == {"cancelled": 3}
+        assert cancelled.json()["state"] == "cancelled"
+
+        # Switching off a whole commune is critical: a reason, then a supervisor's approval.
+        off = {"type": "streetlight", "name": "switch", "params": {"on": False}}
+        response = await _batch(h, "talant", **off, target={"kind": "commune", "commune": "talant"})
+        assert response.status_code == 422
+        assert "whole commune" in response.text
+        held = (
+            await _batch(
+                h, "talant", **off, target={"kind": "commune", "commune": "talant"}, reason="test"
+            )
+        ).json()
+        assert held["state"] == "awaiting_approval"
+        assert held["counts"] == {"awaiting_approval": 31}
+        for batch in await h.get("admin", "/api/v1/command-batches"):
+            if batch["state"] == "running":
+                await h.http.post(
+                    f"/api/v1/command-batches/{batch['id']}/cancel",
+                    headers=h.people["admin"].headers,
+                    json={},
+                )
+        await h.gateway.directory.refresh(runtime.db)  # it learns of the new lights
+        cabinet = Cabinet(h.url, h.site.gateway, h.site.secrets[h.site.gateway], h.site.gateway)
+        cabinet.answer = "failed"
+        await cabinet.connect()
+        try:
+            await cabinet.lights_online(lights)
+            approved = await h.http.post(
+                f"/api/v1/command-batches/{held['id']}/approve",
+                headers=h.people["super2"].headers,
+                json={},
+            )
+            assert approved.status_code == 200, approved.text
+
+            async def all_failed() -> bool:
+                counts = await _counts(h, held["id"])
+                return counts == {"failed": 31}
+
+            await wait_for(all_failed, 20)
+            cabinet.answer = "succeeded"
+            retried = await h.http.post(
+                f"/api/v1/command-batches/{held['id']}/retry",
+                headers=h.people["talant"].headers,
+                json={},
+            )
+            assert retried.status_code == 201, retried.text
+            again = retried.json()
+            assert again["retry_of"] == held["id"]
+            assert again["total"] == 31
+            # The retry is a batch by ids, judged on its own: no commune switched off.
+            assert again["state"] == "running"
+
+            async def all_succeeded() -> bool:
+                return await _counts(h, again["id"]) == {"succeeded": 31}
+
+            await wait_for(all_succeeded, 20)
+            children = await h.get(
+                "talant", f"/api/v1/command-batches/{again['id']}/commands?state=succeeded&limit=10"
+            )
+            assert len(children["items"]) == 10
+            assert children["next_cursor"]
+        finally:
+            await cabinet.close()
+
+
+async def test_a_batch_above_the_configured_size_is_critical(
+    runtime: Runtime, system: Context, tmp_path: Path
+) -> None:
+    async with hub("embedded", runtime, system, tmp_path, batch_critical_size=2) as h:
+        lights = [h.site.child, *await _more_lights(system, h.site.gateway, 2)]
+        body = {
+            "type": "streetlight",
+            "name": "dim",
+            "params": {"level_pct": 80},
+            "target": {"kind": "ids", "asset_ids": lights},
+        }
+        response = await _batch(h, "lighting", **body)
+        assert response.status_code == 422
+        assert "a batch of 3 commands" in response.json()["errors"][0]["message"]
+        held = (await _batch(h, "lighting", **body, reason="event")).json()
+        assert held["critical"]
+        assert held["state"] == "awaiting_approval"
+        own = await h.http.post(
+            f"/api/v1/command-batches/{held['id']}/approve",
+            headers=h.people["lighting"].headers,
+            json={},
+        )
+        assert own.status_code == 403
+        denied = await h.http.post(
+            f"/api/v1/command-batches/{held['id']}/deny",
+            headers=h.people["super1"].headers,
+            json={"reason": "not tonight"},
+        )
+        assert denied.json()["state"] == "rejected"
+        assert denied.json()["counts"] == {"rejected": 3}
+    # Without the four-eyes rule a critical batch still needs its reason, then goes at once.
+    relaxed = Runtime(
+        settings=runtime.settings.model_copy(update={"batch_critical_size": 2, "four_eyes": False}),
+        db=runtime.db,
+        events=runtime.events,
+    )
+    out = await service.create_batch(
+        relaxed.system_context("tests"),
+        BatchCreate(
+            type="streetlight",
+            name="dim",
+            params={"level_pct": 80},
+            target=Target(kind=TargetKind.IDS, asset_ids=lights),
+            reason="event",
+        ),
+    )
+    assert out.critical
+    assert out.state == "running"
+    assert out.counts == {"queued": 3}
