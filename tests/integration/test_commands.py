@@ -71,10 +71,12 @@ class Device:
         client.username_pw_set(self.username, self.secret)
         client.on_message = self._on_message
         connected = threading.Event()
-        client.on_connect = lambda c, *_: (
-            c.subscribe(f"{self.base}/commands/+", 1),
-            connected.set(),
-        )
+
+        def on_connect(c: mqtt.Client, *_: Any) -> None:
+            c.subscribe(f"{self.base}/commands/+", 1)
+            connected.set()
+
+        client.on_connect = on_connect
         client.connect(host, int(port))
         client.loop_start()
         assert connected.wait(10), "device could not connect"
@@ -136,7 +138,7 @@ class Hub:
     async def command(self, who: str, **body: Any) -> httpx.Response:
         return await self.http.post("/api/v1/commands", json=body, headers=self.people[who].headers)
 
-    async def get(self, who: str, path: str) -> dict[str, Any]:
+    async def get(self, who: str, path: str) -> Any:
         response = await self.http.get(path, headers=self.people[who].headers)
         assert response.status_code == 200, response.text
         return response.json()

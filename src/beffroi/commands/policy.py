@@ -97,7 +97,7 @@ def check(
         )
     elif expires_in_s < timeout_s:
         errors.append(FieldError("expires_in_s", "must not be shorter than timeout_s"))
-    critical = critical_because is not None or (not errors and spec.is_critical(params))
+    critical = critical_because is not None or spec.is_critical(params)
     text = (reason or "").strip()
     if (critical or spec.reason_required) and not text:
         why = critical_because or (
