@@ -25,8 +25,9 @@ from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.audit.models import AuditEntry
 from beffroi.catalogue import Domain
 from beffroi.commands import jobs, service
-from beffroi.commands.schemas import BatchCreate, Target, TargetKind
+from beffroi.commands.schemas import BatchCreate, CommandCreate, Target, TargetKind
 from beffroi.context import Context, Runtime
+from beffroi.db import Database
 from beffroi.devices.credentials import issue_credentials
 from beffroi.gateway.runner import Gateway, broker_address
 from beffroi.telemetry.models import RejectionCount
@@ -726,3 +727,34 @@ async def test_a_batch_above_the_configured_size_is_critical(
     assert out.critical
     assert out.state == "running"
     assert out.counts == {"queued": 3}
+
+
+async def test_a_command_written_by_another_process_wakes_the_dispatcher(
+    backend: str, runtime: Runtime, system: Context, tmp_path: Path
+) -> None:
+    """On PostgreSQL the API process's NOTIFY wakes the gateway's dispatcher at once; the
+    poll interval (here a minute) is only the bound on SQLite."""
+    if backend != "postgresql":
+        pytest.skip("notifications are PostgreSQL's")
+    async with hub("mosquitto", runtime, system, tmp_path, command_poll_ms=60_000) as h:
+        light = h.light()
+        await light.connect()
+        try:
+            await light.online()
+            await asyncio.sleep(0.5)  # the status is stored; the dispatcher sleeps again
+            # Another process: its own database connections and its own event hub.
+            elsewhere = Runtime(
+                settings=runtime.settings,
+                db=Database(str(runtime.db.url.render_as_string(hide_password=False))),
+            )
+            try:
+                out = await service.send_command(
+                    elsewhere.system_context("api"),
+                    CommandCreate(asset_id=h.site.child, name="dim", params={"level_pct": 70}),
+                )
+            finally:
+                await elsewhere.db.dispose()
+            command_id, _ = await light.next_command(5)
+            assert command_id == out.id
+        finally:
+            await light.close()

@@ -21,7 +21,7 @@ import structlog
 from sqlalchemy import select, update
 
 from beffroi import metrics
-from beffroi.commands import history, jobs
+from beffroi.commands import history, jobs, wakeup
 from beffroi.commands.events import CommandChanged
 from beffroi.commands.history import Move
 from beffroi.commands.lifecycle import CommandState
@@ -75,7 +75,10 @@ class CommandDispatcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Dispatch until ``stop`` is set."""
-        listener = asyncio.create_task(self._listen())
+        listeners = [
+            asyncio.create_task(self._listen()),
+            asyncio.create_task(wakeup.listen(self.db, self._wake.set)),
+        ]
         last_clock = last_release = last_refresh = 0.0
         try:
             while not stop.is_set():
@@ -105,9 +108,11 @@ class CommandDispatcher:
                     log.exception("command dispatch round failed")
                     await asyncio.sleep(self.poll_s)
         finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
+            for listener in listeners:
+                listener.cancel()
+            for listener in listeners:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
 
     async def _listen(self) -> None:
         with self.events.subscribe(CommandChanged, ConnectivityChanged) as subscription:

@@ -21,7 +21,7 @@ from beffroi.assets.models import AssetStatus
 from beffroi.assets.service import AssetFilter, AssetRef, BBox, asset_refs, get_asset
 from beffroi.audit import service as audit
 from beffroi.catalogue import CATALOGUE
-from beffroi.commands import history, policy
+from beffroi.commands import history, policy, wakeup
 from beffroi.commands.events import BatchChanged
 from beffroi.commands.history import Move
 from beffroi.commands.lifecycle import (
@@ -227,6 +227,7 @@ async def _send_command(ctx: Context, body: CommandCreate) -> CommandOut:
         await _supersede(session, [row], now)
         await _insert_commands(session, [row])
         events = await history.record(session, _moves(ctx, [row], now))
+        await wakeup.notify(session)
         await audit.record(
             session,
             ctx.principal,
@@ -305,6 +306,8 @@ async def _decide(
                 {"reason": reason} if reason else None,
             )
             events = await history.record(session, [move])
+            if state is CommandState.QUEUED:
+                await wakeup.notify(session)
             await audit.record(
                 session,
                 ctx.principal,
@@ -619,6 +622,7 @@ async def _create_batch(ctx: Context, body: BatchCreate, retry_of: str | None = 
         await _supersede(session, rows, now)
         await _insert_commands(session, rows)
         events = await history.record(session, _moves(ctx, rows, now))
+        await wakeup.notify(session)
         await audit.record(
             session,
             ctx.principal,
@@ -777,6 +781,8 @@ async def _decide_batch(
                         detail,
                     )
                 )
+            if to_state is CommandState.QUEUED:
+                await wakeup.notify(session)
             batch.state = batch_state.value
             batch.decided_by = ctx.principal.name
             batch.decided_at = now
