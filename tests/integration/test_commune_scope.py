@@ -19,8 +19,9 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -37,6 +38,7 @@ from beffroi.assets.fleet import generate_fleet
 from beffroi.assets.schemas import AssetCreate
 from beffroi.assets.service import encode_cursor
 from beffroi.catalogue import Domain
+from beffroi.commands import jobs
 from beffroi.context import Context, Runtime
 from beffroi.devices import topics
 from beffroi.devices.credentials import issue_credentials
@@ -65,6 +67,9 @@ GHOSTS: dict[str, str | int] = {
     "username": "ghost-0404",
     "token_id": 987_654,
     "ref": "ghost-0404",
+    # Command and batch ids are 32 hex digits.
+    "command_id": "0" * 28 + "0404",
+    "batch_id": "0" * 28 + "b404",
 }
 # Around each commune's centre (Talant 5.005/47.337, Chenôve 5.006/47.292).
 CHENOVE_BOX = (4.97, 47.26, 5.04, 47.32)
@@ -102,7 +107,28 @@ class World:
     foreign_tokens: Mapping[str, int]
     foreign_token_prefixes: tuple[str, ...]
     talant_device_secret: str
+    # Remote commands. Chenôve's equipment beyond lighting, by type.
+    chenove_equipment: Mapping[str, str]
+    # Chenôve's commands worth aiming at one by one (label: id), and every Chenôve command.
+    chenove_commands: Mapping[str, str]
+    chenove_command_ids: tuple[str, ...]
+    # Batches of Chenôve alone, and batches over Talant and Chenôve (label: id).
+    chenove_batches: Mapping[str, str]
+    mixed_batches: Mapping[str, str]
+    # The controls, made by the administrator: the Talant user must see and act on them.
+    talant_commands: Mapping[str, str]
+    talant_batches: Mapping[str, str]
     foreign_people: tuple[str, ...] = ("Lucie Martin", "Jean Dupont")
+
+
+@dataclass(frozen=True, slots=True)
+class Twin:
+    """The same request aimed at a ghost: ``value`` in the call is ``ghost`` here."""
+
+    value: str | int
+    ghost: str | int
+    json: Any = None
+    query: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +140,11 @@ class Call:
     A call that is not a safe method must be refused unless ``may_succeed``: those are
     legitimate Talant writes that merely brush against Chenôve (a Talant polygon drawn over
     both communes, an import that skips its Chenôve row) and are checked by the snapshot.
+
+    A call aimed at Chenôve through its body or query rather than its path names its
+    ``twin`` (see :func:`aimed`): the answers must not tell the two apart. A Talant
+    control names the status it must ``expect``, proving the route works for Talant, so
+    that the refusals around it are the scope's doing (a control may write).
     """
 
     label: str = ""
@@ -123,11 +154,37 @@ class Call:
     headers: Mapping[str, str] = field(default_factory=dict)
     path: Mapping[str, str | int] | None = None
     may_succeed: bool = False
+    twin: Twin | None = None
+    expect: int | None = None
 
     @property
     def has_body(self) -> bool:
         """Whether the call sends a request body."""
         return self.json is not None or self.content is not None
+
+    @property
+    def may_write(self) -> bool:
+        """Whether a write may succeed (a Talant write, checked by the snapshot)."""
+        return self.may_succeed or (self.expect is not None and self.expect < 400)
+
+
+Build = Callable[[str | int], dict[str, Any]]
+
+
+def aimed(
+    label: str,
+    name: str,
+    value: str | int,
+    build: Build,
+    *,
+    in_query: bool = False,
+) -> Call:
+    """A call carrying ``value`` (a thing of kind ``name``) in its body (or query) made by
+    ``build``, twinned with the same call carrying that kind's ghost."""
+    ghost = GHOSTS[name]
+    if in_query:
+        return Call(label, query=build(value), twin=Twin(value, ghost, query=build(ghost)))
+    return Call(label, json=build(value), twin=Twin(value, ghost, json=build(ghost)))
 
 
 def foreign_values(w: World) -> dict[str, list[str | int]]:
@@ -139,6 +196,7 @@ def foreign_values(w: World) -> dict[str, list[str | int]]:
             w.chenove_api_asset,
             w.moved_asset,
             w.decommissioned_asset,
+            *w.chenove_equipment.values(),
         ],
         # Devices are assets: a Chenôve device id is a Chenôve asset id.
         "device_id": [w.chenove_light, w.chenove_cabinet, w.moved_asset],
@@ -149,6 +207,8 @@ def foreign_values(w: World) -> dict[str, list[str | int]]:
         "ref": [CHENOVE, "Chenôve", "CHENOVE", "chenôve"],
         # The catalogue is the same for everybody; the walk still passes through it.
         "key": ["lighting_cabinet", "streetlight"],
+        "command_id": list(w.chenove_commands.values()),
+        "batch_id": [*w.chenove_batches.values(), *w.mixed_batches.values()],
     }
 
 
@@ -163,6 +223,24 @@ def light_body(asset_id: str, commune: str, parent: str | None = None) -> dict[s
         "location": {"type": "Point", "coordinates": [lon, lat]},
         "parent_id": parent,
         "attributes": {"lamp_type": "LED", "rated_power_w": 40},
+    }
+
+
+# Equipment beyond lighting, with the attributes the catalogue asks for.
+EQUIPMENT: dict[str, dict[str, Any]] = {
+    "bollard": {"site": "Place du marché", "access": "permanent"},
+    "traffic_controller": {"intersection": "Carrefour de la mairie", "plans": 4},
+    "camera": {"kind": "ptz", "presets": 8},
+}
+
+
+def equipment_body(asset_id: str, asset_type: str, commune: str) -> dict[str, Any]:
+    """A piece of equipment (see ``EQUIPMENT``) to create."""
+    return {
+        **light_body(asset_id, commune),
+        "type": asset_type,
+        "name": f"{asset_type} {asset_id}",
+        "attributes": EQUIPMENT[asset_type],
     }
 
 
@@ -437,6 +515,269 @@ def walk_plan(w: World) -> dict[tuple[str, str], list[Call]]:
         ("GET", f"{API}/ingest/rejections"): [Call(), Call("long", query={"hours": "2160"})],
         ("GET", "/api/health"): [Call()],
         ("GET", "/metrics"): [Call()],
+        **command_plan(w),
+    }
+
+
+def command_plan(w: World) -> dict[tuple[str, str], list[Call]]:
+    """The routes of remote commands, aimed at Chenôve's equipment, commands and batches.
+
+    Commands and batches that the walk creates are Talant's (the controls and the Talant
+    batches brushing against Chenôve): the snapshot and :func:`command_problems` check
+    that none of them reaches a Chenôve asset.
+    """
+    che = w.chenove_equipment
+    why: dict[str, Any] = {"reason": "walk"}
+    lights = [w.chenove_light, w.chenove_api_asset, w.moved_asset]
+    bbox = ",".join(map(str, CHENOVE_BOX))
+
+    def order(name: str, params: Mapping[str, Any] | None = None, **extra: Any) -> Build:
+        """A command to one asset, given the asset's id."""
+        return lambda a: {"asset_id": a, "name": name, "params": dict(params or {}), **extra}
+
+    def dim(target: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+        """A batch dimming the lights of ``target``."""
+        return {
+            "type": "streetlight",
+            "name": "dim",
+            "params": {"level_pct": 10},
+            "target": dict(target),
+            **extra,
+        }
+
+    def to(kind: str, field_: str, wrap: bool = False) -> Build:
+        """A dimming batch whose target (of ``kind``) is given by one value."""
+        return lambda v: dim({"kind": kind, field_: [v] if wrap else v})
+
+    def equipment(asset_type: str, name: str, params: Mapping[str, Any]) -> Build:
+        """A batch commanding one piece of equipment, given its id."""
+        return lambda a: {
+            "type": asset_type,
+            "name": name,
+            "params": dict(params),
+            "target": {"kind": "ids", "asset_ids": [a]},
+            **why,
+        }
+
+    all_red = {"mode": "all_red", "revert_after_min": 5}
+    tal_cmd = {k: {"command_id": v} for k, v in w.talant_commands.items()}
+    tal_batch = {k: {"batch_id": v} for k, v in w.talant_batches.items()}
+    a_chenove_command = next(iter(w.chenove_commands.values()))
+    return {
+        ("POST", f"{API}/commands"): [
+            # Every Chenôve asset, one by one...
+            *(
+                aimed(f"dim {a}", "asset_id", a, order("dim", {"level_pct": 10}))
+                for a in w.chenove_assets
+            ),
+            # ...and with the commands of its type, critical or not, with a reason or not.
+            aimed(
+                "circuit",
+                "asset_id",
+                w.chenove_cabinet,
+                order("switch", {"circuit": 1, "on": False}),
+            ),
+            aimed(
+                "cabinet mode", "asset_id", w.chenove_cabinet, order("set_mode", {"mode": "manual"})
+            ),
+            aimed("switch on", "asset_id", w.chenove_light, order("switch", {"on": True})),
+            aimed("raise", "asset_id", che["bollard"], order("raise", **why)),
+            aimed("lower, no reason", "asset_id", che["bollard"], order("lower")),
+            aimed(
+                "all red", "asset_id", che["traffic_controller"], order("set_mode", all_red, **why)
+            ),
+            aimed(
+                "normal",
+                "asset_id",
+                che["traffic_controller"],
+                order("set_mode", {"mode": "normal"}),
+            ),
+            aimed("plan", "asset_id", che["traffic_controller"], order("set_plan", {"plan": 2})),
+            aimed("preset", "asset_id", che["camera"], order("goto_preset", {"preset": 2}, **why)),
+            aimed(
+                "stop recording",
+                "asset_id",
+                che["camera"],
+                order("recording", {"on": False}, **why),
+            ),
+            aimed(
+                "preset, no reason", "asset_id", che["camera"], order("goto_preset", {"preset": 2})
+            ),
+            Call("Talant light", json=order("dim", {"level_pct": 20})(w.talant_light), expect=201),
+        ],
+        ("GET", f"{API}/commands"): [
+            Call(),
+            aimed("by code", "ref", CHENOVE, lambda c: {"commune": c}, in_query=True),
+            Call("by name", query={"commune": "Chenôve"}),
+            *(
+                aimed(f"asset {a}", "asset_id", a, lambda v: {"asset_id": v}, in_query=True)
+                for a in (w.chenove_light, w.moved_asset, w.decommissioned_asset, *che.values())
+            ),
+            *(
+                aimed(f"batch {k}", "batch_id", b, lambda v: {"batch_id": v}, in_query=True)
+                for k, b in w.chenove_batches.items()
+            ),
+            # Its Talant children are Talant's: only they may show.
+            *(Call(f"mixed batch {k}", query={"batch_id": b}) for k, b in w.mixed_batches.items()),
+            Call("awaiting", query={"state": "awaiting_approval,queued,expired", "limit": "1000"}),
+            Call("raise", query={"name": "raise"}),
+            Call(
+                "after a Chenôve command",
+                query={"cursor": f"4102444800.000000~{a_chenove_command}"},
+            ),
+        ],
+        ("GET", f"{API}/commands/{{command_id}}"): [
+            Call(),
+            Call("Talant", path=tal_cmd["dim"], expect=200),
+        ],
+        ("POST", f"{API}/commands/{{command_id}}/approve"): [
+            Call(json=why),
+            Call("no body"),
+            Call("Talant", path=tal_cmd["to approve"], json=why, expect=200),
+        ],
+        ("POST", f"{API}/commands/{{command_id}}/deny"): [
+            Call(json=why),
+            Call("no reason", json={}),
+            Call("Talant", path=tal_cmd["to deny"], json=why, expect=200),
+        ],
+        ("POST", f"{API}/commands/{{command_id}}/cancel"): [
+            Call(json=why),
+            Call("no body"),
+            Call("Talant", path=tal_cmd["dim"], json=why, expect=200),
+        ],
+        ("GET", f"{API}/assets/{{asset_id}}/commands"): [
+            Call(),
+            Call("long", query={"limit": "1000"}),
+            Call("Talant", path={"asset_id": w.talant_light}, expect=200),
+        ],
+        ("POST", f"{API}/command-batches"): [
+            aimed(
+                "a Chenôve light", "asset_id", w.chenove_light, to("ids", "asset_ids", wrap=True)
+            ),
+            aimed(
+                "a Talant and a Chenôve light",
+                "asset_id",
+                w.chenove_light,
+                lambda a: dim({"kind": "ids", "asset_ids": [w.talant_light, a]}),
+            ),
+            Call("Chenôve lights", json=dim({"kind": "ids", "asset_ids": lights})),
+            aimed("the moved light", "asset_id", w.moved_asset, to("ids", "asset_ids", wrap=True)),
+            aimed(
+                "the retired light",
+                "asset_id",
+                w.decommissioned_asset,
+                to("ids", "asset_ids", wrap=True),
+            ),
+            aimed("cabinet", "asset_id", w.chenove_cabinet, to("cabinet", "cabinet_id")),
+            *(
+                aimed(f"group {k}", "group_id", g, to("group", "group_id"))
+                for k, g in w.foreign_groups.items()
+            ),
+            aimed("commune", "ref", CHENOVE, to("commune", "commune")),
+            Call("commune by name", json=dim({"kind": "commune", "commune": "Chenôve"})),
+            Call("commune upper case", json=dim({"kind": "commune", "commune": "CHENOVE"})),
+            Call(
+                "switch Chenôve off",
+                json={
+                    "type": "streetlight",
+                    "name": "switch",
+                    "params": {"on": False},
+                    "target": {"kind": "commune", "commune": CHENOVE},
+                    **why,
+                },
+            ),
+            Call(
+                "polygon over Chenôve",
+                json=dim({"kind": "polygon", "polygon": box_polygon(CHENOVE_BOX)}),
+            ),
+            aimed("filter by commune", "ref", CHENOVE, to("filter", "communes", wrap=True)),
+            Call("filter by cabinet", json=dim({"kind": "filter", "parent_id": w.chenove_cabinet})),
+            Call("filter by bbox", json=dim({"kind": "filter", "bbox": bbox})),
+            Call("filter by id", json=dim({"kind": "filter", "q": w.chenove_light})),
+            Call(
+                "filter retired",
+                json=dim({"kind": "filter", "communes": [CHENOVE], "statuses": ["decommissioned"]}),
+            ),
+            Call(
+                "Chenôve cabinets",
+                json={
+                    "type": "lighting_cabinet",
+                    "name": "set_mode",
+                    "params": {"mode": "manual"},
+                    "target": {"kind": "commune", "commune": CHENOVE},
+                },
+            ),
+            aimed("bollard", "asset_id", che["bollard"], equipment("bollard", "raise", {})),
+            aimed(
+                "controller",
+                "asset_id",
+                che["traffic_controller"],
+                equipment("traffic_controller", "set_mode", all_red),
+            ),
+            aimed(
+                "camera",
+                "asset_id",
+                che["camera"],
+                equipment("camera", "goto_preset", {"preset": 1}),
+            ),
+            # Talant's own batches brushing against Chenôve: only Talant's lights are theirs.
+            Call(
+                "Talant cabinet",
+                json=dim({"kind": "cabinet", "cabinet_id": w.talant_cabinet}),
+                expect=201,
+            ),
+            Call(
+                "Talant polygon over both",
+                json=dim({"kind": "polygon", "polygon": box_polygon(BOTH_COMMUNES_BOX)}),
+                expect=201,
+            ),
+            Call(
+                "Talant filter over both",
+                json=dim({"kind": "filter", "bbox": ",".join(map(str, BOTH_COMMUNES_BOX))}),
+                expect=201,
+            ),
+            # It still lists the light moved to Chenôve.
+            Call(
+                "Talant list group",
+                json=dim({"kind": "group", "group_id": w.talant_list_group}),
+                expect=201,
+            ),
+            Call(
+                "Talant zone group",
+                json=dim({"kind": "group", "group_id": w.talant_polygon_group}),
+                expect=201,
+            ),
+        ],
+        ("GET", f"{API}/command-batches"): [Call(), Call("long", query={"limit": "500"})],
+        ("GET", f"{API}/command-batches/{{batch_id}}"): [
+            Call(),
+            Call("Talant", path=tal_batch["to cancel"], expect=200),
+        ],
+        ("GET", f"{API}/command-batches/{{batch_id}}/commands"): [
+            Call(),
+            Call("by state", query={"state": "awaiting_approval,queued,expired", "limit": "1000"}),
+            Call("Talant", path=tal_batch["to cancel"], expect=200),
+        ],
+        ("POST", f"{API}/command-batches/{{batch_id}}/approve"): [
+            Call(json=why),
+            Call("no body"),
+            Call("Talant", path=tal_batch["to approve"], json=why, expect=200),
+        ],
+        ("POST", f"{API}/command-batches/{{batch_id}}/deny"): [
+            Call(json=why),
+            Call("no reason", json={}),
+            Call("Talant", path=tal_batch["to deny"], json=why, expect=200),
+        ],
+        ("POST", f"{API}/command-batches/{{batch_id}}/cancel"): [
+            Call(json=why),
+            Call("no body"),
+            Call("Talant", path=tal_batch["to cancel"], json=why, expect=200),
+        ],
+        ("POST", f"{API}/command-batches/{{batch_id}}/retry"): [
+            Call(json=why),
+            Call("no body"),
+            Call("Talant", path=tal_batch["to retry"], json=why, expect=201),
+        ],
     }
 
 
@@ -527,6 +868,13 @@ def test_the_walk_covers_every_route() -> None:
         foreign_tokens={"u": 1},
         foreign_token_prefixes=(),
         talant_device_secret="s",
+        chenove_equipment=dict.fromkeys(EQUIPMENT, "a"),
+        chenove_commands={"c": "c"},
+        chenove_command_ids=("c",),
+        chenove_batches={"b": "b"},
+        mixed_batches={"m": "m"},
+        talant_commands=dict.fromkeys(("dim", "to approve", "to deny"), "c"),
+        talant_batches=dict.fromkeys(("to approve", "to deny", "to cancel", "to retry"), "b"),
     )
     app = create_app()
     problems = coverage_problems(app, walk_plan(dummy), foreign_values(dummy))
@@ -559,6 +907,9 @@ def markers_of(w: World) -> Markers:
     groups += [(name.lower(),) for name in w.foreign_groups]
     groups += [(w.chenove_user,), (w.bi_communal_user,)]
     groups += [(p.lower(),) for p in (*w.foreign_token_prefixes, *w.foreign_people)]
+    # Chenôve's commands and batches. A batch over both communes is not a marker: its id
+    # is on its Talant children, which are Talant's (command_problems checks it is hidden).
+    groups += [(c,) for c in (*w.chenove_command_ids, *w.chenove_batches.values())]
     return Markers(tuple(groups))
 
 
@@ -643,6 +994,56 @@ def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+TALANT_BOLLARD = "BOL-TAL-01"
+AWAITING = "awaiting_approval"
+
+
+def ids(*asset_ids: str) -> dict[str, Any]:
+    """A batch target naming its assets."""
+    return {"kind": "ids", "asset_ids": list(asset_ids)}
+
+
+@dataclass(frozen=True, slots=True)
+class Orders:
+    """Commands and batches made through the API for setup (by the administrator unless
+    other ``headers`` are given); each call returns the new id."""
+
+    client: httpx.AsyncClient
+    headers: Mapping[str, str]
+
+    async def command(
+        self,
+        asset_id: str,
+        name: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        reason: str | None = None,
+        state: str = "queued",
+        headers: Mapping[str, str] | None = None,
+    ) -> str:
+        """A command to one asset, which must end in ``state``."""
+        body = {"asset_id": asset_id, "name": name, "params": dict(params or {}), "reason": reason}
+        response = await self.client.post(
+            f"{API}/commands", json=body, headers=headers or self.headers
+        )
+        out = ok(response, 201)
+        assert out["state"] == state, out
+        return str(out["id"])
+
+    async def batch(self, state: str = "running", **body: Any) -> str:
+        """A group command, which must end in ``state``."""
+        response = await self.client.post(f"{API}/command-batches", json=body, headers=self.headers)
+        out = ok(response, 201)
+        assert out["state"] == state, out
+        return str(out["id"])
+
+    async def child(self, batch_id: str, commune: str) -> str:
+        """A child of a batch in ``commune``."""
+        url = f"{API}/command-batches/{batch_id}/commands"
+        page = ok(await self.client.get(url, headers=self.headers))
+        return next(str(c["id"]) for c in page["items"] if c["commune"] == commune)
 
 
 async def build_world(client: httpx.AsyncClient, system: Context, admin: Person) -> World:
@@ -732,6 +1133,7 @@ async def build_world(client: httpx.AsyncClient, system: Context, admin: Person)
     )
     tokens: dict[str, int] = {}
     prefixes: list[str] = []
+    secrets: dict[str, str] = {}
     for username, display_name, communes in people:
         ok(
             await client.post(
@@ -754,6 +1156,7 @@ async def build_world(client: httpx.AsyncClient, system: Context, admin: Person)
         )
         tokens[username] = token["id"]
         prefixes.append(token["prefix"])
+        secrets[username] = token["token"]
     admin_tokens = await client.get(f"{API}/tokens", headers=h)
     for token in admin_tokens.json():
         tokens[f"admin-{token['id']}"] = token["id"]
@@ -761,9 +1164,93 @@ async def build_world(client: httpx.AsyncClient, system: Context, admin: Person)
     await make_person(system, "talant-collegue", [Role.VIEWER], communes=[TALANT])
     [(_, device_secret)] = await issue_credentials(system, [tal_lights[0]])
 
+    equipment = {t: f"{t[:3].upper()}-CHE-01" for t in EQUIPMENT}
+    for asset_type, asset_id in (*equipment.items(), ("bollard", TALANT_BOLLARD)):
+        commune = CHENOVE if asset_id in equipment.values() else TALANT
+        body = equipment_body(asset_id, asset_type, commune)
+        ok(await client.post(api, json=body, headers=h), 201)
+    orders = Orders(client, h)
+    chenove_user = {"Authorization": f"Bearer {secrets['lmartin-che']}"}
+    video = await make_person(system, "video-metro", [Role.VIDEO_AGENT])
+    # Chenôve's own commands: queued (no gateway runs, they stay so) or awaiting approval.
+    raise_: dict[str, Any] = {"name": "raise", "reason": "Marché"}
+    chenove_commands = {
+        "dim by Chenôve's user": await orders.command(
+            che_lights[1], "dim", {"level_pct": 30}, headers=chenove_user
+        ),
+        "raise": await orders.command(equipment["bollard"], **raise_, state=AWAITING),
+        "all red": await orders.command(
+            equipment["traffic_controller"],
+            "set_mode",
+            {"mode": "all_red", "revert_after_min": 30},
+            reason="Accident",
+            state=AWAITING,
+        ),
+        "camera preset": await orders.command(
+            equipment["camera"], "goto_preset", {"preset": 3}, reason="Rixe", headers=video.headers
+        ),
+    }
+    dim: dict[str, Any] = {"type": "streetlight", "name": "dim", "params": {"level_pct": 50}}
+    short: dict[str, Any] = {"timeout_s": 5, "expires_in_s": 5}
+    chenove_batches = {
+        "cabinet": await orders.batch(target={"kind": "cabinet", "cabinet_id": che_cabinet}, **dim),
+        "switch-off": await orders.batch(
+            AWAITING,
+            type="streetlight",
+            name="switch",
+            params={"on": False},
+            target={"kind": "commune", "commune": CHENOVE},
+            reason="Coupure réseau",
+        ),
+        "expired": await orders.batch(target=ids(*che_lights[2:4]), **dim, **short),
+    }
+    mixed_batches = {
+        "dim": await orders.batch(target=ids(*che_lights[2:4], *tal_lights[1:3]), **dim),
+        "bollards": await orders.batch(
+            AWAITING,
+            type="bollard",
+            name="raise",
+            target=ids(equipment["bollard"], TALANT_BOLLARD),
+            reason="Marché",
+        ),
+    }
+    # The controls: Talant's, made by the administrator (the Talant user approves them).
+    talant_commands = {
+        "dim": await orders.command(tal_lights[0], "dim", {"level_pct": 30}),
+        "to approve": await orders.command(TALANT_BOLLARD, **raise_, state=AWAITING),
+        "to deny": await orders.command(TALANT_BOLLARD, **raise_, state=AWAITING),
+    }
+    talant_batches = {
+        "to cancel": await orders.batch(
+            target={"kind": "cabinet", "cabinet_id": tal_cabinet}, **dim
+        ),
+        "to retry": await orders.batch(target=ids(*tal_lights[3:5]), **dim, **short),
+        "to approve": await orders.batch(
+            AWAITING,
+            type="streetlight",
+            name="switch",
+            params={"on": False},
+            target={"kind": "commune", "commune": TALANT},
+            reason="Coupure réseau",
+        ),
+        "to deny": await orders.batch(
+            AWAITING, type="bollard", name="raise", target=ids(TALANT_BOLLARD), reason="Marché"
+        ),
+    }
+    # The short-lived ones expire, so that retrying them has something to retry.
+    closed = await jobs.close_overdue(system.db, utcnow() + timedelta(seconds=30))
+    assert closed.expired == 4, closed
+    for label, batch_id in (*chenove_batches.items(), *mixed_batches.items()):
+        chenove_commands[f"child of {label}"] = await orders.child(batch_id, CHENOVE)
+
     async with system.db.read() as session:
         chenove_ids = (
             (await session.execute(text("SELECT id FROM assets WHERE commune_code = 'chenove'")))
+            .scalars()
+            .all()
+        )
+        chenove_command_ids = (
+            (await session.execute(text("SELECT id FROM commands WHERE commune_code <> 'talant'")))
             .scalars()
             .all()
         )
@@ -786,10 +1273,18 @@ async def build_world(client: httpx.AsyncClient, system: Context, admin: Person)
         foreign_tokens=tokens,
         foreign_token_prefixes=tuple(prefixes),
         talant_device_secret=device_secret,
+        chenove_equipment=equipment,
+        chenove_commands=chenove_commands,
+        chenove_command_ids=tuple(chenove_command_ids),
+        chenove_batches=chenove_batches,
+        mixed_batches=mixed_batches,
+        talant_commands=talant_commands,
+        talant_batches=talant_batches,
     )
 
 
 # --- the database before and after --------------------------------------------------------
+
 
 SNAPSHOT = {
     "assets outside Talant": "SELECT * FROM assets WHERE commune_code <> 'talant' ORDER BY id",
@@ -834,6 +1329,24 @@ SNAPSHOT = {
     "audit outside Talant": (
         "SELECT * FROM audit_entries WHERE commune_code IS NOT NULL "
         "AND commune_code <> 'talant' ORDER BY seq"
+    ),
+    # A command copies its asset's commune: either one outside Talant makes it Chenôve's
+    # (a command slipping onto a Chenôve asset under Talant's name shows as added).
+    "commands outside Talant": (
+        "SELECT c.* FROM commands c JOIN assets a ON a.id = c.asset_id "
+        "WHERE c.commune_code <> 'talant' OR a.commune_code <> 'talant' ORDER BY c.id"
+    ),
+    "their transitions": (
+        "SELECT t.* FROM command_transitions t JOIN commands c ON c.id = t.command_id "
+        "JOIN assets a ON a.id = c.asset_id "
+        "WHERE c.commune_code <> 'talant' OR a.commune_code <> 'talant' ORDER BY t.id"
+    ),
+    # Batches over Chenôve alone and over both communes; approving, refusing or cancelling
+    # one moves its state and decided_by.
+    "batches touching another commune": (
+        "SELECT * FROM command_batches WHERE CAST(communes AS TEXT) <> '[\"talant\"]' "
+        "OR id IN (SELECT c.batch_id FROM commands c JOIN assets a ON a.id = c.asset_id "
+        "WHERE c.commune_code <> 'talant' OR a.commune_code <> 'talant') ORDER BY id"
     ),
 }
 
@@ -924,14 +1437,26 @@ async def walk(
                 leaked = leaks(markers, response)
                 if leaked:
                     problems.append(f"{where}: shows {sorted(leaked)}: {response.text[:300]}")
-                if method not in SAFE_METHODS and not call.may_succeed and status not in REFUSED:
+                if method not in SAFE_METHODS and not call.may_write and status not in REFUSED:
                     problems.append(f"{where}: a write aimed at Chenôve answered {status}")
+                if call.expect is not None and status != call.expect:
+                    problems.append(
+                        f"{where}: a Talant control answered {status}, not {call.expect}: "
+                        f"{response.text[:300]}"
+                    )
+                # A hidden thing must be indistinguishable from one that does not exist.
+                twins: list[tuple[str | int, str | int, str, Call]] = []
                 if ghost is not None:
-                    # A hidden thing must be indistinguishable from one that does not exist.
                     (value,) = given.values()
-                    other = await send(client, method, fill(path, ghost), call, headers)
-                    sent += 1
                     (ghost_value,) = ghost.values()
+                    twins.append((value, ghost_value, fill(path, ghost), call))
+                if call.twin is not None:
+                    t = call.twin
+                    twin_call = replace(call, json=t.json, query=t.query, twin=None)
+                    twins.append((t.value, t.ghost, fill(path, given), twin_call))
+                for value, ghost_value, url, twin_call in twins:
+                    other = await send(client, method, url, twin_call, headers)
+                    sent += 1
                     if normalised(response, value) != normalised(other, ghost_value):
                         problems.append(
                             f"{where}: answers unlike a missing one ({status}: "
@@ -1026,6 +1551,75 @@ async def listings_problems(
     return problems
 
 
+async def command_problems(
+    client: httpx.AsyncClient,
+    headers: Mapping[str, str],
+    w: World,
+    markers: Markers,
+    expected: set[str],
+) -> list[str]:
+    """Commands and batches, read after the walk: Talant's all there, nothing else.
+
+    Every batch shown must be Talant's through and through (``communes`` and each child),
+    which covers those the walk created over both communes; the batches over both
+    communes stay hidden even though their Talant children show.
+    """
+    problems: list[str] = []
+
+    async def get(url: str, params: Mapping[str, str] | None = None) -> Any:
+        response = await client.get(url, params=params, headers=headers)
+        leaked = leaks(markers, response)
+        if leaked:
+            problems.append(f"{response.request.url}: shows {sorted(leaked)}")
+        if response.status_code != 200:
+            problems.append(f"{response.request.url}: {response.status_code} {response.text}")
+            return None
+        return response.json()
+
+    def check_commands(what: str, items: Sequence[Mapping[str, Any]]) -> None:
+        strays = [c for c in items if c["commune"] != TALANT or c["asset_id"] not in expected]
+        if strays:
+            problems.append(f"{what}: not Talant's: {[(c['id'], c['asset_id']) for c in strays]}")
+
+    commands: list[dict[str, Any]] = []
+    params = {"limit": "200"}
+    while page := await get(f"{API}/commands", params):
+        commands += page["items"]
+        if not page["next_cursor"]:
+            break
+        params["cursor"] = page["next_cursor"]
+    check_commands("commands", commands)
+    seen = {c["id"] for c in commands}
+    if missing := set(w.talant_commands.values()) - seen:
+        problems.append(f"commands: Talant's {sorted(missing)} are missing")
+    if shown := seen & set(w.chenove_command_ids):
+        problems.append(f"commands: Chenôve's {sorted(shown)} show")
+    history = await get(f"{API}/assets/{w.talant_light}/commands")
+    if history and w.talant_commands["dim"] not in {c["id"] for c in history["items"]}:
+        problems.append(f"history of a Talant light: {history}")
+
+    batches = await get(f"{API}/command-batches", {"limit": "500"}) or []
+    listed = {b["id"] for b in batches}
+    if missing := set(w.talant_batches.values()) - listed:
+        problems.append(f"command-batches: Talant's {sorted(missing)} are missing")
+    if shown := listed & {*w.chenove_batches.values(), *w.mixed_batches.values()}:
+        problems.append(f"command-batches: {sorted(shown)} show")
+    for batch in batches:
+        if batch["communes"] != [TALANT]:
+            problems.append(f"batch {batch['id']}: communes {batch['communes']}")
+        url = f"{API}/command-batches/{batch['id']}/commands"
+        children = await get(url, {"limit": "1000"})
+        if children is not None:
+            check_commands(f"batch {batch['id']}", children["items"])
+            if len(children["items"]) != batch["total"]:
+                problems.append(f"batch {batch['id']}: {batch['total']} targets, children shown")
+    for label, batch_id in w.mixed_batches.items():
+        children = await get(f"{API}/commands", {"batch_id": batch_id})
+        if children is not None:
+            check_commands(f"Talant children of the {label} batch over both", children["items"])
+    return problems
+
+
 async def session_problems(
     client: httpx.AsyncClient, actor: str, markers: Markers, expected: set[str]
 ) -> list[str]:
@@ -1084,6 +1678,7 @@ async def test_a_talant_user_sees_and_changes_nothing_of_chenove(
         expected = await talant_ids(runtime)
         assert len(expected) >= 5, "the Talant user must have something to see"
         problems += await listings_problems(client, talant.headers, w, expected)
+        problems += await command_problems(client, talant.headers, w, markers, expected)
         problems += await session_problems(client, w.actor, markers, expected)
         after = await snapshot(runtime)
         for name in SNAPSHOT:

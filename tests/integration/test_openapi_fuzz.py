@@ -1,10 +1,12 @@
 """A schemathesis run against the OpenAPI schema returns no server error.
 
 The real server (``beffroi serve``, uvicorn) runs as a subprocess on a loopback port, on a
-copy of the test database holding a small fleet; schemathesis reads ``/api/openapi.json``
-and sends every operation its schema examples, boundary cases, random (valid and invalid)
-input and sequences of linked calls, as a metropolis-wide administrator. The only check is
-"not a server error": anything may be refused, nothing may answer 5xx. On failure the
+copy of the test database holding a small fleet and some commands; schemathesis reads
+``/api/openapi.json`` and sends every operation its schema examples, boundary cases, random
+(valid and invalid) input and sequences of linked calls, as a metropolis-wide administrator
+(who is also a supervisor and a video agent, so that approvals and camera commands run).
+The check is "not a server error": anything may be refused, nothing may answer 5xx; the
+answers of remote commands must also match their response schema. On failure the
 schemathesis report (each operation and a curl line that reproduces it) is printed with
 each distinct error of the server's log (the request, Beffroi's frames, the exception).
 
@@ -21,7 +23,8 @@ import shutil
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -32,8 +35,14 @@ from beffroi.accounts.principal import Role
 from beffroi.accounts.schemas import TokenCreate
 from beffroi.assets import importing
 from beffroi.assets.fleet import generate_fleet
+from beffroi.assets.schemas import AssetCreate
+from beffroi.catalogue import CATALOGUE, Domain
+from beffroi.commands import jobs
+from beffroi.commands import service as commands
+from beffroi.commands.schemas import BatchCreate, CommandCreate, Target, TargetKind
 from beffroi.context import Context
 from beffroi.devices.credentials import issue_credentials
+from beffroi.timeutil import utcnow
 from tests.support import Person, make_person
 
 HOST = "127.0.0.1"
@@ -58,13 +67,31 @@ VICTIM = "fuzz-victim"
 # and half the time a victim account and its token, so the deep paths still run.
 # Device ingest takes a device's token instead of a person's: most calls name the device
 # that token belongs to, so payloads reach the decoder rather than stopping at a 401.
+# Remote commands: ids that exist (commands and batches seeded in every state a person can
+# act on; assets, types and command names of the catalogue), so most calls reach the
+# service rather than stopping at a 404 or a 422; their answers are checked against their
+# response schema. The checks are chosen here rather than on the command line, which would
+# override the per-operation choice.
 CONFIG = """
+[checks]
+enabled = false
+not_a_server_error.enabled = true
+
 [dictionaries.victim]
 values = ["{victim}"]
 [dictionaries.victim-token]
 values = [{victim_token}]
 [dictionaries.device]
 values = ["{device}"]
+{seeded}
+[dictionaries.asset]
+values = {asset_ids}
+[dictionaries.type]
+values = {types}
+[dictionaries.command-name]
+values = {command_names}
+[dictionaries.commune]
+values = {communes}
 
 [[operations]]
 include-name = [
@@ -89,7 +116,72 @@ phases.examples.extra-data-sources.responses = false
 phases.coverage.extra-data-sources.responses = false
 phases.fuzzing.extra-data-sources.responses = false
 phases.stateful.enabled = false
+
+[[operations]]
+include-path-regex = "^/api/v1/(commands|command-batches|assets/[^/]+/commands)"
+checks.response_schema_conformance.enabled = true
+
+[[operations]]
+include-name = "GET /api/v1/commands/{{command_id}}"
+parameters = {{ "path.command_id" = {{ dictionary = "command", probability = 0.7 }} }}
+
+[[operations]]
+include-path-regex = "^/api/v1/command-batches/[^/]+(/commands)?$"
+parameters = {{ "path.batch_id" = {{ dictionary = "batch", probability = 0.7 }} }}
+{actions}
+[[operations]]
+include-name = "GET /api/v1/commands"
+[operations.parameters]
+"query.asset_id" = {{ dictionary = "asset", probability = 0.3 }}
+"query.batch_id" = {{ dictionary = "batch", probability = 0.3 }}
+"query.name" = {{ dictionary = "command-name", probability = 0.3 }}
+"query.commune" = {{ dictionary = "commune", probability = 0.3 }}
+
+[[operations]]
+include-name = "GET /api/v1/assets/{{asset_id}}/commands"
+parameters = {{ "path.asset_id" = {{ dictionary = "asset", probability = 0.7 }} }}
+
+[[operations]]
+include-name = "POST /api/v1/commands"
+[operations.parameters]
+"body.asset_id" = {{ dictionary = "asset", probability = 0.8 }}
+"body.name" = {{ dictionary = "command-name", probability = 0.8 }}
+
+[[operations]]
+include-name = "POST /api/v1/command-batches"
+[operations.parameters]
+"body.type" = {{ dictionary = "type", probability = 0.8 }}
+"body.name" = {{ dictionary = "command-name", probability = 0.8 }}
+"body.target.asset_ids[*]" = {{ dictionary = "asset", probability = 0.8 }}
+"body.target.cabinet_id" = {{ dictionary = "asset", probability = 0.8 }}
+"body.target.commune" = {{ dictionary = "commune", probability = 0.8 }}
+"body.target.communes[*]" = {{ dictionary = "commune", probability = 0.8 }}
 """
+
+# Each action on a command or batch takes the ids seeded for it, and no id seen in other
+# responses: the run would otherwise cancel everything before it approves anything.
+ACTIONS = {
+    ("commands", "command_id"): ("approve", "deny", "cancel"),
+    ("command-batches", "batch_id"): ("approve", "deny", "cancel", "retry"),
+}
+
+
+def actions_config() -> str:
+    """The configuration of the action operations (see ``ACTIONS``), as TOML."""
+    blocks = []
+    for (path, param), actions in ACTIONS.items():
+        for action in actions:
+            dictionary = f"{param.removesuffix('_id')}-{action}"
+            blocks.append(
+                "[[operations]]\n"
+                f'include-name = "POST /api/v1/{path}/{{{param}}}/{action}"\n'
+                f'parameters."path.{param}" = '
+                f'{{ dictionary = "{dictionary}", probability = 0.8 }}\n'
+                "phases.examples.extra-data-sources.responses = false\n"
+                "phases.coverage.extra-data-sources.responses = false\n"
+                "phases.fuzzing.extra-data-sources.responses = false\n"
+            )
+    return "\n".join(blocks)
 
 
 def executable(name: str) -> str:
@@ -123,8 +215,10 @@ def server_env(database_url: str, port: int, data_dir: Path) -> dict[str, str]:
 
 
 async def fuzz_admin(system: Context) -> Person:
-    """A metropolis-wide administrator whose token has an id the fuzzer will not guess."""
-    person = await make_person(system, FUZZ_ADMIN, [Role.ADMIN])
+    """A metropolis-wide administrator whose token has an id the fuzzer will not guess;
+    a supervisor too (to approve what the seed asked for) and a video agent (cameras)."""
+    roles = [Role.ADMIN, Role.SUPERVISOR, Role.VIDEO_AGENT]
+    person = await make_person(system, FUZZ_ADMIN, roles, domains=list(Domain))
     async with system.db.write() as session:
         await session.execute(
             text(
@@ -143,16 +237,76 @@ async def victim_token(system: Context) -> int:
     return token.id
 
 
-async def seed_fleet(system: Context) -> tuple[str, str]:
+async def seed_fleet(system: Context) -> tuple[list[AssetCreate], str, str]:
     """Some equipment, so that listings, filters, exports and groups have rows to work on.
 
-    Returns a streetlight and the secret of its device credential.
+    Returns the equipment, a streetlight and the secret of its device credential.
     """
     items = list(generate_fleet("dijon", scale=0.005, seed=1))
     await importing.import_assets(system, list(enumerate(items, 1)), source="tests")
     light = next(item.id for item in items if item.type == "streetlight")
     [(device, secret)] = await issue_credentials(system, [light])
-    return device, secret
+    return items, device, secret
+
+
+async def seed_commands(system: Context, items: Sequence[AssetCreate]) -> dict[str, list[str]]:
+    """Commands and batches for the run to read and act on, asked for by the system (so
+    the fuzzing supervisor is not their requester). Returns their ids: every command and
+    batch, and for each action (approve, deny, cancel, retry) a set of its own in the
+    state it takes, so that no other action uses them up first."""
+    light = next(i for i in items if i.type == "streetlight")
+    bollard = next(i.id for i in items if i.type == "bollard")
+    lights = [i.id for i in items if i.type == "streetlight" and i.commune == light.commune]
+
+    async def command(name: str, asset_id: str, **extra: object) -> str:
+        body = CommandCreate.model_validate({"asset_id": asset_id, "name": name} | extra)
+        return (await commands.send_command(system, body)).id
+
+    async def batch(asset_type: str, name: str, target: Target, **extra: object) -> str:
+        body = BatchCreate.model_validate(
+            {"type": asset_type, "name": name, "target": target} | extra
+        )
+        return (await commands.create_batch(system, body)).id
+
+    why = {"reason": "fuzz"}
+    dim = {"params": {"level_pct": 60}}
+    the_lights = Target(kind=TargetKind.IDS, asset_ids=lights)
+    the_bollard = Target(kind=TargetKind.IDS, asset_ids=[bollard])
+    out: dict[str, list[str]] = {
+        # Critical, so awaiting approval.
+        "command-approve": [await command("raise", bollard, **why) for _ in range(2)],
+        "command-deny": [await command("lower", bollard, **why) for _ in range(2)],
+        "command-cancel": [
+            await command("dim", light.id, params={"level_pct": p}) for p in (20, 40)
+        ],
+        "batch-approve": [
+            await batch("bollard", "raise", the_bollard, **why),
+            await batch(
+                "streetlight",
+                "switch",
+                Target(kind=TargetKind.COMMUNE, commune=light.commune),
+                params={"on": False},
+                reason="fuzz",
+            ),
+        ],
+        "batch-deny": [await batch("bollard", "lower", the_bollard, **why) for _ in range(2)],
+        "batch-cancel": [await batch("streetlight", "dim", the_lights, **dim) for _ in range(2)],
+        # Their children expire: what a retry takes.
+        "batch-retry": [
+            await batch("streetlight", "dim", the_lights, **dim, timeout_s=5, expires_in_s=5)
+            for _ in range(2)
+        ],
+    }
+    closed = await jobs.close_overdue(system.db, utcnow() + timedelta(seconds=30))
+    assert closed.expired == 2 * len(lights), closed
+    out["command"] = [c for k, v in out.items() if k.startswith("command-") for c in v]
+    out["batch"] = [b for k, v in out.items() if k.startswith("batch-") for b in v]
+    return out
+
+
+def toml_strings(values: Iterable[str]) -> str:
+    """A TOML array of strings (the values are plain identifiers)."""
+    return "[" + ", ".join(f'"{v}"' for v in values) + "]"
 
 
 async def stop(process: asyncio.subprocess.Process) -> None:
@@ -220,8 +374,6 @@ async def schemathesis(base: str, token: str, config: str, workdir: Path) -> tup
         # late (Nagle's algorithm meets delayed ACKs), which would triple the run's time.
         "--header",
         "Connection: close",
-        "--checks",
-        "not_a_server_error",
         "--phases",
         "examples,coverage,fuzzing,stateful",
         "--max-examples",
@@ -280,8 +432,26 @@ async def test_schemathesis_finds_no_server_error(
 ) -> None:
     admin = await fuzz_admin(system)
     victim = await victim_token(system)
-    device, secret = await seed_fleet(system)
-    config = CONFIG.format(victim=VICTIM, victim_token=victim, device=device, device_secret=secret)
+    items, device, secret = await seed_fleet(system)
+    seeded = await seed_commands(system, items)
+    # Every type with commands and one asset of each; a commune with a bollard and lights.
+    types = sorted({i.type for i in items if CATALOGUE.require(i.type).commands})
+    config = CONFIG.format(
+        victim=VICTIM,
+        victim_token=victim,
+        device=device,
+        device_secret=secret,
+        seeded="\n".join(
+            f"[dictionaries.{k}]\nvalues = {toml_strings(v)}" for k, v in seeded.items()
+        ),
+        actions=actions_config(),
+        asset_ids=toml_strings(next(i.id for i in items if i.type == t) for t in types),
+        types=toml_strings(types),
+        command_names=toml_strings(
+            sorted({c.name for t in types for c in CATALOGUE.require(t).commands})
+        ),
+        communes=toml_strings(sorted({i.commune for i in items if i.type == "bollard"})),
+    )
     workdir = tmp_path / "schemathesis"
     workdir.mkdir()
     log_file = tmp_path / "server.log"

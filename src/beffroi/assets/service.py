@@ -127,7 +127,13 @@ async def _filtered(
     if f.communes:
         index = await CommuneIndex.load(session)
         codes = [index.code(ref) for ref in f.communes]
-        unknown = [ref for ref, code in zip(f.communes, codes, strict=True) if code is None]
+        # A commune outside the scope answers like one that does not exist: its existence
+        # is not the caller's to learn.
+        unknown = [
+            ref
+            for ref, code in zip(f.communes, codes, strict=True)
+            if code is None or not ctx.principal.sees(code)
+        ]
         if unknown:
             raise InvalidInput(FieldError("commune", f"unknown commune {unknown[0]!r}"))
         stmt = stmt.where(Asset.commune_code.in_([c for c in codes if c]))

@@ -486,7 +486,8 @@ async def _targets(ctx: Context, body: BatchCreate) -> tuple[list[AssetRef], dic
     if t.kind is TargetKind.IDS:
         if not t.asset_ids:
             raise InvalidInput(FieldError("target.asset_ids", "at least one asset id"))
-        refs = await asset_refs(ctx, AssetFilter(ids=t.asset_ids))
+        # Every status, so a decommissioned target is named as such rather than as missing.
+        refs = await asset_refs(ctx, AssetFilter(ids=t.asset_ids, statuses=list(AssetStatus)))
         _require_all(t.asset_ids, refs, "target.asset_ids")
         described["asset_ids"] = len(set(t.asset_ids))
     elif t.kind is TargetKind.GROUP:
@@ -793,6 +794,7 @@ async def _decide_batch(
                 action,
                 target_type="command_batch",
                 target_id=batch_id,
+                commune=batch.communes[0] if len(batch.communes) == 1 else None,
                 reason=reason,
                 details={"commands": len(moves), "state": batch_state.value},
             )
@@ -871,6 +873,9 @@ async def retry_batch(ctx: Context, batch_id: str, reason: str | None = None) ->
                     )
                 ).scalars()
             )
+        if ids:
+            # Assets decommissioned since are left out of the retry.
+            ids = [r.id for r in await asset_refs(ctx, AssetFilter(ids=ids))]
         if not ids:
             raise Conflict(f"batch {batch_id!r} has no failed command to retry")
         body = BatchCreate(
