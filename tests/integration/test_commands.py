@@ -758,3 +758,30 @@ async def test_a_command_written_by_another_process_wakes_the_dispatcher(
             assert command_id == out.id
         finally:
             await light.close()
+
+
+async def test_commands_expire_on_time_with_no_gateway_running(
+    runtime: Runtime, system: Context
+) -> None:
+    site = await make_device_site(system)
+    out = await service.send_command(
+        system,
+        CommandCreate(
+            asset_id=site.child, name="dim", params={"level_pct": 5}, timeout_s=1, expires_in_s=5
+        ),
+    )
+    stop = asyncio.Event()
+    clock = asyncio.create_task(jobs.run_clock(runtime.db, runtime.events, stop, 0.2))
+    try:
+
+        async def expired() -> bool:
+            return (await service.get_command(system, out.id)).state == "expired"
+
+        await wait_for(expired, 10)
+    finally:
+        stop.set()
+        await clock
+    detail = await service.get_command(system, out.id)
+    assert detail.result == {"reason": "expired before it was sent"}
+    assert detail.finished_at is not None
+    assert detail.finished_at >= out.expires_at

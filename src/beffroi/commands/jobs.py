@@ -8,10 +8,13 @@ pass no command is left open past its expiry.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import structlog
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +25,10 @@ from beffroi.commands.history import Move
 from beffroi.commands.lifecycle import BatchState, CommandState, Verification
 from beffroi.commands.models import Command, CommandBatch
 from beffroi.db import Database
+from beffroi.events import EventHub
 from beffroi.timeutil import utcnow
+
+log = structlog.get_logger(__name__)
 
 HUB = "hub"
 PASS_LIMIT = 5000
@@ -152,3 +158,17 @@ async def close_overdue(db: Database, now: datetime | None = None) -> Closed:
     if done.retried:
         metrics.COMMANDS_CLOSED.labels("retried").inc(done.retried)
     return done
+
+
+async def run_clock(db: Database, events: EventHub, stop: asyncio.Event, period_s: float) -> None:
+    """Close overdue commands every ``period_s`` until ``stop`` (the API process runs it
+    too, so commands expire on time even while no gateway runs)."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=period_s)
+        if stop.is_set():
+            return
+        try:
+            events.publish_many((await close_overdue(db)).events)
+        except Exception:  # logged; the next period tries again
+            log.exception("closing overdue commands failed")
