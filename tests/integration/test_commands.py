@@ -591,7 +591,8 @@ async def test_group_commands_target_progress_cancel_retry_and_safety(
         # Talant's operator reaches nothing in Chenôve, by any target.
         outside = await _batch(h, "talant", **dim, target={"kind": "commune", "commune": "chenove"})
         assert outside.status_code == 422
-        assert "no streetlight in your scope" in outside.text
+        # A commune outside the scope is as unknown as one that does not exist.
+        assert "unknown commune 'chenove'" in outside.text
         outside = await _batch(
             h, "talant", **dim, target={"kind": "ids", "asset_ids": [h.site.other]}
         )

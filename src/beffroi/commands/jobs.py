@@ -51,6 +51,10 @@ async def _locked(session: AsyncSession, *where: ColumnElement[bool]) -> Sequenc
     return list((await session.execute(stmt)).scalars())
 
 
+def _full(rows: Sequence[Command]) -> bool:
+    return len(rows) >= PASS_LIMIT
+
+
 def hub_move(
     row: Command, now: datetime, detail: dict[str, object], *, transition: bool = True
 ) -> Move:
@@ -79,25 +83,38 @@ def expire(row: Command, now: datetime, why: str) -> None:
 
 
 async def close_overdue(db: Database, now: datetime | None = None) -> Closed:
-    """One pass of the clock; returns what it closed and the events to publish."""
+    """Close everything overdue, in passes of at most :data:`PASS_LIMIT` commands per
+    kind (one transaction each); returns what it closed and the events to publish."""
     now = now or utcnow()
     done = Closed()
+    while await _pass(db, now, done):
+        pass
+    if done.expired:
+        metrics.COMMANDS_CLOSED.labels("expired").inc(done.expired)
+    if done.retried:
+        metrics.COMMANDS_CLOSED.labels("retried").inc(done.retried)
+    return done
+
+
+async def _pass(db: Database, now: datetime, done: Closed) -> bool:
+    """One pass; True when a kind filled its limit, so another pass is needed."""
+    full = False
     async with db.write() as session:
         with session.no_autoflush:
             changed: dict[str, Command] = {}
             moves: list[Move] = []
-            for row in await _locked(
+            unapproved = await _locked(
                 session,
                 Command.state == S.AWAITING_APPROVAL,
                 Command.approval_expires_at <= now,
-            ):
+            )
+            for row in unapproved:
                 expire(row, now, "not approved in time")
                 changed[row.id] = row
                 moves.append(hub_move(row, now, {"reason": "not approved in time"}))
             open_states = [S.AWAITING_APPROVAL, S.QUEUED, S.SENT, S.ACCEPTED]
-            for row in await _locked(
-                session, Command.state.in_(open_states), Command.expires_at <= now
-            ):
+            past = await _locked(session, Command.state.in_(open_states), Command.expires_at <= now)
+            for row in past:
                 if row.id in changed:
                     continue
                 why = (
@@ -108,7 +125,8 @@ async def close_overdue(db: Database, now: datetime | None = None) -> Closed:
                 expire(row, now, why)
                 changed[row.id] = row
                 moves.append(hub_move(row, now, {"reason": why}))
-            for row in await _locked(session, Command.state == S.SENT, Command.reply_due_at <= now):
+            silent = await _locked(session, Command.state == S.SENT, Command.reply_due_at <= now)
+            for row in silent:
                 if row.id in changed:
                     continue
                 if row.attempts < row.max_attempts:
@@ -123,11 +141,12 @@ async def close_overdue(db: Database, now: datetime | None = None) -> Closed:
                     expire(row, now, why)
                     moves.append(hub_move(row, now, {"reason": why}))
                 changed[row.id] = row
-            for row in await _locked(
+            unverified = await _locked(
                 session,
                 Command.verification == Verification.PENDING,
                 Command.verify_by <= now,
-            ):
+            )
+            for row in unverified:
                 if row.id in changed:
                     continue
                 row.verification = Verification.UNCONFIRMED.value
@@ -138,7 +157,8 @@ async def close_overdue(db: Database, now: datetime | None = None) -> Closed:
                         row, now, {"reason": "no report of the state in time"}, transition=False
                     )
                 )
-            done.expired = sum(1 for r in changed.values() if r.state == S.EXPIRED)
+            done.expired += sum(1 for r in changed.values() if r.state == S.EXPIRED)
+            full = any(_full(rows) for rows in (unapproved, past, silent, unverified))
             await history.write_back(session, list(changed.values()), now)
             done.events += await history.record(session, moves)
             batches = await session.execute(
@@ -153,11 +173,7 @@ async def close_overdue(db: Database, now: datetime | None = None) -> Closed:
             done.events += [
                 BatchChanged(b, BatchState.EXPIRED.value, now) for b in batches.scalars()
             ]
-    if done.expired:
-        metrics.COMMANDS_CLOSED.labels("expired").inc(done.expired)
-    if done.retried:
-        metrics.COMMANDS_CLOSED.labels("retried").inc(done.retried)
-    return done
+    return full
 
 
 async def run_clock(db: Database, events: EventHub, stop: asyncio.Event, period_s: float) -> None:

@@ -326,6 +326,11 @@ async def _decide(
 
 def _approvable(ctx: Context) -> Callable[[Command], None]:
     def check(row: Command) -> None:
+        if row.batch_id is not None:
+            raise Conflict(
+                f"command {row.id!r} belongs to batch {row.batch_id!r}: decide on the batch",
+                current_state=row.state,
+            )
         policy.may_approve(ctx.principal, row.created_by_user_id, row.created_by)
         _require_in_time(row.approval_expires_at, f"command {row.id!r}")
 
