@@ -43,6 +43,7 @@ format: $(STAMP) ## Format the code
 bench: $(STAMP) ## Run the benchmarks (figures beside their raw baselines)
 	$(BIN)/python -m bench.registry
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.commands
 
 clean: ## Remove the virtual environment and local state
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var
