@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.accounts.principal import Permission
@@ -154,13 +154,34 @@ def _row(
 
 
 def _moves(ctx: Context, rows: Sequence[dict[str, Any]], now: datetime) -> list[Move]:
+    """The first move of new commands. Their creation is the row itself (``created_at``,
+    ``created_by``): one transition row per command rather than two, for 34,000 at once."""
     actor, kind = ctx.principal.name, ctx.principal.kind.value
-    out: list[Move] = []
-    for r in rows:
-        common = (r["id"], r["asset_id"], r["batch_id"], r["name"])
-        out.append(Move(*common, CommandState.CREATED, r["verification"], now, actor, kind))
-        out.append(Move(*common, r["state"], r["verification"], now, actor, kind))
-    return out
+    return [
+        Move(
+            r["id"],
+            r["asset_id"],
+            r["batch_id"],
+            r["name"],
+            r["state"],
+            r["verification"],
+            now,
+            actor,
+            kind,
+        )
+        for r in rows
+    ]
+
+
+def _creation(row: Command) -> TransitionOut:
+    """The ``created`` step, read from the command row."""
+    return TransitionOut(
+        state=CommandState.CREATED.value,
+        at=row.created_at,
+        actor=row.created_by,
+        actor_kind="user" if row.created_by_user_id is not None else "system",
+        detail=None,
+    )
 
 
 async def _insert_commands(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
@@ -420,7 +441,7 @@ async def get_command(ctx: Context, command_id: str) -> CommandDetail:
                 .order_by(CommandTransition.id)
             )
         ).scalars()
-        transitions = [
+        transitions = [_creation(row)] + [
             TransitionOut(
                 state=m.state, at=m.at, actor=m.actor, actor_kind=m.actor_kind, detail=m.detail
             )
@@ -752,41 +773,50 @@ async def _decide_batch(
                 _require_in_time(batch.approval_expires_at, f"batch {batch_id!r}")
             else:
                 _require_cancel(ctx, batch.asset_type, batch.name)
-            rows = (
-                await session.execute(
-                    select(Command)
-                    .where(Command.batch_id == batch_id, Command.state.in_(list(from_states)))
-                    .order_by(Command.id)
-                    .with_for_update()
-                )
-            ).scalars()
-            moves: list[Move] = []
+            # Lock the children in id order first (as the tracker and the clock do), then
+            # move them all with one statement: a batch may hold the whole city.
+            chosen = and_(Command.batch_id == batch_id, Command.state.in_(list(from_states)))
+            await session.execute(
+                select(Command.id).where(chosen).order_by(Command.id).with_for_update()
+            )
+            values: dict[str, Any] = {"state": to_state.value, "updated_at": now}
+            if to_state is CommandState.QUEUED:
+                values |= {"approved_by": ctx.principal.name, "next_attempt_at": now}
+            else:
+                values |= {
+                    "finished_at": now,
+                    "result": {"reason": action.split(".")[-1], "by": ctx.principal.name},
+                    "verification": case(
+                        (
+                            Command.verification == Verification.PENDING.value,
+                            Verification.NOT_APPLICABLE.value,
+                        ),
+                        else_=Command.verification,
+                    ),
+                }
+            moved = await session.execute(
+                update(Command)
+                .where(chosen)
+                .values(values)
+                .returning(Command.id, Command.asset_id, Command.name, Command.verification)
+                .execution_options(synchronize_session=False)
+            )
             detail = {"reason": reason} if reason else None
-            for row in rows:
-                row.state = to_state.value
-                row.updated_at = now
-                if to_state is CommandState.QUEUED:
-                    row.approved_by = ctx.principal.name
-                    row.next_attempt_at = now
-                else:
-                    row.finished_at = now
-                    row.result = {"reason": action.split(".")[-1], "by": ctx.principal.name}
-                    if row.verification == Verification.PENDING:
-                        row.verification = Verification.NOT_APPLICABLE.value
-                moves.append(
-                    Move(
-                        row.id,
-                        row.asset_id,
-                        row.batch_id,
-                        row.name,
-                        to_state.value,
-                        row.verification,
-                        now,
-                        ctx.principal.name,
-                        ctx.principal.kind.value,
-                        detail,
-                    )
+            moves = [
+                Move(
+                    r.id,
+                    r.asset_id,
+                    batch_id,
+                    r.name,
+                    to_state.value,
+                    r.verification,
+                    now,
+                    ctx.principal.name,
+                    ctx.principal.kind.value,
+                    detail,
                 )
+                for r in moved
+            ]
             if to_state is CommandState.QUEUED:
                 await wakeup.notify(session)
             batch.state = batch_state.value

@@ -28,6 +28,9 @@ from beffroi.timeutil import utcnow
 log = structlog.get_logger(__name__)
 
 MAX_BACKOFF_S = 10.0
+# A batch waits for more messages only while they keep coming: after this long without
+# one it is written, so a lone message (a command's reply) is not held for batch_ms.
+IDLE_GAP_S = 0.005
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -107,7 +110,7 @@ class IngestPipeline:
         deadline = time.monotonic() + self.batch_wait
         self._take(items)
         while len(items) < self.batch_size and not stop.is_set():
-            remaining = deadline - time.monotonic()
+            remaining = min(deadline - time.monotonic(), IDLE_GAP_S)
             if remaining <= 0 or not await self._wait(remaining):
                 break
             self._take(items)

@@ -13,7 +13,7 @@ import paho.mqtt.client as mqtt
 import structlog
 from paho.mqtt.enums import CallbackAPIVersion
 
-from beffroi.gateway.source import BrokerAddress
+from beffroi.gateway.source import BrokerAddress, no_delay
 
 log = structlog.get_logger(__name__)
 
@@ -24,6 +24,7 @@ class MqttPublisher:
     def __init__(self, address: BrokerAddress, client_id_suffix: str = "-cmd") -> None:
         self.address = address
         self.connected = threading.Event()
+        self._stopping = threading.Event()
         protocol = mqtt.MQTTv5 if address.version == 5 else mqtt.MQTTv311
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -32,8 +33,10 @@ class MqttPublisher:
         )
         self.client.username_pw_set(address.username, address.password)
         self.client.reconnect_delay_set(min_delay=1, max_delay=10)
-        # A whole city's dim command leaves at once: do not wait for acks 20 at a time.
-        self.client.max_inflight_messages_set(10_000)
+        # A whole city's dim command leaves at once: no in-flight limit. Beyond a limit paho
+        # queues, and re-walks that queue on every acknowledgement (quadratic at 34,000).
+        self.client.max_inflight_messages_set(0)
+        self.client.on_socket_open = no_delay
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
 
@@ -44,6 +47,7 @@ class MqttPublisher:
 
     def stop(self) -> None:
         """Disconnect and join the network thread."""
+        self._stopping.set()
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -59,4 +63,5 @@ class MqttPublisher:
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self.connected.clear()
-        log.warning("command publisher lost the broker; reconnecting", reason=str(reason))
+        if not self._stopping.is_set():
+            log.warning("command publisher lost the broker; reconnecting", reason=str(reason))

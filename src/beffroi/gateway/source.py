@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -30,6 +31,13 @@ from beffroi.timeutil import utcnow
 log = structlog.get_logger(__name__)
 
 SESSION_EXPIRY_S = 24 * 3600
+
+
+def no_delay(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:
+    """Send small packets (an acknowledgement, a command) at once: without TCP_NODELAY,
+    Nagle's algorithm and delayed ACKs add tens of milliseconds to every round trip."""
+    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 @dataclass(slots=True)
@@ -119,6 +127,7 @@ class MqttSource:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_socket_open = no_delay
 
     def start(self) -> None:
         """Connect (asynchronously) and start the network thread."""
