@@ -61,6 +61,7 @@ class CommandDispatcher:
         *,
         root: str,
         poll_s: float = 0.25,
+        backlog: Callable[[], int] = lambda: 0,
     ) -> None:
         self.db = db
         self.events = events
@@ -68,6 +69,7 @@ class CommandDispatcher:
         self.tracker = tracker
         self.root = root
         self.poll_s = poll_s
+        self.backlog = backlog
         self._wake = asyncio.Event()
         self._back_online: set[str] = set()
         self.sent = 0
@@ -98,7 +100,8 @@ class CommandDispatcher:
                     while await self.dispatch_due() == ROUND_LIMIT:
                         pass
                     if now_m - last_clock >= CLOCK_S:
-                        closed = await jobs.close_overdue(self.db)
+                        # Replies still queued for ingest are not missing replies.
+                        closed = await jobs.close_overdue(self.db, retries=not self.backlog())
                         self.events.publish_many(closed.events)
                         last_clock = now_m
                         if closed.retried:

@@ -82,12 +82,18 @@ def expire(row: Command, now: datetime, why: str) -> None:
         row.verification = Verification.NOT_APPLICABLE.value
 
 
-async def close_overdue(db: Database, now: datetime | None = None) -> Closed:
+async def close_overdue(
+    db: Database, now: datetime | None = None, *, retries: bool = True
+) -> Closed:
     """Close everything overdue, in passes of at most :data:`PASS_LIMIT` commands per
-    kind (one transaction each); returns what it closed and the events to publish."""
+    kind (one transaction each); returns what it closed and the events to publish.
+
+    ``retries=False`` leaves sends without a reply alone (until their expiry): the
+    gateway says so while replies may still wait in its own ingest queue, and a process
+    that does not ingest cannot know."""
     now = now or utcnow()
     done = Closed()
-    while await _pass(db, now, done):
+    while await _pass(db, now, done, retries):
         pass
     if done.expired:
         metrics.COMMANDS_CLOSED.labels("expired").inc(done.expired)
@@ -96,7 +102,7 @@ async def close_overdue(db: Database, now: datetime | None = None) -> Closed:
     return done
 
 
-async def _pass(db: Database, now: datetime, done: Closed) -> bool:
+async def _pass(db: Database, now: datetime, done: Closed, retries: bool) -> bool:
     """One pass; True when a kind filled its limit, so another pass is needed."""
     full = False
     async with db.write() as session:
@@ -125,7 +131,11 @@ async def _pass(db: Database, now: datetime, done: Closed) -> bool:
                 expire(row, now, why)
                 changed[row.id] = row
                 moves.append(hub_move(row, now, {"reason": why}))
-            silent = await _locked(session, Command.state == S.SENT, Command.reply_due_at <= now)
+            silent = (
+                await _locked(session, Command.state == S.SENT, Command.reply_due_at <= now)
+                if retries
+                else []
+            )
             for row in silent:
                 if row.id in changed:
                     continue
@@ -177,14 +187,15 @@ async def _pass(db: Database, now: datetime, done: Closed) -> bool:
 
 
 async def run_clock(db: Database, events: EventHub, stop: asyncio.Event, period_s: float) -> None:
-    """Close overdue commands every ``period_s`` until ``stop`` (the API process runs it
-    too, so commands expire on time even while no gateway runs)."""
+    """Expire overdue commands every ``period_s`` until ``stop`` (the API process runs
+    it, so commands expire on time even while no gateway runs; sending again is left to
+    the gateway)."""
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=period_s)
         if stop.is_set():
             return
         try:
-            events.publish_many((await close_overdue(db)).events)
+            events.publish_many((await close_overdue(db, retries=False)).events)
         except Exception:  # logged; the next period tries again
             log.exception("closing overdue commands failed")

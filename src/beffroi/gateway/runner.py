@@ -96,6 +96,7 @@ class Gateway:
             self.tracker,
             root=settings.mqtt_root,
             poll_s=settings.command_poll_ms / 1000,
+            backlog=lambda: len(self.pipeline.pending),
         )
 
     def _ack(self, items: Sequence[Inbound]) -> None:
