@@ -41,7 +41,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
@@ -62,6 +62,7 @@ from beffroi.accounts.schemas import TokenCreate, UserCreate
 from beffroi.assets.fleet import generate_fleet
 from beffroi.assets.importing import import_assets
 from beffroi.broker.embedded import EmbeddedBroker
+from beffroi.cli.common import spawned
 from beffroi.cli.serve import bind_socket, serve_app
 from beffroi.commands.events import CommandChanged
 from beffroi.commands.lifecycle import FINAL, Verification
@@ -402,26 +403,6 @@ async def _register(url: str, scale: float) -> tuple[int, int, str, str, dict[st
         return len(items), lights, tokens[0], tokens[1], secrets
 
 
-@contextlib.contextmanager
-def _child(
-    target: Any, args: tuple[Any, ...], name: str
-) -> Iterator[multiprocessing.process.BaseProcess]:
-    """A spawned process, stopped (SIGTERM, then killed) and reaped on exit."""
-    process = multiprocessing.get_context("spawn").Process(
-        target=target, args=args, name=name, daemon=True
-    )
-    process.start()
-    try:
-        yield process
-    finally:
-        if process.is_alive():
-            process.terminate()
-            process.join(30)
-        if process.is_alive():
-            process.kill()
-            process.join()
-
-
 async def _wait_online(runtime: Runtime, expected: int, timeout_s: float) -> int:
     """Wait until ``expected`` devices are online in the hub's eyes; returns how many are."""
     began = _now()
@@ -693,7 +674,7 @@ async def _drive(
     )
     began = _now()
     stack.enter_context(
-        _child(
+        spawned(
             simulator_main,
             (
                 settings.model_dump(),
@@ -710,7 +691,7 @@ async def _drive(
     sim_end.close()  # the child holds it now: its death reads as EOF here
     control, probe_end = multiprocessing.get_context("spawn").Pipe()
     stack.enter_context(
-        _child(
+        spawned(
             probe_device_main,
             (
                 hub.broker_host,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -268,15 +269,7 @@ async def asset_refs(ctx: Context, f: AssetFilter) -> list[AssetRef]:
     out: list[AssetRef] = []
     async with ctx.db.read() as session:
         for chunk in id_chunks:
-            part = AssetFilter(
-                types=f.types,
-                communes=f.communes,
-                statuses=f.statuses,
-                parent_id=f.parent_id,
-                bbox=f.bbox,
-                q=f.q,
-                ids=chunk,
-            )
+            part = dataclasses.replace(f, ids=chunk, cursor=None)
             stmt = await _filtered(ctx, session, columns, part, paged=False)
             rows = await session.execute(stmt.order_by(Asset.id))
             out += [AssetRef(r.id, r.type, r.commune_code, r.status, r.parent_id) for r in rows]
@@ -299,17 +292,7 @@ async def iter_assets(ctx: Context, f: AssetFilter, chunk: int = 5000) -> AsyncI
     ctx.principal.require(Permission.ASSET_READ)
     cursor = f.cursor
     while True:
-        page_filter = AssetFilter(
-            types=f.types,
-            communes=f.communes,
-            statuses=f.statuses,
-            parent_id=f.parent_id,
-            bbox=f.bbox,
-            q=f.q,
-            ids=f.ids,
-            cursor=cursor,
-            limit=chunk,
-        )
+        page_filter = dataclasses.replace(f, cursor=cursor, limit=chunk)
         async with ctx.db.read() as session:
             stmt = await _filtered(ctx, session, select(Asset), page_filter)
             rows = (await session.execute(stmt)).scalars().all()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import multiprocessing.process
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -79,3 +81,24 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
             progress.update(task, completed=done, total=total)
 
         yield update
+
+
+@contextmanager
+def spawned(
+    target: Callable[..., object], args: tuple[Any, ...], name: str, grace_s: float = 15.0
+) -> Iterator[multiprocessing.process.BaseProcess]:
+    """A spawned child process, stopped (SIGTERM, then killed after ``grace_s``) and
+    reaped on exit. Arguments travel in memory (pickled), never through a file."""
+    process = multiprocessing.get_context("spawn").Process(
+        target=target, args=args, name=name, daemon=True
+    )
+    process.start()
+    try:
+        yield process
+    finally:
+        if process.is_alive():
+            process.terminate()
+            process.join(grace_s)
+        if process.is_alive():
+            process.kill()
+            process.join()

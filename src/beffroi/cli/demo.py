@@ -12,7 +12,6 @@ import errno
 import multiprocessing
 import signal
 import socket
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
@@ -28,7 +27,7 @@ from beffroi.assets.fleet import generate_fleet
 from beffroi.assets.service import AssetFilter
 from beffroi.broker.embedded import EmbeddedBroker
 from beffroi.cli.accounts import generate_password
-from beffroi.cli.common import console, out, progress_bar, settings
+from beffroi.cli.common import console, out, progress_bar, settings, spawned
 from beffroi.cli.db import upgrade_database
 from beffroi.cli.serve import bind_socket, run_until_stopped, serve_app
 from beffroi.communes.service import list_communes
@@ -114,29 +113,14 @@ def simulator_process(
     asyncio.run(_main())
 
 
-@contextlib.contextmanager
 def simulated_fleet(
     current: Settings, broker_url: str, secrets: dict[str, str]
-) -> Iterator[multiprocessing.process.BaseProcess]:
+) -> contextlib.AbstractContextManager[multiprocessing.process.BaseProcess]:
     """The simulator process, stopped (SIGTERM, then killed) and reaped on exit."""
     # Secrets travel in memory to the child, never through a file.
-    ctx = multiprocessing.get_context("spawn")
-    process = ctx.Process(
-        target=simulator_process,
-        args=(current.model_dump(), broker_url, secrets),
-        name="beffroi-simulator",
-        daemon=True,
+    return spawned(
+        simulator_process, (current.model_dump(), broker_url, secrets), "beffroi-simulator"
     )
-    process.start()
-    try:
-        yield process
-    finally:
-        if process.is_alive():
-            process.terminate()
-            process.join(15)
-        if process.is_alive():
-            process.kill()
-            process.join()
 
 
 async def run_demo(current: Settings, sock: socket.socket, stop: asyncio.Event) -> None:

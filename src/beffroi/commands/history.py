@@ -34,6 +34,32 @@ class Move:
     # A verification outcome changes no state: it is an event, not a transition row.
     transition: bool = True
 
+    @classmethod
+    def of(
+        cls,
+        row: Command,
+        at: datetime,
+        actor: str,
+        actor_kind: str,
+        detail: dict[str, Any] | None,
+        *,
+        transition: bool = True,
+    ) -> Move:
+        """The move a command row has just made (its current state and verification)."""
+        return cls(
+            row.id,
+            row.asset_id,
+            row.batch_id,
+            row.name,
+            row.state,
+            row.verification,
+            at,
+            actor,
+            actor_kind,
+            detail,
+            transition,
+        )
+
     def event(self) -> CommandChanged:
         """The hub event announcing it."""
         return CommandChanged(

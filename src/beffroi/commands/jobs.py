@@ -58,19 +58,8 @@ def _full(rows: Sequence[Command]) -> bool:
 def hub_move(
     row: Command, now: datetime, detail: dict[str, object], *, transition: bool = True
 ) -> Move:
-    return Move(
-        row.id,
-        row.asset_id,
-        row.batch_id,
-        row.name,
-        row.state,
-        row.verification,
-        now,
-        HUB,
-        "system",
-        detail,
-        transition,
-    )
+    """A move the hub itself causes."""
+    return Move.of(row, now, HUB, "system", detail, transition=transition)
 
 
 def expire(row: Command, now: datetime, why: str) -> None:

@@ -199,19 +199,8 @@ def _plain(expected: Mapping[str, Any]) -> dict[str, Any]:
 def _move(
     row: Command, now: datetime, detail: dict[str, Any] | None, *, transition: bool = True
 ) -> Move:
-    return Move(
-        row.id,
-        row.asset_id,
-        row.batch_id,
-        row.name,
-        row.state,
-        row.verification,
-        now,
-        row.asset_id,
-        DEVICE,
-        detail,
-        transition,
-    )
+    """A move the device caused (its reply, or the state it reported)."""
+    return Move.of(row, now, row.asset_id, DEVICE, detail, transition=transition)
 
 
 def _unknown(reply: Reply, root: str) -> Rejection:
