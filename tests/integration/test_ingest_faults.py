@@ -279,3 +279,22 @@ async def test_database_restart_mid_stream_loses_nothing(tmp_path: Path) -> None
             await db.dispose()
     finally:
         postgres.remove()
+
+
+async def test_a_deadlock_is_retried_not_isolated(backend: str, runtime: Runtime) -> None:
+    """PostgreSQL aborts one of two transactions that lock commands in opposite orders;
+    the pipeline must retry that batch whole rather than take its data for bad data."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has one writer: no deadlock")
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from beffroi.gateway.pipeline import is_transient
+
+    for code, transient in (("40P01", True), ("40001", True), ("22003", False)):
+        with pytest.raises(DBAPIError) as caught:
+            async with runtime.db.write() as session:
+                await session.execute(
+                    text(f"DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '{code}'; END $$")
+                )
+        assert is_transient(caught.value) is transient, code

@@ -28,6 +28,7 @@ from beffroi.timeutil import utcnow
 log = structlog.get_logger(__name__)
 
 MAX_BACKOFF_S = 10.0
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 # A batch waits for more messages only while they keep coming: after this long without
 # one it is written, so a lone message (a command's reply) is not held for batch_ms.
 IDLE_GAP_S = 0.005
@@ -36,8 +37,13 @@ IDLE_GAP_S = 0.005
 def is_transient(exc: BaseException) -> bool:
     """Whether a write failed because the database is unreachable or busy (retry), as
     opposed to refusing the data (isolate the culprit)."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        # A deadlock or serialization failure (another writer locked the same commands in
+        # another order): the transaction is rolled back whole and simply tried again.
+        if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+            return True
     return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError)
 
 
