@@ -281,9 +281,12 @@ async def test_database_restart_mid_stream_loses_nothing(tmp_path: Path) -> None
         postgres.remove()
 
 
-async def test_a_deadlock_is_retried_not_isolated(backend: str, runtime: Runtime) -> None:
-    """PostgreSQL aborts one of two transactions that lock commands in opposite orders;
-    the pipeline must retry that batch whole rather than take its data for bad data."""
+async def test_a_deadlock_or_a_shutdown_is_retried_not_isolated(
+    backend: str, runtime: Runtime
+) -> None:
+    """PostgreSQL aborts one of two transactions that lock commands in opposite orders, or
+    every transaction when it shuts down: the pipeline must retry the batch whole rather
+    than take its data for bad data."""
     if backend != "postgresql":
         pytest.skip("SQLite has one writer: no deadlock")
     from sqlalchemy import text
@@ -291,7 +294,8 @@ async def test_a_deadlock_is_retried_not_isolated(backend: str, runtime: Runtime
 
     from beffroi.gateway.pipeline import is_transient
 
-    for code, transient in (("40P01", True), ("40001", True), ("22003", False)):
+    cases = (("40P01", True), ("40001", True), ("57P01", True), ("08006", True), ("22003", False))
+    for code, transient in cases:
         with pytest.raises(DBAPIError) as caught:
             async with runtime.db.write() as session:
                 await session.execute(

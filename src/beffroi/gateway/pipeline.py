@@ -28,7 +28,11 @@ from beffroi.timeutil import utcnow
 log = structlog.get_logger(__name__)
 
 MAX_BACKOFF_S = 10.0
+# SQLSTATEs that say nothing of the data: a deadlock or serialization failure (tried again
+# whole), and the classes of a database going away or out of resources (08 connection,
+# 53 insufficient resources, 57 operator intervention such as a shutdown, 58 system error).
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+RETRYABLE_SQLSTATE_CLASSES = frozenset({"08", "53", "57", "58"})
 # A batch waits for more messages only while they keep coming: after this long without
 # one it is written, so a lone message (a command's reply) is not held for batch_ms.
 IDLE_GAP_S = 0.005
@@ -40,9 +44,10 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
             return True
-        # A deadlock or serialization failure (another writer locked the same commands in
-        # another order): the transaction is rolled back whole and simply tried again.
-        if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+        code = getattr(exc.orig, "sqlstate", None)
+        if isinstance(code, str) and (
+            code in RETRYABLE_SQLSTATES or code[:2] in RETRYABLE_SQLSTATE_CLASSES
+        ):
             return True
     return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError)
 
@@ -170,7 +175,14 @@ class IngestPipeline:
                 written = await self.store.write(batch)
             except Exception as exc:  # every failure is handled: retried or isolated
                 if not is_transient(exc):
-                    return await self._isolate(batch, exc)
+                    try:
+                        return await self._isolate(batch, exc)
+                    except Exception as again:
+                        # The database went away while the culprit was sought: hold the
+                        # whole batch and retry, as for any outage.
+                        if not is_transient(again):
+                            raise
+                        exc = again
                 metrics.DATABASE_UP.set(0)
                 if failing_since is None:
                     failing_since = time.monotonic()
