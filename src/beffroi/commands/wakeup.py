@@ -51,7 +51,7 @@ async def listen(db: Database, wake: Callable[[], None]) -> None:
             wake()  # commands may have been queued while nobody listened
             await lost.wait()
             log.warning("command notifications lost; listening again")
-        except (OSError, asyncpg.PostgresError) as exc:
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("cannot listen for command notifications", error=str(exc)[:200])
         finally:
             if conn is not None:
