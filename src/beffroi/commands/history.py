@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.commands.events import CommandChanged
 from beffroi.commands.models import Command, CommandTransition
 from beffroi.db import Base
+from beffroi.db.copy import insert_rows
 
 CHUNK = 5000
 
@@ -87,8 +88,7 @@ async def record(session: AsyncSession, moves: Sequence[Move]) -> list[object]:
         for m in moves
         if m.transition
     ]
-    for start in range(0, len(rows), CHUNK):
-        await session.execute(insert(CommandTransition), rows[start : start + CHUNK])
+    await insert_rows(session, Base.metadata.tables[CommandTransition.__tablename__], rows)
     return [m.event() for m in moves]
 
 

@@ -46,6 +46,7 @@ from beffroi.commands.schemas import (
 from beffroi.commands.verification import expected_state, shares_state
 from beffroi.context import Context
 from beffroi.db import Base
+from beffroi.db.copy import insert_rows
 from beffroi.errors import (
     BeffroiError,
     Conflict,
@@ -185,9 +186,7 @@ def _creation(row: Command) -> TransitionOut:
 
 
 async def _insert_commands(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    table = Base.metadata.tables["commands"]
-    for start in range(0, len(rows), CHUNK):
-        await session.execute(table.insert(), list(rows[start : start + CHUNK]))
+    await insert_rows(session, Base.metadata.tables["commands"], rows)
 
 
 async def _supersede(session: AsyncSession, rows: Sequence[dict[str, Any]], now: datetime) -> None:
