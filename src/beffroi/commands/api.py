@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query, status
 
 from beffroi.assets.api import split_list
-from beffroi.assets.service import get_asset
 from beffroi.commands import service
 from beffroi.commands.lifecycle import CommandState
 from beffroi.commands.schemas import (
@@ -104,8 +103,7 @@ async def asset_commands(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> CommandPage:
     """The command history of one asset, newest first."""
-    await get_asset(ctx, asset_id)  # an asset out of scope is not found, even with no command
-    return await service.list_commands(ctx, asset_id=asset_id, cursor=cursor, limit=limit)
+    return await service.asset_history(ctx, asset_id, cursor=cursor, limit=limit)
 
 
 @router.post("/command-batches", status_code=status.HTTP_201_CREATED)
@@ -136,9 +134,8 @@ async def batch_commands(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> CommandPage:
     """The children of a group command, filtered by state."""
-    await service.get_batch(ctx, batch_id)
-    return await service.list_commands(
-        ctx, batch_id=batch_id, states=_states(state), cursor=cursor, limit=limit
+    return await service.batch_children(
+        ctx, batch_id, states=_states(state), cursor=cursor, limit=limit
     )
 
 

@@ -488,6 +488,30 @@ async def list_commands(
     return CommandPage(items=[to_out(r) for r in rows], next_cursor=next_cursor)
 
 
+async def asset_history(
+    ctx: Context, asset_id: str, *, cursor: str | None = None, limit: int = 100
+) -> CommandPage:
+    """The commands of one asset, newest first; an asset out of scope is not found, even
+    when it has no command."""
+    await get_asset(ctx, asset_id)
+    return await list_commands(ctx, asset_id=asset_id, cursor=cursor, limit=limit)
+
+
+async def batch_children(
+    ctx: Context,
+    batch_id: str,
+    *,
+    states: Sequence[CommandState] = (),
+    cursor: str | None = None,
+    limit: int = 100,
+) -> CommandPage:
+    """The children of a group command the caller may see whole, filtered by state."""
+    ctx.principal.require(Permission.COMMAND_READ)
+    async with ctx.db.read() as session:
+        await _load_batch(session, ctx, batch_id, lock=False)
+    return await list_commands(ctx, batch_id=batch_id, states=states, cursor=cursor, limit=limit)
+
+
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     stamp, _, last_id = cursor.partition("~")
     try:
