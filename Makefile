@@ -44,6 +44,7 @@ bench: $(STAMP) ## Run the benchmarks (figures beside their raw baselines)
 	$(BIN)/python -m bench.registry
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.commands
+	$(BIN)/python -m bench.alarms
 
 clean: ## Remove the virtual environment and local state
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var

@@ -111,6 +111,71 @@ class Settings(BaseSettings):
     command_verify_window_s: int = Field(default=300, ge=5, le=86_400)
     command_poll_ms: int = Field(default=250, ge=10, le=60_000)
 
+    # Notifications
+    smtp_host: str = Field(default="", description="SMTP server for e-mail; empty: no e-mail")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str = Field(default="", description="SMTP login; empty: no login")
+    smtp_password: str = ""
+    smtp_starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS")
+    smtp_from: str = Field(default="beffroi@localhost", min_length=3, max_length=254)
+    notification_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="Time allowed to one webhook or SMTP exchange"
+    )
+    notification_max_attempts: int = Field(default=5, ge=1, le=50)
+    notification_retry_base_s: float = Field(
+        default=30.0, gt=0, le=86_400, description="First retry delay, doubled at each attempt"
+    )
+    notification_concurrency: int = Field(default=8, ge=1, le=200)
+    notification_poll_s: float = Field(default=2.0, gt=0, le=600)
+    escalation_after_min: float = Field(
+        default=15,
+        gt=0,
+        le=10_080,
+        description="A critical alarm unacknowledged this long escalates",
+    )
+
+    # Interventions
+    # Service level per priority: a duration in hours and the calendar it runs on
+    # (continuous 24/7, or the working hours below without French public holidays).
+    sla_critical_hours: float = Field(default=4, gt=0, le=24 * 366)
+    sla_critical_calendar: Literal["continuous", "working"] = "continuous"
+    sla_high_hours: float = Field(default=24, gt=0, le=24 * 366)
+    sla_high_calendar: Literal["continuous", "working"] = "continuous"
+    sla_normal_hours: float = Field(
+        default=30, gt=0, le=24 * 366, description="Default: 3 working days of 10 hours"
+    )
+    sla_normal_calendar: Literal["continuous", "working"] = "working"
+    sla_low_hours: float = Field(
+        default=100, gt=0, le=24 * 366, description="Default: 10 working days of 10 hours"
+    )
+    sla_low_calendar: Literal["continuous", "working"] = "working"
+    sla_work_start: str = Field(default="08:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    sla_work_end: str = Field(default="18:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    sla_work_days: list[int] = Field(
+        default=[0, 1, 2, 3, 4], description="Working weekdays, Monday = 0 (JSON list)"
+    )
+    sla_public_holidays: bool = Field(
+        default=True, description="French public holidays stop the working-hours clock"
+    )
+    intervention_photo_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 2**20)
+    intervention_alarm_grace_s: float = Field(
+        default=30, ge=0, le=3600, description="Wait before a raised alarm opens a work order"
+    )
+    intervention_poll_s: float = Field(default=5, gt=0, le=3600)
+
+    @field_validator("sla_work_days")
+    @classmethod
+    def _weekdays(cls, value: list[int]) -> list[int]:
+        if not value or any(day not in range(7) for day in value):
+            raise ValueError("a non-empty list of weekdays 0 (Monday) to 6 (Sunday)")
+        return sorted(set(value))
+
+    @model_validator(mode="after")
+    def _working_hours(self) -> Settings:
+        if self.sla_work_end <= self.sla_work_start:
+            raise ValueError("BEFFROI_SLA_WORK_END: must be later than BEFFROI_SLA_WORK_START")
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -47,9 +47,28 @@ class Permission(StrEnum):
     # Sending is narrowed further by the catalogue: roles per command, operator domains.
     COMMAND_SEND = "command:send"
     COMMAND_APPROVE = "command:approve"
+    ALARM_READ = "alarm:read"
+    # Acknowledge, comment, assign, shelve, clear; an operator only in their domains.
+    ALARM_HANDLE = "alarm:handle"
+    RULE_WRITE = "rule:write"
+    NOTIFICATION_MANAGE = "notification:manage"
+    INTERVENTION_READ = "intervention:read"
+    # Open, assign, cancel and close work orders.
+    INTERVENTION_MANAGE = "intervention:manage"
+    # Work one's team's orders in the field: start, hold, resolve, notes and photos.
+    INTERVENTION_WORK = "intervention:work"
+    TEAM_MANAGE = "team:manage"
+    KPI_READ = "kpi:read"
 
 
-_ALL_READ = {Permission.ASSET_READ, Permission.TOKEN_OWN}
+_ALL_READ = {Permission.ASSET_READ, Permission.TOKEN_OWN, Permission.ALARM_READ}
+_DISPATCH = {
+    Permission.ALARM_HANDLE,
+    Permission.INTERVENTION_READ,
+    Permission.INTERVENTION_MANAGE,
+    Permission.INTERVENTION_WORK,
+    Permission.KPI_READ,
+}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
@@ -63,15 +82,31 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.COMMAND_READ,
             Permission.COMMAND_SEND,
             Permission.COMMAND_APPROVE,
+            Permission.RULE_WRITE,
+            Permission.NOTIFICATION_MANAGE,
+            Permission.TEAM_MANAGE,
         }
+        | _DISPATCH
     ),
     Role.OPERATOR: frozenset(
-        _ALL_READ | {Permission.GROUP_WRITE, Permission.COMMAND_READ, Permission.COMMAND_SEND}
+        _ALL_READ
+        | {Permission.GROUP_WRITE, Permission.COMMAND_READ, Permission.COMMAND_SEND}
+        | _DISPATCH
     ),
-    Role.FIELD_AGENT: frozenset(_ALL_READ | {Permission.COMMAND_READ}),
+    Role.FIELD_AGENT: frozenset(
+        _ALL_READ
+        | {Permission.COMMAND_READ, Permission.INTERVENTION_READ, Permission.INTERVENTION_WORK}
+    ),
     Role.VIDEO_AGENT: frozenset(_ALL_READ | {Permission.COMMAND_READ, Permission.COMMAND_SEND}),
     Role.AUDITOR: frozenset(
-        _ALL_READ | {Permission.AUDIT_READ, Permission.USER_READ, Permission.COMMAND_READ}
+        _ALL_READ
+        | {
+            Permission.AUDIT_READ,
+            Permission.USER_READ,
+            Permission.COMMAND_READ,
+            Permission.INTERVENTION_READ,
+            Permission.KPI_READ,
+        }
     ),
     Role.VIEWER: frozenset(_ALL_READ),
 }

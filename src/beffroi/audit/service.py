@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,8 +16,10 @@ from beffroi.accounts.principal import Permission, Principal
 from beffroi.audit.models import AuditEntry, AuditHead
 from beffroi.context import Context
 from beffroi.db import Database
+from beffroi.errors import BeffroiError
 from beffroi.timeutil import utcnow
 
+T = TypeVar("T")
 GENESIS_HASH = "0" * 64
 HEAD_ID = 1
 
@@ -105,6 +107,27 @@ class VerifyReport:
     def ok(self) -> bool:
         """True when the chain is intact."""
         return not self.problems
+
+
+async def refused(ctx: Context, action: str, call: Callable[[], Awaitable[T]], **what: Any) -> T:
+    """Run ``call``; a refusal (bad input, no right, wrong state) is audited as
+    ``<action>.refused`` in a transaction of its own, then raised."""
+    try:
+        return await call()
+    except BeffroiError as exc:
+        await record_alone(
+            ctx.db,
+            ctx.principal,
+            f"{action}.refused",
+            outcome=Outcome.DENIED,
+            details={"error": exc.detail[:500], **what},
+            **{
+                k: None if v is None else str(v)
+                for k, v in what.items()
+                if k in ("target_type", "target_id")
+            },
+        )
+        raise
 
 
 async def verify(db: Database, chunk: int = 5000) -> VerifyReport:

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 from amqtt.errors import BrokerError
 
-from beffroi import logs
+from beffroi import logs, workers
 from beffroi.accounts import service as accounts
 from beffroi.accounts.principal import Role
 from beffroi.accounts.schemas import UserCreate
@@ -149,6 +149,8 @@ async def run_demo(current: Settings, sock: socket.socket, stop: asyncio.Event) 
         stack.enter_context(simulated_fleet(current, broker.url, secrets))
         out.print("simulating the Dijon fleet in real time (its own process)")
         tasks.append(asyncio.create_task(_serve(runtime, sock, stop), name="api"))
+        # The gateway in this process keeps the command clock.
+        tasks += workers.start(runtime, stop, command_clock=False)
         try:
             await asyncio.gather(*tasks)
         finally:

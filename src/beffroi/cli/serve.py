@@ -14,14 +14,10 @@ import typer
 import uvicorn
 from fastapi import FastAPI
 
+from beffroi import workers
 from beffroi.cli.common import console, out, settings
-from beffroi.commands import jobs
 from beffroi.context import open_runtime
 from beffroi.web.app import create_app
-
-# The gateway closes overdue commands every second; the API does it too, more calmly, so
-# they close on time while no gateway runs.
-CLOCK_PERIOD_S = 5.0
 
 
 def bind_socket(host: str, port: int, *, fallback: bool) -> socket.socket:
@@ -100,13 +96,11 @@ def serve(
         async with open_runtime(current) as runtime:
             host, port = sock.getsockname()[:2]
             out.print(f"Beffroi is serving on [bold]http://{host}:{port}[/bold]  (docs: /api/docs)")
-            clock = asyncio.create_task(
-                jobs.run_clock(runtime.db, runtime.events, stop, CLOCK_PERIOD_S)
-            )
+            background = workers.start(runtime, stop, command_clock=True)
             try:
                 await serve_app(create_app(runtime), sock, stop)
             finally:
                 stop.set()
-                await clock
+                await workers.finish(background)
 
     run_until_stopped(_main)

@@ -10,12 +10,18 @@ from typing import Any
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beffroi.alarms import raising
+from beffroi.alarms.lifecycle import COMMAND_FAILED, AlarmSource
+from beffroi.alarms.signals import AlarmSignal
+from beffroi.catalogue import Severity
 from beffroi.commands.events import CommandChanged
+from beffroi.commands.lifecycle import CommandState
 from beffroi.commands.models import Command, CommandTransition
 from beffroi.db import Base
 from beffroi.db.copy import insert_rows
 
 CHUNK = 5000
+FAILED_STATES = frozenset({CommandState.FAILED, CommandState.REJECTED, CommandState.EXPIRED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +95,36 @@ async def record(session: AsyncSession, moves: Sequence[Move]) -> list[object]:
         if m.transition
     ]
     await insert_rows(session, Base.metadata.tables[CommandTransition.__tablename__], rows)
-    return [m.event() for m in moves]
+    events: list[object] = [m.event() for m in moves]
+    signals = alarm_signals(moves)
+    if signals:
+        events += await raising.apply(session, signals, max(m.at for m in moves))
+    return events
+
+
+def alarm_signals(moves: Sequence[Move]) -> list[AlarmSignal]:
+    """A command that failed, was rejected or expired raises a ``commandFailed`` alarm on
+    its asset; a later command that succeeds shows the asset obeys again and clears it."""
+    out: list[AlarmSignal] = []
+    for m in moves:
+        if not m.transition:
+            continue
+        if m.state in FAILED_STATES:
+            detail = {"command_id": m.command_id, "name": m.name, "state": m.state}
+            out.append(
+                AlarmSignal(
+                    m.asset_id,
+                    COMMAND_FAILED,
+                    True,
+                    m.at,
+                    AlarmSource.COMMAND,
+                    Severity.MINOR,
+                    detail,
+                )
+            )
+        elif m.state == CommandState.SUCCEEDED:
+            out.append(AlarmSignal(m.asset_id, COMMAND_FAILED, False, m.at, AlarmSource.COMMAND))
+    return out
 
 
 # The columns that change after a command is created.

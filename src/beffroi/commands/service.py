@@ -8,7 +8,7 @@ transaction that makes it, and every refusal is audited on its own.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -48,7 +48,6 @@ from beffroi.context import Context
 from beffroi.db import Base
 from beffroi.db.copy import insert_rows
 from beffroi.errors import (
-    BeffroiError,
     Conflict,
     FieldError,
     InvalidInput,
@@ -97,22 +96,6 @@ def to_out(row: Command) -> CommandOut:
         verified_at=row.verified_at,
         result=row.result,
     )
-
-
-async def _refused(ctx: Context, action: str, call: Callable[[], Awaitable[T]], **what: Any) -> T:
-    """Run ``call``; a refusal (bad input, no right, wrong state) is audited, then raised."""
-    try:
-        return await call()
-    except BeffroiError as exc:
-        await audit.record_alone(
-            ctx.db,
-            ctx.principal,
-            f"{action}.refused",
-            outcome=audit.Outcome.DENIED,
-            details={"error": exc.detail[:500], **what},
-            **{k: v for k, v in what.items() if k in ("target_type", "target_id")},
-        )
-        raise
 
 
 def _row(
@@ -216,7 +199,7 @@ async def _supersede(session: AsyncSession, rows: Sequence[dict[str, Any]], now:
 async def send_command(ctx: Context, body: CommandCreate) -> CommandOut:
     """Check a command against the catalogue and the caller, and queue it (or hold it for
     approval). Nothing is written when a check fails."""
-    return await _refused(
+    return await audit.refused(
         ctx,
         "command.create",
         lambda: _send_command(ctx, body),
@@ -341,7 +324,7 @@ async def _decide(
         ctx.runtime.events.publish_many(events)
         return to_out(row)
 
-    return await _refused(ctx, action, run, target_type="command", target_id=command_id)
+    return await audit.refused(ctx, action, run, target_type="command", target_id=command_id)
 
 
 def _approvable(ctx: Context) -> Callable[[Command], None]:
@@ -619,7 +602,7 @@ def _batch_critical(ctx: Context, body: BatchCreate, count: int) -> str | None:
 
 async def create_batch(ctx: Context, body: BatchCreate) -> BatchOut:
     """One command to many assets: one child command per target, all written or none."""
-    return await _refused(
+    return await audit.refused(
         ctx,
         "command_batch.create",
         lambda: _create_batch(ctx, body),
@@ -861,7 +844,7 @@ async def _decide_batch(
         ctx.runtime.events.publish_many(events)
         return out
 
-    return await _refused(ctx, action, run, target_type="command_batch", target_id=batch_id)
+    return await audit.refused(ctx, action, run, target_type="command_batch", target_id=batch_id)
 
 
 async def approve_batch(ctx: Context, batch_id: str, reason: str | None = None) -> BatchOut:
@@ -945,6 +928,6 @@ async def retry_batch(ctx: Context, batch_id: str, reason: str | None = None) ->
         )
         return await _create_batch(ctx, body, retry_of=batch_id)
 
-    return await _refused(
+    return await audit.refused(
         ctx, "command_batch.retry", run, target_type="command_batch", target_id=batch_id
     )

@@ -25,6 +25,7 @@ from beffroi.commands.models import Command
 from beffroi.commands.verification import expected_state, judge
 from beffroi.devices import topics
 from beffroi.telemetry.decode import Reason, Rejection, Reply
+from beffroi.telemetry.store import Seen
 
 CHUNK = 5000
 DEVICE = "device"
@@ -78,10 +79,9 @@ class CommandTracker:
         )
         self.watching = set(rows.scalars())
 
-    async def observe(
-        self, session: AsyncSession, replies: Sequence[Reply], newest: Newest, now: datetime
-    ) -> Observed:
+    async def observe(self, session: AsyncSession, seen: Seen, now: datetime) -> Observed:
         """Apply a batch's replies, then verify against its newest values."""
+        replies, newest = seen.replies, seen.newest
         out = Observed()
         changed: dict[str, Command] = {}
         moves: list[Move] = []

@@ -1,21 +1,29 @@
 """Imports every area's tables so metadata (and Alembic) sees the whole schema."""
 
 from beffroi.accounts import models as accounts_models
+from beffroi.alarms import models as alarms_models
 from beffroi.assets import models as assets_models
 from beffroi.audit import models as audit_models
 from beffroi.commands import models as commands_models
 from beffroi.communes import models as communes_models
 from beffroi.db.base import Base
 from beffroi.devices import models as devices_models
+from beffroi.interventions import models as interventions_models
+from beffroi.notifications import models as notifications_models
+from beffroi.rules import models as rules_models
 from beffroi.telemetry import models as telemetry_models
 
 __all__ = [
     "Base",
     "accounts_models",
+    "alarms_models",
     "assets_models",
     "audit_models",
     "commands_models",
     "communes_models",
     "devices_models",
+    "interventions_models",
+    "notifications_models",
+    "rules_models",
     "telemetry_models",
 ]

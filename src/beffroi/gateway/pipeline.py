@@ -208,7 +208,10 @@ class IngestPipeline:
     async def _isolate(self, batch: Batch, error: Exception) -> Written:
         """The database refused something in the batch: write its parts one by one and
         reject the ones it refuses, so one bad message cannot block the stream."""
-        log.warning("a batch was refused; isolating the culprit", error=str(error)[:200])
+        log.warning(
+            "a batch was refused; isolating the culprit",
+            error=f"{type(error).__name__}: {str(error)[:200]}",
+        )
         events: list[object] = []
         points = 0
         refused: list[Rejection] = []

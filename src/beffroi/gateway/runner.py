@@ -11,6 +11,7 @@ from datetime import timedelta
 import structlog
 
 from beffroi import metrics
+from beffroi.alarms.ingest import AlarmObserver
 from beffroi.commands.dispatcher import CommandDispatcher
 from beffroi.commands.tracker import CommandTracker
 from beffroi.context import Runtime
@@ -18,6 +19,8 @@ from beffroi.devices import topics
 from beffroi.gateway.pipeline import IngestPipeline
 from beffroi.gateway.publisher import MqttPublisher
 from beffroi.gateway.source import BrokerAddress, Inbound, MqttSource
+from beffroi.rules import jobs as rule_jobs
+from beffroi.rules.engine import RuleEngine
 from beffroi.telemetry import jobs
 from beffroi.telemetry.directory import DeviceDirectory
 from beffroi.telemetry.store import TelemetryStore
@@ -31,6 +34,11 @@ class Schedule:
 
     directory_s: float = 30.0
     silence_s: float = 60.0
+    # Rules edited through the API apply from the next batch; new ones are found here.
+    rules_s: float = 30.0
+    missing_data_s: float = 60.0
+    # Rules that failed during a batch are disabled (outside the ingest transaction).
+    failed_rules_s: float = 2.0
     maintenance_s: float = 3600.0
 
 
@@ -72,7 +80,9 @@ class Gateway:
             root=settings.mqtt_root,
             verify_window=timedelta(seconds=settings.command_verify_window_s),
         )
-        self.store = TelemetryStore(runtime.db, observer=self.tracker)
+        self.rules = RuleEngine(self.directory.get, timezone=settings.timezone)
+        self.alarms = AlarmObserver(self.rules)
+        self.store = TelemetryStore(runtime.db, observers=[self.tracker, self.alarms])
         filters = topics.hub_subscriptions(settings.mqtt_root)
         if settings.mqtt_shared_group:
             filters = [topics.shared(f, settings.mqtt_shared_group) for f in filters]
@@ -108,6 +118,7 @@ class Gateway:
         loaded = await self.directory.refresh(self.runtime.db)
         metrics.DEVICES_KNOWN.set(len(self.directory))
         log.info("gateway directory loaded", devices=loaded)
+        await self.rules.refresh(self.runtime.db)
         self.source = MqttSource(
             self.address,
             self.filters,
@@ -122,6 +133,13 @@ class Gateway:
             asyncio.create_task(self._pause_on(stop)),
             asyncio.create_task(self._every(self.schedule.directory_s, self._refresh, stop)),
             asyncio.create_task(self._every(self.schedule.silence_s, self._silence, stop)),
+            asyncio.create_task(self._every(self.schedule.rules_s, self._refresh_rules, stop)),
+            asyncio.create_task(
+                self._every(self.schedule.missing_data_s, self._missing_data, stop)
+            ),
+            asyncio.create_task(
+                self._every(self.schedule.failed_rules_s, self._disable_failed_rules, stop)
+            ),
             asyncio.create_task(self._every(self.schedule.maintenance_s, self._maintain, stop)),
         ]
         try:
@@ -170,7 +188,21 @@ class Gateway:
         metrics.DEVICES_KNOWN.set(len(self.directory))
 
     async def _silence(self) -> None:
-        self.runtime.events.publish_many(await jobs.mark_silent(self.runtime.db))
+        self.runtime.events.publish_many(
+            await jobs.mark_silent(self.runtime.db, after=self.alarms.silenced)
+        )
+
+    async def _refresh_rules(self) -> None:
+        await self.rules.refresh(self.runtime.db)
+
+    async def _missing_data(self) -> None:
+        self.runtime.events.publish_many(await rule_jobs.check_missing_data(self.runtime.db))
+
+    async def _disable_failed_rules(self) -> None:
+        failed = self.alarms.take_failed()
+        if failed:
+            events = await self.rules.disable_failed(self.runtime.db, failed)
+            self.runtime.events.publish_many(events)
 
     async def _maintain(self) -> None:
         settings = self.runtime.settings

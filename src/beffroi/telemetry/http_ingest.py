@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from beffroi import metrics
+from beffroi.alarms.ingest import AlarmObserver
 from beffroi.context import Runtime
 from beffroi.devices import topics
 from beffroi.devices.credentials import CredentialCache, verify_device_secret
@@ -26,7 +27,8 @@ class HttpIngest:
         self.runtime = runtime
         self.directory = DeviceDirectory()
         self.credentials = CredentialCache()
-        self.store = TelemetryStore(runtime.db)
+        # Fault events sent over HTTP raise alarms as those sent over MQTT do.
+        self.store = TelemetryStore(runtime.db, observers=[AlarmObserver()])
         self._refreshed_at = 0.0
 
     async def _know(self, device_id: str) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.assets.models import Asset
 from beffroi.catalogue import CATALOGUE
@@ -27,10 +29,21 @@ PARTITIONS_AHEAD_DAYS = 3
 ROLLUP_LOOKBACK = timedelta(hours=3)
 
 
-async def mark_silent(db: Database, now: datetime | None = None) -> list[ConnectivityChanged]:
-    """Devices silent longer than their type's timeout go offline ("silence")."""
+Silenced = Callable[
+    [AsyncSession, Sequence[ConnectivityChanged], datetime], Awaitable[list[object]]
+]
+
+
+async def mark_silent(
+    db: Database, now: datetime | None = None, *, after: Silenced | None = None
+) -> list[object]:
+    """Devices silent longer than their type's timeout go offline ("silence").
+
+    ``after`` acts on the changes in the same transaction (the alarm area raises a
+    communication loss for each), so a crash cannot mark a device offline unnoticed.
+    """
     now = now or utcnow()
-    events: list[ConnectivityChanged] = []
+    events: list[object] = []
     async with db.write() as session:
         for spec in CATALOGUE.values():
             cutoff = now - timedelta(seconds=spec.silence_timeout_s)
@@ -46,6 +59,9 @@ async def mark_silent(db: Database, now: datetime | None = None) -> list[Connect
                 .returning(DeviceStatus.asset_id)
             )
             events += [ConnectivityChanged(a, False, now, "silence") for a in result.scalars()]
+        if after is not None and events:
+            changes = [e for e in events if isinstance(e, ConnectivityChanged)]
+            events += await after(session, changes, now)
     return events
 
 

@@ -94,14 +94,27 @@ class Observation(Protocol):
     rejections: list[Rejection]
 
 
-class BatchObserver(Protocol):
-    """Another area following the ingest stream inside its transaction (the commands
-    area: replies move commands, reported state verifies them)."""
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What a batch brought, as the other areas following the stream see it: replies,
+    the newest value of each key, the fault events stored for the first time, and the
+    devices whose connectivity changed."""
 
-    async def observe(
-        self, session: AsyncSession, replies: Sequence[Reply], newest: Newest, now: datetime
-    ) -> Observation:
-        """Act on a batch's replies and newest values, in the batch's transaction."""
+    replies: Sequence[Reply]
+    newest: Newest
+    events: Sequence[DeviceEventReceived]
+    connectivity: Sequence[ConnectivityChanged]
+
+    def __bool__(self) -> bool:
+        return bool(self.replies or self.newest or self.events or self.connectivity)
+
+
+class BatchObserver(Protocol):
+    """Another area following the ingest stream inside its transaction (commands: replies
+    move commands, reported state verifies them; alarms: faults and silences raise them)."""
+
+    async def observe(self, session: AsyncSession, seen: Seen, now: datetime) -> Observation:
+        """Act on what a batch brought, in the batch's transaction."""
         ...
 
 
@@ -149,9 +162,9 @@ def _insert(dialect: str) -> Any:
 class TelemetryStore:
     """Writes batches; holds the per-process partition cache."""
 
-    def __init__(self, db: Database, observer: BatchObserver | None = None) -> None:
+    def __init__(self, db: Database, observers: Sequence[BatchObserver] = ()) -> None:
         self.db = db
-        self.observer = observer
+        self.observers = list(observers)
         self.partitions = PartitionManager()
         self.dialect = db.url.get_backend_name()
 
@@ -186,10 +199,16 @@ class TelemetryStore:
                     events += await self._readings_sqlite(session, reduced, now)
             events += await self._statuses(session, batch.statuses)
             events += await self._events(session, batch.events, now)
-            if self.observer is not None and (batch.replies or newest):
-                observed = await self.observer.observe(session, batch.replies, newest, now)
+            seen = Seen(
+                batch.replies,
+                newest,
+                [e for e in events if isinstance(e, DeviceEventReceived)],
+                [e for e in events if isinstance(e, ConnectivityChanged)],
+            )
+            for observer in self.observers if seen else ():
+                observed = await observer.observe(session, seen, now)
                 events += observed.events
-                refused = observed.rejections
+                refused += observed.rejections
             await self._rejections(session, [*batch.rejections, *refused], now)
         events += [
             CommandReplyReceived(r.asset_id, r.command_id, r.status, r.detail, r.ts)

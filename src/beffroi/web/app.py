@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 
 from beffroi import __version__
 from beffroi.accounts.api import auth_router, tokens_router, users_router
+from beffroi.alarms.api import router as alarms_router
 from beffroi.assets.api import router as assets_router
 from beffroi.assets.groups_api import router as groups_router
 from beffroi.audit.api import router as audit_router
@@ -17,6 +18,9 @@ from beffroi.commands.api import router as commands_router
 from beffroi.communes.api import router as communes_router
 from beffroi.config import Settings, get_settings
 from beffroi.context import Runtime, open_runtime
+from beffroi.interventions.api import router as interventions_router
+from beffroi.notifications.api import router as notifications_router
+from beffroi.rules.api import router as rules_router
 from beffroi.telemetry.api import devices_router, metrics_router
 from beffroi.telemetry.api import router as telemetry_router
 from beffroi.web import problems
@@ -46,6 +50,10 @@ def api_router() -> APIRouter:
         devices_router,
         telemetry_router,
         commands_router,
+        alarms_router,
+        rules_router,
+        notifications_router,
+        interventions_router,
     ):
         api.include_router(router)
     return api

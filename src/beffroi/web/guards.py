@@ -15,6 +15,8 @@ from beffroi.web.problems import PROBLEM_TYPE_BASE
 _NUL_URL = re.compile(rb"\x00|%00")
 _NUL_BODY = re.compile(rb"\x00|\\u0000", re.IGNORECASE)
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# Binary uploads (an intervention's photos) are bytes, not text: NUL is ordinary there.
+_BINARY_TYPES = (b"image/",)
 
 
 class RejectNul:
@@ -23,7 +25,8 @@ class RejectNul:
     PostgreSQL cannot store NUL in text; refused here, the caller gets a clear error naming
     the cause instead of a storage failure deep inside a use case. Paths under
     ``exempt_prefixes`` (device ingest, which counts such messages as rejected) are left to
-    their own validation.
+    their own validation; so are binary bodies (``Content-Type: image/…``), whose area
+    checks them itself.
     """
 
     def __init__(self, app: ASGIApp, exempt_prefixes: Sequence[str] = ()) -> None:
@@ -40,7 +43,7 @@ class RejectNul:
         elif _NUL_URL.search(scope.get("query_string", b"")):
             where = "query"
         replay: list[Message] = []
-        if where is None and scope["method"] in _BODY_METHODS:
+        if where is None and scope["method"] in _BODY_METHODS and not _binary(scope):
             tail = b""
             while True:
                 message = await receive()
@@ -62,6 +65,13 @@ class RejectNul:
             return replay.pop(0) if replay else await receive()
 
         await self.app(scope, replayed, send)
+
+
+def _binary(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            return bool(value.lower().lstrip().startswith(_BINARY_TYPES))
+    return False
 
 
 async def _refuse(scope: Scope, send: Send, where: str) -> None:

@@ -1,0 +1,1 @@
+"""Alarms: faults, rule breaches, failed commands and silences, as one list operators work."""

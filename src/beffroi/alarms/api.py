@@ -1,0 +1,134 @@
+"""Routes of alarms: the list operators work, and their decisions."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, Body, Path, Query
+
+from beffroi.alarms import service
+from beffroi.alarms.lifecycle import OPEN, AlarmState
+from beffroi.alarms.schemas import (
+    AlarmDetail,
+    AlarmOut,
+    AlarmPage,
+    AssignRequest,
+    ClearRequest,
+    Comment,
+    Note,
+    ShelveRequest,
+    Summary,
+)
+from beffroi.assets.api import split_list
+from beffroi.catalogue import Severity
+from beffroi.errors import FieldError, InvalidInput
+from beffroi.web.deps import Ctx
+
+router = APIRouter(tags=["alarms"])
+
+Id = Annotated[int, Path(ge=1, le=2**62, description="Alarm id")]
+E = TypeVar("E", bound=StrEnum)
+
+
+def _enums(value: str | None, kind: type[E], field: str) -> list[E]:
+    out = []
+    for item in split_list(value):
+        try:
+            out.append(kind(item))
+        except ValueError:
+            known = [k.value for k in kind]
+            raise InvalidInput(
+                FieldError(field, f"unknown {field} {item!r}; known: {known}")
+            ) from None
+    return out
+
+
+@router.get("/alarms")
+async def list_alarms(
+    ctx: Ctx,
+    state: Annotated[
+        str | None, Query(description="States, comma-separated; default: the open ones")
+    ] = None,
+    severity: Annotated[str | None, Query(description="Severities, comma-separated")] = None,
+    commune: Annotated[str | None, Query(max_length=64)] = None,
+    asset_id: Annotated[str | None, Query(max_length=64)] = None,
+    alarm_type: Annotated[str | None, Query(max_length=64)] = None,
+    domain: Annotated[str | None, Query(max_length=16)] = None,
+    source: Annotated[str | None, Query(max_length=16)] = None,
+    parent_id: Annotated[int | None, Query(ge=1, le=2**62, description="Grouped under")] = None,
+    assigned_to: Annotated[str | None, Query(max_length=200)] = None,
+    grouped: Annotated[
+        bool, Query(description="Also list alarms grouped under a root cause")
+    ] = False,
+    shelved: Annotated[bool, Query(description="Also list shelved alarms")] = False,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> AlarmPage:
+    """Alarms in your scope, newest first. By default the working list: open alarms
+    (active, or cleared and not yet acknowledged), root causes only, shelved ones hidden."""
+    states = _enums(state, AlarmState, "state") or sorted(OPEN)
+    query = service.AlarmFilter(
+        states=states,
+        severities=_enums(severity, Severity, "severity"),
+        commune=commune,
+        asset_id=asset_id,
+        alarm_type=alarm_type,
+        domain=domain,
+        source=source,
+        parent_id=parent_id,
+        assigned_to=assigned_to,
+        top_level=not grouped,
+        include_shelved=shelved,
+    )
+    return await service.list_alarms(ctx, query, cursor=cursor, limit=limit)
+
+
+@router.get("/alarms/summary")
+async def alarm_summary(ctx: Ctx) -> Summary:
+    """Counts of open alarms in your scope by severity and state, for a banner."""
+    return await service.summary(ctx)
+
+
+@router.get("/alarms/{alarm_id}")
+async def get_alarm(ctx: Ctx, alarm_id: Id) -> AlarmDetail:
+    """One alarm and its whole history."""
+    return await service.get_alarm(ctx, alarm_id)
+
+
+@router.post("/alarms/{alarm_id}/acknowledge")
+async def acknowledge(
+    ctx: Ctx, alarm_id: Id, body: Annotated[Note, Body(default_factory=Note)]
+) -> AlarmOut:
+    """Acknowledge an alarm, and the alarms grouped under it."""
+    return await service.acknowledge(ctx, alarm_id, body.text)
+
+
+@router.post("/alarms/{alarm_id}/comments")
+async def comment(ctx: Ctx, alarm_id: Id, body: Comment) -> AlarmOut:
+    """Add a comment to an alarm's history."""
+    return await service.comment(ctx, alarm_id, body.text)
+
+
+@router.post("/alarms/{alarm_id}/assign")
+async def assign(ctx: Ctx, alarm_id: Id, body: AssignRequest) -> AlarmOut:
+    """Give the alarm to a person (their login), or take it back (``null``)."""
+    return await service.assign(ctx, alarm_id, body.user)
+
+
+@router.post("/alarms/{alarm_id}/shelve")
+async def shelve(ctx: Ctx, alarm_id: Id, body: ShelveRequest) -> AlarmOut:
+    """Hide an active alarm from the list for a while, with a reason."""
+    return await service.shelve(ctx, alarm_id, body.minutes, body.reason)
+
+
+@router.post("/alarms/{alarm_id}/unshelve")
+async def unshelve(ctx: Ctx, alarm_id: Id) -> AlarmOut:
+    """Put a shelved alarm back on the list."""
+    return await service.unshelve(ctx, alarm_id)
+
+
+@router.post("/alarms/{alarm_id}/clear")
+async def clear(ctx: Ctx, alarm_id: Id, body: ClearRequest) -> AlarmOut:
+    """Clear an active alarm by hand, with a reason."""
+    return await service.clear(ctx, alarm_id, body.reason)

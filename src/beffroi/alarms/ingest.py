@@ -1,0 +1,107 @@
+"""Alarms from the ingest stream: fault events, silences and rule breaches, raised in the
+transaction that stores the messages behind them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beffroi.alarms import raising
+from beffroi.alarms.lifecycle import COMMUNICATION_LOSS, AlarmSource
+from beffroi.alarms.signals import AlarmSignal
+from beffroi.telemetry.decode import Rejection
+from beffroi.telemetry.events import ConnectivityChanged, DeviceEventReceived
+from beffroi.telemetry.store import Newest, Seen
+
+
+@dataclass(slots=True)
+class Observed:
+    """Hub events of the alarms a batch changed (alarms refuse no message)."""
+
+    events: list[object] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+class RuleEvaluation(Protocol):
+    """What a rule engine returns for a batch."""
+
+    signals: list[AlarmSignal]
+    failed: list[tuple[int, str]]
+
+
+class Rules(Protocol):
+    """The monitoring rules, evaluated on each batch's newest values."""
+
+    async def evaluate(
+        self, session: AsyncSession, newest: Newest, now: datetime
+    ) -> RuleEvaluation:
+        """Signals of the rules the batch's values breach or satisfy again."""
+        ...
+
+
+def fault_signals(events: Sequence[DeviceEventReceived]) -> list[AlarmSignal]:
+    """A fault event raises (``active``) or clears its alarm; the catalogue gives the
+    severity of the code."""
+    return [
+        AlarmSignal(
+            e.asset_id,
+            e.code,
+            e.active,
+            e.ts,
+            AlarmSource.DEVICE,
+            detail={**e.detail, **({"gateway": e.gateway_id} if e.gateway_id else {})},
+        )
+        for e in events
+    ]
+
+
+def connectivity_signals(changes: Sequence[ConnectivityChanged]) -> list[AlarmSignal]:
+    """Going offline (silence or will message) raises a communication loss; coming back
+    clears it."""
+    return [
+        AlarmSignal(
+            c.asset_id,
+            COMMUNICATION_LOSS,
+            not c.online,
+            c.ts,
+            AlarmSource.CONNECTIVITY,
+            detail={"reason": c.reason},
+        )
+        for c in changes
+    ]
+
+
+class AlarmObserver:
+    """Follows the ingest stream for the alarm list (see :class:`TelemetryStore`).
+
+    A rule that fails is left out of its batch and queued in ``failed``, for the caller
+    to disable outside the ingest transaction: a bad rule never stops ingestion.
+    """
+
+    def __init__(self, rules: Rules | None = None) -> None:
+        self.rules = rules
+        self.failed: list[tuple[int, str]] = []
+
+    async def observe(self, session: AsyncSession, seen: Seen, now: datetime) -> Observed:
+        """Raise and clear the alarms of what the batch brought."""
+        signals = fault_signals(seen.events) + connectivity_signals(seen.connectivity)
+        if self.rules is not None and seen.newest:
+            evaluation = await self.rules.evaluate(session, seen.newest, now)
+            signals += evaluation.signals
+            self.failed += evaluation.failed
+        return Observed(await raising.apply(session, signals, now))
+
+    async def silenced(
+        self, session: AsyncSession, changes: Sequence[ConnectivityChanged], now: datetime
+    ) -> list[object]:
+        """Raise communication losses for devices the silence job marked offline."""
+        return await raising.apply(session, connectivity_signals(changes), now)
+
+    def take_failed(self) -> list[tuple[int, str]]:
+        """The rules that failed since the last call."""
+        failed, self.failed = self.failed, []
+        return failed

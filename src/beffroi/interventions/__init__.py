@@ -1,0 +1,1 @@
+"""Interventions: field work orders, teams, service levels and their KPIs."""

@@ -1,0 +1,374 @@
+"""The interventions worker: work orders from alarms, and repairs confirmed by the field.
+
+Two steps, each a plain function of the time so tests drive them with a controlled clock,
+and one loop (:func:`run`) that ``beffroi serve`` runs beside the API:
+
+- :func:`follow_alarms` reads ``alarm_history`` from a durable cursor and opens a work
+  order for each raised root alarm that a policy covers.
+- :func:`confirm_repairs` clears the alarms of interventions resolved with
+  ``clear_alarms`` once their assets are heard from again, fault-free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beffroi.accounts.principal import Principal
+from beffroi.alarms import raising
+from beffroi.alarms.lifecycle import ACTIVE, SEVERITY_RANK, Action, AlarmSource
+from beffroi.alarms.models import Alarm, AlarmHistory
+from beffroi.assets.models import Asset
+from beffroi.audit import service as audit
+from beffroi.catalogue import Severity
+from beffroi.config import Settings
+from beffroi.context import Runtime
+from beffroi.db import Database
+from beffroi.interventions import sla
+from beffroi.interventions.lifecycle import OPEN, Category, Priority, Source
+from beffroi.interventions.models import (
+    AlarmFollowCursor,
+    Intervention,
+    InterventionAlarm,
+    InterventionPolicy,
+    Team,
+)
+from beffroi.interventions.service import NewIntervention, history, insert, link
+from beffroi.telemetry.models import DeviceEvent, DeviceStatus
+from beffroi.timeutil import utcnow
+
+log = structlog.get_logger(__name__)
+
+ACTOR = "system:interventions"
+ACTOR_KIND = "system"
+SYSTEM = Principal.system(ACTOR)
+CURSOR_ID = 1
+BATCH = 500
+
+
+@dataclass(slots=True)
+class Followed:
+    """What one pass of :func:`follow_alarms` did."""
+
+    created: list[int] = field(default_factory=list)
+    linked: list[int] = field(default_factory=list)
+    skipped: int = 0
+    events: list[object] = field(default_factory=list)
+
+
+async def _cursor(session: AsyncSession, now: datetime) -> AlarmFollowCursor:
+    """The cursor row, locked for this transaction (created on first use)."""
+    stmt = select(AlarmFollowCursor).where(AlarmFollowCursor.id == CURSOR_ID).with_for_update()
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    if row is None:
+        row = AlarmFollowCursor(id=CURSOR_ID, last_history_id=0, updated_at=now)
+        session.add(row)
+        await session.flush()
+    return row
+
+
+def _matches(policy: InterventionPolicy | None, alarm: Alarm) -> bool:
+    if policy is None or not policy.enabled:
+        return False
+    return SEVERITY_RANK[Severity(alarm.severity)] <= SEVERITY_RANK[Severity(policy.min_severity)]
+
+
+async def _open_for_same_fault(session: AsyncSession, alarm: Alarm) -> int | None:
+    """An open intervention already dealing with an alarm of this asset and type."""
+    stmt = (
+        select(Intervention.id)
+        .join(InterventionAlarm, InterventionAlarm.intervention_id == Intervention.id)
+        .join(Alarm, Alarm.id == InterventionAlarm.alarm_id)
+        .where(
+            Alarm.asset_id == alarm.asset_id,
+            Alarm.alarm_type == alarm.alarm_type,
+            Intervention.status.in_([s.value for s in OPEN]),
+        )
+        .order_by(Intervention.id)
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def _team_for(teams: list[Team], policy: InterventionPolicy, commune: str) -> int | None:
+    """The policy's team, else the first team (by id) covering the commune and category."""
+    if policy.team_id is not None:
+        return policy.team_id
+    for team in teams:
+        if commune in team.communes and policy.category in team.categories:
+            return team.id
+    return None
+
+
+async def follow_alarms(db: Database, settings: Settings, now: datetime | None = None) -> Followed:
+    """Open a work order for each raised alarm that a policy covers, once it has stood
+    for the grace period (so a late root-cause grouping is seen):
+
+    - only root alarms: one grouped under a root cause is the root's work;
+    - only alarms still active: one that cleared itself within the grace needs no visit;
+    - none twice: when an open intervention already deals with an alarm of the same
+      asset and type, the new alarm is linked to it instead.
+
+    The cursor advances in the transaction that creates the work orders, so a crash
+    neither loses nor repeats one.
+    """
+    now = now or utcnow()
+    ready_before = now - timedelta(seconds=settings.intervention_alarm_grace_s)
+    config = sla.SlaConfig.from_settings(settings)
+    done = Followed()
+    while True:
+        async with db.write() as session:
+            cursor = await _cursor(session, now)
+            rows = (
+                await session.execute(
+                    select(AlarmHistory.id, AlarmHistory.alarm_id, AlarmHistory.ts)
+                    .where(
+                        AlarmHistory.id > cursor.last_history_id,
+                        AlarmHistory.action == Action.RAISED.value,
+                    )
+                    .order_by(AlarmHistory.id)
+                    .limit(BATCH)
+                )
+            ).all()
+            policies = {
+                p.alarm_type: p
+                for p in (await session.execute(select(InterventionPolicy))).scalars()
+            }
+            teams = list((await session.execute(select(Team).order_by(Team.id))).scalars())
+            handled = 0
+            for history_id, alarm_id, ts in rows:
+                if ts > ready_before:
+                    # In id order: what comes after waits too, so the cursor never skips.
+                    break
+                await _follow_one(session, alarm_id, policies, teams, config, now, done)
+                cursor.last_history_id = history_id
+                handled += 1
+            if handled:
+                cursor.updated_at = now
+        if handled < BATCH:
+            return done
+
+
+async def _follow_one(
+    session: AsyncSession,
+    alarm_id: int,
+    policies: dict[str, InterventionPolicy],
+    teams: list[Team],
+    config: sla.SlaConfig,
+    now: datetime,
+    done: Followed,
+) -> None:
+    alarm = await session.get(Alarm, alarm_id)
+    if alarm is None or alarm.parent_id is not None or alarm.active_key is None:
+        done.skipped += 1
+        return
+    policy = policies.get(alarm.alarm_type)
+    if policy is None or not _matches(policy, alarm):
+        done.skipped += 1
+        return
+    existing = await _open_for_same_fault(session, alarm)
+    if existing is not None:
+        new_alarms, _ = await link(session, existing, [alarm.id], [alarm.asset_id], now)
+        if new_alarms:
+            row = await session.get(Intervention, existing)
+            assert row is not None
+            row.updated_at = now
+            done.events.append(
+                history(
+                    session,
+                    row,
+                    now,
+                    ACTOR,
+                    ACTOR_KIND,
+                    "linked",
+                    row.status,
+                    {"alarm_ids": new_alarms, "by": "alarm follower"},
+                )
+            )
+            done.linked.append(existing)
+        else:
+            done.skipped += 1
+        return
+    asset = await session.get(Asset, alarm.asset_id)
+    name = asset.name if asset is not None else alarm.asset_id
+    row, event = await insert(
+        session,
+        NewIntervention(
+            category=Category(policy.category),
+            priority=Priority(policy.priority),
+            title=f"{alarm.alarm_type} – {name}"[:200],
+            description=f"Opened by alarm {alarm.id} ({alarm.severity}) raised at "
+            f"{alarm.raised_at.isoformat()}.",
+            commune=alarm.commune_code,
+            asset_id=alarm.asset_id if asset is not None else None,
+            lon=asset.lon if asset is not None else None,
+            lat=asset.lat if asset is not None else None,
+            team_id=_team_for(teams, policy, alarm.commune_code),
+            assignee_id=None,
+            source=Source.ALARM,
+            alarm_ids=[alarm.id],
+        ),
+        config,
+        ACTOR,
+        ACTOR_KIND,
+        now,
+    )
+    await audit.record(
+        session,
+        SYSTEM,
+        "intervention.create",
+        target_type="intervention",
+        target_id=str(row.id),
+        commune=row.commune_code,
+        details={
+            "source": "alarm",
+            "alarm_id": alarm.id,
+            "policy_id": policy.id,
+            "team_id": row.team_id,
+            "priority": row.priority,
+        },
+    )
+    done.events.append(event)
+    done.created.append(row.id)
+
+
+@dataclass(slots=True)
+class Confirmed:
+    """What one pass of :func:`confirm_repairs` did."""
+
+    cleared: list[int] = field(default_factory=list)
+    finished: list[int] = field(default_factory=list)
+    events: list[object] = field(default_factory=list)
+
+
+async def _repaired(session: AsyncSession, alarm: Alarm, resolved_at: datetime) -> bool:
+    """Whether the asset's state confirms the repair: heard from (online) since the
+    resolution and, for a device fault, that fault not raised again since."""
+    status = await session.get(DeviceStatus, alarm.asset_id)
+    if status is None or not status.online or status.last_seen_at is None:
+        return False
+    if status.last_seen_at <= resolved_at:
+        return False
+    if alarm.source == AlarmSource.DEVICE.value:
+        again = await session.execute(
+            select(
+                exists().where(
+                    DeviceEvent.asset_id == alarm.asset_id,
+                    DeviceEvent.code == alarm.alarm_type,
+                    DeviceEvent.active.is_(True),
+                    DeviceEvent.ts > resolved_at,
+                )
+            )
+        )
+        if again.scalar():
+            return False
+    return True
+
+
+async def confirm_repairs(db: Database, now: datetime | None = None) -> Confirmed:
+    """Clear the linked alarms of interventions resolved with ``clear_alarms`` whose
+    assets confirm the repair. An intervention stops waiting once none of its alarms is
+    active any more (or when it is reopened or cancelled)."""
+    now = now or utcnow()
+    done = Confirmed()
+    async with db.write() as session:
+        pending = (
+            (
+                await session.execute(
+                    select(Intervention)
+                    .where(Intervention.clear_alarms_pending.is_(True))
+                    .order_by(Intervention.id)
+                    .limit(BATCH)
+                    .with_for_update()
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for row in pending:
+            resolved_at = row.resolved_at or row.updated_at
+            alarms = (
+                (
+                    await session.execute(
+                        select(Alarm)
+                        .join(InterventionAlarm, InterventionAlarm.alarm_id == Alarm.id)
+                        .where(
+                            InterventionAlarm.intervention_id == row.id,
+                            Alarm.state.in_([s.value for s in ACTIVE]),
+                        )
+                        .order_by(Alarm.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            ready = [a.id for a in alarms if await _repaired(session, a, resolved_at)]
+            if ready:
+                done.events += await raising.clear(
+                    session,
+                    ready,
+                    actor=f"intervention:{row.id}",
+                    actor_kind=ACTOR_KIND,
+                    reason=f"repair confirmed after intervention {row.id}",
+                    now=now,
+                )
+                done.cleared += ready
+                await audit.record(
+                    session,
+                    SYSTEM,
+                    "intervention.clear_alarms",
+                    target_type="intervention",
+                    target_id=str(row.id),
+                    commune=row.commune_code,
+                    details={"alarm_ids": ready},
+                )
+            if len(ready) == len(alarms):
+                row.clear_alarms_pending = False
+                done.finished.append(row.id)
+            if ready or len(ready) == len(alarms):
+                row.updated_at = now
+                done.events.append(
+                    history(
+                        session,
+                        row,
+                        now,
+                        ACTOR,
+                        ACTOR_KIND,
+                        "alarms_cleared",
+                        row.status,
+                        {"alarm_ids": ready, "waiting": len(alarms) - len(ready)},
+                    )
+                )
+    return done
+
+
+async def run_once(runtime: Runtime, now: datetime | None = None) -> None:
+    """One pass of both steps; their events go to the hub."""
+    followed = await follow_alarms(runtime.db, runtime.settings, now)
+    confirmed = await confirm_repairs(runtime.db, now)
+    runtime.events.publish_many([*followed.events, *confirmed.events])
+    if followed.created or confirmed.cleared:
+        log.info(
+            "interventions.pass",
+            created=followed.created,
+            linked=followed.linked,
+            cleared=confirmed.cleared,
+        )
+
+
+async def run(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Run both steps every ``intervention_poll_s`` seconds until ``stop`` is set. A pass
+    that fails is logged and the next one tries again: the cursor has not moved."""
+    while not stop.is_set():
+        try:
+            await run_once(runtime)
+        except Exception:
+            log.exception("interventions.pass_failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), runtime.settings.intervention_poll_s)

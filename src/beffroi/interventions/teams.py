@@ -1,0 +1,311 @@
+"""Use cases of field teams: create, change, delete, members, read.
+
+A team is visible to whoever sees one of its communes, and changed only by someone whose
+scope covers all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beffroi.accounts.models import User
+from beffroi.accounts.principal import Permission, Principal
+from beffroi.audit import service as audit
+from beffroi.communes.service import resolve_codes
+from beffroi.context import Context
+from beffroi.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
+from beffroi.interventions.events import TeamChanged
+from beffroi.interventions.models import Team, TeamMember
+from beffroi.interventions.refusals import refused
+from beffroi.interventions.schemas import MemberOut, TeamCreate, TeamOut, TeamUpdate
+from beffroi.timeutil import utcnow
+
+
+def team_visible(principal: Principal, team: Team) -> bool:
+    """Whether the principal sees the team: one of its communes is in scope."""
+    return principal.communes is None or any(principal.sees(c) for c in team.communes)
+
+
+def _require_covers(principal: Principal, communes: Sequence[str]) -> None:
+    if not principal.covers(communes):
+        outside = sorted(set(communes) - (principal.communes or set()))
+        raise PermissionDenied(f"communes {outside} are outside the scope of {principal.name}")
+
+
+async def _members(session: AsyncSession, team_ids: Sequence[int]) -> dict[int, list[MemberOut]]:
+    out: dict[int, list[MemberOut]] = {t: [] for t in team_ids}
+    if not team_ids:
+        return out
+    rows = await session.execute(
+        select(TeamMember.team_id, User.id, User.username, User.display_name)
+        .join(User, User.id == TeamMember.user_id)
+        .where(TeamMember.team_id.in_(team_ids))
+        .order_by(User.username)
+    )
+    for team_id, user_id, username, display_name in rows:
+        out[team_id].append(
+            MemberOut(user_id=user_id, username=username, display_name=display_name)
+        )
+    return out
+
+
+def _out(team: Team, members: list[MemberOut]) -> TeamOut:
+    return TeamOut(
+        id=team.id,
+        name=team.name,
+        categories=team.categories,
+        communes=team.communes,
+        members=members,
+        created_at=team.created_at,
+        updated_at=team.updated_at,
+    )
+
+
+async def load_team(
+    session: AsyncSession, ctx: Context, team_id: int, *, lock: bool = False
+) -> Team:
+    """A team in scope, or :class:`NotFound`."""
+    stmt = select(Team).where(Team.id == team_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    team = (await session.execute(stmt)).scalar_one_or_none()
+    if team is None or not team_visible(ctx.principal, team):
+        raise NotFound(f"team {team_id} not found")
+    return team
+
+
+async def _require_unique_name(session: AsyncSession, name: str, own_id: int | None) -> None:
+    found = (await session.execute(select(Team.id).where(Team.name == name))).scalar_one_or_none()
+    if found is not None and found != own_id:
+        raise Conflict(f"a team named {name!r} already exists")
+
+
+async def create_team(ctx: Context, body: TeamCreate) -> TeamOut:
+    """Create a team covering communes the caller's scope includes."""
+    return await refused(
+        ctx,
+        "team.create",
+        lambda: _create_team(ctx, body),
+        target_type="team",
+        target_id=None,
+    )
+
+
+async def _create_team(ctx: Context, body: TeamCreate) -> TeamOut:
+    """Create a team covering communes the caller's scope includes."""
+    ctx.principal.require(Permission.TEAM_MANAGE)
+    now = utcnow()
+    async with ctx.db.write() as session:
+        communes = await resolve_codes(session, body.communes, "communes")
+        _require_covers(ctx.principal, communes)
+        await _require_unique_name(session, body.name, None)
+        team = Team(
+            name=body.name,
+            categories=sorted({c.value for c in body.categories}),
+            communes=communes,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(team)
+        await session.flush()
+        await audit.record(
+            session,
+            ctx.principal,
+            "team.create",
+            target_type="team",
+            target_id=str(team.id),
+            commune=communes[0] if len(communes) == 1 else None,
+            details={"name": team.name, "categories": team.categories, "communes": communes},
+        )
+    ctx.runtime.events.publish(TeamChanged(team.id, "created", now))
+    return _out(team, [])
+
+
+async def update_team(ctx: Context, team_id: int, body: TeamUpdate) -> TeamOut:
+    """Rename a team or change its categories or communes."""
+    return await refused(
+        ctx,
+        "team.update",
+        lambda: _update_team(ctx, team_id, body),
+        target_type="team",
+        target_id=team_id,
+    )
+
+
+async def _update_team(ctx: Context, team_id: int, body: TeamUpdate) -> TeamOut:
+    """Rename a team or change its categories or communes."""
+    ctx.principal.require(Permission.TEAM_MANAGE)
+    now = utcnow()
+    async with ctx.db.write() as session:
+        team = await load_team(session, ctx, team_id, lock=True)
+        _require_covers(ctx.principal, team.communes)
+        before = {"name": team.name, "categories": team.categories, "communes": team.communes}
+        if body.communes is not None:
+            communes = await resolve_codes(session, body.communes, "communes")
+            _require_covers(ctx.principal, communes)
+            team.communes = communes
+        if body.name is not None:
+            await _require_unique_name(session, body.name, team.id)
+            team.name = body.name
+        if body.categories is not None:
+            team.categories = sorted({c.value for c in body.categories})
+        team.updated_at = now
+        await audit.record(
+            session,
+            ctx.principal,
+            "team.update",
+            target_type="team",
+            target_id=str(team.id),
+            details={
+                "before": before,
+                "after": {
+                    "name": team.name,
+                    "categories": team.categories,
+                    "communes": team.communes,
+                },
+            },
+        )
+        members = (await _members(session, [team.id]))[team.id]
+    ctx.runtime.events.publish(TeamChanged(team.id, "updated", now))
+    return _out(team, members)
+
+
+async def delete_team(ctx: Context, team_id: int) -> None:
+    """Delete a team; its interventions keep their history and lose their team."""
+    return await refused(
+        ctx,
+        "team.delete",
+        lambda: _delete_team(ctx, team_id),
+        target_type="team",
+        target_id=team_id,
+    )
+
+
+async def _delete_team(ctx: Context, team_id: int) -> None:
+    """Delete a team; its interventions keep their history and lose their team."""
+    ctx.principal.require(Permission.TEAM_MANAGE)
+    now = utcnow()
+    async with ctx.db.write() as session:
+        team = await load_team(session, ctx, team_id, lock=True)
+        _require_covers(ctx.principal, team.communes)
+        await audit.record(
+            session,
+            ctx.principal,
+            "team.delete",
+            target_type="team",
+            target_id=str(team.id),
+            details={"name": team.name},
+        )
+        await session.delete(team)
+    ctx.runtime.events.publish(TeamChanged(team_id, "deleted", now))
+
+
+async def add_member(ctx: Context, team_id: int, user_id: int) -> TeamOut:
+    """Put a person in a team."""
+    return await refused(
+        ctx,
+        "team.member_add",
+        lambda: _add_member(ctx, team_id, user_id),
+        target_type="team",
+        target_id=team_id,
+    )
+
+
+async def _add_member(ctx: Context, team_id: int, user_id: int) -> TeamOut:
+    """Put a person in a team."""
+    ctx.principal.require(Permission.TEAM_MANAGE)
+    now = utcnow()
+    async with ctx.db.write() as session:
+        team = await load_team(session, ctx, team_id, lock=True)
+        _require_covers(ctx.principal, team.communes)
+        user = await session.get(User, user_id)
+        if user is None:
+            raise InvalidInput(FieldError("user_id", f"no user {user_id}"))
+        if await session.get(TeamMember, (team.id, user_id)) is not None:
+            raise Conflict(f"{user.username} is already in team {team.name!r}")
+        session.add(TeamMember(team_id=team.id, user_id=user_id, added_at=now))
+        await session.flush()
+        await audit.record(
+            session,
+            ctx.principal,
+            "team.member_add",
+            target_type="team",
+            target_id=str(team.id),
+            details={"user_id": user_id, "username": user.username},
+        )
+        members = (await _members(session, [team.id]))[team.id]
+    ctx.runtime.events.publish(TeamChanged(team.id, "member_added", now))
+    return _out(team, members)
+
+
+async def remove_member(ctx: Context, team_id: int, user_id: int) -> TeamOut:
+    """Take a person out of a team."""
+    return await refused(
+        ctx,
+        "team.member_remove",
+        lambda: _remove_member(ctx, team_id, user_id),
+        target_type="team",
+        target_id=team_id,
+    )
+
+
+async def _remove_member(ctx: Context, team_id: int, user_id: int) -> TeamOut:
+    """Take a person out of a team."""
+    ctx.principal.require(Permission.TEAM_MANAGE)
+    now = utcnow()
+    async with ctx.db.write() as session:
+        team = await load_team(session, ctx, team_id, lock=True)
+        _require_covers(ctx.principal, team.communes)
+        gone = await session.execute(
+            delete(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user_id)
+        )
+        if not gone.rowcount:  # type: ignore[attr-defined]
+            raise NotFound(f"user {user_id} is not in team {team.name!r}")
+        await audit.record(
+            session,
+            ctx.principal,
+            "team.member_remove",
+            target_type="team",
+            target_id=str(team.id),
+            details={"user_id": user_id},
+        )
+        members = (await _members(session, [team.id]))[team.id]
+    ctx.runtime.events.publish(TeamChanged(team.id, "member_removed", now))
+    return _out(team, members)
+
+
+async def get_team(ctx: Context, team_id: int) -> TeamOut:
+    """One team in scope, with its members."""
+    ctx.principal.require(Permission.INTERVENTION_READ)
+    async with ctx.db.read() as session:
+        team = await load_team(session, ctx, team_id)
+        return _out(team, (await _members(session, [team.id]))[team.id])
+
+
+async def list_teams(ctx: Context) -> list[TeamOut]:
+    """The teams in scope, by name."""
+    ctx.principal.require(Permission.INTERVENTION_READ)
+    async with ctx.db.read() as session:
+        teams = [
+            t
+            for t in (await session.execute(select(Team).order_by(Team.name))).scalars()
+            if team_visible(ctx.principal, t)
+        ]
+        members = await _members(session, [t.id for t in teams])
+    return [_out(t, members[t.id]) for t in teams]
+
+
+async def teams_of(session: AsyncSession, user_id: int | None) -> list[int]:
+    """The ids of the teams a person belongs to."""
+    if user_id is None:
+        return []
+    rows = await session.execute(select(TeamMember.team_id).where(TeamMember.user_id == user_id))
+    return [r for (r,) in rows]
+
+
+async def is_member(session: AsyncSession, team_id: int, user_id: int) -> bool:
+    """Whether the person is in the team."""
+    return await session.get(TeamMember, (team_id, user_id)) is not None

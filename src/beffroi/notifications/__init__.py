@@ -1,0 +1,1 @@
+"""Notifications: alarms routed to webhooks and e-mail, with retries and escalation."""

@@ -1,0 +1,134 @@
+"""Periodic work of the rules area: "no data for N minutes" is a silence, which no
+message can reveal, so it is looked for on a clock rather than in the ingest path.
+
+Scheduler wiring: every minute or so, ``events = await check_missing_data(db)`` and
+publish the events.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beffroi.alarms import raising
+from beffroi.alarms.lifecycle import AlarmSource
+from beffroi.alarms.signals import AlarmSignal
+from beffroi.assets.models import Asset, AssetStatus
+from beffroi.catalogue import Severity
+from beffroi.db import Database
+from beffroi.rules import service, states
+from beffroi.rules.conditions import NoData, RuleError, RuleKind, State, build
+from beffroi.rules.engine import describe
+from beffroi.rules.models import MonitoringRule
+from beffroi.telemetry.models import DeviceStatus, LatestValue
+from beffroi.timeutil import utcnow
+
+log = structlog.get_logger(__name__)
+
+
+async def _stale(
+    session: AsyncSession, rule: MonitoringRule, condition: NoData, now: datetime
+) -> dict[str, datetime | None]:
+    """Assets in service in the rule's scope whose newest reading of the key (or any
+    reading) is older than the limit; an asset that never reported counts from its
+    creation. Maps each to its last reading's time."""
+    cutoff = now - timedelta(minutes=condition.minutes)
+    newest: Any
+    joined: tuple[Any, Any]
+    if condition.key is None:
+        newest = DeviceStatus.last_seen_at
+        joined = (DeviceStatus, DeviceStatus.asset_id == Asset.id)
+    else:
+        newest = LatestValue.ts
+        joined = (
+            LatestValue,
+            and_(LatestValue.asset_id == Asset.id, LatestValue.key == condition.key),
+        )
+    stmt = (
+        select(Asset.id, newest)
+        .outerjoin(*joined)
+        .where(
+            Asset.type == rule.asset_type,
+            Asset.status == AssetStatus.IN_SERVICE.value,
+            or_(and_(newest.is_(None), Asset.created_at < cutoff), newest < cutoff),
+        )
+    )
+    if rule.communes is not None:
+        stmt = stmt.where(Asset.commune_code.in_(rule.communes))
+    return {row[0]: row[1] for row in await session.execute(stmt)}
+
+
+def _signal(
+    rule: MonitoringRule, asset_id: str, up: bool, now: datetime, detail: dict[str, Any]
+) -> AlarmSignal:
+    return AlarmSignal(
+        asset_id,
+        rule.alarm_type,
+        up,
+        now,
+        AlarmSource.RULE,
+        Severity(rule.severity),
+        {"rule": rule.key, "kind": rule.kind, **detail},
+        rule.id,
+    )
+
+
+async def missing_data(
+    session: AsyncSession, now: datetime
+) -> tuple[list[AlarmSignal], list[tuple[int, str]]]:
+    """Raise the silences of every enabled ``no_data`` rule not raised yet, and clear
+    those that ended without the ingest path noticing. Returns the signals and the rules
+    that could not be evaluated."""
+    rules = await session.execute(
+        select(MonitoringRule)
+        .where(MonitoringRule.enabled.is_(True), MonitoringRule.kind == RuleKind.NO_DATA.value)
+        .order_by(MonitoringRule.id)
+    )
+    signals: list[AlarmSignal] = []
+    failed: list[tuple[int, str]] = []
+    for rule in rules.scalars():
+        try:
+            condition = build(rule.kind, rule.params, None)
+        except RuleError as exc:
+            failed.append((rule.id, describe(exc)))
+            continue
+        assert isinstance(condition, NoData)
+        stale = await _stale(session, rule, condition, now)
+        active = await states.active_assets(session, rule.id)
+        raised = {a: t for a, t in stale.items() if a not in active}
+        ended = sorted(a for a in active if a not in stale)
+        for asset_id, last in sorted(raised.items()):
+            detail = {"key": condition.key, "minutes": condition.minutes}
+            detail["last_ts"] = last.isoformat() if last else None
+            signals.append(_signal(rule, asset_id, True, now, detail))
+        signals += [_signal(rule, a, False, now, {"key": condition.key}) for a in ended]
+        await states.save(
+            session,
+            {(rule.id, a): State(now, None, t, True) for a, t in raised.items()},
+            {(rule.id, a): None for a in ended},
+        )
+    return signals, failed
+
+
+async def find_missing_data(session: AsyncSession, now: datetime) -> list[AlarmSignal]:
+    """The signals of :func:`missing_data`, for a caller applying them in ``session``."""
+    signals, failed = await missing_data(session, now)
+    for rule_id, error in failed:
+        log.warning("no_data rule cannot be evaluated", rule_id=rule_id, error=error)
+    return signals
+
+
+async def check_missing_data(db: Database, now: datetime | None = None) -> list[object]:
+    """One run of the job: silences raised and cleared in one transaction, rules that
+    failed disabled in another. Returns the hub events."""
+    now = now or utcnow()
+    async with db.write() as session:
+        signals, failed = await missing_data(session, now)
+        events = await raising.apply(session, signals, now)
+    if failed:
+        events += await service.disable_after_error(db, failed, now)
+    return events
