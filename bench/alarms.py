@@ -40,12 +40,15 @@ from beffroi.alarms.models import Alarm, AlarmHistory
 from beffroi.assets.fleet import generate_fleet
 from beffroi.assets.importing import import_assets
 from beffroi.catalogue import CATALOGUE
+from beffroi.cli.demo import DEMO_RULES
 from beffroi.communes.service import ensure_default_communes
 from beffroi.config import load_settings
 from beffroi.context import Runtime
 from beffroi.db import Database
 from beffroi.gateway.pipeline import IngestPipeline
 from beffroi.gateway.source import Inbound
+from beffroi.rules import service as rule_service
+from beffroi.rules.engine import RuleEngine
 from beffroi.telemetry.directory import DeviceDirectory
 from beffroi.telemetry.events import DeviceEventReceived
 from beffroi.telemetry.store import BatchObserver, TelemetryStore
@@ -160,7 +163,7 @@ async def _pass(
     runtime: Runtime,
     label: str,
     the_storm: Storm,
-    observers: Sequence[BatchObserver],
+    alarms: bool,
     base: datetime,
     seconds: float | None,
 ) -> Run:
@@ -168,6 +171,12 @@ async def _pass(
     each message until its commit, seen as its event on the hub."""
     directory = DeviceDirectory()
     await directory.refresh(runtime.db)
+    observers: list[BatchObserver] = []
+    if alarms:
+        # As in the gateway: the alarm area with the monitoring rules it evaluates.
+        rules = RuleEngine(directory.get, timezone=runtime.settings.timezone)
+        await rules.refresh(runtime.db)
+        observers.append(AlarmObserver(rules))
     pipeline = IngestPipeline(
         TelemetryStore(runtime.db, observers=observers),
         directory,
@@ -213,6 +222,13 @@ async def _pass(
     watcher.cancel()
     subscription.close()
     return Run(label, latencies, elapsed)
+
+
+async def _rules(runtime: Runtime) -> None:
+    """The demo's monitoring rules, so the alarm pass pays for evaluating them too."""
+    ctx = runtime.system_context("bench")
+    for rule in DEMO_RULES:
+        await rule_service.create_rule(ctx, rule)
 
 
 async def _reset_alarms(runtime: Runtime) -> None:
@@ -269,16 +285,13 @@ async def bench(args: argparse.Namespace) -> int:
             lights = sum(len(v) for v in the_storm.cabinets.values())
             base = utcnow() - timedelta(hours=6)
             hour = timedelta(hours=1)
-            raw = await _pass(runtime, "raw", the_storm, [], base, args.seconds)
-            alarmed = await _pass(
-                runtime, "alarms", the_storm, [AlarmObserver()], base + hour, args.seconds
-            )
+            await _rules(runtime)
+            raw = await _pass(runtime, "raw", the_storm, False, base, args.seconds)
+            alarmed = await _pass(runtime, "alarms", the_storm, True, base + hour, args.seconds)
             grouping = await _grouping(runtime, the_storm)
             await _reset_alarms(runtime)
-            raw_burst = await _pass(runtime, "raw", the_storm, [], base + 2 * hour, None)
-            alarm_burst = await _pass(
-                runtime, "alarms", the_storm, [AlarmObserver()], base + 3 * hour, None
-            )
+            raw_burst = await _pass(runtime, "raw", the_storm, False, base + 2 * hour, None)
+            alarm_burst = await _pass(runtime, "alarms", the_storm, True, base + 3 * hour, None)
         finally:
             await db.dispose()
     print(

@@ -26,15 +26,22 @@ from beffroi.assets import service as assets
 from beffroi.assets.fleet import generate_fleet
 from beffroi.assets.service import AssetFilter
 from beffroi.broker.embedded import EmbeddedBroker
+from beffroi.catalogue import Severity
 from beffroi.cli.accounts import generate_password
 from beffroi.cli.common import console, out, progress_bar, settings, spawned
 from beffroi.cli.db import upgrade_database
 from beffroi.cli.serve import bind_socket, run_until_stopped, serve_app
 from beffroi.communes.service import list_communes
 from beffroi.config import Settings
-from beffroi.context import Runtime, open_runtime
+from beffroi.context import Context, Runtime, open_runtime
 from beffroi.devices.credentials import issue_credentials
 from beffroi.gateway.runner import Gateway, broker_address
+from beffroi.interventions import policies, teams
+from beffroi.interventions.lifecycle import Category, Priority
+from beffroi.interventions.schemas import PolicyCreate, TeamCreate
+from beffroi.rules import service as rules
+from beffroi.rules.conditions import RuleKind
+from beffroi.rules.schemas import RuleCreate
 from beffroi.simulator import Simulator, city_centre, load_sim_assets
 from beffroi.web.app import create_app
 
@@ -62,6 +69,72 @@ async def prepare(runtime: Runtime) -> str | None:
         ),
     )
     return password
+
+
+# A first look shows the alarm pipeline at work: rules, teams, and which alarms open
+# work orders by themselves. Each is created once, by the system, and audited.
+# At the real rate the whole fleet breaks down a few times an hour; a first look should
+# show the alarm list, grouping and work orders at work within minutes.
+DEMO_FAULT_RATE = 100.0
+DEMO_RULES = (
+    RuleCreate(
+        key="lit-in-daylight",
+        name="Streetlight lit in daylight",
+        kind=RuleKind.STATE_MISMATCH,
+        asset_type="streetlight",
+        params={"key": "level_pct", "op": ">", "value": 0, "when": "daylight", "margin_min": 30},
+        alarm_type="lampUnexpectedOn",
+        severity=Severity.WARNING,
+    ),
+    RuleCreate(
+        key="low-mains-voltage",
+        name="Streetlight mains voltage low",
+        kind=RuleKind.THRESHOLD,
+        asset_type="streetlight",
+        params={"key": "voltage_v", "op": "<", "value": 207, "clear_value": 215, "for_s": 300},
+        severity=Severity.MINOR,
+    ),
+)
+DEMO_TEAMS = (
+    ("Éclairage public", [Category.LIGHTING]),
+    ("Signalisation tricolore", [Category.TRAFFIC]),
+    ("Vidéoprotection", [Category.VIDEO]),
+    ("Voirie", [Category.ROADS, Category.SNOW, Category.CLEANLINESS]),
+)
+DEMO_POLICIES = (
+    ("supplyLoss", Severity.CRITICAL, Category.LIGHTING, Priority.HIGH),
+    ("circuitBreakerTripped", Severity.MAJOR, Category.LIGHTING, Priority.HIGH),
+    ("lampFailure", Severity.MINOR, Category.LIGHTING, Priority.NORMAL),
+    ("hardwareFault", Severity.CRITICAL, Category.TRAFFIC, Priority.CRITICAL),
+    ("conflictFlash", Severity.CRITICAL, Category.TRAFFIC, Priority.CRITICAL),
+    ("signalLampFault", Severity.MAJOR, Category.TRAFFIC, Priority.HIGH),
+    ("videoLoss", Severity.MAJOR, Category.VIDEO, Priority.HIGH),
+    ("tamper", Severity.CRITICAL, Category.VIDEO, Priority.CRITICAL),
+)
+
+
+async def seed_operations(ctx: Context) -> None:
+    """Starter monitoring rules, teams and work-order policies, once."""
+    if not await rules.list_rules(ctx):
+        for rule in DEMO_RULES:
+            await rules.create_rule(ctx, rule)
+    if not await teams.list_teams(ctx):
+        every = [c.code for c in await list_communes(ctx)]
+        for name, categories in DEMO_TEAMS:
+            await teams.create_team(
+                ctx, TeamCreate(name=name, categories=categories, communes=every)
+            )
+    if not await policies.list_policies(ctx):
+        for alarm_type, severity, category, priority in DEMO_POLICIES:
+            await policies.create_policy(
+                ctx,
+                PolicyCreate(
+                    alarm_type=alarm_type,
+                    min_severity=severity,
+                    category=category,
+                    priority=priority,
+                ),
+            )
 
 
 async def start_broker(current: Settings, runtime: Runtime) -> EmbeddedBroker:
@@ -107,6 +180,7 @@ def simulator_process(
             root=current.mqtt_root,
             latitude=latitude,
             longitude=longitude,
+            fault_rate=DEMO_FAULT_RATE,
         )
         await simulator.run(stop)
 
@@ -138,6 +212,7 @@ async def run_demo(current: Settings, sock: socket.socket, stop: asyncio.Event) 
                 f"`beffroi user reset-password {DEMO_ADMIN}` sets a new one)"
             )
         ctx = runtime.system_context("demo")
+        await seed_operations(ctx)
         # Fresh secrets for every device at each start: the simulator holds them in memory.
         secrets = dict(await issue_credentials(ctx, None))
         broker = await start_broker(current, runtime)
