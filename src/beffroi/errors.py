@@ -3,6 +3,7 @@ the CLI into a clear message and an exit code."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -85,3 +86,14 @@ class Conflict(BeffroiError):
     status = 409
     slug = "conflict"
     title = "Conflict"
+
+
+def refuse_nulls(given: Mapping[str, Any], fields: Iterable[str]) -> None:
+    """Refuse an update that sets to null a field it may only leave out or change.
+
+    A partial update reads an omitted field as "keep"; an explicit null on a required
+    column would otherwise reach the database as an integrity error.
+    """
+    nulls = [name for name in fields if name in given and given[name] is None]
+    if nulls:
+        raise InvalidInput([FieldError(name, "cannot be null") for name in nulls])

@@ -223,11 +223,30 @@ async def test_teams_crud_and_rights(w: World) -> None:
     await w.call(w.sup, "POST", f"/teams/{snow['id']}/members", 409, json={"user_id": w.agent_id})
     await w.call(w.sup, "DELETE", f"/teams/{snow['id']}/members/{w.agent_id}", 200)
     await w.call(w.sup, "DELETE", f"/teams/{snow['id']}/members/{w.agent_id}", 404)
-    # The Talant supervisor cannot touch a team that also covers Chenôve.
-    await w.call(w.sup_talant, "PATCH", f"/teams/{w.lights}", 403, json={"name": "y"})
+    # A team that also covers Chenôve is not the Talant supervisor's: it answers as missing,
+    # and its people cannot be given Talant work through it.
+    await w.call(w.sup_talant, "PATCH", f"/teams/{w.lights}", 404, json={"name": "y"})
     await w.call(w.sup_talant, "DELETE", f"/teams/{snow['id']}", 204)
     names = [t["name"] for t in await w.call(w.op_talant, "GET", "/teams", 200)]
-    assert names == ["lights", "roads"]
+    assert names == ["roads"]
+    assert [t["name"] for t in await w.call(w.sup, "GET", "/teams", 200)] == ["lights", "roads"]
+    # Only people the manager sees and who work in one of the team's communes join it.
+    other = await w.call(
+        w.sup,
+        "POST",
+        "/teams",
+        201,
+        json={"name": "che", "categories": ["snow"], "communes": ["chenove"]},
+    )
+    outside = await w.call(
+        w.sup, "POST", f"/teams/{other['id']}/members", 422, json={"user_id": w.outsider_id}
+    )
+    ghost = await w.call(
+        w.sup, "POST", f"/teams/{other['id']}/members", 422, json={"user_id": 987654}
+    )
+    assert outside["detail"].replace(str(w.outsider_id), "N") == ghost["detail"].replace(
+        "987654", "N"
+    )
     async with w.runtime.db.read() as session:
         refused = (
             (
@@ -692,6 +711,17 @@ async def test_policies_crud(w: World) -> None:
     )
     assert changed["priority"] == "critical"
     assert not changed["enabled"]
+    # An explicit null on a required field is named and refused, and nothing changes.
+    nulls = await w.call(
+        w.sup,
+        "PATCH",
+        f"/intervention-policies/{p['id']}",
+        422,
+        json={"priority": None, "enabled": True},
+    )
+    assert nulls["errors"] == [{"field": "priority", "message": "cannot be null"}]
+    kept = await w.call(w.sup, "GET", f"/intervention-policies/{p['id']}", 200)
+    assert (kept["priority"], kept["enabled"]) == ("critical", False)
     assert [
         x["alarm_type"] for x in await w.call(w.agent, "GET", "/intervention-policies", 200)
     ] == ["lampFailure"]

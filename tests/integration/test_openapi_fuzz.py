@@ -33,6 +33,9 @@ from sqlalchemy import text
 from beffroi.accounts import service as accounts
 from beffroi.accounts.principal import Role
 from beffroi.accounts.schemas import TokenCreate
+from beffroi.alarms import raising
+from beffroi.alarms.lifecycle import AlarmSource
+from beffroi.alarms.signals import AlarmSignal
 from beffroi.assets import importing
 from beffroi.assets.fleet import generate_fleet
 from beffroi.assets.schemas import AssetCreate
@@ -42,6 +45,14 @@ from beffroi.commands import service as commands
 from beffroi.commands.schemas import BatchCreate, CommandCreate, Target, TargetKind
 from beffroi.context import Context
 from beffroi.devices.credentials import issue_credentials
+from beffroi.interventions import service as interventions
+from beffroi.interventions import teams
+from beffroi.interventions.lifecycle import Category
+from beffroi.interventions.schemas import InterventionCreate, TeamCreate
+from beffroi.notifications import service as notifications
+from beffroi.notifications.schemas import RouteCreate
+from beffroi.rules import service as rules
+from beffroi.rules.schemas import RuleCreate
 from beffroi.timeutil import utcnow
 from tests.support import Person, make_person
 
@@ -200,9 +211,23 @@ def free_port() -> int:
         return port
 
 
+# Notification routes send webhooks to whatever URL the fuzzer gave them: through a proxy
+# on a loopback port nobody listens on, every one fails at once and nothing leaves the
+# machine (httpx honours the *_PROXY variables; e-mail needs an SMTP host, left unset).
+DEAD_PROXY = "http://127.0.0.1:9"
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
 def server_env(database_url: str, port: int, data_dir: Path) -> dict[str, str]:
-    """The environment of the server: ours without any BEFFROI_* setting, then the test's."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BEFFROI_")}
+    """The environment of the server: ours without any BEFFROI_* setting or proxy, then
+    the test's (see ``DEAD_PROXY``)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("BEFFROI_") and k.lower() not in PROXY_VARIABLES
+    }
+    for name in PROXY_VARIABLES[:3]:
+        env[name] = env[name.upper()] = DEAD_PROXY
     env.update(
         BEFFROI_DATABASE_URL=database_url,
         BEFFROI_HOST=HOST,
@@ -302,6 +327,100 @@ async def seed_commands(system: Context, items: Sequence[AssetCreate]) -> dict[s
     out["command"] = [c for k, v in out.items() if k.startswith("command-") for c in v]
     out["batch"] = [b for k, v in out.items() if k.startswith("batch-") for b in v]
     return out
+
+
+# A PNG as far as the photo check looks (its first bytes).
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 64
+# Alarms, monitoring rules, notification routes, teams, interventions and their photos:
+# the fuzzer cannot raise an alarm (devices do) and mostly fails to make the others (their
+# bodies are strict), so without seeded ids these operations would stop at 404s. Each
+# takes seeded ids (never the run's own data, which it may reach through links) part of
+# the time, so that acknowledging, commenting, clearing, assigning, linking and moving
+# work orders reach the service.
+WATCH_PARAMETERS = {
+    "alarm": ("alarm_id", "^/api/v1/alarms/[{]alarm_id"),
+    "rule": ("rule_id", "^/api/v1/rules/[{]rule_id"),
+    "route": ("route_id", "^/api/v1/notification-routes/[{]route_id"),
+    "team": ("team_id", "^/api/v1/teams/[{]team_id"),
+    "intervention": ("intervention_id", "^/api/v1/interventions/[{]intervention_id"),
+    "photo": ("photo_id", "^/api/v1/interventions/[{]intervention_id[}]/photos/[{]photo_id"),
+}
+
+
+async def seed_watch(system: Context, items: Sequence[AssetCreate]) -> dict[str, list[int]]:
+    """Alarms on some lights (one of them cleared), a rule, a notification route (its
+    webhook goes nowhere, see ``DEAD_PROXY``), a team covering the lights' commune and an
+    intervention of that team with a photo. Returns their ids by kind."""
+    lights = [i for i in items if i.type == "streetlight"][:4]
+    commune = lights[0].commune
+    now = utcnow()
+    signals = [AlarmSignal(a.id, "lampFailure", True, now, AlarmSource.DEVICE) for a in lights]
+    later = now + timedelta(seconds=1)
+    async with system.db.write() as session:
+        await raising.apply(session, signals, now)
+    async with system.db.write() as session:
+        cleared = AlarmSignal(lights[-1].id, "lampFailure", False, later, AlarmSource.DEVICE)
+        await raising.apply(session, [cleared], later)
+    async with system.db.read() as session:
+        alarms = list((await session.execute(text("SELECT id FROM alarms ORDER BY id"))).scalars())
+    rule = await rules.create_rule(
+        system,
+        RuleCreate.model_validate(
+            {
+                "key": "fuzz-hot-lights",
+                "name": "Hot lights",
+                "kind": "threshold",
+                "asset_type": "streetlight",
+                "params": {"key": "power_w", "op": ">", "value": 100, "clear_value": 80},
+            }
+        ),
+    )
+    route = await notifications.create_route(
+        system,
+        RouteCreate.model_validate(
+            {"name": "fuzz-route", "channel": "webhook", "target": "http://hooks.invalid/fuzz"}
+        ),
+    )
+    team = await teams.create_team(
+        system, TeamCreate(name="fuzz-team", categories=list(Category), communes=[commune])
+    )
+    work = await interventions.create_intervention(
+        system,
+        InterventionCreate(
+            category=Category.LIGHTING,
+            title="fuzz",
+            asset_id=lights[0].id,
+            team_id=team.id,
+            alarm_ids=alarms[:1],
+        ),
+    )
+    photo = await interventions.add_photo(system, work.id, "image/png", PNG)
+    return {
+        "alarm": alarms,
+        "rule": [rule.id],
+        "route": [route.id],
+        "team": [team.id],
+        "intervention": [work.id],
+        "photo": [photo.id],
+    }
+
+
+def watch_config(seeded: dict[str, list[int]]) -> str:
+    """The dictionaries and operations of ``WATCH_PARAMETERS``, as TOML; the answers of
+    these areas are checked against their response schema too."""
+    blocks = [
+        "[[operations]]\n"
+        'include-tag-regex = "^(alarms|rules|notifications|interventions)$"\n'
+        "checks.response_schema_conformance.enabled = true\n"
+    ]
+    for kind, (param, regex) in WATCH_PARAMETERS.items():
+        blocks.append(
+            f"[dictionaries.{kind}]\nvalues = {seeded[kind]}\n\n"
+            "[[operations]]\n"
+            f"include-path-regex = '{regex}'\n"
+            f'parameters."path.{param}" = {{ dictionary = "{kind}", probability = 0.6 }}\n'
+        )
+    return "\n".join(blocks)
 
 
 def toml_strings(values: Iterable[str]) -> str:
@@ -434,6 +553,7 @@ async def test_schemathesis_finds_no_server_error(
     victim = await victim_token(system)
     items, device, secret = await seed_fleet(system)
     seeded = await seed_commands(system, items)
+    watch = await seed_watch(system, items)
     # Every type with commands and one asset of each; a commune with a bollard and lights.
     types = sorted({i.type for i in items if CATALOGUE.require(i.type).commands})
     config = CONFIG.format(
@@ -452,6 +572,7 @@ async def test_schemathesis_finds_no_server_error(
         ),
         communes=toml_strings(sorted({i.commune for i in items if i.type == "bollard"})),
     )
+    config += "\n" + watch_config(watch)
     workdir = tmp_path / "schemathesis"
     workdir.mkdir()
     log_file = tmp_path / "server.log"

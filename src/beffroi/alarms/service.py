@@ -348,11 +348,13 @@ async def assign(ctx: Context, alarm_id: int, user: str | None) -> AlarmOut:
             person = (
                 await session.execute(select(User).where(User.username == user))
             ).scalar_one_or_none()
-            if person is None or person.disabled:
-                raise InvalidInput(FieldError("user", f"no active user {user!r}"))
-            if person.communes is not None and row.commune_code not in person.communes:
+            works_there = person is not None and (
+                person.communes is None or row.commune_code in person.communes
+            )
+            # One answer for a missing person and one elsewhere, so names reveal nothing.
+            if person is None or person.disabled or not works_there:
                 raise InvalidInput(
-                    FieldError("user", f"{user!r} does not work in {row.commune_code!r}")
+                    FieldError("user", f"no active user {user!r} working in {row.commune_code!r}")
                 )
         if row.assigned_to == user:
             raise _conflict(row, "assign", f"it is already assigned to {user!r}")

@@ -9,12 +9,15 @@ from beffroi.accounts.principal import Permission
 from beffroi.audit import service as audit
 from beffroi.catalogue import Severity
 from beffroi.context import Context
-from beffroi.errors import Conflict, FieldError, InvalidInput, NotFound
+from beffroi.errors import Conflict, FieldError, InvalidInput, NotFound, refuse_nulls
 from beffroi.interventions.lifecycle import Category, Priority
 from beffroi.interventions.models import InterventionPolicy, Team
 from beffroi.interventions.refusals import refused
 from beffroi.interventions.schemas import PolicyCreate, PolicyOut, PolicyUpdate
 from beffroi.timeutil import utcnow
+
+# Fields an update may leave out but not set to null (``team_id`` null: choose by coverage).
+NOT_NULL = ("min_severity", "category", "priority", "enabled")
 
 
 def to_out(p: InterventionPolicy) -> PolicyOut:
@@ -108,6 +111,7 @@ async def _update_policy(ctx: Context, policy_id: int, body: PolicyUpdate) -> Po
     _require_metropolis(ctx)
     now = utcnow()
     changes = body.model_dump(mode="json", exclude_unset=True)
+    refuse_nulls(changes, NOT_NULL)
     async with ctx.db.write() as session:
         row = await session.get(InterventionPolicy, policy_id, with_for_update=True)
         if row is None:

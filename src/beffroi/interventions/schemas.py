@@ -92,8 +92,8 @@ class InterventionCreate(BaseModel):
 
 
 class InterventionUpdate(BaseModel):
-    """Changes to open work; omitted fields are kept. A new priority recomputes the due
-    time from the creation time."""
+    """Changes to open work; omitted fields are kept, none may be null. A new priority
+    recomputes the due time from the creation time."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -31,6 +31,7 @@ from beffroi.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    refuse_nulls,
 )
 from beffroi.interventions import photos, sla
 from beffroi.interventions.events import InterventionChanged
@@ -70,7 +71,7 @@ from beffroi.interventions.schemas import (
     QueueItem,
     StatusChange,
 )
-from beffroi.interventions.teams import is_member, teams_of
+from beffroi.interventions.teams import is_member, team_visible, teams_of
 from beffroi.timeutil import utcnow
 
 T = TypeVar("T")
@@ -179,6 +180,7 @@ def history(
 
 async def check_team(
     session: AsyncSession,
+    principal: Principal,
     team_id: int,
     assignee_id: int | None,
     commune: str,
@@ -186,10 +188,10 @@ async def check_team(
     *,
     field: str = "team_id",
 ) -> Team:
-    """The team taking the work: it must exist and cover the commune and category; the
-    assignee, if any, must be one of its members."""
+    """The team taking the work: one the principal sees, covering the commune and category;
+    the assignee, if any, must be one of its members."""
     team = await session.get(Team, team_id)
-    if team is None:
+    if team is None or not team_visible(principal, team):
         raise InvalidInput(FieldError(field, f"no team {team_id}"))
     if commune not in team.communes:
         raise InvalidInput(FieldError(field, f"team {team.name!r} does not cover {commune!r}"))
@@ -378,7 +380,9 @@ async def _create(ctx: Context, body: InterventionCreate) -> InterventionOut:
             raise InvalidInput(FieldError("commune", "required without asset_id"))
         ctx.principal.require_commune(commune)
         if body.team_id is not None:
-            await check_team(session, body.team_id, body.assignee_id, commune, body.category)
+            await check_team(
+                session, ctx.principal, body.team_id, body.assignee_id, commune, body.category
+            )
         elif body.assignee_id is not None:
             raise InvalidInput(FieldError("assignee_id", "an assignee needs a team_id"))
         await _alarms_in_scope(session, ctx.principal, body.alarm_ids, "alarm_ids")
@@ -442,7 +446,12 @@ async def assign(ctx: Context, intervention_id: int, body: Assignment) -> Interv
                     current_status=current.value,
                 )
             await check_team(
-                session, body.team_id, body.assignee_id, row.commune_code, row.category
+                session,
+                ctx.principal,
+                body.team_id,
+                body.assignee_id,
+                row.commune_code,
+                row.category,
             )
             before = {"team_id": row.team_id, "assignee_id": row.assignee_id}
             row.team_id = body.team_id
@@ -494,6 +503,7 @@ async def update_intervention(
     async def run() -> InterventionOut:
         ctx.principal.require(Permission.INTERVENTION_MANAGE)
         changes = body.model_dump(mode="json", exclude_unset=True, exclude={"reason"})
+        refuse_nulls(changes, ("title", "description", "priority"))
         if not changes:
             raise InvalidInput(FieldError("body", "nothing to change"))
         now = utcnow()

@@ -1,7 +1,8 @@
 """Use cases of field teams: create, change, delete, members, read.
 
-A team is visible to whoever sees one of its communes, and changed only by someone whose
-scope covers all of them.
+A team is seen and changed only by someone whose scope covers all its communes, as rules,
+routes and batches are: a team spanning Talant and Chenôve is not Talant's to show. Its
+members are people its manager can see who work in at least one of its communes.
 """
 
 from __future__ import annotations
@@ -25,8 +26,15 @@ from beffroi.timeutil import utcnow
 
 
 def team_visible(principal: Principal, team: Team) -> bool:
-    """Whether the principal sees the team: one of its communes is in scope."""
-    return principal.communes is None or any(principal.sees(c) for c in team.communes)
+    """Whether the principal sees the team: every one of its communes is in scope."""
+    return principal.covers(team.communes)
+
+
+def may_join(principal: Principal, user: User, team: Team) -> bool:
+    """Whether ``principal`` may put ``user`` in ``team``: an active person the principal
+    can see, who works in at least one of the team's communes."""
+    works_there = user.communes is None or bool(set(user.communes) & set(team.communes))
+    return not user.disabled and principal.covers(user.communes) and works_there
 
 
 def _require_covers(principal: Principal, communes: Sequence[str]) -> None:
@@ -141,7 +149,6 @@ async def _update_team(ctx: Context, team_id: int, body: TeamUpdate) -> TeamOut:
     now = utcnow()
     async with ctx.db.write() as session:
         team = await load_team(session, ctx, team_id, lock=True)
-        _require_covers(ctx.principal, team.communes)
         before = {"name": team.name, "categories": team.categories, "communes": team.communes}
         if body.communes is not None:
             communes = await resolve_codes(session, body.communes, "communes")
@@ -190,7 +197,6 @@ async def _delete_team(ctx: Context, team_id: int) -> None:
     now = utcnow()
     async with ctx.db.write() as session:
         team = await load_team(session, ctx, team_id, lock=True)
-        _require_covers(ctx.principal, team.communes)
         await audit.record(
             session,
             ctx.principal,
@@ -220,10 +226,12 @@ async def _add_member(ctx: Context, team_id: int, user_id: int) -> TeamOut:
     now = utcnow()
     async with ctx.db.write() as session:
         team = await load_team(session, ctx, team_id, lock=True)
-        _require_covers(ctx.principal, team.communes)
         user = await session.get(User, user_id)
-        if user is None:
-            raise InvalidInput(FieldError("user_id", f"no user {user_id}"))
+        # One answer for a missing person and one out of reach, so ids reveal nothing.
+        if user is None or not may_join(ctx.principal, user, team):
+            raise InvalidInput(
+                FieldError("user_id", f"no active user {user_id} working in {team.communes}")
+            )
         if await session.get(TeamMember, (team.id, user_id)) is not None:
             raise Conflict(f"{user.username} is already in team {team.name!r}")
         session.add(TeamMember(team_id=team.id, user_id=user_id, added_at=now))
@@ -258,7 +266,6 @@ async def _remove_member(ctx: Context, team_id: int, user_id: int) -> TeamOut:
     now = utcnow()
     async with ctx.db.write() as session:
         team = await load_team(session, ctx, team_id, lock=True)
-        _require_covers(ctx.principal, team.communes)
         gone = await session.execute(
             delete(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user_id)
         )

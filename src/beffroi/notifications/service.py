@@ -27,6 +27,7 @@ from beffroi.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    refuse_nulls,
 )
 from beffroi.notifications import messages, senders
 from beffroi.notifications.events import DeliveryChanged
@@ -326,9 +327,7 @@ async def _update_route(ctx: Context, route_id: int, body: RouteUpdate) -> Route
                     f"not {body.version}",
                     current_version=row.version,
                 )
-            nulls = [n for n in NOT_NULL if n in given and given[n] is None]
-            if nulls:
-                raise InvalidInput([FieldError(n, "cannot be null") for n in nulls])
+            refuse_nulls(given, NOT_NULL)
             before = _describe(row)
             merged = {name: getattr(row, name) for name in ROUTE_FIELDS} | given
             fields = await _normalise(ctx, session, merged)
