@@ -163,6 +163,20 @@ class Settings(BaseSettings):
     )
     intervention_poll_s: float = Field(default=5, gt=0, le=3600)
 
+    # Console
+    console_tile_url: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Map tiles, e.g. https://tiles.example/{z}/{x}/{y}.png; none: plain map",
+    )
+    console_resync_s: float = Field(
+        default=10,
+        gt=0,
+        le=3600,
+        description="How often the map's live states are re-read from the database, for "
+        "changes made by other processes",
+    )
+
     @field_validator("sla_work_days")
     @classmethod
     def _weekdays(cls, value: list[int]) -> list[int]:

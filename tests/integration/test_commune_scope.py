@@ -257,6 +257,8 @@ def foreign_values(w: World) -> dict[str, list[str | int]]:
         "ref": [CHENOVE, "Chenôve", "CHENOVE", "chenôve"],
         # The catalogue is the same for everybody; the walk still passes through it.
         "key": ["lighting_cabinet", "streetlight"],
+        # The console's own paths: its page whatever the path, never data.
+        "path": [CHENOVE, f"assets/{w.chenove_light}"],
         "command_id": list(w.chenove_commands.values()),
         "batch_id": [*w.chenove_batches.values(), *w.mixed_batches.values()],
         "alarm_id": list(w.watch.chenove_alarms.values()),
@@ -574,6 +576,17 @@ def walk_plan(w: World) -> dict[tuple[str, str], list[Call]]:
         ("GET", f"{API}/ingest/rejections"): [Call(), Call("long", query={"hours": "2160"})],
         ("GET", "/api/health"): [Call()],
         ("GET", "/metrics"): [Call()],
+        # --- console ---
+        ("GET", f"{API}/map"): [
+            Call(),
+            Call("Chenôve", query={"commune": CHENOVE}),
+            Call("by type", query={"type": "streetlight"}),
+            Call("Talant", query={"commune": TALANT}, expect=200),
+        ],
+        ("GET", f"{API}/console/config"): [Call()],
+        # The page and its files hold no data (the stream has tests of its own).
+        ("GET", "/"): [Call()],
+        ("GET", "/{path:path}"): [Call()],
         **command_plan(w),
         **watch_plan(w),
     }

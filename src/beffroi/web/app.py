@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -17,6 +19,10 @@ from beffroi.catalogue.api import router as catalogue_router
 from beffroi.commands.api import router as commands_router
 from beffroi.communes.api import router as communes_router
 from beffroi.config import Settings, get_settings
+from beffroi.console import static as console_static
+from beffroi.console.api import board_of
+from beffroi.console.board import LiveBoard
+from beffroi.console.api import router as console_router
 from beffroi.context import Runtime, open_runtime
 from beffroi.interventions.api import router as interventions_router
 from beffroi.notifications.api import router as notifications_router
@@ -54,9 +60,24 @@ def api_router() -> APIRouter:
         rules_router,
         notifications_router,
         interventions_router,
+        console_router,
     ):
         api.include_router(router)
     return api
+
+
+@asynccontextmanager
+async def _following(board: LiveBoard) -> AsyncIterator[None]:
+    """Keep the map's live board current while the application serves."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(board.run(stop), name="console-board")
+    try:
+        yield
+    finally:
+        stop.set()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def create_app(
@@ -72,12 +93,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if runtime is not None:
-            app.state.runtime = runtime
-            yield
-            return
-        async with open_runtime(settings or get_settings()) as own:
-            app.state.runtime = own
+        async with contextlib.AsyncExitStack() as stack:
+            if runtime is not None:
+                app.state.runtime = runtime
+            else:
+                app.state.runtime = await stack.enter_async_context(
+                    open_runtime(settings or get_settings())
+                )
+            if not operations_only:
+                await stack.enter_async_context(_following(board_of(app)))
             yield
 
     app = FastAPI(
@@ -112,4 +136,7 @@ def create_app(
             response.headers.setdefault(name, value)
         return response
 
+    if not operations_only:
+        # Last: the console answers every path no other route does.
+        console_static.install(app, settings or (runtime.settings if runtime else get_settings()))
     return app

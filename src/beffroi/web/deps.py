@@ -31,27 +31,35 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-async def authenticate(request: Request, runtime: RuntimeDep) -> accounts.Authenticated:
-    """A bearer token, or a console session cookie plus its CSRF token on changes."""
-    header = request.headers.get("authorization")
-    if header is not None:
-        scheme, _, token = header.partition(" ")
+async def credentials(
+    runtime: Runtime, authorization: str | None, cookie: str | None
+) -> accounts.Authenticated:
+    """Who a bearer token (preferred) or a console session cookie names, or
+    :class:`NotAuthenticated`. Shared by HTTP routes and the live stream's WebSocket."""
+    if authorization is not None:
+        scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthenticated("Authorization must be 'Bearer <token>'")
         found = await accounts.from_token(runtime.db, token.strip())
         if found is None:
             raise NotAuthenticated("the token is unknown, expired or revoked")
-    else:
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if not cookie:
-            raise NotAuthenticated("sign in, or send a bearer token")
-        found = await accounts.from_session(runtime.db, cookie)
-        if found is None:
-            raise NotAuthenticated("the session has expired; sign in again")
-        if request.method not in SAFE_METHODS:
-            sent = request.headers.get(CSRF_HEADER, "")
-            if not found.csrf_token or not secrets.compare_digest(sent, found.csrf_token):
-                raise PermissionDenied(f"missing or wrong {CSRF_HEADER} header")
+        return found
+    if not cookie:
+        raise NotAuthenticated("sign in, or send a bearer token")
+    found = await accounts.from_session(runtime.db, cookie)
+    if found is None:
+        raise NotAuthenticated("the session has expired; sign in again")
+    return found
+
+
+async def authenticate(request: Request, runtime: RuntimeDep) -> accounts.Authenticated:
+    """A bearer token, or a console session cookie plus its CSRF token on changes."""
+    header = request.headers.get("authorization")
+    found = await credentials(runtime, header, request.cookies.get(SESSION_COOKIE))
+    if header is None and request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not found.csrf_token or not secrets.compare_digest(sent, found.csrf_token):
+            raise PermissionDenied(f"missing or wrong {CSRF_HEADER} header")
     request.state.principal = found.principal
     return found
 

@@ -1,0 +1,109 @@
+// The contract between the console's shell (main.ts, map, asset panel) and its views
+// (alarms, interventions, dashboard, approvals). The shell builds one App and hands it to
+// every view's mount function.
+
+/** Who is signed in, as GET /api/v1/auth/me answers. */
+export interface Me {
+  user: {
+    id: number;
+    username: string;
+    display_name: string;
+    roles: string[];
+    domains: string[];
+    communes: string[] | null; // null: the whole metropolis
+  };
+  permissions: string[];
+  csrf_token: string | null;
+}
+
+/** An RFC 9457 problem the API answered with. */
+export interface Problem {
+  type?: string;
+  title?: string;
+  status: number;
+  detail?: string;
+  errors?: { field: string; message: string }[];
+  [extension: string]: unknown;
+}
+
+/** Calls under /api/v1 with the session cookie and the CSRF token; errors throw ApiError. */
+export interface Api {
+  get<T>(path: string, params?: Record<string, string | number | boolean | undefined>): Promise<T>;
+  post<T>(path: string, body?: unknown): Promise<T>;
+  patch<T>(path: string, body?: unknown): Promise<T>;
+  put<T>(path: string, body?: unknown): Promise<T>;
+  del(path: string): Promise<void>;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly problem: Problem,
+  ) {
+    super(problem.detail ?? problem.title ?? `HTTP ${status}`);
+  }
+}
+
+/** One event of the live stream (WebSocket /api/v1/stream), already scoped to the user. */
+export type StreamEvent =
+  | { kind: "asset"; id: string; state: AssetState; severity: Severity | null }
+  | { kind: "telemetry"; id: string; ts: string; values: Record<string, number | string | boolean> }
+  | {
+      kind: "alarm";
+      alarm_id: number;
+      asset_id: string;
+      commune: string;
+      alarm_type: string;
+      severity: Severity;
+      state: string;
+      action: string;
+      at: string;
+      parent_id: number | null;
+    }
+  | {
+      kind: "command";
+      command_id: string;
+      asset_id: string;
+      batch_id: string | null;
+      name: string;
+      state: string;
+      verification: string;
+      at: string;
+    }
+  | {
+      kind: "intervention";
+      intervention_id: number;
+      commune: string;
+      team_id: number | null;
+      status: string;
+      action: string;
+      at: string;
+    }
+  // The server lost events for this client (it fell behind): reload what is on screen.
+  | { kind: "resync" };
+
+export type AssetState = "ok" | "alarm" | "offline" | "maintenance" | "commanded" | "unknown";
+export type Severity = "critical" | "major" | "minor" | "warning";
+
+export interface App {
+  me: Me;
+  api: Api;
+  lang: "fr" | "en";
+  /** A translated string; {name} placeholders are filled from vars. */
+  t(key: string, vars?: Record<string, string | number>): string;
+  /** Whether the user holds a permission (e.g. "alarm:handle"); the server enforces it anyway. */
+  can(permission: string): boolean;
+  /** Listen to live events (delivered in batches); returns the unsubscribe function. */
+  onEvents(listener: (events: StreamEvent[]) => void): () => void;
+  /** Open the asset panel on an asset. */
+  openAsset(id: string): void;
+  /** Show another view: "map", "alarms", "interventions", "dashboard", "approvals". */
+  navigate(view: string): void;
+  /** A short message at the corner of the screen. */
+  toast(message: string, kind?: "info" | "error"): void;
+  /** A date-time in Europe/Paris, in the user's language. */
+  formatTime(iso: string | null | undefined): string;
+}
+
+/** A view: draws itself into root; returns what to call when it is left. */
+export type Mount = (root: HTMLElement, app: App) => () => void;
