@@ -101,6 +101,7 @@ def storm(fleet: Sequence[tuple[str, str, str | None]], size: int, cabinets: int
         out.append((cabinet, "supplyLoss", True))
         out += [(light, "supplyLoss", True) for light in lights[half:]]
     faulty = [(a, t) for a, t, _ in fleet if CATALOGUE[t].faults]
+    behind = {a for cabinet, lights in stricken.items() for a in (cabinet, *lights)}
     raised: list[tuple[str, str]] = []
     while len(out) < size:
         roll = rng.random()
@@ -113,6 +114,10 @@ def storm(fleet: Sequence[tuple[str, str, str | None]], size: int, cabinets: int
         else:
             asset_id, type_ = rng.choice(faulty)
             code = rng.choice(CATALOGUE[type_].faults).code
+            if code == "supplyLoss" and asset_id in behind:
+                # Noise clearing a stricken light's supply loss before its cabinet's would
+                # make "grouped under the cabinet" ambiguous: the storm keeps them apart.
+                continue
             raised.append((asset_id, code))
             out.append((asset_id, code, True))
     # Cabinet storms spread over the run rather than all at its start.
