@@ -7,7 +7,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-fast lint format bench clean
+.PHONY: help demo test test-fast lint format bench clean web
+
+# The console (TypeScript, Vite) builds into the Python package, which serves it at /.
+CONSOLE := src/beffroi/console/static/index.html
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/package.json \
+	web/tsconfig.json web/vite.config.ts
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -19,16 +24,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-demo: $(STAMP) ## Run the whole control room on embedded defaults (SQLite, embedded broker)
+web/node_modules/.package-lock.json: web/package-lock.json
+	@command -v npm >/dev/null || { echo "Beffroi's console needs Node.js 20+ and npm"; exit 1; }
+	cd web && npm ci --no-audit --no-fund
+
+$(CONSOLE): web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd web && npm run build
+
+web: $(CONSOLE) ## Build the operator console (TypeScript type check, then Vite)
+
+demo: $(STAMP) $(CONSOLE) ## Run the whole control room on embedded defaults (SQLite, embedded broker)
 	$(BIN)/beffroi demo
 
-test: $(STAMP) ## Run lint, type checks and the whole test suite
+test: $(STAMP) $(CONSOLE) ## Run lint, type checks and the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-fast: $(STAMP) ## Run the test suite only
+test-fast: $(STAMP) $(CONSOLE) ## Run the test suite only
 	$(BIN)/pytest -x -q $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff and mypy
@@ -47,4 +61,4 @@ bench: $(STAMP) ## Run the benchmarks (figures beside their raw baselines)
 	$(BIN)/python -m bench.alarms
 
 clean: ## Remove the virtual environment and local state
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var web/node_modules src/beffroi/console/static

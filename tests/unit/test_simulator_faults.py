@@ -8,6 +8,7 @@ import pytest
 
 from beffroi.catalogue import CATALOGUE
 from beffroi.devices.topics import Channel
+from beffroi.errors import InvalidInput
 from beffroi.simulator.faults import FAULT_RULES
 from beffroi.simulator.lighting import CONTROLLER_W, LINE_LOSS
 from beffroi.simulator.state import BREAKER_TRIPPED, SUPPLY_LOSS, ActiveFault
@@ -141,3 +142,21 @@ def test_fault_rate_scales_every_rule(rate: float, some: bool) -> None:
         for device in engine.devices.values():
             engine.tick(device, at(WEDNESDAY, 12) + timedelta(hours=hour))
     assert (engine.stats.faults_raised > 0) is some
+
+
+def test_a_fault_can_be_caused_on_purpose_and_is_repaired_like_any() -> None:
+    fleet = [asset("LC-1", "lighting_cabinet"), *lights("LC-1", 2)]
+    engine = make_engine(fleet, at(WEDNESDAY, 20), fault_rate=0.0)
+    raised = engine.break_down("LC-1", SUPPLY_LOSS, at(WEDNESDAY, 21), repair_hours=2)
+    assert raised[0].body == {"code": SUPPLY_LOSS, "active": True, "detail": {}}
+    # The cabinet's lights go dark with it; asking again while it lasts says nothing more.
+    assert [m.channel for m in raised[1:]] == [Channel.STATUS, Channel.STATUS]
+    assert engine.break_down("LC-1", SUPPLY_LOSS, at(WEDNESDAY, 22)) == []
+    cleared = engine.tick(engine.devices["LC-1"], at(WEDNESDAY, 23))
+    assert {"code": SUPPLY_LOSS, "active": False, "detail": {}} in [
+        m.body for m in cleared if m.channel is Channel.EVENTS
+    ]
+    with pytest.raises(InvalidInput, match="streetlight has no fault 'conflictFlash'"):
+        engine.break_down("SL-LC-1-0", "conflictFlash", at(WEDNESDAY, 21))
+    with pytest.raises(InvalidInput, match="no simulated device 'NOPE'"):
+        engine.break_down("NOPE", SUPPLY_LOSS, at(WEDNESDAY, 21))

@@ -21,7 +21,13 @@ from beffroi.simulator.behaviours import BEHAVIOURS
 from beffroi.simulator.commands import Outcome, Reply, ReplyStatus, obey
 from beffroi.simulator.faults import FaultChange, draw_faults
 from beffroi.simulator.noise import draw
-from beffroi.simulator.state import POWER_FAULTS, RELAYED_TYPES, Device, Environment
+from beffroi.simulator.state import (
+    POWER_FAULTS,
+    RELAYED_TYPES,
+    ActiveFault,
+    Device,
+    Environment,
+)
 from beffroi.simulator.sun import LightingProgramme, SunCalendar
 
 REMEMBERED_COMMANDS: Final = 10_000  # replies kept to answer a redelivered command alike
@@ -172,6 +178,24 @@ class Engine:
         self.advance(device, moment)
         values = BEHAVIOURS[device.spec.key].report(device, moment, self.env, None)
         return [Message(device, Channel.TELEMETRY, {"values": values}, moment)] if values else []
+
+    def break_down(
+        self, device_id: str, code: str, moment: datetime, repair_hours: float = 1.0
+    ) -> list[Message]:
+        """Make a device raise fault ``code`` at ``moment`` (a drill, a demonstration, a
+        test); it is repaired after ``repair_hours`` of simulated time like any fault."""
+        device = self.devices.get(device_id)
+        if device is None:
+            raise InvalidInput(FieldError("device_id", f"no simulated device {device_id!r}"))
+        codes = [f.code for f in device.spec.faults]
+        if code not in codes:
+            raise InvalidInput(
+                FieldError("code", f"{device.spec.key} has no fault {code!r}; one of {codes}")
+            )
+        if code in device.faults:
+            return []
+        device.faults[code] = ActiveFault(code, moment, moment + timedelta(hours=repair_hours), {})
+        return self._fault_messages(device, FaultChange(code, True, {}, moment))
 
     def _fault_messages(self, device: Device, change: FaultChange) -> list[Message]:
         if change.active:

@@ -191,6 +191,10 @@ class Simulator:
             return message.body
         return {"ts": self._stamp(message.at), **message.body}
 
+    def break_down(self, device_id: str, code: str, repair_hours: float = 1.0) -> None:
+        """Make a device raise a fault now (see :meth:`Engine.break_down`)."""
+        self.send(self.engine.break_down(device_id, code, self.clock.now(), repair_hours))
+
     def send(self, messages: Sequence[Message]) -> None:
         """Publish messages; several telemetry readings of one device go as one array."""
         readings: dict[Device, list[Message]] = {}

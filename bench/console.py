@@ -1,0 +1,228 @@
+"""Console benchmark: the whole Dijon fleet in headless Chromium.
+
+Prints, in one run, on a scratch database (SQLite by default, as ``make demo``) holding the
+Dijon fleet (scale 1: about 36,000 assets), with the API and console served in this process:
+
+1. the time from navigation to every marker drawn (the console's ``drawnAt``, signed in
+   already), beside the time to fetch the same assets alone: ``/api/v1/map`` (what the
+   console loads) and the GeoJSON export;
+2. the frame rate while panning (mouse drags over the map for 3 s);
+3. 500 state changes per second for 10 s put on the event hub as the live board publishes
+   them, through the live stream to the page: changes received, frame rate and the longest
+   frame meanwhile (a frozen page shows as a long frame).
+
+Needs Debian's Chromium (``/usr/bin/chromium``) and the built console (``make web``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import random
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import orjson
+from playwright.async_api import Page, async_playwright
+
+from beffroi.accounts import service as accounts
+from beffroi.accounts.principal import Role
+from beffroi.accounts.schemas import TokenCreate, UserCreate
+from beffroi.assets.fleet import generate_fleet
+from beffroi.assets.importing import import_assets
+from beffroi.cli.serve import bind_socket, serve_app
+from beffroi.communes.service import ensure_default_communes
+from beffroi.config import load_settings
+from beffroi.console.events import AssetStateChanged
+from beffroi.console.static import STATIC_DIR
+from beffroi.context import Runtime
+from beffroi.db import Database
+from bench.common import scratch_database
+
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "bench password, long enough"
+FRAMES_JS = """() => { window.__frames = []; const loop = (t) => { window.__frames.push(t);
+  requestAnimationFrame(loop); }; requestAnimationFrame(loop); }"""
+STATES = ("ok", "alarm", "offline", "commanded", "maintenance")
+SEVERITIES = ("critical", "major", "minor", "warning")
+
+
+async def _seed(runtime: Runtime, scale: float) -> tuple[list[tuple[str, str]], str]:
+    ctx = runtime.system_context("bench")
+    await ensure_default_communes(ctx)
+    items = list(enumerate(generate_fleet("dijon", scale=scale, seed=1), start=1))
+    await import_assets(ctx, items, source="bench")
+    await accounts.create_user(
+        ctx, UserCreate(username="bench", password=PASSWORD, roles=[Role.ADMIN])
+    )
+    _, token = await accounts.create_token(ctx, TokenCreate(name="bench", username="bench"))
+    return [(a.id, a.commune) for _, a in items], token
+
+
+async def _fetch(url: str, token: str) -> tuple[float, int]:
+    """Seconds to fetch ``url`` whole, and its size."""
+    async with httpx.AsyncClient(timeout=120) as http:
+        started = time.perf_counter()
+        body = (await http.get(url, headers={"Authorization": f"Bearer {token}"})).content
+        return time.perf_counter() - started, len(body)
+
+
+def _fps(frames: list[float]) -> tuple[float, float]:
+    """(frames per second, longest frame in ms) of rAF timestamps."""
+    if len(frames) < 2:
+        return 0.0, float("inf")
+    gaps = [b - a for a, b in itertools.pairwise(frames)]
+    return 1000 * len(gaps) / (frames[-1] - frames[0]), max(gaps)
+
+
+async def _pan(page: Page, seconds: float) -> tuple[float, float]:
+    box = await page.locator(".leaflet-container").bounding_box()
+    assert box is not None, "no map on the page"
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    await page.evaluate(FRAMES_JS)
+    deadline = time.monotonic() + seconds
+    step = 0
+    while time.monotonic() < deadline:
+        dx = 200 if step % 2 == 0 else -200
+        await page.mouse.move(cx, cy)
+        await page.mouse.down()
+        await page.mouse.move(cx + dx, cy + dx / 3, steps=12)
+        await page.mouse.up()
+        step += 1
+    return _fps(await page.evaluate("window.__frames"))
+
+
+async def _storm(
+    runtime: Runtime, page: Page, assets: list[tuple[str, str]], rate: int, seconds: float
+) -> tuple[int, int, float, float]:
+    """(changes sent, changes the page received, fps, longest frame in ms)."""
+    received = 0
+
+    def on_frame(payload: str | bytes) -> None:
+        nonlocal received
+        with contextlib.suppress(ValueError):
+            message = orjson.loads(payload)
+            if message.get("kind") == "events":
+                received += sum(1 for e in message["events"] if e["kind"] == "asset")
+
+    page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
+    # Reload so the page's stream is one this run listens to.
+    await page.reload()
+    await page.wait_for_function("() => window.__beffroi && window.__beffroi.drawnAt !== null")
+    await asyncio.sleep(1)
+    await page.evaluate(FRAMES_JS)
+    rng = random.Random(7)
+    sent = 0
+    tick = 0.1
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        for _ in range(int(rate * tick)):
+            asset_id, commune = rng.choice(assets)
+            state = rng.choice(STATES)
+            severity = rng.choice(SEVERITIES) if state == "alarm" else None
+            runtime.events.publish(AssetStateChanged(asset_id, commune, state, severity))
+            sent += 1
+        await asyncio.sleep(max(0.0, started + (sent / rate) - time.monotonic()))
+    await asyncio.sleep(1.5)  # the last frames in flight
+    fps, longest = _fps(await page.evaluate("window.__frames"))
+    return sent, received, fps, longest
+
+
+async def bench(args: argparse.Namespace) -> int:
+    if not (STATIC_DIR / "index.html").is_file():
+        print("the console is not built: run `make web` first", file=sys.stderr)
+        return 2
+    async with scratch_database(args.backend) as url:
+        settings = load_settings(database_url=url, log_level="WARNING")
+        runtime = Runtime(settings, Database(url))
+        stop = asyncio.Event()
+        sock = bind_socket("127.0.0.1", 0, fallback=False)
+        host, port = sock.getsockname()[:2]
+        base = f"http://{host}:{port}"
+        try:
+            assets, token = await _seed(runtime, args.scale)
+            server = asyncio.create_task(serve_app(create_app_for(runtime), sock, stop))
+            map_s, map_bytes = await _best(lambda: _fetch(f"{base}/api/v1/map", token))
+            geo_s, geo_bytes = await _best(
+                lambda: _fetch(f"{base}/api/v1/assets/export?format=geojson", token)
+            )
+            async with async_playwright() as playwright:
+                browser = await playwright.chromium.launch(executable_path=CHROMIUM)
+                page = await browser.new_page(viewport={"width": 1600, "height": 1000})
+                await page.goto(base)
+                await page.get_by_test_id("login-username").fill("bench")
+                await page.get_by_test_id("login-password").fill(PASSWORD)
+                await page.get_by_test_id("login-submit").click()
+                await page.get_by_test_id("logout").wait_for()
+                draws = []
+                for _ in range(args.repeat):
+                    await page.goto(base)
+                    await page.wait_for_function(
+                        "() => window.__beffroi && window.__beffroi.drawnAt !== null",
+                        timeout=60_000,
+                    )
+                    draws.append(await page.evaluate("window.__beffroi.drawnAt") / 1000)
+                    drawn = await page.evaluate("window.__beffroi.assetsLoaded")
+                pan_fps, pan_longest = await _pan(page, 3.0)
+                sent, received, storm_fps, storm_longest = await _storm(
+                    runtime, page, assets, args.rate, args.seconds
+                )
+                await browser.close()
+            stop.set()
+            await server
+        finally:
+            stop.set()
+            sock.close()
+            await runtime.db.dispose()
+    draw = statistics.median(draws)
+    print(
+        f"\nconsole: {len(assets):,} assets ({drawn:,} drawn), {args.backend}, "
+        f"fleet scale {args.scale:g}, headless Chromium"
+    )
+    verdict = "met" if draw < 2.0 else "NOT met"
+    print(
+        f"  navigation to all markers drawn: {draw:.2f} s median of {len(draws)} "
+        f"(target < 2 s: {verdict}); raw fetch alone: /api/v1/map {map_s:.2f} s "
+        f"({map_bytes / 1e6:.1f} MB), GeoJSON export {geo_s:.2f} s ({geo_bytes / 1e6:.1f} MB)"
+    )
+    print(f"  panning: {pan_fps:.0f} frames/s, longest frame {pan_longest:.0f} ms")
+    kept = received / sent if sent else 0.0
+    print(
+        f"  {args.rate} state changes/s for {args.seconds:g} s: {received:,}/{sent:,} received "
+        f"by the page ({kept:.0%}), {storm_fps:.0f} frames/s, longest frame "
+        f"{storm_longest:.0f} ms"
+    )
+    return 0 if draw < 2.0 and kept > 0.99 else 1
+
+
+async def _best(fetch: Callable[[], Awaitable[tuple[float, int]]]) -> tuple[float, int]:
+    """The best of three fetches (the first warms the server's caches)."""
+    results = [await fetch() for _ in range(3)]
+    return min(results)
+
+
+def create_app_for(runtime: Runtime) -> Any:
+    """The web application on the bench's runtime."""
+    from beffroi.web.app import create_app
+
+    return create_app(runtime)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rate", type=int, default=500)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    return asyncio.run(bench(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""The console as its users work it, in headless Chromium against a running hub."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.browser.conftest import ControlRoom, sign_in
+
+# The browser half is the same on either database: it runs on the demo's (SQLite); the
+# API under it is tested on both.
+pytestmark = pytest.mark.parametrize("template", ["sqlite"], indirect=True)
+
+
+async def _drawn(page: Page) -> int:
+    await page.wait_for_function("() => window.__beffroi && window.__beffroi.drawnAt !== null")
+    return int(await page.evaluate("window.__beffroi.assetsLoaded"))
+
+
+async def test_a_user_sees_the_map_of_their_communes_only(
+    control_room: ControlRoom, page: Page
+) -> None:
+    room = control_room
+    await sign_in(page, room, "admin")
+    everything = len(room.assets["talant"]) + len(room.assets["chenove"])
+    assert await _drawn(page) == everything
+    await expect(page.get_by_test_id("asset-count")).to_have_text(str(everything))
+    await page.get_by_test_id("logout").click()
+    await page.get_by_test_id("login-username").wait_for()
+
+    await sign_in(page, room, "chenove")
+    assert await _drawn(page) == len(room.assets["chenove"])
+    shown = set(await page.evaluate("window.__beffroi.visibleAssetIds()"))
+    assert shown == set(room.assets["chenove"])
+    assert not shown & set(room.assets["talant"])
+
+
+async def _open_asset(page: Page, asset_id: str) -> None:
+    await page.get_by_test_id("asset-search").fill(asset_id)
+    await page.get_by_test_id("search-result").first.click()
+    await expect(page.get_by_test_id("asset-panel")).to_be_visible()
+
+
+async def test_an_operator_dims_a_streetlight_and_sees_it_done(
+    control_room: ControlRoom, page: Page
+) -> None:
+    room = control_room
+    light = room.ids("talant", "streetlight")[0]
+    await sign_in(page, room, "talant")
+    await _drawn(page)
+    await _open_asset(page, light)
+    panel = page.get_by_test_id("asset-panel")
+    await panel.get_by_test_id("command-dim").click()
+    await panel.get_by_test_id("param-level_pct").fill("40")
+    await panel.get_by_test_id("command-submit").click()
+    row = panel.get_by_test_id("command-row").first
+    await expect(row).to_have_attribute("data-state", "succeeded", timeout=20_000)
+    # The light reports its new level, which the panel shows live, and which verifies it.
+    level = panel.get_by_test_id("telemetry-level_pct")
+    await expect(level).to_have_attribute("data-value", "40", timeout=20_000)
+    await expect(row).to_have_attribute("data-verification", "verified", timeout=20_000)
+    # The panel works from the keyboard: Escape closes it.
+    await page.keyboard.press("Escape")
+    await expect(panel).to_be_hidden()
+
+
+async def test_an_alarm_from_the_field_is_acknowledged_from_the_list(
+    control_room: ControlRoom, page: Page
+) -> None:
+    room = control_room
+    light = room.ids("talant", "streetlight")[3]
+    await sign_in(page, room, "talant")
+    await page.get_by_test_id("nav-alarms").click()
+    await page.get_by_test_id("alarm-list").wait_for()
+    room.simulator.break_down(light, "lampFailure")
+    row = page.get_by_test_id("alarm-row").filter(has_text=light)
+    await expect(row).to_have_attribute("data-state", "active_unacknowledged", timeout=20_000)
+    # From the keyboard: into the list, down to the row, "a" acknowledges it.
+    await page.get_by_test_id("alarm-list").focus()
+    await page.keyboard.press("ArrowDown")
+    await expect(row).to_have_attribute("aria-selected", "true")
+    await page.keyboard.press("a")
+    await expect(row).to_have_attribute("data-state", "active_acknowledged", timeout=10_000)
+
+
+async def test_an_intervention_is_opened_from_an_alarm(
+    control_room: ControlRoom, page: Page
+) -> None:
+    room = control_room
+    cabinet = room.ids("talant", "lighting_cabinet")[0]
+    await sign_in(page, room, "supervisor")
+    await page.get_by_test_id("nav-alarms").click()
+    room.simulator.break_down(cabinet, "supplyLoss")
+    row = page.get_by_test_id("alarm-row").filter(has_text=cabinet)
+    await expect(row).to_have_count(1, timeout=20_000)
+    await row.get_by_test_id("alarm-create-intervention").click()
+    form = page.get_by_test_id("intervention-create")
+    await expect(form).to_be_visible()
+    await form.get_by_test_id("intervention-title").fill("Armoire sans alimentation")
+    await form.get_by_test_id("intervention-submit").click()
+    card = page.get_by_test_id("intervention-card").filter(has_text="Armoire sans alimentation")
+    await expect(card).to_have_attribute("data-status", "new", timeout=10_000)
+
+
+async def test_a_polygon_of_lights_is_dimmed_with_a_progress_bar(
+    control_room: ControlRoom, page: Page
+) -> None:
+    room = control_room
+    await sign_in(page, room, "talant")
+    await _drawn(page)
+    # The map opens on the user's assets: a polygon just inside its edges takes them all.
+    # A polygon well inside the map's edges, clear of the controls and hints there.
+    box = await page.locator(".leaflet-container").bounding_box()
+    assert box is not None
+    await page.get_by_test_id("draw-polygon").click()
+    for fx, fy in ((0.15, 0.2), (0.85, 0.2), (0.85, 0.85), (0.15, 0.85)):
+        await page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+        await page.wait_for_timeout(400)  # distinct clicks, not a double-click
+    await page.get_by_test_id("finish-polygon").click()
+    # Most of Talant's lights are inside (the map's edges cut off a few): the batch takes
+    # exactly those the selection counts.
+    counted = (
+        await page.get_by_test_id("group-box").locator("li", has_text="Point lumineux").inner_text()
+    )
+    lights = int(counted.rsplit(":", 1)[1])
+    assert 100 < lights <= len(room.ids("talant", "streetlight"))
+    chooser = page.get_by_test_id("batch-command")
+    option = chooser.locator("option", has_text="dim")
+    await chooser.select_option(await option.get_attribute("value"))
+    await page.get_by_test_id("param-level_pct").fill("60")
+    await page.get_by_test_id("batch-reason").fill("Essai de gradation du quartier")
+    await page.get_by_test_id("batch-submit").click()
+    progress = page.get_by_test_id("batch-progress")
+    await expect(progress).to_have_attribute("data-total", str(lights), timeout=10_000)
+    await expect(progress).to_have_attribute("data-done", str(lights), timeout=60_000)

@@ -1,0 +1,35 @@
+// How numbers and times read in the console: Europe/Paris, in the user's language.
+export type Lang = "fr" | "en";
+
+const TIME_ZONE = "Europe/Paris";
+
+function locale(lang: Lang): string {
+  return lang === "fr" ? "fr-FR" : "en-GB";
+}
+
+export function timeFormatter(lang: Lang): (iso: string | null | undefined) => string {
+  const full = new Intl.DateTimeFormat(locale(lang), {
+    timeZone: TIME_ZONE,
+    dateStyle: "short",
+    timeStyle: "medium",
+  });
+  return (iso) => {
+    if (!iso) return "—";
+    const date = new Date(iso);
+    return Number.isNaN(date.getTime()) ? iso : full.format(date);
+  };
+}
+
+/** Hours and minutes only, for chart axes. */
+export function shortTimeFormatter(lang: Lang, withDay: boolean): (date: Date) => string {
+  const format = new Intl.DateTimeFormat(locale(lang), {
+    timeZone: TIME_ZONE,
+    ...(withDay ? { day: "2-digit", month: "2-digit" } : { hour: "2-digit", minute: "2-digit" }),
+  });
+  return (date) => format.format(date);
+}
+
+export function numberFormatter(lang: Lang): (value: number) => string {
+  const format = new Intl.NumberFormat(locale(lang), { maximumFractionDigits: 2 });
+  return (value) => format.format(value);
+}

@@ -1,0 +1,33 @@
+// The console's words in French (the default) and English: the shell's and the views'.
+import type { Lang } from "../format";
+import { shell } from "./shell";
+import { views } from "./views";
+
+type Words = Record<string, string>;
+
+const dictionaries: Record<Lang, Words> = {
+  fr: { ...shell.fr, ...views.fr },
+  en: { ...shell.en, ...views.en },
+};
+
+const STORED = "beffroi.lang";
+
+/** `?lang=` first, then the last choice on this browser, else French. */
+export function chosenLang(): Lang {
+  const asked = new URLSearchParams(location.search).get("lang");
+  if (asked === "fr" || asked === "en") return asked;
+  return localStorage.getItem(STORED) === "en" ? "en" : "fr";
+}
+
+export function rememberLang(lang: Lang): void {
+  localStorage.setItem(STORED, lang);
+}
+
+export function translator(lang: Lang): (key: string, vars?: Record<string, string | number>) => string {
+  const words = dictionaries[lang];
+  return (key, vars) => {
+    const text = words[key] ?? dictionaries.fr[key] ?? key;
+    if (!vars) return text;
+    return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole));
+  };
+}
