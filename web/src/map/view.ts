@@ -248,7 +248,8 @@ export class MapView {
       south = Math.min(south, this.store.lat[i]);
       north = Math.max(north, this.store.lat[i]);
     }
-    this.map.fitBounds([[south, west], [north, east]], { padding: [40, 40] });
+    // No animation: the first drawing must be the settled view, clicks at once included.
+    this.map.fitBounds([[south, west], [north, east]], { padding: [40, 40], animate: false });
   }
 
   private exposeForTests(): void {
