@@ -24,6 +24,7 @@ from beffroi.console.api import board_of
 from beffroi.console.board import LiveBoard
 from beffroi.console.api import router as console_router
 from beffroi.context import Runtime, open_runtime
+from beffroi.energy.api import router as energy_router
 from beffroi.interventions.api import router as interventions_router
 from beffroi.notifications.api import router as notifications_router
 from beffroi.rules.api import router as rules_router
@@ -61,6 +62,7 @@ def api_router() -> APIRouter:
         notifications_router,
         interventions_router,
         console_router,
+        energy_router,
     ):
         api.include_router(router)
     return api

@@ -1,0 +1,1 @@
+"""Lighting energy: what the cabinets metered, against last year and against full power."""

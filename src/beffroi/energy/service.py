@@ -1,0 +1,124 @@
+"""Use cases of the energy area: a day's lighting energy against its baselines."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beffroi.accounts.principal import Permission, Principal
+from beffroi.assets.models import Asset, AssetStatus
+from beffroi.context import Context
+from beffroi.energy.schemas import LightingEnergy, Reference
+from beffroi.errors import FieldError, InvalidInput
+from beffroi.rules.engine import city_sun
+from beffroi.simulator.sun import SunCalendar
+from beffroi.telemetry.models import TelemetryPoint, TelemetryRollup
+from beffroi.timeutil import utcnow
+
+CABINET = "lighting_cabinet"
+LIGHT = "streetlight"
+ENERGY = "energy_wh"
+# The same weekday a year before: 52 weeks, so a Tuesday is compared with a Tuesday.
+LAST_YEAR = timedelta(days=364)
+
+
+def _in_service(principal: Principal, kind: str) -> Select[Any]:
+    return select(Asset.id).where(
+        Asset.type == kind,
+        Asset.status != AssetStatus.DECOMMISSIONED.value,
+        principal.scope_clause(Asset.commune_code),
+    )
+
+
+async def _metered(
+    session: AsyncSession,
+    cabinets: Select[Any],
+    since: datetime,
+    until: datetime,
+    *,
+    rollups: bool,
+) -> tuple[float | None, int]:
+    """The meters' total rise over ``[since, until)`` and how many meters reported.
+
+    Per meter, the rise between its first and last readings (counters only go up); a year
+    back the raw points are gone, and the hourly rollups' min and max give the same.
+    """
+    rise: ColumnElement[Any]
+    if rollups:
+        rise = func.max(TelemetryRollup.max) - func.min(TelemetryRollup.min)
+        asset, key, ts = TelemetryRollup.asset_id, TelemetryRollup.key, TelemetryRollup.bucket
+    else:
+        rise = func.max(TelemetryPoint.value) - func.min(TelemetryPoint.value)
+        asset, key, ts = TelemetryPoint.asset_id, TelemetryPoint.key, TelemetryPoint.ts
+    per_meter = (
+        select(rise.label("rise"))
+        .where(key == ENERGY, ts >= since, ts < until, asset.in_(cabinets.scalar_subquery()))
+        .group_by(asset)
+        .subquery()
+    )
+    total, count = (await session.execute(select(func.sum(per_meter.c.rise), func.count()))).one()
+    return (float(total) if count else None), int(count)
+
+
+def dark_hours(sun: SunCalendar | None, day: date, since: datetime, until: datetime) -> float:
+    """Hours of ``[since, until)`` the city spent in the dark on local ``day``."""
+    if sun is None or until <= since:
+        return 0.0
+    today = sun.day(day)
+    midnight = datetime.combine(day, time(0), sun.zone).astimezone(UTC)
+    nights = ((midnight, today.sunrise), (today.sunset, midnight + timedelta(days=1)))
+    seconds = sum(
+        max(0.0, (min(end, until) - max(start, since)).total_seconds()) for start, end in nights
+    )
+    return seconds / 3600
+
+
+async def _rated_power_w(session: AsyncSession, lights: Select[Any]) -> tuple[float, int]:
+    rows = await session.execute(
+        select(Asset.attributes).where(Asset.id.in_(lights.scalar_subquery()))
+    )
+    watts = [float(a.get("rated_power_w") or 0) for (a,) in rows]
+    return sum(watts), len(watts)
+
+
+async def lighting_energy(ctx: Context, day: date | None = None) -> LightingEnergy:
+    """The lighting energy of a local day so far (today by default), in the caller's scope,
+    beside the same hours a year earlier and the full-power baseline."""
+    ctx.principal.require(Permission.ASSET_READ)
+    zone = ctx.settings.zone
+    now = utcnow()
+    day = day or now.astimezone(zone).date()
+    since = datetime.combine(day, time(0), zone).astimezone(UTC)
+    if since > now:
+        raise InvalidInput(FieldError("day", f"{day} has not begun"))
+    until = min(now, datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(UTC))
+    cabinets = _in_service(ctx.principal, CABINET)
+    lights = _in_service(ctx.principal, LIGHT)
+    async with ctx.db.read() as session:
+        cabinet_count = int(
+            (
+                await session.execute(select(func.count()).select_from(cabinets.subquery()))
+            ).scalar_one()
+        )
+        measured, reporting = await _metered(session, cabinets, since, until, rollups=False)
+        then_wh, then_reporting = await _metered(
+            session, cabinets, since - LAST_YEAR, until - LAST_YEAR, rollups=True
+        )
+        watts, light_count = await _rated_power_w(session, lights)
+        sun = await city_sun(session, ctx.settings.timezone)
+    hours = dark_hours(sun, day, since, until)
+    return LightingEnergy(
+        day=day,
+        since=since,
+        until=until,
+        measured_wh=measured,
+        cabinets=cabinet_count,
+        cabinets_reporting=reporting,
+        last_year=Reference(day=day - LAST_YEAR, wh=then_wh, cabinets_reporting=then_reporting),
+        full_power_wh=watts * hours,
+        lights=light_count,
+        lit_hours=round(hours, 3),
+    )
