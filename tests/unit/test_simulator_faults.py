@@ -156,6 +156,11 @@ def test_a_fault_can_be_caused_on_purpose_and_is_repaired_like_any() -> None:
     assert {"code": SUPPLY_LOSS, "active": False, "detail": {}} in [
         m.body for m in cleared if m.channel is Channel.EVENTS
     ]
+    # Repaired on purpose, ahead of time: cleared once, and the lights are back.
+    engine.break_down("LC-1", SUPPLY_LOSS, at(WEDNESDAY, 23, 30))
+    repaired = engine.repair("LC-1", SUPPLY_LOSS, at(WEDNESDAY, 23, 45))
+    assert repaired[0].body == {"code": SUPPLY_LOSS, "active": False, "detail": {}}
+    assert engine.repair("LC-1", SUPPLY_LOSS, at(WEDNESDAY, 23, 50)) == []
     with pytest.raises(InvalidInput, match="streetlight has no fault 'conflictFlash'"):
         engine.break_down("SL-LC-1-0", "conflictFlash", at(WEDNESDAY, 21))
     with pytest.raises(InvalidInput, match="no simulated device 'NOPE'"):

@@ -197,6 +197,16 @@ class Engine:
         device.faults[code] = ActiveFault(code, moment, moment + timedelta(hours=repair_hours), {})
         return self._fault_messages(device, FaultChange(code, True, {}, moment))
 
+    def repair(self, device_id: str, code: str, moment: datetime) -> list[Message]:
+        """Clear fault ``code`` of a device at ``moment``, ahead of its repair time."""
+        device = self.devices.get(device_id)
+        if device is None:
+            raise InvalidInput(FieldError("device_id", f"no simulated device {device_id!r}"))
+        fault = device.faults.pop(code, None)
+        if fault is None:
+            return []
+        return self._fault_messages(device, FaultChange(code, False, fault.detail, moment))
+
     def _fault_messages(self, device: Device, change: FaultChange) -> list[Message]:
         if change.active:
             self.stats.faults_raised += 1

@@ -195,6 +195,10 @@ class Simulator:
         """Make a device raise a fault now (see :meth:`Engine.break_down`)."""
         self.send(self.engine.break_down(device_id, code, self.clock.now(), repair_hours))
 
+    def repair(self, device_id: str, code: str) -> None:
+        """Clear a device's fault now (see :meth:`Engine.repair`)."""
+        self.send(self.engine.repair(device_id, code, self.clock.now()))
+
     def send(self, messages: Sequence[Message]) -> None:
         """Publish messages; several telemetry readings of one device go as one array."""
         readings: dict[Device, list[Message]] = {}
