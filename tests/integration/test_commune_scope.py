@@ -589,6 +589,7 @@ def walk_plan(w: World) -> dict[tuple[str, str], list[Call]]:
         ("GET", f"{API}/energy/lighting"): [Call(), Call("Talant", expect=200)],
         # The page and its files hold no data (the stream has tests of its own).
         ("GET", "/"): [Call()],
+        ("GET", "/api/docs"): [Call()],
         ("GET", "/{path:path}"): [Call()],
         **command_plan(w),
         **watch_plan(w),

@@ -253,3 +253,8 @@ async def test_the_stream_refuses_strangers_and_other_sites(
             assert "Beffroi" in page.text
             missing = await http.get(f"http://{address}/api/v1/nothing-here")
             assert missing.status_code == 404
+            # The API's documentation loads Swagger UI from this server, never a CDN.
+            docs = await http.get(f"http://{address}/api/docs")
+            assert docs.status_code == 200
+            assert "/api-docs/swagger-ui-bundle.js" in docs.text
+            assert "cdn" not in docs.text.lower()

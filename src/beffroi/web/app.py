@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
 
 from beffroi import __version__
 from beffroi.accounts.api import auth_router, tokens_router, users_router
@@ -110,7 +111,7 @@ def create_app(
         title="Beffroi",
         version=__version__,
         summary="Connected control room for a metropolis's public space",
-        docs_url="/api/docs",
+        docs_url=None,  # served below, with Swagger UI from the console's build, not a CDN
         redoc_url=None,
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
@@ -123,6 +124,18 @@ def create_app(
     if not operations_only:
         app.include_router(api_router())
     app.include_router(metrics_router)
+
+    @app.get("/api/docs", include_in_schema=False)
+    async def api_docs() -> Response:
+        """The API's interactive documentation."""
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="Beffroi API",
+            swagger_js_url="/api-docs/swagger-ui-bundle.js",
+            swagger_css_url="/api-docs/swagger-ui.css",
+            swagger_favicon_url="/api-docs/favicon-32x32.png",
+            oauth2_redirect_url="/api-docs/oauth2-redirect.html",
+        )
 
     @app.get("/api/health", tags=["health"])
     async def health() -> dict[str, str]:
