@@ -1,6 +1,7 @@
 """The background work of a serving process, started the same way by ``serve`` and
-``demo``: notifications, work orders from alarms and repair confirmation, and — where no
-gateway runs beside the API — the command clock."""
+``demo``: notifications, work orders from alarms and repair confirmation, the relay of
+events between processes (PostgreSQL), and — where no gateway runs beside the API — the
+command clock."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 
 from beffroi.commands import jobs as command_jobs
 from beffroi.context import Runtime
+from beffroi.events import relay
 from beffroi.interventions import jobs as intervention_jobs
 from beffroi.notifications.worker import Notifier
 
@@ -25,6 +27,7 @@ def start(
     tasks = [
         asyncio.create_task(Notifier(runtime).run(stop), name="notifier"),
         asyncio.create_task(intervention_jobs.run(runtime, stop), name="interventions"),
+        relay.start(runtime, stop),
     ]
     if command_clock:
         tasks.append(

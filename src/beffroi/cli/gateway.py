@@ -12,6 +12,7 @@ from beffroi.broker.embedded import EmbeddedBroker
 from beffroi.cli.common import out, settings
 from beffroi.cli.serve import bind_socket, serve_app, stop_on_signals
 from beffroi.context import open_runtime
+from beffroi.events import relay
 from beffroi.gateway.runner import Gateway, broker_address
 from beffroi.web.app import create_app
 
@@ -46,7 +47,8 @@ def gateway(
                 out.print(f"embedded MQTT broker on [bold]{target}[/bold]")
             address = broker_address(runtime, target, version, embedded=not url)
             worker = Gateway(runtime, address)
-            tasks = [asyncio.create_task(worker.run(stop))]
+            # What the gateway publishes reaches the API processes' hubs (PostgreSQL).
+            tasks = [asyncio.create_task(worker.run(stop)), relay.start(runtime, stop)]
             if sock is not None:
                 app = create_app(runtime, operations_only=True)
                 tasks.append(asyncio.create_task(serve_app(app, sock, stop)))

@@ -81,6 +81,9 @@ class OpenAsset {
   private state: State | null = null;
   private readonly alarmReload = throttled(() => this.loadAlarms(), REFETCH_MS);
   private readonly interventionReload = throttled(() => this.loadInterventions(), 2 * REFETCH_MS);
+  // Where the gateway runs in another process, readings are not relayed to this one (too
+  // many): the panel re-reads the asset's state when a command to it or its drawn state moves.
+  private readonly stateReload = throttled(() => this.loadState(), REFETCH_MS);
   private readonly number: (value: number) => string;
 
   constructor(
@@ -140,6 +143,8 @@ class OpenAsset {
         telemetry = true;
       } else if (event.kind === "alarm" && event.asset_id === this.asset.id) {
         this.alarmReload.ask();
+      } else if ((event.kind === "command" && event.asset_id === this.asset.id) || (event.kind === "asset" && event.id === this.asset.id)) {
+        this.stateReload.ask();
       } else if (event.kind === "intervention") {
         this.interventionReload.ask();
       } else if (event.kind === "resync") {
@@ -161,6 +166,7 @@ class OpenAsset {
     this.chart?.destroy();
     this.commands.destroy();
     this.alarmReload.cancel();
+    this.stateReload.cancel();
     this.interventionReload.cancel();
   }
 

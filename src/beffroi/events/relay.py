@@ -1,0 +1,177 @@
+"""Carrying hub events between processes, through PostgreSQL's ``NOTIFY``.
+
+In one process (the demo) the hub is enough. In production the gateway and the API run
+apart: what the gateway publishes (telemetry, connectivity, alarms, command transitions)
+must reach the API's hub, where the console's board and live stream listen; and what one
+API process publishes (an acknowledgement, a work order) must reach the others. Every
+process runs a relay: it sends the events its hub publishes and publishes those the
+others sent, never its own twice. Delivery is at most once, like the hub's: the console's
+board re-reads the database now and then for anything lost.
+
+Readings (``TelemetryUpdated``) stay in their process: at ingest rates (thousands a second)
+they would flood ``NOTIFY``; the console re-reads an open asset's state when its commands
+or drawn state move.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+import orjson
+import structlog
+from pydantic import TypeAdapter
+
+from beffroi.alarms.events import AlarmChanged
+from beffroi.commands.events import BatchChanged, CommandChanged
+from beffroi.context import Runtime
+from beffroi.interventions.events import InterventionChanged
+from beffroi.telemetry.events import ConnectivityChanged
+
+log = structlog.get_logger(__name__)
+
+CHANNEL = "beffroi_events"
+RELAYED: tuple[type[Any], ...] = (
+    ConnectivityChanged,
+    AlarmChanged,
+    CommandChanged,
+    BatchChanged,
+    InterventionChanged,
+)
+# PostgreSQL refuses a NOTIFY payload of 8,000 bytes or more.
+PAYLOAD_MAX = 7_500
+FLUSH_S = 0.05
+RECONNECT_S = 2.0
+DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+_ADAPTERS = {cls.__name__: TypeAdapter(cls) for cls in RELAYED}
+
+
+def encode(origin: str, events: Sequence[object]) -> list[str]:
+    """The NOTIFY payloads (each under the size limit) carrying ``events``."""
+    payloads: list[str] = []
+    chunk: list[bytes] = []
+    size = 0
+    head = orjson.dumps(origin)
+    for event in events:
+        name = type(event).__name__
+        item = orjson.dumps([name, _ADAPTERS[name].dump_python(event, mode="json")])
+        if len(item) + len(head) + 16 > PAYLOAD_MAX:
+            log.warning("event too large to relay", kind=name, size=len(item))
+            continue
+        if chunk and size + len(item) + len(head) + 16 > PAYLOAD_MAX:
+            payloads.append(_payload(head, chunk))
+            chunk, size = [], 0
+        chunk.append(item)
+        size += len(item) + 1
+    if chunk:
+        payloads.append(_payload(head, chunk))
+    return payloads
+
+
+def _payload(head: bytes, items: list[bytes]) -> str:
+    return (b'{"o":' + head + b',"e":[' + b",".join(items) + b"]}").decode()
+
+
+def decode(payload: str) -> tuple[str, list[object]]:
+    """The origin and the events of a payload; unknown kinds are skipped."""
+    message = orjson.loads(payload)
+    events = [
+        _ADAPTERS[name].validate_python(data) for name, data in message["e"] if name in _ADAPTERS
+    ]
+    return message["o"], events
+
+
+class EventRelay:
+    """One process's end of the relay."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.origin = uuid.uuid4().hex[:12]
+        # The events this relay published itself, so that it does not send them back.
+        self._echoes: set[int] = set()
+        self.listening = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until ``stop``; reconnects when the database goes away. Returns at once on
+        a database without notifications (SQLite: one process only)."""
+        db = self.runtime.db
+        if not db.is_postgres:
+            return
+        dsn = db.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with self.runtime.events.subscribe(*RELAYED) as subscription:
+            while not stop.is_set():
+                conn: asyncpg.Connection | None = None
+                try:
+                    conn = await asyncpg.connect(dsn)
+                    await conn.add_listener(CHANNEL, self._received)
+                    self.listening.set()
+                    await self._send_until(stop, conn, subscription)
+                except (
+                    OSError,
+                    TimeoutError,
+                    asyncpg.PostgresError,
+                    asyncpg.InterfaceError,
+                ) as exc:
+                    log.warning("event relay interrupted", error=str(exc)[:200])
+                finally:
+                    self.listening.clear()
+                    if conn is not None:
+                        with contextlib.suppress(Exception):
+                            await conn.close(timeout=2)
+                if not stop.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), RECONNECT_S)
+
+    async def _send_until(self, stop: asyncio.Event, conn: Any, subscription: Any) -> None:
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while True:
+                getting = asyncio.create_task(subscription.get())
+                done, _ = await asyncio.wait(
+                    {getting, stopping}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if getting not in done:
+                    getting.cancel()
+                    return
+                await asyncio.sleep(FLUSH_S)  # what comes with it goes in the same payloads
+                events = [getting.result()]
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    while True:
+                        events.append(subscription.get_nowait())
+                ours = [e for e in events if not self._is_echo(e)]
+                if subscription.dropped:
+                    # Echoes dropped unseen are freed, and their ids may come back as new
+                    # events of ours: forget them all rather than skip one of those.
+                    subscription.dropped = 0
+                    self._echoes.clear()
+                for payload in encode(self.origin, ours):
+                    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+        finally:
+            stopping.cancel()
+
+    def _is_echo(self, event: object) -> bool:
+        if id(event) in self._echoes:
+            self._echoes.discard(id(event))
+            return True
+        return False
+
+    def _received(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            origin, events = decode(payload)
+        except (ValueError, KeyError, TypeError) as exc:  # a stranger's NOTIFY: ignored
+            log.warning("unreadable relayed events", error=str(exc)[:200])
+            return
+        if origin == self.origin:
+            return
+        self._echoes.update(id(e) for e in events)
+        self.runtime.events.publish_many(events)
+
+
+def start(runtime: Runtime, stop: asyncio.Event) -> asyncio.Task[None]:
+    """The relay of this process, running until ``stop``."""
+    return asyncio.create_task(EventRelay(runtime).run(stop), name="event-relay")
