@@ -1,9 +1,9 @@
 // How numbers and times read in the console: Europe/Paris, in the user's language.
 export type Lang = "fr" | "en";
 
-const TIME_ZONE = "Europe/Paris";
+export const TIME_ZONE = "Europe/Paris";
 
-function locale(lang: Lang): string {
+export function locale(lang: Lang): string {
   return lang === "fr" ? "fr-FR" : "en-GB";
 }
 

@@ -46,6 +46,8 @@ const fr: Words = {
   "map.legend.states": "États",
   "map.legend.types": "Types",
   "map.legend.cluster": "Un groupe prend la couleur de son pire état ; « ! » : une alarme y est active.",
+  "map.members.title": "{n} équipements à cet endroit",
+  "map.members.more": "… et {n} autres : filtrez la carte pour les voir.",
 
   "look.ok": "Normal",
   "look.maintenance": "Maintenance",
@@ -241,6 +243,8 @@ const en: Words = {
   "map.legend.states": "States",
   "map.legend.types": "Types",
   "map.legend.cluster": "A cluster takes the colour of its worst state; “!”: an alarm is active in it.",
+  "map.members.title": "{n} assets at this spot",
+  "map.members.more": "… and {n} more: filter the map to see them.",
 
   "look.ok": "OK",
   "look.maintenance": "Maintenance",

@@ -15,6 +15,13 @@ type Feature = ReturnType<Supercluster<Props>["getClusters"]>[number];
 /** What a click on the canvas found. */
 export type Hit = { asset: number } | { cluster: number; lat: number; lon: number };
 
+/** A cluster's disc as drawn, in pixels of the map's container (what labels keep clear of). */
+export interface Disc {
+  x: number;
+  y: number;
+  r: number;
+}
+
 // Clusters stop at this zoom; closer in, every asset is drawn. Radius in pixels of 256-pixel tiles.
 const CLUSTER_MAX_ZOOM = 16;
 // The canvas reaches this far beyond the screen (a fraction of its size) so a pan shows
@@ -124,13 +131,55 @@ export class AssetLayer extends L.Layer {
       if (dx * dx + dy * dy > r * r) continue;
       const feature = this.hitRef[k];
       const props = feature.properties;
-      if ("cluster" in props && props.cluster) {
+      if (isCluster(feature)) {
         const [lon, lat] = feature.geometry.coordinates;
-        return { cluster: props.cluster_id, lat, lon };
+        return { cluster: feature.properties.cluster_id, lat, lon };
       }
       return { asset: (props as Props).i };
     }
     return null;
+  }
+
+  /**
+   * The assets drawn on top of one another at an asset's spot (centres closer than its
+   * symbol's radius), itself included: a click cannot tell them apart.
+   */
+  stackOf(asset: number): number[] {
+    const at = this.hitRef.findIndex((feature, k) => k < this.hitCount && !isCluster(feature) && (feature.properties as Props).i === asset);
+    if (at < 0) return [asset];
+    const stack: number[] = [];
+    const r2 = this.hitR[at] * this.hitR[at];
+    for (let k = 0; k < this.hitCount; k++) {
+      const feature = this.hitRef[k];
+      if (isCluster(feature)) continue;
+      const dx = this.hitX[k] - this.hitX[at];
+      const dy = this.hitY[k] - this.hitY[at];
+      if (dx * dx + dy * dy <= r2) stack.push((feature.properties as Props).i);
+    }
+    return stack;
+  }
+
+  /** The clusters drawn, in pixels of the map's container, halo included. */
+  clusterDiscs(): Disc[] {
+    if (!this._map) return [];
+    // The canvas sits `pad` beyond the container's top-left corner, in layer pixels.
+    const origin = L.DomUtil.getPosition(this.canvas).subtract(this._map.containerPointToLayerPoint([0, 0]));
+    const discs: Disc[] = [];
+    for (let k = 0; k < this.hitCount; k++) {
+      if (isCluster(this.hitRef[k])) discs.push({ x: this.hitX[k] + origin.x, y: this.hitY[k] + origin.y, r: this.hitR[k] + 4 });
+    }
+    return discs;
+  }
+
+  /** The assets a cluster holds (indices into the store). */
+  members(cluster: number): Int32Array {
+    let members = this.leavesOf.get(cluster);
+    if (!members) {
+      const leaves = this.index ? this.index.getLeaves(cluster, Infinity) : [];
+      members = Int32Array.from(leaves, (leaf) => leaf.properties.i);
+      this.leavesOf.set(cluster, members);
+    }
+    return members;
   }
 
   expansionZoom(cluster: number): number {
@@ -293,15 +342,15 @@ export class AssetLayer extends L.Layer {
 
   /** The worst look among a cluster's members; the members are looked up once per cluster. */
   private worstOf(cluster: number): number {
-    let members = this.leavesOf.get(cluster);
-    if (!members) {
-      const leaves = this.index!.getLeaves(cluster, Infinity);
-      members = Int32Array.from(leaves, (leaf) => leaf.properties.i);
-      this.leavesOf.set(cluster, members);
-    }
+    const members = this.members(cluster);
     const looks = this.store.looks;
     let worst = 0;
     for (let k = 0; k < members.length; k++) if (looks[members[k]] > worst) worst = looks[members[k]];
     return worst;
   }
+}
+
+function isCluster(feature: Feature): feature is Extract<Feature, { properties: { cluster: true } }> {
+  const props = feature.properties;
+  return "cluster" in props && props.cluster;
 }

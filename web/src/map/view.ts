@@ -7,8 +7,10 @@ import type { App, StreamEvent } from "../app";
 import type { Catalogue } from "../catalogue";
 import { h } from "../dom";
 import { filterBar, NO_FILTER, passes, searchBox, type Filter } from "./filters";
+import { CommuneLabels } from "./labels";
 import { AssetLayer } from "./layer";
 import { legend } from "./legend";
+import { MemberList } from "./members";
 import { AssetStore, type MapPayload } from "./store";
 
 declare global {
@@ -31,6 +33,10 @@ interface ConsoleConfig {
 // rebuilt at most this often.
 const REFILTER_MS = 1000;
 const ASSET_ZOOM = 17;
+// A click on a cluster of at most this many assets lists them instead of zooming in when,
+// even at the closest zoom, they would lie within SAME_SPOT_PX pixels of one another.
+const LIST_AT_MOST = 50;
+const SAME_SPOT_PX = 24;
 
 export class MapView {
   readonly element: HTMLElement;
@@ -41,6 +47,8 @@ export class MapView {
   readonly tools: HTMLElement;
   readonly overlay: HTMLElement;
   readonly area: HTMLElement;
+  private readonly members: MemberList;
+  private labels: CommuneLabels | null = null;
   filter: Filter = { ...NO_FILTER };
   /** While a polygon is drawn, a click on the map places a corner instead of opening an asset. */
   picking = false;
@@ -83,9 +91,15 @@ export class MapView {
     this.layer.onDrawn = (markers) => {
       this.markersDrawn = markers;
       if (this.drawnAt === null && this.store.size > 0) this.drawnAt = performance.now();
+      this.labels?.place(this.layer.clusterDiscs());
     };
     this.layer.addTo(this.map);
+    this.members = new MemberList(app, this.store, container);
+    this.area.append(this.members.element);
     this.map.on("click", (event: L.LeafletMouseEvent) => this.clicked(event.containerPoint));
+    // The list belongs to a spot on screen: moving the map leaves it behind.
+    this.map.on("movestart zoomstart", () => this.members.close());
+    this.map.on("resize", () => this.members.keepInside());
     // The panel opening beside the map changes its size, which Leaflet does not watch.
     new ResizeObserver(() => this.map.invalidateSize({ pan: false })).observe(container);
     this.map.on("mousemove", (event: L.LeafletMouseEvent) => {
@@ -110,6 +124,8 @@ export class MapView {
     this.loading ??= (async () => {
       try {
         const payload = await this.app.api.get<MapPayload>("/map");
+        // The list holds indices into the store, which a new load renumbers.
+        this.members.close();
         this.store.load(payload);
         this.included = new Uint8Array(this.store.size);
         this.applyFilter();
@@ -134,6 +150,7 @@ export class MapView {
     }
     if (moved) this.refilterSoon();
     this.layer.redraw();
+    if (this.members.isOpen) this.members.refresh();
   }
 
   show(shown: boolean): void {
@@ -191,6 +208,8 @@ export class MapView {
     this.controls.replaceChildren(
       filterBar(this.app, this.catalogue, this.store, (filter) => {
         this.filter = filter;
+        // The listed assets may no longer be shown (live refilters leave the list alone).
+        this.members.close();
         this.applyFilter();
       }),
       searchBox(this.app, this.store, (i) => {
@@ -203,21 +222,43 @@ export class MapView {
 
   private clicked(point: L.Point): void {
     if (this.picking) return;
+    this.members.close();
     const hit = this.layer.hitTest(point);
     if (!hit) return;
-    if ("asset" in hit) this.app.openAsset(this.store.ids[hit.asset]);
-    else this.map.setView([hit.lat, hit.lon], this.layer.expansionZoom(hit.cluster));
+    if ("asset" in hit) {
+      const stack = this.layer.stackOf(hit.asset);
+      if (stack.length > 1) this.members.open(stack, point.x, point.y);
+      else this.app.openAsset(this.store.ids[hit.asset]);
+      return;
+    }
+    const zoom = this.layer.expansionZoom(hit.cluster);
+    const members = this.layer.members(hit.cluster);
+    if (this.cannotZoomApart(zoom, members)) this.members.open(members, point.x, point.y);
+    else this.map.setView([hit.lat, hit.lon], zoom);
+  }
+
+  /** Whether zooming in would not show a cluster's members apart, so listing them is the way. */
+  private cannotZoomApart(expansionZoom: number, members: Int32Array): boolean {
+    if (expansionZoom <= this.map.getZoom() || expansionZoom > this.map.getMaxZoom()) return true;
+    return members.length <= LIST_AT_MOST && this.spreadAtMaxZoom(members) <= SAME_SPOT_PX;
+  }
+
+  /** The diagonal, in pixels at the closest zoom, of the box around some assets. */
+  private spreadAtMaxZoom(assets: Int32Array): number {
+    let [west, south, east, north] = [180, 90, -180, -90];
+    for (const i of assets) {
+      west = Math.min(west, this.store.lon[i]);
+      east = Math.max(east, this.store.lon[i]);
+      south = Math.min(south, this.store.lat[i]);
+      north = Math.max(north, this.store.lat[i]);
+    }
+    const zoom = this.map.getMaxZoom();
+    return this.map.project([south, west], zoom).distanceTo(this.map.project([north, east], zoom));
   }
 
   private drawCommunes(): void {
-    for (const commune of this.catalogue.allCommunes()) {
-      const label = h("span", { "aria-hidden": "true" }, commune.name);
-      L.marker([commune.lat, commune.lon], {
-        icon: L.divIcon({ className: "commune-label", html: label, iconSize: undefined }),
-        interactive: false,
-        keyboard: false,
-      }).addTo(this.map);
-    }
+    this.labels = new CommuneLabels(this.map, this.catalogue.allCommunes());
+    this.layer.redraw();
   }
 
   /** Map tiles only where the installation names a tile server: a control room may be offline. */

@@ -3,6 +3,7 @@
 import type { App, Mount, Severity } from "../app";
 import { communeNames } from "./communes";
 import { errorText, h, throttle } from "./dom";
+import { energyTile, fetchLightingEnergy } from "./energy";
 import { SEVERITIES, severityBadge } from "./severity";
 import "./views.css";
 
@@ -27,11 +28,6 @@ interface KpiFigures {
 interface KpiReport {
   total: KpiFigures;
   groups: KpiFigures[];
-}
-
-interface LatestPage {
-  items: { asset_id: string; online: boolean; values: Record<string, { ts: string; value: unknown }> }[];
-  next_cursor: string | null;
 }
 
 interface Tally {
@@ -158,36 +154,10 @@ export const mount: Mount = (root, app) => {
     );
   }
 
-  // No API sums energy over many assets yet: the dashboard shows the power the lighting
-  // cabinets draw now, from their latest values, and says what it cannot show.
   async function energy(): Promise<void> {
-    let power = 0;
-    let reporting = 0;
-    let cabinets = 0;
-    let cursor: string | null = null;
-    do {
-      const page: LatestPage = await app.api.get<LatestPage>("/telemetry/latest", {
-        type: "lighting_cabinet",
-        keys: "power_w",
-        limit: 5000,
-        cursor: cursor ?? undefined,
-      });
-      for (const item of page.items) {
-        cabinets++;
-        const w = item.values.power_w?.value;
-        if (typeof w === "number") {
-          power += w;
-          reporting++;
-        }
-      }
-      cursor = page.next_cursor;
-    } while (cursor);
+    const report = await fetchLightingEnergy(app);
     if (!alive) return;
-    cards.energy.body.replaceChildren(
-      h("p", { class: "v-big", "data-testid": "dashboard-power" }, `${(power / 1000).toLocaleString(app.lang, { maximumFractionDigits: 1 })} kW`),
-      h("p", { class: "v-muted" }, app.t("dashboard.powerDetail", { reporting, cabinets })),
-      h("p", { class: "v-note" }, app.t("dashboard.energyMissing")),
-    );
+    cards.energy.body.replaceChildren(...energyTile(app, report));
   }
 
   function refreshAll(): void {
