@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.async_api import Page, expect
 
@@ -133,3 +135,20 @@ async def test_a_polygon_of_lights_is_dimmed_with_a_progress_bar(
     progress = page.get_by_test_id("batch-progress")
     await expect(progress).to_have_attribute("data-total", str(lights), timeout=10_000)
     await expect(progress).to_have_attribute("data-done", str(lights), timeout=60_000)
+
+
+async def test_the_dashboard_shows_alarms_and_lighting_energy(
+    control_room: ControlRoom, page: Page
+) -> None:
+    room = control_room
+    room.simulator.break_down(room.ids("chenove", "streetlight")[0], "lampFailure")
+    await sign_in(page, room, "supervisor")
+    await page.get_by_test_id("nav-dashboard").click()
+    board = page.get_by_test_id("dashboard")
+    await expect(board).to_be_visible()
+    minor = board.get_by_test_id("dashboard-alarms-minor")
+    await expect(minor).to_have_attribute("data-count", "1", timeout=20_000)
+    # The full-power baseline: every light's rated power while it was dark, never nothing
+    # (the day starts at midnight, in the dark).
+    full = board.get_by_test_id("dashboard-energy-full-power")
+    await expect(full).to_have_attribute("data-wh", re.compile(r"^[1-9][0-9.]*$"))

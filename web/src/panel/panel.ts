@@ -2,7 +2,7 @@
 // Any view may open it (App.openAsset); Escape closes it and gives the focus back.
 import type { App, Severity, StreamEvent } from "../app";
 import type { Catalogue } from "../catalogue";
-import { fill, h } from "../dom";
+import { fill, h, throttle } from "../dom";
 import { numberFormatter } from "../format";
 import { lookColour, shapeOf, symbolIcon } from "../map/symbols";
 import { LOOKS } from "../map/store";
@@ -53,21 +53,6 @@ export const NEW_INTERVENTION_KEY = "beffroi.newIntervention";
 const REFETCH_MS = 1000;
 
 /** Reload something at most once a period however many events ask. */
-function throttled(run: () => Promise<void>, ms: number): { ask(): void; cancel(): void } {
-  let timer: number | undefined;
-  return {
-    ask() {
-      timer ??= window.setTimeout(() => {
-        timer = undefined;
-        void run().catch(() => undefined);
-      }, ms);
-    },
-    cancel() {
-      window.clearTimeout(timer);
-    },
-  };
-}
-
 /** One open asset: its sections and what keeps them current. */
 class OpenAsset {
   readonly body: HTMLElement;
@@ -79,11 +64,11 @@ class OpenAsset {
   private readonly interventions = h("ul", { class: "asset-interventions", "data-testid": "asset-interventions" });
   private readonly stateBadge = h("span", { class: "asset-state", "data-testid": "asset-state" });
   private state: State | null = null;
-  private readonly alarmReload = throttled(() => this.loadAlarms(), REFETCH_MS);
-  private readonly interventionReload = throttled(() => this.loadInterventions(), 2 * REFETCH_MS);
+  private readonly alarmReload = throttle(() => void this.loadAlarms().catch(() => undefined), REFETCH_MS);
+  private readonly interventionReload = throttle(() => void this.loadInterventions().catch(() => undefined), 2 * REFETCH_MS);
   // Where the gateway runs in another process, readings are not relayed to this one (too
   // many): the panel re-reads the asset's state when a command to it or its drawn state moves.
-  private readonly stateReload = throttled(() => this.loadState(), REFETCH_MS);
+  private readonly stateReload = throttle(() => void this.loadState().catch(() => undefined), REFETCH_MS);
   private readonly number: (value: number) => string;
 
   constructor(
@@ -142,11 +127,11 @@ class OpenAsset {
         this.state.last_seen_at = event.ts;
         telemetry = true;
       } else if (event.kind === "alarm" && event.asset_id === this.asset.id) {
-        this.alarmReload.ask();
+        this.alarmReload.call();
       } else if ((event.kind === "command" && event.asset_id === this.asset.id) || (event.kind === "asset" && event.id === this.asset.id)) {
-        this.stateReload.ask();
+        this.stateReload.call();
       } else if (event.kind === "intervention") {
-        this.interventionReload.ask();
+        this.interventionReload.call();
       } else if (event.kind === "resync") {
         this.load();
         return;

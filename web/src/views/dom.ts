@@ -1,40 +1,9 @@
-// Small DOM helpers shared by the views: building elements and turning API errors into text.
+// Helpers shared by the views: selects, and API errors turned into text.
 import { ApiError, type App } from "../app";
+import { h, type Attrs } from "../dom";
 
-type AttrValue = string | number | boolean | null | undefined;
-type Child = Node | string | null | undefined | false;
-export type Attrs = Record<string, AttrValue | ((event: Event) => void)>;
-
-/** Builds an element: "on…" attributes become listeners, false/null/undefined are left out. */
-export function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Attrs = {},
-  ...children: Child[]
-): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (typeof value === "function") {
-      el.addEventListener(name.slice(2), value);
-    } else if (value === true) {
-      el.setAttribute(name, "");
-    } else if (value !== false && value !== null && value !== undefined && name !== "value") {
-      el.setAttribute(name, String(value));
-    }
-  }
-  append(el, children);
-  // A select only takes its value once its options exist.
-  if ("value" in attrs && attrs.value !== undefined && attrs.value !== null && "value" in el) {
-    (el as HTMLInputElement).value = String(attrs.value);
-  }
-  return el;
-}
-
-export function append(parent: Node, children: Child[]): void {
-  for (const child of children) {
-    if (child === null || child === undefined || child === false) continue;
-    parent.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
-  }
-}
+export { append, h, throttle } from "../dom";
+export type { Attrs } from "../dom";
 
 /** A select whose first option means "any"; options are [value, label] pairs. */
 export function selectOf(
@@ -65,25 +34,4 @@ export async function attempt(app: App, action: () => Promise<unknown>): Promise
     app.toast(errorText(app, error), "error");
     return false;
   }
-}
-
-/** Calls fn at most once per interval, the last call winning (for bursts of live events). */
-export function throttle(fn: () => void, intervalMs: number): { call(): void; cancel(): void } {
-  let timer: number | undefined;
-  let last = 0;
-  return {
-    call() {
-      if (timer !== undefined) return;
-      const wait = Math.max(0, last + intervalMs - Date.now());
-      timer = window.setTimeout(() => {
-        timer = undefined;
-        last = Date.now();
-        fn();
-      }, wait);
-    },
-    cancel() {
-      window.clearTimeout(timer);
-      timer = undefined;
-    },
-  };
 }
