@@ -258,3 +258,48 @@ async def test_the_stream_refuses_strangers_and_other_sites(
             assert docs.status_code == 200
             assert "/api-docs/swagger-ui-bundle.js" in docs.text
             assert "cdn" not in docs.text.lower()
+
+
+async def test_the_stream_ends_with_the_session_and_shrugs_off_nonsense(
+    runtime: Runtime, system: Context, people: dict[str, Person], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from beffroi.accounts import service as accounts
+    from beffroi.console import stream
+
+    monkeypatch.setattr(stream, "PING_S", 0.3)
+    async with _server(runtime) as address:
+        url = f"ws://{address}{API}/stream"
+        async with connect(url, additional_headers=people["talant"].headers) as ws:
+            assert json.loads(await ws.recv())["kind"] == "hello"
+            # Binary frames and nonsense are ignored; the stream goes on.
+            await ws.send(b"\x00\x01binary")
+            await ws.send("{not json")
+            await ws.send(json.dumps({"kind": "watch", "assets": "not a list"}))
+            assert json.loads(await ws.recv()) == {"kind": "ping"}
+            # The token is revoked while events keep flowing: the stream ends all the same.
+            for token in await accounts.list_tokens(system, "op-talant"):
+                await accounts.revoke_token(system, token.id)
+
+            async def flow() -> None:
+                while True:
+                    runtime.events.publish(ConnectivityChanged("SL-TAL-4", False, utcnow(), "x"))
+                    await asyncio.sleep(0.05)
+
+            flowing = asyncio.create_task(flow())
+            try:
+                closed = await asyncio.wait_for(_until_closed(ws), 5)
+            finally:
+                flowing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await flowing
+            assert closed.rcvd is not None
+            assert closed.rcvd.code == 4401
+
+
+async def _until_closed(ws: ClientConnection) -> ConnectionClosedError:
+    """Read frames until the server closes the connection; how it closed it."""
+    try:
+        while True:
+            await ws.recv()
+    except ConnectionClosedError as closed:
+        return closed

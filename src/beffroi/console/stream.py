@@ -176,14 +176,21 @@ async def serve(websocket: WebSocket, runtime: Runtime, board: LiveBoard) -> Non
 
 
 async def _listen(websocket: WebSocket, viewer: Viewer) -> None:
-    """Read what the console asks: ``{"kind": "watch", "assets": [ids]}``."""
+    """Read what the console asks: ``{"kind": "watch", "assets": [ids]}``; anything else
+    (binary frames, nonsense) is ignored, never fatal."""
     while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        text = message.get("text")
+        if not isinstance(text, str):
+            continue
         try:
-            message = orjson.loads(await websocket.receive_text())
+            asked = orjson.loads(text)
         except orjson.JSONDecodeError:
-            continue  # nonsense from a client is ignored, never fatal
-        if isinstance(message, dict) and message.get("kind") == "watch":
-            assets = message.get("assets")
+            continue
+        if isinstance(asked, dict) and asked.get("kind") == "watch":
+            assets = asked.get("assets")
             if isinstance(assets, list):
                 viewer.watched = {a for a in assets[:WATCH_MAX] if isinstance(a, str)}
 
@@ -200,12 +207,9 @@ async def _send(
     next_ping = loop.time() + PING_S
     dropped = 0
     while True:
-        batch: list[dict[str, Any]] = []
-        try:
-            async with asyncio.timeout(max(0.0, next_ping - loop.time())):
-                first = await subscription.get()
-        except TimeoutError:
-            # The session may have ended meanwhile (signed out elsewhere, expired).
+        if loop.time() >= next_ping:
+            # The session may have ended meanwhile (signed out elsewhere, expired): checked
+            # however busy the stream is.
             try:
                 await credentials(runtime, authorization, cookie)
             except NotAuthenticated as exc:
@@ -213,6 +217,10 @@ async def _send(
                 return
             await websocket.send_text('{"kind":"ping"}')
             next_ping = loop.time() + PING_S
+        try:
+            async with asyncio.timeout(max(0.0, next_ping - loop.time())):
+                first = await subscription.get()
+        except TimeoutError:
             continue
         await asyncio.sleep(FRAME_S)  # gather what comes with it
         events = [first]
