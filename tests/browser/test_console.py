@@ -52,6 +52,11 @@ async def test_an_operator_dims_a_streetlight_and_sees_it_done(
     await _drawn(page)
     await _open_asset(page, light)
     panel = page.get_by_test_id("asset-panel")
+    # Keyboard users land in the panel when it opens.
+    inside = (
+        "() => document.querySelector('[data-testid=asset-panel]').contains(document.activeElement)"
+    )
+    assert await page.evaluate(inside)
     await panel.get_by_test_id("command-dim").click()
     await panel.get_by_test_id("param-level_pct").fill("40")
     await panel.get_by_test_id("command-submit").click()
