@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import text
 
 from beffroi.alarms.events import AlarmChanged
 from beffroi.commands.events import CommandChanged
@@ -79,3 +80,38 @@ async def test_a_single_process_database_needs_no_relay(runtime: Runtime) -> Non
         pytest.skip("this is about SQLite")
     task = relay.start(runtime, asyncio.Event())
     await asyncio.wait_for(task, 1)  # returns at once
+
+
+async def test_a_relay_connects_again_when_its_connection_dies(runtime: Runtime) -> None:
+    if not runtime.db.is_postgres:
+        pytest.skip("notifications are PostgreSQL's; SQLite runs one process")
+    other = Runtime(settings=runtime.settings, db=Database(runtime.settings.effective_database_url))
+    stop = asyncio.Event()
+    ours, theirs = EventRelay(runtime), EventRelay(other)
+    tasks = [asyncio.create_task(ours.run(stop)), asyncio.create_task(theirs.run(stop))]
+    try:
+        await asyncio.wait_for(ours.listening.wait(), 10)
+        await asyncio.wait_for(theirs.listening.wait(), 10)
+        # The server ends every listening connection (a restart, an administrator).
+        async with runtime.db.write() as session:
+            await session.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()"
+                )
+            )
+        for relay_ in (ours, theirs):
+            # It notices the loss, then listens again on a new connection.
+            for _ in range(100):
+                if not relay_.listening.is_set():
+                    break
+                await asyncio.sleep(0.05)
+            assert not relay_.listening.is_set()
+            await asyncio.wait_for(relay_.listening.wait(), 10)
+        with other.events.subscribe() as there:
+            runtime.events.publish(ALARM)
+            assert await _collect(there, 2.0) == [ALARM]
+    finally:
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), 10)
+        await other.db.dispose()

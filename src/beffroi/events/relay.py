@@ -111,12 +111,7 @@ class EventRelay:
                     await conn.add_listener(CHANNEL, self._received)
                     self.listening.set()
                     await self._send_until(stop, conn, subscription)
-                except (
-                    OSError,
-                    TimeoutError,
-                    asyncpg.PostgresError,
-                    asyncpg.InterfaceError,
-                ) as exc:
+                except DB_ERRORS as exc:
                     log.warning("event relay interrupted", error=str(exc)[:200])
                 finally:
                     self.listening.clear()
@@ -128,15 +123,24 @@ class EventRelay:
                         await asyncio.wait_for(stop.wait(), RECONNECT_S)
 
     async def _send_until(self, stop: asyncio.Event, conn: Any, subscription: Any) -> None:
-        stopping = asyncio.create_task(stop.wait())
+        """Send what the hub publishes until ``stop``, or until the connection is lost
+        (then the caller connects again: a dead connection hears nothing either)."""
+        lost = asyncio.Event()
+        conn.add_termination_listener(lambda _conn: lost.set())
+        ending = {
+            asyncio.create_task(stop.wait()),
+            asyncio.create_task(lost.wait()),
+        }
         try:
             while True:
                 getting = asyncio.create_task(subscription.get())
                 done, _ = await asyncio.wait(
-                    {getting, stopping}, return_when=asyncio.FIRST_COMPLETED
+                    {getting, *ending}, return_when=asyncio.FIRST_COMPLETED
                 )
                 if getting not in done:
                     getting.cancel()
+                    if lost.is_set():
+                        log.warning("event relay connection lost; connecting again")
                     return
                 await asyncio.sleep(FLUSH_S)  # what comes with it goes in the same payloads
                 events = [getting.result()]
@@ -152,7 +156,8 @@ class EventRelay:
                 for payload in encode(self.origin, ours):
                     await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
         finally:
-            stopping.cancel()
+            for task in ending:
+                task.cancel()
 
     def _is_echo(self, event: object) -> bool:
         if id(event) in self._echoes:
