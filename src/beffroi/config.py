@@ -167,6 +167,8 @@ class Settings(BaseSettings):
     console_tile_url: str | None = Field(
         default=None,
         max_length=500,
+        # It goes into the page's Content-Security-Policy: nothing that could end a source.
+        pattern=r"^https?://[^\s'\";,]+$",
         description="Map tiles, e.g. https://tiles.example/{z}/{x}/{y}.png; none: plain map",
     )
     console_resync_s: float = Field(

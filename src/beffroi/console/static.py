@@ -64,7 +64,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         if path.startswith("api/") or path == "api":
             raise NotFound(f"no route {request.url.path}")
         found = _file(path)
-        if found is None:
+        if found is None or found.name == "index.html":
             return page()
         response = FileResponse(found)
         if path.startswith("assets/"):
