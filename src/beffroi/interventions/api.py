@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from beffroi.assets.api import split_list
 from beffroi.errors import FieldError, InvalidInput
-from beffroi.interventions import kpis, photos, policies, service, teams
+from beffroi.interventions import kpis, photos, policies, reading, service, teams
 from beffroi.interventions.lifecycle import Category, Status
 from beffroi.interventions.schemas import (
     Assignment,
@@ -123,9 +123,9 @@ async def list_interventions(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> InterventionPage:
     """Interventions in your scope, newest first (a field agent: their teams' only)."""
-    return await service.list_interventions(
+    return await reading.list_interventions(
         ctx,
-        service.InterventionFilter(
+        reading.InterventionFilter(
             statuses=_enums(Status, status_, "status"),
             categories=_enums(Category, category, "category"),
             communes=split_list(commune),
@@ -142,13 +142,13 @@ async def list_interventions(
 @router.get("/interventions/queue")
 async def queue(ctx: Ctx, mine: bool = False) -> list[QueueItem]:
     """Your teams' open work, most urgent first, in a shape for a phone screen."""
-    return await service.queue(ctx, mine=mine)
+    return await reading.queue(ctx, mine=mine)
 
 
 @router.get("/interventions/{intervention_id}")
 async def get_intervention(ctx: Ctx, intervention_id: RowId) -> InterventionDetail:
     """One intervention with its links, notes, photos and history."""
-    return await service.get_intervention(ctx, intervention_id)
+    return await reading.get_intervention(ctx, intervention_id)
 
 
 @router.patch("/interventions/{intervention_id}")

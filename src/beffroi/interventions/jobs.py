@@ -39,7 +39,7 @@ from beffroi.interventions.models import (
     InterventionPolicy,
     Team,
 )
-from beffroi.interventions.service import NewIntervention, history, insert, link
+from beffroi.interventions.records import NewIntervention, history, insert, link
 from beffroi.telemetry.models import DeviceEvent, DeviceStatus
 from beffroi.timeutil import utcnow
 

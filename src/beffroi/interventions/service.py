@@ -1,4 +1,4 @@
-"""Use cases of interventions: open, assign, move, note, photograph, link, read.
+"""Use cases that change interventions: open, assign, move, note, photograph, link.
 
 Rights: managers (INTERVENTION_MANAGE) open, assign, cancel, close and reopen; the field
 (INTERVENTION_WORK) starts, holds and resolves – a field agent only in their own teams,
@@ -10,18 +10,14 @@ audited in the same transaction; every refusal is audited on its own.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import case, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.accounts.principal import Permission, Principal, Role
-from beffroi.alarms.models import Alarm
-from beffroi.assets.models import Asset
-from beffroi.assets.schemas import Point
+from beffroi.accounts.principal import Permission, Principal
 from beffroi.audit import service as audit
 from beffroi.communes.service import resolve
 from beffroi.context import Context
@@ -33,322 +29,54 @@ from beffroi.errors import (
     PermissionDenied,
     refuse_nulls,
 )
-from beffroi.interventions import photos, sla
-from beffroi.interventions.events import InterventionChanged
+from beffroi.interventions import photos, reading, sla
 from beffroi.interventions.lifecycle import (
     OPEN,
-    PRIORITY_RANK,
     Actor,
-    Category,
-    Priority,
     Source,
     Status,
     allowed,
-    next_statuses,
 )
 from beffroi.interventions.models import (
     Intervention,
-    InterventionAlarm,
-    InterventionAsset,
-    InterventionHistory,
     InterventionNote,
     InterventionPhoto,
-    Team,
+)
+from beffroi.interventions.records import (
+    NewIntervention,
+    alarms_in_scope,
+    assets_in_scope,
+    check_team,
+    history,
+    insert,
+    link,
+    load,
+    photo_out,
+    to_out,
 )
 from beffroi.interventions.refusals import refused
 from beffroi.interventions.schemas import (
     Assignment,
-    HistoryOut,
     InterventionCreate,
     InterventionDetail,
     InterventionOut,
-    InterventionPage,
     InterventionUpdate,
     Links,
     NoteCreate,
     NoteOut,
     PhotoOut,
-    QueueItem,
     StatusChange,
 )
-from beffroi.interventions.teams import is_member, team_visible, teams_of
+from beffroi.interventions.teams import is_member
 from beffroi.timeutil import utcnow
 
 T = TypeVar("T")
-QUEUE_MAX = 200
-
-
-# --- shapes --------------------------------------------------------------------------------
-
-
-def to_out(row: Intervention, now: datetime | None = None) -> InterventionOut:
-    """The API shape of an intervention."""
-    now = now or utcnow()
-    status = Status(row.status)
-    return InterventionOut(
-        id=row.id,
-        category=Category(row.category),
-        priority=Priority(row.priority),
-        title=row.title,
-        description=row.description,
-        commune=row.commune_code,
-        asset_id=row.asset_id,
-        location=Point(coordinates=(row.lon, row.lat))
-        if row.lon is not None and row.lat is not None
-        else None,
-        team_id=row.team_id,
-        assignee_id=row.assignee_id,
-        status=status,
-        source=Source(row.source),
-        created_at=row.created_at,
-        created_by=row.created_by,
-        due_at=row.due_at,
-        overdue=status in OPEN and row.due_at < now,
-        started_at=row.started_at,
-        resolved_at=row.resolved_at,
-        closed_at=row.closed_at,
-        cancelled_at=row.cancelled_at,
-        clear_alarms_pending=row.clear_alarms_pending,
-        updated_at=row.updated_at,
-        next_statuses=next_statuses(status),
-    )
-
-
-def photo_url(intervention_id: int, photo_id: int) -> str:
-    """Where a photo's bytes are served."""
-    return f"/api/v1/interventions/{intervention_id}/photos/{photo_id}"
-
-
-# --- shared steps --------------------------------------------------------------------------
 
 
 async def _refused(
     ctx: Context, action: str, target_id: Any, call: Callable[[], Awaitable[T]]
 ) -> T:
     return await refused(ctx, action, call, target_id=target_id)
-
-
-def field_only(principal: Principal) -> bool:
-    """A field agent who does not dispatch sees and works only their teams' interventions."""
-    return principal.has_role(Role.FIELD_AGENT) and not principal.can(
-        Permission.INTERVENTION_MANAGE
-    )
-
-
-async def load(
-    session: AsyncSession, ctx: Context, intervention_id: int, *, lock: bool = False
-) -> Intervention:
-    """An intervention the caller may see, or :class:`NotFound`."""
-    stmt = select(Intervention).where(Intervention.id == intervention_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    row = (await session.execute(stmt)).scalar_one_or_none()
-    if row is None or not ctx.principal.sees(row.commune_code):
-        raise NotFound(f"intervention {intervention_id} not found")
-    if field_only(ctx.principal) and row.team_id not in await teams_of(
-        session, ctx.principal.user_id
-    ):
-        raise NotFound(f"intervention {intervention_id} not found")
-    return row
-
-
-def history(
-    session: AsyncSession,
-    row: Intervention,
-    at: datetime,
-    actor: str,
-    actor_kind: str,
-    action: str,
-    from_status: str | None,
-    detail: dict[str, Any] | None = None,
-) -> InterventionChanged:
-    """Write one history entry of ``row`` (in its current status) and return its event."""
-    session.add(
-        InterventionHistory(
-            intervention_id=row.id,
-            at=at,
-            actor=actor,
-            actor_kind=actor_kind,
-            action=action,
-            from_status=from_status,
-            to_status=row.status,
-            detail=detail or {},
-        )
-    )
-    return InterventionChanged(row.id, row.commune_code, row.team_id, row.status, action, at)
-
-
-async def check_team(
-    session: AsyncSession,
-    principal: Principal,
-    team_id: int,
-    assignee_id: int | None,
-    commune: str,
-    category: str,
-    *,
-    field: str = "team_id",
-) -> Team:
-    """The team taking the work: one the principal sees, covering the commune and category;
-    the assignee, if any, must be one of its members."""
-    team = await session.get(Team, team_id)
-    if team is None or not team_visible(principal, team):
-        raise InvalidInput(FieldError(field, f"no team {team_id}"))
-    if commune not in team.communes:
-        raise InvalidInput(FieldError(field, f"team {team.name!r} does not cover {commune!r}"))
-    if category not in team.categories:
-        raise InvalidInput(FieldError(field, f"team {team.name!r} does not do {category} work"))
-    if assignee_id is not None and not await is_member(session, team.id, assignee_id):
-        raise InvalidInput(
-            FieldError("assignee_id", f"user {assignee_id} is not a member of team {team.name!r}")
-        )
-    return team
-
-
-async def _alarms_in_scope(
-    session: AsyncSession, principal: Principal, alarm_ids: Sequence[int], field: str
-) -> list[Alarm]:
-    if not alarm_ids:
-        return []
-    wanted = sorted(set(alarm_ids))
-    found = {
-        a.id: a
-        for a in (await session.execute(select(Alarm).where(Alarm.id.in_(wanted)))).scalars()
-        if principal.sees(a.commune_code)
-    }
-    missing = [i for i in wanted if i not in found]
-    if missing:
-        raise InvalidInput(FieldError(field, f"unknown alarms {missing[:10]}"))
-    return [found[i] for i in wanted]
-
-
-async def _assets_in_scope(
-    session: AsyncSession, principal: Principal, asset_ids: Sequence[str], field: str
-) -> list[Asset]:
-    if not asset_ids:
-        return []
-    wanted = sorted(set(asset_ids))
-    found = {
-        a.id: a
-        for a in (await session.execute(select(Asset).where(Asset.id.in_(wanted)))).scalars()
-        if principal.sees(a.commune_code)
-    }
-    missing = [i for i in wanted if i not in found]
-    if missing:
-        raise InvalidInput(FieldError(field, f"unknown assets {missing[:10]}"))
-    return [found[i] for i in wanted]
-
-
-async def link(
-    session: AsyncSession,
-    intervention_id: int,
-    alarm_ids: Sequence[int],
-    asset_ids: Sequence[str],
-    now: datetime,
-) -> tuple[list[int], list[str]]:
-    """Link alarms and assets not linked yet; returns the ones newly linked."""
-    have_alarms = set(
-        (
-            await session.execute(
-                select(InterventionAlarm.alarm_id).where(
-                    InterventionAlarm.intervention_id == intervention_id
-                )
-            )
-        ).scalars()
-    )
-    have_assets = set(
-        (
-            await session.execute(
-                select(InterventionAsset.asset_id).where(
-                    InterventionAsset.intervention_id == intervention_id
-                )
-            )
-        ).scalars()
-    )
-    new_alarms = sorted(set(alarm_ids) - have_alarms)
-    new_assets = sorted(set(asset_ids) - have_assets)
-    session.add_all(
-        InterventionAlarm(intervention_id=intervention_id, alarm_id=a, linked_at=now)
-        for a in new_alarms
-    )
-    session.add_all(
-        InterventionAsset(intervention_id=intervention_id, asset_id=a, linked_at=now)
-        for a in new_assets
-    )
-    return new_alarms, new_assets
-
-
-@dataclass(frozen=True, slots=True)
-class NewIntervention:
-    """Everything a new intervention is made of, checked."""
-
-    category: Category
-    priority: Priority
-    title: str
-    description: str
-    commune: str
-    asset_id: str | None
-    lon: float | None
-    lat: float | None
-    team_id: int | None
-    assignee_id: int | None
-    source: Source
-    alarm_ids: Sequence[int] = ()
-    asset_ids: Sequence[str] = ()
-
-
-async def insert(
-    session: AsyncSession,
-    new: NewIntervention,
-    config: sla.SlaConfig,
-    actor: str,
-    actor_kind: str,
-    now: datetime,
-) -> tuple[Intervention, InterventionChanged]:
-    """Write a checked intervention, its links and its first history entry."""
-    status = Status.ASSIGNED if new.team_id is not None else Status.NEW
-    row = Intervention(
-        category=new.category.value,
-        priority=new.priority.value,
-        title=new.title,
-        description=new.description,
-        commune_code=new.commune,
-        asset_id=new.asset_id,
-        lon=new.lon,
-        lat=new.lat,
-        team_id=new.team_id,
-        assignee_id=new.assignee_id,
-        status=status.value,
-        source=new.source.value,
-        created_at=now,
-        created_by=actor,
-        due_at=sla.due_at(now, new.priority, config),
-        clear_alarms_pending=False,
-        updated_at=now,
-    )
-    session.add(row)
-    await session.flush()
-    assets = list(new.asset_ids)
-    if new.asset_id is not None:
-        assets.append(new.asset_id)
-    await link(session, row.id, new.alarm_ids, assets, now)
-    event = history(
-        session,
-        row,
-        now,
-        actor,
-        actor_kind,
-        "created",
-        None,
-        {
-            "source": new.source.value,
-            "team_id": new.team_id,
-            "assignee_id": new.assignee_id,
-            "alarm_ids": sorted(set(new.alarm_ids)),
-            "due_at": row.due_at.isoformat(),
-        },
-    )
-    await session.flush()
-    return row, event
 
 
 # --- use cases -----------------------------------------------------------------------------
@@ -366,7 +94,7 @@ async def _create(ctx: Context, body: InterventionCreate) -> InterventionOut:
         lon = body.location.coordinates[0] if body.location else None
         lat = body.location.coordinates[1] if body.location else None
         if body.asset_id is not None:
-            (asset,) = await _assets_in_scope(session, ctx.principal, [body.asset_id], "asset_id")
+            (asset,) = await assets_in_scope(session, ctx.principal, [body.asset_id], "asset_id")
             commune = asset.commune_code
             if body.commune is not None and (await resolve(session, body.commune)).code != commune:
                 raise InvalidInput(
@@ -385,8 +113,8 @@ async def _create(ctx: Context, body: InterventionCreate) -> InterventionOut:
             )
         elif body.assignee_id is not None:
             raise InvalidInput(FieldError("assignee_id", "an assignee needs a team_id"))
-        await _alarms_in_scope(session, ctx.principal, body.alarm_ids, "alarm_ids")
-        await _assets_in_scope(session, ctx.principal, body.asset_ids, "asset_ids")
+        await alarms_in_scope(session, ctx.principal, body.alarm_ids, "alarm_ids")
+        await assets_in_scope(session, ctx.principal, body.asset_ids, "asset_ids")
         row, event = await insert(
             session,
             NewIntervention(
@@ -763,21 +491,9 @@ async def add_photo(
                 },
             )
         ctx.runtime.events.publish(event)
-        return _photo_out(photo)
+        return photo_out(photo)
 
     return await _refused(ctx, "intervention.photo", intervention_id, run)
-
-
-def _photo_out(p: InterventionPhoto) -> PhotoOut:
-    return PhotoOut(
-        id=p.id,
-        content_type=p.content_type,
-        size=p.size,
-        sha256=p.sha256,
-        at=p.at,
-        author=p.author,
-        url=photo_url(p.intervention_id, p.id),
-    )
 
 
 async def get_photo(ctx: Context, intervention_id: int, photo_id: int) -> tuple[str, bytes]:
@@ -809,8 +525,8 @@ async def add_links(ctx: Context, intervention_id: int, body: Links) -> Interven
         async with ctx.db.write() as session:
             row = await load(session, ctx, intervention_id, lock=True)
             await _require_work(ctx, session, row)
-            await _alarms_in_scope(session, ctx.principal, body.alarm_ids, "alarm_ids")
-            await _assets_in_scope(session, ctx.principal, body.asset_ids, "asset_ids")
+            await alarms_in_scope(session, ctx.principal, body.alarm_ids, "alarm_ids")
+            await assets_in_scope(session, ctx.principal, body.asset_ids, "asset_ids")
             alarms, assets = await link(session, row.id, body.alarm_ids, body.asset_ids, now)
             row.updated_at = now
             event = history(
@@ -835,187 +551,4 @@ async def add_links(ctx: Context, intervention_id: int, body: Links) -> Interven
         ctx.runtime.events.publish(event)
 
     await _refused(ctx, "intervention.link", intervention_id, run)
-    return await get_intervention(ctx, intervention_id)
-
-
-async def get_intervention(ctx: Context, intervention_id: int) -> InterventionDetail:
-    """One intervention in scope with its links, notes, photos and history."""
-    ctx.principal.require(Permission.INTERVENTION_READ)
-    async with ctx.db.read() as session:
-        row = await load(session, ctx, intervention_id)
-        alarm_ids = list(
-            (
-                await session.execute(
-                    select(InterventionAlarm.alarm_id)
-                    .where(InterventionAlarm.intervention_id == row.id)
-                    .order_by(InterventionAlarm.alarm_id)
-                )
-            ).scalars()
-        )
-        asset_ids = list(
-            (
-                await session.execute(
-                    select(InterventionAsset.asset_id)
-                    .where(InterventionAsset.intervention_id == row.id)
-                    .order_by(InterventionAsset.asset_id)
-                )
-            ).scalars()
-        )
-        notes = (
-            await session.execute(
-                select(InterventionNote)
-                .where(InterventionNote.intervention_id == row.id)
-                .order_by(InterventionNote.id)
-            )
-        ).scalars()
-        pics = (
-            await session.execute(
-                select(
-                    InterventionPhoto.id,
-                    InterventionPhoto.intervention_id,
-                    InterventionPhoto.content_type,
-                    InterventionPhoto.size,
-                    InterventionPhoto.sha256,
-                    InterventionPhoto.at,
-                    InterventionPhoto.author,
-                )
-                .where(InterventionPhoto.intervention_id == row.id)
-                .order_by(InterventionPhoto.id)
-            )
-        ).all()
-        moves = (
-            await session.execute(
-                select(InterventionHistory)
-                .where(InterventionHistory.intervention_id == row.id)
-                .order_by(InterventionHistory.id)
-            )
-        ).scalars()
-        return InterventionDetail(
-            **to_out(row).model_dump(),
-            alarm_ids=alarm_ids,
-            asset_ids=asset_ids,
-            notes=[NoteOut(id=n.id, text=n.text, at=n.at, author=n.author) for n in notes],
-            photos=[
-                PhotoOut(
-                    id=p.id,
-                    content_type=p.content_type,
-                    size=p.size,
-                    sha256=p.sha256,
-                    at=p.at,
-                    author=p.author,
-                    url=photo_url(p.intervention_id, p.id),
-                )
-                for p in pics
-            ],
-            history=[
-                HistoryOut(
-                    at=m.at,
-                    actor=m.actor,
-                    actor_kind=m.actor_kind,
-                    action=m.action,
-                    from_status=Status(m.from_status) if m.from_status else None,
-                    to_status=Status(m.to_status) if m.to_status else None,
-                    detail=m.detail,
-                )
-                for m in moves
-            ],
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class InterventionFilter:
-    """Filters of an intervention search."""
-
-    statuses: Sequence[Status] = ()
-    categories: Sequence[Category] = ()
-    communes: Sequence[str] = ()
-    team_id: int | None = None
-    mine: bool = False
-    open_only: bool = False
-    asset_id: str | None = None
-    cursor: int | None = None
-    limit: int = 100
-
-
-async def list_interventions(ctx: Context, f: InterventionFilter) -> InterventionPage:
-    """Interventions in scope, newest first; a field agent sees their teams' only."""
-    ctx.principal.require(Permission.INTERVENTION_READ)
-    stmt = select(Intervention).where(ctx.principal.scope_clause(Intervention.commune_code))
-    if f.statuses:
-        stmt = stmt.where(Intervention.status.in_([s.value for s in f.statuses]))
-    if f.open_only:
-        stmt = stmt.where(Intervention.status.in_([s.value for s in OPEN]))
-    if f.categories:
-        stmt = stmt.where(Intervention.category.in_([c.value for c in f.categories]))
-    if f.communes:
-        stmt = stmt.where(Intervention.commune_code.in_(list(f.communes)))
-    if f.team_id is not None:
-        stmt = stmt.where(Intervention.team_id == f.team_id)
-    if f.asset_id is not None:
-        stmt = stmt.where(Intervention.asset_id == f.asset_id)
-    if f.mine:
-        # Without a user id (the system) nothing is anyone's: never "IS NULL".
-        stmt = stmt.where(Intervention.assignee_id == (ctx.principal.user_id or -1))
-    if f.cursor is not None:
-        stmt = stmt.where(Intervention.id < f.cursor)
-    stmt = stmt.order_by(Intervention.id.desc()).limit(f.limit + 1)
-    async with ctx.db.read() as session:
-        if field_only(ctx.principal):
-            stmt = stmt.where(
-                Intervention.team_id.in_(await teams_of(session, ctx.principal.user_id))
-            )
-        rows = list((await session.execute(stmt)).scalars())
-    next_cursor = None
-    if len(rows) > f.limit:
-        rows = rows[: f.limit]
-        next_cursor = str(rows[-1].id)
-    now = utcnow()
-    return InterventionPage(items=[to_out(r, now) for r in rows], next_cursor=next_cursor)
-
-
-async def queue(ctx: Context, *, mine: bool = False) -> list[QueueItem]:
-    """The open work of the caller's teams, most urgent first (priority, then due time),
-    in the compact shape of a phone list. ``mine``: only what is assigned to the caller."""
-    ctx.principal.require(Permission.INTERVENTION_READ)
-    user = ctx.principal.user_id
-    rank = case(*[(Intervention.priority == p.value, r) for p, r in PRIORITY_RANK.items()], else_=9)
-    async with ctx.db.read() as session:
-        team_ids = await teams_of(session, user)
-        stmt = (
-            select(Intervention, Asset.lon, Asset.lat)
-            .outerjoin(Asset, Asset.id == Intervention.asset_id)
-            .where(
-                ctx.principal.scope_clause(Intervention.commune_code),
-                Intervention.status.in_([s.value for s in OPEN]),
-                Intervention.team_id.in_(team_ids),
-            )
-            .order_by(rank, Intervention.due_at, Intervention.id)
-            .limit(QUEUE_MAX)
-        )
-        if mine:
-            stmt = stmt.where(Intervention.assignee_id == (user or -1))
-        rows = (await session.execute(stmt)).all()
-    now = utcnow()
-    out = []
-    for row, asset_lon, asset_lat in rows:
-        at = None
-        if row.lon is not None and row.lat is not None:
-            at = (row.lon, row.lat)
-        elif asset_lon is not None and asset_lat is not None:
-            at = (asset_lon, asset_lat)
-        out.append(
-            QueueItem(
-                id=row.id,
-                title=row.title,
-                priority=Priority(row.priority),
-                status=Status(row.status),
-                category=Category(row.category),
-                commune=row.commune_code,
-                due_at=row.due_at,
-                overdue=row.due_at < now,
-                asset_id=row.asset_id,
-                at=at,
-                mine=user is not None and row.assignee_id == user,
-            )
-        )
-    return out
+    return await reading.get_intervention(ctx, intervention_id)
