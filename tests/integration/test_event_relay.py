@@ -100,14 +100,14 @@ async def test_a_relay_connects_again_when_its_connection_dies(runtime: Runtime)
                     "WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()"
                 )
             )
-        for relay_ in (ours, theirs):
-            # It notices the loss, then listens again on a new connection.
-            for _ in range(100):
-                if not relay_.listening.is_set():
-                    break
-                await asyncio.sleep(0.05)
-            assert not relay_.listening.is_set()
-            await asyncio.wait_for(relay_.listening.wait(), 10)
+        # Each notices the loss and listens again on a new connection.
+        for _ in range(200):
+            if ours.connections == theirs.connections == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert (ours.connections, theirs.connections) == (2, 2)
+        await asyncio.wait_for(ours.listening.wait(), 10)
+        await asyncio.wait_for(theirs.listening.wait(), 10)
         with other.events.subscribe() as there:
             runtime.events.publish(ALARM)
             assert await _collect(there, 2.0) == [ALARM]

@@ -95,6 +95,7 @@ class EventRelay:
         # The events this relay published itself, so that it does not send them back.
         self._echoes: set[int] = set()
         self.listening = asyncio.Event()
+        self.connections = 0  # how many times it started listening (reconnections show)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until ``stop``; reconnects when the database goes away. Returns at once on
@@ -109,6 +110,7 @@ class EventRelay:
                 try:
                     conn = await asyncpg.connect(dsn)
                     await conn.add_listener(CHANNEL, self._received)
+                    self.connections += 1
                     self.listening.set()
                     await self._send_until(stop, conn, subscription)
                 except DB_ERRORS as exc:
