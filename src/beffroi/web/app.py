@@ -125,17 +125,19 @@ def create_app(
         app.include_router(api_router())
     app.include_router(metrics_router)
 
-    @app.get("/api/docs", include_in_schema=False)
-    async def api_docs() -> Response:
-        """The API's interactive documentation."""
-        return get_swagger_ui_html(
-            openapi_url="/api/openapi.json",
-            title="Beffroi API",
-            swagger_js_url="/api-docs/swagger-ui-bundle.js",
-            swagger_css_url="/api-docs/swagger-ui.css",
-            swagger_favicon_url="/api-docs/favicon-32x32.png",
-            oauth2_redirect_url="/api-docs/oauth2-redirect.html",
-        )
+    if not operations_only:
+
+        @app.get("/api/docs", include_in_schema=False)
+        async def api_docs() -> Response:
+            """The API's interactive documentation (Swagger UI comes with the console)."""
+            return get_swagger_ui_html(
+                openapi_url="/api/openapi.json",
+                title="Beffroi API",
+                swagger_js_url="/api-docs/swagger-ui-bundle.js",
+                swagger_css_url="/api-docs/swagger-ui.css",
+                swagger_favicon_url="/api-docs/favicon-32x32.png",
+                oauth2_redirect_url="/api-docs/oauth2-redirect.html",
+            )
 
     @app.get("/api/health", tags=["health"])
     async def health() -> dict[str, str]:
