@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
@@ -50,7 +52,18 @@ async def _collect(sub: object, within: float) -> list[object]:
     return got
 
 
-async def test_two_processes_share_their_events(runtime: Runtime) -> None:
+@dataclass
+class Two:
+    """Two processes on one database, each with its hub and its running relay."""
+
+    here: Runtime
+    other: Runtime
+    ours: EventRelay
+    theirs: EventRelay
+
+
+@pytest.fixture
+async def two(runtime: Runtime) -> AsyncIterator[Two]:
     if not runtime.db.is_postgres:
         pytest.skip("notifications are PostgreSQL's; SQLite runs one process")
     other = Runtime(settings=runtime.settings, db=Database(runtime.settings.effective_database_url))
@@ -60,19 +73,23 @@ async def test_two_processes_share_their_events(runtime: Runtime) -> None:
     try:
         await asyncio.wait_for(ours.listening.wait(), 10)
         await asyncio.wait_for(theirs.listening.wait(), 10)
-        with runtime.events.subscribe() as here, other.events.subscribe() as there:
-            runtime.events.publish_many([ALARM, READING])
-            assert await _collect(there, 2.0) == [ALARM, READING]
-            # Here, only what was published here: nothing came back.
-            assert await _collect(here, 0.5) == [ALARM, READING]
-            back = ConnectivityChanged("SL-TAL-1", False, AT, "will")
-            other.events.publish(back)
-            assert await _collect(here, 2.0) == [back]
-            assert await _collect(there, 0.5) == [back]
+        yield Two(runtime, other, ours, theirs)
     finally:
         stop.set()
         await asyncio.wait_for(asyncio.gather(*tasks), 10)
         await other.db.dispose()
+
+
+async def test_two_processes_share_their_events(two: Two) -> None:
+    with two.here.events.subscribe() as here, two.other.events.subscribe() as there:
+        two.here.events.publish_many([ALARM, READING])
+        assert await _collect(there, 2.0) == [ALARM, READING]
+        # Here, only what was published here: nothing came back.
+        assert await _collect(here, 0.5) == [ALARM, READING]
+        back = ConnectivityChanged("SL-TAL-1", False, AT, "will")
+        two.other.events.publish(back)
+        assert await _collect(here, 2.0) == [back]
+        assert await _collect(there, 0.5) == [back]
 
 
 async def test_a_single_process_database_needs_no_relay(runtime: Runtime) -> None:
@@ -82,36 +99,23 @@ async def test_a_single_process_database_needs_no_relay(runtime: Runtime) -> Non
     await asyncio.wait_for(task, 1)  # returns at once
 
 
-async def test_a_relay_connects_again_when_its_connection_dies(runtime: Runtime) -> None:
-    if not runtime.db.is_postgres:
-        pytest.skip("notifications are PostgreSQL's; SQLite runs one process")
-    other = Runtime(settings=runtime.settings, db=Database(runtime.settings.effective_database_url))
-    stop = asyncio.Event()
-    ours, theirs = EventRelay(runtime), EventRelay(other)
-    tasks = [asyncio.create_task(ours.run(stop)), asyncio.create_task(theirs.run(stop))]
-    try:
-        await asyncio.wait_for(ours.listening.wait(), 10)
-        await asyncio.wait_for(theirs.listening.wait(), 10)
-        # The server ends every listening connection (a restart, an administrator).
-        async with runtime.db.write() as session:
-            await session.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()"
-                )
+async def test_a_relay_connects_again_when_its_connection_dies(two: Two) -> None:
+    # The server ends every listening connection (a restart, an administrator).
+    async with two.here.db.write() as session:
+        await session.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()"
             )
-        # Each notices the loss and listens again on a new connection.
-        for _ in range(200):
-            if ours.connections == theirs.connections == 2:
-                break
-            await asyncio.sleep(0.05)
-        assert (ours.connections, theirs.connections) == (2, 2)
-        await asyncio.wait_for(ours.listening.wait(), 10)
-        await asyncio.wait_for(theirs.listening.wait(), 10)
-        with other.events.subscribe() as there:
-            runtime.events.publish(ALARM)
-            assert await _collect(there, 2.0) == [ALARM]
-    finally:
-        stop.set()
-        await asyncio.wait_for(asyncio.gather(*tasks), 10)
-        await other.db.dispose()
+        )
+    # Each notices the loss and listens again on a new connection.
+    for _ in range(200):
+        if two.ours.connections == two.theirs.connections == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert (two.ours.connections, two.theirs.connections) == (2, 2)
+    await asyncio.wait_for(two.ours.listening.wait(), 10)
+    await asyncio.wait_for(two.theirs.listening.wait(), 10)
+    with two.other.events.subscribe() as there:
+        two.here.events.publish(ALARM)
+        assert await _collect(there, 2.0) == [ALARM]

@@ -33,3 +33,8 @@ export function numberFormatter(lang: Lang): (value: number) => string {
   const format = new Intl.NumberFormat(locale(lang), { maximumFractionDigits: 2 });
   return (value) => format.format(value);
 }
+
+/** A command's parameters as one line: `level_pct=40, ramp_s=10`. */
+export function paramsText(params: Record<string, unknown>): string {
+  return Object.entries(params).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(", ");
+}

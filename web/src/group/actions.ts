@@ -1,10 +1,10 @@
 // Group actions: select assets by drawing a polygon or by the map's current filter, send one
 // command to those of one type, and watch the batch's progress.
-import { ApiError, type App, type StreamEvent } from "../app";
+import type { App, StreamEvent } from "../app";
 import type { Catalogue, CommandSpec } from "../catalogue";
 import { fill, h } from "../dom";
 import type { MapView } from "../map/view";
-import { paramForm } from "../panel/form";
+import { paramForm, reportFailure } from "../panel/form";
 import { inside, PolygonDrawer, type Ring } from "./polygon";
 import { BatchProgress, type Batch } from "./progress";
 
@@ -194,11 +194,7 @@ export class GroupActions {
         this.watch(batch);
       } catch (failure) {
         submit.disabled = false;
-        const problem = failure instanceof ApiError ? failure.problem : null;
-        const unplaced = (problem?.errors ?? []).filter((e) => !fields.showError(e.field, e.message));
-        error.textContent = unplaced.length ? unplaced.map((e) => `${e.field}: ${e.message}`).join("; ")
-          : problem?.errors?.length ? t("form.fix") : failure instanceof Error ? failure.message : String(failure);
-        error.hidden = false;
+        reportFailure(this.app, fields, error, failure);
       }
     });
     return form;

@@ -1,9 +1,10 @@
 // An asset's commands: the buttons of its type, the form each opens, and the history whose
 // rows follow every command's state live.
-import { ApiError, type App, type StreamEvent } from "../app";
+import type { App, StreamEvent } from "../app";
 import type { Catalogue, CommandSpec } from "../catalogue";
 import { fill, h } from "../dom";
-import { paramForm } from "./form";
+import { paramsText } from "../format";
+import { paramForm, reportFailure } from "./form";
 
 export interface CommandRecord {
   id: string;
@@ -23,9 +24,6 @@ export interface CommandRecord {
 
 const HISTORY = 20;
 
-export function paramsText(params: Record<string, unknown>): string {
-  return Object.entries(params).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(", ");
-}
 
 export class CommandSection {
   readonly element: HTMLElement;
@@ -193,12 +191,7 @@ export class CommandSection {
         close();
       } catch (failure) {
         submit.disabled = false;
-        const problem = failure instanceof ApiError ? failure.problem : null;
-        const unplaced = (problem?.errors ?? []).filter((e) => !fields.showError(e.field, e.message));
-        error.textContent = unplaced.length || !problem?.errors?.length
-          ? (unplaced.map((e) => e.message).join("; ") || (failure instanceof Error ? failure.message : String(failure)))
-          : t("form.fix");
-        error.hidden = false;
+        reportFailure(this.app, fields, error, failure);
       }
     });
     return form;

@@ -1,6 +1,6 @@
 // A form generated from a command's parameter schema: a number is an input with its bounds,
 // an enum a select, a boolean a checkbox, a date-time a date-time input, text a text input.
-import type { App } from "../app";
+import { ApiError, type App } from "../app";
 import type { ParamSchema, PropertySchema } from "../catalogue";
 import { h } from "../dom";
 
@@ -104,4 +104,19 @@ export function paramForm(app: App, schema: ParamSchema, onChange: () => void): 
       }
     },
   };
+}
+
+/** Show why a command was refused: field errors beside their fields, the rest (or the
+ * failure itself) in the form's error line. */
+export function reportFailure(app: App, fields: ParamForm, error: HTMLElement, failure: unknown): void {
+  const problem = failure instanceof ApiError ? failure.problem : null;
+  const unplaced = (problem?.errors ?? []).filter((e) => !fields.showError(e.field, e.message));
+  error.textContent = unplaced.length
+    ? unplaced.map((e) => `${e.field}: ${e.message}`).join("; ")
+    : problem?.errors?.length
+      ? app.t("form.fix")
+      : failure instanceof Error
+        ? failure.message
+        : String(failure);
+  error.hidden = false;
 }

@@ -5,7 +5,7 @@ import type { Mount, Severity, StreamEvent } from "../app";
 import { Beeper } from "./beep";
 import { communeNames, communeOptions } from "./communes";
 import { askForm } from "./dialog";
-import { attempt, errorText, h, selectOf, throttle } from "./dom";
+import { attempt, errorText, h, labelled, selectOf, throttle } from "./dom";
 import { SEVERITIES, severityBadge, severityRank } from "./severity";
 import "./views.css";
 
@@ -684,7 +684,3 @@ export const mount: Mount = (root, app) => {
     loadSeq++;
   };
 };
-
-function labelled(id: string, text: string, control: HTMLElement): HTMLElement {
-  return h("div", { class: "v-field" }, h("label", { for: id }, text), control);
-}

@@ -1,6 +1,7 @@
 // The approval queue: critical commands and group commands waiting for a second person
 // (four-eyes rule). The server refuses a requester approving their own; we show why.
 import type { Mount, StreamEvent } from "../app";
+import { paramsText } from "../format";
 import { everySecond, formatDuration } from "./countdown";
 import { askForm } from "./dialog";
 import { attempt, errorText, h, throttle } from "./dom";
@@ -84,7 +85,7 @@ export const mount: Mount = (root, app) => {
     return {
       kind: "command",
       id: c.id,
-      what: `${c.name} ${formatParams(c.params)}`,
+      what: `${c.name} ${inParentheses(paramsText(c.params))}`,
       target: `${c.asset_id} (${c.asset_type}, ${c.commune})`,
       reason: c.reason,
       createdAt: c.created_at,
@@ -97,7 +98,7 @@ export const mount: Mount = (root, app) => {
     return {
       kind: "batch",
       id: b.id,
-      what: `${b.name} ${formatParams(b.params)}`,
+      what: `${b.name} ${inParentheses(paramsText(b.params))}`,
       target: app.t("approvals.batchTarget", {
         n: b.total,
         type: b.type,
@@ -201,7 +202,6 @@ export const mount: Mount = (root, app) => {
   };
 };
 
-function formatParams(params: Record<string, unknown>): string {
-  const parts = Object.entries(params).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
-  return parts.length ? `(${parts.join(", ")})` : "";
+function inParentheses(text: string): string {
+  return text ? `(${text})` : "";
 }

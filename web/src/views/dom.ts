@@ -35,3 +35,8 @@ export async function attempt(app: App, action: () => Promise<unknown>): Promise
     return false;
   }
 }
+
+/** A control with its label, as the views' forms lay them out. */
+export function labelled(id: string, text: string, control: HTMLElement): HTMLElement {
+  return h("div", { class: "v-field" }, h("label", { for: id }, text), control);
+}

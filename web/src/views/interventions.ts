@@ -4,7 +4,7 @@ import type { App, Mount, StreamEvent } from "../app";
 import { communeNames, communeOptions } from "./communes";
 import { everySecond, formatDuration } from "./countdown";
 import { askForm } from "./dialog";
-import { attempt, errorText, h, selectOf, throttle } from "./dom";
+import { attempt, errorText, h, labelled, selectOf, throttle } from "./dom";
 import "./views.css";
 
 interface Intervention {
@@ -67,7 +67,7 @@ export const mount: Mount = (root, app) => {
   const filterBar = h(
     "form",
     { class: "v-filters", onsubmit: (e: Event) => e.preventDefault() },
-    field(
+    labelled(
       "iv-f-category",
       app.t("interventions.category"),
       selectOf(
@@ -76,9 +76,9 @@ export const mount: Mount = (root, app) => {
         CATEGORIES.map((c) => [c, app.t(`interventions.category.${c}`)]),
       ),
     ),
-    field("iv-f-commune", app.t("interventions.commune"), communeFilter),
-    field("iv-f-team", app.t("interventions.team"), teamFilter),
-    field(
+    labelled("iv-f-commune", app.t("interventions.commune"), communeFilter),
+    labelled("iv-f-team", app.t("interventions.team"), teamFilter),
+    labelled(
       "iv-f-priority",
       app.t("interventions.priority"),
       selectOf(
@@ -352,8 +352,8 @@ export const mount: Mount = (root, app) => {
       { class: "v-form", "data-testid": "intervention-create", "aria-label": app.t("interventions.new") },
       h("h2", {}, app.t("interventions.new")),
       alarmNote,
-      field("iv-c-title", app.t("interventions.titleField"), h("input", { id: "iv-c-title", name: "title", required: true, maxlength: 200, "data-testid": "intervention-title", size: 40 })),
-      field(
+      labelled("iv-c-title", app.t("interventions.titleField"), h("input", { id: "iv-c-title", name: "title", required: true, maxlength: 200, "data-testid": "intervention-title", size: 40 })),
+      labelled(
         "iv-c-category",
         app.t("interventions.category"),
         selectOf(
@@ -362,7 +362,7 @@ export const mount: Mount = (root, app) => {
           CATEGORIES.map((c) => [c, app.t(`interventions.category.${c}`)]),
         ),
       ),
-      field(
+      labelled(
         "iv-c-priority",
         app.t("interventions.priority"),
         selectOf(
@@ -371,14 +371,14 @@ export const mount: Mount = (root, app) => {
           PRIORITIES.map((p) => [p, app.t(`interventions.priority.${p}`)]),
         ),
       ),
-      field(
+      labelled(
         "iv-c-team",
         app.t("interventions.team"),
         selectOf({ id: "iv-c-team", name: "team_id", "data-testid": "intervention-team" }, app.t("interventions.noTeam"), teamOptions),
       ),
-      field("iv-c-asset", app.t("interventions.asset"), h("input", { id: "iv-c-asset", name: "asset_id", value: prefill.asset_id ?? "", "data-testid": "intervention-asset-id", maxlength: 64 })),
-      field("iv-c-commune", app.t("interventions.commune"), communeSelect),
-      field("iv-c-description", app.t("interventions.description"), h("textarea", { id: "iv-c-description", name: "description", rows: 3, "data-testid": "intervention-description" })),
+      labelled("iv-c-asset", app.t("interventions.asset"), h("input", { id: "iv-c-asset", name: "asset_id", value: prefill.asset_id ?? "", "data-testid": "intervention-asset-id", maxlength: 64 })),
+      labelled("iv-c-commune", app.t("interventions.commune"), communeSelect),
+      labelled("iv-c-description", app.t("interventions.description"), h("textarea", { id: "iv-c-description", name: "description", rows: 3, "data-testid": "intervention-description" })),
       h(
         "div",
         { class: "v-dialog-buttons" },
@@ -481,8 +481,4 @@ async function categoryOf(app: App, assetId: string): Promise<string | null> {
   } catch {
     return null; // the operator picks the category
   }
-}
-
-function field(id: string, label: string, control: HTMLElement): HTMLElement {
-  return h("div", { class: "v-field" }, h("label", { for: id }, label), control);
 }
