@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 import orjson
 from sqlalchemy import delete, func, select
 
-from beffroi import logs
+from beffroi import collector, logs
 from beffroi.alarms.ingest import AlarmObserver
 from beffroi.alarms.models import Alarm, AlarmHistory
 from beffroi.assets.fleet import generate_fleet
@@ -341,4 +341,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    collector.tune()  # the hub here collects garbage as the beffroi command does
     sys.exit(main())

@@ -33,6 +33,7 @@ import argparse
 import asyncio
 import contextlib
 import multiprocessing
+import os
 import signal
 import socket
 import statistics
@@ -55,7 +56,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 from tests.mqtt_support import start_mosquitto
 
-from beffroi import logs
+from beffroi import collector, logs
 from beffroi.accounts import service as accounts
 from beffroi.accounts.principal import Role
 from beffroi.accounts.schemas import TokenCreate, UserCreate
@@ -77,7 +78,7 @@ from beffroi.gateway.runner import Gateway, broker_address
 from beffroi.simulator import Simulator, city_centre, load_sim_assets
 from beffroi.telemetry.models import DeviceStatus
 from beffroi.web.app import create_app
-from bench.common import postgres_available, scratch_database
+from bench.common import CpuMeter, postgres_available, postgres_backends, scratch_database
 from bench.ingest import BROKER_TUNING
 
 TARGET_SENT_S = 3.0
@@ -88,6 +89,8 @@ PROBE = "SL-DIJ-00001"
 RAW_WARMUP = 20
 FINAL_STATES = frozenset(s.value for s in FINAL)
 MILESTONES = ("sent", "succeeded", "verified")
+# What a simulated light sends back for a dim: accepted, succeeded, and its new level.
+ANSWERS = 3
 
 
 def _now() -> float:
@@ -266,6 +269,106 @@ def raw_round_trips(
             client.loop_stop()
 
 
+RAW_FAN = "bench/fan"
+
+
+RAW_FLEET_CLIENTS = 4  # a paho client has 65,535 message ids: 102,000 answers need several
+
+
+def raw_fleet_main(
+    host: str, port: int, username: str, password: str, answers: int, control: Connection
+) -> None:
+    """The raw fan-out's far side: plain paho clients that answer every message on
+    ``bench/fan/cmd/{k}/{n}`` with ``answers`` QoS 1 messages at once (as a device answers a
+    command with its reply and its new state), until told to stop."""
+    subscribed = threading.Semaphore(0)
+    clients = []
+    for k in range(RAW_FLEET_CLIENTS):
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"bench-raw-fleet-{k}", protocol=mqtt.MQTTv311
+        )
+        client.username_pw_set(username, password)
+        client.on_socket_open = _no_delay
+        client.max_inflight_messages_set(0)
+
+        def on_connect(c: mqtt.Client, *_args: Any, k: int = k) -> None:
+            c.subscribe(f"{RAW_FAN}/cmd/{k}/#", qos=1)
+
+        def on_message(c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+            n = message.topic.rsplit("/", 1)[-1]
+            for a in range(answers):
+                c.publish(f"{RAW_FAN}/reply/{n}/{a}", b'{"status":"succeeded"}', qos=1)
+
+        client.on_connect = on_connect
+        client.on_subscribe = lambda *_a: subscribed.release()
+        client.on_message = on_message
+        client.connect(host, port, keepalive=60)
+        client.loop_start()
+        clients.append(client)
+    try:
+        ok = all(subscribed.acquire(timeout=30) for _ in clients)
+        control.send("ready" if ok else "not subscribed")
+        control.recv()
+    finally:
+        for client in clients:
+            client.disconnect()
+            client.loop_stop()
+
+
+def raw_fan_out(
+    host: str, port: int, username: str, password: str, count: int, answers: int
+) -> tuple[float, float]:
+    """The raw baseline of the city-wide dim: a plain paho client publishes ``count`` QoS 1
+    messages to as many topics, as fast as paho takes them, while another process (see
+    :func:`raw_fleet_main`) answers each with ``answers`` messages; seconds from the first
+    publish until the broker acknowledged them all, and until every answer arrived. No
+    database, no logic: what two Python MQTT clients and the broker cost on this machine."""
+    collector.tune()  # as the other processes of the run
+    acked = received = 0
+    marks: dict[str, float] = {}
+    done = threading.Event()
+    ready = threading.Event()
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id="bench-raw-hub", protocol=mqtt.MQTTv311
+    )
+    client.username_pw_set(username, password)
+    client.on_socket_open = _no_delay
+    client.max_inflight_messages_set(0)
+    client.on_connect = lambda c, *_a: c.subscribe(f"{RAW_FAN}/reply/#", qos=1)
+    client.on_subscribe = lambda *_a: ready.set()
+
+    def on_publish(*_args: Any) -> None:
+        nonlocal acked
+        acked += 1
+        if acked == count:
+            marks["sent"] = _now()
+
+    def on_message(*_args: Any) -> None:
+        nonlocal received
+        received += 1
+        if received == count * answers:
+            marks["answered"] = _now()
+            done.set()
+
+    client.on_publish = on_publish
+    client.on_message = on_message
+    client.connect(host, port, keepalive=60)
+    client.loop_start()
+    try:
+        if not ready.wait(30):
+            raise RuntimeError("raw fan-out: the publishing client did not subscribe")
+        payload = b'{"name":"dim","params":{"level_pct":60},"expires_at":"2030-01-01T00:00:00Z"}'
+        start = _now()
+        for n in range(count):
+            client.publish(f"{RAW_FAN}/cmd/{n % RAW_FLEET_CLIENTS}/{n}", payload, qos=1)
+        if not done.wait(300):
+            raise RuntimeError(f"raw fan-out: {received} of {count * answers} answers")
+        return marks["sent"] - start, marks["answered"] - start
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
 def _no_delay(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
@@ -314,7 +417,9 @@ class Watch:
         cid = event.command_id
         progress = None
         if event.batch_id is not None:
-            progress = self.batches.setdefault(event.batch_id, BatchProgress())
+            progress = self.batches.get(event.batch_id)
+            if progress is None:
+                progress = self.batches[event.batch_id] = BatchProgress()
         before = self.current.get(cid)
         self.current[cid] = (event.state, event.verification)
         if progress is not None:
@@ -379,6 +484,8 @@ class Hub:
     broker_host: str
     broker_port: int
     watch: Watch
+    broker_pid: int
+    database: str  # its name, to find PostgreSQL's processes serving it
 
 
 async def _register(url: str, scale: float) -> tuple[int, int, str, str, dict[str, str]]:
@@ -429,9 +536,9 @@ async def _wait_online(runtime: Runtime, expected: int, timeout_s: float) -> int
 @contextlib.asynccontextmanager
 async def _broker(
     args: argparse.Namespace, runtime: Runtime, folder: Path
-) -> AsyncIterator[tuple[str, int, str]]:
+) -> AsyncIterator[tuple[str, int, str, int]]:
     """Mosquitto provisioned by Beffroi (password and ACL files), or the embedded broker;
-    yields (host, port, url)."""
+    yields (host, port, url, the broker's process id)."""
     if args.broker == "embedded":
         settings = runtime.settings.model_copy(
             update={"broker_host": "127.0.0.1", "broker_port": 0}
@@ -440,7 +547,7 @@ async def _broker(
         await broker.start()
         try:
             assert broker.port is not None
-            yield broker.host, broker.port, broker.url
+            yield broker.host, broker.port, broker.url, os.getpid()
         finally:
             await broker.stop()
         return
@@ -450,7 +557,7 @@ async def _broker(
         folder, password_file=passwords, acl_file=acl, extra_config=BROKER_TUNING
     )
     try:
-        yield mosquitto.host, mosquitto.port, mosquitto.url
+        yield mosquitto.host, mosquitto.port, mosquitto.url, mosquitto.pid
     finally:
         mosquitto.stop()
 
@@ -529,6 +636,7 @@ class BatchFigures:
     start: float
     waited_s: float
     api: dict[str, Any]
+    cpu: dict[str, float]  # CPU seconds per part of the run, create call until settled
 
     def at(self, milestone: str, share: float) -> float | None:
         """Seconds from the create call until ``share`` of the children reached it."""
@@ -543,7 +651,9 @@ class BatchFigures:
         return self.at(milestone, 1.0)
 
 
-async def _batch(hub: Hub, level: float, expected: int, timeout_s: float) -> BatchFigures:
+async def _batch(
+    hub: Hub, level: float, expected: int, timeout_s: float, meter: CpuMeter
+) -> BatchFigures:
     body = {
         "type": "streetlight",
         "name": "dim",
@@ -553,6 +663,7 @@ async def _batch(hub: Hub, level: float, expected: int, timeout_s: float) -> Bat
     }
     auth = {"Authorization": f"Bearer {hub.operator}"}
     async with httpx.AsyncClient(base_url=hub.base, timeout=300) as http:
+        meter.start()
         start = _now()
         created = await http.post("/api/v1/command-batches", json=body, headers=auth)
         created_at = _now()
@@ -571,12 +682,13 @@ async def _batch(hub: Hub, level: float, expected: int, timeout_s: float) -> Bat
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(progress.settled.wait(), timeout_s)
         waited = _now() - start
+        cpu = meter.stop()
         final = await http.get(f"/api/v1/command-batches/{batch['id']}", headers=auth)
         final.raise_for_status()
     if batch["total"] != expected:
         print(f"  WARNING: the batch has {batch['total']} children, {expected} streetlights exist")
     return BatchFigures(
-        batch["total"], created_at - start, approved_s, progress, start, waited, final.json()
+        batch["total"], created_at - start, approved_s, progress, start, waited, final.json(), cpu
     )
 
 
@@ -595,6 +707,7 @@ class Results:
     online: int
     raw: dict[bool, list[float]]  # by TCP_NODELAY
     trips: RoundTrips | None = None
+    raw_fan: tuple[float, float] | None = None  # all acknowledged, all answered (s)
     batch: BatchFigures | None = None
     simulator: dict[str, Any] = field(default_factory=dict)
     dropped_events: int = 0
@@ -618,7 +731,7 @@ async def bench(args: argparse.Namespace, backend: str) -> Results:
             folder = Path(tmp)
             async with open_runtime(settings) as runtime, contextlib.AsyncExitStack() as stack:
                 stop = asyncio.Event()
-                host, port, url_mqtt = await stack.enter_async_context(
+                host, port, url_mqtt, broker_pid = await stack.enter_async_context(
                     _broker(args, runtime, folder)
                 )
                 print(f"[{backend}] {args.broker} broker on {url_mqtt}", flush=True)
@@ -647,6 +760,8 @@ async def bench(args: argparse.Namespace, backend: str) -> Results:
                     host,
                     port,
                     watch,
+                    broker_pid,
+                    url.rsplit("/", 1)[-1],
                 )
                 results = await _drive(args, backend, hub, secrets, assets, lights, stack)
                 results.dropped_events = watch.subscription.dropped
@@ -673,7 +788,7 @@ async def _drive(
         flush=True,
     )
     began = _now()
-    stack.enter_context(
+    simulator = stack.enter_context(
         spawned(
             simulator_main,
             (
@@ -733,11 +848,40 @@ async def _drive(
     print(f"[{backend}] single commands, one after another ({args.commands}) …", flush=True)
     results.trips = await _round_trips(hub, args.commands, control)
 
+    print(f"[{backend}] raw fan-out baseline ({lights:,} messages, {ANSWERS} answers each) …")
+    results.raw_fan = await _raw_fan(hub, lights)
     print(f"[{backend}] one dim command to all {lights:,} streetlights …", flush=True)
-    results.batch = await _batch(hub, args.level, lights, args.batch_timeout)
+    simulator_pid = simulator.pid or 0
+    meter = CpuMeter(
+        {
+            "hub": lambda: [os.getpid()],
+            "simulated fleet": lambda: [simulator_pid],
+            "broker": lambda: [] if hub.broker_pid == os.getpid() else [hub.broker_pid],
+            "PostgreSQL": lambda: (
+                postgres_backends(hub.database) if backend == "postgresql" else []
+            ),
+        }
+    )
+    results.batch = await _batch(hub, args.level, lights, args.batch_timeout, meter)
 
     results.simulator = await _simulator_stats(stack, sim_report)
     return results
+
+
+async def _raw_fan(hub: Hub, count: int) -> tuple[float, float]:
+    """:func:`raw_fan_out` against :func:`raw_fleet_main`, each in a process of its own."""
+    settings = hub.runtime.settings
+    login = (hub.broker_host, hub.broker_port, settings.mqtt_username, settings.hub_mqtt_password)
+    control, far_end = multiprocessing.get_context("spawn").Pipe()
+    with spawned(raw_fleet_main, (*login, ANSWERS, far_end), "bench-raw-fleet"):
+        far_end.close()
+        if not await asyncio.to_thread(control.poll, 60) or control.recv() != "ready":
+            raise RuntimeError("raw fan-out: the answering client did not subscribe")
+        try:
+            figures: tuple[float, float] = await _in_process(raw_fan_out, *login, count, ANSWERS)
+            return figures
+        finally:
+            control.send("stop")
 
 
 async def _in_process(target: Any, *args: Any) -> Any:
@@ -821,6 +965,18 @@ def _print(r: Results, args: argparse.Namespace, settings_note: str) -> None:
                 f"       NOT settled: {sum(open_.values())} children still open, "
                 f"{pending} awaiting verification"
             )
+        if r.raw_fan is not None:
+            print(
+                f"     raw baseline, two plain paho clients and the broker, no hub: "
+                f"{b.total:,} QoS 1 messages all acknowledged {r.raw_fan[0]:.2f} s, "
+                f"their {ANSWERS} answers each all received {r.raw_fan[1]:.2f} s"
+            )
+        cores = os.cpu_count() or 1
+        print(
+            f"     CPU seconds used meanwhile ({b.waited_s:.1f} s on {cores} cores = "
+            f"{b.waited_s * cores:.1f} s): "
+            + ", ".join(f"{name} {seconds:.1f}" for name, seconds in b.cpu.items())
+        )
         sent, verified = b.all("sent"), b.all("verified")
         verdicts += [
             (f"all sent < {TARGET_SENT_S:.0f} s", sent is not None and sent < TARGET_SENT_S),
@@ -944,4 +1100,5 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
+    collector.tune()  # the hub here collects garbage as the beffroi command does
     sys.exit(asyncio.run(main()))

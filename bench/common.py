@@ -11,8 +11,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -122,3 +122,55 @@ def running_server(database_url: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+# --- CPU time, per part of a run (Linux /proc) ------------------------------------------------
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds ``pid`` has used so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def postgres_backends(database: str) -> list[int]:
+    """The server processes serving ``database`` now (their title names it)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if title.startswith("postgres:") and f" {database} " in f"{title} ":
+                out.append(int(entry.name))
+    return out
+
+
+@dataclass(slots=True)
+class CpuMeter:
+    """CPU seconds used by named groups of processes between :meth:`start` and :meth:`stop`
+    (processes found at each end; a backend that came and went between is missed)."""
+
+    groups: dict[str, Callable[[], list[int]]]
+    used: dict[str, float] = field(default_factory=dict)
+    _at_start: dict[int, float] = field(default_factory=dict)
+
+    def start(self) -> None:
+        """Take the first reading."""
+        self._at_start = {p: cpu_seconds(p) for pids in self._pids().values() for p in pids}
+
+    def stop(self) -> dict[str, float]:
+        """Seconds each group used since :meth:`start`."""
+        self.used = {
+            name: sum(cpu_seconds(p) - self._at_start.get(p, 0.0) for p in pids)
+            for name, pids in self._pids().items()
+        }
+        return self.used
+
+    def _pids(self) -> dict[str, list[int]]:
+        return {name: pids() for name, pids in self.groups.items()}

@@ -27,6 +27,7 @@ from beffroi.alarms.signals import AlarmSignal
 from beffroi.assets.models import Asset
 from beffroi.catalogue import CATALOGUE, Severity
 from beffroi.db import Base
+from beffroi.db.lists import among, parts
 from beffroi.telemetry.models import DeviceStatus
 
 CHUNK = 900
@@ -195,11 +196,11 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
 async def _assets(session: AsyncSession, ids: Iterable[str]) -> dict[str, _AssetInfo]:
     """Type, commune and parent (the cabinet, or the gateway it speaks through)."""
     out: dict[str, _AssetInfo] = {}
-    for part in _chunks(sorted(ids)):
+    for part in parts(session, sorted(ids)):
         rows = await session.execute(
             select(Asset.id, Asset.type, Asset.commune_code, Asset.parent_id, DeviceStatus.via)
             .outerjoin(DeviceStatus, DeviceStatus.asset_id == Asset.id)
-            .where(Asset.id.in_(part))
+            .where(among(session, Asset.id, part))
         )
         for row in rows:
             out[row.id] = _AssetInfo(row.type, row.commune_code, row.parent_id or row.via)
@@ -214,8 +215,8 @@ async def _locked(session: AsyncSession, where: ColumnElement[bool]) -> list[Ala
 
 async def _active(session: AsyncSession, keys: Sequence[str]) -> dict[str, Alarm]:
     out: dict[str, Alarm] = {}
-    for part in _chunks(sorted(keys)):
-        for row in await _locked(session, Alarm.active_key.in_(part)):
+    for part in parts(session, sorted(keys)):
+        for row in await _locked(session, among(session, Alarm.active_key, part)):
             assert row.active_key is not None
             out[row.active_key] = row
     return out

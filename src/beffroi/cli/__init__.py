@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from beffroi import collector
 from beffroi.cli import (
     accounts,
     audit,
@@ -39,4 +40,5 @@ app.add_typer(devices.app, name="device")
 
 def main() -> None:
     """Entry point of the ``beffroi`` script."""
+    collector.tune()
     run_cli(app)

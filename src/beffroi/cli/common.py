@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from beffroi import logs
+from beffroi import collector, logs
 from beffroi.config import ConfigError, Settings, get_settings
 from beffroi.context import Context, Runtime, open_runtime
 from beffroi.errors import BeffroiError, InvalidInput
@@ -83,14 +83,20 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
         yield update
 
 
+def _child(target: Callable[..., object], args: tuple[Any, ...]) -> None:
+    collector.tune()
+    target(*args)
+
+
 @contextmanager
 def spawned(
     target: Callable[..., object], args: tuple[Any, ...], name: str, grace_s: float = 15.0
 ) -> Iterator[multiprocessing.process.BaseProcess]:
     """A spawned child process, stopped (SIGTERM, then killed after ``grace_s``) and
-    reaped on exit. Arguments travel in memory (pickled), never through a file."""
+    reaped on exit. Arguments travel in memory (pickled), never through a file. The child
+    collects garbage as the ``beffroi`` command does (:mod:`beffroi.collector`)."""
     process = multiprocessing.get_context("spawn").Process(
-        target=target, args=args, name=name, daemon=True
+        target=_child, args=(target, args), name=name, daemon=True
     )
     process.start()
     try:

@@ -29,6 +29,7 @@ from beffroi.commands.lifecycle import CommandState
 from beffroi.commands.models import Command
 from beffroi.commands.tracker import CommandTracker
 from beffroi.db import Database
+from beffroi.db.lists import among, parts
 from beffroi.devices import topics
 from beffroi.events import EventHub
 from beffroi.telemetry.events import ConnectivityChanged
@@ -135,18 +136,19 @@ class CommandDispatcher:
                 Command.state == CommandState.QUEUED, Command.next_attempt_at.is_(None)
             )
             if not everyone:
-                waiting = waiting.where(Command.asset_id.in_(sorted(announced)[:ROUND_LIMIT]))
+                named = sorted(announced)[:ROUND_LIMIT]
+                waiting = waiting.where(among(session, Command.asset_id, named))
             assets = list((await session.execute(waiting.distinct())).scalars())
             if not assets:
                 return 0
             online = sorted(await online_routes(session, assets))
-            for start in range(0, len(online), ROUND_LIMIT):
+            for part in parts(session, online):
                 await session.execute(
                     update(Command)
                     .where(
                         Command.state == CommandState.QUEUED,
                         Command.next_attempt_at.is_(None),
-                        Command.asset_id.in_(online[start : start + ROUND_LIMIT]),
+                        among(session, Command.asset_id, part),
                     )
                     .values(next_attempt_at=utcnow())
                 )
@@ -192,7 +194,9 @@ class CommandDispatcher:
             if waiting:
                 # They wait for their device, without a due time (see release()).
                 await session.execute(
-                    update(Command).where(c.id.in_(waiting)).values(next_attempt_at=None)
+                    update(Command)
+                    .where(among(session, c.id, waiting))
+                    .values(next_attempt_at=None)
                 )
             by_timeout: dict[int, list[str]] = {}
             for r in ready:
@@ -200,7 +204,7 @@ class CommandDispatcher:
             for timeout_s, ids in by_timeout.items():
                 await session.execute(
                     update(Command)
-                    .where(c.id.in_(ids))
+                    .where(among(session, c.id, ids))
                     .values(
                         state=CommandState.SENT.value,
                         attempts=c.attempts + 1,

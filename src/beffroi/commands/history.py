@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,17 @@ from beffroi.db.copy import insert_rows
 
 CHUNK = 5000
 FAILED_STATES = frozenset({CommandState.FAILED, CommandState.REJECTED, CommandState.EXPIRED})
+
+
+class CommandRow(Protocol):
+    """What a move needs of a command: an ORM row or the plain values a hot path reads."""
+
+    id: str
+    asset_id: str
+    batch_id: str | None
+    name: str
+    state: str
+    verification: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +55,7 @@ class Move:
     @classmethod
     def of(
         cls,
-        row: Command,
+        row: CommandRow,
         at: datetime,
         actor: str,
         actor_kind: str,
@@ -143,23 +154,26 @@ MUTABLE = (
 )
 
 
-async def write_back(session: AsyncSession, rows: Sequence[Command], now: datetime) -> None:
-    """Write changed rows with one executemany rather than one UPDATE per ORM flush (a
-    batch of 34,000 moves at once). The rows are detached so no flush writes them again."""
+async def write_back(
+    session: AsyncSession, rows: Sequence[Any], now: datetime, columns: Sequence[str] = MUTABLE
+) -> None:
+    """Write ``columns`` of changed rows (ORM objects or plain ones) with one executemany
+    rather than one UPDATE per ORM flush (a batch of 34,000 moves at once). ORM rows are
+    detached so no flush writes them again."""
     if not rows:
         return
     table = Base.metadata.tables["commands"]
     stmt = (
         update(table)
         .where(table.c.id == bindparam("b_id"))
-        .values({c: bindparam(f"b_{c}") for c in (*MUTABLE, "updated_at")})
+        .values({c: bindparam(f"b_{c}") for c in (*columns, "updated_at")})
     )
     params = [
-        {"b_id": r.id, "b_updated_at": now, **{f"b_{c}": getattr(r, c) for c in MUTABLE}}
+        {"b_id": r.id, "b_updated_at": now, **{f"b_{c}": getattr(r, c) for c in columns}}
         for r in rows
     ]
     for r in rows:
-        if r in session:
+        if isinstance(r, Command) and r in session:
             session.expunge(r)
     for start in range(0, len(params), CHUNK):
         await session.execute(stmt, params[start : start + CHUNK])

@@ -47,6 +47,7 @@ from beffroi.commands.verification import expected_state, shares_state
 from beffroi.context import Context
 from beffroi.db import Base
 from beffroi.db.copy import insert_rows
+from beffroi.db.lists import among, parts
 from beffroi.errors import (
     Conflict,
     FieldError,
@@ -57,7 +58,6 @@ from beffroi.errors import (
 from beffroi.timeutil import utcnow
 
 T = TypeVar("T")
-CHUNK = 5000
 MAX_BATCH = 200_000
 # Targets named one by one in an error: enough to act on, not a wall of text.
 NAMED_AT_MOST = 10
@@ -180,11 +180,11 @@ async def _supersede(session: AsyncSession, rows: Sequence[dict[str, Any]], now:
         if r["verification"] == Verification.PENDING:
             by_names.setdefault(shares_state(r["asset_type"], r["name"]), []).append(r["asset_id"])
     for names, asset_ids in by_names.items():
-        for start in range(0, len(asset_ids), CHUNK):
+        for part in parts(session, asset_ids):
             await session.execute(
                 update(Command)
                 .where(
-                    Command.asset_id.in_(asset_ids[start : start + CHUNK]),
+                    among(session, Command.asset_id, part),
                     Command.name.in_(sorted(names)),
                     Command.verification.in_([Verification.PENDING, Verification.MISMATCH]),
                     Command.created_at < now,

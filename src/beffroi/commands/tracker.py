@@ -10,11 +10,12 @@ counted as rejected input.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+import orjson
+from sqlalchemy import Text, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi import metrics
@@ -23,15 +24,17 @@ from beffroi.commands.history import Move
 from beffroi.commands.lifecycle import FINAL, CommandState, Verification, can_move
 from beffroi.commands.models import Command
 from beffroi.commands.verification import expected_state, judge
+from beffroi.db.lists import among, parts
 from beffroi.devices import topics
 from beffroi.telemetry.decode import Reason, Rejection, Reply
 from beffroi.telemetry.store import Seen
 
-CHUNK = 5000
+# Distinct (type, command, parameters) whose expected state is remembered.
+EXPECTED_CACHE = 1024
 DEVICE = "device"
 AWAITING = (Verification.PENDING.value, Verification.MISMATCH.value)
-# A row's columns the tracker may change, written back in one executemany per batch.
-_COLUMNS = (
+# The columns the tracker may change, written back in one executemany per batch.
+CHANGES = (
     "state",
     "verification",
     "replied_at",
@@ -39,6 +42,36 @@ _COLUMNS = (
     "verify_by",
     "verified_at",
     "result",
+)
+
+
+@dataclass(slots=True)
+class Followed:
+    """The part of a command row the tracker reads and moves: plain values, not an ORM
+    object (a city-wide dim brings 34,000 replies, then 34,000 reports, in a few seconds)."""
+
+    id: str
+    asset_id: str
+    batch_id: str | None
+    asset_type: str
+    name: str
+    state: str
+    verification: str
+    sent_at: datetime | None
+    replied_at: datetime | None
+    finished_at: datetime | None
+    verify_by: datetime | None
+    verified_at: datetime | None
+    result: dict[str, Any] | None
+    # The command's parameters as stored (JSON text): what its verification expects is
+    # worked out once per distinct text, and a batch's children share one.
+    params: str
+
+
+_c = Command.__table__.c
+_READ = (
+    *(getattr(_c, f.name) for f in fields(Followed) if f.name != "params"),
+    cast(_c.params, Text).label("params"),
 )
 
 
@@ -65,6 +98,7 @@ class CommandTracker:
         self.root = root
         self.verify_window = verify_window
         self.watching: set[str] = set()
+        self._expected: dict[tuple[str, str, str], dict[str, Any]] = {}
 
     def watch(self, asset_ids: Sequence[str]) -> None:
         """Readings of these assets may verify a command."""
@@ -83,18 +117,32 @@ class CommandTracker:
         """Apply a batch's replies, then verify against its newest values."""
         replies, newest = seen.replies, seen.newest
         out = Observed()
-        changed: dict[str, Command] = {}
+        changed: dict[str, Followed] = {}
         moves: list[Move] = []
-        # Changed rows are written by one executemany below, not by the ORM's autoflush.
-        with session.no_autoflush:
-            if replies:
-                await self._replies(session, replies, now, changed, moves, out)
-            watched = {asset for asset, _ in newest if asset in self.watching}
-            if watched:
-                await self._verify(session, watched, newest, now, changed, moves)
+        if replies:
+            await self._replies(session, replies, now, changed, moves, out)
+        watched = {asset for asset, _ in newest if asset in self.watching}
+        if watched:
+            await self._verify(session, watched, newest, now, changed, moves)
         if changed:
-            await history.write_back(session, list(changed.values()), now)
+            await history.write_back(session, list(changed.values()), now, CHANGES)
             out.events += await history.record(session, moves)
+        return out
+
+    async def _read(
+        self, session: AsyncSession, column: Any, keys: Sequence[str], *more: Any
+    ) -> list[Followed]:
+        """Rows whose ``column`` is one of ``keys``, locked in id order (as cancellations
+        and the expiry job lock them)."""
+        out: list[Followed] = []
+        for part in parts(session, keys):
+            result = await session.execute(
+                select(*_READ)
+                .where(among(session, column, part), *more)
+                .order_by(_c.id)
+                .with_for_update()
+            )
+            out += [Followed(*row) for row in result]
         return out
 
     async def _replies(
@@ -102,21 +150,12 @@ class CommandTracker:
         session: AsyncSession,
         replies: Sequence[Reply],
         now: datetime,
-        changed: dict[str, Command],
+        changed: dict[str, Followed],
         moves: list[Move],
         out: Observed,
     ) -> None:
         ids = sorted({r.command_id for r in replies})
-        rows: dict[str, Command] = {}
-        for start in range(0, len(ids), CHUNK):
-            # Locked in id order: cancellations and the expiry job lock the same way.
-            result = await session.execute(
-                select(Command)
-                .where(Command.id.in_(ids[start : start + CHUNK]))
-                .order_by(Command.id)
-                .with_for_update()
-            )
-            rows.update({c.id: c for c in result.scalars()})
+        rows = {f.id: f for f in await self._read(session, _c.id, ids)}
         for reply in replies:
             row = rows.get(reply.command_id)
             if row is None or row.asset_id != reply.asset_id or row.sent_at is None:
@@ -146,27 +185,20 @@ class CommandTracker:
         assets: set[str],
         newest: Newest,
         now: datetime,
-        changed: dict[str, Command],
+        changed: dict[str, Followed],
         moves: list[Move],
     ) -> None:
-        ordered = sorted(assets)
-        candidates: list[Command] = []
-        for start in range(0, len(ordered), CHUNK):
-            result = await session.execute(
-                select(Command)
-                .where(
-                    Command.asset_id.in_(ordered[start : start + CHUNK]),
-                    Command.verification.in_(AWAITING),
-                    Command.sent_at.is_not(None),
-                )
-                .order_by(Command.id)
-                .with_for_update()
-            )
-            candidates += [changed.get(c.id, c) for c in result.scalars()]
-        found = {c.asset_id for c in candidates}
-        self.watching -= assets - found
+        found = await self._read(
+            session,
+            _c.asset_id,
+            sorted(assets),
+            _c.verification.in_(AWAITING),
+            _c.sent_at.is_not(None),
+        )
+        candidates = [changed.get(f.id, f) for f in found]
+        self.watching -= assets - {c.asset_id for c in candidates}
         for row in candidates:
-            expected = expected_state(row.asset_type, row.name, row.params)
+            expected = self._expected_of(row)
             reported = {
                 key: newest[(row.asset_id, key)][1:]
                 for key in expected
@@ -191,13 +223,23 @@ class CommandTracker:
             detail: dict[str, Any] = {"expected": _plain(expected), "reported": reported}
             moves.append(_move(row, now, detail, transition=False))
 
+    def _expected_of(self, row: Followed) -> dict[str, Any]:
+        key = (row.asset_type, row.name, row.params)
+        expected = self._expected.get(key)
+        if expected is None:
+            if len(self._expected) >= EXPECTED_CACHE:
+                self._expected.clear()
+            expected = expected_state(row.asset_type, row.name, orjson.loads(row.params))
+            self._expected[key] = expected
+        return expected
+
 
 def _plain(expected: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (float(v) if isinstance(v, float) else v) for k, v in expected.items()}
 
 
 def _move(
-    row: Command, now: datetime, detail: dict[str, Any] | None, *, transition: bool = True
+    row: Followed, now: datetime, detail: dict[str, Any] | None, *, transition: bool = True
 ) -> Move:
     """A move the device caused (its reply, or the state it reported)."""
     return Move.of(row, now, row.asset_id, DEVICE, detail, transition=transition)

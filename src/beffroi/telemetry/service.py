@@ -16,6 +16,7 @@ from beffroi.accounts.principal import Permission
 from beffroi.assets.models import AssetStatus
 from beffroi.assets.service import AssetFilter, get_asset, scoped_asset_ids
 from beffroi.context import Context
+from beffroi.db.lists import among, parts
 from beffroi.errors import FieldError, InvalidInput, PermissionDenied
 from beffroi.telemetry.models import (
     DeviceStatus,
@@ -303,11 +304,10 @@ async def online_routes(session: AsyncSession, asset_ids: Sequence[str]) -> dict
     """Which of these devices are online now, each with the field gateway it speaks
     through (``None``: directly). For the command dispatcher."""
     routes: dict[str, str | None] = {}
-    ids = sorted(set(asset_ids))
-    for start in range(0, len(ids), 5000):
+    for part in parts(session, sorted(set(asset_ids))):
         rows = await session.execute(
             select(DeviceStatus.asset_id, DeviceStatus.via).where(
-                DeviceStatus.asset_id.in_(ids[start : start + 5000]), DeviceStatus.online
+                among(session, DeviceStatus.asset_id, part), DeviceStatus.online
             )
         )
         routes.update({row.asset_id: row.via for row in rows})
