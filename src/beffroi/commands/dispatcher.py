@@ -39,6 +39,8 @@ from beffroi.timeutil import utcnow
 log = structlog.get_logger(__name__)
 
 ROUND_LIMIT = 5000
+# Ingestion waits at most this long for a backlog of commands to leave (see sent_first).
+PRECEDENCE_MAX_S = 2.0
 CLOCK_S = 1.0
 RELEASE_S = 10.0
 REFRESH_S = 30.0
@@ -73,7 +75,20 @@ class CommandDispatcher:
         self.backlog = backlog
         self._wake = asyncio.Event()
         self._back_online: set[str] = set()
+        self._clear = asyncio.Event()
+        self._clear.set()
         self.sent = 0
+
+    async def sent_first(self) -> None:
+        """Wait (at most :data:`PRECEDENCE_MAX_S`) while a backlog of commands is leaving.
+
+        The ingest pipeline awaits this before each batch: an operator's city-wide
+        command goes out before the replies to its first part are stored, and replies wait
+        in the broker and the pipeline's bounded queue meanwhile, rather than every round of
+        sends waiting behind a batch of replies."""
+        if not self._clear.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._clear.wait(), PRECEDENCE_MAX_S)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Dispatch until ``stop`` is set."""
@@ -98,8 +113,11 @@ class CommandDispatcher:
                     if self._back_online or now_m - last_release >= RELEASE_S:
                         await self.release(everyone=now_m - last_release >= RELEASE_S)
                         last_release = now_m
-                    while await self.dispatch_due() == ROUND_LIMIT:
-                        pass
+                    try:
+                        while await self.dispatch_due() == ROUND_LIMIT:
+                            self._clear.clear()  # more are due at once: they go first
+                    finally:
+                        self._clear.set()
                     if now_m - last_clock >= CLOCK_S:
                         # Replies still queued for ingest are not missing replies.
                         closed = await jobs.close_overdue(self.db, retries=not self.backlog())

@@ -2,9 +2,13 @@
 
 SQLAlchemy renders an ``IN`` list as one bound parameter per value, anew for every
 statement: with 5,000 ids that rendering costs more than the query. On PostgreSQL the
-values go as one array (``column = ANY($1)``), so the statement's text is the same
-whatever their number and the whole list fits in one query. SQLite has no arrays and a
-limit on parameters: there the list is cut into parts of :data:`SQLITE_PART`.
+values go as one array, so the statement's text is the same whatever their number and the
+whole list fits in one query. The array is unnested into a set (``column IN (SELECT
+unnest($1))``) rather than compared with ``= ANY($1)``: a prepared statement keeps the
+plan it got while the table was small, and a sequential scan testing every row against
+every element of a 5,000-value array took 3.9 s where a hashed set takes milliseconds.
+SQLite has no arrays and a limit on parameters: there the list is cut into parts of
+:data:`SQLITE_PART`.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, any_, bindparam
+from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,7 +43,8 @@ def among(session: AsyncSession, column: Any, values: Sequence[Any]) -> ColumnEl
     """``column`` is one of ``values`` (a part from :func:`parts`)."""
     result: ColumnElement[bool]
     if is_postgres(session):
-        result = column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+        array = bindparam(None, list(values), type_=ARRAY(column.type))
+        result = column.in_(select(func.unnest(array)).scalar_subquery())
     else:
         result = column.in_(values)
     return result

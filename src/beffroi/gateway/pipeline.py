@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 import structlog
@@ -66,8 +66,11 @@ class IngestPipeline:
         retention: timedelta,
         batch_size: int = 2000,
         batch_ms: int = 100,
+        turn: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
+        # Awaited before each batch: another task (the command dispatcher) may go first.
+        self.turn = turn
         self.directory = directory
         self.events = events
         self.ack = ack
@@ -98,6 +101,8 @@ class IngestPipeline:
         while not (stop.is_set() and not self.pending):
             items = await self._collect(stop)
             if items:
+                if self.turn is not None:
+                    await self.turn()
                 await self.process(items, stop)
 
     async def _wait(self, seconds: float) -> bool:

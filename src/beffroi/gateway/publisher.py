@@ -25,11 +25,13 @@ class MqttPublisher:
         self.address = address
         self.connected = threading.Event()
         self._stopping = threading.Event()
-        protocol = mqtt.MQTTv5 if address.version == 5 else mqtt.MQTTv311
+        # MQTT 3.1.1 whatever the ingest connection speaks: this one only publishes, and
+        # MQTT 5 would make paho build and parse a properties object for each command and
+        # each acknowledgement (a tenth of the hub's CPU while it dims the whole city).
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=(address.client_id + client_id_suffix)[:64],
-            protocol=protocol,
+            protocol=mqtt.MQTTv311,
         )
         self.client.username_pw_set(address.username, address.password)
         self.client.reconnect_delay_set(min_delay=1, max_delay=10)

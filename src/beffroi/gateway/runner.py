@@ -96,6 +96,7 @@ class Gateway:
             retention=timedelta(days=settings.telemetry_retention_days),
             batch_size=settings.ingest_batch_size,
             batch_ms=settings.ingest_batch_ms,
+            turn=lambda: self.dispatcher.sent_first(),
         )
         self.source: MqttSource | None = None
         self.publisher = MqttPublisher(address)
