@@ -33,7 +33,7 @@ from beffroi.telemetry.store import Seen
 EXPECTED_CACHE = 1024
 DEVICE = "device"
 AWAITING = (Verification.PENDING.value, Verification.MISMATCH.value)
-# The columns the tracker may change, written back in one executemany per batch.
+# The columns the tracker may change, written back together once per batch.
 CHANGES = (
     "state",
     "verification",

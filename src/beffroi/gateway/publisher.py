@@ -26,8 +26,8 @@ class MqttPublisher:
         self.connected = threading.Event()
         self._stopping = threading.Event()
         # MQTT 3.1.1 whatever the ingest connection speaks: this one only publishes, and
-        # MQTT 5 would make paho build and parse a properties object for each command and
-        # each acknowledgement (a tenth of the hub's CPU while it dims the whole city).
+        # with MQTT 5 paho builds and parses a properties object for every command and
+        # every acknowledgement (34,000 of each when the whole city is dimmed).
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=(address.client_id + client_id_suffix)[:64],
