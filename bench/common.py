@@ -139,7 +139,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 def postgres_backends(database: str) -> list[int]:
-    """The server processes serving ``database`` now (their title names it)."""
+    """The server processes working on ``database`` now: its connections' backends and any
+    autovacuum worker on it (their titles name it)."""
     out = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
