@@ -273,8 +273,6 @@ def raw_round_trips(
 
 
 RAW_FAN = "bench/fan"
-
-
 RAW_FLEET_CLIENTS = 4  # a paho client has 65,535 message ids: 102,000 answers need several
 
 
