@@ -38,7 +38,6 @@ import contextlib
 import multiprocessing
 import os
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -78,6 +77,7 @@ from beffroi.devices.credentials import issue_credentials
 from beffroi.devices.mosquitto import write_mosquitto_files
 from beffroi.devices.topics import Channel, Topic
 from beffroi.gateway.runner import Gateway, broker_address
+from beffroi.gateway.source import no_delay
 from beffroi.simulator import Simulator, city_centre, load_sim_assets
 from beffroi.telemetry.models import DeviceStatus
 from beffroi.web.app import create_app
@@ -240,7 +240,7 @@ def raw_round_trips(
         client.on_connect = on_connect
         client.on_subscribe = lambda *_args: ready.release()
         if nodelay:
-            client.on_socket_open = _no_delay
+            client.on_socket_open = no_delay
         client.connect(host, port, keepalive=60)
         clients.append(client)
     a, b = clients
@@ -289,7 +289,7 @@ def raw_fleet_main(
             CallbackAPIVersion.VERSION2, client_id=f"bench-raw-fleet-{k}", protocol=mqtt.MQTTv311
         )
         client.username_pw_set(username, password)
-        client.on_socket_open = _no_delay
+        client.on_socket_open = no_delay
         client.max_inflight_messages_set(0)
 
         def on_connect(c: mqtt.Client, *_args: Any, k: int = k) -> None:
@@ -333,7 +333,7 @@ def raw_fan_out(
         CallbackAPIVersion.VERSION2, client_id="bench-raw-hub", protocol=mqtt.MQTTv311
     )
     client.username_pw_set(username, password)
-    client.on_socket_open = _no_delay
+    client.on_socket_open = no_delay
     client.max_inflight_messages_set(0)
     client.on_connect = lambda c, *_a: c.subscribe(f"{RAW_FAN}/reply/#", qos=1)
     client.on_subscribe = lambda *_a: ready.set()
@@ -368,10 +368,6 @@ def raw_fan_out(
     finally:
         client.disconnect()
         client.loop_stop()
-
-
-def _no_delay(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 # --- following commands on the event hub ------------------------------------------------
