@@ -92,8 +92,10 @@ def template(
     _run(drop_database(url))
 
 
+# One-row tables the migrations fill: reset in place, not emptied.
+HEAD_TABLES = {"audit_head", "credential_head"}
 TABLES_TO_RESET = [
-    t.name for t in reversed(Base.metadata.sorted_tables) if t.name not in {"audit_head"}
+    t.name for t in reversed(Base.metadata.sorted_tables) if t.name not in HEAD_TABLES
 ]
 
 
@@ -105,6 +107,7 @@ async def _reset_postgres(url: str) -> None:
                 text(f"TRUNCATE {', '.join(TABLES_TO_RESET)} RESTART IDENTITY CASCADE")
             )
             await conn.execute(text("UPDATE audit_head SET seq = 0, hash = :h"), {"h": "0" * 64})
+            await conn.execute(text("UPDATE credential_head SET seq = 0"))
     finally:
         await engine.dispose()
 

@@ -38,6 +38,7 @@ import pytest
 from beffroi.assets import importing
 from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.devices.credentials import issue_credentials
+from beffroi.devices.mosquitto import Listener, render_broker_config
 
 if TYPE_CHECKING:
     from beffroi.broker.embedded import EmbeddedBroker
@@ -99,11 +100,18 @@ def wait_for_port(
 
 
 class Mosquitto:
-    """A private Mosquitto process for one test. Use :func:`start_mosquitto` to make one."""
+    """A private Mosquitto process for one test. Use :func:`start_mosquitto` to make one.
 
-    def __init__(self, directory: Path, config: str, port: int) -> None:
+    ``port`` is the devices' listener; ``hub_port`` the hub's (the same port for an
+    anonymous test broker, which has one listener).
+    """
+
+    def __init__(
+        self, directory: Path, config: str, port: int, hub_port: int | None = None
+    ) -> None:
         self.directory = directory
         self.port = port
+        self.hub_port = hub_port or port
         self.host = LOOPBACK
         self.config_path = directory / "mosquitto.conf"
         self.log_path = directory / "mosquitto.log"
@@ -112,8 +120,13 @@ class Mosquitto:
 
     @property
     def url(self) -> str:
-        """``mqtt://127.0.0.1:PORT``, the form of ``BEFFROI_MQTT_URL``."""
+        """``mqtt://127.0.0.1:PORT`` of the devices' listener."""
         return f"mqtt://{self.host}:{self.port}"
+
+    @property
+    def hub_url(self) -> str:
+        """``mqtt://127.0.0.1:PORT`` of the hub's listener, the form of ``BEFFROI_MQTT_URL``."""
+        return f"mqtt://{self.host}:{self.hub_port}"
 
     @property
     def pid(self) -> int:
@@ -133,6 +146,7 @@ class Mosquitto:
         )
         try:
             wait_for_port(self.host, self.port, process=self._process)
+            wait_for_port(self.host, self.hub_port, process=self._process)
         except (RuntimeError, TimeoutError) as exc:
             stderr = self._finish()
             raise RuntimeError(f"mosquitto did not start: {exc}\n{stderr}\n{self.log()}") from exc
@@ -205,21 +219,22 @@ def mosquitto_config(
     port: int,
     log_path: Path,
     *,
+    hub_port: int | None = None,
     password_file: Path | None = None,
     acl_file: Path | None = None,
     allow_anonymous: bool = False,
     extra_config: str = "",
 ) -> str:
-    """The configuration of a private test broker."""
+    """The configuration of a private test broker.
+
+    With password and ACL files it is what Beffroi generates for production
+    (``render_broker_config``: a devices' listener binding client ids to usernames and a
+    hub's listener); an anonymous broker has one plain listener.
+    """
     lines = [
         # Started as root, Mosquitto would drop to user `mosquitto`, which may not read
         # files under the test's tmp_path nor write its log there: stay who we are.
         "user root",
-        "per_listener_settings false",
-        f"listener {port} {LOOPBACK}",
-        f"allow_anonymous {'true' if allow_anonymous else 'false'}",
-        # Without it, each request/response round trip costs ~40 ms (Nagle + delayed ACK).
-        "set_tcp_nodelay true",
         "persistence false",
         f"log_dest file {log_path}",
         "log_type error",
@@ -229,10 +244,24 @@ def mosquitto_config(
         "connection_messages true",
         "log_timestamp_format %H:%M:%S",
     ]
-    if password_file is not None:
-        lines.append(f"password_file {password_file}")
-    if acl_file is not None:
-        lines.append(f"acl_file {acl_file}")
+    if password_file is not None and acl_file is not None and hub_port is not None:
+        lines.append(
+            render_broker_config(
+                Listener(LOOPBACK, port), Listener(LOOPBACK, hub_port), password_file, acl_file
+            )
+        )
+    else:
+        lines += [
+            "per_listener_settings false",
+            f"listener {port} {LOOPBACK}",
+            f"allow_anonymous {'true' if allow_anonymous else 'false'}",
+            # Without it, each request/response round trip costs ~40 ms (Nagle + delayed ACK).
+            "set_tcp_nodelay true",
+        ]
+        if password_file is not None:
+            lines.append(f"password_file {password_file}")
+        if acl_file is not None:
+            lines.append(f"acl_file {acl_file}")
     if extra_config:
         lines.append(extra_config)
     return "\n".join(lines) + "\n"
@@ -246,7 +275,10 @@ def start_mosquitto(
     allow_anonymous: bool = False,
     extra_config: str = "",
 ) -> Mosquitto:
-    """Start a private Mosquitto on a free loopback port; it listens when this returns.
+    """Start a private Mosquitto on free loopback ports; it listens when this returns.
+
+    With a password file and an ACL file it has Beffroi's production layout: devices
+    connect to ``.port`` (``.url``), the hub to ``.hub_port`` (``.hub_url``).
 
     ``extra_config`` adds configuration lines (e.g. ``max_queued_messages 100000``).
     Stop it with ``.stop()`` or use the result as a context manager.
@@ -255,17 +287,20 @@ def start_mosquitto(
     directory = tmp_path / "mosquitto"
     directory.mkdir(parents=True, exist_ok=True)
     last_error: Exception | None = None
+    production = password_file is not None and acl_file is not None
     for _ in range(3):  # another process may grab the free port before Mosquitto binds it
         port = free_port()
+        hub_port = free_port() if production else None
         config = mosquitto_config(
             port,
             directory / "mosquitto.log",
+            hub_port=hub_port,
             password_file=password_file,
             acl_file=acl_file,
             allow_anonymous=allow_anonymous,
             extra_config=extra_config,
         )
-        broker = Mosquitto(directory, config, port)
+        broker = Mosquitto(directory, config, port, hub_port)
         try:
             broker._start()
         except RuntimeError as exc:

@@ -91,6 +91,22 @@ class Settings(BaseSettings):
     mqtt_protocol: Literal["5", "3.1.1"] = Field(
         default="5", description="MQTT version of the hub's connections to an external broker"
     )
+    mosquitto_password_file: Path | None = Field(
+        default=None,
+        description="Mosquitto's password_file, kept in step with device credentials",
+    )
+    mosquitto_acl_file: Path | None = Field(
+        default=None, description="Mosquitto's acl_file, written with the password file"
+    )
+    mosquitto_pid_file: Path | None = Field(
+        default=None, description="Mosquitto's pid_file: SIGHUP makes it reload the files"
+    )
+    mosquitto_reload_command: str = Field(
+        default="",
+        max_length=500,
+        description="Command that reloads Mosquitto (instead of a pid file), e.g. "
+        "'systemctl reload mosquitto'",
+    )
     broker_host: str = Field(default="127.0.0.1", description="Embedded broker address")
     broker_port: int = Field(default=1883, ge=0, le=65535)
     ingest_batch_size: int = Field(
@@ -241,6 +257,29 @@ class Settings(BaseSettings):
                 f"(got {value.split(':', 1)[0]!r})"
             )
         return value
+
+    @model_validator(mode="after")
+    def _mosquitto_files(self) -> Settings:
+        if (self.mosquitto_password_file is None) != (self.mosquitto_acl_file is None):
+            raise ValueError(
+                "BEFFROI_MOSQUITTO_PASSWORD_FILE and BEFFROI_MOSQUITTO_ACL_FILE go together: "
+                "set both or neither"
+            )
+        if (
+            self.mosquitto_password_file is not None
+            and self.mosquitto_pid_file is None
+            and not self.mosquitto_reload_command
+        ):
+            raise ValueError(
+                "BEFFROI_MOSQUITTO_PID_FILE or BEFFROI_MOSQUITTO_RELOAD_COMMAND: "
+                "say how Beffroi makes Mosquitto reload the files it keeps"
+            )
+        return self
+
+    @property
+    def keeps_mosquitto(self) -> bool:
+        """Whether this installation asks Beffroi to keep Mosquitto's files in step."""
+        return self.mosquitto_password_file is not None
 
     @model_validator(mode="after")
     def _production_refuses_defaults(self) -> Settings:

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,11 +28,19 @@ from paho.mqtt.reasoncodes import ReasonCode
 from beffroi.assets import service as assets
 from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.context import Context, Runtime
-from beffroi.devices import topics
+from beffroi.db import Database
+from beffroi.devices import changes, topics
 from beffroi.devices.credentials import issue_credentials, revoke_credentials
 from beffroi.devices.mosquitto import write_mosquitto_files
+from beffroi.devices.mosquitto_keeper import MosquittoKeeper
 from beffroi.devices.topics import Channel, Topic
-from tests.mqtt_support import DeviceSite, make_device_site, start_embedded_broker, start_mosquitto
+from tests.mqtt_support import (
+    DeviceSite,
+    Mosquitto,
+    make_device_site,
+    start_embedded_broker,
+    start_mosquitto,
+)
 
 NEVER_S = 0.6  # how long a "never receives" check waits
 ARRIVAL_S = 5.0  # how long an expected message may take
@@ -43,30 +51,57 @@ _client_ids = itertools.count(1)
 
 @dataclass
 class Target:
-    """A running broker with the site's devices, and how to apply credential changes."""
+    """A running broker with the site's devices, and how to wait for credential changes."""
 
     kind: str
     port: int
     site: DeviceSite
     hub: tuple[str, str]
     root: str
-    apply_changes: Callable[[], Awaitable[None]]
+    db: Database
+    hub_port: int = 0
 
-    def client(self, username: str, password: str | None = None) -> aiomqtt.Client:
-        """A client for ``username``, with its issued secret unless told otherwise."""
+    def client(
+        self,
+        username: str,
+        password: str | None = None,
+        *,
+        client_id: str | None = None,
+        persistent: bool = False,
+        will: aiomqtt.Will | None = None,
+    ) -> aiomqtt.Client:
+        """A client for ``username``, with its issued secret unless told otherwise; its
+        client id is its username unless told otherwise."""
         secret = self.site.secrets.get(username, "") if password is None else password
         return aiomqtt.Client(
             "127.0.0.1",
             self.port,
             username=username,
             password=secret,
-            identifier=f"{username}-{next(_client_ids)}",
+            identifier=username if client_id is None else client_id,
+            clean_session=not persistent,
+            will=will,
+            protocol=aiomqtt.ProtocolVersion.V311,
             timeout=ARRIVAL_S,
         )
 
     def hub_client(self) -> aiomqtt.Client:
-        """The hub's own client."""
-        return self.client(*self.hub)
+        """The hub's own client, on the hub's listener."""
+        return aiomqtt.Client(
+            "127.0.0.1",
+            self.hub_port or self.port,
+            username=self.hub[0],
+            password=self.hub[1],
+            identifier=f"hub-{next(_client_ids)}",
+            timeout=ARRIVAL_S,
+        )
+
+    async def applied(self) -> None:
+        """Return once every running broker applied the latest credential change, as the
+        ``beffroi device`` commands do before they return."""
+        result = await changes.wait_applied(self.db, await changes.head(self.db))
+        assert not result.late, result
+        assert result.confirmed, result
 
     def topic(self, channel: Channel, device: str, **parts: str) -> str:
         """A device API topic under this deployment's root."""
@@ -77,29 +112,55 @@ class Target:
 async def target(
     request: pytest.FixtureRequest, runtime: Runtime, system: Context, tmp_path: Path
 ) -> AsyncIterator[Target]:
-    """The site's devices behind one broker kind."""
+    """The site's devices behind one broker kind. Mosquitto's files are kept in step by
+    Beffroi's keeper (reloading it through its pid file), as in production."""
     site = await make_device_site(system)
     settings = runtime.settings
     hub = (settings.mqtt_username, settings.hub_mqtt_password)
     if request.param == "embedded":
         async with start_embedded_broker(runtime) as embedded:
             assert embedded.port is not None
-
-            async def refresh() -> None:
-                await embedded.refresh()
-
-            yield Target("embedded", embedded.port, site, hub, settings.mqtt_root, refresh)
+            yield Target("embedded", embedded.port, site, hub, settings.mqtt_root, runtime.db)
         return
     passwords, acl = tmp_path / "passwd", tmp_path / "acl"
     await write_mosquitto_files(system, passwords, acl)
     with start_mosquitto(tmp_path, password_file=passwords, acl_file=acl) as mosquitto:
+        async with keeping(runtime, mosquitto, passwords, acl):
+            yield Target(
+                "mosquitto",
+                mosquitto.port,
+                site,
+                hub,
+                settings.mqtt_root,
+                runtime.db,
+                mosquitto.hub_port,
+            )
 
-        async def reprovision() -> None:
-            before = mosquitto.reloads
-            await write_mosquitto_files(system, passwords, acl, hup_pid=mosquitto.pid)
-            await asyncio.to_thread(mosquitto.wait_reloaded, before)
 
-        yield Target("mosquitto", mosquitto.port, site, hub, settings.mqtt_root, reprovision)
+@contextlib.asynccontextmanager
+async def keeping(
+    runtime: Runtime, mosquitto: Mosquitto, passwords: Path, acl: Path
+) -> AsyncIterator[MosquittoKeeper]:
+    """Beffroi's keeper of Mosquitto's files, running until the block ends."""
+    pid_file = mosquitto.directory / "mosquitto.pid"
+    pid_file.write_text(f"{mosquitto.pid}\n")
+    settings = runtime.settings.model_copy(
+        update={
+            "mqtt_url": mosquitto.hub_url,
+            "mosquitto_password_file": passwords,
+            "mosquitto_acl_file": acl,
+            "mosquitto_pid_file": pid_file,
+        }
+    )
+    keeper = MosquittoKeeper(settings, runtime.db)
+    await keeper.start()
+    stop = asyncio.Event()
+    task = asyncio.create_task(keeper.run(stop))
+    try:
+        yield keeper
+    finally:
+        stop.set()
+        await task
 
 
 def code(reason: int | ReasonCode | None) -> int | None:
@@ -145,11 +206,7 @@ async def test_each_device_logs_in_with_its_own_secret_only(target: Target) -> N
 def connect_and_vanish(port: int, username: str, secret: str, will_topic: str) -> bool:
     """Connect with a will on ``will_topic``, then drop the socket without DISCONNECT so
     the broker publishes the will. Returns whether the CONNECT was accepted."""
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=f"{username}-{next(_client_ids)}",
-        protocol=mqtt.MQTTv311,
-    )
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=username, protocol=mqtt.MQTTv311)
     client.username_pw_set(username, secret)
     client.will_set(will_topic, b'{"online": false}', qos=1)
     answers: list[ReasonCode] = []
@@ -246,7 +303,9 @@ async def test_a_gateway_relays_for_its_children(target: Target) -> None:
         assert command in await collect(gateway, ARRIVAL_S, until=command)
 
 
-async def test_credential_changes_take_effect(target: Target, system: Context) -> None:
+async def test_credential_changes_take_effect_when_the_command_returns(
+    target: Target, system: Context
+) -> None:
     a, b, g = target.site.child, target.site.other, target.site.gateway
     newcomer = "SL-TAL-00009"
     await assets.create_asset(
@@ -262,16 +321,86 @@ async def test_credential_changes_take_effect(target: Target, system: Context) -
     )
     await revoke_credentials(system, a)
     issued = dict(await issue_credentials(system, [newcomer, g]))
-    if target.kind == "mosquitto":
-        await target.apply_changes()
-    # On the embedded broker a failed login looks at the database again: a new device and a
-    # rotated secret work at once; Mosquitto needed the reload above.
+    await target.applied()
     async with target.client(newcomer, issued[newcomer]):
         pass
     async with target.client(g, issued[g]):
         pass
-    await target.apply_changes()
     assert await refused(target.client(a)), "revoked"
     assert await refused(target.client(g, target.site.secrets[g])), "rotated away"
     async with target.client(b):
         pass
+
+
+async def wait_closed(client: aiomqtt.Client, seconds: float = ARRIVAL_S) -> bool:
+    """Whether the broker ends ``client``'s connection within ``seconds``."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            try:
+                async for _ in client.messages:
+                    pass
+            except aiomqtt.MqttError:
+                return True
+    return False
+
+
+@pytest.mark.parametrize("change", ["revoke", "rotate"])
+async def test_a_credential_change_ends_the_open_session(
+    target: Target, system: Context, change: str
+) -> None:
+    """The device connected with the old secret is disconnected, what it publishes after
+    the command returned reaches nobody, and (rotation) the new secret gets in."""
+    a = target.site.child
+    telemetry = target.topic(Channel.TELEMETRY, a)
+    async with target.hub_client() as hub, target.client(a) as device:
+        await hub.subscribe(telemetry, qos=1)
+        await device.subscribe(f"{target.root}/devices/{a}/commands/+", qos=1)
+        await device.publish(telemetry, b'{"values": {"power_w": 1}}', qos=1)
+        assert telemetry in await collect(hub, ARRIVAL_S, until=telemetry)
+        if change == "revoke":
+            await revoke_credentials(system, a, reason="stolen")
+        else:
+            [(_, new_secret)] = await issue_credentials(system, [a])
+        await target.applied()
+        with contextlib.suppress(aiomqtt.MqttError):  # the broker may already have closed it
+            await device.publish(telemetry, b'{"values": {"power_w": 2}}', qos=1)
+        assert await wait_closed(device), "the old secret's session stayed open"
+        assert telemetry not in await collect(hub, NEVER_S)
+    assert await refused(target.client(a)), "the old secret is refused"
+    if change == "rotate":
+        async with target.client(a, new_secret):
+            pass
+
+
+async def test_a_client_id_belongs_to_its_username(target: Target) -> None:
+    """Device B connecting with A's client id takes nothing of A: not its connection (no
+    will saying A went offline), not its queued commands. The embedded broker refuses B;
+    Mosquitto gives B its own username as client id."""
+    a, b, root = target.site.child, target.site.other, target.root
+    status_a = target.topic(Channel.STATUS, a)
+    to_a = target.topic(Channel.COMMAND, a, command_id="c1")
+    queued = target.topic(Channel.COMMAND, a, command_id="c2")
+    will = aiomqtt.Will(status_a, b'{"online": false}', qos=1)
+    async with target.hub_client() as hub:
+        await hub.subscribe(f"{root}/devices/+/status", qos=1)
+        async with target.client(a, persistent=True, will=will) as victim:
+            await victim.subscribe(f"{root}/devices/{a}/commands/+", qos=1)
+            impostor = target.client(b, client_id=a)
+            if target.kind == "embedded":
+                assert await refused(impostor), "a device may only use its own id"
+            else:
+                async with impostor as connected:
+                    await connected.subscribe(f"{root}/devices/{b}/commands/+", qos=1)
+            assert status_a not in await collect(hub, NEVER_S), "A's will was published"
+            await hub.publish(to_a, b'{"name": "dim", "params": {"level_pct": 5}}', qos=1)
+            assert to_a in await collect(victim, ARRIVAL_S, until=to_a), "A lost its session"
+        # A is away with a persistent session: a command waits for it in the broker.
+        await hub.publish(queued, b'{"name": "dim", "params": {"level_pct": 6}}', qos=1)
+        stolen: list[str] = []
+        with contextlib.suppress(aiomqtt.MqttError):
+            async with target.client(b, client_id=a, persistent=True) as thief:
+                await thief.subscribe(f"{root}/devices/{b}/commands/+", qos=1)
+                stolen = await collect(thief, NEVER_S)
+        assert queued not in stolen, "B received A's queued command"
+        async with target.client(a, persistent=True) as back:
+            assert queued in await collect(back, ARRIVAL_S, until=queued), "A's queue is kept"

@@ -17,14 +17,14 @@ from beffroi.assets import service as assets
 from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.audit.models import AuditEntry
 from beffroi.context import Context, Runtime
+from beffroi.devices.cache import Change, ChangeKind, CredentialCache
 from beffroi.devices.credentials import (
-    CredentialCache,
-    SecretHash,
     issue_credentials,
     revoke_credentials,
     verify_device_secret,
 )
 from beffroi.devices.mosquitto import write_mosquitto_files
+from beffroi.devices.secrets import SecretHash
 from beffroi.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tests.mqtt_support import DeviceSite, make_device_site
 from tests.support import run_cli
@@ -131,8 +131,10 @@ async def test_scope_and_refusals(runtime: Runtime, system: Context, site: Devic
 
 async def test_cache(runtime: Runtime, system: Context, site: DeviceSite) -> None:
     cache = CredentialCache()
-    assert await cache.refresh(runtime.db)
-    assert not await cache.refresh(runtime.db), "nothing changed: no reload"
+    issued = await cache.refresh(runtime.db, force=True)
+    assert {c.asset_id for c in issued} == set(site.secrets)
+    assert await cache.refresh(runtime.db) == [], "nothing changed: no reload"
+    assert await cache.catch_up(runtime.db) == [], "no change since the load"
     a, secret = site.child, site.secrets[site.child]
     assert cache.is_known(a)
     assert cache.verify(a, secret)
@@ -143,15 +145,24 @@ async def test_cache(runtime: Runtime, system: Context, site: DeviceSite) -> Non
     assert cache.children_of(site.gateway) == {a}
     assert cache.is_child(site.gateway, a)
     assert not cache.is_child(site.other, a)
-    assert await verify_device_secret(runtime.db, a, secret, cache=cache)
 
+    # Credential changes are read by number, each reported as what it is.
     await revoke_credentials(system, a)
-    assert await cache.refresh(runtime.db), "a revocation is a change"
+    [(_, rotated)] = await issue_credentials(system, [site.gateway])
+    assert sorted(await cache.catch_up(runtime.db), key=lambda c: c.asset_id) == [
+        Change(site.gateway, ChangeKind.ROTATED),
+        Change(a, ChangeKind.REVOKED),
+    ]
     assert not cache.is_known(a)
     assert not cache.verify(a, secret), "the remembered check went with the credential"
-    assert not await cache.refresh_if_stale(runtime.db, 60), "looked a moment ago"
+    assert cache.verify(site.gateway, rotated)
+    assert not cache.verify(site.gateway, site.secrets[site.gateway]), "the old secret"
+    [(_, again)] = await issue_credentials(system, [a])
+    assert await cache.catch_up(runtime.db) == [Change(a, ChangeKind.ISSUED)]
+    assert cache.verify(a, again)
 
-    # A new child of the gateway shows up at the next refresh.
+    # A new child of the gateway shows up at the next refresh; a decommissioned device's
+    # credentials go with it.
     await assets.create_asset(
         system,
         AssetCreate(
@@ -163,8 +174,33 @@ async def test_cache(runtime: Runtime, system: Context, site: DeviceSite) -> Non
             parent_id=site.gateway,
         ),
     )
-    assert await cache.refresh(runtime.db)
+    assert await cache.refresh(runtime.db) == []
     assert cache.children_of(site.gateway) == {a, "SL-TAL-00002"}
+    await assets.decommission_asset(system, site.other, reason="removed")
+    assert await cache.refresh(runtime.db) == [Change(site.other, ChangeKind.REVOKED)]
+    assert not cache.is_known(site.other)
+
+
+async def test_http_ingest_follows_rotation_and_revocation_at_once(
+    runtime: Runtime, system: Context, site: DeviceSite
+) -> None:
+    """The first hardening issue found HTTP ingest accepting the old secret (and refusing
+    the new one) for a while after a rotation: a cache. Each request asks the database."""
+    from beffroi.devices.topics import Channel
+    from beffroi.errors import NotAuthenticated
+    from beffroi.telemetry.http_ingest import HttpIngest
+
+    ingest = HttpIngest(runtime)
+    a, old = site.child, site.secrets[site.child]
+    body = b'{"values": {"power_w": 12}}'
+    assert await ingest.ingest(a, old, Channel.TELEMETRY, body) == 1
+    [(_, new)] = await issue_credentials(system, [a])
+    with pytest.raises(NotAuthenticated):
+        await ingest.ingest(a, old, Channel.TELEMETRY, body)
+    assert await ingest.ingest(a, new, Channel.TELEMETRY, body) == 1
+    await revoke_credentials(system, a)
+    with pytest.raises(NotAuthenticated):
+        await ingest.ingest(a, new, Channel.TELEMETRY, body)
 
 
 async def test_mosquitto_files(

@@ -34,8 +34,14 @@ ROOT = "beffroi/v1"
 class Broker:
     """A running broker and how the hub reaches it."""
 
-    url: str
+    url: str  # where the hub connects
     version: int
+    devices: str = ""  # where devices connect, when not the hub's listener
+
+    @property
+    def device_url(self) -> str:
+        """The devices' listener."""
+        return self.devices or self.url
 
 
 @contextlib.asynccontextmanager
@@ -52,7 +58,7 @@ async def broker(
     with start_mosquitto(
         tmp_path, password_file=passwords, acl_file=acl, extra_config="max_queued_messages 100000"
     ) as mosquitto:
-        yield Broker(mosquitto.url, 5)
+        yield Broker(mosquitto.hub_url, 5, mosquitto.url)
 
 
 def device_client(url: str, username: str, secret: str) -> mqtt.Client:
@@ -97,8 +103,8 @@ async def test_devices_to_database_through_a_real_broker(
         task = asyncio.create_task(gateway.run(stop))
         try:
             await wait_for(lambda: _connected(gateway))
-            cabinet = device_client(running.url, "LC-1", secrets["LC-1"])
-            controller = device_client(running.url, "TC-1", secrets["TC-1"])
+            cabinet = device_client(running.device_url, "LC-1", secrets["LC-1"])
+            controller = device_client(running.device_url, "TC-1", secrets["TC-1"])
             base = utcnow() - timedelta(minutes=10)
             infos = []
             for n in range(200):
@@ -164,7 +170,7 @@ async def test_two_gateways_share_the_load_on_mosquitto(
         try:
             for worker in workers:
                 await worker.wait_connected()
-            device = device_client(running.url, "TC-1", secret)
+            device = device_client(running.device_url, "TC-1", secret)
             base = utcnow() - timedelta(minutes=10)
             infos = [
                 device.publish(

@@ -161,7 +161,7 @@ async def test_gateway_killed_mid_stream_stores_every_message_exactly_once(
 ) -> None:
     async with provisioned_broker(system, tmp_path) as (broker, secret):
         log = tmp_path / "gateway.log"
-        with gateway_process(database_url, broker.url, log) as first:
+        with gateway_process(database_url, broker.hub_url, log) as first:
             device = Device(broker.url, "TC-1", secret)
             device.publish(3000)
             # Kill it while it is writing: some batches stored, some in flight, some queued.
@@ -169,7 +169,7 @@ async def test_gateway_killed_mid_stream_stores_every_message_exactly_once(
             first.send_signal(signal.SIGKILL)
             first.wait()
             device.publish(1000)  # queued by the broker for the gateway's session
-        with gateway_process(database_url, broker.url, log):
+        with gateway_process(database_url, broker.hub_url, log):
             device.publish(1000)
             await asyncio.to_thread(device.close)
             count = await wait_stored(database_url, 5000 * 3)
@@ -181,7 +181,7 @@ async def test_broker_restart_gateway_reconnects_by_itself(
 ) -> None:
     async with provisioned_broker(system, tmp_path) as (broker, secret):
         log = tmp_path / "gateway.log"
-        with gateway_process(database_url, broker.url, log):
+        with gateway_process(database_url, broker.hub_url, log):
             device = Device(broker.url, "TC-1", secret)
             device.publish(200)
             await asyncio.to_thread(device.close)
@@ -262,7 +262,7 @@ async def test_database_restart_mid_stream_loses_nothing(tmp_path: Path) -> None
                 # A small pipeline: while the database is down the gateway must stop reading
                 # the broker (bounded memory) and still lose nothing.
                 log = tmp_path / "gateway.log"
-                with gateway_process(postgres.url, broker.url, log, queue_max=300):
+                with gateway_process(postgres.url, broker.hub_url, log, queue_max=300):
                     device = Device(broker.url, "TC-1", secret)
                     device.publish(1500)
                     await wait_stored(postgres.url, 600)

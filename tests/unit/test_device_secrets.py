@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from beffroi.config import load_settings
-from beffroi.devices.credentials import (
+from beffroi.devices.mosquitto import hub_line, render_acl_file, render_password_file
+from beffroi.devices.secrets import (
     DEVICE_ITERATIONS,
     HUB_ITERATIONS,
     SecretHash,
@@ -23,7 +24,6 @@ from beffroi.devices.credentials import (
     is_hub_login,
     new_secret,
 )
-from beffroi.devices.mosquitto import render_acl_file, render_password_file
 from tests.mqtt_support import REQUIRE_MOSQUITTO
 
 HASH_RE = r"^\$7\$10\$[A-Za-z0-9+/]{16}\$[A-Za-z0-9+/]{86}==$"
@@ -85,7 +85,7 @@ def test_hashes_made_by_mosquitto_passwd_verify(tmp_path: Path) -> None:
 def test_password_file_puts_the_hub_first_and_only_once() -> None:
     device_hash = hash_secret("s")
     text = render_password_file(
-        [("SL-1", device_hash), ("beffroi-hub", hash_secret("evil"))], "beffroi-hub", "pw"
+        [("SL-1", device_hash), ("beffroi-hub", hash_secret("evil"))], hub_line("beffroi-hub", "pw")
     )
     lines = text.splitlines()
     assert len(lines) == 2

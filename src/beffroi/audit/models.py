@@ -5,13 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, Text
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from beffroi.db import Base, JSONType, UTCDateTime
-
-# SQLite only auto-increments an INTEGER PRIMARY KEY.
-BigId = BigInteger().with_variant(Integer, "sqlite")
+from beffroi.db import Base, BigId, JSONType, UTCDateTime
 
 
 class AuditEntry(Base):

@@ -1,4 +1,4 @@
-"""Three fixes to amqtt 0.12's broker, so the embedded broker holds a city's fleet.
+"""Fixes to amqtt 0.12's broker, so the embedded broker holds a city's fleet safely.
 
 amqtt routes each message by testing every subscription filter of every client, and on
 every client connection it walks every filter of every client against every retained
@@ -13,6 +13,12 @@ the device-gateway issue; amqtt is pinned to 0.12.x because these lean on its in
    own subscriptions are served — which also closes the access leak.
 3. Iterations over subscriptions are snapshots: amqtt awaits inside them, and a client
    subscribing meanwhile would break them ("dictionary changed size during iteration").
+4. A CONNECT is authenticated before it may touch any session. amqtt first deletes the
+   session of the client id (clean session) or adopts it (persistent session), and takes
+   over a connected client of that id even when the newcomer is then refused: anyone
+   could disconnect any device, publish its will and empty its queue by knowing its id.
+5. :meth:`FixedBroker.evict` ends a client's connection and deletes its session (a device
+   whose credentials were revoked or rotated).
 """
 
 from __future__ import annotations
@@ -21,7 +27,25 @@ import asyncio
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from amqtt.adapters import ReaderAdapter, WriterAdapter
 from amqtt.broker import Broker
+from amqtt.errors import AMQTTError, MQTTError, NoDataError
+from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
+from amqtt.utils import gen_client_id
+
+# Set on a session once its CONNECT was judged, so amqtt's own check does not run twice.
+_VERDICT = "_beffroi_authenticated"
+# What a reconnecting client brings to the session it resumes.
+_RENEWED = (
+    "will_flag",
+    "will_message",
+    "will_topic",
+    "will_qos",
+    "will_retain",
+    "keep_alive",
+    "username",
+    "password",
+)
 
 
 def _levels_before_wildcard(topic_filter: str) -> str:
@@ -182,3 +206,86 @@ class FixedBroker(Broker):  # type: ignore[misc]
         ]
         if tasks:
             await asyncio.wait(tasks)
+
+    async def _initialize_client_session(
+        self, reader: ReaderAdapter, writer: WriterAdapter, remote_address: str, remote_port: int
+    ) -> tuple[BrokerProtocolHandler, Any]:
+        """Read the CONNECT and judge it before looking at any existing session."""
+        try:
+            handler, session = await BrokerProtocolHandler.init_from_connect(
+                reader, writer, self.plugins_manager
+            )
+        except MQTTError:
+            await writer.close()
+            raise
+        except (AMQTTError, NoDataError) as exc:
+            raise AMQTTError(
+                f"no valid CONNECT from {remote_address}:{remote_port}: {exc}"
+            ) from exc
+        accepted = await self._judge(session)
+        if not accepted:
+            if not session.client_id:
+                session.client_id = gen_client_id()
+            setattr(session, _VERDICT, False)
+            return handler, session
+        if session.clean_session:
+            if session.client_id:
+                await self._delete_session(session.client_id)
+            else:
+                session.client_id = gen_client_id()
+            session.parent = 0
+        elif session.client_id in self._sessions:
+            existing, _handler = self._sessions[session.client_id]
+            for name in _RENEWED:
+                setattr(existing, name, getattr(session, name))
+            session = existing
+            session.parent = 1
+        else:
+            session.parent = 0
+        delay = self.config.get("timeout-disconnect-delay", 0)
+        if session.keep_alive > 0 and isinstance(delay, int):
+            session.keep_alive += delay
+        setattr(session, _VERDICT, True)
+        return handler, session
+
+    async def _judge(self, session: Any) -> bool:
+        return bool(await Broker._authenticate(self, session, None))
+
+    async def _authenticate(self, session: Any, listener: Any) -> bool:
+        """The verdict given when the CONNECT was read."""
+        verdict = getattr(session, _VERDICT, None)
+        if verdict is None:
+            return await self._judge(session)
+        return bool(verdict)
+
+    async def _handle_client_session(
+        self,
+        reader: ReaderAdapter,
+        writer: WriterAdapter,
+        client_session: Any,
+        handler: BrokerProtocolHandler,
+        server: Any,
+        listener_name: str,
+    ) -> None:
+        """A refused client gets its CONNACK and is closed: no session is touched."""
+        if getattr(client_session, _VERDICT, None) is False:
+            handler.attach(client_session, reader, writer)
+            await handler.mqtt_connack_authorize(False)
+            await writer.close()
+            return
+        await super()._handle_client_session(
+            reader, writer, client_session, handler, server, listener_name
+        )
+
+    async def evict(self, client_id: str) -> bool:
+        """End ``client_id``'s connection (its will is published, as when a connection is
+        lost) and delete its session: subscriptions and queued messages. Returns whether
+        there was a session."""
+        entry = self._sessions.get(client_id)
+        if entry is None:
+            return False
+        session, handler = entry
+        if session.transitions.is_connected() and handler is not None:
+            await handler.handle_connection_closed()
+        await self._delete_session(client_id)
+        return True

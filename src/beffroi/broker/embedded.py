@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -31,20 +32,33 @@ from beffroi import metrics
 from beffroi.broker.amqtt_fixes import FixedBroker
 from beffroi.config import Settings
 from beffroi.db import Database
+from beffroi.devices import changes
 from beffroi.devices.acl import may_publish, may_receive, may_subscribe
-from beffroi.devices.credentials import CredentialCache, is_hub_login
+from beffroi.devices.cache import Change, ChangeKind, CredentialCache
+from beffroi.devices.following import Follower
+from beffroi.devices.logins import FLUSH_S, LoginFailureLog, Refusal, Source
+from beffroi.devices.secrets import is_hub_login
 from beffroi.telemetry.decode import Reason
 
 log = logging.getLogger(__name__)
 
-# How often the credential cache looks at the database (one small query when unchanged).
-REFRESH_INTERVAL_S = 10.0
-# A failed login (unknown username, or a secret that does not match what the cache holds)
-# makes the broker look at the database at most this often: a device issued or rotated a
-# moment ago gets in within a second, and a flood of bad logins cannot hammer the database.
-RECHECK_INTERVAL_S = 1.0
+# A refused login makes the broker look for credential changes at once, at most this
+# often: a device issued or rotated a moment ago gets in without waiting for the next poll,
+# and a flood of bad logins cannot hammer the database.
+RECHECK_INTERVAL_S = 0.05
 # amqtt (and the state machine library it uses) log every connection and packet at INFO.
 NOISY_LOGGERS = ("amqtt", "transitions")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether a CONNECT is accepted, and why not."""
+
+    accepted: bool
+    refusal: Refusal | None = None
+
+
+ACCEPTED = Verdict(accepted=True)
 
 
 class Gatekeeper:
@@ -53,44 +67,56 @@ class Gatekeeper:
     def __init__(
         self,
         settings: Settings,
-        db: Database,
-        cache: CredentialCache,
+        follower: Follower,
+        failures: LoginFailureLog,
         recheck_interval_s: float = RECHECK_INTERVAL_S,
     ) -> None:
         self.settings = settings
-        self.db = db
-        self.cache = cache
+        self.follower = follower
+        self.cache = follower.cache
+        self.failures = failures
         self.recheck_interval_s = recheck_interval_s
 
     async def authenticate(
-        self, username: str | None, password: str | None, will_topic: str | None = None
-    ) -> bool:
+        self,
+        username: str | None,
+        password: str | None,
+        client_id: str | None = None,
+        will_topic: str | None = None,
+    ) -> Verdict:
         """The hub's account, or a device with its active secret. Nobody anonymous.
 
-        A device's will must be a topic it may publish on: amqtt sends wills without any
-        topic check, so a will on another device's status topic would spoof it (Mosquitto
-        refuses such a CONNECT too).
+        A device's client id must be its username: otherwise one device could take over
+        another's session (its will says the victim went offline, and with a persistent
+        session it would receive the victim's queued commands). A device's will must be a
+        topic it may publish on: amqtt sends wills without any topic check.
         """
-        if not username or password is None:
-            return False
+        if not username:
+            return Verdict(False, Refusal.NO_USERNAME)
+        password = password or ""
         if username == self.settings.mqtt_username:
-            return is_hub_login(self.settings, username, password)
+            ok = is_hub_login(self.settings, username, password)
+            return ACCEPTED if ok else Verdict(False, Refusal.HUB_PASSWORD)
+        if client_id != username:
+            return Verdict(False, Refusal.CLIENT_ID)
         if will_topic is not None and not may_publish(
             username,
             will_topic,
             root=self.settings.mqtt_root,
             hub_username=self.settings.mqtt_username,
         ):
-            log.warning("refused %s: will on a topic it may not publish: %s", username, will_topic)
-            return False
+            return Verdict(False, Refusal.WILL_TOPIC)
         if self.cache.verify(username, password):
-            return True
-        try:
-            reloaded = await self.cache.refresh_if_stale(self.db, self.recheck_interval_s)
-        except Exception:  # a database hiccup must refuse one login, not kill the broker
-            log.exception("credential refresh failed; refusing %s", username)
-            return False
-        return reloaded and self.cache.verify(username, password)
+            return ACCEPTED
+        if time.monotonic() - self.follower.synced_at >= self.recheck_interval_s:
+            try:
+                await self.follower.sync()
+            except Exception:  # a database hiccup must refuse one login, not kill the broker
+                log.exception("credential refresh failed; refusing %s", username)
+            if self.cache.verify(username, password):
+                return ACCEPTED
+        known = self.cache.is_known(username)
+        return Verdict(False, Refusal.WRONG_SECRET if known else Refusal.NOT_ACTIVE)
 
     def allows(self, username: str | None, topic: str, action: Action) -> bool:
         """Whether ``username`` may PUBLISH to, SUBSCRIBE to or RECEIVE ``topic``.
@@ -125,10 +151,25 @@ class DeviceAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]
         """Accept the session only if the gatekeeper knows its username and password."""
         gatekeeper: Gatekeeper = self.config.gatekeeper
         will_topic = session.will_topic if session.will_flag else None
-        accepted = await gatekeeper.authenticate(session.username, session.password, will_topic)
-        if not accepted:
+        verdict = await gatekeeper.authenticate(
+            session.username, session.password, session.client_id, will_topic
+        )
+        if verdict.refusal is not None:
             metrics.REJECTED.labels(Reason.WRONG_CREDENTIALS.value).inc()
-        return bool(accepted)
+            gatekeeper.failures.note(
+                session.username,
+                verdict.refusal,
+                Source.MQTT,
+                client_id=session.client_id,
+                peer=getattr(session, "remote_address", None),
+            )
+            log.info(
+                "refused a CONNECT from %r (client id %r): %s",
+                session.username,
+                session.client_id,
+                verdict.refusal.value,
+            )
+        return verdict.accepted
 
 
 class DeviceTopicPlugin(BaseTopicPlugin):  # type: ignore[misc]
@@ -164,9 +205,11 @@ class EmbeddedBroker:
     back from :attr:`port` after :meth:`start`). Use ``async with EmbeddedBroker(...)``
     or call :meth:`start` and :meth:`stop`.
 
-    Credentials are reloaded every ``refresh_interval_s`` when they changed, and on a failed
-    login at most every ``recheck_interval_s``; :attr:`cache` also answers which devices a
-    gateway may relay for (``cache.is_child``) to an ingest running in the same process.
+    Credential changes are applied within ``poll_s`` (see
+    :class:`beffroi.devices.following.Follower`): a revoked or rotated device's session
+    ends at once, and its publishes stop counting. :attr:`cache` also answers which
+    devices a gateway may relay for (``cache.is_child``). Refused logins are written to
+    the database every few seconds (:mod:`beffroi.devices.logins`).
     """
 
     def __init__(
@@ -174,18 +217,25 @@ class EmbeddedBroker:
         settings: Settings,
         db: Database,
         *,
-        refresh_interval_s: float = REFRESH_INTERVAL_S,
+        poll_s: float | None = None,
         recheck_interval_s: float = RECHECK_INTERVAL_S,
     ) -> None:
         self.settings = settings
         self.db = db
-        self.cache = CredentialCache()
         self.host = settings.broker_host
         self.port: int | None = None
-        self._refresh_interval_s = refresh_interval_s
+        self.failures = LoginFailureLog()
+        self.follower = Follower(
+            db,
+            "embedded broker",  # named after its port once listening
+            self._end_sessions,
+            poll_s=poll_s or changes.POLL_S,
+        )
+        self.cache: CredentialCache = self.follower.cache
         self._recheck_interval_s = recheck_interval_s
-        self._broker: Any = None
-        self._refresher: asyncio.Task[None] | None = None
+        self._broker: FixedBroker | None = None
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
 
     @property
     def url(self) -> str:
@@ -195,7 +245,9 @@ class EmbeddedBroker:
         return f"mqtt://{self.host}:{self.port}"
 
     def _config(self) -> dict[str, Any]:
-        gatekeeper = Gatekeeper(self.settings, self.db, self.cache, self._recheck_interval_s)
+        gatekeeper = Gatekeeper(
+            self.settings, self.follower, self.failures, self._recheck_interval_s
+        )
         return {
             "listeners": {
                 "default": {"type": "tcp", "bind": f"{self.host}:{self.settings.broker_port}"}
@@ -212,35 +264,51 @@ class EmbeddedBroker:
         if self._broker is not None:
             raise RuntimeError("the embedded broker is already started")
         _quiet_amqtt()
-        await self.cache.refresh(self.db, force=True)
+        await self.follower.start()
         broker = FixedBroker(self._config())
         await broker.start()
         self._broker = broker
         # amqtt keeps its asyncio servers by listener name; the socket tells the real port.
         server = broker._servers["default"].instance
         self.port = int(server.sockets[0].getsockname()[1])
-        self._refresher = asyncio.create_task(self._refresh_forever(), name="broker-credentials")
+        self.follower.name = f"embedded broker {self.host}:{self.port}"
+        await self.follower.announce()
+        self._stop.clear()
+        self._tasks = [
+            asyncio.create_task(self.follower.run(self._stop), name="broker-credentials"),
+            asyncio.create_task(self._write_failures(), name="broker-login-failures"),
+        ]
         log.info("embedded MQTT broker listening on %s", self.url)
 
-    async def _refresh_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._refresh_interval_s)
-            try:
-                await self.cache.refresh(self.db)
-            except Exception:  # keep serving with the last good credentials
-                log.exception("refreshing device credentials failed")
+    async def _end_sessions(self, found: list[Change]) -> None:
+        """A device whose secret was revoked or rotated loses the session it opened with
+        the old one (its will is published: the hub sees it offline)."""
+        if self._broker is None:
+            return
+        for change in found:
+            if change.kind in (ChangeKind.REVOKED, ChangeKind.ROTATED):
+                await self._broker.evict(change.asset_id)
 
-    async def refresh(self) -> bool:
-        """Reload credentials now if they changed (after issuing or revoking in-process)."""
-        return await self.cache.refresh(self.db)
+    async def _write_failures(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=FLUSH_S)
+            try:
+                await self.failures.flush(self.db)
+            except Exception:  # kept for the next flush
+                log.exception("writing refused logins failed")
+
+    async def refresh(self) -> list[Change]:
+        """Apply credential changes now (rather than at the next poll)."""
+        return await self.follower.sync()
 
     async def stop(self) -> None:
         """Disconnect every client and stop listening; no task is left running."""
-        if self._refresher is not None:
-            self._refresher.cancel()
+        self._stop.set()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._refresher
-            self._refresher = None
+                await task
+        self._tasks = []
         broker, self._broker = self._broker, None
         if broker is not None:
             await broker.shutdown()

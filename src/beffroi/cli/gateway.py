@@ -12,6 +12,7 @@ from beffroi.broker.embedded import EmbeddedBroker
 from beffroi.cli.common import out, settings
 from beffroi.cli.serve import bind_socket, serve_app, stop_on_signals
 from beffroi.context import open_runtime
+from beffroi.devices.mosquitto_keeper import MosquittoKeeper
 from beffroi.events import relay
 from beffroi.gateway.runner import Gateway, broker_address
 from beffroi.web.app import create_app
@@ -30,6 +31,7 @@ def gateway(
     Without a broker URL (BEFFROI_MQTT_URL empty), it runs the embedded broker itself on
     BEFFROI_BROKER_HOST:BEFFROI_BROKER_PORT. Several gateways share the load of a
     clustering broker with BEFFROI_MQTT_SHARED_GROUP and distinct BEFFROI_MQTT_CLIENT_ID.
+    With BEFFROI_MOSQUITTO_PASSWORD_FILE set, it also keeps Mosquitto's files in step.
     """
     current = settings()
     url = broker or current.mqtt_url
@@ -49,6 +51,11 @@ def gateway(
             worker = Gateway(runtime, address)
             # What the gateway publishes reaches the API processes' hubs (PostgreSQL).
             tasks = [asyncio.create_task(worker.run(stop)), relay.start(runtime, stop)]
+            if current.keeps_mosquitto:
+                keeper = MosquittoKeeper(current, runtime.db)
+                await keeper.start()
+                tasks.append(asyncio.create_task(keeper.run(stop)))
+                out.print(f"keeping Mosquitto's {keeper.password_file} in step")
             if sock is not None:
                 app = create_app(runtime, operations_only=True)
                 tasks.append(asyncio.create_task(serve_app(app, sock, stop)))

@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from beffroi.audit.models import BigId
-from beffroi.db import Base, JSONType, UTCDateTime
+from beffroi.db import Base, BigId, JSONType, UTCDateTime
 
 
 class CommandBatch(Base):

@@ -1,6 +1,6 @@
 """Storage: SQLAlchemy 2 (async) on SQLite (embedded default) or PostgreSQL (production)."""
 
-from beffroi.db.base import Base, JSONType, UTCDateTime
+from beffroi.db.base import Base, BigId, JSONType, UTCDateTime
 from beffroi.db.engine import Database
 
-__all__ = ["Base", "Database", "JSONType", "UTCDateTime"]
+__all__ = ["Base", "BigId", "Database", "JSONType", "UTCDateTime"]

@@ -21,7 +21,7 @@ from beffroi import metrics
 from beffroi.events import EventHub
 from beffroi.gateway.source import Inbound
 from beffroi.telemetry.decode import Reason, Rejection, Status, decode
-from beffroi.telemetry.directory import DeviceDirectory
+from beffroi.telemetry.directory import DeviceDirectory, unknown_senders
 from beffroi.telemetry.store import Batch, TelemetryStore, Written
 from beffroi.timeutil import utcnow
 
@@ -155,6 +155,10 @@ class IngestPipeline:
     async def process(self, items: Sequence[Inbound], stop: asyncio.Event | None = None) -> None:
         """Decode, write (retrying while the database is down), acknowledge, publish."""
         batch = self.decode_batch(items)
+        unknown = unknown_senders(batch.rejections, self.root)
+        if unknown and await self._learn(unknown, stop):
+            # Devices registered since the directory's last refresh: decode again.
+            batch = self.decode_batch(items)
         written = await self._write_with_retry(batch, stop)
         if written is None:
             return  # stopping while the database is down: the broker redelivers them
@@ -171,6 +175,19 @@ class IngestPipeline:
         self.stored_points += written.points
         self.rejected += len(rejections)
         self.events.publish_many(written.events)
+
+    async def _learn(self, unknown: set[str], stop: asyncio.Event | None) -> bool:
+        """Look the unknown devices up, waiting out a database outage as writes do."""
+        backoff = 0.5
+        while True:
+            try:
+                return await self.directory.learn(self.store.db, unknown) > 0
+            except Exception as exc:
+                if not is_transient(exc) or (stop is not None and stop.is_set()):
+                    log.warning("looking up unknown devices failed", error=str(exc)[:200])
+                    return False
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
 
     async def _write_with_retry(self, batch: Batch, stop: asyncio.Event | None) -> Written | None:
         backoff, failing_since = 0.5, None
@@ -240,6 +257,7 @@ class IngestPipeline:
                         f"storage refused it: {str(exc).splitlines()[0][:200]}",
                         item.asset_id,
                         b"",
+                        item.asset_id,
                     )
                 )
                 continue

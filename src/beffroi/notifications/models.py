@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from beffroi.audit.models import BigId
-from beffroi.db import Base, JSONType, UTCDateTime
+from beffroi.db import Base, BigId, JSONType, UTCDateTime
 
 
 class NotificationRoute(Base):

@@ -66,7 +66,10 @@ async def _device_message(
     body = await request.body()
     if len(body) > MAX_BODY:
         raise InvalidInput(FieldError("body", f"larger than {MAX_BODY} bytes"))
-    points = await _ingest(request, runtime).ingest(device_id, secret.strip(), channel, body)
+    peer = request.client.host if request.client else None
+    points = await _ingest(request, runtime).ingest(
+        device_id, secret.strip(), channel, body, peer=peer
+    )
     return IngestOut(points=points)
 
 
@@ -181,22 +184,16 @@ async def get_rejections(
     ctx: Ctx,
     hours: Annotated[int, Query(ge=1, le=24 * 90)] = 24,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    asset_id: Annotated[
+        str | None, Query(max_length=64, description="Only what this device's topics carried")
+    ] = None,
 ) -> RejectionsOut:
     """Messages the gateways rejected: counts by reason and the most recent ones."""
-    report = await service.rejections(ctx, hours, limit)
+    report = await service.rejections(ctx, hours, limit, asset_id)
     return RejectionsOut(
         hours=hours,
         counts=report.counts,
-        recent=[
-            RejectedOut(
-                received_at=r.received_at,
-                reason=r.reason,
-                topic=r.topic,
-                detail=r.detail,
-                payload=r.payload,
-            )
-            for r in report.recent
-        ],
+        recent=[RejectedOut.model_validate(r) for r in report.recent],
     )
 
 

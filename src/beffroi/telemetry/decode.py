@@ -60,12 +60,13 @@ class DeviceInfo:
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
-    """A message that broke the contract."""
+    """A message that broke the contract (``asset_id``: the device its topic named)."""
 
     reason: Reason
     detail: str
     topic: str
     payload: bytes
+    asset_id: str | None = None
 
 
 Point = tuple[str, datetime, float | None, str | None]
@@ -308,14 +309,14 @@ def decode(
     try:
         return _decode(topic, payload, directory, received_at, root, received_at - retention)
     except _Bad as bad:
-        return Rejection(bad.reason, bad.detail, topic, payload)
+        reason, detail = bad.reason, bad.detail
     except RecursionError:
-        return Rejection(Reason.BAD_JSON, "nested too deeply", topic, payload)
+        reason, detail = Reason.BAD_JSON, "nested too deeply"
     except Exception as exc:  # a decoder bug must cost one message, never the gateway
         log.exception("unexpected error decoding a message", topic=topic[:200])
-        return Rejection(
-            Reason.BAD_PAYLOAD, f"could not be decoded: {type(exc).__name__}", topic, payload
-        )
+        reason, detail = Reason.BAD_PAYLOAD, f"could not be decoded: {type(exc).__name__}"
+    parsed = topics.parse(topic, root)
+    return Rejection(reason, detail, topic, payload, parsed.device_id if parsed else None)
 
 
 def _decode(

@@ -1,21 +1,26 @@
 """The gateway's in-memory directory of devices: type, parent and commune by asset id.
 
 Every message needs it, so it lives in memory (100,000 devices take a few tens of MB)
-and follows the registry by re-reading what changed since the last look.
+and follows the registry by re-reading what changed since the last look; a device it does
+not know yet is looked up at once (:meth:`DeviceDirectory.learn`), so the first messages of
+a device registered a moment ago are not lost.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
 from beffroi.assets.models import Asset, AssetStatus
 from beffroi.catalogue import CATALOGUE
 from beffroi.db import Database
-from beffroi.telemetry.decode import DeviceInfo
+from beffroi.db.lists import among, parts
+from beffroi.devices import topics
+from beffroi.telemetry.decode import DeviceInfo, Reason, Rejection
 
 
 class DeviceDirectory(Mapping[str, DeviceInfo]):
@@ -59,27 +64,54 @@ class DeviceDirectory(Mapping[str, DeviceInfo]):
 
     async def refresh(self, db: Database) -> int:
         """Read the assets changed since the last refresh (all, the first time)."""
-        stmt = select(
-            Asset.id,
-            Asset.type,
-            Asset.parent_id,
-            Asset.commune_code,
-            Asset.status,
-            Asset.updated_at,
-        ).order_by(Asset.updated_at)
+        stmt = _COLUMNS.order_by(Asset.updated_at)
         if self._seen_until is not None:
             stmt = stmt.where(Asset.updated_at >= self._seen_until)
         changed = 0
         async with db.read() as session:
             result = await session.stream(stmt.execution_options(yield_per=5000))
             async for row in result:
-                spec = CATALOGUE.get(row.type)
-                if row.status == AssetStatus.DECOMMISSIONED or spec is None:
-                    self.remove(row.id)
-                else:
-                    # Interned strings: the same parent and commune names are shared.
-                    parent = sys.intern(row.parent_id) if row.parent_id else None
-                    self.put(row.id, DeviceInfo(spec, parent, sys.intern(row.commune_code)))
+                self._file(row)
                 changed += 1
                 self._seen_until = row.updated_at
         return changed
+
+    async def learn(self, db: Database, asset_ids: Iterable[str]) -> int:
+        """Look up devices the directory does not know (registered since its last
+        refresh), so their first messages are stored rather than dropped; returns how
+        many it learnt. One query whatever the number of ids."""
+        wanted = sorted({a for a in asset_ids if a not in self._devices})
+        if not wanted:
+            return 0
+        learnt = 0
+        async with db.read() as session:
+            for part in parts(session, wanted):
+                for row in await session.execute(_COLUMNS.where(among(session, Asset.id, part))):
+                    learnt += self._file(row)
+        return learnt
+
+    def _file(self, row: Any) -> bool:
+        spec = CATALOGUE.get(row.type)
+        if row.status == AssetStatus.DECOMMISSIONED or spec is None:
+            self.remove(row.id)
+            return False
+        # Interned strings: the same parent and commune names are shared.
+        parent = sys.intern(row.parent_id) if row.parent_id else None
+        self.put(row.id, DeviceInfo(spec, parent, sys.intern(row.commune_code)))
+        return True
+
+
+def unknown_senders(rejections: Iterable[Rejection], root: str) -> set[str]:
+    """The devices named by messages rejected as coming from an unknown device."""
+    found = set()
+    for rejection in rejections:
+        if rejection.reason is Reason.UNKNOWN_DEVICE:
+            parsed = topics.parse(rejection.topic, root)
+            if parsed is not None:
+                found.add(parsed.device_id)
+    return found
+
+
+_COLUMNS = select(
+    Asset.id, Asset.type, Asset.parent_id, Asset.commune_code, Asset.status, Asset.updated_at
+)

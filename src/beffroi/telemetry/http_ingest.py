@@ -1,14 +1,18 @@
-"""Device ingest over HTTP, for equipment without MQTT: same contract, same pipeline."""
+"""Device ingest over HTTP, for equipment without MQTT: same contract, same pipeline.
+
+The secret is checked against the database on every request, so a rotation or a
+revocation counts from the moment it commits; a refused token is noted where operators
+look for failing devices (:mod:`beffroi.devices.logins`).
+"""
 
 from __future__ import annotations
-
-import time
 
 from beffroi import metrics
 from beffroi.alarms.ingest import AlarmObserver
 from beffroi.context import Runtime
 from beffroi.devices import topics
-from beffroi.devices.credentials import CredentialCache, verify_device_secret
+from beffroi.devices.credentials import verify_device_secret
+from beffroi.devices.logins import LoginFailureLog, Refusal, Source
 from beffroi.devices.topics import Channel, Topic
 from beffroi.errors import FieldError, InvalidInput, NotAuthenticated
 from beffroi.telemetry.decode import Reason, Rejection, decode
@@ -16,51 +20,55 @@ from beffroi.telemetry.directory import DeviceDirectory
 from beffroi.telemetry.store import Batch, TelemetryStore
 from beffroi.timeutil import utcnow
 
-DIRECTORY_REFRESH_S = 2.0
-CREDENTIALS_REFRESH_S = 10.0
-
 
 class HttpIngest:
-    """Per-process state of HTTP ingest: device directory, credentials, store."""
+    """Per-process state of HTTP ingest: device directory, refused logins, store."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.directory = DeviceDirectory()
-        self.credentials = CredentialCache()
+        self.failures = LoginFailureLog()
         # Fault events sent over HTTP raise alarms as those sent over MQTT do.
         self.store = TelemetryStore(runtime.db, observers=[AlarmObserver()])
-        self._refreshed_at = 0.0
 
-    async def _know(self, device_id: str) -> None:
-        # A device registered a moment ago is found after at most one throttled refresh.
-        if device_id in self.directory:
-            return
-        if time.monotonic() - self._refreshed_at > DIRECTORY_REFRESH_S:
-            self._refreshed_at = time.monotonic()
-            await self.directory.refresh(self.runtime.db)
-
-    async def ingest(self, device_id: str, secret: str, channel: Channel, payload: bytes) -> int:
+    async def ingest(
+        self,
+        device_id: str,
+        secret: str,
+        channel: Channel,
+        payload: bytes,
+        *,
+        peer: str | None = None,
+    ) -> int:
         """Check the device's secret, then decode and store one message; returns points.
 
         Raises :class:`NotAuthenticated` for a wrong secret and :class:`InvalidInput`
         naming the reason for a message that breaks the contract (which is also counted).
         """
         settings = self.runtime.settings
-        topic = topics.build(Topic(channel, device_id), settings.mqtt_root)
-        await self.credentials.refresh_if_stale(self.runtime.db, CREDENTIALS_REFRESH_S)
-        if not topics.ID_RE.match(device_id) or not await verify_device_secret(
-            self.runtime.db, device_id, secret, cache=self.credentials
-        ):
+        db = self.runtime.db
+        valid_id = bool(topics.ID_RE.match(device_id))
+        topic = topics.build(Topic(channel, device_id if valid_id else "-"), settings.mqtt_root)
+        if not valid_id or not await verify_device_secret(db, device_id, secret):
             metrics.REJECTED.labels(Reason.WRONG_CREDENTIALS.value).inc()
+            self.failures.note(device_id, Refusal.NOT_ACTIVE, Source.HTTP, peer=peer)
+            await self.failures.flush(db)
             await self.store.write(
                 Batch(
                     rejections=[
-                        Rejection(Reason.WRONG_CREDENTIALS, "HTTP device token", topic, b"")
+                        Rejection(
+                            Reason.WRONG_CREDENTIALS,
+                            "HTTP device token",
+                            topic,
+                            b"",
+                            device_id[:64] if valid_id else None,
+                        )
                     ]
                 )
             )
             raise NotAuthenticated("unknown device or wrong device token")
-        await self._know(device_id)
+        if device_id not in self.directory:
+            await self.directory.learn(db, [device_id])
         metrics.MESSAGES_IN.labels(channel.value).inc()
         decoded = decode(
             topic,

@@ -10,12 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Float, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from beffroi.db import Base, JSONType, UTCDateTime
-
-BigId = BigInteger().with_variant(Integer, "sqlite")
+from beffroi.db import Base, BigId, JSONType, UTCDateTime
 
 
 class TelemetryPoint(Base):
@@ -99,8 +97,15 @@ class RejectedMessage(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     reason: Mapped[str] = mapped_column(String(32), index=True)
     topic: Mapped[str] = mapped_column(String(300))
+    # The device the message claimed to come from (from its topic), when it named one.
+    asset_id: Mapped[str | None] = mapped_column(String(64), index=True)
     detail: Mapped[str] = mapped_column(String(500))
+    # The start of the payload: as text when it is UTF-8, else base64 (``payload_encoding``).
     payload: Mapped[str] = mapped_column(String(600))
+    payload_encoding: Mapped[str] = mapped_column(
+        String(8), default="utf-8", server_default="utf-8"
+    )
+    payload_size: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class RejectionCount(Base):

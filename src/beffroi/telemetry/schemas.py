@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class PointOut(BaseModel):
@@ -70,11 +71,18 @@ class IngestOut(BaseModel):
 class RejectedOut(BaseModel):
     """A rejected message kept for inspection."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     received_at: datetime
     reason: str
     topic: str
+    asset_id: str | None = Field(description="The device the topic named, if any")
     detail: str
-    payload: str
+    payload: str = Field(description="The start of the payload, in payload_encoding")
+    payload_encoding: Literal["utf-8", "base64"] = Field(
+        description="utf-8: the payload as text; base64: it was not UTF-8"
+    )
+    payload_size: int = Field(description="The whole payload's size in bytes")
 
 
 class RejectionsOut(BaseModel):

@@ -274,30 +274,37 @@ class RejectionReport:
     recent: list[RejectedMessage]
 
 
-async def rejections(ctx: Context, hours: int = 24, limit: int = 100) -> RejectionReport:
-    """What the gateways rejected lately (metropolis-wide operations staff)."""
+async def rejections(
+    ctx: Context, hours: int = 24, limit: int = 100, asset_id: str | None = None
+) -> RejectionReport:
+    """What the gateways rejected lately: metropolis-wide, or of one asset the caller sees
+    (counts by reason then count that asset's kept messages only)."""
     ctx.principal.require(Permission.INGEST_READ)
-    if not ctx.principal.all_communes:
+    if asset_id is None and not ctx.principal.all_communes:
         raise PermissionDenied("rejected messages are not tied to a commune: metropolis scope")
     since = utcnow() - timedelta(hours=hours)
+    if asset_id is not None:
+        await get_asset(ctx, asset_id)  # scope check: NotFound outside it
     async with ctx.db.read() as session:
-        counts = (
+        recent_query = select(RejectedMessage).order_by(RejectedMessage.id.desc()).limit(limit)
+        if asset_id is not None:
+            recent_query = recent_query.where(
+                RejectedMessage.asset_id == asset_id, RejectedMessage.received_at >= since
+            )
+            recent = list((await session.execute(recent_query)).scalars())
+            counts: dict[str, int] = {}
+            for row in recent:
+                counts[row.reason] = counts.get(row.reason, 0) + 1
+            return RejectionReport(counts, recent)
+        totals = (
             await session.execute(
                 select(RejectionCount.reason, func.sum(RejectionCount.count))
                 .where(RejectionCount.hour >= since.replace(minute=0, second=0, microsecond=0))
                 .group_by(RejectionCount.reason)
             )
         ).all()
-        recent = (
-            (
-                await session.execute(
-                    select(RejectedMessage).order_by(RejectedMessage.id.desc()).limit(limit)
-                )
-            )
-            .scalars()
-            .all()
-        )
-    return RejectionReport({r: int(n) for r, n in counts}, list(recent))
+        recent = list((await session.execute(recent_query)).scalars())
+    return RejectionReport({r: int(n) for r, n in totals}, recent)
 
 
 async def online_routes(session: AsyncSession, asset_ids: Sequence[str]) -> dict[str, str | None]:

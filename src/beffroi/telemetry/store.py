@@ -38,6 +38,7 @@ from beffroi.telemetry.models import (
     TelemetryPoint,
 )
 from beffroi.telemetry.partitions import PartitionManager
+from beffroi.telemetry.rejects import sample
 from beffroi.timeutil import utcnow
 
 CHUNK = 900
@@ -409,17 +410,7 @@ class TelemetryStore:
     ) -> None:
         if not rejections:
             return
-        samples = [
-            {
-                "received_at": now,
-                "reason": r.reason.value,
-                # Device-chosen text: NUL is the one character PostgreSQL cannot store.
-                "topic": r.topic[:300].replace("\x00", "\\0"),
-                "detail": r.detail[:500].replace("\x00", "\\0"),
-                "payload": repr(r.payload[:200])[:600],
-            }
-            for r in rejections[:REJECTION_SAMPLES_PER_BATCH]
-        ]
+        samples = [sample(r, now) for r in rejections[:REJECTION_SAMPLES_PER_BATCH]]
         await session.execute(insert(RejectedMessage), samples)
         hour = now.replace(minute=0, second=0, microsecond=0)
         counts = Counter(r.reason.value for r in rejections)

@@ -24,6 +24,7 @@ from beffroi.console import static as console_static
 from beffroi.console.api import board_of
 from beffroi.console.board import LiveBoard
 from beffroi.console.api import router as console_router
+from beffroi.devices.api import router as devices_area_router
 from beffroi.context import Runtime, open_runtime
 from beffroi.energy.api import router as energy_router
 from beffroi.interventions.api import router as interventions_router
@@ -56,6 +57,7 @@ def api_router() -> APIRouter:
         groups_router,
         audit_router,
         devices_router,
+        devices_area_router,
         telemetry_router,
         commands_router,
         alarms_router,
