@@ -14,12 +14,16 @@ Usage::
     async with start_embedded_broker(runtime) as broker:
         ...  # the embedded amqtt broker on a free port, devices checked against the DB
 
+    async with keeping(runtime, mosquitto, password_file, acl_file):
+        ...  # Beffroi's keeper rewrites Mosquitto's files on every credential change
+
     site = await make_device_site(system)  # cabinet G, its streetlight A, a streetlight B
     site.secrets["A"]  # each device's secret (username = asset id)
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -39,6 +43,7 @@ from beffroi.assets import importing
 from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.devices.credentials import issue_credentials
 from beffroi.devices.mosquitto import Listener, render_broker_config
+from beffroi.devices.mosquitto_keeper import MosquittoKeeper
 
 if TYPE_CHECKING:
     from beffroi.broker.embedded import EmbeddedBroker
@@ -329,6 +334,32 @@ async def start_embedded_broker(
         settings, runtime.db, recheck_interval_s=recheck_interval_s
     ) as broker:
         yield broker
+
+
+@contextlib.asynccontextmanager
+async def keeping(
+    runtime: Runtime, mosquitto: Mosquitto, passwords: Path, acl: Path
+) -> AsyncIterator[MosquittoKeeper]:
+    """Beffroi's keeper of Mosquitto's files, running until the block ends."""
+    pid_file = mosquitto.directory / "mosquitto.pid"
+    pid_file.write_text(f"{mosquitto.pid}\n")
+    settings = runtime.settings.model_copy(
+        update={
+            "mqtt_url": mosquitto.hub_url,
+            "mosquitto_password_file": passwords,
+            "mosquitto_acl_file": acl,
+            "mosquitto_pid_file": pid_file,
+        }
+    )
+    keeper = MosquittoKeeper(settings, runtime.db)
+    await keeper.start()
+    stop = asyncio.Event()
+    task = asyncio.create_task(keeper.run(stop))
+    try:
+        yield keeper
+    finally:
+        stop.set()
+        await task
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,11 +32,10 @@ from beffroi.db import Database
 from beffroi.devices import changes, topics
 from beffroi.devices.credentials import issue_credentials, revoke_credentials
 from beffroi.devices.mosquitto import write_mosquitto_files
-from beffroi.devices.mosquitto_keeper import MosquittoKeeper
 from beffroi.devices.topics import Channel, Topic
 from tests.mqtt_support import (
     DeviceSite,
-    Mosquitto,
+    keeping,
     make_device_site,
     start_embedded_broker,
     start_mosquitto,
@@ -135,32 +134,6 @@ async def target(
                 runtime.db,
                 mosquitto.hub_port,
             )
-
-
-@contextlib.asynccontextmanager
-async def keeping(
-    runtime: Runtime, mosquitto: Mosquitto, passwords: Path, acl: Path
-) -> AsyncIterator[MosquittoKeeper]:
-    """Beffroi's keeper of Mosquitto's files, running until the block ends."""
-    pid_file = mosquitto.directory / "mosquitto.pid"
-    pid_file.write_text(f"{mosquitto.pid}\n")
-    settings = runtime.settings.model_copy(
-        update={
-            "mqtt_url": mosquitto.hub_url,
-            "mosquitto_password_file": passwords,
-            "mosquitto_acl_file": acl,
-            "mosquitto_pid_file": pid_file,
-        }
-    )
-    keeper = MosquittoKeeper(settings, runtime.db)
-    await keeper.start()
-    stop = asyncio.Event()
-    task = asyncio.create_task(keeper.run(stop))
-    try:
-        yield keeper
-    finally:
-        stop.set()
-        await task
 
 
 def code(reason: int | ReasonCode | None) -> int | None:

@@ -3,6 +3,7 @@ the Mosquitto files, and the ``beffroi device`` commands."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import os
@@ -26,7 +27,7 @@ from beffroi.devices.credentials import (
 from beffroi.devices.mosquitto import write_mosquitto_files
 from beffroi.devices.secrets import SecretHash
 from beffroi.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from tests.mqtt_support import DeviceSite, make_device_site
+from tests.mqtt_support import DeviceSite, make_device_site, start_embedded_broker
 from tests.support import run_cli
 
 
@@ -259,3 +260,37 @@ async def test_cli(database_url: str, system: Context, site: DeviceSite, tmp_pat
     assert "2 devices" in files.stdout
     assert acl_path.exists()
     assert os.access(password_path, os.R_OK)
+
+
+async def test_revoke_returns_once_the_running_broker_ended_the_session(
+    runtime: Runtime, database_url: str, site: DeviceSite, tmp_path: Path
+) -> None:
+    """``beffroi device revoke`` (another process) waits until the running embedded broker
+    applied it: when it returns the device's session is over and its secret refused."""
+    import aiomqtt
+
+    env = {"BEFFROI_DATABASE_URL": database_url, "BEFFROI_DATA_DIR": str(tmp_path)}
+    a = site.child
+    async with start_embedded_broker(runtime) as broker:
+        assert broker.port is not None
+        device = aiomqtt.Client(
+            "127.0.0.1", broker.port, username=a, password=site.secrets[a], identifier=a
+        )
+        async with device:
+            revoked = await run_cli("device", "revoke", a, "--reason", "stolen", env=env)
+            assert revoked.returncode == 0, revoked.stderr
+            assert f"applied by embedded broker 127.0.0.1:{broker.port}" in revoked.stderr
+            assert not broker.cache.is_known(a)
+            closed = False
+            try:
+                async with asyncio.timeout(5):
+                    async for _ in device.messages:
+                        pass
+            except aiomqtt.MqttError:
+                closed = True
+            assert closed, "the revoked device's session is still open"
+
+        # No broker follows the database any more: the command says so, and does not wait.
+    alone = await run_cli("device", "credentials", a, env=env)
+    assert alone.returncode == 0, alone.stderr
+    assert "no running broker" in alone.stderr

@@ -16,7 +16,10 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
+from beffroi.assets import service as assets
+from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.context import Context, Runtime
+from beffroi.devices import changes
 from beffroi.devices.credentials import issue_credentials
 from beffroi.devices.mosquitto import write_mosquitto_files
 from beffroi.gateway.runner import Gateway, Schedule, broker_address
@@ -24,7 +27,7 @@ from beffroi.telemetry.events import TelemetryUpdated
 from beffroi.telemetry.models import LatestValue, TelemetryPoint
 from beffroi.timeutil import utcnow
 from tests.integration.test_ingest import small_fleet
-from tests.mqtt_support import start_embedded_broker, start_mosquitto
+from tests.mqtt_support import keeping, start_embedded_broker, start_mosquitto
 
 pytestmark = pytest.mark.asyncio
 ROOT = "beffroi/v1"
@@ -58,7 +61,8 @@ async def broker(
     with start_mosquitto(
         tmp_path, password_file=passwords, acl_file=acl, extra_config="max_queued_messages 100000"
     ) as mosquitto:
-        yield Broker(mosquitto.hub_url, 5, mosquitto.url)
+        async with keeping(runtime, mosquitto, passwords, acl):
+            yield Broker(mosquitto.hub_url, 5, mosquitto.url)
 
 
 def device_client(url: str, username: str, secret: str) -> mqtt.Client:
@@ -142,6 +146,50 @@ async def test_devices_to_database_through_a_real_broker(
             stop.set()
             await asyncio.wait_for(task, 20)
             updates.close()
+
+
+@pytest.mark.parametrize("kind", ["mosquitto", "embedded"])
+async def test_a_device_registered_a_moment_ago_is_heard_at_once(
+    kind: str, system: Context, runtime: Runtime, tmp_path: Path
+) -> None:
+    """The gateway's directory refreshes every 30 s; the first messages of a device
+    registered and provisioned after its last refresh must be stored all the same."""
+    await small_fleet(system)
+    async with broker(kind, runtime, system, tmp_path) as running:
+        gateway = Gateway(
+            runtime,
+            broker_address(runtime, running.url, running.version, embedded=kind == "embedded"),
+            schedule=Schedule(),
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(gateway.run(stop))
+        try:
+            await wait_for(lambda: _connected(gateway))
+            await assets.create_asset(
+                system,
+                AssetCreate(
+                    id="SL-NEW",
+                    type="streetlight",
+                    name="Point lumineux neuf",
+                    commune="talant",
+                    location=Point(coordinates=(5.005, 47.337)),
+                ),
+            )
+            secret = dict(await issue_credentials(system, ["SL-NEW"]))["SL-NEW"]
+            applied = await changes.wait_applied(runtime.db, await changes.head(runtime.db))
+            assert not applied.late, applied
+            assert "SL-NEW" not in gateway.directory, "the directory has not refreshed"
+            device = device_client(running.device_url, "SL-NEW", secret)
+            body = orjson.dumps({"values": {"level_pct": 40, "power_w": 12.5}})
+            info = device.publish(f"{ROOT}/devices/SL-NEW/telemetry", body, qos=1)
+            await asyncio.to_thread(info.wait_for_publish, 10)
+            await wait_for(lambda: _count_is(runtime, 2))
+            assert gateway.pipeline.rejected == 0
+            device.disconnect()
+            device.loop_stop()
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 20)
 
 
 async def _connected(gateway: Gateway) -> bool:
