@@ -479,7 +479,8 @@ class Hub:
     operator: str
     supervisor: str | None
     broker_host: str
-    broker_port: int
+    broker_port: int  # where devices connect
+    hub_port: int  # where the hub's accounts connect (Mosquitto: a listener of its own)
     watch: Watch
     broker_pid: int
     database: str  # its name, to find PostgreSQL's processes serving it
@@ -533,9 +534,9 @@ async def _wait_online(runtime: Runtime, expected: int, timeout_s: float) -> int
 @contextlib.asynccontextmanager
 async def _broker(
     args: argparse.Namespace, runtime: Runtime, folder: Path
-) -> AsyncIterator[tuple[str, int, str, int]]:
+) -> AsyncIterator[tuple[str, int, int, str, int]]:
     """Mosquitto provisioned by Beffroi (password and ACL files), or the embedded broker;
-    yields (host, port, url, the broker's process id)."""
+    yields (host, the devices' port, the hub's port, the hub's url, the broker's pid)."""
     if args.broker == "embedded":
         settings = runtime.settings.model_copy(
             update={"broker_host": "127.0.0.1", "broker_port": 0}
@@ -544,7 +545,7 @@ async def _broker(
         await broker.start()
         try:
             assert broker.port is not None
-            yield broker.host, broker.port, broker.url, os.getpid()
+            yield broker.host, broker.port, broker.port, broker.url, os.getpid()
         finally:
             await broker.stop()
         return
@@ -554,7 +555,7 @@ async def _broker(
         folder, password_file=passwords, acl_file=acl, extra_config=BROKER_TUNING
     )
     try:
-        yield mosquitto.host, mosquitto.port, mosquitto.url, mosquitto.pid
+        yield mosquitto.host, mosquitto.port, mosquitto.hub_port, mosquitto.hub_url, mosquitto.pid
     finally:
         mosquitto.stop()
 
@@ -728,7 +729,7 @@ async def bench(args: argparse.Namespace, backend: str) -> Results:
             folder = Path(tmp)
             async with open_runtime(settings) as runtime, contextlib.AsyncExitStack() as stack:
                 stop = asyncio.Event()
-                host, port, url_mqtt, broker_pid = await stack.enter_async_context(
+                host, port, hub_port, url_mqtt, broker_pid = await stack.enter_async_context(
                     _broker(args, runtime, folder)
                 )
                 print(f"[{backend}] {args.broker} broker on {url_mqtt}", flush=True)
@@ -756,6 +757,7 @@ async def bench(args: argparse.Namespace, backend: str) -> Results:
                     supervisor if settings.four_eyes else None,
                     host,
                     port,
+                    hub_port,
                     watch,
                     broker_pid,
                     url.rsplit("/", 1)[-1],
@@ -834,7 +836,7 @@ async def _drive(
         raw[nodelay] = await _in_process(
             raw_round_trips,
             hub.broker_host,
-            hub.broker_port,
+            hub.hub_port,
             settings.mqtt_username,
             settings.hub_mqtt_password,
             args.commands,
@@ -868,7 +870,7 @@ async def _drive(
 async def _raw_fan(hub: Hub, count: int) -> tuple[float, float]:
     """:func:`raw_fan_out` against :func:`raw_fleet_main`, each in a process of its own."""
     settings = hub.runtime.settings
-    login = (hub.broker_host, hub.broker_port, settings.mqtt_username, settings.hub_mqtt_password)
+    login = (hub.broker_host, hub.hub_port, settings.mqtt_username, settings.hub_mqtt_password)
     control, far_end = multiprocessing.get_context("spawn").Pipe()
     with spawned(raw_fleet_main, (*login, ANSWERS, far_end), "bench-raw-fleet"):
         far_end.close()
