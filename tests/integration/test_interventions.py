@@ -18,7 +18,7 @@ from beffroi.accounts.principal import Role
 from beffroi.accounts.schemas import TokenCreate
 from beffroi.alarms import raising
 from beffroi.alarms.lifecycle import AlarmSource
-from beffroi.alarms.models import Alarm
+from beffroi.alarms.models import Alarm, AlarmHistory
 from beffroi.alarms.signals import AlarmSignal
 from beffroi.assets import importing
 from beffroi.assets.schemas import AssetCreate, Point
@@ -801,6 +801,34 @@ async def test_work_orders_from_alarms(w: World) -> None:
         )
     assert len(audited) == 2
     assert manual["source"] == "manual"
+
+
+async def test_an_alarm_committed_late_still_gets_its_work_order(w: World) -> None:
+    """History ids are handed out before commit: on PostgreSQL the entry of a raised alarm
+    can become visible after a later one. The follower used to move past it for good
+    (``id > last``) and no work order was opened."""
+    await _policies(w)
+    settings = w.runtime.settings.model_copy(update={"intervention_alarm_grace_s": 0})
+    t0 = utcnow() - timedelta(minutes=1)
+    await _signal(w, "SL-CHE-1", "lampFailure", t0)
+    await _signal(w, "SL-TAL-1", "lampFailure", t0)
+    late = await _alarm(w, "SL-CHE-1", "lampFailure")
+    # The first alarm's history entry is not visible yet: its transaction is still open.
+    async with w.runtime.db.write() as session:
+        entry = (
+            await session.execute(select(AlarmHistory).where(AlarmHistory.alarm_id == late.id))
+        ).scalar_one()
+        kept = {c.key: getattr(entry, c.key) for c in AlarmHistory.__table__.columns}
+        await session.delete(entry)
+    first = await jobs.follow_alarms(w.runtime.db, settings, t0 + timedelta(seconds=1))
+    assert len(first.created) == 1
+    async with w.runtime.db.write() as session:  # ... and now it commits
+        session.add(AlarmHistory(**kept))
+    second = await jobs.follow_alarms(w.runtime.db, settings, t0 + timedelta(seconds=2))
+    assert len(second.created) == 1, "the late entry was skipped"
+    async with w.runtime.db.read() as session:
+        opened = {r.asset_id for r in (await session.execute(select(Intervention))).scalars()}
+    assert opened == {"SL-CHE-1", "SL-TAL-1"}
 
 
 async def test_alarm_cleared_within_grace_opens_nothing(w: World) -> None:

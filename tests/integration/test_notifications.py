@@ -22,18 +22,19 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from beffroi.accounts.principal import Role
+from beffroi.alarms import feed
 from beffroi.alarms.events import AlarmChanged
-from beffroi.alarms.models import Alarm, AlarmHistory
+from beffroi.alarms.models import Alarm, AlarmHistory, FeedCursor
 from beffroi.audit.models import AuditEntry
 from beffroi.catalogue import Domain
 from beffroi.config import Settings, load_settings
 from beffroi.context import Context, Runtime
 from beffroi.errors import InvalidInput
-from beffroi.notifications import cursor, service
+from beffroi.notifications import service
 from beffroi.notifications.delivery import send_due
 from beffroi.notifications.escalation import escalate_due
-from beffroi.notifications.models import NotificationCursor, NotificationDelivery
-from beffroi.notifications.routing import route_new
+from beffroi.notifications.models import NotificationDelivery
+from beffroi.notifications.routing import FEED, route_new
 from beffroi.notifications.schemas import RouteCreate
 from beffroi.notifications.worker import Notifier
 from tests.support import Person, make_person
@@ -618,10 +619,10 @@ async def test_an_entry_committed_late_is_still_routed(
     await entry(1003)
     await route_new(runtime.db, runtime.settings, T0)
     async with runtime.db.read() as session:
-        row = await session.get(NotificationCursor, cursor.CURSOR_ID)
+        row = await session.get(FeedCursor, FEED)
         assert row is not None
-        assert row.last_history_id == 1003
-        holes = [cursor.Hole.from_json(h) for h in row.holes]
+        assert row.last_id == 1003
+        holes = [feed.Hole.from_json(h) for h in row.holes]
     assert (holes[-1].first, holes[-1].last) == (1001, 1002)
 
     await entry(1002)  # a transaction that committed late
@@ -630,9 +631,9 @@ async def test_an_entry_committed_late_is_still_routed(
     routed = sorted(r.history_id or 0 for r in await deliveries(runtime))
     assert routed[-3:] == [1000, 1002, 1003]
 
-    await route_new(runtime.db, runtime.settings, T0 + cursor.HOLE_GRACE)
+    await route_new(runtime.db, runtime.settings, T0 + feed.HOLE_GRACE)
     async with runtime.db.read() as session:
-        row = await session.get(NotificationCursor, cursor.CURSOR_ID)
+        row = await session.get(FeedCursor, FEED)
         assert row is not None
         assert row.holes == []
 

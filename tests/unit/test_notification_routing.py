@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from beffroi.alarms import feed as cursor
+from beffroi.alarms.feed import Hole
 from beffroi.config import load_settings
-from beffroi.notifications import cursor
-from beffroi.notifications.cursor import Hole
 from beffroi.notifications.delivery import MAX_DELAY, retry_delay
 from beffroi.notifications.matching import Entry, Filter, in_window, matches
 from beffroi.notifications.messages import headline

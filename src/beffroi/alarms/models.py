@@ -70,3 +70,20 @@ class AlarmHistory(Base):
     # The alarm's state after this entry.
     state: Mapped[str] = mapped_column(String(24))
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class FeedCursor(Base):
+    """How far one follower (``notifications``, ``interventions``) has read
+    ``alarm_history``: one row each, locked while it reads.
+
+    ``holes`` are ids below ``last_id`` not yet visible when it moved past them (a
+    transaction on PostgreSQL can commit after a later one): ``[[first, last, since]]``
+    ranges, read if they appear and forgotten after a grace period (rolled back).
+    """
+
+    __tablename__ = "alarm_feed_cursors"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigId)
+    holes: Mapped[list[list[Any]]] = mapped_column(JSONType)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

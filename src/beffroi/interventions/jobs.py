@@ -3,8 +3,9 @@
 Two steps, each a plain function of the time so tests drive them with a controlled clock,
 and one loop (:func:`run`) that ``beffroi serve`` runs beside the API:
 
-- :func:`follow_alarms` reads ``alarm_history`` from a durable cursor and opens a work
-  order for each raised root alarm that a policy covers.
+- :func:`follow_alarms` reads ``alarm_history`` from a durable cursor
+  (:mod:`beffroi.alarms.feed`, which also waits for entries committed out of order) and
+  opens a work order for each raised root alarm that a policy covers.
 - :func:`confirm_repairs` clears the alarms of interventions resolved with
   ``clear_alarms`` once their assets are heard from again, fault-free.
 """
@@ -21,7 +22,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.accounts.principal import Principal
-from beffroi.alarms import raising
+from beffroi.alarms import feed, raising
 from beffroi.alarms.lifecycle import ACTIVE, SEVERITY_RANK, Action, AlarmSource
 from beffroi.alarms.models import Alarm, AlarmHistory
 from beffroi.assets.models import Asset
@@ -33,7 +34,6 @@ from beffroi.db import Database
 from beffroi.interventions import sla
 from beffroi.interventions.lifecycle import OPEN, Category, Priority, Source
 from beffroi.interventions.models import (
-    AlarmFollowCursor,
     Intervention,
     InterventionAlarm,
     InterventionPolicy,
@@ -48,7 +48,7 @@ log = structlog.get_logger(__name__)
 ACTOR = "system:interventions"
 ACTOR_KIND = "system"
 SYSTEM = Principal.system(ACTOR)
-CURSOR_ID = 1
+FEED = "interventions"  # this follower's name in alarm_feed_cursors
 BATCH = 500
 
 
@@ -60,17 +60,6 @@ class Followed:
     linked: list[int] = field(default_factory=list)
     skipped: int = 0
     events: list[object] = field(default_factory=list)
-
-
-async def _cursor(session: AsyncSession, now: datetime) -> AlarmFollowCursor:
-    """The cursor row, locked for this transaction (created on first use)."""
-    stmt = select(AlarmFollowCursor).where(AlarmFollowCursor.id == CURSOR_ID).with_for_update()
-    row = (await session.execute(stmt)).scalar_one_or_none()
-    if row is None:
-        row = AlarmFollowCursor(id=CURSOR_ID, last_history_id=0, updated_at=now)
-        session.add(row)
-        await session.flush()
-    return row
 
 
 def _matches(policy: InterventionPolicy | None, alarm: Alarm) -> bool:
@@ -124,14 +113,13 @@ async def follow_alarms(db: Database, settings: Settings, now: datetime | None =
     done = Followed()
     while True:
         async with db.write() as session:
-            cursor = await _cursor(session, now)
+            cursor = await feed.lock(session, FEED, now)
             rows = (
                 await session.execute(
-                    select(AlarmHistory.id, AlarmHistory.alarm_id, AlarmHistory.ts)
-                    .where(
-                        AlarmHistory.id > cursor.last_history_id,
-                        AlarmHistory.action == Action.RAISED.value,
+                    select(
+                        AlarmHistory.id, AlarmHistory.alarm_id, AlarmHistory.action, AlarmHistory.ts
                     )
+                    .where(feed.pending_clause(AlarmHistory.id, cursor))
                     .order_by(AlarmHistory.id)
                     .limit(BATCH)
                 )
@@ -141,17 +129,16 @@ async def follow_alarms(db: Database, settings: Settings, now: datetime | None =
                 for p in (await session.execute(select(InterventionPolicy))).scalars()
             }
             teams = list((await session.execute(select(Team).order_by(Team.id))).scalars())
-            handled = 0
-            for history_id, alarm_id, ts in rows:
+            seen: list[int] = []
+            for history_id, alarm_id, action, ts in rows:
                 if ts > ready_before:
                     # In id order: what comes after waits too, so the cursor never skips.
                     break
-                await _follow_one(session, alarm_id, policies, teams, config, now, done)
-                cursor.last_history_id = history_id
-                handled += 1
-            if handled:
-                cursor.updated_at = now
-        if handled < BATCH:
+                if action == Action.RAISED.value:
+                    await _follow_one(session, alarm_id, policies, teams, config, now, done)
+                seen.append(history_id)
+            feed.move(cursor, seen, now)
+        if len(seen) < BATCH:
             return done
 
 

@@ -167,13 +167,3 @@ class InterventionPolicy(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class AlarmFollowCursor(Base):
-    """How far the alarm follower has read ``alarm_history``: one row, locked while read."""
-
-    __tablename__ = "intervention_alarm_cursor"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    last_history_id: Mapped[int] = mapped_column(BigId, default=0)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

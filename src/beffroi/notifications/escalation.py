@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, or_, select
 
 from beffroi.accounts.principal import Principal
+from beffroi.alarms import feed
 from beffroi.alarms.events import AlarmChanged
 from beffroi.alarms.lifecycle import Action, AlarmState
 from beffroi.alarms.models import Alarm, AlarmHistory
@@ -20,7 +21,7 @@ from beffroi.audit import service as audit
 from beffroi.catalogue import Severity
 from beffroi.config import Settings
 from beffroi.db import Database
-from beffroi.notifications import cursor
+from beffroi.notifications.routing import FEED
 
 ACTOR = "system:notifications"
 PASS_LIMIT = 500
@@ -35,7 +36,7 @@ async def escalate_due(db: Database, settings: Settings, now: datetime) -> list[
     system = Principal.system(ACTOR)
     events: list[object] = []
     async with db.write() as session:
-        await cursor.lock(session, now)
+        await feed.lock(session, FEED, now)
         already = exists().where(
             AlarmHistory.alarm_id == Alarm.id, AlarmHistory.action == Action.ESCALATED
         )

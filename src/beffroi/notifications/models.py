@@ -80,19 +80,3 @@ class NotificationDelivery(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class NotificationCursor(Base):
-    """How far the notifier has routed ``alarm_history``: one row, locked while routing.
-
-    ``holes`` are ids below ``last_history_id`` not yet visible when it moved past them
-    (a transaction on PostgreSQL can commit after a later one): ``[[first, last, since]]``
-    ranges, routed if they appear and forgotten after a grace period (rolled back).
-    """
-
-    __tablename__ = "notification_cursor"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    last_history_id: Mapped[int] = mapped_column(BigInteger)
-    holes: Mapped[list[list[Any]]] = mapped_column(JSONType)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -18,18 +18,20 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beffroi.alarms import feed
 from beffroi.alarms.lifecycle import Action
 from beffroi.alarms.models import Alarm, AlarmHistory
 from beffroi.communes.service import resolve
 from beffroi.config import Settings
 from beffroi.db import Database
 from beffroi.errors import InvalidInput
-from beffroi.notifications import cursor, messages
+from beffroi.notifications import messages
 from beffroi.notifications.matching import Entry, Filter, matches
 from beffroi.notifications.models import NotificationDelivery, NotificationRoute
 from beffroi.notifications.states import DeliveryState
 
 BATCH = 1000
+FEED = "notifications"  # this follower's name in alarm_feed_cursors
 # Rows per INSERT: well under the bound parameters SQLite accepts in one statement.
 INSERT_CHUNK = 500
 # Shelving silences an alarm: no news of it coming back or escalating while shelved.
@@ -155,18 +157,16 @@ async def route_new(
     entries are waiting."""
     done = Routed()
     async with db.write() as session:
-        row = await cursor.lock(session, now)
+        row = await feed.lock(session, FEED, now)
         stmt = (
             select(AlarmHistory, Alarm)
             .join(Alarm, Alarm.id == AlarmHistory.alarm_id)
-            .where(cursor.pending_clause(AlarmHistory.id, row))
+            .where(feed.pending_clause(AlarmHistory.id, row))
             .order_by(AlarmHistory.id)
             .limit(limit)
         )
         found = [(h, a) for h, a in (await session.execute(stmt)).all()]
-        holes = [cursor.Hole.from_json(h) for h in row.holes]
-        last, holes = cursor.advance(row.last_history_id, holes, (h.id for h, _ in found), now)
-        if not found and holes == [cursor.Hole.from_json(h) for h in row.holes]:
+        if not feed.move(row, (h.id for h, _ in found), now):
             return done
         routes = list(
             (
@@ -202,7 +202,6 @@ async def route_new(
                     )
                 )
         done.delivery_ids = await _insert(session, rows)
-        cursor.store(row, last, holes, now)
     done.entries = len(found)
     done.deliveries = len(done.delivery_ids)
     done.full = len(found) >= limit

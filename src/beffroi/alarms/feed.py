@@ -1,12 +1,14 @@
-"""The notifier's durable place in ``alarm_history``.
+"""Following ``alarm_history`` from a durable place: what the notifier and the work-order
+worker read, one cursor each, by name.
 
-One row, locked ``FOR UPDATE`` by whoever routes or escalates, so two notifier processes
-never do the same work (on SQLite a write transaction serialises them anyway).
+A follower's row is locked ``FOR UPDATE`` while it works, so two processes never do the
+same work (on SQLite a write transaction serialises them anyway).
 
 Ids are handed out before commit: on PostgreSQL, entry 10 can be visible while entry 9
 is still being written. Moving past 9 would lose it for good, so an id skipped on the
 way is kept as a *hole* and looked at again on each pass, until it shows up or a grace
-period says its transaction was rolled back.
+period says its transaction was rolled back. A follower reads every entry above its place
+(whatever it does with each), so the holes are only ids not yet committed.
 """
 
 from __future__ import annotations
@@ -16,14 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from beffroi.notifications.models import NotificationCursor
+from beffroi.alarms.models import FeedCursor
+from beffroi.db.upsert import upsert
 
-CURSOR_ID = 1
 # Longer than any transaction that writes alarm history is expected to stay open.
 HOLE_GRACE = timedelta(minutes=2)
 # A bound on what is remembered: a huge rollback leaves one range, not one id per row.
@@ -98,29 +98,34 @@ def advance(
     return last, out
 
 
-def pending_clause(
-    column: InstrumentedAttribute[int], row: NotificationCursor
-) -> ColumnElement[bool]:
-    """The entries still to route: above the cursor or in one of its holes."""
+def pending_clause(column: InstrumentedAttribute[int], row: FeedCursor) -> ColumnElement[bool]:
+    """The entries still to read: above the cursor or in one of its holes."""
     holes = [Hole.from_json(h) for h in row.holes]
-    return or_(column > row.last_history_id, *(column.between(h.first, h.last) for h in holes))
+    return or_(column > row.last_id, *(column.between(h.first, h.last) for h in holes))
 
 
-async def lock(session: AsyncSession, now: datetime) -> NotificationCursor:
-    """The cursor row, locked until the transaction ends; made at 0 if missing."""
-    stmt = select(NotificationCursor).where(NotificationCursor.id == CURSOR_ID).with_for_update()
+async def lock(session: AsyncSession, name: str, now: datetime) -> FeedCursor:
+    """Follower ``name``'s row, locked until the transaction ends; made at 0 if missing."""
+    stmt = select(FeedCursor).where(FeedCursor.name == name).with_for_update()
     row = (await session.execute(stmt)).scalar_one_or_none()
     if row is not None:
         return row
-    values = {"id": CURSOR_ID, "last_history_id": 0, "holes": [], "updated_at": now}
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    await session.execute(insert(NotificationCursor).values(values).on_conflict_do_nothing())
+    await upsert(
+        session,
+        FeedCursor,
+        [{"name": name, "last_id": 0, "holes": [], "updated_at": now}],
+        keys=["name"],
+    )
     return (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one()
 
 
-def store(row: NotificationCursor, last: int, holes: list[Hole], now: datetime) -> None:
-    """Write the cursor's new place."""
-    row.last_history_id = last
-    row.holes = [h.as_json() for h in holes]
+def move(row: FeedCursor, seen: Iterable[int], now: datetime) -> bool:
+    """Move the cursor past the entries ``seen`` (read and dealt with); whether it moved."""
+    holes = [Hole.from_json(h) for h in row.holes]
+    last, after = advance(row.last_id, holes, seen, now)
+    if last == row.last_id and after == holes:
+        return False
+    row.last_id = last
+    row.holes = [h.as_json() for h in after]
     row.updated_at = now
+    return True
