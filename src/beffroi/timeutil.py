@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from functools import lru_cache
+
+import holidays
 
 
 def utcnow() -> datetime:
@@ -15,3 +18,12 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("a timestamp must carry its UTC offset")
     return value.astimezone(UTC)
+
+
+@lru_cache(maxsize=64)
+def public_holidays(
+    year: int, country: str = "FR", subdivision: str | None = None
+) -> frozenset[date]:
+    """The public holidays of ``country`` (ISO code) in ``year``: for France, the eleven of
+    the metropolitan calendar (Alsace-Moselle's two more with ``subdivision="57"``, say)."""
+    return frozenset(holidays.country_holidays(country, subdiv=subdivision, years=year))

@@ -21,11 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from beffroi.interventions.lifecycle import Priority
+from beffroi.timeutil import public_holidays
 
 if TYPE_CHECKING:
     from beffroi.config import Settings
@@ -90,49 +90,11 @@ DEFAULT_RULES = {
 }
 
 
-def easter(year: int) -> date:
-    """Easter Sunday of a Gregorian year (the anonymous Gregorian algorithm)."""
-    a = year % 19
-    b, c = divmod(year, 100)
-    d, e = divmod(b, 4)
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    r = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * r) // 451
-    month, day = divmod(h + r - 7 * m + 114, 31)
-    return date(year, month, day + 1)
-
-
-@lru_cache(maxsize=64)
-def french_holidays(year: int) -> frozenset[date]:
-    """The eleven public holidays of metropolitan France (Alsace-Moselle's two extra days
-    are not Dijon's): New Year, Easter Monday, 1 and 8 May, Ascension, Whit Monday,
-    14 July, 15 August, 1 and 11 November, Christmas."""
-    e = easter(year)
-    return frozenset(
-        {
-            date(year, 1, 1),
-            e + timedelta(days=1),
-            date(year, 5, 1),
-            date(year, 5, 8),
-            e + timedelta(days=39),
-            e + timedelta(days=50),
-            date(year, 7, 14),
-            date(year, 8, 15),
-            date(year, 11, 1),
-            date(year, 11, 11),
-            date(year, 12, 25),
-        }
-    )
-
-
 def is_working_day(day: date, config: SlaConfig) -> bool:
     """Whether the service clock runs at all on ``day`` (local date)."""
     if day.weekday() not in config.work_days:
         return False
-    return not (config.public_holidays and day in french_holidays(day.year))
+    return not (config.public_holidays and day in public_holidays(day.year))
 
 
 # Longer than any sane service level: a configuration with no working day at all must not
