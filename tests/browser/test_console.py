@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from tests.browser.conftest import ControlRoom, sign_in
 
@@ -157,3 +157,39 @@ async def test_the_dashboard_shows_alarms_and_lighting_energy(
     # (the day starts at midnight, in the dark).
     full = board.get_by_test_id("dashboard-energy-full-power")
     await expect(full).to_have_attribute("data-wh", re.compile(r"^[1-9][0-9.]*$"))
+
+
+# Each view's tab in French and in English.
+VIEWS = {
+    "map": ("Carte", "Map"),
+    "alarms": ("Alarmes", "Alarms"),
+    "interventions": ("Interventions", "Interventions"),
+    "dashboard": ("Tableau de bord", "Dashboard"),
+    "approvals": ("Approbations", "Approvals"),
+}
+
+
+def _view(page: Page, view: str) -> Locator:
+    """What shows a view is on screen: the map's asset count, or the view's section."""
+    if view == "map":
+        return page.get_by_test_id("asset-count")
+    return page.locator(f"section.view[data-view={view}]")
+
+
+async def test_the_language_switches_from_every_view(control_room: ControlRoom, page: Page) -> None:
+    room = control_room
+    await sign_in(page, room, "supervisor")
+    lang = "fr"
+    assert await page.evaluate("document.documentElement.lang") == lang
+    for view, (french, english) in VIEWS.items():
+        await page.get_by_test_id(f"nav-{view}").click()
+        await expect(_view(page, view)).to_be_visible()
+        await page.get_by_test_id("lang-toggle").click()
+        lang = "en" if lang == "fr" else "fr"
+        await page.wait_for_function(f"() => document.documentElement.lang === '{lang}'")
+        # The console came back in the other language, on the same view.
+        assert page.url.endswith(f"#/{view}"), page.url
+        tab = page.get_by_test_id(f"nav-{view}")
+        await expect(tab).to_have_text(english if lang == "en" else french)
+        await expect(tab).to_have_attribute("aria-current", "page")
+        await expect(_view(page, view)).to_be_visible()
