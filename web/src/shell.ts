@@ -46,6 +46,7 @@ export async function startConsole(root: HTMLElement, me: Me, lang: Lang): Promi
     lang,
     t,
     can: (permission) => permissions.has(permission),
+    worksIn: (domain) => me.work_domains.includes(domain),
     onEvents(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
