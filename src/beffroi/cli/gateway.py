@@ -7,14 +7,45 @@ import contextlib
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from beffroi.broker.embedded import EmbeddedBroker
-from beffroi.cli.common import out, settings
+from beffroi.cli import reach
+from beffroi.cli.common import console, out, ready_runtime, settings
 from beffroi.cli.serve import bind_socket, serve_app, stop_on_signals
-from beffroi.context import open_runtime
 from beffroi.events import relay
 from beffroi.gateway.runner import Gateway, broker_address
 from beffroi.web.app import create_app
+
+# How long the gateway may take to reach its broker before it is said, then between looks.
+FIRST_WAIT_S = 3.0
+LAST_WAIT_S = 60.0
+
+
+async def watch_broker(worker: Gateway, host: str, port: int) -> None:
+    """Until the gateway reaches its broker, say why not: one warning line for each kind of
+    failure, not one per attempt. The gateway itself keeps trying (a broker restarts, a
+    network comes back), so this is a warning and not a reason to stop."""
+    said: str | None = None
+    wait = FIRST_WAIT_S
+    while True:
+        try:
+            await worker.wait_connected(wait)
+        except TimeoutError:
+            why = await reach.broker_problem(host, port)
+            if why != said:
+                console.print(
+                    f"[yellow]warning:[/yellow] the gateway cannot get to the MQTT broker at "
+                    f"{escape(f'{host}:{port}')}: {escape(why)}; it keeps trying (the broker "
+                    "is --broker, else BEFFROI_MQTT_URL, else the embedded one)",
+                    soft_wrap=True,
+                )
+                said = why
+            wait = min(wait * 2, LAST_WAIT_S)
+            continue
+        if said is not None:
+            out.print(f"gateway reached the MQTT broker at {host}:{port}", soft_wrap=True)
+        return
 
 
 def gateway(
@@ -38,7 +69,7 @@ def gateway(
     async def _main() -> None:
         stop = asyncio.Event()
         stop_on_signals(stop)
-        async with open_runtime(current) as runtime, contextlib.AsyncExitStack() as stack:
+        async with ready_runtime(current) as runtime, contextlib.AsyncExitStack() as stack:
             version = 5 if current.mqtt_protocol == "5" else 4
             target = url
             if not target:
@@ -53,7 +84,13 @@ def gateway(
                 app = create_app(runtime, operations_only=True)
                 tasks.append(asyncio.create_task(serve_app(app, sock, stop)))
             out.print(f"gateway ingesting from {target}")
-            await asyncio.gather(*tasks)
+            watcher = asyncio.create_task(watch_broker(worker, address.host, address.port))
+            try:
+                await asyncio.gather(*tasks)
+            finally:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
         out.print("gateway stopped")
 
     asyncio.run(_main())

@@ -15,8 +15,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from beffroi import workers
-from beffroi.cli.common import console, out, settings
-from beffroi.context import open_runtime
+from beffroi.cli.common import console, out, ready_runtime, settings
 from beffroi.web.app import create_app
 
 
@@ -93,7 +92,7 @@ def serve(
     sock = bind_socket(host or current.host, current.port if port is None else port, fallback=False)
 
     async def _main(stop: asyncio.Event) -> None:
-        async with open_runtime(current) as runtime:
+        async with ready_runtime(current) as runtime:
             host, port = sock.getsockname()[:2]
             out.print(f"Beffroi is serving on [bold]http://{host}:{port}[/bold]  (docs: /api/docs)")
             background = workers.start(runtime, stop, command_clock=True)
