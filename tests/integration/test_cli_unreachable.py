@@ -16,7 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -42,11 +42,11 @@ COMMANDS = [
 
 
 def _beffroi(
-    *args: str, cwd: Path, env: dict[str, str | None], timeout: float = 120
+    *args: str, cwd: Path, env: Mapping[str, str], timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    """``beffroi ARGS`` in ``cwd``; ``env`` adds variables, or removes those set to None."""
+    """``beffroi ARGS`` in ``cwd``, with no BEFFROI_ variable but those of ``env``."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("BEFFROI_")}
-    environ.update({k: v for k, v in env.items() if v is not None})
+    environ.update(env)
     return subprocess.run(
         [sys.executable, "-m", "beffroi", *args],
         cwd=cwd,
@@ -105,7 +105,7 @@ def test_a_database_url_into_a_missing_folder(tmp_path: Path) -> None:
 def test_a_database_never_migrated_or_behind(tmp_path: Path) -> None:
     database = tmp_path / "beffroi.db"
     sqlite3.connect(database).close()
-    env: dict[str, str | None] = {"BEFFROI_DATA_DIR": str(tmp_path)}
+    env = {"BEFFROI_DATA_DIR": str(tmp_path)}
     result = _beffroi("user", "list", cwd=tmp_path, env=env)
     _one_line_error(result, str(database), "no Beffroi schema", "beffroi db upgrade")
 
@@ -146,7 +146,7 @@ def test_postgresql_database_missing(tmp_path: Path) -> None:
 @pytest.fixture
 def fleet_dir(tmp_path: Path) -> Path:
     """A migrated SQLite database with a tiny fleet, in a folder of its own."""
-    env: dict[str, str | None] = {"BEFFROI_DATA_DIR": str(tmp_path)}
+    env = {"BEFFROI_DATA_DIR": str(tmp_path)}
     for command in (["db", "upgrade"], ["fleet", "generate", "--scale", "0.002"]):
         done = _beffroi(*command, cwd=tmp_path, env=env)
         assert done.returncode == 0, done.stderr
@@ -184,7 +184,13 @@ def test_gateway_without_a_broker_warns_once_and_keeps_trying(fleet_dir: Path) -
             text=True,
         )
         assert process.stderr is not None
-        reader = threading.Thread(target=lambda: [lines.put(x) for x in process.stderr or ()])
+        stderr = process.stderr
+
+        def read() -> None:
+            for line in stderr:
+                lines.put(line)
+
+        reader = threading.Thread(target=read)
         reader.start()
         try:
             first = lines.get(timeout=60)
