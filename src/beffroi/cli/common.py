@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from beffroi import collector, logs
 from beffroi.cli import reach
+from beffroi.cli.ports import PortTaken
 from beffroi.config import ConfigError, Settings, get_settings
 from beffroi.context import Context, Runtime, open_runtime
 from beffroi.errors import BeffroiError, InvalidInput
@@ -80,11 +81,13 @@ def run_cli(app: typer.Typer) -> None:
     does a database that is missing, unreachable or not migrated."""
     try:
         app()
-    except (reach.DatabaseUnavailable, OSError, DBAPIError) as exc:
+    except (reach.DatabaseUnavailable, DBAPIError) as exc:
         message = _unreachable_database(exc)
         if message is None:
             raise
         fail(message)
+    except PortTaken as exc:
+        fail(str(exc))
     except InvalidInput as exc:
         console.print(f"[red]error:[/red] {exc.detail}")
         for error in exc.errors[:200]:

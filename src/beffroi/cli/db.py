@@ -19,7 +19,8 @@ def upgrade_database() -> int:
     if current.database_url == "":
         current.data_dir.mkdir(parents=True, exist_ok=True)
     reach.check_folder(current)
-    migrate.upgrade(current.effective_database_url)
+    with reach.translated(current):
+        migrate.upgrade(current.effective_database_url)
 
     async def _seed(_runtime: Runtime, ctx: Context) -> int:
         return await ensure_default_communes(ctx)
@@ -41,5 +42,6 @@ def check() -> None:
     """Fail if the models and the migrations disagree (alembic check)."""
     current = settings()
     reach.check_file(current)  # else Alembic would leave an empty SQLite file behind
-    migrate.check(current.effective_database_url)
+    with reach.translated(current):
+        migrate.check(current.effective_database_url)
     out.print("no drift between models and migrations")

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 import typer
+from amqtt.errors import BrokerError
 from rich.markup import escape
 
 from beffroi.broker.embedded import EmbeddedBroker
 from beffroi.cli import reach
 from beffroi.cli.common import console, out, ready_runtime, settings
+from beffroi.cli.ports import PortTaken, port_taken, quiet_taken_port
 from beffroi.cli.serve import bind_socket, serve_app, stop_on_signals
+from beffroi.config import Settings
+from beffroi.context import Runtime
 from beffroi.events import relay
 from beffroi.gateway.runner import Gateway, broker_address
 from beffroi.web.app import create_app
@@ -48,6 +53,28 @@ async def watch_broker(worker: Gateway, host: str, port: int) -> None:
         return
 
 
+@contextlib.asynccontextmanager
+async def _embedded_broker(current: Settings, runtime: Runtime) -> AsyncIterator[EmbeddedBroker]:
+    """The embedded broker on BEFFROI_BROKER_PORT; devices are told that port, so a taken
+    one stops the gateway with a line saying so (amqtt's own traceback quieted)."""
+    broker = EmbeddedBroker(current, runtime.db)
+    try:
+        with quiet_taken_port():
+            await broker.start()
+    except (BrokerError, OSError) as exc:
+        if not port_taken(exc):
+            raise
+        raise PortTaken(
+            f"port {current.broker_port} on {current.broker_host} is taken: set "
+            "BEFFROI_BROKER_PORT to a free one for the embedded broker, or BEFFROI_MQTT_URL "
+            "(or --broker) to the broker already there"
+        ) from None
+    try:
+        yield broker
+    finally:
+        await broker.stop()
+
+
 def gateway(
     broker: Annotated[
         str | None, typer.Option(help="mqtt://host:port; default BEFFROI_MQTT_URL")
@@ -64,7 +91,13 @@ def gateway(
     """
     current = settings()
     url = broker or current.mqtt_url
-    sock = bind_socket(current.host, metrics_port, fallback=False) if metrics_port else None
+    sock = (
+        bind_socket(
+            current.host, metrics_port, fallback=False, instead="give --metrics-port a free one"
+        )
+        if metrics_port
+        else None
+    )
 
     async def _main() -> None:
         stop = asyncio.Event()
@@ -73,7 +106,7 @@ def gateway(
             version = 5 if current.mqtt_protocol == "5" else 4
             target = url
             if not target:
-                embedded = await stack.enter_async_context(EmbeddedBroker(current, runtime.db))
+                embedded = await stack.enter_async_context(_embedded_broker(current, runtime))
                 target = embedded.url
                 out.print(f"embedded MQTT broker on [bold]{target}[/bold]")
             address = broker_address(runtime, target, version, embedded=not url)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import errno
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import Connection, inspect, text
@@ -144,6 +145,19 @@ def explain(settings: Settings, exc: BaseException) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def translated(settings: Settings) -> Iterator[None]:
+    """Inside, failing to open or reach the database raises :class:`DatabaseUnavailable`
+    with :func:`explain`'s line; any other error goes through unchanged."""
+    try:
+        yield
+    except (OSError, DBAPIError) as exc:
+        message = explain(settings, exc)
+        if message is None:
+            raise
+        raise DatabaseUnavailable(message) from exc
+
+
 def _revision(connection: Connection) -> str | None:
     """The schema's Alembic revision, ``None`` when it was never migrated. (Alembic's own
     MigrationContext says the same, but logs two lines on every command.)"""
@@ -157,14 +171,9 @@ async def require_ready(runtime: Runtime) -> None:
     the schema this code expects."""
     settings = runtime.settings
     check_file(settings)
-    try:
+    with translated(settings):
         async with runtime.db.engine.connect() as connection:
             revision = await connection.run_sync(_revision)
-    except (OSError, DBAPIError) as exc:
-        message = explain(settings, exc)
-        if message is None:
-            raise
-        raise DatabaseUnavailable(message) from exc
     head = migrate.current_head()
     if revision == head:
         return
