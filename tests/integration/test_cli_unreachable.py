@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from beffroi.cli.gateway import FIRST_WAIT_S
+from beffroi.cli.gateway_broker import FIRST_WAIT_S
 from beffroi.db import migrate
 from tests.conftest import POSTGRES_URL, _skip_or_fail_postgres
 
