@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from tests.browser.conftest import ControlRoom, sign_in
 
@@ -157,3 +157,81 @@ async def test_the_dashboard_shows_alarms_and_lighting_energy(
     # (the day starts at midnight, in the dark).
     full = board.get_by_test_id("dashboard-energy-full-power")
     await expect(full).to_have_attribute("data-wh", re.compile(r"^[1-9][0-9.]*$"))
+
+
+# Each view's tab in French and in English.
+VIEWS = {
+    "map": ("Carte", "Map"),
+    "alarms": ("Alarmes", "Alarms"),
+    "interventions": ("Interventions", "Interventions"),
+    "dashboard": ("Tableau de bord", "Dashboard"),
+    "approvals": ("Approbations", "Approvals"),
+}
+
+
+def _view(page: Page, view: str) -> Locator:
+    """What shows a view is on screen: the map's asset count, or the view's section."""
+    if view == "map":
+        return page.get_by_test_id("asset-count")
+    return page.locator(f"section.view[data-view={view}]")
+
+
+async def test_the_language_switches_from_every_view(control_room: ControlRoom, page: Page) -> None:
+    room = control_room
+    await sign_in(page, room, "supervisor")
+    lang = "fr"
+    assert await page.evaluate("document.documentElement.lang") == lang
+    for view, (french, english) in VIEWS.items():
+        await page.get_by_test_id(f"nav-{view}").click()
+        await expect(_view(page, view)).to_be_visible()
+        await page.get_by_test_id("lang-toggle").click()
+        lang = "en" if lang == "fr" else "fr"
+        await page.wait_for_function(f"() => document.documentElement.lang === '{lang}'")
+        # The console came back in the other language, on the same view.
+        assert page.url.endswith(f"#/{view}"), page.url
+        tab = page.get_by_test_id(f"nav-{view}")
+        await expect(tab).to_have_text(english if lang == "en" else french)
+        await expect(tab).to_have_attribute("aria-current", "page")
+        await expect(_view(page, view)).to_be_visible()
+
+
+async def test_the_console_offers_only_what_the_api_accepts(
+    control_room: ControlRoom, page: Page
+) -> None:
+    room = control_room
+    # The administrator manages accounts and does not approve (separation of duties): no
+    # Approvals tab, and its address shows the map instead.
+    await sign_in(page, room, "admin")
+    await expect(page.get_by_test_id("nav-alarms")).to_be_visible()
+    await expect(page.get_by_test_id("nav-approvals")).to_have_count(0)
+    await page.goto(f"{room.url}/#/approvals")
+    await expect(page.get_by_test_id("asset-count")).to_be_visible()
+    await expect(page.locator("section.view[data-view=approvals]")).to_have_count(0)
+    await page.get_by_test_id("logout").click()
+    await page.get_by_test_id("login-username").wait_for()
+
+    # Chenôve's operator works on lighting only: a traffic controller offers no command and
+    # its alarm no handling; a light offers both.
+    controller = room.ids("chenove", "traffic_controller")[0]
+    light = room.ids("chenove", "streetlight")[0]
+    await sign_in(page, room, "chenove")
+    await _drawn(page)
+    panel = page.get_by_test_id("asset-panel")
+    await _open_asset(page, light)
+    await expect(panel.get_by_test_id("command-dim")).to_be_visible()
+    await page.keyboard.press("Escape")
+    await _open_asset(page, controller)
+    # The panel draws an asset's sections at once, commands included, once it has loaded it.
+    await expect(panel.locator("dl.attributes")).to_contain_text(controller)
+    await expect(panel.locator("section[aria-labelledby=panel-h-commands]")).to_be_visible()
+    assert await panel.locator(".command-button").count() == 0
+    await page.keyboard.press("Escape")
+
+    await page.get_by_test_id("nav-alarms").click()
+    room.simulator.break_down(controller, "hardwareFault")
+    room.simulator.break_down(light, "lampFailure")
+    controller_row = page.get_by_test_id("alarm-row").filter(has_text=controller)
+    light_row = page.get_by_test_id("alarm-row").filter(has_text=light)
+    await expect(light_row.get_by_test_id("alarm-ack")).to_be_visible(timeout=20_000)
+    await expect(controller_row.get_by_test_id("alarm-open-asset")).to_be_visible(timeout=20_000)
+    await expect(controller_row.get_by_test_id("alarm-ack")).to_have_count(0)

@@ -12,7 +12,12 @@ export interface Me {
     domains: string[];
     communes: string[] | null; // null: the whole metropolis
   };
+  /** What the user may do, e.g. "alarm:handle": the API decides, the console only shows. */
   permissions: string[];
+  /** The equipment domains where the user handles alarms and sends commands. */
+  work_domains: string[];
+  /** By equipment type, the commands the user may send. */
+  commands: Record<string, string[]>;
   csrf_token: string | null;
 }
 
@@ -93,6 +98,8 @@ export interface App {
   t(key: string, vars?: Record<string, string | number>): string;
   /** Whether the user holds a permission (e.g. "alarm:handle"); the server enforces it anyway. */
   can(permission: string): boolean;
+  /** Whether the user acts in an equipment domain (alarm handling, commands). */
+  worksIn(domain: string): boolean;
   /** Listen to live events (delivered in batches); returns the unsubscribe function. */
   onEvents(listener: (events: StreamEvent[]) => void): () => void;
   /** Open the asset panel on an asset. */

@@ -104,10 +104,11 @@ export class Catalogue {
     return Object.entries(command.critical_when).some(([name, values]) => values.includes(params[name]));
   }
 
-  /** The commands of a type this user may send (the server checks again). */
-  commandsFor(typeKey: string, roles: string[]): CommandSpec[] {
+  /** The commands of a type the user may send, as GET /auth/me listed them (`me.commands`). */
+  commandsFor(typeKey: string, allowed: Record<string, string[]>): CommandSpec[] {
     const type = this.types.get(typeKey);
+    const names = allowed[typeKey] ?? [];
     if (!type) return [];
-    return type.commands.filter((c) => c.roles.some((role) => roles.includes(role)));
+    return type.commands.filter((c) => names.includes(c.name));
   }
 }

@@ -46,6 +46,7 @@ export async function startConsole(root: HTMLElement, me: Me, lang: Lang): Promi
     lang,
     t,
     can: (permission) => permissions.has(permission),
+    worksIn: (domain) => me.work_domains.includes(domain),
     onEvents(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -100,9 +101,16 @@ export async function startConsole(root: HTMLElement, me: Me, lang: Lang): Promi
     other === "en" ? "English" : "Français");
   langToggle.addEventListener("click", () => {
     rememberLang(other);
+    // The console starts again in the other language, on the same view. Only a `?lang=`
+    // in the address needs a new address; otherwise a replace to the same address with a
+    // #/view would only move to that fragment, and nothing would change.
     const url = new URL(location.href);
-    url.searchParams.delete("lang");
-    location.replace(url.toString());
+    if (url.searchParams.has("lang")) {
+      url.searchParams.delete("lang");
+      location.replace(url.toString());
+    } else {
+      location.reload();
+    }
   });
   root.replaceChildren(
     h("a", { class: "skip-link", href: "#main" }, t("app.skip")),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response, status
 
 from beffroi.accounts import service
+from beffroi.accounts.abilities import abilities_of
 from beffroi.accounts.schemas import (
     LoginIn,
     MeOut,
@@ -47,7 +49,7 @@ async def login(body: LoginIn, request: Request, response: Response, runtime: Ru
     principal = service.principal_for(signed.user, "session")
     return MeOut(
         user=UserOut.model_validate(signed.user),
-        permissions=sorted(p.value for p in principal.permissions),
+        **asdict(abilities_of(principal)),
         csrf_token=signed.csrf_token,
     )
 
@@ -66,7 +68,7 @@ async def me(auth: AuthDep) -> MeOut:
     """Who you are, what you may do, and (for console sessions) the CSRF token."""
     return MeOut(
         user=UserOut.model_validate(auth.user),
-        permissions=sorted(p.value for p in auth.principal.permissions),
+        **asdict(abilities_of(auth.principal)),
         csrf_token=auth.csrf_token,
     )
 

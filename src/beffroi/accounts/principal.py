@@ -59,6 +59,9 @@ class Permission(StrEnum):
     INTERVENTION_WORK = "intervention:work"
     TEAM_MANAGE = "team:manage"
     KPI_READ = "kpi:read"
+    # Act (send commands, handle alarms) in every equipment domain; without it, only in
+    # the domains granted to the account (an operator's).
+    DOMAIN_ALL = "domain:all"
 
 
 _ALL_READ = {Permission.ASSET_READ, Permission.TOKEN_OWN, Permission.ALARM_READ}
@@ -70,8 +73,13 @@ _DISPATCH = {
     Permission.KPI_READ,
 }
 
+# What a person may do is decided here and nowhere else: services check permissions, never
+# role names (the catalogue's per-command roles aside), and the console shows what
+# GET /auth/me reports from the same table.
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset(Permission),
+    # Separation of duties: the administrator manages accounts and the registry, and is
+    # not the second pair of eyes on a critical command unless also made a supervisor.
+    Role.ADMIN: frozenset(Permission) - {Permission.COMMAND_APPROVE},
     Role.SUPERVISOR: frozenset(
         _ALL_READ
         | {
@@ -85,6 +93,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.RULE_WRITE,
             Permission.NOTIFICATION_MANAGE,
             Permission.TEAM_MANAGE,
+            Permission.DOMAIN_ALL,
         }
         | _DISPATCH
     ),
@@ -111,8 +120,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset(_ALL_READ),
 }
 
-# Roles whose work spans every domain; an operator is limited to the domains granted.
-_ALL_DOMAIN_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR})
+
+def permissions_of(roles: Iterable[Role]) -> frozenset[Permission]:
+    """Union of the permissions of ``roles``."""
+    out: set[Permission] = set()
+    for role in roles:
+        out |= ROLE_PERMISSIONS[role]
+    return frozenset(out)
 
 
 class ActorKind(StrEnum):
@@ -153,10 +167,7 @@ class Principal:
     @property
     def permissions(self) -> frozenset[Permission]:
         """Union of the permissions of every role held."""
-        out: set[Permission] = set()
-        for role in self.roles:
-            out |= ROLE_PERMISSIONS[role]
-        return frozenset(out)
+        return permissions_of(self.roles)
 
     @property
     def all_communes(self) -> bool:
@@ -177,8 +188,14 @@ class Principal:
         return role in self.roles
 
     def in_domain(self, domain: Domain) -> bool:
-        """Whether the principal may act in an equipment domain."""
-        return bool(self.roles & _ALL_DOMAIN_ROLES) or domain in self.domains
+        """Whether the principal may act in an equipment domain: all of them with
+        ``domain:all``, else the domains granted."""
+        return self.can(Permission.DOMAIN_ALL) or domain in self.domains
+
+    @property
+    def work_domains(self) -> frozenset[Domain]:
+        """The equipment domains the principal acts in."""
+        return frozenset(d for d in Domain if self.in_domain(d))
 
     def sees(self, commune: str | None) -> bool:
         """Whether a thing of ``commune`` (``None``: metropolis-wide) is in scope."""

@@ -71,10 +71,16 @@ class LoginIn(BaseModel):
 
 
 class MeOut(BaseModel):
-    """Who is signed in, and the CSRF token to send back on changes."""
+    """Who is signed in, what they may do, and the CSRF token to send back on changes."""
 
     user: UserOut
-    permissions: list[str]
+    permissions: list[str] = Field(description="what the roles held grant, e.g. alarm:handle")
+    work_domains: list[str] = Field(
+        description="equipment domains where alarms are handled and commands sent"
+    )
+    commands: dict[str, list[str]] = Field(
+        description="by equipment type, the commands that may be sent (types with none left out)"
+    )
     csrf_token: str | None = None
 
 

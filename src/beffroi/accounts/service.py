@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.accounts.models import ApiToken, User, WebSession
 from beffroi.accounts.passwords import DUMMY_HASH, hash_password, verify_password
-from beffroi.accounts.principal import ActorKind, Permission, Principal, Role
+from beffroi.accounts.principal import ActorKind, Permission, Principal, Role, permissions_of
 from beffroi.accounts.schemas import TokenCreate, UserCreate, UserUpdate
 from beffroi.audit import service as audit
 from beffroi.catalogue import Domain
@@ -154,8 +154,12 @@ async def update_user(ctx: Context, username: str, changes: UserUpdate) -> User:
         )
         _check_roles(roles, domains)
         is_self = user.id == ctx.principal.user_id
-        if is_self and (changes.disabled or Role.ADMIN not in roles):
-            raise Conflict("you cannot disable yourself or remove your own admin role")
+        # Whoever manages accounts keeps a way back: the roles left must still manage them.
+        if is_self and (changes.disabled or Permission.USER_MANAGE not in permissions_of(roles)):
+            raise Conflict(
+                "you cannot disable yourself or take away your own "
+                f"{Permission.USER_MANAGE.value} permission"
+            )
         user.roles = sorted(r.value for r in roles)
         user.domains = sorted(d.value for d in domains)
         if changes.display_name is not None:

@@ -6,15 +6,19 @@ import asyncio
 import multiprocessing
 import multiprocessing.process
 import sys
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import DBAPIError
 
 from beffroi import collector, logs
+from beffroi.cli import reach
+from beffroi.cli.ports import PortTaken
 from beffroi.config import ConfigError, Settings, get_settings
 from beffroi.context import Context, Runtime, open_runtime
 from beffroi.errors import BeffroiError, InvalidInput
@@ -35,20 +39,55 @@ def settings() -> Settings:
     return current
 
 
+@asynccontextmanager
+async def ready_runtime(current: Settings) -> AsyncIterator[Runtime]:
+    """The runtime, once its database is known to be there, reachable and migrated (else
+    :class:`DatabaseUnavailable`, which :func:`run_cli` says in one line)."""
+    async with open_runtime(current) as runtime:
+        await reach.require_ready(runtime)
+        yield runtime
+
+
 def run(job: Callable[[Runtime, Context], Awaitable[T]]) -> T:
     """Run ``job`` with the runtime and a system context named after the OS user."""
 
     async def _main() -> T:
-        async with open_runtime(settings()) as runtime:
+        async with ready_runtime(settings()) as runtime:
             return await job(runtime, runtime.system_context())
 
     return asyncio.run(_main())
 
 
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Say what went wrong in one line (never wrapped, never read as markup) and exit."""
+    console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    sys.exit(code)
+
+
+def _unreachable_database(exc: BaseException) -> str | None:
+    """One line for a database the command could not open or reach, if that is what
+    ``exc`` is."""
+    if isinstance(exc, reach.DatabaseUnavailable):
+        return str(exc)
+    try:
+        current = get_settings()
+    except ConfigError:
+        return None
+    return reach.explain(current, exc)
+
+
 def run_cli(app: typer.Typer) -> None:
-    """Run the typer app; domain errors become a clear message and exit code 1."""
+    """Run the typer app; domain errors become a clear message and exit code 1, and so
+    does a database that is missing, unreachable or not migrated."""
     try:
         app()
+    except (reach.DatabaseUnavailable, DBAPIError) as exc:
+        message = _unreachable_database(exc)
+        if message is None:
+            raise
+        fail(message)
+    except PortTaken as exc:
+        fail(str(exc))
     except InvalidInput as exc:
         console.print(f"[red]error:[/red] {exc.detail}")
         for error in exc.errors[:200]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from beffroi.cli import reach
 from beffroi.cli.common import out, run, settings
 from beffroi.communes.service import ensure_default_communes
 from beffroi.context import Context, Runtime
@@ -17,7 +18,9 @@ def upgrade_database() -> int:
     current = settings()
     if current.database_url == "":
         current.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate.upgrade(current.effective_database_url)
+    reach.check_folder(current)
+    with reach.translated(current):
+        migrate.upgrade(current.effective_database_url)
 
     async def _seed(_runtime: Runtime, ctx: Context) -> int:
         return await ensure_default_communes(ctx)
@@ -37,5 +40,8 @@ def upgrade() -> None:
 @app.command("check")
 def check() -> None:
     """Fail if the models and the migrations disagree (alembic check)."""
-    migrate.check(settings().effective_database_url)
+    current = settings()
+    reach.check_file(current)  # else Alembic would leave an empty SQLite file behind
+    with reach.translated(current):
+        migrate.check(current.effective_database_url)
     out.print("no drift between models and migrations")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import multiprocessing
 import signal
 import socket
@@ -30,6 +29,7 @@ from beffroi.catalogue import Severity
 from beffroi.cli.accounts import generate_password
 from beffroi.cli.common import console, out, progress_bar, settings, spawned
 from beffroi.cli.db import upgrade_database
+from beffroi.cli.ports import port_taken, quiet_taken_port
 from beffroi.cli.serve import bind_socket, run_until_stopped, serve_app
 from beffroi.communes.service import list_communes
 from beffroi.config import Settings
@@ -138,18 +138,23 @@ async def seed_operations(ctx: Context) -> None:
 
 
 async def start_broker(current: Settings, runtime: Runtime) -> EmbeddedBroker:
-    """The embedded broker on the configured port, or on a free one if it is taken."""
+    """The embedded broker on the configured port, or on a free one if it is taken: the
+    expected path where a broker already runs, said in one line (not amqtt's traceback)."""
     try:
-        broker = EmbeddedBroker(current, runtime.db)
-        await broker.start()
+        with quiet_taken_port():
+            broker = EmbeddedBroker(current, runtime.db)
+            await broker.start()
+        return broker
     except (BrokerError, OSError) as exc:
-        if getattr(exc.__cause__, "errno", getattr(exc, "errno", None)) != errno.EADDRINUSE:
+        if not port_taken(exc):
             raise
-        console.print(
-            f"[yellow]MQTT port {current.broker_port} is taken; using a free one[/yellow]"
-        )
-        broker = EmbeddedBroker(current.model_copy(update={"broker_port": 0}), runtime.db)
-        await broker.start()
+    broker = EmbeddedBroker(current.model_copy(update={"broker_port": 0}), runtime.db)
+    await broker.start()
+    console.print(
+        f"[yellow]port {current.broker_port} is taken, the embedded broker listens on "
+        f"{broker.port}[/yellow]",
+        soft_wrap=True,
+    )
     return broker
 
 

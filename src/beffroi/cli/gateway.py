@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-from beffroi.broker.embedded import EmbeddedBroker
+from beffroi.cli import reach
 from beffroi.cli.common import out, settings
+from beffroi.cli.gateway_broker import embedded_broker, watch_broker
 from beffroi.cli.serve import bind_socket, serve_app, stop_on_signals
 from beffroi.context import open_runtime
 from beffroi.devices.mosquitto_keeper import MosquittoKeeper
@@ -35,16 +36,23 @@ def gateway(
     """
     current = settings()
     url = broker or current.mqtt_url
-    sock = bind_socket(current.host, metrics_port, fallback=False) if metrics_port else None
+    sock = (
+        bind_socket(
+            current.host, metrics_port, fallback=False, instead="give --metrics-port a free one"
+        )
+        if metrics_port
+        else None
+    )
 
     async def _main() -> None:
         stop = asyncio.Event()
         stop_on_signals(stop)
         async with open_runtime(current) as runtime, contextlib.AsyncExitStack() as stack:
+            await reach.require_ready(runtime)
             version = 5 if current.mqtt_protocol == "5" else 4
             target = url
             if not target:
-                embedded = await stack.enter_async_context(EmbeddedBroker(current, runtime.db))
+                embedded = await stack.enter_async_context(embedded_broker(current, runtime))
                 target = embedded.url
                 out.print(f"embedded MQTT broker on [bold]{target}[/bold]")
             address = broker_address(runtime, target, version, embedded=not url)
@@ -60,6 +68,9 @@ def gateway(
                 app = create_app(runtime, operations_only=True)
                 tasks.append(asyncio.create_task(serve_app(app, sock, stop)))
             out.print(f"gateway ingesting from {target}")
+            tasks.append(
+                asyncio.create_task(watch_broker(worker, address.host, address.port, stop))
+            )
             await asyncio.gather(*tasks)
         out.print("gateway stopped")
 

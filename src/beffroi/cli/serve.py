@@ -15,13 +15,20 @@ import uvicorn
 from fastapi import FastAPI
 
 from beffroi import workers
-from beffroi.cli.common import console, out, settings
-from beffroi.context import open_runtime
+from beffroi.cli.common import console, out, ready_runtime, settings
+from beffroi.cli.ports import PortTaken
 from beffroi.web.app import create_app
 
 
-def bind_socket(host: str, port: int, *, fallback: bool) -> socket.socket:
-    """A listening socket on ``port``; with ``fallback``, any free port if it is taken."""
+def bind_socket(
+    host: str,
+    port: int,
+    *,
+    fallback: bool,
+    instead: str = "set BEFFROI_PORT (or --port) to a free one",
+) -> socket.socket:
+    """A listening socket on ``port``; with ``fallback``, any free port if it is taken,
+    else :class:`PortTaken` saying what to do ``instead``."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only for
     # TCP sockets it recognises as such; without it each response waits ~40 ms (Nagle).
@@ -30,11 +37,17 @@ def bind_socket(host: str, port: int, *, fallback: bool) -> socket.socket:
     try:
         sock.bind((host, port))
     except OSError as exc:
-        if not fallback or exc.errno != errno.EADDRINUSE:
+        if exc.errno != errno.EADDRINUSE:
             sock.close()
             raise
-        console.print(f"[yellow]port {port} is taken; using a free port instead[/yellow]")
+        if not fallback:
+            sock.close()
+            raise PortTaken(f"port {port} on {host} is taken: {instead}") from None
         sock.bind((host, 0))
+        console.print(
+            f"[yellow]port {port} is taken, the API listens on {sock.getsockname()[1]}[/yellow]",
+            soft_wrap=True,
+        )
     sock.listen(2048)
     sock.setblocking(False)
     return sock
@@ -93,7 +106,7 @@ def serve(
     sock = bind_socket(host or current.host, current.port if port is None else port, fallback=False)
 
     async def _main(stop: asyncio.Event) -> None:
-        async with open_runtime(current) as runtime:
+        async with ready_runtime(current) as runtime:
             host, port = sock.getsockname()[:2]
             out.print(f"Beffroi is serving on [bold]http://{host}:{port}[/bold]  (docs: /api/docs)")
             background = workers.start(runtime, stop, command_clock=True)

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 import typer
 from rich.live import Live
+from rich.markup import escape
 from rich.text import Text
 
 from beffroi.catalogue import CATALOGUE
@@ -198,7 +199,13 @@ def simulate(
     try:
         asyncio.run(_run(simulator, duration))
     except ConnectionError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        # No device could connect at all: wrong broker, most likely. (Later losses are
+        # reconnected by the simulator itself.)
+        console.print(
+            f"[red]error:[/red] {escape(str(exc))}; give --broker mqtt://host:port, "
+            "or set BEFFROI_MQTT_URL (else BEFFROI_BROKER_HOST and BEFFROI_BROKER_PORT)",
+            soft_wrap=True,
+        )
         raise typer.Exit(1) from None
     stats = simulator.stats
     out.print(

@@ -55,6 +55,18 @@ def may_send(principal: Principal, type_spec: EquipmentType, spec: CommandSpec) 
     return False
 
 
+def sendable(principal: Principal) -> dict[str, list[str]]:
+    """The commands ``principal`` may send, by equipment type (types with none left out):
+    what the console offers, decided by :func:`may_send` as every request is."""
+    out: dict[str, list[str]] = {}
+    for key in CATALOGUE.keys_sorted:
+        type_spec = CATALOGUE[key]
+        names = [c.name for c in type_spec.commands if may_send(principal, type_spec, c)]
+        if names:
+            out[key] = names
+    return out
+
+
 def check(
     principal: Principal,
     settings: Settings,
@@ -119,9 +131,13 @@ def check(
 
 
 def may_approve(principal: Principal, requested_by_user_id: int | None, requested_by: str) -> None:
-    """The four-eyes rule: a supervisor, and not the person who asked."""
-    if not principal.has_role(Role.SUPERVISOR) or not principal.can(Permission.COMMAND_APPROVE):
-        raise PermissionDenied(f"{principal.name} is not a supervisor: only a supervisor approves")
+    """The four-eyes rule: the ``command:approve`` permission (a supervisor's), and not the
+    person who asked."""
+    if not principal.can(Permission.COMMAND_APPROVE):
+        raise PermissionDenied(
+            f"{principal.name} lacks permission {Permission.COMMAND_APPROVE.value}: "
+            "only a supervisor approves"
+        )
     same_user = principal.user_id is not None and principal.user_id == requested_by_user_id
     if same_user or principal.name == requested_by:
         raise PermissionDenied(

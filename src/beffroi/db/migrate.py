@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -29,8 +31,18 @@ def check(url: str) -> None:
     command.check(alembic_config(url))
 
 
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config("sqlite://"))
+
+
 def current_head() -> str | None:
     """The newest revision known to the code."""
-    from alembic.script import ScriptDirectory
+    return _scripts().get_current_head()
 
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+def knows(revision: str) -> bool:
+    """Whether ``revision`` is one of this code's migrations (else a newer code's)."""
+    try:
+        return _scripts().get_revision(revision) is not None
+    except CommandError:
+        return False

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.accounts.principal import Permission, Principal, Role
+from beffroi.accounts.principal import Permission, Principal
 from beffroi.alarms.models import Alarm
 from beffroi.assets.models import Asset
 from beffroi.assets.schemas import Point
@@ -119,8 +119,9 @@ def photo_out(p: PhotoFields) -> PhotoOut:
 
 
 def field_only(principal: Principal) -> bool:
-    """A field agent who does not dispatch sees and works only their teams' interventions."""
-    return principal.has_role(Role.FIELD_AGENT) and not principal.can(
+    """Someone who works interventions without dispatching them (a field agent) sees and
+    works only their teams' ones."""
+    return principal.can(Permission.INTERVENTION_WORK) and not principal.can(
         Permission.INTERVENTION_MANAGE
     )
 

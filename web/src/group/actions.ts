@@ -124,7 +124,7 @@ export class GroupActions {
     const total = [...selection.counts.values()].reduce((a, b) => a + b, 0);
     const choices: { type: string; spec: CommandSpec; count: number }[] = [];
     for (const [type, count] of [...selection.counts.entries()].sort((a, b) => b[1] - a[1])) {
-      for (const spec of this.catalogue.commandsFor(type, this.app.me.user.roles)) choices.push({ type, spec, count });
+      for (const spec of this.catalogue.commandsFor(type, this.app.me.commands)) choices.push({ type, spec, count });
     }
     const clear = h("button", { type: "button", "data-testid": "selection-clear" }, t("group.clear"));
     clear.addEventListener("click", () => this.close());

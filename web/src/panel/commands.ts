@@ -38,7 +38,7 @@ export class CommandSection {
     private readonly assetId: string,
     typeKey: string,
   ) {
-    const commands = app.can("command:send") ? catalogue.commandsFor(typeKey, app.me.user.roles) : [];
+    const commands = app.can("command:send") ? catalogue.commandsFor(typeKey, app.me.commands) : [];
     const buttons = commands.map((spec) => {
       const button = h("button", { type: "button", class: "command-button", "data-testid": `command-${spec.name}`, "aria-expanded": "false" },
         app.t(`command.${spec.name}`) === `command.${spec.name}` ? spec.name : app.t(`command.${spec.name}`));

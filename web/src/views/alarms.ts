@@ -14,6 +14,7 @@ interface Alarm {
   asset_id: string;
   asset_type: string;
   commune: string;
+  domain: string;
   alarm_type: string;
   severity: Severity;
   state: string;
@@ -72,7 +73,8 @@ export const mount: Mount = (root, app) => {
   let loadSeq = 0;
   let truncated = false;
   const beeper = new Beeper();
-  const canHandle = app.can("alarm:handle");
+  // An alarm is handled with the permission, and in one of the user's domains (the API's rule).
+  const canHandle = (a: Alarm) => app.can("alarm:handle") && (!a.domain || app.worksIn(a.domain));
   const canCreateWork = app.can("intervention:manage");
 
   // --- layout ------------------------------------------------------------------------------
@@ -423,7 +425,7 @@ export const mount: Mount = (root, app) => {
     const button = (action: string, label: string, run: () => void) =>
       h("button", { type: "button", "data-testid": `${prefix}-${action}`, onclick: (e: Event) => (e.stopPropagation(), run()) }, label);
     const out: HTMLButtonElement[] = [];
-    if (canHandle) {
+    if (canHandle(a)) {
       if (!isAcknowledged(a)) out.push(button("ack", app.t("alarms.ack"), () => void acknowledge(a)));
       if (isActive(a)) out.push(button("clear", app.t("alarms.clear"), () => void clear(a)));
       out.push(button("comment", app.t("alarms.comment"), () => void comment(a)));
@@ -521,7 +523,7 @@ export const mount: Mount = (root, app) => {
         if (selected) void openDetail(selected.id);
         break;
       case "a":
-        if (selected && canHandle && !isAcknowledged(selected)) void acknowledge(selected);
+        if (selected && canHandle(selected) && !isAcknowledged(selected)) void acknowledge(selected);
         break;
       case "Escape":
         closeDetail();
