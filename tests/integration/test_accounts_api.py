@@ -155,3 +155,29 @@ async def test_cannot_lock_yourself_out(client: httpx.AsyncClient, admin: Person
     assert r.status_code == 409
     r = await client.patch("/api/v1/users/admin", json={"roles": ["viewer"]}, headers=admin.headers)
     assert r.status_code == 409
+
+
+async def test_a_weak_password_hash_is_upgraded_at_sign_in(
+    client: httpx.AsyncClient, runtime: Runtime, admin: Person
+) -> None:
+    """Hashes made with weaker argon2 parameters than today's are replaced at the next
+    successful sign-in, the only moment the password is at hand."""
+    from argon2 import PasswordHasher
+
+    from beffroi.accounts.passwords import needs_rehash
+
+    weak = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
+    async with runtime.db.write() as session:
+        user = (await session.execute(select(User).where(User.username == "admin"))).scalar_one()
+        user.password_hash = weak
+    assert needs_rehash(weak)
+    assert (await login(client, "admin", "wrong password!")).status_code == 401
+    async with runtime.db.read() as session:
+        kept = (await session.execute(select(User).where(User.username == "admin"))).scalar_one()
+    assert kept.password_hash == weak, "a failed sign-in changes nothing"
+    assert (await login(client, "admin")).status_code == 200
+    async with runtime.db.read() as session:
+        user = (await session.execute(select(User).where(User.username == "admin"))).scalar_one()
+    assert user.password_hash != weak
+    assert not needs_rehash(user.password_hash)
+    assert (await login(client, "admin")).status_code == 200, "the new hash verifies"

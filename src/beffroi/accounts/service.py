@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.accounts.models import ApiToken, User, WebSession
-from beffroi.accounts.passwords import DUMMY_HASH, hash_password, verify_password
+from beffroi.accounts.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 from beffroi.accounts.principal import ActorKind, Permission, Principal, Role, permissions_of
 from beffroi.accounts.schemas import TokenCreate, UserCreate, UserUpdate
 from beffroi.audit import service as audit
@@ -236,6 +236,13 @@ async def sign_in(
         failure = "account disabled"
     elif user.locked_until is not None and user.locked_until > now:
         failure = "account locked after repeated failures"
+    # A hash made with weaker parameters than today's is replaced while the password is
+    # at hand: the only moment it ever is.
+    rehashed = (
+        await hash_password(password)
+        if failure is None and user is not None and needs_rehash(user.password_hash)
+        else None
+    )
     async with db.write() as session:
         if failure is not None:
             if user is not None and not ok:
@@ -269,10 +276,11 @@ async def sign_in(
                     client=client[:200],
                 )
             )
+            upgrade = {"password_hash": rehashed} if rehashed else {}
             await session.execute(
                 update(User)
                 .where(User.id == user.id)
-                .values(failed_logins=0, locked_until=None, last_login_at=now)
+                .values(failed_logins=0, locked_until=None, last_login_at=now, **upgrade)
             )
             await session.execute(delete(WebSession).where(WebSession.expires_at < now))
             await audit.record(
@@ -281,7 +289,7 @@ async def sign_in(
                 "auth.login",
                 target_type="user",
                 target_id=user.username,
-                details={"client": client},
+                details={"client": client, "password_rehashed": rehashed is not None},
             )
     if failure is not None or user is None:
         raise NotAuthenticated("bad username or password, or account locked or disabled")
