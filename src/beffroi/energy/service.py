@@ -16,7 +16,7 @@ from beffroi.errors import FieldError, InvalidInput
 from beffroi.rules.engine import city_sun
 from beffroi.simulator.sun import SunCalendar
 from beffroi.telemetry.models import TelemetryPoint, TelemetryRollup
-from beffroi.timeutil import utcnow
+from beffroi.timeutil import OUT_OF_RANGE, day_in_range, utcnow
 
 CABINET = "lighting_cabinet"
 LIGHT = "streetlight"
@@ -91,6 +91,8 @@ async def lighting_energy(ctx: Context, day: date | None = None) -> LightingEner
     zone = ctx.settings.zone
     now = utcnow()
     day = day or now.astimezone(zone).date()
+    if not day_in_range(day):  # before the arithmetic below, which overflows near year 1
+        raise InvalidInput(FieldError("day", OUT_OF_RANGE))
     since = datetime.combine(day, time(0), zone).astimezone(UTC)
     if since > now:
         raise InvalidInput(FieldError("day", f"{day} has not begun"))
