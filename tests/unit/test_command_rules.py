@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
@@ -162,7 +163,7 @@ def test_bad_requests_name_their_field() -> None:
 def test_non_finite_parameters_are_refused_whoever_asks(number: float) -> None:
     # NaN passes minimum and maximum alike: without this check a dim to NaN would leave
     # for the device (the CLI and jobs reach the policy without going through HTTP).
-    refusals = [
+    refusals: list[tuple[str, str, dict[str, Any], list[str]]] = [
         ("streetlight", "dim", {"level_pct": number}, ["params.level_pct"]),
         ("streetlight", "dim", {"level_pct": 50, "ramp_s": number}, ["params.ramp_s"]),
         (
