@@ -51,9 +51,11 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 def _message(error: dict[str, Any]) -> str:
-    if error.get("type") in _CHOICE_ERRORS and isinstance(error.get("input"), str):
-        expected = error.get("ctx", {}).get("expected", "")
-        return f"unknown value {error['input'][:64]!r}; allowed: {expected}"
+    kind, context = error.get("type"), error.get("ctx") or {}
+    if kind in _CHOICE_ERRORS and isinstance(error.get("input"), str):
+        return f"unknown value {error['input'][:64]!r}; allowed: {context.get('expected', '')}"
+    if kind == "value_error" and "error" in context:
+        return str(context["error"])  # our validators' own words, without "Value error, "
     return str(error.get("msg", ""))
 
 
