@@ -51,8 +51,11 @@ async def session_cookie(system: Context, username: str) -> str:
 def plausible_bodies(items: Sequence[AssetCreate]) -> dict[str, list[dict[str, Any]]]:
     """Commands the run's person may send, with numbers in their parameters: a
     non-finite number put there reaches the policy, not a 404 or a schema error first."""
-    light = next(i.id for i in items if i.type == "streetlight")
-    lights = [i.id for i in items if i.type == "streetlight"][:3]
+    # Lights of another commune than the first light's, whose commands the run seeds
+    # (a light with a command under way refuses another: 409).
+    seeded = next(i.commune for i in items if i.type == "streetlight")
+    lights = [i.id for i in items if i.type == "streetlight" and i.commune != seeded][:4]
+    light = lights.pop()
     signals = next(i.id for i in items if i.type == "traffic_controller")
     return {
         "POST /api/v1/commands": [
