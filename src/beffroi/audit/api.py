@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from beffroi.accounts.principal import Permission
 from beffroi.audit import service
 from beffroi.audit.schemas import AuditEntryOut, AuditPage, VerifyOut
+from beffroi.dates import Instant
 from beffroi.errors import PermissionDenied
-from beffroi.timeutil import Instant
 from beffroi.web.deps import Ctx
 from beffroi.web.params import choice
 

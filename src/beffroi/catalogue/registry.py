@@ -11,9 +11,9 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from beffroi.catalogue.equipment import EQUIPMENT_TYPES
 from beffroi.catalogue.spec import EquipmentType, JsonSchema
+from beffroi.dates import instant_in_range
 from beffroi.errors import FieldError
 from beffroi.jsonvalues import NOT_FINITE, non_finite_paths
-from beffroi.timeutil import instant_in_range
 
 
 # jsonschema checks "date-time" only with an optional package, and would accept year 1:

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from beffroi.dates import Day
 from beffroi.energy import service
 from beffroi.energy.schemas import LightingEnergy
-from beffroi.timeutil import Day
 from beffroi.web.deps import Ctx
 
 router = APIRouter(prefix="/energy", tags=["energy"])

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
+from beffroi.dates import Instant
 from beffroi.interventions import kpis, photos, policies, reading, service, teams
 from beffroi.interventions.lifecycle import Category, Status
 from beffroi.interventions.schemas import (
@@ -31,7 +32,6 @@ from beffroi.interventions.schemas import (
     TeamOut,
     TeamUpdate,
 )
-from beffroi.timeutil import Instant
 from beffroi.web.deps import Ctx, RowId
 from beffroi.web.params import comma_list, enum_list
 

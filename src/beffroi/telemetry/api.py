@@ -13,6 +13,7 @@ from beffroi.accounts.principal import Permission
 from beffroi.assets.api import AssetStatuses, AssetTypes, Communes
 from beffroi.assets.service import AssetFilter, BBox
 from beffroi.catalogue import CATALOGUE
+from beffroi.dates import Instant
 from beffroi.devices.topics import Channel
 from beffroi.errors import FieldError, InvalidInput, NotAuthenticated
 from beffroi.telemetry import service
@@ -28,7 +29,7 @@ from beffroi.telemetry.schemas import (
     SeriesOut,
     StateOut,
 )
-from beffroi.timeutil import Instant, utcnow
+from beffroi.timeutil import utcnow
 from beffroi.web.deps import Ctx, RuntimeDep
 from beffroi.web.params import choice_list, comma_list
 
