@@ -6,7 +6,11 @@ copy of the test database holding a small fleet and some commands; schemathesis 
 (valid and invalid) input and sequences of linked calls, as a metropolis-wide administrator
 (who is also a supervisor and a video agent, so that approvals and camera commands run).
 The check is "not a server error": anything may be refused, nothing may answer 5xx; the
-answers of remote commands must also match their response schema. On failure the
+answers of remote commands must also match their response schema. ``fuzz_hooks.py`` adds
+the input outside clients sent (issue 12) to what schemathesis generates, on every route:
+non-finite numbers in bodies, strange header values (with a console session, so that the
+CSRF token is read), dates far out of range and unknown values in query parameters; its
+checks say each is refused, and that no answer carries NaN. On failure the
 schemathesis report (each operation and a curl line that reproduces it) is printed with
 each distinct error of the server's log (the request, Beffroi's frames, the exception).
 
