@@ -100,8 +100,10 @@ async def test_the_map_draws_each_state_in_scope(
     # Chenôve's operator sees Chenôve's light and nothing of Talant, filter or not.
     chenove = await client.get(f"{API}/map", headers=people["chenove"].headers)
     assert sorted(_by_id(chenove.json())) == ["SL-CHE-1"]
+    # Another commune is as unknown as one that does not exist (as in every list filter).
     asked = await client.get(f"{API}/map?commune=talant", headers=people["chenove"].headers)
-    assert asked.json()["rows"] == []
+    assert asked.status_code == 422, asked.text
+    assert asked.json()["errors"][0]["field"] == "commune"
     typed = await client.get(f"{API}/map?type=lighting_cabinet", headers=people["admin"].headers)
     assert sorted(_by_id(typed.json())) == ["CAB-TAL-1"]
     assert (await client.get(f"{API}/map")).status_code == 401

@@ -125,10 +125,16 @@ async def test_a_day_without_readings_or_not_begun(
     assert quiet["measured_wh"] is None
     assert quiet["last_year"]["wh"] is None
     future = await client.get(
-        f"{API}/energy/lighting", params={"day": "2999-01-01"}, headers=headers
+        f"{API}/energy/lighting", params={"day": "2099-01-01"}, headers=headers
     )
     assert future.status_code == 422
-    assert future.json()["errors"] == [{"field": "day", "message": "2999-01-01 has not begun"}]
+    assert future.json()["errors"] == [{"field": "day", "message": "2099-01-01 has not begun"}]
+    beyond = await client.get(
+        f"{API}/energy/lighting", params={"day": "2999-01-01"}, headers=headers
+    )
+    assert beyond.json()["errors"] == [
+        {"field": "day", "message": "must be between 1900-01-01 and 2100-12-31"}
+    ]
     today = await client.get(f"{API}/energy/lighting", headers=headers)
     assert today.status_code == 200, today.text
     assert (await client.get(f"{API}/energy/lighting")).status_code == 401

@@ -1,10 +1,12 @@
 """Garbage of every kind through the whole pipeline, down to the database: nothing
-crashes, everything is acknowledged, and each message is stored or counted as rejected."""
+crashes, everything is acknowledged, each message is stored or counted as rejected, and
+no non-finite number (NaN, Infinity, 1e999: Python's json reads them all) is stored."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,8 +21,9 @@ from beffroi.context import Runtime
 from beffroi.db import Database
 from beffroi.gateway.pipeline import IngestPipeline
 from beffroi.gateway.source import Inbound
+from beffroi.jsonvalues import non_finite_paths
 from beffroi.telemetry.directory import DeviceDirectory
-from beffroi.telemetry.models import RejectionCount
+from beffroi.telemetry.models import DeviceEvent, LatestValue, RejectionCount, TelemetryPoint
 from beffroi.telemetry.store import TelemetryStore
 from tests.conftest import Template
 from tests.integration.test_ingest import small_fleet
@@ -46,8 +49,44 @@ TS = st.one_of(
     st.just((NOW - timedelta(minutes=1)).isoformat()),
     st.text(max_size=30),
 )
+# A number no JSON writer may emit, written where a device could put one.
+NON_FINITE = st.builds(
+    lambda where, key, token: (where % f'{{"{key}": {token}}}').encode(),
+    st.sampled_from(
+        [
+            "%s",
+            '{"values": %s}',
+            '[{"values": {"plan": 2}}, {"values": %s}]',
+            '{"code": "doorOpen", "active": true, "detail": %s}',
+            '{"status": "failed", "detail": %s}',
+            '{"online": true, "extra": %s}',
+        ]
+    ),
+    st.sampled_from(["level_pct", "plan", "cycle_s", "detector_3_count", "ts"]),
+    st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999", "-1E400"]),
+)
+# Messages every part of which a device may send but one number no JSON writer may emit.
+SPOILED = st.builds(
+    lambda message, token: (f"{ROOT}/{message[0]}", (message[1] % token).encode()),
+    st.sampled_from(
+        [
+            ("devices/TC-1/telemetry", '{"values": {"plan": %s}}'),
+            ("devices/TC-1/telemetry", '[{"values": {"plan": 2}}, {"values": {"cycle_s": %s}}]'),
+            ("devices/TC-1/telemetry", '{"ts": %s, "values": {"plan": 2}}'),
+            ("devices/TC-1/events", '{"code": "doorOpen", "active": true, "detail": {"a": %s}}'),
+            (
+                "gateways/LC-1/devices/SL-1/events",
+                '{"code": "lampFailure", "active": false, "detail": {"a": [1, %s]}}',
+            ),
+            ("devices/TC-1/status", '{"online": true, "uptime_s": %s}'),
+            ("devices/TC-1/commands/c1/reply", '{"status": "failed", "detail": {"a": %s}}'),
+        ]
+    ),
+    st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999", "-1E400"]),
+)
 PAYLOADS = st.one_of(
     st.binary(max_size=200),
+    NON_FINITE,
     JSON.map(lambda v: json.dumps(v).encode()),
     st.builds(lambda ts, v: json.dumps({"ts": ts, "values": v}).encode(), TS, VALUES),
     st.builds(lambda n: b"[" * n + b"]" * n, st.integers(min_value=100, max_value=3000)),
@@ -95,6 +134,28 @@ async def _run(url: str, messages: list[tuple[str, bytes]]) -> tuple[int, int, i
         await db.dispose()
 
 
+async def _non_finite_stored(url: str) -> list[object]:
+    """Stored values and event details that are not finite numbers (on SQLite a NaN
+    stored as a REAL reads back as NULL: a point with neither a number nor a text)."""
+    db = Database(url)
+    try:
+        async with db.read() as session:
+            found: list[object] = []
+            for model in (TelemetryPoint, LatestValue):
+                rows = await session.execute(select(model.key, model.value, model.text))
+                found += [
+                    r
+                    for r in rows
+                    if (r.value is None and r.text is None)
+                    or (r.value is not None and not math.isfinite(r.value))
+                ]
+            details = await session.execute(select(DeviceEvent.detail))
+            found += [d for (d,) in details if non_finite_paths(d)]
+            return found
+    finally:
+        await db.dispose()
+
+
 async def _rejections_counted(db: Database) -> int:
     async with db.read() as session:
         return int((await session.execute(select(func.sum(RejectionCount.count)))).scalar() or 0)
@@ -127,7 +188,7 @@ def fuzz_url(template: Template, tmp_path: Path) -> str:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(messages=st.lists(st.tuples(TOPICS, PAYLOADS), min_size=1, max_size=30))
+@given(messages=st.lists(st.tuples(TOPICS, PAYLOADS) | SPOILED, min_size=1, max_size=30))
 def test_garbage_is_acknowledged_and_counted_never_fatal(
     fuzz_url: str, messages: list[tuple[str, bytes]]
 ) -> None:
@@ -135,3 +196,18 @@ def test_garbage_is_acknowledged_and_counted_never_fatal(
     assert acked == len(messages), "every message is acknowledged: none is redelivered forever"
     assert stored + rejected == len(messages), "each message is stored or rejected"
     assert counted == rejected, "every rejection is counted by reason"
+    assert asyncio.run(_non_finite_stored(fuzz_url)) == [], "nothing non-finite is stored"
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(messages=st.lists(SPOILED, min_size=1, max_size=10))
+def test_non_finite_numbers_are_rejected_on_every_channel(
+    fuzz_url: str, messages: list[tuple[str, bytes]]
+) -> None:
+    acked, stored, rejected, counted = asyncio.run(_run(fuzz_url, messages))
+    assert (acked, stored, rejected, counted) == (len(messages), 0, len(messages), rejected)
+    assert asyncio.run(_non_finite_stored(fuzz_url)) == [], "nothing non-finite is stored"

@@ -6,7 +6,11 @@ copy of the test database holding a small fleet and some commands; schemathesis 
 (valid and invalid) input and sequences of linked calls, as a metropolis-wide administrator
 (who is also a supervisor and a video agent, so that approvals and camera commands run).
 The check is "not a server error": anything may be refused, nothing may answer 5xx; the
-answers of remote commands must also match their response schema. On failure the
+answers of remote commands must also match their response schema. ``fuzz_hooks.py`` adds
+the input outside clients sent (issue 12) to what schemathesis generates, on every route:
+non-finite numbers in bodies, strange header values (with a console session, so that the
+CSRF token is read), dates far out of range and unknown values in query parameters; its
+checks say each is refused, and that no answer carries NaN. On failure the
 schemathesis report (each operation and a curl line that reproduces it) is printed with
 each distinct error of the server's log (the request, Beffroi's frames, the exception).
 
@@ -54,6 +58,7 @@ from beffroi.notifications.schemas import RouteCreate
 from beffroi.rules import service as rules
 from beffroi.rules.schemas import RuleCreate
 from beffroi.timeutil import utcnow
+from tests.integration import fuzz_setup
 from tests.support import Person, make_person
 
 HOST = "127.0.0.1"
@@ -84,9 +89,12 @@ VICTIM = "fuzz-victim"
 # response schema. The checks are chosen here rather than on the command line, which would
 # override the per-operation choice.
 CONFIG = """
+{hooks}
+
 [checks]
 enabled = false
 not_a_server_error.enabled = true
+{checks}
 
 [dictionaries.victim]
 values = ["{victim}"]
@@ -477,8 +485,11 @@ async def wait_until_up(process: asyncio.subprocess.Process, base: str, log_file
     raise AssertionError(f"beffroi serve did not come up:\n{read_log(log_file)}")
 
 
-async def schemathesis(base: str, token: str, config: str, workdir: Path) -> tuple[int, str]:
-    """Run schemathesis against the server; returns its exit code and its output."""
+async def schemathesis(base: str, setup: str, config: str, workdir: Path) -> tuple[int, str]:
+    """Run schemathesis against the server; returns its exit code and its output.
+
+    Its credentials, and the input classes it adds to its own, come from ``fuzz_hooks.py``
+    (given ``setup``, see ``fuzz_setup.py``)."""
     config_file = workdir / "schemathesis.toml"
     config_file.write_text(config)
     command = [
@@ -487,8 +498,6 @@ async def schemathesis(base: str, token: str, config: str, workdir: Path) -> tup
         str(config_file),
         "run",
         f"{base}/api/openapi.json",
-        "--header",
-        f"Authorization: Bearer {token}",
         # A fresh connection per request: on a kept-alive one `beffroi serve` answers ~40 ms
         # late (Nagle's algorithm meets delayed ACKs), which would triple the run's time.
         "--header",
@@ -512,7 +521,11 @@ async def schemathesis(base: str, token: str, config: str, workdir: Path) -> tup
     ]
     # Run in a scratch directory: nothing is left behind in the working tree.
     process = await asyncio.create_subprocess_exec(
-        *command, cwd=workdir, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        *command,
+        cwd=workdir,
+        env={**os.environ, fuzz_setup.SETUP_VARIABLE: setup},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     try:
         output, _ = await asyncio.wait_for(process.communicate(), RUN_TIMEOUT_S)
@@ -556,7 +569,10 @@ async def test_schemathesis_finds_no_server_error(
     watch = await seed_watch(system, items)
     # Every type with commands and one asset of each; a commune with a bollard and lights.
     types = sorted({i.type for i in items if CATALOGUE.require(i.type).commands})
+    session = await fuzz_setup.session_cookie(system, FUZZ_ADMIN)
     config = CONFIG.format(
+        hooks=fuzz_setup.hooks_line(),
+        checks=fuzz_setup.checks_lines(),
         victim=VICTIM,
         victim_token=victim,
         device=device,
@@ -579,7 +595,10 @@ async def test_schemathesis_finds_no_server_error(
     (tmp_path / "data").mkdir()
     started = time.monotonic()
     async with running_server(database_url, tmp_path / "data", log_file) as base:
-        code, output = await schemathesis(base, admin.token, config, workdir)
+        async with httpx.AsyncClient(base_url=base) as client:
+            openapi = (await client.get("/api/openapi.json")).json()
+        setup = fuzz_setup.setup(admin.token, session, items, openapi)
+        code, output = await schemathesis(base, setup, config, workdir)
         async with httpx.AsyncClient(base_url=base, headers=admin.headers) as client:
             try:
                 me = (await client.get("/api/v1/auth/me")).text

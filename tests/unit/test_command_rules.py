@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import pytest
 
 from beffroi.accounts.principal import ActorKind, Principal, Role
-from beffroi.catalogue import Domain
+from beffroi.catalogue import CATALOGUE, Domain
 from beffroi.commands import policy
 from beffroi.commands.lifecycle import FINAL, TRANSITIONS, CommandState, can_move
 from beffroi.commands.verification import expected_state, judge, shares_state
@@ -154,6 +157,45 @@ def test_bad_requests_name_their_field() -> None:
         ).max_attempts
         == 1
     )
+
+
+@pytest.mark.parametrize("number", [math.nan, math.inf, -math.inf])
+def test_non_finite_parameters_are_refused_whoever_asks(number: float) -> None:
+    # NaN passes minimum and maximum alike: without this check a dim to NaN would leave
+    # for the device (the CLI and jobs reach the policy without going through HTTP).
+    refusals: list[tuple[str, str, dict[str, Any], list[str]]] = [
+        ("streetlight", "dim", {"level_pct": number}, ["params.level_pct"]),
+        ("streetlight", "dim", {"level_pct": 50, "ramp_s": number}, ["params.ramp_s"]),
+        (
+            "traffic_controller",
+            "set_mode",
+            {"mode": "dark", "revert_after_min": number},
+            ["params.revert_after_min"],
+        ),
+    ]
+    for asset_type, name, params, fields in refusals:
+        with pytest.raises(InvalidInput) as caught:
+            policy.check(
+                person(Role.ADMIN), load_settings(), asset_type, name, params, "x", policy.Timing()
+            )
+        assert [e.field for e in caught.value.errors] == fields, caught.value.errors
+
+
+@pytest.mark.parametrize(
+    ("until", "valid"),
+    [
+        ("2030-01-01T08:00:00+01:00", True),
+        ("2030-01-01T07:00:00Z", True),
+        ("2030-01-01T08:00:00", False),  # no offset: which 8 o'clock?
+        ("0001-01-01T00:00:00Z", False),
+        ("9999-12-31T23:59:59-14:00", False),
+        ("soon", False),
+    ],
+)
+def test_instants_in_command_parameters_are_iso_8601_within_range(until: str, valid: bool) -> None:
+    params = {"text": "roadworks", "until": until}
+    errors = CATALOGUE.command_param_errors("message_sign", "display", params)
+    assert [e.field for e in errors] == ([] if valid else ["params.until"])
 
 
 def test_four_eyes() -> None:

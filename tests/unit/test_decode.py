@@ -128,6 +128,28 @@ def test_nul_in_text_is_rejected_before_it_reaches_the_database() -> None:
     assert isinstance(out, Rejection)
 
 
+@pytest.mark.parametrize("number", [b"NaN", b"Infinity", b"-Infinity", b"1e999", b"-1E400"])
+@pytest.mark.parametrize(
+    ("topic", "payload"),
+    [
+        ("devices/SL-1/telemetry", b'{"level_pct": %s}'),
+        ("devices/SL-1/telemetry", b'{"ts": %s, "values": {"level_pct": 1}}'),
+        ("gateways/LC-1/devices/SL-1/telemetry", b'[{"values": {"power_w": %s}}]'),
+        ("devices/SL-1/events", b'{"code": "lampFailure", "active": true, "detail": {"a": %s}}'),
+        ("devices/SL-1/status", b'{"online": true, "uptime_s": %s}'),
+        ("devices/SL-1/commands/c-1/reply", b'{"status": "failed", "detail": {"a": [%s]}}'),
+    ],
+)
+def test_non_finite_numbers_are_rejected_on_every_channel(
+    topic: str, payload: bytes, number: bytes
+) -> None:
+    # Python's json would read these as floats no JSON writer may emit (and NaN passes any
+    # range check); the device contract's decoder refuses the whole message.
+    out = run(topic, payload % number)
+    assert isinstance(out, Rejection), out
+    assert out.reason is Reason.BAD_JSON, out.detail
+
+
 def test_events_status_replies() -> None:
     event = run(
         "gateways/LC-1/devices/SL-1/events",

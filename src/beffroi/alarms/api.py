@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query
 
 from beffroi.alarms import service
-from beffroi.alarms.lifecycle import OPEN, AlarmState
+from beffroi.alarms.lifecycle import OPEN, AlarmSource, AlarmState
 from beffroi.alarms.schemas import (
     AlarmDetail,
     AlarmOut,
@@ -20,42 +19,27 @@ from beffroi.alarms.schemas import (
     ShelveRequest,
     Summary,
 )
-from beffroi.assets.api import split_list
-from beffroi.catalogue import Severity
-from beffroi.errors import FieldError, InvalidInput
+from beffroi.catalogue import Domain, Severity
 from beffroi.web.deps import Ctx
+from beffroi.web.params import enum_list
 
 router = APIRouter(tags=["alarms"])
 
 Id = Annotated[int, Path(ge=1, le=2**62, description="Alarm id")]
-E = TypeVar("E", bound=StrEnum)
-
-
-def _enums(value: str | None, kind: type[E], field: str) -> list[E]:
-    out = []
-    for item in split_list(value):
-        try:
-            out.append(kind(item))
-        except ValueError:
-            known = [k.value for k in kind]
-            raise InvalidInput(
-                FieldError(field, f"unknown {field} {item!r}; known: {known}")
-            ) from None
-    return out
 
 
 @router.get("/alarms")
 async def list_alarms(
     ctx: Ctx,
-    state: Annotated[
-        str | None, Query(description="States, comma-separated; default: the open ones")
-    ] = None,
-    severity: Annotated[str | None, Query(description="Severities, comma-separated")] = None,
-    commune: Annotated[str | None, Query(max_length=64)] = None,
+    states: Annotated[
+        list[AlarmState], enum_list("state", AlarmState, "States (default: the open ones)")
+    ],
+    severities: Annotated[list[Severity], enum_list("severity", Severity, "Severities")],
+    commune: Annotated[str | None, Query(max_length=100, description="Code or name")] = None,
     asset_id: Annotated[str | None, Query(max_length=64)] = None,
     alarm_type: Annotated[str | None, Query(max_length=64)] = None,
-    domain: Annotated[str | None, Query(max_length=16)] = None,
-    source: Annotated[str | None, Query(max_length=16)] = None,
+    domain: Domain | None = None,
+    source: AlarmSource | None = None,
     parent_id: Annotated[int | None, Query(ge=1, le=2**62, description="Grouped under")] = None,
     assigned_to: Annotated[str | None, Query(max_length=200)] = None,
     grouped: Annotated[
@@ -67,10 +51,9 @@ async def list_alarms(
 ) -> AlarmPage:
     """Alarms in your scope, newest first. By default the working list: open alarms
     (active, or cleared and not yet acknowledged), root causes only, shelved ones hidden."""
-    states = _enums(state, AlarmState, "state") or sorted(OPEN)
     query = service.AlarmFilter(
-        states=states,
-        severities=_enums(severity, Severity, "severity"),
+        states=states or sorted(OPEN),
+        severities=severities,
         commune=commune,
         asset_id=asset_id,
         alarm_type=alarm_type,

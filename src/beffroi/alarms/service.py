@@ -9,6 +9,7 @@ is audited too.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,11 +21,12 @@ from beffroi.accounts.models import User
 from beffroi.accounts.principal import Permission, Principal
 from beffroi.alarms import raising
 from beffroi.alarms.history import Entry, write
-from beffroi.alarms.lifecycle import ACTIVE, OPEN, Action, AlarmState
+from beffroi.alarms.lifecycle import ACTIVE, OPEN, Action, AlarmSource, AlarmState
 from beffroi.alarms.models import Alarm, AlarmHistory
 from beffroi.alarms.schemas import AlarmDetail, AlarmOut, AlarmPage, HistoryOut, Summary
 from beffroi.audit import service as audit
 from beffroi.catalogue import Domain, Severity
+from beffroi.communes.lookup import filter_codes
 from beffroi.context import Context
 from beffroi.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
 from beffroi.timeutil import utcnow
@@ -76,8 +78,8 @@ class AlarmFilter:
     commune: str | None = None
     asset_id: str | None = None
     alarm_type: str | None = None
-    domain: str | None = None
-    source: str | None = None
+    domain: Domain | None = None
+    source: AlarmSource | None = None
     parent_id: int | None = None
     assigned_to: str | None = None
     top_level: bool = True
@@ -132,11 +134,15 @@ async def list_alarms(
     """Alarms in scope, newest first (in the order they reached the hub)."""
     ctx.principal.require(Permission.ALARM_READ)
     now = utcnow()
-    stmt = select(Alarm).where(*query.clauses(ctx.principal, now))
-    if cursor:
-        stmt = stmt.where(Alarm.id < _decode_cursor(cursor))
-    stmt = stmt.order_by(Alarm.id.desc()).limit(limit + 1)
     async with ctx.db.read() as session:
+        # A commune by code or name; one that does not exist (or is not the caller's) is
+        # refused, never read as an empty list.
+        codes = await filter_codes(session, ctx.principal, [query.commune] if query.commune else [])
+        query = dataclasses.replace(query, commune=codes[0] if codes else None)
+        stmt = select(Alarm).where(*query.clauses(ctx.principal, now))
+        if cursor:
+            stmt = stmt.where(Alarm.id < _decode_cursor(cursor))
+        stmt = stmt.order_by(Alarm.id.desc()).limit(limit + 1)
         rows = list((await session.execute(stmt)).scalars())
         page = rows[:limit]
         children = await _children(session, [r.id for r in page])

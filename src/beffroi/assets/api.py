@@ -21,9 +21,11 @@ from beffroi.assets.schemas import (
     ImportReport,
 )
 from beffroi.assets.service import AssetFilter, BBox
+from beffroi.catalogue import CATALOGUE
 from beffroi.errors import FieldError, InvalidInput
 from beffroi.web.cache import Cached, ResponseCache
 from beffroi.web.deps import Ctx
+from beffroi.web.params import choice_list, comma_list, enum_list
 
 router = APIRouter(prefix="/assets", tags=["assets"])
 
@@ -33,24 +35,13 @@ MAX_GEOJSON_PAGE = 50_000
 MAX_IMPORT_BYTES = 200 * 1024 * 1024
 
 
-def split_list(value: str | None) -> list[str]:
-    """Items of a comma-separated query parameter."""
-    return [v.strip() for v in value.split(",") if v.strip()] if value else []
-
-
-def statuses(value: str | None) -> list[AssetStatus]:
-    """Statuses of a comma-separated query parameter; an unknown one is named."""
-    out = []
-    for item in split_list(value):
-        try:
-            out.append(AssetStatus(item))
-        except ValueError:
-            raise InvalidInput(
-                FieldError(
-                    "status", f"unknown status {item!r}; known: {[s.value for s in AssetStatus]}"
-                )
-            ) from None
-    return out
+# The asset filters other areas take too (telemetry's latest values).
+AssetTypes = Annotated[list[str], choice_list("type", CATALOGUE.keys_sorted, "Equipment types")]
+AssetStatuses = Annotated[list[AssetStatus], enum_list("status", AssetStatus, "Statuses")]
+Communes = Annotated[
+    str | None,
+    Query(description="Commune codes or names, comma-separated; an unknown one is refused"),
+]
 
 
 def _wants_geojson(request: Request, fmt: str | None) -> bool:
@@ -67,11 +58,9 @@ def _wants_geojson(request: Request, fmt: str | None) -> bool:
 async def list_assets(
     ctx: Ctx,
     request: Request,
-    type: Annotated[str | None, Query(description="Type keys, comma-separated")] = None,
-    commune: Annotated[
-        str | None, Query(description="Commune codes or names, comma-separated")
-    ] = None,
-    status: Annotated[str | None, Query(description="Statuses, comma-separated")] = None,
+    types: AssetTypes,
+    statuses: AssetStatuses,
+    commune: Communes = None,
     parent: Annotated[str | None, Query(max_length=64)] = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in id or name")] = None,
@@ -90,9 +79,9 @@ async def list_assets(
     if not geojson and limit > MAX_PAGE:
         raise InvalidInput(FieldError("limit", f"at most {MAX_PAGE} per JSON page"))
     f = AssetFilter(
-        types=split_list(type),
-        communes=split_list(commune),
-        statuses=statuses(status),
+        types=types,
+        communes=comma_list(commune),
+        statuses=statuses,
         parent_id=parent,
         bbox=BBox.parse(bbox) if bbox else None,
         q=q,
@@ -139,12 +128,12 @@ async def create_asset(ctx: Ctx, body: AssetCreate) -> AssetOut:
 @router.get("/export", responses={200: {"content": {GEOJSON: {}, "text/csv": {}}}})
 async def export_assets(
     ctx: Ctx,
+    types: AssetTypes,
     format: Annotated[Literal["geojson", "csv"], Query()] = "geojson",
-    type: Annotated[str | None, Query()] = None,
-    commune: Annotated[str | None, Query()] = None,
+    commune: Communes = None,
 ) -> StreamingResponse:
     """Every asset in your scope (optionally of some types or communes) as a file."""
-    f = AssetFilter(types=split_list(type), communes=split_list(commune))
+    f = AssetFilter(types=types, communes=comma_list(commune))
     assets = [a async for a in service.iter_assets(ctx, f)]
     render, media, ext = (
         (render_csv, "text/csv; charset=utf-8", "csv")

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from beffroi.assets.models import ASSET_ID_PATTERN, AssetStatus, GroupKind
+from beffroi.dates import Day
 
 AssetId = Annotated[str, Field(pattern=ASSET_ID_PATTERN, description="1-64 of [A-Za-z0-9._-]")]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
@@ -49,7 +50,7 @@ class AssetCreate(BaseModel):
     attributes: dict[str, Any] = Field(default_factory=dict)
     manufacturer: str | None = Field(default=None, max_length=100)
     model: str | None = Field(default=None, max_length=100)
-    installed_on: date | None = None
+    installed_on: Day | None = None
     tags: Tags = Field(default_factory=list)
 
 
@@ -67,7 +68,7 @@ class AssetUpdate(BaseModel):
     attributes: dict[str, Any] | None = None
     manufacturer: str | None = Field(default=None, max_length=100)
     model: str | None = Field(default=None, max_length=100)
-    installed_on: date | None = None
+    installed_on: Day | None = None
     tags: Tags | None = None
     version: int | None = Field(default=None, description="Refuse the change if it moved on")
 

@@ -27,6 +27,7 @@ from beffroi.assets.models import ASSET_ID_PATTERN, Asset, AssetStatus
 from beffroi.assets.schemas import AssetCreate, AssetOut, AssetUpdate, Point
 from beffroi.assets.validation import CommuneIndex, Known, check_asset, known_assets
 from beffroi.audit import service as audit
+from beffroi.communes.lookup import filter_codes
 from beffroi.context import Context
 from beffroi.errors import Conflict, FieldError, InvalidInput, NotFound
 from beffroi.timeutil import utcnow
@@ -126,18 +127,8 @@ async def _filtered(
     if f.types:
         stmt = stmt.where(Asset.type.in_(list(f.types)))
     if f.communes:
-        index = await CommuneIndex.load(session)
-        codes = [index.code(ref) for ref in f.communes]
-        # A commune outside the scope answers like one that does not exist: its existence
-        # is not the caller's to learn.
-        unknown = [
-            ref
-            for ref, code in zip(f.communes, codes, strict=True)
-            if code is None or not ctx.principal.sees(code)
-        ]
-        if unknown:
-            raise InvalidInput(FieldError("commune", f"unknown commune {unknown[0]!r}"))
-        stmt = stmt.where(Asset.commune_code.in_([c for c in codes if c]))
+        codes = await filter_codes(session, ctx.principal, f.communes)
+        stmt = stmt.where(Asset.commune_code.in_(codes))
     if f.statuses:
         stmt = stmt.where(Asset.status.in_([s.value for s in f.statuses]))
     else:

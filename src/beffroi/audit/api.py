@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from beffroi.accounts.principal import Permission
 from beffroi.audit import service
 from beffroi.audit.schemas import AuditEntryOut, AuditPage, VerifyOut
+from beffroi.dates import Instant
 from beffroi.errors import PermissionDenied
 from beffroi.web.deps import Ctx
+from beffroi.web.params import choice
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -19,16 +20,16 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 @router.get("")
 async def search_audit(
     ctx: Ctx,
+    outcome: Annotated[str | None, choice("outcome", service.OUTCOMES, "Outcome")],
     actor: Annotated[str | None, Query(max_length=200)] = None,
     action: Annotated[
         str | None, Query(max_length=100, description="Exact, or a prefix like 'asset'")
     ] = None,
     target_type: Annotated[str | None, Query(max_length=50)] = None,
     target_id: Annotated[str | None, Query(max_length=200)] = None,
-    commune: Annotated[str | None, Query(max_length=64)] = None,
-    outcome: Annotated[str | None, Query(max_length=16)] = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    commune: Annotated[str | None, Query(max_length=100, description="Code or name")] = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:

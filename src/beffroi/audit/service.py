@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.accounts.principal import Permission, Principal
 from beffroi.audit.models import AuditEntry, AuditHead
+from beffroi.communes.lookup import filter_codes
 from beffroi.context import Context
 from beffroi.db import Database
 from beffroi.errors import BeffroiError
@@ -30,6 +31,9 @@ class Outcome:
     SUCCESS = "success"
     DENIED = "denied"
     FAILURE = "failure"
+
+
+OUTCOMES = (Outcome.SUCCESS, Outcome.DENIED, Outcome.FAILURE)
 
 
 def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
@@ -212,8 +216,6 @@ async def search(ctx: Context, query: AuditQuery) -> Sequence[AuditEntry]:
         stmt = stmt.where(AuditEntry.target_type == query.target_type)
     if query.target_id:
         stmt = stmt.where(AuditEntry.target_id == query.target_id)
-    if query.commune:
-        stmt = stmt.where(AuditEntry.commune_code == query.commune)
     if query.outcome:
         stmt = stmt.where(AuditEntry.outcome == query.outcome)
     if query.since:
@@ -224,4 +226,7 @@ async def search(ctx: Context, query: AuditQuery) -> Sequence[AuditEntry]:
         stmt = stmt.where(AuditEntry.seq < query.before_seq)
     stmt = stmt.order_by(AuditEntry.seq.desc()).limit(query.limit)
     async with ctx.db.read() as session:
+        if query.commune:
+            codes = await filter_codes(session, ctx.principal, [query.commune])
+            stmt = stmt.where(AuditEntry.commune_code.in_(codes))
         return (await session.execute(stmt)).scalars().all()

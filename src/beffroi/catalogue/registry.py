@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -10,15 +11,37 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from beffroi.catalogue.equipment import EQUIPMENT_TYPES
 from beffroi.catalogue.spec import EquipmentType, JsonSchema
+from beffroi.dates import instant_in_range
 from beffroi.errors import FieldError
+from beffroi.jsonvalues import NOT_FINITE, non_finite_paths
+
+
+# jsonschema checks "date-time" only with an optional package, and would accept year 1:
+# an instant sent to a device is ISO 8601 with its offset, within Beffroi's dates.
+def _date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True  # the type keyword speaks for other values
+    parsed = datetime.fromisoformat(value)
+    return parsed.tzinfo is not None and instant_in_range(parsed)
+
+
+FORMATS = FormatChecker()
+FORMATS.checks("date-time", raises=ValueError)(_date_time)
 
 
 def schema_errors(schema: JsonSchema, value: Any, prefix: str) -> list[FieldError]:
-    """Validate ``value`` against a JSON Schema; each error names its field under ``prefix``."""
+    """Validate ``value`` against a JSON Schema; each error names its field under ``prefix``.
+
+    A non-finite number anywhere is refused too: JSON Schema's ``number`` takes NaN, which
+    passes ``minimum`` and ``maximum`` alike (this check serves every caller, HTTP or not).
+    """
     validator = _validator(schema)
-    errors: list[FieldError] = []
+    not_finite = non_finite_paths(value, prefix)
+    errors = [FieldError(path, NOT_FINITE) for path in not_finite]
     for error in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path)):
         path = ".".join(str(p) for p in error.absolute_path)
+        if (f"{prefix}.{path}" if path else prefix) in not_finite:
+            continue  # said once: Infinity is also above any maximum
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             allowed = set(error.schema.get("properties", {}))
             for extra in sorted(set(error.instance) - allowed):
@@ -43,7 +66,7 @@ def _validator(schema: JsonSchema) -> Draft202012Validator:
     key = id(schema)
     validator = _VALIDATORS.get(key)
     if validator is None:
-        validator = Draft202012Validator(schema, format_checker=FormatChecker())
+        validator = Draft202012Validator(schema, format_checker=FORMATS)
         _VALIDATORS[key] = validator
     return validator
 

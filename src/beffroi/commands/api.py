@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, status
 
-from beffroi.assets.api import split_list
+from beffroi.catalogue import CATALOGUE
 from beffroi.commands import service
 from beffroi.commands.lifecycle import CommandState
 from beffroi.commands.schemas import (
@@ -18,26 +18,17 @@ from beffroi.commands.schemas import (
     CommandPage,
     Decision,
 )
-from beffroi.errors import FieldError, InvalidInput
 from beffroi.web.deps import Ctx
+from beffroi.web.params import choice, enum_list
 
 router = APIRouter(tags=["commands"])
 
 Id = Annotated[str, Path(pattern=r"^[A-Za-z0-9]{1,32}$", description="Command or batch id")]
 NoDecision = Annotated[Decision, Body(default_factory=Decision)]
-
-
-def _states(value: str | None) -> list[CommandState]:
-    out = []
-    for item in split_list(value):
-        try:
-            out.append(CommandState(item))
-        except ValueError:
-            known = [s.value for s in CommandState]
-            raise InvalidInput(
-                FieldError("state", f"unknown state {item!r}; known: {known}")
-            ) from None
-    return out
+States = Annotated[list[CommandState], enum_list("state", CommandState, "States")]
+# Every command name of the catalogue, whatever the type.
+_NAMES = sorted({c.name for spec in CATALOGUE.values() for c in spec.commands})
+Name = Annotated[str | None, choice("name", _NAMES, "Command name")]
 
 
 @router.post("/commands", status_code=status.HTTP_201_CREATED)
@@ -50,11 +41,11 @@ async def send_command(ctx: Ctx, body: CommandCreate) -> CommandOut:
 @router.get("/commands")
 async def list_commands(
     ctx: Ctx,
+    states: States,
+    name: Name,
     asset_id: Annotated[str | None, Query(max_length=64)] = None,
     batch_id: Annotated[str | None, Query(max_length=32)] = None,
-    state: Annotated[str | None, Query(description="States, comma-separated")] = None,
-    name: Annotated[str | None, Query(max_length=64)] = None,
-    commune: Annotated[str | None, Query(max_length=64)] = None,
+    commune: Annotated[str | None, Query(max_length=100, description="Code or name")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> CommandPage:
@@ -63,7 +54,7 @@ async def list_commands(
         ctx,
         asset_id=asset_id,
         batch_id=batch_id,
-        states=_states(state),
+        states=states,
         name=name,
         commune=commune,
         cursor=cursor,
@@ -129,14 +120,12 @@ async def get_batch(ctx: Ctx, batch_id: Id) -> BatchOut:
 async def batch_commands(
     ctx: Ctx,
     batch_id: Id,
-    state: Annotated[str | None, Query(description="States, comma-separated")] = None,
+    states: States,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> CommandPage:
     """The children of a group command, filtered by state."""
-    return await service.batch_children(
-        ctx, batch_id, states=_states(state), cursor=cursor, limit=limit
-    )
+    return await service.batch_children(ctx, batch_id, states=states, cursor=cursor, limit=limit)
 
 
 @router.post("/command-batches/{batch_id}/approve")

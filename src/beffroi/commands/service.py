@@ -44,6 +44,7 @@ from beffroi.commands.schemas import (
     TransitionOut,
 )
 from beffroi.commands.verification import expected_state, shares_state
+from beffroi.communes.lookup import filter_codes
 from beffroi.context import Context
 from beffroi.db import Base
 from beffroi.db.copy import insert_rows
@@ -454,8 +455,6 @@ async def list_commands(
         stmt = stmt.where(Command.state.in_([s.value for s in states]))
     if name:
         stmt = stmt.where(Command.name == name)
-    if commune:
-        stmt = stmt.where(Command.commune_code == commune)
     if cursor:
         at, last_id = _decode_cursor(cursor)
         stmt = stmt.where(
@@ -463,6 +462,9 @@ async def list_commands(
         )
     stmt = stmt.order_by(Command.created_at.desc(), Command.id.desc()).limit(limit + 1)
     async with ctx.db.read() as session:
+        if commune:
+            codes = await filter_codes(session, ctx.principal, [commune])
+            stmt = stmt.where(Command.commune_code.in_(codes))
         rows = list((await session.execute(stmt)).scalars())
     next_cursor = None
     if len(rows) > limit:

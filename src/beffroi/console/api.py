@@ -10,10 +10,13 @@ from pydantic import BaseModel
 from starlette.applications import Starlette
 
 from beffroi.accounts.principal import Permission
+from beffroi.catalogue import CATALOGUE
+from beffroi.communes.lookup import filter_code
 from beffroi.console import stream
 from beffroi.console.board import COLUMNS, LiveBoard
 from beffroi.timeutil import utcnow
 from beffroi.web.deps import Ctx, RuntimeDep
+from beffroi.web.params import choice
 
 router = APIRouter(tags=["console"])
 
@@ -46,15 +49,16 @@ def board_of(app: Starlette) -> LiveBoard:
 async def map_states(
     request: Request,
     ctx: Ctx,
-    commune: Annotated[str | None, Query(max_length=64)] = None,
-    type: Annotated[str | None, Query(max_length=40)] = None,
+    type: Annotated[str | None, choice("type", CATALOGUE.keys_sorted, "Equipment type")],
+    commune: Annotated[str | None, Query(max_length=100, description="Code or name")] = None,
 ) -> Response:
     """Where every asset in scope is and the state to draw it in: ok, alarm (with its
     worst severity), offline, maintenance, commanded or unknown."""
     ctx.principal.require(Permission.ASSET_READ)
+    code = await filter_code(ctx, commune)
     board = board_of(request.app)
     await board.ensure_loaded()
-    rows = board.rows(ctx.principal.sees, commune=commune, kind=type)
+    rows = board.rows(ctx.principal.sees, commune=code, kind=type)
     body = {"generated_at": utcnow().isoformat(), "columns": COLUMNS, "rows": rows}
     return Response(orjson.dumps(body), media_type="application/json")
 

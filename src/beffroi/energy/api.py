@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from beffroi.dates import Day
 from beffroi.energy import service
 from beffroi.energy.schemas import LightingEnergy
 from beffroi.web.deps import Ctx
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/energy", tags=["energy"])
 
 @router.get("/lighting")
 async def lighting_energy(
-    ctx: Ctx, day: Annotated[date | None, Query(description="Local day; default today")] = None
+    ctx: Ctx, day: Annotated[Day | None, Query(description="Local day; default today")] = None
 ) -> LightingEnergy:
     """A day's lighting energy so far in your scope, against the same weekday a year earlier
     and against every light at full power while it was dark."""

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beffroi.accounts.principal import Permission, Principal
 from beffroi.assets.models import Asset, AssetStatus
 from beffroi.context import Context
+from beffroi.dates import OUT_OF_RANGE, day_in_range
 from beffroi.energy.schemas import LightingEnergy, Reference
 from beffroi.errors import FieldError, InvalidInput
 from beffroi.rules.engine import city_sun
@@ -91,6 +92,8 @@ async def lighting_energy(ctx: Context, day: date | None = None) -> LightingEner
     zone = ctx.settings.zone
     now = utcnow()
     day = day or now.astimezone(zone).date()
+    if not day_in_range(day):  # before the arithmetic below, which overflows near year 1
+        raise InvalidInput(FieldError("day", OUT_OF_RANGE))
     since = datetime.combine(day, time(0), zone).astimezone(UTC)
     if since > now:
         raise InvalidInput(FieldError("day", f"{day} has not begun"))

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from enum import StrEnum
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from beffroi.assets.api import split_list
-from beffroi.errors import FieldError, InvalidInput
+from beffroi.dates import Instant
 from beffroi.interventions import kpis, photos, policies, reading, service, teams
 from beffroi.interventions.lifecycle import Category, Status
 from beffroi.interventions.schemas import (
@@ -36,23 +33,9 @@ from beffroi.interventions.schemas import (
     TeamUpdate,
 )
 from beffroi.web.deps import Ctx, RowId
+from beffroi.web.params import comma_list, enum_list
 
 router = APIRouter(tags=["interventions"])
-
-E = TypeVar("E", bound=StrEnum)
-
-
-def _enums(kind: type[E], value: str | None, name: str) -> list[E]:
-    out = []
-    for item in split_list(value):
-        try:
-            out.append(kind(item))
-        except ValueError:
-            known = [k.value for k in kind]
-            raise InvalidInput(
-                FieldError(name, f"unknown {name} {item!r}; known: {known}")
-            ) from None
-    return out
 
 
 # --- teams ---------------------------------------------------------------------------------
@@ -112,9 +95,11 @@ async def create_intervention(ctx: Ctx, body: InterventionCreate) -> Interventio
 @router.get("/interventions")
 async def list_interventions(
     ctx: Ctx,
-    status_: Annotated[str | None, Query(alias="status", description="Comma-separated")] = None,
-    category: Annotated[str | None, Query(description="Comma-separated")] = None,
-    commune: Annotated[str | None, Query(description="Commune codes, comma-separated")] = None,
+    statuses: Annotated[list[Status], enum_list("status", Status, "Statuses")],
+    categories: Annotated[list[Category], enum_list("category", Category, "Categories")],
+    commune: Annotated[
+        str | None, Query(description="Commune codes or names, comma-separated")
+    ] = None,
     team_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     asset_id: Annotated[str | None, Query(max_length=64)] = None,
     mine: bool = False,
@@ -126,9 +111,9 @@ async def list_interventions(
     return await reading.list_interventions(
         ctx,
         reading.InterventionFilter(
-            statuses=_enums(Status, status_, "status"),
-            categories=_enums(Category, category, "category"),
-            communes=split_list(commune),
+            statuses=statuses,
+            categories=categories,
+            communes=comma_list(commune),
             team_id=team_id,
             asset_id=asset_id,
             mine=mine,
@@ -266,8 +251,8 @@ async def delete_policy(ctx: Ctx, policy_id: RowId) -> None:
 @router.get("/kpis", response_model_by_alias=True)
 async def get_kpis(
     ctx: Ctx,
-    from_: Annotated[datetime, Query(alias="from", description="Start (inclusive), with offset")],
-    to: Annotated[datetime, Query(description="End (exclusive), with offset")],
+    from_: Annotated[Instant, Query(alias="from", description="Start (inclusive), with offset")],
+    to: Annotated[Instant, Query(description="End (exclusive), with offset")],
     by: KpiGrouping | None = None,
 ) -> KpiReport:
     """Mean time to acknowledge and to repair, SLA compliance and counts over a period,

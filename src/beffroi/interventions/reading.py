@@ -9,6 +9,7 @@ from sqlalchemy import case, select
 
 from beffroi.accounts.principal import Permission
 from beffroi.assets.models import Asset
+from beffroi.communes.lookup import filter_codes
 from beffroi.context import Context
 from beffroi.interventions.lifecycle import (
     OPEN,
@@ -137,8 +138,6 @@ async def list_interventions(ctx: Context, f: InterventionFilter) -> Interventio
         stmt = stmt.where(Intervention.status.in_([s.value for s in OPEN]))
     if f.categories:
         stmt = stmt.where(Intervention.category.in_([c.value for c in f.categories]))
-    if f.communes:
-        stmt = stmt.where(Intervention.commune_code.in_(list(f.communes)))
     if f.team_id is not None:
         stmt = stmt.where(Intervention.team_id == f.team_id)
     if f.asset_id is not None:
@@ -150,6 +149,9 @@ async def list_interventions(ctx: Context, f: InterventionFilter) -> Interventio
         stmt = stmt.where(Intervention.id < f.cursor)
     stmt = stmt.order_by(Intervention.id.desc()).limit(f.limit + 1)
     async with ctx.db.read() as session:
+        if f.communes:
+            codes = await filter_codes(session, ctx.principal, f.communes)
+            stmt = stmt.where(Intervention.commune_code.in_(codes))
         if field_only(ctx.principal):
             stmt = stmt.where(
                 Intervention.team_id.in_(await teams_of(session, ctx.principal.user_id))

@@ -6,10 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Response, status
 
+from beffroi.catalogue import CATALOGUE
 from beffroi.rules import service
 from beffroi.rules.conditions import RuleKind
 from beffroi.rules.schemas import RuleAction, RuleCreate, RuleOut, RuleUpdate, RuleVersionOut
 from beffroi.web.deps import Ctx
+from beffroi.web.params import choice
 
 router = APIRouter(tags=["rules"])
 
@@ -20,7 +22,9 @@ NoAction = Annotated[RuleAction, Body(default_factory=RuleAction)]
 @router.get("/rules")
 async def list_rules(
     ctx: Ctx,
-    asset_type: Annotated[str | None, Query(max_length=64)] = None,
+    asset_type: Annotated[
+        str | None, choice("asset_type", CATALOGUE.keys_sorted, "Equipment type")
+    ],
     kind: RuleKind | None = None,
     enabled: bool | None = None,
 ) -> list[RuleOut]:

@@ -7,12 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import AwareDatetime
 
 from beffroi import metrics
 from beffroi.accounts.principal import Permission
-from beffroi.assets.api import split_list, statuses
+from beffroi.assets.api import AssetStatuses, AssetTypes, Communes
 from beffroi.assets.service import AssetFilter, BBox
+from beffroi.catalogue import CATALOGUE
+from beffroi.dates import Instant
 from beffroi.devices.topics import Channel
 from beffroi.errors import FieldError, InvalidInput, NotAuthenticated
 from beffroi.telemetry import service
@@ -30,12 +31,29 @@ from beffroi.telemetry.schemas import (
 )
 from beffroi.timeutil import utcnow
 from beffroi.web.deps import Ctx, RuntimeDep
+from beffroi.web.params import choice_list, comma_list
 
 devices_router = APIRouter(prefix="/devices", tags=["device ingest"])
 router = APIRouter(tags=["telemetry"])
 metrics_router = APIRouter(tags=["operations"])
 
 MAX_BODY = 256 * 1024
+# Every telemetry key of the catalogue; an indexed one ("detector_{n}_count") stands for
+# its concrete names, which its pattern matches.
+_KEYS = list(dict.fromkeys(k.key for spec in CATALOGUE.values() for k in spec.telemetry))
+_KEY_PATTERNS = list(
+    dict.fromkeys(k.matcher().pattern[1:-1] for spec in CATALOGUE.values() for k in spec.telemetry)
+)
+
+
+def _known_key(key: str) -> bool:
+    return any(spec.telemetry_key(key) is not None for spec in CATALOGUE.values())
+
+
+TelemetryKeys = Annotated[
+    list[str],
+    choice_list("keys", _KEYS, "Telemetry keys", known=_known_key, patterns=_KEY_PATTERNS),
+]
 
 
 def _state(state: service.AssetState) -> StateOut:
@@ -114,8 +132,8 @@ async def get_series(
     ctx: Ctx,
     asset_id: str,
     key: Annotated[str, Query(max_length=64)],
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> SeriesOut:
     """Raw values of one key (default: the last 24 hours)."""
@@ -132,8 +150,8 @@ async def get_aggregate(
     asset_id: str,
     key: Annotated[str, Query(max_length=64)],
     bucket: service.BucketSize = service.BucketSize.HOUR,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
 ) -> AggregateOut:
     """Count, min, max, mean and sum of a numeric key per window (default: 7 days)."""
     start, end = _range(since, until, timedelta(days=7))
@@ -158,24 +176,24 @@ async def get_state(ctx: Ctx, asset_id: str) -> StateOut:
 @router.get("/telemetry/latest")
 async def get_latest(
     ctx: Ctx,
-    type: Annotated[str | None, Query(description="Type keys, comma-separated")] = None,
-    commune: Annotated[str | None, Query(description="Communes, comma-separated")] = None,
-    status: Annotated[str | None, Query(description="Statuses, comma-separated")] = None,
+    types: AssetTypes,
+    statuses: AssetStatuses,
+    keys: TelemetryKeys,
+    commune: Communes = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
-    keys: Annotated[str | None, Query(description="Telemetry keys, comma-separated")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=50_000)] = 5000,
 ) -> LatestPage:
     """Latest values of many assets in one call (all streetlights of a commune, say)."""
     f = AssetFilter(
-        types=split_list(type),
-        communes=split_list(commune),
-        statuses=statuses(status),
+        types=types,
+        communes=comma_list(commune),
+        statuses=statuses,
         bbox=BBox.parse(bbox) if bbox else None,
         cursor=cursor,
         limit=limit,
     )
-    states, next_cursor = await service.latest(ctx, f, split_list(keys))
+    states, next_cursor = await service.latest(ctx, f, keys)
     return LatestPage(items=[_state(s) for s in states], next_cursor=next_cursor)
 
 

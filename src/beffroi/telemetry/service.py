@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beffroi.accounts.principal import Permission
 from beffroi.assets.models import AssetStatus
 from beffroi.assets.service import AssetFilter, get_asset, scoped_asset_ids
+from beffroi.catalogue import CATALOGUE
 from beffroi.context import Context
 from beffroi.db.lists import among, parts
 from beffroi.errors import FieldError, InvalidInput, PermissionDenied
@@ -75,11 +76,22 @@ def _check_range(since: datetime, until: datetime) -> None:
         raise InvalidInput(FieldError("since", "must be before until"))
 
 
+def _check_key(asset_type: str, key: str) -> None:
+    """A key the asset's type does not report is refused, not read as an empty series."""
+    spec = CATALOGUE.get(asset_type)
+    if spec is not None and spec.telemetry_key(key) is None:
+        allowed = ", ".join(k.key for k in spec.telemetry)
+        raise InvalidInput(
+            FieldError("key", f"{asset_type} has no telemetry key {key[:64]!r}; allowed: {allowed}")
+        )
+
+
 async def raw_series(
     ctx: Context, asset_id: str, key: str, since: datetime, until: datetime, limit: int = 10_000
 ) -> list[Point]:
     """Stored values of one key of one asset in ``[since, until)``, oldest first."""
-    await get_asset(ctx, asset_id)  # scope check: NotFound outside it
+    asset = await get_asset(ctx, asset_id)  # scope check: NotFound outside it
+    _check_key(asset.type, key)
     _check_range(since, until)
     stmt = (
         select(TelemetryPoint.ts, TelemetryPoint.value, TelemetryPoint.text)
@@ -184,7 +196,8 @@ async def aggregate(
     Minutes and hours are UTC-aligned; days are the city's local days (midnight in its
     time zone). Data older than the raw retention comes from the hourly rollups.
     """
-    await get_asset(ctx, asset_id)
+    asset = await get_asset(ctx, asset_id)
+    _check_key(asset.type, key)
     _check_range(since, until)
     if (until - since).total_seconds() / size.seconds > MAX_BUCKETS:
         raise InvalidInput(FieldError("bucket", f"more than {MAX_BUCKETS} windows; widen it"))

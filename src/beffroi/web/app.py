@@ -34,7 +34,7 @@ from beffroi.telemetry.api import devices_router, metrics_router
 from beffroi.telemetry.api import router as telemetry_router
 from beffroi.web import problems
 from beffroi.web.cache import ResponseCache
-from beffroi.web.guards import RejectNul
+from beffroi.web.guards import RejectUnstorable
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -122,7 +122,7 @@ def create_app(
         app.state.runtime = runtime
     app.state.response_cache = ResponseCache()
     problems.install(app)
-    app.add_middleware(RejectNul, exempt_prefixes=["/api/v1/devices/"])
+    app.add_middleware(RejectUnstorable, exempt_prefixes=["/api/v1/devices/"])
     if not operations_only:
         app.include_router(api_router())
     app.include_router(metrics_router)

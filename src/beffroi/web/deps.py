@@ -52,13 +52,23 @@ async def credentials(
     return found
 
 
+def _same_secret(sent: str, expected: str) -> bool:
+    """Constant-time comparison of a secret sent in a header with the expected one.
+
+    Compared as bytes: ``compare_digest`` raises on ``str`` with non-ASCII characters,
+    which any client may put in a header (read as Latin-1).
+    """
+    return secrets.compare_digest(sent.encode(), expected.encode())
+
+
 async def authenticate(request: Request, runtime: RuntimeDep) -> accounts.Authenticated:
     """A bearer token, or a console session cookie plus its CSRF token on changes."""
     header = request.headers.get("authorization")
     found = await credentials(runtime, header, request.cookies.get(SESSION_COOKIE))
     if header is None and request.method not in SAFE_METHODS:
-        sent = request.headers.get(CSRF_HEADER, "")
-        if not found.csrf_token or not secrets.compare_digest(sent, found.csrf_token):
+        if not found.csrf_token or not _same_secret(
+            request.headers.get(CSRF_HEADER, ""), found.csrf_token
+        ):
             raise PermissionDenied(f"missing or wrong {CSRF_HEADER} header")
     request.state.principal = found.principal
     return found

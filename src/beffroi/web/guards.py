@@ -1,7 +1,8 @@
-"""Refusing, at the edge, input no part of Beffroi can store."""
+"""Refusing, at the edge, input no part of Beffroi can store or compare."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from beffroi.jsonvalues import NOT_FINITE, non_finite_paths
 from beffroi.web.problems import PROBLEM_TYPE_BASE
 
 # A raw NUL byte or its URL encoding (path, query); a raw NUL or its JSON escape (body).
@@ -17,16 +19,26 @@ _NUL_BODY = re.compile(rb"\x00|\\u0000", re.IGNORECASE)
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # Binary uploads (an intervention's photos) are bytes, not text: NUL is ordinary there.
 _BINARY_TYPES = (b"image/",)
+# What Python's json reads as a non-finite float: its two constants, or a number too large
+# for a double, which takes an exponent or hundreds of digits. A body with none of these
+# is not parsed here.
+_MAYBE_NOT_FINITE = re.compile(rb"NaN|Infinity|[0-9][eE]|[0-9]{200}")
+# Larger JSON bodies go only to the asset import, which reads them with orjson (it refuses
+# non-finite numbers itself): parsing hundreds of megabytes twice is not worth it.
+MAX_CHECKED_JSON = 32 * 1024 * 1024
+MAX_NAMED = 20
 
 
-class RejectNul:
-    """Answer 422 to a request whose path, query or body holds a NUL character.
+class RejectUnstorable:
+    """Answer 422 to a request whose path, query or body holds a NUL character, or whose
+    JSON body holds a non-finite number (``NaN``, ``Infinity``, ``1e999``).
 
-    PostgreSQL cannot store NUL in text; refused here, the caller gets a clear error naming
-    the cause instead of a storage failure deep inside a use case. Paths under
-    ``exempt_prefixes`` (device ingest, which counts such messages as rejected) are left to
-    their own validation; so are binary bodies (``Content-Type: image/…``), whose area
-    checks them itself.
+    PostgreSQL cannot store NUL in text nor NaN in ``jsonb``, and NaN passes every range
+    check; refused here, for every route at once, the caller gets a clear error naming
+    where it is instead of a failure deep inside a use case (or a NaN sent to a device).
+    Paths under ``exempt_prefixes`` (device ingest, which counts such messages as rejected)
+    are left to their own validation; so are binary bodies (``Content-Type: image/…``),
+    whose area checks them itself.
     """
 
     def __init__(self, app: ASGIApp, exempt_prefixes: Sequence[str] = ()) -> None:
@@ -37,25 +49,20 @@ class RejectNul:
         if scope["type"] != "http" or scope["path"].startswith(self.exempt):
             await self.app(scope, receive, send)
             return
-        where = None
+        errors: list[dict[str, str]] = []
         if "\x00" in scope["path"] or _NUL_URL.search(scope.get("raw_path") or b""):
-            where = "path"
+            errors = [_nul("path")]
         elif _NUL_URL.search(scope.get("query_string", b"")):
-            where = "query"
+            errors = [_nul("query")]
         replay: list[Message] = []
-        if where is None and scope["method"] in _BODY_METHODS and not _binary(scope):
-            tail = b""
-            while True:
-                message = await receive()
-                replay.append(message)
-                chunk = message.get("body", b"")
-                if _NUL_BODY.search(tail + chunk):
-                    where = "body"
-                tail = chunk[-6:]
-                if not message.get("more_body") or message["type"] != "http.request":
-                    break
-        if where is not None:
-            await _refuse(scope, send, where)
+        if not errors and scope["method"] in _BODY_METHODS and not _binary(scope):
+            replay, has_nul, size = await _read_body(receive)
+            if has_nul:
+                errors = [_nul("body")]
+            elif _json(scope) and size <= MAX_CHECKED_JSON:
+                errors = _non_finite(b"".join(m.get("body", b"") for m in replay))
+        if errors:
+            await _refuse(scope, send, errors)
             return
         if not replay:
             await self.app(scope, receive, send)
@@ -67,22 +74,67 @@ class RejectNul:
         await self.app(scope, replayed, send)
 
 
+async def _read_body(receive: Receive) -> tuple[list[Message], bool, int]:
+    """The body's messages, whether it holds a NUL, and its size (looked at chunk by
+    chunk: an import of hundreds of megabytes is not copied to be searched)."""
+    messages: list[Message] = []
+    tail = b""
+    has_nul = False
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        has_nul = has_nul or bool(_NUL_BODY.search(tail + chunk))
+        tail = chunk[-6:]
+        if not message.get("more_body") or message["type"] != "http.request":
+            return messages, has_nul, size
+
+
+def _header(scope: Scope, name: bytes) -> bytes:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).lower()
+    return b""
+
+
 def _binary(scope: Scope) -> bool:
-    for name, value in scope.get("headers", ()):
-        if name == b"content-type":
-            return bool(value.lower().lstrip().startswith(_BINARY_TYPES))
-    return False
+    return _header(scope, b"content-type").lstrip().startswith(_BINARY_TYPES)
 
 
-async def _refuse(scope: Scope, send: Send, where: str) -> None:
+def _json(scope: Scope) -> bool:
+    # The bodies FastAPI reads as JSON: application/json and application/*+json.
+    media = _header(scope, b"content-type").split(b";")[0].strip()
+    return media == b"application/json" or (
+        media.startswith(b"application/") and media.endswith(b"+json")
+    )
+
+
+def _non_finite(body: bytes) -> list[dict[str, str]]:
+    if not _MAYBE_NOT_FINITE.search(body):
+        return []
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return []  # not JSON: the route says so, naming where
+    paths = non_finite_paths(document)
+    return [{"field": path, "message": NOT_FINITE} for path in paths[:MAX_NAMED]]
+
+
+def _nul(where: str) -> dict[str, str]:
+    return {"field": where, "message": "NUL characters are not accepted"}
+
+
+async def _refuse(scope: Scope, send: Send, errors: list[dict[str, str]]) -> None:
     body = orjson.dumps(
         {
             "type": PROBLEM_TYPE_BASE + "invalid-input",
             "title": "Invalid input",
             "status": 422,
-            "detail": f"{where}: NUL characters are not accepted",
+            "detail": "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]),
             "instance": scope["path"].replace("\x00", "\\0"),
-            "errors": [{"field": where, "message": "NUL characters are not accepted"}],
+            "errors": errors,
         }
     )
     headers: list[Any] = [

@@ -16,6 +16,8 @@ from beffroi.errors import BeffroiError, PermissionDenied
 PROBLEM_TYPE_BASE = "https://beffroi.org/problems/"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
+# Validation errors over a closed vocabulary: their message names the value given too.
+_CHOICE_ERRORS = frozenset({"enum", "literal_error"})
 
 log = structlog.get_logger(__name__)
 
@@ -48,11 +50,18 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in parts) or "body"
 
 
+def _message(error: dict[str, Any]) -> str:
+    kind, context = error.get("type"), error.get("ctx") or {}
+    if kind in _CHOICE_ERRORS and isinstance(error.get("input"), str):
+        return f"unknown value {error['input'][:64]!r}; allowed: {context.get('expected', '')}"
+    if kind == "value_error" and "error" in context:
+        return str(context["error"])  # our validators' own words, without "Value error, "
+    return str(error.get("msg", ""))
+
+
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"field": _field(e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()
-    ]
+    errors = [{"field": _field(e.get("loc", ())), "message": _message(e)} for e in exc.errors()]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
     return problem(request, 422, "invalid-input", "Invalid input", detail, errors=errors)
 
