@@ -14,7 +14,7 @@ checks say each is refused, and that no answer carries NaN. On failure the
 schemathesis report (each operation and a curl line that reproduces it) is printed with
 each distinct error of the server's log (the request, Beffroi's frames, the exception).
 
-``BEFFROI_FUZZ_SEED`` replays (or varies) the run; the default seed keeps CI repeatable.
+``BEFFROI_TEST_FUZZ_SEED`` replays (or varies) the run; the default seed keeps CI repeatable.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ HOST = "127.0.0.1"
 LOG_RECORD = re.compile(r"^(?=\d{4}-\d\d-\d\dT)", re.MULTILINE)
 OUR_FRAME = re.compile(r'File ".*[/\\](src|site-packages)[/\\]beffroi[/\\]')
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)\w*: ")
-SEED = os.environ.get("BEFFROI_FUZZ_SEED", "20240601")
+SEED = os.environ.get("BEFFROI_TEST_FUZZ_SEED", "20240601")
 # Per operation, for the fuzzing phase (the coverage phase runs every boundary case the
 # schema defines, whatever this says); this keeps a run near 45 s on an idle machine.
 MAX_EXAMPLES = 30
