@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -36,6 +37,9 @@ from beffroi.simulator import Simulator, city_centre, load_sim_assets
 from beffroi.web.app import create_app
 from tests.mqtt_support import start_embedded_broker
 from tests.support import PASSWORD, make_person
+
+if TYPE_CHECKING:
+    from beffroi.broker.embedded import EmbeddedBroker
 
 CHROMIUM = os.environ.get("BEFFROI_CHROMIUM", "/usr/bin/chromium")
 REQUIRE_BROWSER = os.environ.get("BEFFROI_TEST_REQUIRE_BROWSER") == "1"
@@ -68,6 +72,7 @@ class ControlRoom:
     url: str
     runtime: Runtime
     simulator: Simulator
+    broker: EmbeddedBroker  # the devices' broker: its refused logins, ready to flush
     assets: dict[str, list[str]]  # commune → asset ids
     types: dict[str, str]  # asset id → type
     users: dict[str, str] = field(default_factory=dict)  # role name → username
@@ -108,6 +113,7 @@ async def control_room(
         "talant": ("op-talant", [Role.OPERATOR], ["talant"], [Domain.LIGHTING, Domain.ROADS]),
         "chenove": ("op-chenove", [Role.OPERATOR], ["chenove"], [Domain.LIGHTING]),
         "supervisor": ("sup", [Role.SUPERVISOR], None, None),
+        "viewer": ("viewer", [Role.VIEWER], None, None),
     }
     for username, roles, communes, domains in users.values():
         await make_person(system, username, roles, communes, domains)
@@ -141,7 +147,7 @@ async def control_room(
             url = f"http://{host}:{port}"
             await _wait_up(url)
             yield ControlRoom(
-                url, runtime, simulator, assets, types, {k: v[0] for k, v in users.items()}
+                url, runtime, simulator, broker, assets, types, {k: v[0] for k, v in users.items()}
             )
         finally:
             stop.set()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import re
 
+import aiomqtt
 import pytest
 from playwright.async_api import Locator, Page, expect
 
+from beffroi.telemetry.decode import Reason, Rejection
+from beffroi.telemetry.store import Batch, TelemetryStore
 from tests.browser.conftest import ControlRoom, sign_in
 
 # The browser half is the same on either database: it runs on the demo's (SQLite); the
@@ -235,3 +239,121 @@ async def test_the_console_offers_only_what_the_api_accepts(
     await expect(light_row.get_by_test_id("alarm-ack")).to_be_visible(timeout=20_000)
     await expect(controller_row.get_by_test_id("alarm-open-asset")).to_be_visible(timeout=20_000)
     await expect(controller_row.get_by_test_id("alarm-ack")).to_have_count(0)
+
+
+async def _refused(room: ControlRoom, username: str, password: str, client_id: str) -> None:
+    """Try a CONNECT the devices' broker must refuse."""
+    assert room.broker.port is not None
+    with pytest.raises(aiomqtt.MqttError):
+        async with aiomqtt.Client(
+            "127.0.0.1",
+            room.broker.port,
+            username=username,
+            password=password,
+            identifier=client_id,
+            timeout=5,
+        ):
+            pass
+
+
+async def test_a_supervisor_sees_why_a_device_cannot_connect(
+    control_room: ControlRoom, page: Page
+) -> None:
+    room = control_room
+    light = room.ids("talant", "streetlight")[2]
+    for _ in range(3):
+        await _refused(room, light, "not-its-secret", light)
+    await _refused(room, light, "not-its-secret", "not-its-own")
+    await room.broker.failures.flush(room.runtime.db)
+    topic = f"{room.runtime.settings.mqtt_root}/devices/{light}/telemetry"
+    text = '{"values": {"level_pct": "<b>high</b>"}}'
+    binary = b"\xff\xfe\x00garbage"
+    await TelemetryStore(room.runtime.db).write(
+        Batch(
+            rejections=[
+                Rejection(
+                    Reason.BAD_VALUE, "level_pct must be a number", topic, text.encode(), light
+                ),
+                Rejection(Reason.BAD_ENCODING, "payload is not UTF-8", topic, binary, light),
+            ]
+        )
+    )
+
+    await sign_in(page, room, "supervisor")
+    await _drawn(page)
+    await _open_asset(page, light)
+    problems = page.get_by_test_id("asset-panel").get_by_test_id("connection-problems")
+    await expect(problems.locator("h3")).to_have_text("Problèmes de connexion")
+    wrong = problems.locator("[data-testid=login-failure][data-reason=wrong_secret]")
+    await expect(wrong.get_by_test_id("login-failure-reason")).to_have_text("Secret erroné")
+    await expect(wrong.get_by_test_id("login-failure-source")).to_have_text("MQTT")
+    await expect(wrong.get_by_test_id("login-failure-count")).to_have_text("3 fois")
+    # First and last refusal, in Paris time and French order.
+    await expect(wrong.get_by_test_id("login-failure-times")).to_have_text(
+        re.compile(r"^du \d\d/\d\d/\d{4} \d\d:\d\d:\d\d au \d\d/\d\d/\d{4} \d\d:\d\d:\d\d$")
+    )
+    stolen = problems.locator("[data-testid=login-failure][data-reason=client_id_mismatch]")
+    await expect(stolen.get_by_test_id("login-failure-reason")).to_have_text(
+        "Identifiant client différent"
+    )
+    await expect(stolen.get_by_test_id("login-failure-count")).to_have_text("1 fois")
+    await expect(stolen.get_by_test_id("login-failure-where")).to_contain_text("client not-its-own")
+
+    as_text = problems.locator("[data-testid=rejected-message][data-reason=bad_value]")
+    await expect(as_text.get_by_test_id("rejected-reason")).to_have_text("Valeur invalide")
+    await expect(as_text.get_by_test_id("rejected-detail")).to_have_text(
+        "level_pct must be a number"
+    )
+    # The device's bytes are shown as text, never read as markup.
+    payload = as_text.get_by_test_id("rejected-payload")
+    await expect(payload).to_have_text(text)
+    await expect(payload.locator("b")).to_have_count(0)
+    await expect(as_text.get_by_test_id("rejected-size")).to_have_text(
+        f"{len(text.encode())} octets"
+    )
+    await expect(as_text.get_by_test_id("payload-base64")).to_have_count(0)
+    as_base64 = problems.locator("[data-testid=rejected-message][data-reason=bad_encoding]")
+    await expect(as_base64.get_by_test_id("rejected-reason")).to_have_text("Pas en UTF-8")
+    await expect(as_base64.get_by_test_id("rejected-payload")).to_have_text(
+        base64.b64encode(binary).decode()
+    )
+    await expect(as_base64.get_by_test_id("payload-base64")).to_have_text("base64")
+    await expect(as_base64.get_by_test_id("rejected-size")).to_have_text(f"{len(binary)} octets")
+
+    # Refused again: "Refresh" reads the lists again.
+    await _refused(room, light, "still-not-its-secret", light)
+    await room.broker.failures.flush(room.runtime.db)
+    await problems.get_by_test_id("problems-refresh").click()
+    await expect(wrong.get_by_test_id("login-failure-count")).to_have_text("4 fois")
+
+    # A device without trouble says so.
+    quiet = room.ids("talant", "streetlight")[4]
+    await page.keyboard.press("Escape")
+    await _open_asset(page, quiet)
+    await expect(problems.get_by_test_id("login-failures-none")).to_have_text(
+        "Aucune connexion refusée ces 7 derniers jours"
+    )
+    await expect(problems.get_by_test_id("rejected-messages-none")).to_have_text(
+        "Aucun message rejeté ces 7 derniers jours"
+    )
+
+    # English is a click away.
+    await page.get_by_test_id("lang-toggle").click()
+    await page.wait_for_function("() => document.documentElement.lang === 'en'")
+    await _drawn(page)
+    await _open_asset(page, light)
+    await expect(problems.locator("h3")).to_have_text("Connection problems")
+    await expect(wrong.get_by_test_id("login-failure-reason")).to_have_text("Wrong secret")
+    await expect(wrong.get_by_test_id("login-failure-count")).to_have_text("4 times")
+    await expect(stolen.get_by_test_id("login-failure-count")).to_have_text("once")
+    await expect(as_base64.get_by_test_id("rejected-size")).to_have_text(f"{len(binary)} bytes")
+    await page.get_by_test_id("logout").click()
+    await page.get_by_test_id("login-username").wait_for()
+
+    # A viewer may not read ingest: the panel has no such section.
+    await sign_in(page, room, "viewer")
+    await _drawn(page)
+    await _open_asset(page, light)
+    panel = page.get_by_test_id("asset-panel")
+    await expect(panel.locator("dl.attributes")).to_contain_text(light)
+    await expect(panel.get_by_test_id("connection-problems")).to_have_count(0)

@@ -1,13 +1,15 @@
-// The console's words in French (the default) and English: the shell's and the views'.
+// The console's words in French (the default) and English: the shell's, the views' and
+// the asset panel's connection problems.
 import type { Lang } from "../format";
+import { problems } from "./problems";
 import { shell } from "./shell";
 import { views } from "./views";
 
 type Words = Record<string, string>;
 
 const dictionaries: Record<Lang, Words> = {
-  fr: { ...shell.fr, ...views.fr },
-  en: { ...shell.en, ...views.en },
+  fr: { ...shell.fr, ...views.fr, ...problems.fr },
+  en: { ...shell.en, ...views.en, ...problems.en },
 };
 
 const STORED = "beffroi.lang";

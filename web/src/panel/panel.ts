@@ -8,6 +8,7 @@ import { lookColour, shapeOf, symbolIcon } from "../map/symbols";
 import { LOOKS } from "../map/store";
 import { chartableKeys, TelemetryChart } from "./chart";
 import { CommandSection } from "./commands";
+import { ConnectionProblems } from "./problems";
 
 interface Asset {
   id: string;
@@ -58,6 +59,7 @@ class OpenAsset {
   readonly body: HTMLElement;
   private chart: TelemetryChart | null = null;
   private commands: CommandSection;
+  private readonly problems: ConnectionProblems | null;
   private readonly telemetry = h("dl", { class: "telemetry", "data-testid": "telemetry" });
   private readonly online = h("p", { class: "online" });
   private readonly alarms = h("ul", { class: "asset-alarms", "data-testid": "asset-alarms" });
@@ -83,6 +85,7 @@ class OpenAsset {
     const keys = chartableKeys(type?.telemetry ?? []);
     if (keys.length) this.chart = new TelemetryChart(app, asset.id, asset.type, keys);
     this.commands = new CommandSection(app, catalogue, asset.id, asset.type);
+    this.problems = app.can("ingest:read") ? new ConnectionProblems(app, asset.id) : null;
     this.showLook(look);
     const createIntervention = app.can("intervention:manage")
       ? h("button", { type: "button", "data-testid": "panel-create-intervention" }, t("panel.create_intervention"))
@@ -106,6 +109,7 @@ class OpenAsset {
         h("h3", { id: "panel-h-commands" }, t("panel.commands")), this.commands.element),
       app.can("intervention:read") ? h("section", { "aria-labelledby": "panel-h-interventions" },
         h("h3", { id: "panel-h-interventions" }, t("panel.interventions")), this.interventions, createIntervention) : null,
+      this.problems?.element,
     );
   }
 
@@ -117,6 +121,7 @@ class OpenAsset {
     if (this.app.can("alarm:read")) void this.loadAlarms().catch(failed(this.alarms));
     void this.commands.load().catch(failed(this.commands.element));
     if (this.app.can("intervention:read")) void this.loadInterventions().catch(failed(this.interventions));
+    void this.problems?.load();
   }
 
   apply(events: StreamEvent[]): void {
