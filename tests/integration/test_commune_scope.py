@@ -221,6 +221,11 @@ class Call:
 Build = Callable[[str | int], dict[str, Any]]
 
 
+def by_asset(value: str | int) -> dict[str, Any]:
+    """A query naming one asset."""
+    return {"asset_id": str(value)}
+
+
 def aimed(
     label: str,
     name: str,
@@ -573,7 +578,17 @@ def walk_plan(w: World) -> dict[tuple[str, str], list[Call]]:
             Call("retired", query={"status": "decommissioned"}),
             Call("cursor", query={"cursor": encode_cursor(w.chenove_cabinet)}),
         ],
-        ("GET", f"{API}/ingest/rejections"): [Call(), Call("long", query={"hours": "2160"})],
+        ("GET", f"{API}/ingest/rejections"): [
+            Call(),
+            Call("long", query={"hours": "2160"}),
+            aimed("one device", "asset_id", w.chenove_light, by_asset, in_query=True),
+            Call("Talant device", query={"asset_id": w.talant_light}, expect=200),
+        ],
+        ("GET", f"{API}/ingest/login-failures"): [
+            Call(),
+            aimed("one device", "asset_id", w.chenove_light, by_asset, in_query=True),
+            Call("Talant device", query={"asset_id": w.talant_light}, expect=200),
+        ],
         ("GET", "/api/health"): [Call()],
         ("GET", "/metrics"): [Call()],
         # --- console ---
