@@ -37,22 +37,22 @@ from sqlalchemy import delete, func, select
 from beffroi import collector, logs
 from beffroi.alarms.ingest import AlarmObserver
 from beffroi.alarms.models import Alarm, AlarmHistory
-from beffroi.assets.fleet import generate_fleet
 from beffroi.assets.importing import import_assets
 from beffroi.catalogue import CATALOGUE
 from beffroi.cli.demo import DEMO_RULES
 from beffroi.communes.service import ensure_default_communes
 from beffroi.config import load_settings
-from beffroi.context import Runtime
+from beffroi.core.context import Runtime
+from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.gateway.pipeline import IngestPipeline
 from beffroi.gateway.source import Inbound
 from beffroi.rules import service as rule_service
 from beffroi.rules.engine import RuleEngine
+from beffroi.simulator.fleet import generate_fleet
 from beffroi.telemetry.directory import DeviceDirectory
 from beffroi.telemetry.events import DeviceEventReceived
 from beffroi.telemetry.store import BatchObserver, TelemetryStore
-from beffroi.timeutil import utcnow
 from bench.common import postgres_available, scratch_database
 
 ROOT = "beffroi/v1"

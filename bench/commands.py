@@ -60,9 +60,7 @@ from tests.mqtt_support import start_mosquitto
 
 from beffroi import collector, logs
 from beffroi.accounts import service as accounts
-from beffroi.accounts.principal import Role
 from beffroi.accounts.schemas import TokenCreate, UserCreate
-from beffroi.assets.fleet import generate_fleet
 from beffroi.assets.importing import import_assets
 from beffroi.broker.embedded import EmbeddedBroker
 from beffroi.cli.common import spawned
@@ -71,7 +69,8 @@ from beffroi.commands.events import CommandChanged
 from beffroi.commands.lifecycle import FINAL, Verification
 from beffroi.communes.service import ensure_default_communes, list_communes
 from beffroi.config import Settings, load_settings
-from beffroi.context import Runtime, open_runtime
+from beffroi.core.context import Runtime, open_runtime
+from beffroi.core.principal import Role
 from beffroi.devices import topics
 from beffroi.devices.credentials import issue_credentials
 from beffroi.devices.mosquitto import write_mosquitto_files
@@ -79,6 +78,7 @@ from beffroi.devices.topics import Channel, Topic
 from beffroi.gateway.runner import Gateway, broker_address
 from beffroi.gateway.source import no_delay
 from beffroi.simulator import Simulator, city_centre, load_sim_assets
+from beffroi.simulator.fleet import generate_fleet
 from beffroi.telemetry.models import DeviceStatus
 from beffroi.web.app import create_app
 from bench.common import CpuMeter, postgres_available, postgres_backends, scratch_database

@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
+from tests.scratch import create_scratch_database, drop_database
 
-from beffroi.db import migrate
-from beffroi.db.scratch import create_scratch_database, drop_database
+from beffroi import migrations as migrate
 
 POSTGRES_URL = os.environ.get(
     "BEFFROI_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"

@@ -38,9 +38,7 @@ from sqlalchemy import func, select
 
 from beffroi import collector
 from beffroi.accounts import service as accounts
-from beffroi.accounts.principal import Role
 from beffroi.accounts.schemas import TokenCreate, UserCreate
-from beffroi.assets.fleet import generate_fleet
 from beffroi.assets.importing import import_assets
 from beffroi.broker.embedded import EmbeddedBroker
 from beffroi.cli.serve import bind_socket, serve_app
@@ -48,11 +46,13 @@ from beffroi.communes.service import ensure_default_communes, list_communes
 from beffroi.config import load_settings
 from beffroi.console.events import AssetStateChanged
 from beffroi.console.static import STATIC_DIR
-from beffroi.context import Runtime
+from beffroi.core.context import Runtime
+from beffroi.core.principal import Role
 from beffroi.db import Database
 from beffroi.devices.credentials import issue_credentials
 from beffroi.gateway.runner import Gateway, broker_address
 from beffroi.simulator import Simulator, city_centre, load_sim_assets
+from beffroi.simulator.fleet import generate_fleet
 from beffroi.telemetry.models import DeviceStatus
 from bench.common import scratch_database
 

@@ -41,14 +41,14 @@ from sqlalchemy.engine import make_url
 from tests.mqtt_support import start_mosquitto
 
 from beffroi.accounts import service as accounts
-from beffroi.accounts.principal import Role
 from beffroi.accounts.schemas import TokenCreate, UserCreate
-from beffroi.assets.fleet import generate_fleet
 from beffroi.assets.importing import import_assets
 from beffroi.communes.service import ensure_default_communes
 from beffroi.config import load_settings
-from beffroi.context import Runtime
+from beffroi.core.context import Runtime
+from beffroi.core.principal import Role
 from beffroi.db import Database
+from beffroi.simulator.fleet import generate_fleet
 from beffroi.telemetry.models import LatestValue, TelemetryPoint
 from bench.common import free_port, postgres_available, scratch_database
 from bench.publisher import Job, Outcome, run

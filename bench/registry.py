@@ -20,14 +20,14 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from beffroi.accounts import service as accounts
-from beffroi.accounts.principal import Role
 from beffroi.accounts.schemas import TokenCreate, UserCreate
-from beffroi.assets.fleet import generate_fleet
 from beffroi.assets.importing import import_assets
 from beffroi.communes.service import ensure_default_communes
 from beffroi.config import load_settings
-from beffroi.context import Runtime
+from beffroi.core.context import Runtime
+from beffroi.core.principal import Role
 from beffroi.db import Database
+from beffroi.simulator.fleet import generate_fleet
 from bench.common import Timing, postgres_available, running_server, scratch_database
 
 TARGET_GEOJSON_S = 0.5

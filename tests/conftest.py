@@ -19,13 +19,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from beffroi.accounts.principal import Role
+from beffroi import migrations as migrate
 from beffroi.communes.service import ensure_default_communes
 from beffroi.config import Settings, load_settings
-from beffroi.context import Context, Runtime
-from beffroi.db import Database, migrate
-from beffroi.db.models import Base
-from beffroi.db.scratch import create_scratch_database, drop_database
+from beffroi.core.context import Context, Runtime
+from beffroi.core.principal import Role
+from beffroi.db import Database
+from beffroi.tables import Base
+from tests.scratch import create_scratch_database, drop_database
 from tests.support import Person, make_person
 
 POSTGRES_URL = os.environ.get("BEFFROI_TEST_POSTGRES_URL", "")

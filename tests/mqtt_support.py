@@ -47,7 +47,7 @@ from beffroi.devices.mosquitto_keeper import MosquittoKeeper
 
 if TYPE_CHECKING:
     from beffroi.broker.embedded import EmbeddedBroker
-    from beffroi.context import Context, Runtime
+    from beffroi.core.context import Context, Runtime
 
 REQUIRE_MOSQUITTO = os.environ.get("BEFFROI_TEST_REQUIRE_MOSQUITTO") == "1"
 LOOPBACK = "127.0.0.1"

@@ -9,10 +9,10 @@ import sys
 from dataclasses import dataclass
 
 from beffroi.accounts import service as accounts
-from beffroi.accounts.principal import Role
 from beffroi.accounts.schemas import TokenCreate, UserCreate
 from beffroi.catalogue import Domain
-from beffroi.context import Context
+from beffroi.core.context import Context
+from beffroi.core.principal import Role
 
 PASSWORD = "correct horse battery staple"
 

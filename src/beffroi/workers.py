@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Sequence
 
 from beffroi.commands import jobs as command_jobs
-from beffroi.context import Runtime
+from beffroi.core.context import Runtime
 from beffroi.events import relay
 from beffroi.interventions import jobs as intervention_jobs
 from beffroi.notifications.worker import Notifier

@@ -23,17 +23,17 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from beffroi import workers
-from beffroi.accounts.principal import Role
 from beffroi.assets import importing
-from beffroi.assets.fleet import generate_fleet
 from beffroi.catalogue import Domain
 from beffroi.cli.serve import bind_socket, serve_app
 from beffroi.communes.service import list_communes
 from beffroi.console.static import STATIC_DIR
-from beffroi.context import Context, Runtime
+from beffroi.core.context import Context, Runtime
+from beffroi.core.principal import Role
 from beffroi.devices.credentials import issue_credentials
 from beffroi.gateway.runner import Gateway, broker_address
 from beffroi.simulator import Simulator, city_centre, load_sim_assets
+from beffroi.simulator.fleet import generate_fleet
 from beffroi.web.app import create_app
 from tests.mqtt_support import start_embedded_broker
 from tests.support import PASSWORD, make_person

@@ -15,7 +15,7 @@ from typing import Any
 
 from beffroi.accounts import service as accounts
 from beffroi.assets.schemas import AssetCreate
-from beffroi.context import Context
+from beffroi.core.context import Context
 from tests.support import PASSWORD
 
 HOOKS = Path(__file__).with_name("fuzz_hooks.py")

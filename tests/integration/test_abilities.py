@@ -14,18 +14,18 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from beffroi.accounts.principal import Permission, Role
 from beffroi.alarms import raising
 from beffroi.alarms.lifecycle import AlarmSource
 from beffroi.alarms.models import Alarm
 from beffroi.alarms.signals import AlarmSignal
 from beffroi.assets import importing
-from beffroi.assets.fleet import generate_fleet
 from beffroi.catalogue import CATALOGUE, Domain
 from beffroi.commands.schemas import CommandCreate
 from beffroi.commands.service import send_command
-from beffroi.context import Context
-from beffroi.timeutil import utcnow
+from beffroi.core.context import Context
+from beffroi.core.principal import Permission, Role
+from beffroi.core.time import utcnow
+from beffroi.simulator.fleet import generate_fleet
 from tests.support import Person, make_person
 
 API = "/api/v1"

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from beffroi.accounts.models import ApiToken, User
-from beffroi.accounts.principal import Role
-from beffroi.context import Context, Runtime
+from beffroi.core.context import Context, Runtime
+from beffroi.core.principal import Role
 from tests.support import PASSWORD, Person, make_person
 
 pytestmark = pytest.mark.asyncio

@@ -11,7 +11,6 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from beffroi.accounts.principal import Role
 from beffroi.alarms import raising
 from beffroi.alarms.events import AlarmChanged
 from beffroi.alarms.ingest import AlarmObserver
@@ -20,18 +19,19 @@ from beffroi.alarms.models import Alarm, AlarmHistory
 from beffroi.alarms.signals import AlarmSignal
 from beffroi.assets.importing import import_assets
 from beffroi.assets.schemas import AssetCreate, Point
-from beffroi.audit.models import AuditEntry
 from beffroi.catalogue import Domain
 from beffroi.commands import jobs as command_jobs
 from beffroi.commands import service as commands
 from beffroi.commands.history import Move, alarm_signals
 from beffroi.commands.schemas import CommandCreate
-from beffroi.context import Context, Runtime
+from beffroi.core.audit import AuditEntry
+from beffroi.core.context import Context, Runtime
+from beffroi.core.principal import Role
+from beffroi.core.time import utcnow
 from beffroi.gateway.pipeline import IngestPipeline
 from beffroi.telemetry import jobs
 from beffroi.telemetry.directory import DeviceDirectory
 from beffroi.telemetry.store import TelemetryStore
-from beffroi.timeutil import utcnow
 from tests.integration.test_ingest import Acks, message
 from tests.support import Person, make_person
 

@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from beffroi.accounts.principal import Role
-from beffroi.context import Context
+from beffroi.core.context import Context
+from beffroi.core.principal import Role
 from tests.support import Person, make_person
 
 pytestmark = pytest.mark.asyncio

@@ -7,7 +7,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from beffroi.audit import service as audit
-from beffroi.context import Context, Runtime
+from beffroi.core import audit as audit_log
+from beffroi.core.context import Context, Runtime
 from tests.support import run_cli
 
 pytestmark = pytest.mark.asyncio
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.asyncio
 async def _write_entries(system: Context, count: int) -> None:
     async with system.db.write() as session:
         for n in range(count):
-            await audit.record(
+            await audit_log.record(
                 session,
                 system.principal,
                 "test.event",

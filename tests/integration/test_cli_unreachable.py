@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from beffroi import migrations as migrate
 from beffroi.cli.gateway_broker import FIRST_WAIT_S
-from beffroi.db import migrate
 from tests.conftest import POSTGRES_URL, _skip_or_fail_postgres
 
 VARIABLES = ("BEFFROI_DATA_DIR", "BEFFROI_DATABASE_URL")

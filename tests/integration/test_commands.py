@@ -19,19 +19,19 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 
-from beffroi.accounts.principal import Role
 from beffroi.assets import importing
 from beffroi.assets.schemas import AssetCreate, Point
-from beffroi.audit.models import AuditEntry
 from beffroi.catalogue import Domain
 from beffroi.commands import jobs, service
 from beffroi.commands.schemas import BatchCreate, CommandCreate, Target, TargetKind
-from beffroi.context import Context, Runtime
+from beffroi.core.audit import AuditEntry
+from beffroi.core.context import Context, Runtime
+from beffroi.core.principal import Role
+from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.devices.credentials import issue_credentials
 from beffroi.gateway.runner import Gateway, broker_address
 from beffroi.telemetry.models import RejectionCount
-from beffroi.timeutil import utcnow
 from tests.integration.test_gateway import broker
 from tests.mqtt_support import DeviceSite, make_device_site
 from tests.support import Person, make_person

@@ -1,6 +1,6 @@
 """Commune scope, proven by walking every endpoint.
 
-DESIGN.md: commune staff "sees and acts only within its own commune". The proof: a Talant
+The security model: commune staff see and act only within their own commune. The proof: a Talant
 user holding every role (so that only commune scope stands in the way) calls every route of
 the API aimed at Chenôve's things - its assets, their telemetry and devices, groups, users,
 tokens, the commune itself - and then reads every listing, map and export. Nothing of
@@ -33,24 +33,24 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import text
 
-from beffroi.accounts.principal import Role
 from beffroi.alarms import raising
 from beffroi.alarms.lifecycle import AlarmSource
 from beffroi.alarms.signals import AlarmSignal
 from beffroi.assets import importing
-from beffroi.assets.fleet import generate_fleet
 from beffroi.assets.schemas import AssetCreate
 from beffroi.assets.service import encode_cursor
 from beffroi.catalogue import Domain
 from beffroi.commands import jobs
-from beffroi.context import Context, Runtime
+from beffroi.core.context import Context, Runtime
+from beffroi.core.principal import Role
+from beffroi.core.time import utcnow
 from beffroi.devices import topics
 from beffroi.devices.credentials import issue_credentials
 from beffroi.devices.topics import Channel, Topic
+from beffroi.simulator.fleet import generate_fleet
 from beffroi.telemetry.decode import Rejection, decode
 from beffroi.telemetry.directory import DeviceDirectory
 from beffroi.telemetry.store import Batch, TelemetryStore
-from beffroi.timeutil import utcnow
 from beffroi.web.app import create_app
 from tests.support import PASSWORD, Person, make_person
 

@@ -14,7 +14,6 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 from websockets.typing import Origin
 
-from beffroi.accounts.principal import Role
 from beffroi.alarms import raising
 from beffroi.alarms.lifecycle import AlarmSource
 from beffroi.alarms.signals import AlarmSignal
@@ -24,11 +23,12 @@ from beffroi.cli.serve import bind_socket, serve_app
 from beffroi.commands.schemas import CommandCreate
 from beffroi.commands.service import send_command
 from beffroi.console.events import AssetStateChanged
-from beffroi.context import Context, Runtime
+from beffroi.core.context import Context, Runtime
+from beffroi.core.principal import Role
+from beffroi.core.time import utcnow
 from beffroi.interventions.events import InterventionChanged
 from beffroi.telemetry.events import ConnectivityChanged, TelemetryUpdated
 from beffroi.telemetry.models import DeviceStatus
-from beffroi.timeutil import utcnow
 from beffroi.web.app import create_app
 from tests.support import Person, make_person
 

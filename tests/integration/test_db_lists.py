@@ -13,7 +13,7 @@ from beffroi.commands import dispatcher
 from beffroi.commands.dispatcher import CommandDispatcher
 from beffroi.commands.tracker import CommandTracker
 from beffroi.communes.models import Commune
-from beffroi.context import Runtime
+from beffroi.core.context import Runtime
 from beffroi.db.lists import SQLITE_PART, among, parts
 
 

@@ -27,7 +27,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from beffroi.assets import service as assets
 from beffroi.assets.schemas import AssetCreate, Point
-from beffroi.context import Context, Runtime
+from beffroi.core.context import Context, Runtime
 from beffroi.db import Database
 from beffroi.devices import changes, topics
 from beffroi.devices.credentials import issue_credentials, revoke_credentials

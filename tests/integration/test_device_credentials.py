@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from beffroi.accounts.principal import ActorKind, Principal, Role
 from beffroi.assets import service as assets
 from beffroi.assets.schemas import AssetCreate, Point
-from beffroi.audit.models import AuditEntry
-from beffroi.context import Context, Runtime
+from beffroi.core.audit import AuditEntry
+from beffroi.core.context import Context, Runtime
+from beffroi.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from beffroi.core.principal import ActorKind, Principal, Role
 from beffroi.devices.cache import Change, ChangeKind, CredentialCache
 from beffroi.devices.credentials import (
     issue_credentials,
@@ -26,7 +27,6 @@ from beffroi.devices.credentials import (
 )
 from beffroi.devices.mosquitto import write_mosquitto_files
 from beffroi.devices.secrets import SecretHash
-from beffroi.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tests.mqtt_support import DeviceSite, make_device_site, start_embedded_broker
 from tests.support import run_cli
 
@@ -187,9 +187,9 @@ async def test_http_ingest_follows_rotation_and_revocation_at_once(
 ) -> None:
     """The first hardening issue found HTTP ingest accepting the old secret (and refusing
     the new one) for a while after a rotation: a cache. Each request asks the database."""
+    from beffroi.core.errors import NotAuthenticated
     from beffroi.devices.topics import Channel
-    from beffroi.errors import NotAuthenticated
-    from beffroi.telemetry.http_ingest import HttpIngest
+    from beffroi.gateway.http_ingest import HttpIngest
 
     ingest = HttpIngest(runtime)
     a, old = site.child, site.secrets[site.child]

@@ -11,8 +11,8 @@ import base64
 import aiomqtt
 import httpx
 
-from beffroi.accounts.principal import Role
-from beffroi.context import Context, Runtime
+from beffroi.core.context import Context, Runtime
+from beffroi.core.principal import Role
 from beffroi.devices.credentials import revoke_credentials
 from beffroi.telemetry.decode import Reason, Rejection
 from beffroi.telemetry.rejects import PAYLOAD_SAMPLE_BYTES, payload_sample

@@ -11,8 +11,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from beffroi.accounts.principal import Role
-from beffroi.context import Context
+from beffroi.core.context import Context
+from beffroi.core.principal import Role
 from tests.integration.test_ingest import small_fleet
 from tests.support import Person, make_person
 

@@ -16,10 +16,10 @@ from beffroi.assets import importing
 from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.commands import service as commands
 from beffroi.commands.schemas import CommandCreate
-from beffroi.context import Context, Runtime
+from beffroi.core.context import Context, Runtime
+from beffroi.core.errors import InvalidInput
 from beffroi.devices.credentials import issue_credentials
 from beffroi.energy.service import lighting_energy
-from beffroi.errors import InvalidInput
 from tests.integration.test_console_api import _server as serving
 from tests.integration.test_ingest import small_fleet
 from tests.support import PASSWORD, Person

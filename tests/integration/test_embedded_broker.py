@@ -9,7 +9,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from beffroi.context import Context, Runtime
+from beffroi.core.context import Context, Runtime
 from tests.mqtt_support import make_device_site, start_embedded_broker
 
 pytestmark = pytest.mark.asyncio

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from beffroi.accounts.principal import Role
 from beffroi.assets import importing
 from beffroi.assets.schemas import AssetCreate, Point
-from beffroi.context import Context, Runtime
+from beffroi.core.context import Context, Runtime
+from beffroi.core.principal import Role
 from beffroi.telemetry.models import TelemetryPoint, TelemetryRollup
 from beffroi.telemetry.partitions import PartitionManager
 from tests.support import Person, make_person

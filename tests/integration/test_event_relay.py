@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from beffroi.alarms.events import AlarmChanged
 from beffroi.commands.events import CommandChanged
-from beffroi.context import Runtime
+from beffroi.core.context import Runtime
 from beffroi.db import Database
 from beffroi.events import relay
 from beffroi.events.relay import PAYLOAD_MAX, EventRelay, decode, encode

@@ -18,14 +18,14 @@ from sqlalchemy import func, select
 
 from beffroi.assets import service as assets
 from beffroi.assets.schemas import AssetCreate, Point
-from beffroi.context import Context, Runtime
+from beffroi.core.context import Context, Runtime
+from beffroi.core.time import utcnow
 from beffroi.devices import changes
 from beffroi.devices.credentials import issue_credentials
 from beffroi.devices.mosquitto import write_mosquitto_files
 from beffroi.gateway.runner import Gateway, Schedule, broker_address
 from beffroi.telemetry.events import TelemetryUpdated
 from beffroi.telemetry.models import LatestValue, TelemetryPoint
-from beffroi.timeutil import utcnow
 from tests.integration.test_ingest import small_fleet
 from tests.mqtt_support import keeping, start_embedded_broker, start_mosquitto
 

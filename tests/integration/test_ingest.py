@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 from beffroi.assets.importing import import_assets
 from beffroi.assets.schemas import AssetCreate, Point
-from beffroi.context import Context, Runtime
+from beffroi.core.context import Context, Runtime
+from beffroi.core.time import utcnow
 from beffroi.gateway.pipeline import IngestPipeline
 from beffroi.gateway.source import Inbound
 from beffroi.telemetry import jobs
@@ -32,7 +33,6 @@ from beffroi.telemetry.models import (
     TelemetryRollup,
 )
 from beffroi.telemetry.store import TelemetryStore
-from beffroi.timeutil import utcnow
 
 pytestmark = pytest.mark.asyncio
 ROOT = "beffroi/v1"

@@ -28,10 +28,11 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
+from beffroi import migrations as migrate
 from beffroi.communes.service import ensure_default_communes
 from beffroi.config import load_settings
-from beffroi.context import Context, Runtime
-from beffroi.db import Database, migrate
+from beffroi.core.context import Context, Runtime
+from beffroi.db import Database
 from beffroi.devices.credentials import issue_credentials
 from beffroi.devices.mosquitto import write_mosquitto_files
 from beffroi.telemetry.models import TelemetryPoint

@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from beffroi.config import load_settings
-from beffroi.context import Runtime
+from beffroi.core.context import Runtime
 from beffroi.db import Database
 from beffroi.gateway.pipeline import IngestPipeline
 from beffroi.gateway.source import Inbound
-from beffroi.jsonvalues import non_finite_paths
+from beffroi.http.jsonvalues import non_finite_paths
 from beffroi.telemetry.directory import DeviceDirectory
 from beffroi.telemetry.models import DeviceEvent, LatestValue, RejectionCount, TelemetryPoint
 from beffroi.telemetry.store import TelemetryStore

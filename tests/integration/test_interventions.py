@@ -14,7 +14,6 @@ from sqlalchemy import delete, select
 
 from beffroi.accounts import service as accounts
 from beffroi.accounts.models import User
-from beffroi.accounts.principal import Role
 from beffroi.accounts.schemas import TokenCreate
 from beffroi.alarms import raising
 from beffroi.alarms.lifecycle import AlarmSource
@@ -22,14 +21,15 @@ from beffroi.alarms.models import Alarm, AlarmHistory
 from beffroi.alarms.signals import AlarmSignal
 from beffroi.assets import importing
 from beffroi.assets.schemas import AssetCreate, Point
-from beffroi.audit.models import AuditEntry
-from beffroi.context import Context, Runtime
+from beffroi.core.audit import AuditEntry
+from beffroi.core.context import Context, Runtime
+from beffroi.core.principal import Role
+from beffroi.core.time import utcnow
 from beffroi.interventions import jobs
 from beffroi.interventions.events import InterventionChanged
 from beffroi.interventions.lifecycle import TRANSITIONS, Status
 from beffroi.interventions.models import Intervention
 from beffroi.telemetry.models import DeviceEvent, DeviceStatus
-from beffroi.timeutil import utcnow
 from tests.support import Person
 
 pytestmark = pytest.mark.asyncio

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from beffroi.db import migrate
+from beffroi import migrations as migrate
 
 
 @pytest.mark.asyncio

@@ -21,15 +21,15 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from beffroi.accounts.principal import Role
 from beffroi.alarms import feed
 from beffroi.alarms.events import AlarmChanged
 from beffroi.alarms.models import Alarm, AlarmHistory, FeedCursor
-from beffroi.audit.models import AuditEntry
 from beffroi.catalogue import Domain
 from beffroi.config import Settings, load_settings
-from beffroi.context import Context, Runtime
-from beffroi.errors import InvalidInput
+from beffroi.core.audit import AuditEntry
+from beffroi.core.context import Context, Runtime
+from beffroi.core.errors import InvalidInput
+from beffroi.core.principal import Role
 from beffroi.notifications import service
 from beffroi.notifications.delivery import send_due
 from beffroi.notifications.escalation import escalate_due

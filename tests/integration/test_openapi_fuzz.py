@@ -35,19 +35,19 @@ import httpx
 from sqlalchemy import text
 
 from beffroi.accounts import service as accounts
-from beffroi.accounts.principal import Role
 from beffroi.accounts.schemas import TokenCreate
 from beffroi.alarms import raising
 from beffroi.alarms.lifecycle import AlarmSource
 from beffroi.alarms.signals import AlarmSignal
 from beffroi.assets import importing
-from beffroi.assets.fleet import generate_fleet
 from beffroi.assets.schemas import AssetCreate
 from beffroi.catalogue import CATALOGUE, Domain
 from beffroi.commands import jobs
 from beffroi.commands import service as commands
 from beffroi.commands.schemas import BatchCreate, CommandCreate, Target, TargetKind
-from beffroi.context import Context
+from beffroi.core.context import Context
+from beffroi.core.principal import Role
+from beffroi.core.time import utcnow
 from beffroi.devices.credentials import issue_credentials
 from beffroi.interventions import service as interventions
 from beffroi.interventions import teams
@@ -57,7 +57,7 @@ from beffroi.notifications import service as notifications
 from beffroi.notifications.schemas import RouteCreate
 from beffroi.rules import service as rules
 from beffroi.rules.schemas import RuleCreate
-from beffroi.timeutil import utcnow
+from beffroi.simulator.fleet import generate_fleet
 from tests.integration import fuzz_setup
 from tests.support import Person, make_person
 

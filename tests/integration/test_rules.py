@@ -12,16 +12,17 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text
 
-from beffroi.accounts.principal import Role
 from beffroi.alarms import raising
 from beffroi.alarms.ingest import AlarmObserver
 from beffroi.alarms.lifecycle import AlarmSource
 from beffroi.alarms.models import Alarm
 from beffroi.assets.importing import import_assets
 from beffroi.assets.schemas import AssetCreate, Point
-from beffroi.audit.models import AuditEntry
 from beffroi.catalogue import Severity
-from beffroi.context import Context, Runtime
+from beffroi.core.audit import AuditEntry
+from beffroi.core.context import Context, Runtime
+from beffroi.core.principal import Role
+from beffroi.core.time import utcnow
 from beffroi.rules import jobs, service, states
 from beffroi.rules.conditions import RuleKind
 from beffroi.rules.engine import Evaluation, RuleEngine
@@ -32,7 +33,6 @@ from beffroi.telemetry.decode import Readings
 from beffroi.telemetry.directory import DeviceDirectory
 from beffroi.telemetry.models import LatestValue
 from beffroi.telemetry.store import Batch, TelemetryStore
-from beffroi.timeutil import utcnow
 from tests.support import make_person
 
 pytestmark = pytest.mark.asyncio

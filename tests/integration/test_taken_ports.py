@@ -19,7 +19,7 @@ from amqtt.errors import BrokerError
 
 from beffroi.cli.demo import start_broker
 from beffroi.cli.ports import AMQTT_BROKER_LOGGER
-from beffroi.context import Runtime
+from beffroi.core.context import Runtime
 
 TRACEBACK = ("Traceback", "Broker startup failed")
 

@@ -8,10 +8,10 @@ import httpx
 import orjson
 import pytest
 
-from beffroi.accounts.principal import Role
-from beffroi.context import Context, Runtime
+from beffroi.core.context import Context, Runtime
+from beffroi.core.principal import Role
+from beffroi.core.time import utcnow
 from beffroi.devices.credentials import issue_credentials
-from beffroi.timeutil import utcnow
 from tests.integration.test_ingest import message, pipeline_for, small_fleet
 from tests.support import Person, make_person
 

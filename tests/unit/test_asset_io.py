@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from beffroi.assets.fleet import generate_fleet
 from beffroi.assets.io import (
     ATTRIBUTE_KEYS,
     CSV_COLUMNS,
@@ -27,7 +26,8 @@ from beffroi.assets.io import (
 from beffroi.assets.models import Asset, AssetStatus
 from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.catalogue import CATALOGUE
-from beffroi.errors import FieldError
+from beffroi.core.errors import FieldError
+from beffroi.simulator.fleet import generate_fleet
 
 HEADER = "id,type,name,commune,lon,lat"
 

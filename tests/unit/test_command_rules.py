@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from beffroi.accounts.principal import ActorKind, Principal, Role
 from beffroi.catalogue import CATALOGUE, Domain
 from beffroi.commands import policy
 from beffroi.commands.lifecycle import FINAL, TRANSITIONS, CommandState, can_move
 from beffroi.commands.verification import expected_state, judge, shares_state
 from beffroi.config import load_settings
-from beffroi.errors import InvalidInput, PermissionDenied
+from beffroi.core.errors import InvalidInput, PermissionDenied
+from beffroi.core.principal import ActorKind, Principal, Role
 
 S = CommandState
 

@@ -9,7 +9,11 @@ from collections.abc import Sequence
 
 import pytest
 
-from beffroi.assets.fleet import (
+from beffroi.assets.models import ASSET_ID_PATTERN
+from beffroi.assets.schemas import AssetCreate
+from beffroi.catalogue import CATALOGUE
+from beffroi.core.errors import InvalidInput
+from beffroi.simulator.fleet import (
     PROFILES,
     CommuneRow,
     apportion,
@@ -18,10 +22,6 @@ from beffroi.assets.fleet import (
     generate_fleet,
     load_communes,
 )
-from beffroi.assets.models import ASSET_ID_PATTERN
-from beffroi.assets.schemas import AssetCreate
-from beffroi.catalogue import CATALOGUE
-from beffroi.errors import InvalidInput
 
 
 @pytest.fixture(scope="module")

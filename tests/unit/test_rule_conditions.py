@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from beffroi.catalogue import CATALOGUE
+from beffroi.core.sun import SunCalendar
 from beffroi.rules.conditions import (
     Condition,
     NoData,
@@ -23,7 +24,6 @@ from beffroi.rules.conditions import (
     build,
 )
 from beffroi.rules.params import param_errors
-from beffroi.simulator.sun import SunCalendar
 
 PARIS = ZoneInfo("Europe/Paris")
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from beffroi.assets.fleet import generate_fleet, load_communes
 from beffroi.catalogue import CATALOGUE, ValueKind
+from beffroi.core.sun import LightingProgramme, SunCalendar
 from beffroi.devices.topics import Channel
 from beffroi.simulator import SimAsset, SimClock, city_centre, curves
 from beffroi.simulator.engine import Engine, Message
+from beffroi.simulator.fleet import generate_fleet, load_communes
 from beffroi.simulator.lighting import CONTROLLER_W, LINE_LOSS, light_power
-from beffroi.simulator.sun import LightingProgramme, SunCalendar
 
 PARIS = ZoneInfo("Europe/Paris")
 LAT, LON = city_centre(load_communes())

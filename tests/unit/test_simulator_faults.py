@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from beffroi.catalogue import CATALOGUE
+from beffroi.core.errors import InvalidInput
 from beffroi.devices.topics import Channel
-from beffroi.errors import InvalidInput
 from beffroi.simulator.faults import FAULT_RULES
 from beffroi.simulator.lighting import CONTROLLER_W, LINE_LOSS
 from beffroi.simulator.state import BREAKER_TRIPPED, SUPPLY_LOSS, ActiveFault

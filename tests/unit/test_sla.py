@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from beffroi.config import load_settings
-from beffroi.errors import InvalidInput
+from beffroi.core.errors import InvalidInput
+from beffroi.core.time import public_holidays
 from beffroi.interventions import photos
 from beffroi.interventions.lifecycle import (
     FINAL,
@@ -26,7 +27,6 @@ from beffroi.interventions.sla import (
     SlaRule,
     due_at,
 )
-from beffroi.timeutil import public_holidays
 
 PARIS = ZoneInfo("Europe/Paris")
 CONFIG = SlaConfig(rules=DEFAULT_RULES, zone=PARIS)

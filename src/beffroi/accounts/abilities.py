@@ -2,15 +2,16 @@
 
 The console shows a tab, a button or a command only when this says so; it never decides
 from role names of its own. Everything here comes from the same functions the services
-call on every request (:class:`Principal`'s permissions and domains, the command policy).
+call on every request (:class:`Principal`'s permissions and domains, the catalogue's
+command rights).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from beffroi.accounts.principal import Principal
-from beffroi.commands import policy
+from beffroi.catalogue import rights
+from beffroi.core.principal import Principal
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,5 +29,5 @@ def abilities_of(principal: Principal) -> Abilities:
     return Abilities(
         permissions=sorted(p.value for p in principal.permissions),
         work_domains=sorted(d.value for d in principal.work_domains),
-        commands=policy.sendable(principal),
+        commands=rights.sendable(principal),
     )

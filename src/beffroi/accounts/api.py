@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from beffroi.accounts import service
 from beffroi.accounts.abilities import abilities_of
@@ -19,7 +20,17 @@ from beffroi.accounts.schemas import (
     UserOut,
     UserUpdate,
 )
-from beffroi.web.deps import SESSION_COOKIE, AuthDep, Ctx, RowId, RuntimeDep
+from beffroi.http.deps import SESSION_COOKIE, AuthDep, Ctx, RowId, RuntimeDep
+
+
+def _signed_in(auth: AuthDep) -> service.Authenticated:
+    """The account behind the request (this area's own credentials carry it)."""
+    if not isinstance(auth, service.Authenticated):
+        raise TypeError("the application's authenticator is not the accounts area's")
+    return auth
+
+
+SignedIn = Annotated[service.Authenticated, Depends(_signed_in)]
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"])
 users_router = APIRouter(prefix="/users", tags=["users"])
@@ -55,7 +66,7 @@ async def login(body: LoginIn, request: Request, response: Response, runtime: Ru
 
 
 @auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(request: Request, response: Response, runtime: RuntimeDep, auth: AuthDep) -> None:
+async def logout(request: Request, response: Response, runtime: RuntimeDep, auth: SignedIn) -> None:
     """Close the console session."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
@@ -64,7 +75,7 @@ async def logout(request: Request, response: Response, runtime: RuntimeDep, auth
 
 
 @auth_router.get("/me")
-async def me(auth: AuthDep) -> MeOut:
+async def me(auth: SignedIn) -> MeOut:
     """Who you are, what you may do, and (for console sessions) the CSRF token."""
     return MeOut(
         user=UserOut.model_validate(auth.user),

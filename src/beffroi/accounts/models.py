@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from beffroi.core.time import utcnow
 from beffroi.db import Base, JSONType, UTCDateTime
-from beffroi.timeutil import utcnow
 
 
 class User(Base):

@@ -7,8 +7,8 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from beffroi.accounts.passwords import MIN_LENGTH
-from beffroi.accounts.principal import Role
 from beffroi.catalogue import Domain
+from beffroi.core.principal import Role
 
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,63}$"
 

@@ -13,14 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.accounts.models import ApiToken, User, WebSession
 from beffroi.accounts.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
-from beffroi.accounts.principal import ActorKind, Permission, Principal, Role, permissions_of
 from beffroi.accounts.schemas import TokenCreate, UserCreate, UserUpdate
-from beffroi.audit import service as audit
 from beffroi.catalogue import Domain
 from beffroi.communes.service import resolve_codes
-from beffroi.context import Context
-from beffroi.db import Database
-from beffroi.errors import (
+from beffroi.core import audit
+from beffroi.core.context import Context
+from beffroi.core.errors import (
     Conflict,
     FieldError,
     InvalidInput,
@@ -28,7 +26,9 @@ from beffroi.errors import (
     NotFound,
     PermissionDenied,
 )
-from beffroi.timeutil import utcnow
+from beffroi.core.principal import ActorKind, Permission, Principal, Role, permissions_of
+from beffroi.core.time import utcnow
+from beffroi.db import Database
 
 TOKEN_PREFIX = "bfr_"
 MAX_FAILED_LOGINS = 10

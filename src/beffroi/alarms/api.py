@@ -20,8 +20,8 @@ from beffroi.alarms.schemas import (
     Summary,
 )
 from beffroi.catalogue import Domain, Severity
-from beffroi.web.deps import Ctx
-from beffroi.web.params import enum_list
+from beffroi.http.deps import Ctx
+from beffroi.http.params import enum_list
 
 router = APIRouter(tags=["alarms"])
 

@@ -18,18 +18,18 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.accounts.models import User
-from beffroi.accounts.principal import Permission, Principal
 from beffroi.alarms import raising
 from beffroi.alarms.history import Entry, write
 from beffroi.alarms.lifecycle import ACTIVE, OPEN, Action, AlarmSource, AlarmState
 from beffroi.alarms.models import Alarm, AlarmHistory
 from beffroi.alarms.schemas import AlarmDetail, AlarmOut, AlarmPage, HistoryOut, Summary
-from beffroi.audit import service as audit
 from beffroi.catalogue import Domain, Severity
 from beffroi.communes.lookup import filter_codes
-from beffroi.context import Context
-from beffroi.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
-from beffroi.timeutil import utcnow
+from beffroi.core import audit
+from beffroi.core.context import Context
+from beffroi.core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
+from beffroi.core.principal import Permission, Principal
+from beffroi.core.time import utcnow
 
 TARGET = "alarm"
 

@@ -22,10 +22,10 @@ from beffroi.assets.schemas import (
 )
 from beffroi.assets.service import AssetFilter, BBox
 from beffroi.catalogue import CATALOGUE
-from beffroi.errors import FieldError, InvalidInput
-from beffroi.web.cache import Cached, ResponseCache
-from beffroi.web.deps import Ctx
-from beffroi.web.params import choice_list, comma_list, enum_list
+from beffroi.core.errors import FieldError, InvalidInput
+from beffroi.http.cache import Cached, ResponseCache
+from beffroi.http.deps import Ctx
+from beffroi.http.params import choice_list, comma_list, enum_list
 
 router = APIRouter(prefix="/assets", tags=["assets"])
 

@@ -12,15 +12,15 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.accounts.principal import Permission
 from beffroi.assets.models import Asset, AssetGroup, AssetGroupMember, AssetStatus, GroupKind
 from beffroi.assets.schemas import GroupCreate, GroupOut, GroupUpdate, PolygonGeometry
 from beffroi.assets.validation import CHUNK, known_assets
-from beffroi.audit import service as audit
 from beffroi.communes.service import resolve
-from beffroi.context import Context
-from beffroi.errors import Conflict, FieldError, InvalidInput, NotFound
-from beffroi.timeutil import utcnow
+from beffroi.core import audit
+from beffroi.core.context import Context
+from beffroi.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from beffroi.core.principal import Permission
+from beffroi.core.time import utcnow
 
 
 def polygon_shape(

@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 
 from beffroi.assets import groups
 from beffroi.assets.schemas import GroupCreate, GroupOut, GroupUpdate
-from beffroi.web.deps import Ctx, RowId
+from beffroi.http.deps import Ctx, RowId
 
 router = APIRouter(prefix="/groups", tags=["groups"])
 

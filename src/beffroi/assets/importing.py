@@ -10,15 +10,15 @@ from typing import Any
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.accounts.principal import Permission
 from beffroi.assets.models import Asset
 from beffroi.assets.schemas import AssetCreate, ImportReport
 from beffroi.assets.service import new_row
 from beffroi.assets.validation import CHUNK, CommuneIndex, Known, check_asset, known_assets
-from beffroi.audit import service as audit
-from beffroi.context import Context
+from beffroi.core import audit
+from beffroi.core.context import Context
+from beffroi.core.errors import FieldError, InvalidInput
+from beffroi.core.principal import Permission
 from beffroi.db import Base
-from beffroi.errors import FieldError, InvalidInput
 
 _UPDATABLE = (
     "type",

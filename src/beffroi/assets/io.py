@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from beffroi.assets.models import Asset
 from beffroi.assets.schemas import AssetCreate
 from beffroi.catalogue import CATALOGUE
-from beffroi.errors import FieldError
+from beffroi.core.errors import FieldError
 
 Format = Literal["geojson", "csv"]
 Parsed = tuple[list[tuple[int, AssetCreate]], list[FieldError]]

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from beffroi.core.time import utcnow
 from beffroi.db import Base, JSONType, UTCDateTime
-from beffroi.timeutil import utcnow
 
 ASSET_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 

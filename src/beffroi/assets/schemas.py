@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from beffroi.assets.models import ASSET_ID_PATTERN, AssetStatus, GroupKind
-from beffroi.dates import Day
+from beffroi.core.dates import Day
 
 AssetId = Annotated[str, Field(pattern=ASSET_ID_PATTERN, description="1-64 of [A-Za-z0-9._-]")]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]

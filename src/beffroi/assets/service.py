@@ -22,15 +22,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.accounts.principal import Permission
 from beffroi.assets.models import ASSET_ID_PATTERN, Asset, AssetStatus
 from beffroi.assets.schemas import AssetCreate, AssetOut, AssetUpdate, Point
 from beffroi.assets.validation import CommuneIndex, Known, check_asset, known_assets
-from beffroi.audit import service as audit
 from beffroi.communes.lookup import filter_codes
-from beffroi.context import Context
-from beffroi.errors import Conflict, FieldError, InvalidInput, NotFound
-from beffroi.timeutil import utcnow
+from beffroi.core import audit
+from beffroi.core.context import Context
+from beffroi.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from beffroi.core.principal import Permission
+from beffroi.core.time import utcnow
 
 ASSET_ID_RE = re.compile(ASSET_ID_PATTERN)
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.accounts.principal import Principal
 from beffroi.assets.models import Asset
 from beffroi.assets.schemas import AssetCreate
 from beffroi.catalogue import CATALOGUE
 from beffroi.communes.models import Commune
-from beffroi.errors import FieldError
+from beffroi.core.errors import FieldError
+from beffroi.core.principal import Principal
 
 CHUNK = 900  # below SQLite's historical limit of 999 bound parameters
 

@@ -6,13 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from beffroi.accounts.principal import Permission
 from beffroi.audit import service
 from beffroi.audit.schemas import AuditEntryOut, AuditPage, VerifyOut
-from beffroi.dates import Instant
-from beffroi.errors import PermissionDenied
-from beffroi.web.deps import Ctx
-from beffroi.web.params import choice
+from beffroi.core.audit import OUTCOMES
+from beffroi.core.dates import Instant
+from beffroi.core.errors import PermissionDenied
+from beffroi.core.principal import Permission
+from beffroi.http.deps import Ctx
+from beffroi.http.params import choice
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 @router.get("")
 async def search_audit(
     ctx: Ctx,
-    outcome: Annotated[str | None, choice("outcome", service.OUTCOMES, "Outcome")],
+    outcome: Annotated[str | None, choice("outcome", OUTCOMES, "Outcome")],
     actor: Annotated[str | None, Query(max_length=200)] = None,
     action: Annotated[
         str | None, Query(max_length=100, description="Exact, or a prefix like 'asset'")

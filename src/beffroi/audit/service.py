@@ -1,103 +1,18 @@
-"""Writing, reading and verifying the hash-chained audit log."""
+"""Reading and verifying the hash-chained audit log (writing is :mod:`beffroi.core.audit`)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.accounts.principal import Permission, Principal
-from beffroi.audit.models import AuditEntry, AuditHead
 from beffroi.communes.lookup import filter_codes
-from beffroi.context import Context
+from beffroi.core.audit import GENESIS_HASH, HEAD_ID, AuditEntry, AuditHead, entry_hash
+from beffroi.core.context import Context
+from beffroi.core.principal import Permission
 from beffroi.db import Database
-from beffroi.errors import BeffroiError
-from beffroi.timeutil import utcnow
-
-T = TypeVar("T")
-GENESIS_HASH = "0" * 64
-HEAD_ID = 1
-
-
-class Outcome:
-    """How an audited action ended."""
-
-    SUCCESS = "success"
-    DENIED = "denied"
-    FAILURE = "failure"
-
-
-OUTCOMES = (Outcome.SUCCESS, Outcome.DENIED, Outcome.FAILURE)
-
-
-def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
-    """The SHA-256 of the previous hash and a canonical JSON form of the entry."""
-    payload = {
-        "seq": entry.seq,
-        "ts": entry.ts.isoformat(timespec="microseconds"),
-        "actor": entry.actor,
-        "actor_kind": entry.actor_kind,
-        "action": entry.action,
-        "target_type": entry.target_type,
-        "target_id": entry.target_id,
-        "commune_code": entry.commune_code,
-        "reason": entry.reason,
-        "outcome": entry.outcome,
-        "details": entry.details,
-    }
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256((prev_hash + text).encode()).hexdigest()
-
-
-async def record(
-    session: AsyncSession,
-    principal: Principal,
-    action: str,
-    *,
-    target_type: str | None = None,
-    target_id: str | None = None,
-    commune: str | None = None,
-    reason: str | None = None,
-    outcome: str = Outcome.SUCCESS,
-    details: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """Append one entry inside the caller's transaction, so it commits with the change."""
-    # Locking the head serialises appends: the chain has one next link at a time.
-    head = (
-        await session.execute(select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update())
-    ).scalar_one()
-    entry = AuditEntry(
-        seq=head.seq + 1,
-        ts=utcnow(),
-        actor=principal.name,
-        actor_kind=principal.kind.value,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        commune_code=commune,
-        reason=reason,
-        outcome=outcome,
-        details=json.loads(json.dumps(details or {}, default=str)),
-        prev_hash=head.hash,
-    )
-    entry.hash = entry_hash(head.hash, entry)
-    session.add(entry)
-    head.seq = entry.seq
-    head.hash = entry.hash
-    await session.flush()
-    return entry
-
-
-async def record_alone(db: Database, principal: Principal, action: str, **kwargs: Any) -> None:
-    """Append one entry in a transaction of its own (refusals, failed logins)."""
-    async with db.write() as session:
-        await record(session, principal, action, **kwargs)
 
 
 @dataclass(slots=True)
@@ -111,27 +26,6 @@ class VerifyReport:
     def ok(self) -> bool:
         """True when the chain is intact."""
         return not self.problems
-
-
-async def refused(ctx: Context, action: str, call: Callable[[], Awaitable[T]], **what: Any) -> T:
-    """Run ``call``; a refusal (bad input, no right, wrong state) is audited as
-    ``<action>.refused`` in a transaction of its own, then raised."""
-    try:
-        return await call()
-    except BeffroiError as exc:
-        await record_alone(
-            ctx.db,
-            ctx.principal,
-            f"{action}.refused",
-            outcome=Outcome.DENIED,
-            details={"error": exc.detail[:500], **what},
-            **{
-                k: None if v is None else str(v)
-                for k, v in what.items()
-                if k in ("target_type", "target_id")
-            },
-        )
-        raise
 
 
 async def verify(db: Database, chunk: int = 5000) -> VerifyReport:

@@ -3,13 +3,13 @@
 from beffroi.catalogue.registry import CATALOGUE, Catalogue, schema_errors
 from beffroi.catalogue.spec import (
     CommandSpec,
-    Domain,
     EquipmentType,
     FaultCode,
     Severity,
     TelemetryKey,
     ValueKind,
 )
+from beffroi.core.vocabulary import Domain
 
 __all__ = [
     "CATALOGUE",

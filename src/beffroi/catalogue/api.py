@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from beffroi.accounts.principal import Permission
 from beffroi.catalogue.registry import CATALOGUE
 from beffroi.catalogue.schemas import EquipmentTypeOut
-from beffroi.errors import NotFound
-from beffroi.web.deps import Ctx
+from beffroi.core.errors import NotFound
+from beffroi.core.principal import Permission
+from beffroi.http.deps import Ctx
 
 router = APIRouter(prefix="/types", tags=["catalogue"])
 

@@ -1,4 +1,4 @@
-"""The equipment catalogue, first version (DESIGN.md).
+"""The equipment catalogue, first version.
 
 Vocabulary follows TALQ for lighting, RSMP SXL / NTCIP 1202 for traffic signals, ONVIF for
 cameras, and FIWARE Smart Data Models names where a model exists.
@@ -10,7 +10,6 @@ from typing import Any
 
 from beffroi.catalogue.spec import (
     CommandSpec,
-    Domain,
     EquipmentType,
     FaultCode,
     JsonSchema,
@@ -18,6 +17,7 @@ from beffroi.catalogue.spec import (
     TelemetryKey,
     ValueKind,
 )
+from beffroi.core.vocabulary import Domain
 
 N = ValueKind.NUMBER
 I = ValueKind.INTEGER  # noqa: E741 - a one-letter alias keeps the tables readable
@@ -58,7 +58,7 @@ COMMUNICATION_FAILURE = FaultCode(
 )
 SUPPLY_LOSS = FaultCode("supplyLoss", Severity.CRITICAL, "Mains supply lost")
 TRAFFIC_MODES = ("normal", "yellow_flash", "dark", "all_red")
-# Only authorised video agents steer cameras, and each time with a reason (DESIGN.md).
+# Only authorised video agents steer cameras, and each time with a reason.
 VIDEO: dict[str, Any] = {"roles": ("video_agent",), "reason_required": True}
 
 STREETLIGHT = EquipmentType(

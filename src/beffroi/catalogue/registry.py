@@ -11,9 +11,9 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from beffroi.catalogue.equipment import EQUIPMENT_TYPES
 from beffroi.catalogue.spec import EquipmentType, JsonSchema
-from beffroi.dates import instant_in_range
-from beffroi.errors import FieldError
-from beffroi.jsonvalues import NOT_FINITE, non_finite_paths
+from beffroi.core.dates import instant_in_range
+from beffroi.core.errors import FieldError
+from beffroi.http.jsonvalues import NOT_FINITE, non_finite_paths
 
 
 # jsonschema checks "date-time" only with an optional package, and would accept year 1:
@@ -102,7 +102,7 @@ class Catalogue(Mapping[str, EquipmentType]):
         """The type, or an :class:`InvalidInput`-ready error naming the allowed keys."""
         spec = self._types.get(key)
         if spec is None:
-            from beffroi.errors import InvalidInput
+            from beffroi.core.errors import InvalidInput
 
             raise InvalidInput(
                 FieldError(field, f"unknown equipment type {key!r}; known: {self.keys_sorted}")

@@ -11,17 +11,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from beffroi.core.vocabulary import Domain
+
 JsonSchema = dict[str, Any]
-
-
-class Domain(StrEnum):
-    """The operational domain an equipment type belongs to; operators are granted domains."""
-
-    LIGHTING = "lighting"
-    TRAFFIC = "traffic"
-    VIDEO = "video"
-    ROADS = "roads"
-    ENVIRONMENT = "environment"
 
 
 class Severity(StrEnum):

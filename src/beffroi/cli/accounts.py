@@ -9,11 +9,11 @@ import typer
 from rich.table import Table
 
 from beffroi.accounts import service
-from beffroi.accounts.principal import Role
 from beffroi.accounts.schemas import TokenCreate, UserCreate, UserUpdate
 from beffroi.catalogue import Domain
 from beffroi.cli.common import out, run
-from beffroi.context import Context, Runtime
+from beffroi.core.context import Context, Runtime
+from beffroi.core.principal import Role
 
 users = typer.Typer(help="Accounts of people.", no_args_is_help=True)
 tokens = typer.Typer(help="API tokens.", no_args_is_help=True)

@@ -6,7 +6,7 @@ import typer
 
 from beffroi.audit import service
 from beffroi.cli.common import console, out, run
-from beffroi.context import Context, Runtime
+from beffroi.core.context import Context, Runtime
 
 app = typer.Typer(help="Audit log.", no_args_is_help=True)
 

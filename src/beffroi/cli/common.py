@@ -20,8 +20,8 @@ from beffroi import collector, logs
 from beffroi.cli import reach
 from beffroi.cli.ports import PortTaken
 from beffroi.config import ConfigError, Settings, get_settings
-from beffroi.context import Context, Runtime, open_runtime
-from beffroi.errors import BeffroiError, InvalidInput
+from beffroi.core.context import Context, Runtime, open_runtime
+from beffroi.core.errors import BeffroiError, InvalidInput
 
 T = TypeVar("T")
 console = Console(stderr=True)

@@ -10,8 +10,8 @@ from rich.table import Table
 
 from beffroi.cli.common import out, run
 from beffroi.communes import service
-from beffroi.context import Context, Runtime
-from beffroi.errors import InvalidInput
+from beffroi.core.context import Context, Runtime
+from beffroi.core.errors import InvalidInput
 
 app = typer.Typer(help="Communes of the metropolis.", no_args_is_help=True)
 

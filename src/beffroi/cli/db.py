@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from beffroi import migrations as migrate
 from beffroi.cli import reach
 from beffroi.cli.common import out, run, settings
 from beffroi.communes.service import ensure_default_communes
-from beffroi.context import Context, Runtime
-from beffroi.db import migrate
+from beffroi.core.context import Context, Runtime
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)
 

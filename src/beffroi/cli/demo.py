@@ -18,11 +18,9 @@ from amqtt.errors import BrokerError
 
 from beffroi import logs, workers
 from beffroi.accounts import service as accounts
-from beffroi.accounts.principal import Role
 from beffroi.accounts.schemas import UserCreate
 from beffroi.assets import importing
 from beffroi.assets import service as assets
-from beffroi.assets.fleet import generate_fleet
 from beffroi.assets.service import AssetFilter
 from beffroi.broker.embedded import EmbeddedBroker
 from beffroi.catalogue import Severity
@@ -33,7 +31,8 @@ from beffroi.cli.ports import port_taken, quiet_taken_port
 from beffroi.cli.serve import bind_socket, run_until_stopped, serve_app
 from beffroi.communes.service import list_communes
 from beffroi.config import Settings
-from beffroi.context import Context, Runtime, open_runtime
+from beffroi.core.context import Context, Runtime, open_runtime
+from beffroi.core.principal import Role
 from beffroi.devices.credentials import issue_credentials
 from beffroi.gateway.runner import Gateway, broker_address
 from beffroi.interventions import policies, teams
@@ -43,6 +42,7 @@ from beffroi.rules import service as rules
 from beffroi.rules.conditions import RuleKind
 from beffroi.rules.schemas import RuleCreate
 from beffroi.simulator import Simulator, city_centre, load_sim_assets
+from beffroi.simulator.fleet import generate_fleet
 from beffroi.web.app import create_app
 
 DEMO_ADMIN = "admin"

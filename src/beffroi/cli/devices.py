@@ -16,7 +16,7 @@ import typer
 
 from beffroi.cli.common import console, out, progress_bar, run
 from beffroi.cli.serve import stop_on_signals
-from beffroi.context import Context, Runtime
+from beffroi.core.context import Context, Runtime
 from beffroi.devices import changes, credentials
 from beffroi.devices.changes import Applied
 from beffroi.devices.mosquitto import Listener, ListenerFile, MosquittoFiles, write_mosquitto_files

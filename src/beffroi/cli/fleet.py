@@ -9,13 +9,13 @@ from typing import Annotated, Literal
 import typer
 
 from beffroi.assets import importing, service
-from beffroi.assets.fleet import generate_fleet
 from beffroi.assets.io import detect_format, parse_csv, parse_geojson, render_csv, render_geojson
 from beffroi.assets.schemas import ImportReport
 from beffroi.assets.service import AssetFilter
 from beffroi.cli.common import console, out, progress_bar, run
-from beffroi.context import Context, Runtime
-from beffroi.errors import InvalidInput
+from beffroi.core.context import Context, Runtime
+from beffroi.core.errors import InvalidInput
+from beffroi.simulator.fleet import generate_fleet
 
 app = typer.Typer(help="The equipment registry as a whole.", no_args_is_help=True)
 

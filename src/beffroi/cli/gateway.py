@@ -12,7 +12,7 @@ from beffroi.cli import reach
 from beffroi.cli.common import out, settings
 from beffroi.cli.gateway_broker import embedded_broker, watch_broker
 from beffroi.cli.serve import bind_socket, serve_app, stop_on_signals
-from beffroi.context import open_runtime
+from beffroi.core.context import open_runtime
 from beffroi.devices.mosquitto_keeper import MosquittoKeeper
 from beffroi.events import relay
 from beffroi.gateway.runner import Gateway, broker_address

@@ -15,7 +15,7 @@ from beffroi.cli import reach
 from beffroi.cli.common import console, out
 from beffroi.cli.ports import PortTaken, port_taken, quiet_taken_port
 from beffroi.config import Settings
-from beffroi.context import Runtime
+from beffroi.core.context import Runtime
 from beffroi.gateway.runner import Gateway
 
 # How long the gateway may take to reach its broker before it is said, then between looks.

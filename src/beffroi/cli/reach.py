@@ -20,9 +20,9 @@ from sqlalchemy import Connection, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 
+from beffroi import migrations as migrate
 from beffroi.config import Settings
-from beffroi.context import Runtime
-from beffroi.db import migrate
+from beffroi.core.context import Runtime
 
 UPGRADE = "`beffroi db upgrade`"
 VERSION_TABLE = "alembic_version"

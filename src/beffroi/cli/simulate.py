@@ -18,7 +18,7 @@ from rich.text import Text
 from beffroi.catalogue import CATALOGUE
 from beffroi.cli.common import console, out, run, settings
 from beffroi.communes.service import list_communes
-from beffroi.context import Context, Runtime
+from beffroi.core.context import Context, Runtime
 from beffroi.simulator import SimAsset, Simulator, city_centre, load_sim_assets
 from beffroi.simulator.runner import read_credentials_csv
 

@@ -18,8 +18,8 @@ from beffroi.commands.schemas import (
     CommandPage,
     Decision,
 )
-from beffroi.web.deps import Ctx
-from beffroi.web.params import choice, enum_list
+from beffroi.http.deps import Ctx
+from beffroi.http.params import choice, enum_list
 
 router = APIRouter(tags=["commands"])
 

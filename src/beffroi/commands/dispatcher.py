@@ -28,13 +28,13 @@ from beffroi.commands.history import Move
 from beffroi.commands.lifecycle import CommandState
 from beffroi.commands.models import Command
 from beffroi.commands.tracker import CommandTracker
+from beffroi.core.events import EventHub
+from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.db.lists import among, parts
 from beffroi.devices import topics
-from beffroi.events import EventHub
 from beffroi.telemetry.events import ConnectivityChanged
 from beffroi.telemetry.service import online_routes
-from beffroi.timeutil import utcnow
 
 log = structlog.get_logger(__name__)
 

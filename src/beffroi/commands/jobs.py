@@ -24,9 +24,9 @@ from beffroi.commands.events import BatchChanged
 from beffroi.commands.history import Move
 from beffroi.commands.lifecycle import BatchState, CommandState, Verification
 from beffroi.commands.models import Command, CommandBatch
+from beffroi.core.events import EventHub
+from beffroi.core.time import utcnow
 from beffroi.db import Database
-from beffroi.events import EventHub
-from beffroi.timeutil import utcnow
 
 log = structlog.get_logger(__name__)
 

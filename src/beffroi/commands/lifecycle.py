@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from beffroi.devices.topics import ReplyStatus
+
 
 class CommandState(StrEnum):
     """Where a command is in its life."""
@@ -44,8 +46,8 @@ TRANSITIONS: dict[CommandState, frozenset[CommandState]] = {
     **{final: frozenset() for final in FINAL},
 }
 
-# The states a device's reply may move a command to.
-REPLY_STATES = frozenset({S.ACCEPTED, S.SUCCEEDED, S.FAILED, S.REJECTED})
+# The states a device's reply may move a command to: one per status of the device API.
+REPLY_STATES = frozenset(CommandState(status) for status in ReplyStatus)
 # States in which the device may already have the command (so a reply is expected).
 DELIVERED = frozenset({S.QUEUED, S.SENT, S.ACCEPTED})
 

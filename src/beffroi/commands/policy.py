@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from beffroi.accounts.principal import Permission, Principal, Role
-from beffroi.catalogue import CATALOGUE, CommandSpec, EquipmentType, schema_errors
+from beffroi.catalogue import CATALOGUE, CommandSpec, EquipmentType, rights, schema_errors
 from beffroi.config import Settings
-from beffroi.errors import FieldError, InvalidInput, PermissionDenied
+from beffroi.core.errors import FieldError, InvalidInput, PermissionDenied
+from beffroi.core.principal import Permission, Principal
 
 MAX_TIMEOUT_S = 3600
 MAX_EXPIRY_S = 7 * 24 * 3600
@@ -41,32 +41,6 @@ class Checked:
     max_attempts: int
 
 
-def may_send(principal: Principal, type_spec: EquipmentType, spec: CommandSpec) -> bool:
-    """Whether ``principal`` may send this command: a role the command allows, and for an
-    operator the domain of the equipment."""
-    if not principal.can(Permission.COMMAND_SEND):
-        return False
-    for role in principal.roles:
-        if role.value not in spec.roles:
-            continue
-        if role is Role.OPERATOR and type_spec.domain not in principal.domains:
-            continue
-        return True
-    return False
-
-
-def sendable(principal: Principal) -> dict[str, list[str]]:
-    """The commands ``principal`` may send, by equipment type (types with none left out):
-    what the console offers, decided by :func:`may_send` as every request is."""
-    out: dict[str, list[str]] = {}
-    for key in CATALOGUE.keys_sorted:
-        type_spec = CATALOGUE[key]
-        names = [c.name for c in type_spec.commands if may_send(principal, type_spec, c)]
-        if names:
-            out[key] = names
-    return out
-
-
 def check(
     principal: Principal,
     settings: Settings,
@@ -91,7 +65,7 @@ def check(
         raise InvalidInput(
             FieldError("name", f"{asset_type} has no command {name!r}; known: {known}")
         )
-    if not may_send(principal, type_spec, spec):
+    if not rights.may_send(principal, type_spec, spec):
         raise PermissionDenied(
             f"{principal.name} may not send {name} to a {asset_type}: it takes one of the roles "
             f"{list(spec.roles)}"

@@ -15,12 +15,10 @@ from typing import Any, TypeVar
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.accounts.principal import Permission
 from beffroi.assets import groups
 from beffroi.assets.models import AssetStatus
 from beffroi.assets.service import AssetFilter, AssetRef, BBox, asset_refs, get_asset
-from beffroi.audit import service as audit
-from beffroi.catalogue import CATALOGUE
+from beffroi.catalogue import CATALOGUE, rights
 from beffroi.commands import history, policy, wakeup
 from beffroi.commands.events import BatchChanged
 from beffroi.commands.history import Move
@@ -45,18 +43,20 @@ from beffroi.commands.schemas import (
 )
 from beffroi.commands.verification import expected_state, shares_state
 from beffroi.communes.lookup import filter_codes
-from beffroi.context import Context
-from beffroi.db import Base
-from beffroi.db.copy import insert_rows
-from beffroi.db.lists import among, parts
-from beffroi.errors import (
+from beffroi.core import audit
+from beffroi.core.context import Context
+from beffroi.core.errors import (
     Conflict,
     FieldError,
     InvalidInput,
     NotFound,
     PermissionDenied,
 )
-from beffroi.timeutil import utcnow
+from beffroi.core.principal import Permission
+from beffroi.core.time import utcnow
+from beffroi.db import Base
+from beffroi.db.copy import insert_rows
+from beffroi.db.lists import among, parts
 
 T = TypeVar("T")
 MAX_BATCH = 200_000
@@ -408,7 +408,7 @@ def _require_cancel(ctx: Context, asset_type: str, name: str) -> None:
     command = spec.command(name) if spec else None
     if ctx.principal.can(Permission.COMMAND_APPROVE):
         return
-    if spec is None or command is None or not policy.may_send(ctx.principal, spec, command):
+    if spec is None or command is None or not rights.may_send(ctx.principal, spec, command):
         raise PermissionDenied(f"{ctx.principal.name} may not cancel {name} commands")
 
 

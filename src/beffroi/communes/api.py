@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 
 from beffroi.communes import service
 from beffroi.communes.schemas import CommuneIn, CommuneOut
-from beffroi.web.deps import Ctx
+from beffroi.http.deps import Ctx
 
 router = APIRouter(prefix="/communes", tags=["communes"])
 

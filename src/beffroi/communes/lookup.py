@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.accounts.principal import Principal
 from beffroi.communes.models import Commune
-from beffroi.context import Context
-from beffroi.errors import FieldError, InvalidInput
+from beffroi.core.context import Context
+from beffroi.core.errors import FieldError, InvalidInput
+from beffroi.core.principal import Principal
 
 
 async def filter_codes(

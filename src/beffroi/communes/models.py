@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from beffroi.core.time import utcnow
 from beffroi.db import Base, UTCDateTime
-from beffroi.timeutil import utcnow
 
 
 class Commune(Base):

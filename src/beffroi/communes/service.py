@@ -14,12 +14,12 @@ from pydantic import ValidationError
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.accounts.principal import Permission
-from beffroi.audit import service as audit
 from beffroi.communes.models import Commune
 from beffroi.communes.schemas import CommuneIn
-from beffroi.context import Context
-from beffroi.errors import Conflict, FieldError, InvalidInput, NotFound
+from beffroi.core import audit
+from beffroi.core.context import Context
+from beffroi.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from beffroi.core.principal import Permission
 
 DEFAULT_COMMUNES = "dijon-metropole-communes.csv"
 

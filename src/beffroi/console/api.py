@@ -9,14 +9,14 @@ from fastapi import APIRouter, Query, Request, Response, WebSocket
 from pydantic import BaseModel
 from starlette.applications import Starlette
 
-from beffroi.accounts.principal import Permission
 from beffroi.catalogue import CATALOGUE
 from beffroi.communes.lookup import filter_code
 from beffroi.console import stream
 from beffroi.console.board import COLUMNS, LiveBoard
-from beffroi.timeutil import utcnow
-from beffroi.web.deps import Ctx, RuntimeDep
-from beffroi.web.params import choice
+from beffroi.core.principal import Permission
+from beffroi.core.time import utcnow
+from beffroi.http.deps import Ctx, RuntimeDep
+from beffroi.http.params import choice
 
 router = APIRouter(tags=["console"])
 

@@ -27,10 +27,10 @@ from beffroi.commands.lifecycle import OPEN as OPEN_COMMANDS
 from beffroi.commands.models import Command
 from beffroi.console.events import AssetStateChanged
 from beffroi.console.states import Live, MapState
-from beffroi.context import Runtime
+from beffroi.core.context import Runtime
+from beffroi.core.time import utcnow
 from beffroi.telemetry.events import ConnectivityChanged
 from beffroi.telemetry.models import DeviceStatus
-from beffroi.timeutil import utcnow
 
 log = structlog.get_logger(__name__)
 

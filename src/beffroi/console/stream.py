@@ -19,17 +19,18 @@ import structlog
 from fastapi import WebSocket, WebSocketDisconnect
 from sqlalchemy import select
 
-from beffroi.accounts.principal import Permission, Principal
+from beffroi.accounts.callers import authenticate_request
 from beffroi.alarms.events import AlarmChanged
 from beffroi.commands.events import CommandChanged
 from beffroi.console.board import LiveBoard
 from beffroi.console.events import AssetStateChanged
-from beffroi.context import Runtime
-from beffroi.errors import NotAuthenticated
+from beffroi.core.context import Runtime
+from beffroi.core.errors import NotAuthenticated
+from beffroi.core.principal import Permission, Principal
+from beffroi.http.deps import SESSION_COOKIE
 from beffroi.interventions.events import InterventionChanged
 from beffroi.interventions.models import TeamMember
 from beffroi.telemetry.events import TelemetryUpdated
-from beffroi.web.deps import SESSION_COOKIE, credentials
 
 log = structlog.get_logger(__name__)
 
@@ -140,7 +141,7 @@ async def serve(websocket: WebSocket, runtime: Runtime, board: LiveBoard) -> Non
     # Accepted before being refused, so that the console reads the close code and reason
     # (a refused handshake is only "1006" to a browser) and knows to ask for a sign-in.
     try:
-        found = await credentials(runtime, authorization, cookie)
+        found = await authenticate_request(runtime.db, authorization, cookie)
     except NotAuthenticated as exc:
         await websocket.accept()
         await websocket.close(code=UNAUTHENTICATED, reason=exc.detail)
@@ -211,7 +212,7 @@ async def _send(
             # The session may have ended meanwhile (signed out elsewhere, expired): checked
             # however busy the stream is.
             try:
-                await credentials(runtime, authorization, cookie)
+                await authenticate_request(runtime.db, authorization, cookie)
             except NotAuthenticated as exc:
                 await websocket.close(code=UNAUTHENTICATED, reason=exc.detail)
                 return

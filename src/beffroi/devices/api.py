@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from beffroi.devices import logins
 from beffroi.devices.schemas import LoginFailureOut, LoginFailuresOut
-from beffroi.web.deps import Ctx
+from beffroi.http.deps import Ctx
 
 router = APIRouter(tags=["device ingest"])
 

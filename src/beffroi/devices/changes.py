@@ -22,10 +22,10 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.db.upsert import upsert
 from beffroi.devices.models import CredentialFollower, CredentialHead
-from beffroi.timeutil import utcnow
 
 HEAD_ID = 1
 # How often a follower looks at the head; a change is applied within about this long.

@@ -18,20 +18,20 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.accounts.principal import Permission
 from beffroi.assets.models import Asset, AssetStatus
 from beffroi.assets.validation import CHUNK
-from beffroi.audit import service as audit
 from beffroi.config import Settings
-from beffroi.context import Context
+from beffroi.core import audit
+from beffroi.core.context import Context
+from beffroi.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from beffroi.core.principal import Permission
+from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.db.upsert import upsert
 from beffroi.devices import changes
 from beffroi.devices.cache import active_credentials_query, live
 from beffroi.devices.models import DeviceCredential
 from beffroi.devices.secrets import burn_time, check_secret, hash_all, new_secret
-from beffroi.errors import Conflict, FieldError, InvalidInput, NotFound
-from beffroi.timeutil import utcnow
 
 # Hashing runs in a worker thread (hashlib releases the GIL), this many secrets at a time,
 # so the event loop stays free and progress can be reported between chunks.

@@ -15,13 +15,13 @@ from enum import StrEnum
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.accounts.principal import Permission
 from beffroi.assets.models import Asset, AssetStatus
-from beffroi.context import Context
+from beffroi.core.context import Context
+from beffroi.core.principal import Permission
+from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.db.upsert import upsert
 from beffroi.devices.models import DeviceCredential, LoginFailure
-from beffroi.timeutil import utcnow
 
 FLUSH_S = 5.0
 # Distinct (username, reason, source) per flush; beyond, refusals count under OTHERS.

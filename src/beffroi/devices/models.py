@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from beffroi.core.time import utcnow
 from beffroi.db import Base, BigId, UTCDateTime
-from beffroi.timeutil import utcnow
 
 
 class DeviceCredential(Base):

@@ -28,13 +28,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from beffroi.accounts.principal import Permission
-from beffroi.audit import service as audit
-from beffroi.context import Context
+from beffroi.core import audit
+from beffroi.core.context import Context
+from beffroi.core.errors import PermissionDenied
+from beffroi.core.principal import Permission
 from beffroi.devices.acl import device_grants
 from beffroi.devices.credentials import active_credentials
 from beffroi.devices.secrets import HUB_ITERATIONS, hash_secret
-from beffroi.errors import PermissionDenied
 
 # Readable by the broker's group, never by everyone: the file holds password hashes.
 FILE_MODE = 0o640

@@ -1,4 +1,4 @@
-"""The MQTT topics of the device API, version 1 (docs/device-api.md).
+"""The MQTT topics of the device API, version 1 (docs/device-api.md), and its words.
 
 One module parses and builds every topic, so the gateway, the brokers' access rules, the
 simulator and the command dispatcher cannot disagree on a single character.
@@ -22,6 +22,15 @@ class Channel(StrEnum):
     STATUS = "status"
     REPLY = "reply"  # device -> hub, reply to a command
     COMMAND = "command"  # hub -> device
+
+
+class ReplyStatus(StrEnum):
+    """What a device answers to a command (the ``status`` of a reply)."""
+
+    ACCEPTED = "accepted"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REJECTED = "rejected"
 
 
 # Channels a device publishes on; the hub publishes only commands.

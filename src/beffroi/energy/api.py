@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from beffroi.dates import Day
+from beffroi.core.dates import Day
 from beffroi.energy import service
 from beffroi.energy.schemas import LightingEnergy
-from beffroi.web.deps import Ctx
+from beffroi.http.deps import Ctx
 
 router = APIRouter(prefix="/energy", tags=["energy"])
 

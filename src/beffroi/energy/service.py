@@ -8,16 +8,16 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.accounts.principal import Permission, Principal
 from beffroi.assets.models import Asset, AssetStatus
-from beffroi.context import Context
-from beffroi.dates import OUT_OF_RANGE, day_in_range
+from beffroi.core.context import Context
+from beffroi.core.dates import OUT_OF_RANGE, day_in_range
+from beffroi.core.errors import FieldError, InvalidInput
+from beffroi.core.principal import Permission, Principal
+from beffroi.core.sun import SunCalendar
+from beffroi.core.time import utcnow
 from beffroi.energy.schemas import LightingEnergy, Reference
-from beffroi.errors import FieldError, InvalidInput
 from beffroi.rules.engine import city_sun
-from beffroi.simulator.sun import SunCalendar
 from beffroi.telemetry.models import TelemetryPoint, TelemetryRollup
-from beffroi.timeutil import utcnow
 
 CABINET = "lighting_cabinet"
 LIGHT = "streetlight"

@@ -1,5 +1,1 @@
-"""The in-process event hub and the events areas publish on it."""
-
-from beffroi.events.hub import EventHub, Subscription
-
-__all__ = ["EventHub", "Subscription"]
+"""Carrying the hub's events between processes (the hub itself is :mod:`beffroi.core.events`)."""

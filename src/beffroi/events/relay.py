@@ -28,7 +28,7 @@ from pydantic import TypeAdapter
 
 from beffroi.alarms.events import AlarmChanged
 from beffroi.commands.events import BatchChanged, CommandChanged
-from beffroi.context import Runtime
+from beffroi.core.context import Runtime
 from beffroi.interventions.events import InterventionChanged
 from beffroi.telemetry.events import ConnectivityChanged
 

@@ -18,12 +18,12 @@ import structlog
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from beffroi import metrics
-from beffroi.events import EventHub
+from beffroi.core.events import EventHub
+from beffroi.core.time import utcnow
 from beffroi.gateway.source import Inbound
 from beffroi.telemetry.decode import Reason, Rejection, Status, decode
 from beffroi.telemetry.directory import DeviceDirectory, unknown_senders
 from beffroi.telemetry.store import Batch, TelemetryStore, Written
-from beffroi.timeutil import utcnow
 
 log = structlog.get_logger(__name__)
 

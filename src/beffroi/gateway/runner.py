@@ -14,7 +14,7 @@ from beffroi import metrics
 from beffroi.alarms.ingest import AlarmObserver
 from beffroi.commands.dispatcher import CommandDispatcher
 from beffroi.commands.tracker import CommandTracker
-from beffroi.context import Runtime
+from beffroi.core.context import Runtime
 from beffroi.devices import topics
 from beffroi.gateway.pipeline import IngestPipeline
 from beffroi.gateway.publisher import MqttPublisher

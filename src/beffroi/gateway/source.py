@@ -26,7 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from beffroi.timeutil import utcnow
+from beffroi.core.time import utcnow
 
 log = structlog.get_logger(__name__)
 

@@ -6,7 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from beffroi.dates import Instant
+from beffroi.core.dates import Instant
+from beffroi.http.deps import Ctx, RowId
+from beffroi.http.params import comma_list, enum_list
 from beffroi.interventions import kpis, photos, policies, reading, service, teams
 from beffroi.interventions.lifecycle import Category, Status
 from beffroi.interventions.schemas import (
@@ -32,8 +34,6 @@ from beffroi.interventions.schemas import (
     TeamOut,
     TeamUpdate,
 )
-from beffroi.web.deps import Ctx, RowId
-from beffroi.web.params import comma_list, enum_list
 
 router = APIRouter(tags=["interventions"])
 

@@ -21,15 +21,16 @@ import structlog
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.accounts.principal import Principal
 from beffroi.alarms import feed, raising
 from beffroi.alarms.lifecycle import ACTIVE, SEVERITY_RANK, Action, AlarmSource
 from beffroi.alarms.models import Alarm, AlarmHistory
 from beffroi.assets.models import Asset
-from beffroi.audit import service as audit
 from beffroi.catalogue import Severity
 from beffroi.config import Settings
-from beffroi.context import Runtime
+from beffroi.core import audit
+from beffroi.core.context import Runtime
+from beffroi.core.principal import Principal
+from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.interventions import sla
 from beffroi.interventions.lifecycle import OPEN, Category, Priority, Source
@@ -41,7 +42,6 @@ from beffroi.interventions.models import (
 )
 from beffroi.interventions.records import NewIntervention, history, insert, link
 from beffroi.telemetry.models import DeviceEvent, DeviceStatus
-from beffroi.timeutil import utcnow
 
 log = structlog.get_logger(__name__)
 

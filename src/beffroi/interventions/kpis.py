@@ -24,14 +24,14 @@ from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 
-from beffroi.accounts.principal import Permission
 from beffroi.alarms.models import Alarm
-from beffroi.context import Context
-from beffroi.errors import FieldError, InvalidInput
+from beffroi.core.context import Context
+from beffroi.core.errors import FieldError, InvalidInput
+from beffroi.core.principal import Permission
+from beffroi.core.time import utcnow
 from beffroi.interventions.lifecycle import OPEN, Category, Status
 from beffroi.interventions.models import Intervention, InterventionAlarm
 from beffroi.interventions.schemas import KpiFigures, KpiGrouping, KpiReport
-from beffroi.timeutil import utcnow
 
 CATEGORIES = {c.value for c in Category}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from beffroi.errors import BeffroiError, FieldError, InvalidInput
+from beffroi.core.errors import BeffroiError, FieldError, InvalidInput
 
 ACCEPTED = ("image/jpeg", "image/png", "image/webp")
 

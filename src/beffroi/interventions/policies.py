@@ -5,16 +5,16 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.accounts.principal import Permission
-from beffroi.audit import service as audit
 from beffroi.catalogue import Severity
-from beffroi.context import Context
-from beffroi.errors import Conflict, FieldError, InvalidInput, NotFound, refuse_nulls
+from beffroi.core import audit
+from beffroi.core.context import Context
+from beffroi.core.errors import Conflict, FieldError, InvalidInput, NotFound, refuse_nulls
+from beffroi.core.principal import Permission
+from beffroi.core.time import utcnow
 from beffroi.interventions.lifecycle import Category, Priority
 from beffroi.interventions.models import InterventionPolicy, Team
 from beffroi.interventions.refusals import refused
 from beffroi.interventions.schemas import PolicyCreate, PolicyOut, PolicyUpdate
-from beffroi.timeutil import utcnow
 
 # Fields an update may leave out but not set to null (``team_id`` null: choose by coverage).
 NOT_NULL = ("min_severity", "category", "priority", "enabled")

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import case, select
 
-from beffroi.accounts.principal import Permission
 from beffroi.assets.models import Asset
 from beffroi.communes.lookup import filter_codes
-from beffroi.context import Context
+from beffroi.core.context import Context
+from beffroi.core.principal import Permission
+from beffroi.core.time import utcnow
 from beffroi.interventions.lifecycle import (
     OPEN,
     PRIORITY_RANK,
@@ -35,7 +36,6 @@ from beffroi.interventions.schemas import (
     QueueItem,
 )
 from beffroi.interventions.teams import teams_of
-from beffroi.timeutil import utcnow
 
 QUEUE_MAX = 200
 

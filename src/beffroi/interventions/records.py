@@ -11,16 +11,17 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.accounts.principal import Permission, Principal
 from beffroi.alarms.models import Alarm
 from beffroi.assets.models import Asset
 from beffroi.assets.schemas import Point
-from beffroi.context import Context
-from beffroi.errors import (
+from beffroi.core.context import Context
+from beffroi.core.errors import (
     FieldError,
     InvalidInput,
     NotFound,
 )
+from beffroi.core.principal import Permission, Principal
+from beffroi.core.time import utcnow
 from beffroi.interventions import sla
 from beffroi.interventions.events import InterventionChanged
 from beffroi.interventions.lifecycle import (
@@ -40,7 +41,6 @@ from beffroi.interventions.models import (
 )
 from beffroi.interventions.schemas import InterventionOut, PhotoOut
 from beffroi.interventions.teams import is_member, team_visible, teams_of
-from beffroi.timeutil import utcnow
 
 # --- shapes --------------------------------------------------------------------------------
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from beffroi.audit import service as audit
-from beffroi.context import Context
+from beffroi.core import audit
+from beffroi.core.context import Context
 
 T = TypeVar("T")
 

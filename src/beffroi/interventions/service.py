@@ -17,11 +17,10 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.accounts.principal import Permission, Principal
-from beffroi.audit import service as audit
 from beffroi.communes.service import resolve
-from beffroi.context import Context
-from beffroi.errors import (
+from beffroi.core import audit
+from beffroi.core.context import Context
+from beffroi.core.errors import (
     Conflict,
     FieldError,
     InvalidInput,
@@ -29,6 +28,8 @@ from beffroi.errors import (
     PermissionDenied,
     refuse_nulls,
 )
+from beffroi.core.principal import Permission, Principal
+from beffroi.core.time import utcnow
 from beffroi.interventions import photos, reading, sla
 from beffroi.interventions.lifecycle import (
     OPEN,
@@ -68,7 +69,6 @@ from beffroi.interventions.schemas import (
     StatusChange,
 )
 from beffroi.interventions.teams import is_member
-from beffroi.timeutil import utcnow
 
 T = TypeVar("T")
 

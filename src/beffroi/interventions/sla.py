@@ -24,8 +24,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from beffroi.core.time import public_holidays
 from beffroi.interventions.lifecycle import Priority
-from beffroi.timeutil import public_holidays
 
 if TYPE_CHECKING:
     from beffroi.config import Settings

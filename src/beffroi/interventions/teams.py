@@ -13,16 +13,16 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.accounts.models import User
-from beffroi.accounts.principal import Permission, Principal
-from beffroi.audit import service as audit
 from beffroi.communes.service import resolve_codes
-from beffroi.context import Context
-from beffroi.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
+from beffroi.core import audit
+from beffroi.core.context import Context
+from beffroi.core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
+from beffroi.core.principal import Permission, Principal
+from beffroi.core.time import utcnow
 from beffroi.interventions.events import TeamChanged
 from beffroi.interventions.models import Team, TeamMember
 from beffroi.interventions.refusals import refused
 from beffroi.interventions.schemas import MemberOut, TeamCreate, TeamOut, TeamUpdate
-from beffroi.timeutil import utcnow
 
 
 def team_visible(principal: Principal, team: Team) -> bool:

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from beffroi.http.deps import Ctx
 from beffroi.notifications import service
 from beffroi.notifications.schemas import DeliveryOut, RouteCreate, RouteOut, RouteUpdate
 from beffroi.notifications.states import DeliveryState
-from beffroi.web.deps import Ctx
 
 router = APIRouter(tags=["notifications"])
 

@@ -12,14 +12,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import exists, or_, select
 
-from beffroi.accounts.principal import Principal
 from beffroi.alarms import feed
 from beffroi.alarms.events import AlarmChanged
 from beffroi.alarms.lifecycle import Action, AlarmState
 from beffroi.alarms.models import Alarm, AlarmHistory
-from beffroi.audit import service as audit
 from beffroi.catalogue import Severity
 from beffroi.config import Settings
+from beffroi.core import audit
+from beffroi.core.principal import Principal
 from beffroi.db import Database
 from beffroi.notifications.routing import FEED
 

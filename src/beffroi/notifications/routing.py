@@ -23,8 +23,8 @@ from beffroi.alarms.lifecycle import Action
 from beffroi.alarms.models import Alarm, AlarmHistory
 from beffroi.communes.service import resolve
 from beffroi.config import Settings
+from beffroi.core.errors import InvalidInput
 from beffroi.db import Database
-from beffroi.errors import InvalidInput
 from beffroi.notifications import messages
 from beffroi.notifications.matching import Entry, Filter, matches
 from beffroi.notifications.models import NotificationDelivery, NotificationRoute

@@ -17,11 +17,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.accounts.principal import Permission
-from beffroi.audit import service as audit
 from beffroi.communes.service import resolve_codes
-from beffroi.context import Context
-from beffroi.errors import (
+from beffroi.core import audit
+from beffroi.core.context import Context
+from beffroi.core.errors import (
     Conflict,
     FieldError,
     InvalidInput,
@@ -29,13 +28,14 @@ from beffroi.errors import (
     PermissionDenied,
     refuse_nulls,
 )
+from beffroi.core.principal import Permission
+from beffroi.core.time import utcnow
 from beffroi.notifications import messages, senders
 from beffroi.notifications.events import DeliveryChanged
 from beffroi.notifications.models import NotificationDelivery, NotificationRoute
 from beffroi.notifications.routing import delivery_row
 from beffroi.notifications.schemas import DeliveryOut, RouteCreate, RouteOut, RouteUpdate
 from beffroi.notifications.states import Channel, DeliveryState
-from beffroi.timeutil import utcnow
 
 T = TypeVar("T")
 URL_MAX = 2000

@@ -16,11 +16,11 @@ import httpx
 import structlog
 
 from beffroi.alarms.events import AlarmChanged
-from beffroi.context import Runtime
+from beffroi.core.context import Runtime
+from beffroi.core.time import utcnow
 from beffroi.notifications.delivery import send_due
 from beffroi.notifications.escalation import escalate_due
 from beffroi.notifications.routing import route_new
-from beffroi.timeutil import utcnow
 
 log = structlog.get_logger(__name__)
 

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query, Response, status
 
 from beffroi.catalogue import CATALOGUE
+from beffroi.http.deps import Ctx
+from beffroi.http.params import choice
 from beffroi.rules import service
 from beffroi.rules.conditions import RuleKind
 from beffroi.rules.schemas import RuleAction, RuleCreate, RuleOut, RuleUpdate, RuleVersionOut
-from beffroi.web.deps import Ctx
-from beffroi.web.params import choice
 
 router = APIRouter(tags=["rules"])
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from beffroi.simulator.sun import SunCalendar
+from beffroi.core.sun import SunCalendar
 
 
 class RuleKind(StrEnum):

@@ -28,14 +28,14 @@ from beffroi.alarms.lifecycle import AlarmSource
 from beffroi.alarms.signals import AlarmSignal
 from beffroi.catalogue import Severity
 from beffroi.communes.models import Commune
+from beffroi.core.sun import SunCalendar, city_centre
+from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.rules import states
 from beffroi.rules.conditions import Condition, Reading, RuleError, RuleKind, State, build
 from beffroi.rules.models import MonitoringRule
 from beffroi.rules.service import disable_after_error
-from beffroi.simulator.sun import SunCalendar, city_centre
 from beffroi.telemetry.decode import DeviceInfo
-from beffroi.timeutil import utcnow
 
 log = structlog.get_logger(__name__)
 Newest = Mapping[tuple[str, str], tuple[datetime, float | None, str | None]]

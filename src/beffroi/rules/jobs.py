@@ -19,13 +19,13 @@ from beffroi.alarms.lifecycle import AlarmSource
 from beffroi.alarms.signals import AlarmSignal
 from beffroi.assets.models import Asset, AssetStatus
 from beffroi.catalogue import Severity
+from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.rules import service, states
 from beffroi.rules.conditions import NoData, RuleError, RuleKind, State, build
 from beffroi.rules.engine import describe
 from beffroi.rules.models import MonitoringRule
 from beffroi.telemetry.models import DeviceStatus, LatestValue
-from beffroi.timeutil import utcnow
 
 log = structlog.get_logger(__name__)
 

@@ -8,7 +8,7 @@ import math
 from typing import Any, Final
 
 from beffroi.catalogue import EquipmentType, ValueKind, schema_errors
-from beffroi.errors import FieldError
+from beffroi.core.errors import FieldError
 from beffroi.rules.conditions import RuleKind
 
 _KEY: Final = {"type": "string", "minLength": 1, "maxLength": 64}

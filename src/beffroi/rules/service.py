@@ -16,27 +16,27 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.accounts.principal import Permission, Principal
 from beffroi.alarms import raising
-from beffroi.audit import service as audit
 from beffroi.catalogue import CATALOGUE, Severity
 from beffroi.communes.service import resolve_codes
-from beffroi.context import Context
-from beffroi.db import Database
-from beffroi.errors import (
+from beffroi.core import audit
+from beffroi.core.context import Context
+from beffroi.core.errors import (
     Conflict,
     FieldError,
     InvalidInput,
     NotFound,
     PermissionDenied,
 )
+from beffroi.core.principal import Permission, Principal
+from beffroi.core.time import utcnow
+from beffroi.db import Database
 from beffroi.rules import states
 from beffroi.rules.conditions import RuleKind
 from beffroi.rules.events import RuleChanged, RuleDisabled
 from beffroi.rules.models import MonitoringRule, RuleVersion
 from beffroi.rules.params import param_errors
 from beffroi.rules.schemas import RuleAction, RuleCreate, RuleOut, RuleUpdate, RuleVersionOut
-from beffroi.timeutil import utcnow
 
 T = TypeVar("T")
 ENGINE = "system:rules-engine"

@@ -11,12 +11,12 @@ The pure parts (:mod:`.engine`, :mod:`.behaviours`, :mod:`.faults`, :mod:`.comma
 time as an argument; only :mod:`.runner` reads the :class:`~.clock.SimClock`.
 """
 
+from beffroi.core.sun import city_centre
 from beffroi.simulator.assets import SimAsset, load_sim_assets
 from beffroi.simulator.clock import SimClock
 from beffroi.simulator.connection import MqttStats
 from beffroi.simulator.engine import Engine
 from beffroi.simulator.runner import Simulator, read_credentials_csv
-from beffroi.simulator.sun import city_centre
 
 __all__ = [
     "Engine",

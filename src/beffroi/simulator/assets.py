@@ -10,7 +10,7 @@ from typing import Any
 from beffroi.assets.models import Asset, AssetStatus
 from beffroi.assets.schemas import AssetCreate, AssetOut
 from beffroi.assets.service import AssetFilter, iter_assets
-from beffroi.context import Context
+from beffroi.core.context import Context
 
 # Equipment that is not in the field does not talk.
 LIVE_STATUSES = (AssetStatus.IN_SERVICE, AssetStatus.MAINTENANCE, AssetStatus.OUT_OF_SERVICE)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from beffroi.timeutil import as_utc, utcnow
+from beffroi.core.time import as_utc, utcnow
 
 
 class SimClock:

@@ -16,13 +16,13 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any, Final
 
 import orjson
 
 from beffroi.catalogue import CATALOGUE, schema_errors
-from beffroi.errors import FieldError
+from beffroi.core.errors import FieldError
+from beffroi.devices.topics import ReplyStatus
 from beffroi.simulator import curves
 from beffroi.simulator.behaviours import scheduled_position
 from beffroi.simulator.lighting import circuit_key, light_level
@@ -33,15 +33,6 @@ RADIO_S: Final = 1.0  # a command's round trip to the equipment and back
 PTZ_TRAVEL_S: Final = 3.0
 BOLLARD_TRAVEL_S: Final = 6.0
 SHORT_S: Final = 0.5
-
-
-class ReplyStatus(StrEnum):
-    """The statuses of a command reply (DESIGN.md, device API)."""
-
-    ACCEPTED = "accepted"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    REJECTED = "rejected"
 
 
 class Refused(Exception):

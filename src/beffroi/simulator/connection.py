@@ -27,7 +27,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from beffroi.errors import FieldError, InvalidInput
+from beffroi.core.errors import FieldError, InvalidInput
 from beffroi.simulator.noise import draw
 
 DEFAULT_PORT: Final = 1883

@@ -14,11 +14,12 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from beffroi.catalogue import CATALOGUE
-from beffroi.devices.topics import Channel
-from beffroi.errors import FieldError, InvalidInput
+from beffroi.core.errors import FieldError, InvalidInput
+from beffroi.core.sun import LightingProgramme, SunCalendar
+from beffroi.devices.topics import Channel, ReplyStatus
 from beffroi.simulator.assets import SimAsset
 from beffroi.simulator.behaviours import BEHAVIOURS
-from beffroi.simulator.commands import Outcome, Reply, ReplyStatus, obey
+from beffroi.simulator.commands import Outcome, Reply, obey
 from beffroi.simulator.faults import FaultChange, draw_faults
 from beffroi.simulator.noise import draw
 from beffroi.simulator.state import (
@@ -28,7 +29,6 @@ from beffroi.simulator.state import (
     Device,
     Environment,
 )
-from beffroi.simulator.sun import LightingProgramme, SunCalendar
 
 REMEMBERED_COMMANDS: Final = 10_000  # replies kept to answer a redelivered command alike
 

@@ -22,9 +22,9 @@ from typing import Any, Final, Literal
 
 import orjson
 
+from beffroi.core.errors import FieldError, InvalidInput
 from beffroi.devices import topics
 from beffroi.devices.topics import Channel, Topic
-from beffroi.errors import FieldError, InvalidInput
 from beffroi.simulator.assets import SimAsset
 from beffroi.simulator.clock import SimClock
 from beffroi.simulator.connection import Connection, Identity, MqttStats, Pool

@@ -14,10 +14,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from beffroi.catalogue.spec import EquipmentType
+from beffroi.core.sun import LightingProgramme, SunCalendar
 from beffroi.simulator.assets import SimAsset
-from beffroi.simulator.sun import LightingProgramme, SunCalendar
 
-# Types whose messages their parent relays as a field gateway (DESIGN.md: a lighting
+# Types whose messages their parent relays as a field gateway (docs/device-api.md: a lighting
 # cabinet's controller relays for its luminaires). Every other device talks for itself.
 RELAYED_TYPES = frozenset({"streetlight"})
 SUPPLY_LOSS = "supplyLoss"

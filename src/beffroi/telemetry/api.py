@@ -1,27 +1,23 @@
-"""Routes of telemetry: HTTP device ingest, time series, latest values, rejections."""
+"""Routes of telemetry: time series, latest values, rejections."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import APIRouter, Query
 
-from beffroi import metrics
-from beffroi.accounts.principal import Permission
 from beffroi.assets.api import AssetStatuses, AssetTypes, Communes
 from beffroi.assets.service import AssetFilter, BBox
 from beffroi.catalogue import CATALOGUE
-from beffroi.dates import Instant
-from beffroi.devices.topics import Channel
-from beffroi.errors import FieldError, InvalidInput, NotAuthenticated
+from beffroi.core.dates import Instant
+from beffroi.core.time import utcnow
+from beffroi.http.deps import Ctx
+from beffroi.http.params import choice_list, comma_list
 from beffroi.telemetry import service
-from beffroi.telemetry.http_ingest import HttpIngest
 from beffroi.telemetry.schemas import (
     AggregateOut,
     BucketOut,
-    IngestOut,
     LatestPage,
     PointOut,
     RejectedOut,
@@ -29,15 +25,9 @@ from beffroi.telemetry.schemas import (
     SeriesOut,
     StateOut,
 )
-from beffroi.timeutil import utcnow
-from beffroi.web.deps import Ctx, RuntimeDep
-from beffroi.web.params import choice_list, comma_list
 
-devices_router = APIRouter(prefix="/devices", tags=["device ingest"])
 router = APIRouter(tags=["telemetry"])
-metrics_router = APIRouter(tags=["operations"])
 
-MAX_BODY = 256 * 1024
 # Every telemetry key of the catalogue; an indexed one ("detector_{n}_count") stands for
 # its concrete names, which its pattern matches.
 _KEYS = list(dict.fromkeys(k.key for spec in CATALOGUE.values() for k in spec.telemetry))
@@ -66,58 +56,6 @@ def _state(state: service.AssetState) -> StateOut:
         firmware=state.firmware,
         values={k: PointOut(ts=p.ts, value=p.value) for k, p in sorted(state.values.items())},
     )
-
-
-def _ingest(request: Request, runtime: RuntimeDep) -> HttpIngest:
-    ingest: HttpIngest | None = getattr(request.app.state, "http_ingest", None)
-    if ingest is None:
-        ingest = request.app.state.http_ingest = HttpIngest(runtime)
-    return ingest
-
-
-async def _device_message(
-    request: Request, runtime: RuntimeDep, device_id: str, channel: Channel, authorization: str
-) -> IngestOut:
-    scheme, _, secret = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        raise NotAuthenticated("send the device token as 'Authorization: Bearer <token>'")
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise InvalidInput(FieldError("body", f"larger than {MAX_BODY} bytes"))
-    peer = request.client.host if request.client else None
-    points = await _ingest(request, runtime).ingest(
-        device_id, secret.strip(), channel, body, peer=peer
-    )
-    return IngestOut(points=points)
-
-
-BODY_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": {}}}}}
-
-
-@devices_router.post(
-    "/{device_id}/telemetry", status_code=status.HTTP_202_ACCEPTED, openapi_extra=BODY_DOC
-)
-async def post_telemetry(
-    device_id: str,
-    request: Request,
-    runtime: RuntimeDep,
-    authorization: Annotated[str, Header(description="Bearer <device token>")],
-) -> IngestOut:
-    """Telemetry from a device without MQTT (same payloads as the MQTT API)."""
-    return await _device_message(request, runtime, device_id, Channel.TELEMETRY, authorization)
-
-
-@devices_router.post(
-    "/{device_id}/events", status_code=status.HTTP_202_ACCEPTED, openapi_extra=BODY_DOC
-)
-async def post_event(
-    device_id: str,
-    request: Request,
-    runtime: RuntimeDep,
-    authorization: Annotated[str, Header(description="Bearer <device token>")],
-) -> IngestOut:
-    """A fault event from a device without MQTT."""
-    return await _device_message(request, runtime, device_id, Channel.EVENTS, authorization)
 
 
 def _range(
@@ -213,10 +151,3 @@ async def get_rejections(
         counts=report.counts,
         recent=[RejectedOut.model_validate(r) for r in report.recent],
     )
-
-
-@metrics_router.get("/metrics", include_in_schema=True)
-async def get_metrics(ctx: Ctx) -> Response:
-    """Prometheus metrics of this process (bearer token of an account allowed to read them)."""
-    ctx.principal.require(Permission.METRICS_READ)
-    return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -20,14 +20,14 @@ import structlog
 
 from beffroi.catalogue import EquipmentType, TelemetryKey, ValueKind
 from beffroi.devices import topics
-from beffroi.devices.topics import Channel
+from beffroi.devices.topics import Channel, ReplyStatus
 
 log = structlog.get_logger(__name__)
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_READINGS = 1000
 MAX_CLOCK_SKEW = timedelta(minutes=5)
-REPLY_STATUSES = frozenset({"accepted", "succeeded", "failed", "rejected"})
+REPLY_STATUSES = frozenset(ReplyStatus)
 
 
 class Reason(StrEnum):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.assets.models import Asset
 from beffroi.catalogue import CATALOGUE
+from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.telemetry import partitions
 from beffroi.telemetry.events import ConnectivityChanged
@@ -22,7 +23,6 @@ from beffroi.telemetry.models import (
     TelemetryPoint,
     TelemetryRollup,
 )
-from beffroi.timeutil import utcnow
 
 KEEP_REJECTED = 10_000
 PARTITIONS_AHEAD_DAYS = 3

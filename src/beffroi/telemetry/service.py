@@ -12,13 +12,14 @@ from typing import Any
 from sqlalchemy import Float, Integer, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.accounts.principal import Permission
 from beffroi.assets.models import AssetStatus
 from beffroi.assets.service import AssetFilter, get_asset, scoped_asset_ids
 from beffroi.catalogue import CATALOGUE
-from beffroi.context import Context
+from beffroi.core.context import Context
+from beffroi.core.errors import FieldError, InvalidInput, PermissionDenied
+from beffroi.core.principal import Permission
+from beffroi.core.time import utcnow
 from beffroi.db.lists import among, parts
-from beffroi.errors import FieldError, InvalidInput, PermissionDenied
 from beffroi.telemetry.models import (
     DeviceStatus,
     LatestValue,
@@ -27,7 +28,6 @@ from beffroi.telemetry.models import (
     TelemetryPoint,
     TelemetryRollup,
 )
-from beffroi.timeutil import utcnow
 
 MAX_RAW_POINTS = 100_000
 MAX_BUCKETS = 20_000

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beffroi.core.time import utcnow
 from beffroi.db import Base, Database
 from beffroi.telemetry import pg_writer
 from beffroi.telemetry.decode import Event, Readings, Rejection, Reply, Status
@@ -39,7 +40,6 @@ from beffroi.telemetry.models import (
 )
 from beffroi.telemetry.partitions import PartitionManager
 from beffroi.telemetry.rejects import sample
-from beffroi.timeutil import utcnow
 
 CHUNK = 900
 REJECTION_SAMPLES_PER_BATCH = 50

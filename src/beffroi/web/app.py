@@ -12,6 +12,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 
 from beffroi import __version__
 from beffroi.accounts.api import auth_router, tokens_router, users_router
+from beffroi.accounts.callers import authenticate_request
 from beffroi.alarms.api import router as alarms_router
 from beffroi.assets.api import router as assets_router
 from beffroi.assets.groups_api import router as groups_router
@@ -25,16 +26,17 @@ from beffroi.console.api import board_of
 from beffroi.console.board import LiveBoard
 from beffroi.console.api import router as console_router
 from beffroi.devices.api import router as devices_area_router
-from beffroi.context import Runtime, open_runtime
+from beffroi.core.context import Runtime, open_runtime
 from beffroi.energy.api import router as energy_router
 from beffroi.interventions.api import router as interventions_router
 from beffroi.notifications.api import router as notifications_router
 from beffroi.rules.api import router as rules_router
-from beffroi.telemetry.api import devices_router, metrics_router
+from beffroi.gateway.http_api import router as devices_router
 from beffroi.telemetry.api import router as telemetry_router
-from beffroi.web import problems
-from beffroi.web.cache import ResponseCache
-from beffroi.web.guards import RejectUnstorable
+from beffroi.web.operations import router as metrics_router
+from beffroi.http import problems
+from beffroi.http.cache import ResponseCache
+from beffroi.http.guards import RejectUnstorable
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -121,6 +123,7 @@ def create_app(
     if runtime is not None:
         app.state.runtime = runtime
     app.state.response_cache = ResponseCache()
+    app.state.authenticate = authenticate_request
     problems.install(app)
     app.add_middleware(RejectUnstorable, exempt_prefixes=["/api/v1/devices/"])
     if not operations_only:

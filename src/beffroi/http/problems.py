@@ -10,8 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from beffroi.audit import service as audit
-from beffroi.errors import BeffroiError, PermissionDenied
+from beffroi.core import audit
+from beffroi.core.errors import BeffroiError, PermissionDenied
 
 PROBLEM_TYPE_BASE = "https://beffroi.org/problems/"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

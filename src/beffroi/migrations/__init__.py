@@ -1,4 +1,5 @@
-"""Alembic, driven from code: ``beffroi db upgrade`` and the drift check."""
+"""The schema's migrations (Alembic), driven from code: ``beffroi db upgrade`` and the
+drift check. Above every area: the migrations' environment sees all their tables."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).parent
 
 
 def alembic_config(url: str) -> Config:

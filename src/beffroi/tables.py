@@ -1,11 +1,11 @@
-"""Imports every area's tables so metadata (and Alembic) sees the whole schema."""
+"""Every table of every area, so metadata (Alembic, the tests) sees the whole schema."""
 
 from beffroi.accounts import models as accounts_models
 from beffroi.alarms import models as alarms_models
 from beffroi.assets import models as assets_models
-from beffroi.audit import models as audit_models
 from beffroi.commands import models as commands_models
 from beffroi.communes import models as communes_models
+from beffroi.core import audit as audit_models
 from beffroi.db.base import Base
 from beffroi.devices import models as devices_models
 from beffroi.interventions import models as interventions_models

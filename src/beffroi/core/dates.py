@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime
 
-from beffroi.timeutil import as_utc
+from beffroi.core.time import as_utc
 
 EARLIEST = date(1900, 1, 1)
 LATEST = date(2100, 12, 31)

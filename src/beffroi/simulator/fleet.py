@@ -1,7 +1,7 @@
 """A deterministic synthetic fleet: the equipment of a metropolis, for demos, simulation and
 benchmarks.
 
-The "dijon" profile mirrors the reference deployment (DESIGN.md): about 34,000 LED light
+The "dijon" profile mirrors the reference deployment (README.md): about 34,000 LED light
 points in about 1,500 cabinets, 113 signalised intersections, 269 cameras, 26 bollards and
 the sensors around them, spread over the communes in proportion to their population.
 The same seed always gives the same fleet: one ``random.Random(seed)`` drives every draw.
@@ -27,7 +27,7 @@ from pyproj import Geod
 from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.catalogue import CATALOGUE
 from beffroi.communes.service import DEFAULT_COMMUNES, slugify
-from beffroi.errors import FieldError, InvalidInput
+from beffroi.core.errors import FieldError, InvalidInput
 
 Attributes = dict[str, Any]
 

@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, true
 from sqlalchemy.orm import InstrumentedAttribute
 
-from beffroi.catalogue import Domain
-from beffroi.errors import NotFound, PermissionDenied
+from beffroi.core.errors import NotFound, PermissionDenied
+from beffroi.core.vocabulary import Domain
 
 
 class Role(StrEnum):
-    """The roles of DESIGN.md's users table."""
+    """The roles of the people who use Beffroi (docs/architecture.md, security model)."""
 
     ADMIN = "admin"
     SUPERVISOR = "supervisor"

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from fastapi import Depends, Query
 
-from beffroi.errors import FieldError, InvalidInput
+from beffroi.core.errors import FieldError, InvalidInput
 
 E = TypeVar("E", bound=StrEnum)
 # Beyond this many, the allowed values are summed up rather than listed in an error.
@@ -59,7 +59,9 @@ def _pattern(alternatives: Iterable[str]) -> str:
     return f"^{one}(,{one})*$"
 
 
-def _query(name: str, description: str, schema: dict[str, Any], parse: Callable[[str | None], Any]) -> Any:
+def _query(
+    name: str, description: str, schema: dict[str, Any], parse: Callable[[str | None], Any]
+) -> Any:
     def dependency(
         value: str = Query(None, alias=name, description=description, json_schema_extra=schema),
     ) -> Any:

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from beffroi.db.models import Base
+from beffroi.tables import Base
 from beffroi.telemetry.partitions import PREFIX as PARTITION_PREFIX
 
 config = context.config

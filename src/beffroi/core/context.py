@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from beffroi.accounts.principal import Principal
 from beffroi.config import Settings, get_settings
+from beffroi.core.events import EventHub
+from beffroi.core.principal import Principal
 from beffroi.db import Database
-from beffroi.events import EventHub
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from beffroi.jsonvalues import NOT_FINITE, non_finite_paths
-from beffroi.web.problems import PROBLEM_TYPE_BASE
+from beffroi.http.jsonvalues import NOT_FINITE, non_finite_paths
+from beffroi.http.problems import PROBLEM_TYPE_BASE
 
 # A raw NUL byte or its URL encoding (path, query); a raw NUL or its JSON escape (body).
 _NUL_URL = re.compile(rb"\x00|%00")

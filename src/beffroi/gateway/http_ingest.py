@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from beffroi import metrics
 from beffroi.alarms.ingest import AlarmObserver
-from beffroi.context import Runtime
+from beffroi.core.context import Runtime
+from beffroi.core.errors import FieldError, InvalidInput, NotAuthenticated
+from beffroi.core.time import utcnow
 from beffroi.devices import topics
 from beffroi.devices.credentials import verify_device_secret
 from beffroi.devices.logins import LoginFailureLog, Refusal, Source
 from beffroi.devices.topics import Channel, Topic
-from beffroi.errors import FieldError, InvalidInput, NotAuthenticated
 from beffroi.telemetry.decode import Reason, Rejection, decode
 from beffroi.telemetry.directory import DeviceDirectory
 from beffroi.telemetry.store import Batch, TelemetryStore
-from beffroi.timeutil import utcnow
 
 
 class HttpIngest:
