@@ -4,29 +4,38 @@ The gateway's ingest transaction calls :meth:`CommandTracker.observe` with each 
 replies and newest values, so a reply moves its command in the same commit that stores
 it, and a redelivered batch finds nothing left to move. A duplicate or late reply (to a
 command already final) changes nothing; a reply naming a command the hub never sent is
-counted as rejected input.
+counted as rejected input. Replies and verification are two follow-up stages
+(:mod:`beffroi.telemetry.followup`): whatever fails in them, the batch is stored.
+
+A command that succeeded supersedes the verification of the commands that succeeded
+before it on the same asset and set the same state: the state it set is the one the
+device should now report. Only a success does: a newer command that is cancelled,
+expires, is rejected or fails never set the state, and the older one is still judged
+against it. While a newer command that may already have set it is on its way (sent, no
+final reply yet), a report that disagrees with an older one flags nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, cast, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi import metrics
 from beffroi.commands import history
 from beffroi.commands.history import Move
-from beffroi.commands.lifecycle import FINAL, CommandState, Verification, can_move
+from beffroi.commands.lifecycle import DELIVERED, FINAL, CommandState, Verification, can_move
 from beffroi.commands.models import Command
-from beffroi.commands.verification import expected_state, judge
+from beffroi.commands.verification import expected_state, judge, shares_state
 from beffroi.db.lists import among, parts
 from beffroi.devices import topics
 from beffroi.telemetry.decode import Reason, Rejection, Reply
+from beffroi.telemetry.followup import Part, Stage, abandoned, run_stage
 from beffroi.telemetry.store import Seen
 
 # Distinct (type, command, parameters) whose expected state is remembered.
@@ -83,9 +92,6 @@ class Observed:
     rejections: list[Rejection] = field(default_factory=list)
 
 
-Newest = Mapping[tuple[str, str], tuple[datetime, float | None, str | None]]
-
-
 class CommandTracker:
     """Moves commands on replies and verifies them against reported state.
 
@@ -114,19 +120,29 @@ class CommandTracker:
         self.watching = set(rows.scalars())
 
     async def observe(self, session: AsyncSession, seen: Seen, now: datetime) -> Observed:
-        """Apply a batch's replies, then verify against its newest values."""
-        replies, newest = seen.replies, seen.newest
+        """Apply a batch's replies, then verify against its newest values; each is a
+        follow-up stage of its own, tried again by asset when it fails for the batch."""
         out = Observed()
-        changed: dict[str, Followed] = {}
-        moves: list[Move] = []
+        replies = seen.replies
         if replies:
-            await self._replies(session, replies, now, changed, moves, out)
-        watched = {asset for asset, _ in newest if asset in self.watching}
+
+            async def replies_of(part: Part) -> Observed:
+                mine = replies if part is None else [r for r in replies if r.asset_id in part]
+                return await self._replies(session, mine, now)
+
+            for done in await run_stage(
+                session, Stage.REPLIES, replies_of, lambda: (r.asset_id for r in replies)
+            ):
+                out.events += done.events
+                out.rejections += done.rejections
+        watched = {asset for asset, _ in seen.newest if asset in self.watching}
         if watched:
-            await self._verify(session, watched, newest, now, changed, moves)
-        if changed:
-            await history.write_back(session, list(changed.values()), now, CHANGES)
-            out.events += await history.record(session, moves)
+
+            async def verify(part: Part) -> list[object]:
+                return await self._verify(session, watched if part is None else part, seen, now)
+
+            for events in await run_stage(session, Stage.VERIFICATION, verify, lambda: watched):
+                out.events += events
         return out
 
     async def _read(
@@ -146,14 +162,13 @@ class CommandTracker:
         return out
 
     async def _replies(
-        self,
-        session: AsyncSession,
-        replies: Sequence[Reply],
-        now: datetime,
-        changed: dict[str, Followed],
-        moves: list[Move],
-        out: Observed,
-    ) -> None:
+        self, session: AsyncSession, replies: Sequence[Reply], now: datetime
+    ) -> Observed:
+        out = Observed()
+        changed: dict[str, Followed] = {}
+        moves: list[Move] = []
+        # The commands that set their state in this batch, in the order of their replies.
+        succeeded: list[Followed] = []
         ids = sorted({r.command_id for r in replies})
         rows = {f.id: f for f in await self._read(session, _c.id, ids)}
         for reply in replies:
@@ -178,25 +193,33 @@ class CommandTracker:
                     row.verification = Verification.NOT_APPLICABLE.value
             changed[row.id] = row
             moves.append(_move(row, now, reply.detail or None))
+            if target is CommandState.SUCCEEDED:
+                moves += _supersede_in_batch(row, succeeded, now)
+                succeeded.append(row)
+        if succeeded:
+            # Before the write-back: this batch's successes are not yet succeeded in the
+            # table, so the statement finds only the commands that succeeded before them.
+            moves += await _supersede_stored(session, succeeded, now)
+        if changed:
+            await history.write_back(session, list(changed.values()), now, CHANGES)
+            out.events += await history.record(session, moves)
+        return out
 
     async def _verify(
-        self,
-        session: AsyncSession,
-        assets: set[str],
-        newest: Newest,
-        now: datetime,
-        changed: dict[str, Followed],
-        moves: list[Move],
-    ) -> None:
-        found = await self._read(
+        self, session: AsyncSession, assets: Set[str], seen: Seen, now: datetime
+    ) -> list[object]:
+        newest = seen.newest
+        candidates = await self._read(
             session,
             _c.asset_id,
             sorted(assets),
             _c.verification.in_(AWAITING),
             _c.sent_at.is_not(None),
         )
-        candidates = [changed.get(f.id, f) for f in found]
         self.watching -= assets - {c.asset_id for c in candidates}
+        on_the_way = _on_the_way(candidates)
+        changed: list[Followed] = []
+        moves: list[Move] = []
         for row in candidates:
             expected = self._expected_of(row)
             reported = {
@@ -210,28 +233,117 @@ class CommandTracker:
             if verdict:
                 outcome = Verification.VERIFIED
                 row.verified_at = now
-            elif row.state == CommandState.SUCCEEDED:
+            elif row.state == CommandState.SUCCEEDED and not _overtaken(row, on_the_way):
                 # The device said it is done and reports otherwise: flag it. Before its
-                # final reply the state may still be on its way (a ramp), so wait.
+                # final reply the state may still be on its way (a ramp), so wait; and a
+                # newer command on its way may have set the state since: wait for it too.
                 outcome = Verification.MISMATCH
             else:
                 continue
             if row.verification == outcome.value:
                 continue
             row.verification = outcome.value
-            changed[row.id] = row
+            changed.append(row)
             detail: dict[str, Any] = {"expected": _plain(expected), "reported": reported}
             moves.append(_move(row, now, detail, transition=False))
+        if not changed:
+            return []
+        await history.write_back(session, changed, now, CHANGES)
+        return await history.record(session, moves)
 
     def _expected_of(self, row: Followed) -> dict[str, Any]:
+        """What would prove the command; empty (it cannot be verified) when its stored
+        parameters cannot say (a value the catalogue's check should have refused): that
+        is logged and counted once per distinct parameters, and the command is left to
+        its verification window."""
         key = (row.asset_type, row.name, row.params)
         expected = self._expected.get(key)
         if expected is None:
             if len(self._expected) >= EXPECTED_CACHE:
                 self._expected.clear()
-            expected = expected_state(row.asset_type, row.name, orjson.loads(row.params))
+            try:
+                expected = expected_state(row.asset_type, row.name, orjson.loads(row.params))
+            except Exception as exc:  # bad stored data must not stop the batch's follow-up
+                abandoned(Stage.VERIFICATION, [row.asset_id], exc, command_id=row.id)
+                expected = {}
             self._expected[key] = expected
         return expected
+
+
+def _supersede_in_batch(row: Followed, before: Sequence[Followed], now: datetime) -> list[Move]:
+    """Commands that succeeded earlier in this batch, superseded by ``row``."""
+    names = shares_state(row.asset_type, row.name)
+    moves = []
+    for older in before:
+        same = older.asset_id == row.asset_id and older.name in names
+        if same and older.verification in AWAITING:
+            older.verification = Verification.SUPERSEDED.value
+            moves.append(_move(older, now, {"superseded_by": row.id}, transition=False))
+    return moves
+
+
+async def _supersede_stored(
+    session: AsyncSession, succeeded: Sequence[Followed], now: datetime
+) -> list[Move]:
+    """Commands that succeeded before this batch and still await verification,
+    superseded by this batch's successes on the same assets that set the same state: one
+    statement per set of command names (a dim and a switch set the same level), whatever
+    the number of assets."""
+    by_names: dict[frozenset[str], dict[str, str]] = {}
+    for row in succeeded:
+        names = shares_state(row.asset_type, row.name)
+        if names:
+            by_names.setdefault(names, {})[row.asset_id] = row.id
+    moves = []
+    for names, newest in by_names.items():
+        for part in parts(session, sorted(newest)):
+            result = await session.execute(
+                update(Command)
+                .where(
+                    among(session, Command.asset_id, part),
+                    Command.name.in_(sorted(names)),
+                    Command.state == CommandState.SUCCEEDED,
+                    Command.verification.in_(AWAITING),
+                )
+                .values(verification=Verification.SUPERSEDED, updated_at=now)
+                .returning(_c.id, _c.asset_id, _c.batch_id, _c.name, _c.state)
+            )
+            moves += [
+                Move(
+                    r.id,
+                    r.asset_id,
+                    r.batch_id,
+                    r.name,
+                    r.state,
+                    Verification.SUPERSEDED.value,
+                    now,
+                    r.asset_id,
+                    DEVICE,
+                    {"superseded_by": newest[r.asset_id]},
+                    transition=False,
+                )
+                for r in result
+            ]
+    return moves
+
+
+def _on_the_way(rows: Sequence[Followed]) -> dict[str, list[Followed]]:
+    """By asset, the commands sent and not finished: the device may have set their state
+    already, and their reply is still to come."""
+    out: dict[str, list[Followed]] = {}
+    for row in rows:
+        if row.state in DELIVERED:
+            out.setdefault(row.asset_id, []).append(row)
+    return out
+
+
+def _overtaken(row: Followed, on_the_way: Mapping[str, Sequence[Followed]]) -> bool:
+    """Whether another command on its way to the asset sets the state ``row`` set."""
+    others = on_the_way.get(row.asset_id)
+    if not others:
+        return False
+    names = shares_state(row.asset_type, row.name)
+    return any(o.id != row.id and o.name in names for o in others)
 
 
 def _plain(expected: Mapping[str, Any]) -> dict[str, Any]:
