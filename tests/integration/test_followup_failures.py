@@ -288,10 +288,10 @@ def break_stage(monkeypatch: pytest.MonkeyPatch, stage: Stage, bad: frozenset[st
         replies = CommandTracker._replies
 
         async def broken_replies(
-            self: CommandTracker, session: Any, batch: Sequence[Reply], now: Any
+            self: CommandTracker, session: Any, batch: Sequence[Reply], *rest: Any
         ) -> Any:
             check(r.asset_id for r in batch)
-            return await replies(self, session, batch, now)
+            return await replies(self, session, batch, *rest)
 
         monkeypatch.setattr(CommandTracker, "_replies", broken_replies)
     elif stage is Stage.VERIFICATION:
