@@ -7,12 +7,8 @@ command already final) changes nothing; a reply naming a command the hub never s
 counted as rejected input. Replies and verification are two follow-up stages
 (:mod:`beffroi.telemetry.followup`): whatever fails in them, the batch is stored.
 
-A command that succeeded supersedes the verification of the commands that succeeded
-before it on the same asset and set the same state: the state it set is the one the
-device should now report. Only a success does: a newer command that is cancelled,
-expires, is rejected or fails never set the state, and the older one is still judged
-against it. While a newer command that may already have set it is on its way (sent, no
-final reply yet), a report that disagrees with an older one flags nothing.
+A command that succeeds supersedes the verification of those that succeeded before it
+(:mod:`.supersession`).
 """
 
 from __future__ import annotations
@@ -23,25 +19,27 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Text, cast, select, update
+import structlog
+from sqlalchemy import Text, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi import metrics
-from beffroi.commands import history
+from beffroi.commands import history, supersession
 from beffroi.commands.history import Move
-from beffroi.commands.lifecycle import DELIVERED, FINAL, CommandState, Verification, can_move
+from beffroi.commands.lifecycle import FINAL, CommandState, Verification, can_move
 from beffroi.commands.models import Command
-from beffroi.commands.verification import expected_state, judge, shares_state
+from beffroi.commands.supersession import AWAITING, DEVICE
+from beffroi.commands.verification import expected_state, judge
 from beffroi.db.lists import among, parts
 from beffroi.devices import topics
 from beffroi.telemetry.decode import Reason, Rejection, Reply
-from beffroi.telemetry.followup import Part, Stage, abandoned, run_stage
-from beffroi.telemetry.store import Seen
+from beffroi.telemetry.followup import Part, Stage, abandoned, attempt, describe, run_stage
+from beffroi.telemetry.store import Newest, Seen
+
+log = structlog.get_logger(__name__)
 
 # Distinct (type, command, parameters) whose expected state is remembered.
 EXPECTED_CACHE = 1024
-DEVICE = "device"
-AWAITING = (Verification.PENDING.value, Verification.MISMATCH.value)
 # The columns the tracker may change, written back together once per batch.
 CHANGES = (
     "state",
@@ -120,29 +118,67 @@ class CommandTracker:
         self.watching = set(rows.scalars())
 
     async def observe(self, session: AsyncSession, seen: Seen, now: datetime) -> Observed:
-        """Apply a batch's replies, then verify against its newest values; each is a
-        follow-up stage of its own, tried again by asset when it fails for the batch."""
-        out = Observed()
+        """Apply a batch's replies, then verify against its newest values.
+
+        Both are follow-up stages: tried together first (one read of each command, one
+        write-back), and only when that fails, apart and asset by asset."""
         replies = seen.replies
+        if not replies and not self._watched(seen, None):
+            return Observed()
+        together = await attempt(session, lambda: self._follow(session, seen, now))
+        if not isinstance(together, Exception):
+            return together
+        log.warning(
+            "following commands failed for a batch: stage by stage", error=describe(together)
+        )
+        out = Observed()
         if replies:
 
             async def replies_of(part: Part) -> Observed:
-                mine = replies if part is None else [r for r in replies if r.asset_id in part]
-                return await self._replies(session, mine, now)
+                mine = [r for r in replies if part is None or r.asset_id in part]
+                return await self._follow(session, Seen(mine, {}, (), ()), now)
 
             for done in await run_stage(
                 session, Stage.REPLIES, replies_of, lambda: (r.asset_id for r in replies)
             ):
                 out.events += done.events
                 out.rejections += done.rejections
-        watched = {asset for asset, _ in seen.newest if asset in self.watching}
+        readings = Seen((), seen.newest, (), ())
+        if self._watched(readings, None):
+
+            async def verify(part: Part) -> Observed:
+                return await self._follow(session, readings, now, part)
+
+            for done in await run_stage(
+                session, Stage.VERIFICATION, verify, lambda: self._watched(readings, None)
+            ):
+                out.events += done.events
+        return out
+
+    def _watched(self, seen: Seen, part: Part) -> set[str]:
+        """The assets of ``seen``'s readings (among ``part``) that may verify a command."""
+        return {
+            asset
+            for asset, _ in seen.newest
+            if asset in self.watching and (part is None or asset in part)
+        }
+
+    async def _follow(
+        self, session: AsyncSession, seen: Seen, now: datetime, part: Part = None
+    ) -> Observed:
+        """Replies, then verification (of the assets among ``part``), one write-back."""
+        out = Observed()
+        changed: dict[str, Followed] = {}
+        moves: list[Move] = []
+        if seen.replies:
+            await self._replies(session, seen.replies, now, changed, moves, out)
+        # After the replies: a command that succeeded in this batch is verified by it.
+        watched = self._watched(seen, part)
         if watched:
-
-            async def verify(part: Part) -> list[object]:
-                return await self._verify(session, watched if part is None else part, seen, now)
-
-            for events in await run_stage(session, Stage.VERIFICATION, verify, lambda: watched):
-                out.events += events
+            await self._verify(session, watched, seen.newest, now, changed, moves)
+        if changed:
+            await history.write_back(session, list(changed.values()), now, CHANGES)
+            out.events += await history.record(session, moves)
         return out
 
     async def _read(
@@ -162,11 +198,14 @@ class CommandTracker:
         return out
 
     async def _replies(
-        self, session: AsyncSession, replies: Sequence[Reply], now: datetime
-    ) -> Observed:
-        out = Observed()
-        changed: dict[str, Followed] = {}
-        moves: list[Move] = []
+        self,
+        session: AsyncSession,
+        replies: Sequence[Reply],
+        now: datetime,
+        changed: dict[str, Followed],
+        moves: list[Move],
+        out: Observed,
+    ) -> None:
         # The commands that set their state in this batch, in the order of their replies.
         succeeded: list[Followed] = []
         ids = sorted({r.command_id for r in replies})
@@ -194,32 +233,35 @@ class CommandTracker:
             changed[row.id] = row
             moves.append(_move(row, now, reply.detail or None))
             if target is CommandState.SUCCEEDED:
-                moves += _supersede_in_batch(row, succeeded, now)
+                moves += supersession.in_batch(row, succeeded, now)
                 succeeded.append(row)
         if succeeded:
             # Before the write-back: this batch's successes are not yet succeeded in the
             # table, so the statement finds only the commands that succeeded before them.
-            moves += await _supersede_stored(session, succeeded, now)
-        if changed:
-            await history.write_back(session, list(changed.values()), now, CHANGES)
-            out.events += await history.record(session, moves)
-        return out
+            moves += await supersession.stored(session, succeeded, now)
 
     async def _verify(
-        self, session: AsyncSession, assets: Set[str], seen: Seen, now: datetime
-    ) -> list[object]:
-        newest = seen.newest
-        candidates = await self._read(
+        self,
+        session: AsyncSession,
+        assets: Set[str],
+        newest: Newest,
+        now: datetime,
+        changed: dict[str, Followed],
+        moves: list[Move],
+    ) -> None:
+        found = await self._read(
             session,
             _c.asset_id,
             sorted(assets),
             _c.verification.in_(AWAITING),
             _c.sent_at.is_not(None),
         )
+        # As this batch's replies left them: finished without effect, or superseded.
+        candidates = [
+            r for r in (changed.get(f.id, f) for f in found) if r.verification in AWAITING
+        ]
         self.watching -= assets - {c.asset_id for c in candidates}
-        on_the_way = _on_the_way(candidates)
-        changed: list[Followed] = []
-        moves: list[Move] = []
+        on_the_way = supersession.on_the_way(candidates)
         for row in candidates:
             expected = self._expected_of(row)
             reported = {
@@ -233,7 +275,9 @@ class CommandTracker:
             if verdict:
                 outcome = Verification.VERIFIED
                 row.verified_at = now
-            elif row.state == CommandState.SUCCEEDED and not _overtaken(row, on_the_way):
+            elif row.state == CommandState.SUCCEEDED and not supersession.overtaken(
+                row, on_the_way
+            ):
                 # The device said it is done and reports otherwise: flag it. Before its
                 # final reply the state may still be on its way (a ramp), so wait; and a
                 # newer command on its way may have set the state since: wait for it too.
@@ -243,13 +287,9 @@ class CommandTracker:
             if row.verification == outcome.value:
                 continue
             row.verification = outcome.value
-            changed.append(row)
+            changed[row.id] = row
             detail: dict[str, Any] = {"expected": _plain(expected), "reported": reported}
             moves.append(_move(row, now, detail, transition=False))
-        if not changed:
-            return []
-        await history.write_back(session, changed, now, CHANGES)
-        return await history.record(session, moves)
 
     def _expected_of(self, row: Followed) -> dict[str, Any]:
         """What would prove the command; empty (it cannot be verified) when its stored
@@ -268,82 +308,6 @@ class CommandTracker:
                 expected = {}
             self._expected[key] = expected
         return expected
-
-
-def _supersede_in_batch(row: Followed, before: Sequence[Followed], now: datetime) -> list[Move]:
-    """Commands that succeeded earlier in this batch, superseded by ``row``."""
-    names = shares_state(row.asset_type, row.name)
-    moves = []
-    for older in before:
-        same = older.asset_id == row.asset_id and older.name in names
-        if same and older.verification in AWAITING:
-            older.verification = Verification.SUPERSEDED.value
-            moves.append(_move(older, now, {"superseded_by": row.id}, transition=False))
-    return moves
-
-
-async def _supersede_stored(
-    session: AsyncSession, succeeded: Sequence[Followed], now: datetime
-) -> list[Move]:
-    """Commands that succeeded before this batch and still await verification,
-    superseded by this batch's successes on the same assets that set the same state: one
-    statement per set of command names (a dim and a switch set the same level), whatever
-    the number of assets."""
-    by_names: dict[frozenset[str], dict[str, str]] = {}
-    for row in succeeded:
-        names = shares_state(row.asset_type, row.name)
-        if names:
-            by_names.setdefault(names, {})[row.asset_id] = row.id
-    moves = []
-    for names, newest in by_names.items():
-        for part in parts(session, sorted(newest)):
-            result = await session.execute(
-                update(Command)
-                .where(
-                    among(session, Command.asset_id, part),
-                    Command.name.in_(sorted(names)),
-                    Command.state == CommandState.SUCCEEDED,
-                    Command.verification.in_(AWAITING),
-                )
-                .values(verification=Verification.SUPERSEDED, updated_at=now)
-                .returning(_c.id, _c.asset_id, _c.batch_id, _c.name, _c.state)
-            )
-            moves += [
-                Move(
-                    r.id,
-                    r.asset_id,
-                    r.batch_id,
-                    r.name,
-                    r.state,
-                    Verification.SUPERSEDED.value,
-                    now,
-                    r.asset_id,
-                    DEVICE,
-                    {"superseded_by": newest[r.asset_id]},
-                    transition=False,
-                )
-                for r in result
-            ]
-    return moves
-
-
-def _on_the_way(rows: Sequence[Followed]) -> dict[str, list[Followed]]:
-    """By asset, the commands sent and not finished: the device may have set their state
-    already, and their reply is still to come."""
-    out: dict[str, list[Followed]] = {}
-    for row in rows:
-        if row.state in DELIVERED:
-            out.setdefault(row.asset_id, []).append(row)
-    return out
-
-
-def _overtaken(row: Followed, on_the_way: Mapping[str, Sequence[Followed]]) -> bool:
-    """Whether another command on its way to the asset sets the state ``row`` set."""
-    others = on_the_way.get(row.asset_id)
-    if not others:
-        return False
-    names = shares_state(row.asset_type, row.name)
-    return any(o.id != row.id and o.name in names for o in others)
 
 
 def _plain(expected: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from enum import StrEnum
+from functools import partial
 from typing import TypeVar
 
 import structlog
@@ -56,6 +57,20 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first[:200]}"
 
 
+async def attempt(session: AsyncSession, work: Callable[[], Awaitable[R]]) -> R | Exception:
+    """``work``'s result, or the exception it raised with its writes rolled back to a
+    savepoint (the transaction goes on). A savepoint that cannot be rolled back means
+    the database is away: that raises, and the gateway holds the batch."""
+    savepoint = await session.begin_nested()
+    try:
+        result = await work()
+    except Exception as exc:
+        await savepoint.rollback()
+        return exc
+    await savepoint.commit()
+    return result
+
+
 async def run_stage(
     session: AsyncSession,
     stage: Stage,
@@ -65,35 +80,29 @@ async def run_stage(
     """Run ``work`` for the whole batch (``None``) in a savepoint; if it fails, run it
     again on halves of ``assets()`` until each failing asset is alone. Returns the results
     of the attempts that succeeded (their work is kept); failures are logged and counted,
-    never raised (only a savepoint that cannot be rolled back raises)."""
+    never raised (see :func:`attempt`)."""
     done: list[R] = []
     failed: list[tuple[str | None, Exception]] = []
     todo: list[tuple[str, ...] | None] = [None]
     while todo:
         part = todo.pop()
-        savepoint = await session.begin_nested()
-        try:
-            result = await work(None if part is None else frozenset(part))
-        except Exception as exc:
-            # Rolled back, the transaction goes on: the failure was the follow-up's. If it
-            # cannot be, the database is away: that raises, and the batch is held.
-            await savepoint.rollback()
-            if part is None:
-                part = tuple(sorted(set(assets())))
-                log.warning(
-                    "follow-up failed for a batch: trying again asset by asset",
-                    stage=stage.value,
-                    assets=len(part),
-                    error=describe(exc),
-                )
-            if len(part) <= 1:
-                failed.append((part[0] if part else None, exc))
-            else:
-                middle = len(part) // 2
-                todo += [part[middle:], part[:middle]]
+        result = await attempt(session, partial(work, None if part is None else frozenset(part)))
+        if not isinstance(result, Exception):
+            done.append(result)
             continue
-        await savepoint.commit()
-        done.append(result)
+        if part is None:
+            part = tuple(sorted(set(assets())))
+            log.warning(
+                "follow-up failed for a batch: trying again asset by asset",
+                stage=stage.value,
+                assets=len(part),
+                error=describe(result),
+            )
+        if len(part) <= 1:
+            failed.append((part[0] if part else None, result))
+        else:
+            middle = len(part) // 2
+            todo += [part[middle:], part[:middle]]
     if failed:
         abandoned(stage, [a for a, _ in failed], failed[0][1])
     return done
