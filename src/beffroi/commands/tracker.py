@@ -206,8 +206,8 @@ class CommandTracker:
         moves: list[Move],
         out: Observed,
     ) -> None:
-        # The commands that set their state in this batch, in the order of their replies.
-        succeeded: list[Followed] = []
+        # By asset, the commands that set their state in this batch, in reply order.
+        succeeded: dict[str, list[Followed]] = {}
         ids = sorted({r.command_id for r in replies})
         rows = {f.id: f for f in await self._read(session, _c.id, ids)}
         for reply in replies:
@@ -234,11 +234,11 @@ class CommandTracker:
             moves.append(_move(row, now, reply.detail or None))
             if target is CommandState.SUCCEEDED:
                 moves += supersession.in_batch(row, succeeded, now)
-                succeeded.append(row)
         if succeeded:
             # Before the write-back: this batch's successes are not yet succeeded in the
             # table, so the statement finds only the commands that succeeded before them.
-            moves += await supersession.stored(session, succeeded, now)
+            done = [r for rows in succeeded.values() for r in rows]
+            moves += await supersession.stored(session, done, now)
 
     async def _verify(
         self,
