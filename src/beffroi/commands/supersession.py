@@ -16,14 +16,15 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import Executable, Text, bindparam, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.commands.history import Move
 from beffroi.commands.lifecycle import DELIVERED, Verification
 from beffroi.commands.models import Command
 from beffroi.commands.verification import shares_state
-from beffroi.db.lists import among, parts
+from beffroi.db.lists import is_postgres, parts
 
 # Whoever moves a command by replying or reporting: the device.
 DEVICE = "device"
@@ -71,25 +72,10 @@ async def stored(session: AsyncSession, succeeded: Sequence[Row], now: datetime)
         names = shares_state(row.asset_type, row.name)
         if names:
             by_names.setdefault(names, {})[row.asset_id] = row.id
-    c = Command.__table__.c
     moves = []
     for names, newest in by_names.items():
         for part in parts(session, sorted(newest)):
-            result = await session.execute(
-                update(Command)
-                .where(
-                    among(session, Command.asset_id, part),
-                    Command.name.in_(sorted(names)),
-                    # Succeeded: only a success sets it. Not ``state =``: a prepared
-                    # statement's generic plan answers that through the dispatcher's
-                    # (state, next_attempt_at) index, every succeeded command for each
-                    # asset (seconds for a batch of 5,000 replies).
-                    Command.verify_by.is_not(None),
-                    Command.verification.in_(AWAITING),
-                )
-                .values(verification=Verification.SUPERSEDED, updated_at=now)
-                .returning(c.id, c.asset_id, c.batch_id, c.name, c.state)
-            )
+            result = await session.execute(*_superseding(session, part, sorted(names), now))
             moves += [
                 Move(
                     r.id,
@@ -107,6 +93,64 @@ async def stored(session: AsyncSession, succeeded: Sequence[Row], now: datetime)
                 for r in result
             ]
     return moves
+
+
+# Each asset's commands looked up through its index, one asset at a time (LATERAL, kept
+# apart from the rest of the plan by OFFSET 0). As a plain join, the planner, trusting
+# statistics taken before a city-wide command (no command succeeded, none pending yet),
+# scanned every such command once per asset: seconds for 5,000 replies, quadratic.
+# Succeeded is told by verify_by (only a success sets it), not by state, for which a
+# generic plan chose the dispatcher's (state, next_attempt_at) index likewise.
+_SUPERSEDE_PG = text(
+    """
+    UPDATE commands AS c SET verification = :superseded, updated_at = :now
+    FROM (
+        SELECT older.id FROM unnest(CAST(:assets AS text[])) AS a(asset_id)
+        CROSS JOIN LATERAL (
+            SELECT commands.id FROM commands
+            WHERE commands.asset_id = a.asset_id
+              AND commands.name = ANY(CAST(:names AS text[]))
+              AND commands.verify_by IS NOT NULL
+              AND commands.verification = ANY(CAST(:awaiting AS text[]))
+            OFFSET 0
+        ) AS older
+    ) AS s
+    WHERE c.id = s.id
+    RETURNING c.id, c.asset_id, c.batch_id, c.name, c.state
+    """
+).bindparams(
+    bindparam("assets", type_=ARRAY(Text)),
+    bindparam("names", type_=ARRAY(Text)),
+    bindparam("awaiting", type_=ARRAY(Text)),
+)
+
+
+def _superseding(
+    session: AsyncSession, assets: Sequence[str], names: list[str], now: datetime
+) -> tuple[Executable, dict[str, object]]:
+    """The statement superseding the awaiting successes of ``assets``, and its values."""
+    if is_postgres(session):
+        values: dict[str, object] = {
+            "superseded": Verification.SUPERSEDED.value,
+            "now": now,
+            "assets": list(assets),
+            "names": names,
+            "awaiting": list(AWAITING),
+        }
+        return _SUPERSEDE_PG, values
+    c = Command.__table__.c
+    statement = (
+        update(Command)
+        .where(
+            Command.asset_id.in_(assets),
+            Command.name.in_(names),
+            Command.verify_by.is_not(None),
+            Command.verification.in_(AWAITING),
+        )
+        .values(verification=Verification.SUPERSEDED, updated_at=now)
+        .returning(c.id, c.asset_id, c.batch_id, c.name, c.state)
+    )
+    return statement, {}
 
 
 def on_the_way(rows: Sequence[Row]) -> dict[str, list[Row]]:
