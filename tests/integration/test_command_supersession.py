@@ -18,8 +18,14 @@ import pytest
 from sqlalchemy import select
 
 from beffroi.commands import jobs
+from beffroi.commands import service as commands
+from beffroi.commands.dispatcher import CommandDispatcher
+from beffroi.commands.schemas import CommandCreate
+from beffroi.commands.tracker import CommandTracker
 from beffroi.context import Context, Runtime
+from beffroi.telemetry.decode import Readings, Reply, Status
 from beffroi.telemetry.models import LatestValue
+from beffroi.telemetry.store import Batch, TelemetryStore
 from beffroi.timeutil import utcnow
 from tests.integration.test_commands import (
     ROOT,
@@ -32,6 +38,7 @@ from tests.integration.test_commands import (
     hub,
     wait_for,
 )
+from tests.mqtt_support import make_device_site
 
 pytestmark = pytest.mark.asyncio
 
@@ -251,3 +258,52 @@ async def test_group_commands_supersede_only_when_they_succeed(
             assert await children(second) == {"succeeded/superseded": len(lights)}
         finally:
             await cabinet.close()
+
+
+async def test_within_one_batch_the_last_success_supersedes_and_a_failure_stays_unverified(
+    runtime: Runtime, system: Context
+) -> None:
+    """Replies and readings in one batch, as the gateway's tracker sees them: the dispatcher
+    sends, the store follows up (no broker: the order inside the batch is the test's)."""
+    site = await make_device_site(system)
+    light, other = site.child, site.other
+    tracker = CommandTracker(root=ROOT, verify_window=timedelta(minutes=5))
+    store = TelemetryStore(runtime.db, [tracker])
+    now = utcnow()
+    await store.write(
+        Batch(
+            statuses=[
+                Status(light, True, None, now, "status", site.gateway),
+                Status(other, True, None, now, "status", None),
+            ]
+        )
+    )
+    ids = {}
+    for key, asset, level in (("older", light, 40), ("newer", light, 60), ("failed", other, 30)):
+        body = CommandCreate(asset_id=asset, name="dim", params={"level_pct": level})
+        ids[key] = (await commands.send_command(system, body)).id
+    dispatcher = CommandDispatcher(
+        runtime.db, runtime.events, lambda _topic, _payload: None, tracker, root=ROOT
+    )
+    assert await dispatcher.dispatch_due() == 3
+    ts = utcnow()
+    await store.write(
+        Batch(
+            replies=[
+                Reply(light, ids["older"], "succeeded", {}, ts),
+                Reply(light, ids["newer"], "succeeded", {}, ts),
+                Reply(other, ids["failed"], "failed", {}, ts),
+            ],
+            readings=[
+                Readings(light, (("level_pct", ts, 60.0, None),)),
+                # The level the failed command asked for: it proves nothing of a failure.
+                Readings(other, (("level_pct", ts, 30.0, None),)),
+            ],
+        )
+    )
+    outcome = {k: (await commands.get_command(system, i)) for k, i in ids.items()}
+    assert {k: (c.state, c.verification) for k, c in outcome.items()} == {
+        "older": ("succeeded", "superseded"),
+        "newer": ("succeeded", "verified"),
+        "failed": ("failed", "not_applicable"),
+    }
