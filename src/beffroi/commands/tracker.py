@@ -166,16 +166,19 @@ class CommandTracker:
     async def _follow(
         self, session: AsyncSession, seen: Seen, now: datetime, part: Part = None
     ) -> Observed:
-        """Replies, then verification (of the assets among ``part``), one write-back."""
+        """Replies, then supersession and verification (of the assets among ``part``),
+        one write-back."""
         out = Observed()
         changed: dict[str, Followed] = {}
         moves: list[Move] = []
+        # By asset, the commands that set their state in this batch, in reply order.
+        succeeded: dict[str, list[Followed]] = {}
         if seen.replies:
-            await self._replies(session, seen.replies, now, changed, moves, out)
+            await self._replies(session, seen.replies, now, changed, moves, out, succeeded)
         # After the replies: a command that succeeded in this batch is verified by it.
         watched = self._watched(seen, part)
-        if watched:
-            await self._verify(session, watched, seen.newest, now, changed, moves)
+        if watched or succeeded:
+            await self._verify(session, watched, succeeded, seen.newest, now, changed, moves)
         if changed:
             await history.write_back(session, list(changed.values()), now, CHANGES)
             out.events += await history.record(session, moves)
@@ -205,9 +208,8 @@ class CommandTracker:
         changed: dict[str, Followed],
         moves: list[Move],
         out: Observed,
+        succeeded: dict[str, list[Followed]],
     ) -> None:
-        # By asset, the commands that set their state in this batch, in reply order.
-        succeeded: dict[str, list[Followed]] = {}
         ids = sorted({r.command_id for r in replies})
         rows = {f.id: f for f in await self._read(session, _c.id, ids)}
         for reply in replies:
@@ -234,33 +236,35 @@ class CommandTracker:
             moves.append(_move(row, now, reply.detail or None))
             if target is CommandState.SUCCEEDED:
                 moves += supersession.in_batch(row, succeeded, now)
-        if succeeded:
-            # Before the write-back: this batch's successes are not yet succeeded in the
-            # table, so the statement finds only the commands that succeeded before them.
-            done = [r for rows in succeeded.values() for r in rows]
-            moves += await supersession.stored(session, done, now)
 
     async def _verify(
         self,
         session: AsyncSession,
-        assets: Set[str],
+        watched: Set[str],
+        succeeded: Mapping[str, Sequence[Followed]],
         newest: Newest,
         now: datetime,
         changed: dict[str, Followed],
         moves: list[Move],
     ) -> None:
+        """The commands awaiting verification on the assets with readings (``watched``)
+        or with a success in this batch, in one read: those the batch's successes
+        supersede, then those the readings verify."""
         found = await self._read(
             session,
             _c.asset_id,
-            sorted(assets),
+            sorted(watched | succeeded.keys()),
             _c.verification.in_(AWAITING),
             _c.sent_at.is_not(None),
         )
-        # As this batch's replies left them: finished without effect, or superseded.
-        candidates = [
-            r for r in (changed.get(f.id, f) for f in found) if r.verification in AWAITING
-        ]
-        self.watching -= assets - {c.asset_id for c in candidates}
+        # As this batch's replies left them.
+        rows = [changed.get(f.id, f) for f in found]
+        for row, newer in supersession.earlier(rows, succeeded):
+            changed[row.id] = row
+            moves.append(_move(row, now, {"superseded_by": newer}, transition=False))
+        # Finished without effect, or superseded: not verified.
+        candidates = [r for r in rows if r.asset_id in watched and r.verification in AWAITING]
+        self.watching -= watched - {c.asset_id for c in candidates}
         on_the_way = supersession.on_the_way(candidates)
         for row in candidates:
             expected = self._expected_of(row)
