@@ -43,6 +43,11 @@ class RuleEvaluation(Protocol):
 class Rules(Protocol):
     """The monitoring rules, evaluated on each batch's newest values."""
 
+    @property
+    def idle(self) -> bool:
+        """Whether there is nothing to evaluate nor to report."""
+        ...
+
     async def evaluate(
         self, session: AsyncSession, newest: Newest, now: datetime
     ) -> RuleEvaluation:
@@ -101,7 +106,7 @@ class AlarmObserver:
     async def observe(self, session: AsyncSession, seen: Seen, now: datetime) -> Observed:
         """Raise and clear the alarms of what the batch brought."""
         signals = fault_signals(seen.events) + connectivity_signals(seen.connectivity)
-        newest = seen.newest if self.rules is not None else {}
+        newest = seen.newest if self.rules is not None and not self.rules.idle else {}
         if not signals and not newest:
             return Observed()
 

@@ -125,6 +125,11 @@ class RuleEngine:
         """The rules evaluated now, by id."""
         return self._rules
 
+    @property
+    def idle(self) -> bool:
+        """Nothing to evaluate nor to report: no enabled rule, none that failed to build."""
+        return not self._rules and not self._unbuildable
+
     async def refresh(self, db: Database) -> None:
         """Reload the enabled rules (and the city's sun) from the database."""
         async with db.read() as session:
