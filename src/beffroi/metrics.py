@@ -64,3 +64,10 @@ COMMANDS_CLOSED = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+FOLLOWUP_FAILURES = Counter(
+    "beffroi_followup_failures_total",
+    "Follow-ups of stored messages abandoned after a failure (the messages stay stored), "
+    "by stage: an asset's command replies, verification, rules or alarms, or a hub event",
+    ["stage"],
+    registry=REGISTRY,
+)

@@ -1,5 +1,11 @@
 """Alarms from the ingest stream: fault events, silences and rule breaches, raised in the
-transaction that stores the messages behind them."""
+transaction that stores the messages behind them.
+
+Rules and alarms are follow-up stages (:mod:`beffroi.telemetry.followup`): whatever fails
+in them, the batch is stored. The rules run inside the alarms' stage, so an asset whose
+alarms cannot be raised has its rules' states rolled back with them and judged again on
+its next values, rather than a rule believing it raised an alarm that does not exist.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from beffroi.alarms.lifecycle import COMMUNICATION_LOSS, AlarmSource
 from beffroi.alarms.signals import AlarmSignal
 from beffroi.telemetry.decode import Rejection
 from beffroi.telemetry.events import ConnectivityChanged, DeviceEventReceived
+from beffroi.telemetry.followup import Part, Stage, run_stage
 from beffroi.telemetry.store import Newest, Seen
 
 
@@ -36,11 +43,21 @@ class RuleEvaluation(Protocol):
 class Rules(Protocol):
     """The monitoring rules, evaluated on each batch's newest values."""
 
+    @property
+    def idle(self) -> bool:
+        """Whether there is nothing to evaluate nor to report."""
+        ...
+
     async def evaluate(
         self, session: AsyncSession, newest: Newest, now: datetime
     ) -> RuleEvaluation:
         """Signals of the rules the batch's values breach or satisfy again."""
         ...
+
+
+def _of(newest: Newest, assets: frozenset[str]) -> Newest:
+    """The values of ``assets`` among ``newest``."""
+    return {k: v for k, v in newest.items() if k[0] in assets}
 
 
 def fault_signals(events: Sequence[DeviceEventReceived]) -> list[AlarmSignal]:
@@ -89,11 +106,42 @@ class AlarmObserver:
     async def observe(self, session: AsyncSession, seen: Seen, now: datetime) -> Observed:
         """Raise and clear the alarms of what the batch brought."""
         signals = fault_signals(seen.events) + connectivity_signals(seen.connectivity)
-        if self.rules is not None and seen.newest:
-            evaluation = await self.rules.evaluate(session, seen.newest, now)
-            signals += evaluation.signals
-            self.failed += evaluation.failed
-        return Observed(await raising.apply(session, signals, now))
+        newest = seen.newest if self.rules is not None and not self.rules.idle else {}
+        if not signals and not newest:
+            return Observed()
+
+        async def alarms_of(part: Part) -> tuple[list[object], list[tuple[int, str]]]:
+            mine = [s for s in signals if part is None or s.asset_id in part]
+            failed: list[tuple[int, str]] = []
+            if newest:
+                values = newest if part is None else _of(newest, part)
+                for evaluation in await self._evaluate(session, values, now):
+                    mine += evaluation.signals
+                    failed += evaluation.failed
+            return await raising.apply(session, mine, now), failed
+
+        def assets() -> set[str]:
+            return {s.asset_id for s in signals} | {asset for asset, _ in newest}
+
+        out = Observed()
+        for events, failed in await run_stage(session, Stage.ALARMS, alarms_of, assets):
+            out.events += events
+            self.failed += failed
+        return out
+
+    async def _evaluate(
+        self, session: AsyncSession, newest: Newest, now: datetime
+    ) -> list[RuleEvaluation]:
+        """The rules' verdicts on ``newest``, a stage of its own inside the alarms'."""
+        rules = self.rules
+        assert rules is not None
+
+        async def evaluate(part: Part) -> RuleEvaluation:
+            return await rules.evaluate(session, newest if part is None else _of(newest, part), now)
+
+        return await run_stage(
+            session, Stage.RULES, evaluate, lambda: {asset for asset, _ in newest}
+        )
 
     async def silenced(
         self, session: AsyncSession, changes: Sequence[ConnectivityChanged], now: datetime

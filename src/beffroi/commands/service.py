@@ -41,7 +41,7 @@ from beffroi.commands.schemas import (
     TargetKind,
     TransitionOut,
 )
-from beffroi.commands.verification import expected_state, shares_state
+from beffroi.commands.verification import expected_state
 from beffroi.communes.lookup import filter_codes
 from beffroi.core import audit
 from beffroi.core.context import Context
@@ -56,7 +56,6 @@ from beffroi.core.principal import Permission
 from beffroi.core.time import utcnow
 from beffroi.db import Base
 from beffroi.db.copy import insert_rows
-from beffroi.db.lists import among, parts
 
 T = TypeVar("T")
 MAX_BATCH = 200_000
@@ -173,27 +172,6 @@ async def _insert_commands(session: AsyncSession, rows: Sequence[dict[str, Any]]
     await insert_rows(session, Base.metadata.tables["commands"], rows)
 
 
-async def _supersede(session: AsyncSession, rows: Sequence[dict[str, Any]], now: datetime) -> None:
-    """Older commands setting the same state of the same assets can no longer be verified
-    against it: the newer command decides what the state should be."""
-    by_names: dict[frozenset[str], list[str]] = {}
-    for r in rows:
-        if r["verification"] == Verification.PENDING:
-            by_names.setdefault(shares_state(r["asset_type"], r["name"]), []).append(r["asset_id"])
-    for names, asset_ids in by_names.items():
-        for part in parts(session, asset_ids):
-            await session.execute(
-                update(Command)
-                .where(
-                    among(session, Command.asset_id, part),
-                    Command.name.in_(sorted(names)),
-                    Command.verification.in_([Verification.PENDING, Verification.MISMATCH]),
-                    Command.created_at < now,
-                )
-                .values(verification=Verification.SUPERSEDED, updated_at=now)
-            )
-
-
 # --- one command ---------------------------------------------------------------------------
 
 
@@ -228,7 +206,6 @@ async def _send_command(ctx: Context, body: CommandCreate) -> CommandOut:
     now = utcnow()
     row = _row(ctx, checked, ref, now, body.reason, None)
     async with ctx.db.write() as session:
-        await _supersede(session, [row], now)
         await _insert_commands(session, [row])
         events = await history.record(session, _moves(ctx, [row], now))
         await wakeup.notify(session)
@@ -654,7 +631,6 @@ async def _create_batch(ctx: Context, body: BatchCreate, retry_of: str | None = 
     async with ctx.db.write() as session:
         session.add(batch)
         await session.flush()
-        await _supersede(session, rows, now)
         await _insert_commands(session, rows)
         events = await history.record(session, _moves(ctx, rows, now))
         await wakeup.notify(session)

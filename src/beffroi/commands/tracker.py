@@ -4,35 +4,42 @@ The gateway's ingest transaction calls :meth:`CommandTracker.observe` with each 
 replies and newest values, so a reply moves its command in the same commit that stores
 it, and a redelivered batch finds nothing left to move. A duplicate or late reply (to a
 command already final) changes nothing; a reply naming a command the hub never sent is
-counted as rejected input.
+counted as rejected input. Replies and verification are two follow-up stages
+(:mod:`beffroi.telemetry.followup`): whatever fails in them, the batch is stored.
+
+A command that succeeds supersedes the verification of those that succeeded before it
+(:mod:`.supersession`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
+import structlog
 from sqlalchemy import Text, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi import metrics
-from beffroi.commands import history
+from beffroi.commands import history, supersession
 from beffroi.commands.history import Move
 from beffroi.commands.lifecycle import FINAL, CommandState, Verification, can_move
 from beffroi.commands.models import Command
+from beffroi.commands.supersession import AWAITING, DEVICE
 from beffroi.commands.verification import expected_state, judge
 from beffroi.db.lists import among, parts
 from beffroi.devices import topics
 from beffroi.telemetry.decode import Reason, Rejection, Reply
-from beffroi.telemetry.store import Seen
+from beffroi.telemetry.followup import Part, Stage, abandoned, attempt, describe, run_stage
+from beffroi.telemetry.store import Newest, Seen
+
+log = structlog.get_logger(__name__)
 
 # Distinct (type, command, parameters) whose expected state is remembered.
 EXPECTED_CACHE = 1024
-DEVICE = "device"
-AWAITING = (Verification.PENDING.value, Verification.MISMATCH.value)
 # The columns the tracker may change, written back together once per batch.
 CHANGES = (
     "state",
@@ -83,9 +90,6 @@ class Observed:
     rejections: list[Rejection] = field(default_factory=list)
 
 
-Newest = Mapping[tuple[str, str], tuple[datetime, float | None, str | None]]
-
-
 class CommandTracker:
     """Moves commands on replies and verifies them against reported state.
 
@@ -114,16 +118,67 @@ class CommandTracker:
         self.watching = set(rows.scalars())
 
     async def observe(self, session: AsyncSession, seen: Seen, now: datetime) -> Observed:
-        """Apply a batch's replies, then verify against its newest values."""
-        replies, newest = seen.replies, seen.newest
+        """Apply a batch's replies, then verify against its newest values.
+
+        Both are follow-up stages: tried together first (one read of each command, one
+        write-back), and only when that fails, apart and asset by asset."""
+        replies = seen.replies
+        if not replies and not any(asset in self.watching for asset, _ in seen.newest):
+            return Observed()
+        together = await attempt(session, lambda: self._follow(session, seen, now))
+        if not isinstance(together, Exception):
+            return together
+        log.warning(
+            "following commands failed for a batch: stage by stage", error=describe(together)
+        )
+        out = Observed()
+        if replies:
+
+            async def replies_of(part: Part) -> Observed:
+                mine = [r for r in replies if part is None or r.asset_id in part]
+                return await self._follow(session, Seen(mine, {}, (), ()), now)
+
+            for done in await run_stage(
+                session, Stage.REPLIES, replies_of, lambda: (r.asset_id for r in replies)
+            ):
+                out.events += done.events
+                out.rejections += done.rejections
+        readings = Seen((), seen.newest, (), ())
+        if self._watched(readings, None):
+
+            async def verify(part: Part) -> Observed:
+                return await self._follow(session, readings, now, part)
+
+            for done in await run_stage(
+                session, Stage.VERIFICATION, verify, lambda: self._watched(readings, None)
+            ):
+                out.events += done.events
+        return out
+
+    def _watched(self, seen: Seen, part: Part) -> set[str]:
+        """The assets of ``seen``'s readings (among ``part``) that may verify a command."""
+        return {
+            asset
+            for asset, _ in seen.newest
+            if asset in self.watching and (part is None or asset in part)
+        }
+
+    async def _follow(
+        self, session: AsyncSession, seen: Seen, now: datetime, part: Part = None
+    ) -> Observed:
+        """Replies, then supersession and verification (of the assets among ``part``),
+        one write-back."""
         out = Observed()
         changed: dict[str, Followed] = {}
         moves: list[Move] = []
-        if replies:
-            await self._replies(session, replies, now, changed, moves, out)
-        watched = {asset for asset, _ in newest if asset in self.watching}
-        if watched:
-            await self._verify(session, watched, newest, now, changed, moves)
+        # By asset, the commands that set their state in this batch, in reply order.
+        succeeded: dict[str, list[Followed]] = {}
+        if seen.replies:
+            await self._replies(session, seen.replies, now, changed, moves, out, succeeded)
+        # After the replies: a command that succeeded in this batch is verified by it.
+        watched = self._watched(seen, part)
+        if watched or succeeded:
+            await self._verify(session, watched, succeeded, seen.newest, now, changed, moves)
         if changed:
             await history.write_back(session, list(changed.values()), now, CHANGES)
             out.events += await history.record(session, moves)
@@ -153,6 +208,7 @@ class CommandTracker:
         changed: dict[str, Followed],
         moves: list[Move],
         out: Observed,
+        succeeded: dict[str, list[Followed]],
     ) -> None:
         ids = sorted({r.command_id for r in replies})
         rows = {f.id: f for f in await self._read(session, _c.id, ids)}
@@ -178,25 +234,38 @@ class CommandTracker:
                     row.verification = Verification.NOT_APPLICABLE.value
             changed[row.id] = row
             moves.append(_move(row, now, reply.detail or None))
+            if target is CommandState.SUCCEEDED:
+                moves += supersession.in_batch(row, succeeded, now)
 
     async def _verify(
         self,
         session: AsyncSession,
-        assets: set[str],
+        watched: Set[str],
+        succeeded: Mapping[str, Sequence[Followed]],
         newest: Newest,
         now: datetime,
         changed: dict[str, Followed],
         moves: list[Move],
     ) -> None:
+        """The commands awaiting verification on the assets with readings (``watched``)
+        or with a success in this batch, in one read: those the batch's successes
+        supersede, then those the readings verify."""
         found = await self._read(
             session,
             _c.asset_id,
-            sorted(assets),
+            sorted(watched | succeeded.keys()),
             _c.verification.in_(AWAITING),
             _c.sent_at.is_not(None),
         )
-        candidates = [changed.get(f.id, f) for f in found]
-        self.watching -= assets - {c.asset_id for c in candidates}
+        # As this batch's replies left them.
+        rows = [changed.get(f.id, f) for f in found]
+        for row, newer in supersession.earlier(rows, succeeded):
+            changed[row.id] = row
+            moves.append(_move(row, now, {"superseded_by": newer}, transition=False))
+        # Finished without effect, or superseded: not verified.
+        candidates = [r for r in rows if r.asset_id in watched and r.verification in AWAITING]
+        self.watching -= watched - {c.asset_id for c in candidates}
+        on_the_way = supersession.on_the_way(candidates)
         for row in candidates:
             expected = self._expected_of(row)
             reported = {
@@ -210,9 +279,12 @@ class CommandTracker:
             if verdict:
                 outcome = Verification.VERIFIED
                 row.verified_at = now
-            elif row.state == CommandState.SUCCEEDED:
+            elif row.state == CommandState.SUCCEEDED and not supersession.overtaken(
+                row, on_the_way
+            ):
                 # The device said it is done and reports otherwise: flag it. Before its
-                # final reply the state may still be on its way (a ramp), so wait.
+                # final reply the state may still be on its way (a ramp), so wait; and a
+                # newer command on its way may have set the state since: wait for it too.
                 outcome = Verification.MISMATCH
             else:
                 continue
@@ -224,12 +296,20 @@ class CommandTracker:
             moves.append(_move(row, now, detail, transition=False))
 
     def _expected_of(self, row: Followed) -> dict[str, Any]:
+        """What would prove the command; empty (it cannot be verified) when its stored
+        parameters cannot say (a value the catalogue's check should have refused): that
+        is logged and counted once per distinct parameters, and the command is left to
+        its verification window."""
         key = (row.asset_type, row.name, row.params)
         expected = self._expected.get(key)
         if expected is None:
             if len(self._expected) >= EXPECTED_CACHE:
                 self._expected.clear()
-            expected = expected_state(row.asset_type, row.name, orjson.loads(row.params))
+            try:
+                expected = expected_state(row.asset_type, row.name, orjson.loads(row.params))
+            except Exception as exc:  # bad stored data must not stop the batch's follow-up
+                abandoned(Stage.VERIFICATION, [row.asset_id], exc, command_id=row.id)
+                expected = {}
             self._expected[key] = expected
         return expected
 

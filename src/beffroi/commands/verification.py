@@ -6,6 +6,7 @@ The catalogue says, per command, which telemetry key proves it and what the valu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,9 +40,11 @@ class _Approx(float):
     """A measured number: matches within :data:`NUMERIC_TOLERANCE`."""
 
 
+@functools.cache
 def shares_state(asset_type: str, name: str) -> frozenset[str]:
     """Names of the type's commands that set a key this command sets (dim and switch both
-    set a light's level): a newer one supersedes an older one's verification."""
+    set a light's level): one that succeeds supersedes the verification of those that
+    succeeded before it. Cached: the catalogue does not change while a process runs."""
     spec = CATALOGUE.get(asset_type)
     command = spec.command(name) if spec else None
     if spec is None or command is None:

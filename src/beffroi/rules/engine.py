@@ -2,10 +2,11 @@
 enabled rules, inside the batch's transaction, with a bounded cost per message.
 
 Rules are held in memory, indexed by (asset type, key): a value no rule concerns costs
-one dict look-up. States are read and written set-based (:mod:`.states`) inside a
-savepoint, so neither a failing rule nor a failing statement can fail the batch: a rule
-that raises is left out of the batch and reported in ``failed``, and
-:meth:`RuleEngine.disable_failed` then disables it in a transaction of its own.
+one dict look-up. States are read and written set-based (:mod:`.states`), inside the
+savepoint of the alarm observer's follow-up stage (:mod:`beffroi.telemetry.followup`), so
+neither a failing rule nor a failing statement can fail the batch: a rule that raises is
+left out of the batch and reported in ``failed``, and :meth:`RuleEngine.disable_failed`
+then disables it in a transaction of its own; a statement that fails is the stage's.
 
 Wiring (gateway): ``engine = RuleEngine(directory.get)``; ``await engine.refresh(db)`` at
 start and every few seconds (rules edited through the API are seen at the next
@@ -20,7 +21,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,7 +37,6 @@ from beffroi.rules.models import MonitoringRule
 from beffroi.rules.service import disable_after_error
 from beffroi.telemetry.decode import DeviceInfo
 
-log = structlog.get_logger(__name__)
 Newest = Mapping[tuple[str, str], tuple[datetime, float | None, str | None]]
 MAX_ERROR = 500
 
@@ -126,6 +125,11 @@ class RuleEngine:
         """The rules evaluated now, by id."""
         return self._rules
 
+    @property
+    def idle(self) -> bool:
+        """Nothing to evaluate nor to report: no enabled rule, none that failed to build."""
+        return not self._rules and not self._unbuildable
+
     async def refresh(self, db: Database) -> None:
         """Reload the enabled rules (and the city's sun) from the database."""
         async with db.read() as session:
@@ -193,26 +197,28 @@ class RuleEngine:
         """Signals of the rules that one batch's newest values breach or satisfy again.
 
         ``newest`` maps (asset, key) to (ts, number, text). Never raises for a rule's
-        sake: failures are in ``Evaluation.failed``.
+        sake: failures are in ``Evaluation.failed``. A statement that fails (the rules'
+        states) raises: the caller runs this in a savepoint, as the alarm observer's
+        follow-up stage does, which tries the batch's assets again apart.
         """
-        evaluation = Evaluation(failed=self._unbuildable)
-        self._unbuildable = []
+        unbuildable, self._unbuildable = self._unbuildable, []
+        evaluation = Evaluation(failed=list(unbuildable))
         if not self._rules:
             return evaluation
         work = self._work(newest)
         if not work:
             return evaluation
         try:
-            async with session.begin_nested():
-                if await self._sync(session, sorted({r.id for r, _, _ in work}), evaluation):
-                    work = self._work(newest)
-                known = await states.load(session, {(r.id, a) for r, a, _ in work})
-                changed, gone = self._step(work, known, now, evaluation)
-                await states.save(session, changed, gone)
-        except Exception:
-            # The savepoint is rolled back; the batch goes on without rule signals.
-            log.exception("rule states could not be read or written; rules skipped")
-            return Evaluation(failed=evaluation.failed)
+            if await self._sync(session, sorted({r.id for r, _, _ in work}), evaluation):
+                work = self._work(newest)
+            known = await states.load(session, {(r.id, a) for r, a, _ in work})
+            changed, gone = self._step(work, known, now, evaluation)
+            await states.save(session, changed, gone)
+        except BaseException:
+            # The caller's savepoint is rolled back: the rules that could not even be
+            # compiled are still to report, with the next batch.
+            self._unbuildable = unbuildable + self._unbuildable
+            raise
         self.forget([rule_id for rule_id, _ in evaluation.failed])
         return evaluation
 

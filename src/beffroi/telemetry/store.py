@@ -112,7 +112,10 @@ class Seen:
 
 class BatchObserver(Protocol):
     """Another area following the ingest stream inside its transaction (commands: replies
-    move commands, reported state verifies them; alarms: faults and silences raise them)."""
+    move commands, reported state verifies them; alarms: faults and silences raise them).
+
+    Whatever fails there must not fail the batch: an observer runs its work as follow-up
+    stages (:func:`beffroi.telemetry.followup.run_stage`), each in a savepoint."""
 
     async def observe(self, session: AsyncSession, seen: Seen, now: datetime) -> Observation:
         """Act on what a batch brought, in the batch's transaction."""
