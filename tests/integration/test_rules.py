@@ -562,3 +562,26 @@ async def test_changing_a_rule_clears_its_alarms_and_applies_at_once(
     assert rule.id not in engine.rules
     assert not [a for a in await alarms(runtime) if a.active_key]
     assert await rule_states(runtime) == {}
+
+
+async def test_http_device_ingest_runs_the_monitoring_rules(
+    runtime: Runtime, system: Context, client: httpx.AsyncClient
+) -> None:
+    """Devices without MQTT post the same payloads and are followed up the same way: a
+    threshold rule judges what they report (it did not before: only fault events did)."""
+    from beffroi.devices.credentials import issue_credentials
+
+    await fleet(system)
+    await service.create_rule(system, threshold())
+    secret = dict(await issue_credentials(system, ["SL-1"]))["SL-1"]
+    r = await client.post(
+        "/api/v1/devices/SL-1/telemetry",
+        json={"values": {"power_w": 150}},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert r.status_code == 202, r.text
+    async with runtime.db.read() as session:
+        alarms = (await session.execute(select(Alarm))).scalars().all()
+    assert [(a.asset_id, a.alarm_type, a.source) for a in alarms] == [
+        ("SL-1", "rule:hot-lights", AlarmSource.RULE.value)
+    ]

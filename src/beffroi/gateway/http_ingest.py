@@ -1,11 +1,16 @@
-"""Device ingest over HTTP, for equipment without MQTT: same contract, same pipeline.
+"""Device ingest over HTTP, for equipment without MQTT: same contract, same follow-ups.
 
+A message is decoded against the catalogue, stored, and followed up as the MQTT gateway
+does it: fault events and silences raise alarms, the monitoring rules judge its values,
+its events are published (each follow-up failing alone, :mod:`beffroi.telemetry.followup`).
 The secret is checked against the database on every request, so a rotation or a
 revocation counts from the moment it commits; a refused token is noted where operators
 look for failing devices (:mod:`beffroi.devices.logins`).
 """
 
 from __future__ import annotations
+
+import time
 
 from beffroi import metrics
 from beffroi.alarms.ingest import AlarmObserver
@@ -16,20 +21,34 @@ from beffroi.devices import topics
 from beffroi.devices.credentials import verify_device_secret
 from beffroi.devices.logins import LoginFailureLog, Refusal, Source
 from beffroi.devices.topics import Channel, Topic
+from beffroi.rules.engine import RuleEngine
+from beffroi.telemetry import followup
 from beffroi.telemetry.decode import Reason, Rejection, decode
 from beffroi.telemetry.directory import DeviceDirectory
 from beffroi.telemetry.store import Batch, TelemetryStore
+
+# How long the rules evaluated here may lag behind the database.
+RULES_S = 10.0
 
 
 class HttpIngest:
     """Per-process state of HTTP ingest: device directory, refused logins, store."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, *, rules_s: float = RULES_S) -> None:
         self.runtime = runtime
         self.directory = DeviceDirectory()
         self.failures = LoginFailureLog()
-        # Fault events sent over HTTP raise alarms as those sent over MQTT do.
-        self.store = TelemetryStore(runtime.db, observers=[AlarmObserver()])
+        self.rules = RuleEngine(self.directory.get, timezone=runtime.settings.timezone)
+        self.alarms = AlarmObserver(self.rules)
+        self.store = TelemetryStore(runtime.db, observers=[self.alarms])
+        self.rules_s = rules_s
+        self._rules_at = float("-inf")
+
+    async def _current_rules(self) -> None:
+        # Rules edited through the API apply from the next message after this long.
+        if time.monotonic() - self._rules_at >= self.rules_s:
+            await self.rules.refresh(self.runtime.db)
+            self._rules_at = time.monotonic()
 
     async def ingest(
         self,
@@ -69,6 +88,7 @@ class HttpIngest:
             raise NotAuthenticated("unknown device or wrong device token")
         if device_id not in self.directory:
             await self.directory.learn(db, [device_id])
+        await self._current_rules()
         metrics.MESSAGES_IN.labels(channel.value).inc()
         decoded = decode(
             topic,
@@ -87,5 +107,8 @@ class HttpIngest:
                 f"message rejected ({decoded.reason.value}): {decoded.detail}",
             )
         metrics.POINTS.inc(written.points)
-        self.runtime.events.publish_many(written.events)
+        followup.publish(self.runtime.events, written.events)
+        failed, self.alarms.failed = self.alarms.failed, []
+        if failed:
+            followup.publish(self.runtime.events, await self.rules.disable_failed(db, failed))
         return written.points

@@ -23,9 +23,9 @@ from beffroi import metrics
 from beffroi.core.events import EventHub
 from beffroi.core.time import utcnow
 from beffroi.gateway.source import Inbound
+from beffroi.telemetry import followup
 from beffroi.telemetry.decode import Reason, Rejection, Status, decode
 from beffroi.telemetry.directory import DeviceDirectory, unknown_senders
-from beffroi.telemetry.followup import Stage, abandoned
 from beffroi.telemetry.store import Batch, TelemetryStore, Written
 
 log = structlog.get_logger(__name__)
@@ -177,22 +177,7 @@ class IngestPipeline:
         self.stored_messages += len(items) - len(rejections)
         self.stored_points += written.points
         self.rejected += len(rejections)
-        self._publish(written.events)
-
-    def _publish(self, events: Sequence[object]) -> None:
-        """Publish a committed batch's events: the last follow-up stage. An event that
-        cannot be published is logged and counted, and the others still go: the batch is
-        stored and acknowledged whatever a subscriber does."""
-        failed: list[str | None] = []
-        error: Exception | None = None
-        for event in events:
-            try:
-                self.events.publish(event)
-            except Exception as exc:  # a subscriber's fault: never the stream's
-                failed.append(getattr(event, "asset_id", None))
-                error = error or exc
-        if error is not None:
-            abandoned(Stage.EVENTS, failed, error)
+        followup.publish(self.events, written.events)
 
     async def _learn(self, unknown: set[str], stop: asyncio.Event | None) -> bool:
         """Look the unknown devices up, waiting out a database outage as writes do."""

@@ -30,6 +30,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi import metrics
+from beffroi.core.events import EventHub
 
 log = structlog.get_logger(__name__)
 
@@ -123,3 +124,19 @@ def abandoned(
         exc_info=error,
         **context,
     )
+
+
+def publish(hub: EventHub, events: Sequence[object]) -> None:
+    """Publish a committed batch's events: the last follow-up stage. An event that cannot
+    be published is logged and counted, and the others still go: the batch is stored and
+    acknowledged whatever a subscriber does."""
+    failed: list[str | None] = []
+    error: Exception | None = None
+    for event in events:
+        try:
+            hub.publish(event)
+        except Exception as exc:  # a subscriber's fault: never the stream's
+            failed.append(getattr(event, "asset_id", None))
+            error = error or exc
+    if error is not None:
+        abandoned(Stage.EVENTS, failed, error)
