@@ -1,0 +1,45 @@
+"""Periodic work of long-running processes, written once.
+
+Every process (demo, serve, gateway, scheduler) runs jobs every so often until it is told
+to stop: :func:`every` is that loop. A failed run is logged and the job runs again at its
+next period; stopping interrupts the wait, never a run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+async def every(
+    period_s: float,
+    job: Callable[[], Awaitable[object]],
+    stop: asyncio.Event,
+    *,
+    name: str | None = None,
+    at_once: bool = False,
+) -> None:
+    """Run ``job`` every ``period_s`` seconds (first at once with ``at_once``) until
+    ``stop`` is set. An exception in a run is logged with the job's name, not raised."""
+    label = name or getattr(job, "__name__", "job")
+    if not at_once and await _stopped(stop, period_s):
+        return
+    while not stop.is_set():
+        try:
+            await job()
+        except Exception:  # a failed run is logged and tried again next period
+            log.exception("periodic job failed", job=label)
+        if await _stopped(stop, period_s):
+            return
+
+
+async def _stopped(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait ``seconds`` or until ``stop``; whether it is time to stop."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    return stop.is_set()
