@@ -23,7 +23,8 @@ from beffroi.assets.io import (
     render_csv,
     render_geojson,
 )
-from beffroi.assets.models import Asset, AssetStatus
+from beffroi.assets.lifecycle import AssetStatus
+from beffroi.assets.models import Asset
 from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.catalogue import CATALOGUE
 from beffroi.core.errors import FieldError

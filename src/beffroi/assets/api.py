@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from beffroi.assets import importing, service
 from beffroi.assets.io import detect_format, parse_csv, parse_geojson, render_csv, render_geojson
-from beffroi.assets.models import AssetStatus
+from beffroi.assets.lifecycle import AssetStatus
 from beffroi.assets.schemas import (
     AssetCreate,
     AssetOut,

@@ -12,7 +12,8 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.assets.models import Asset, AssetGroup, AssetGroupMember, AssetStatus, GroupKind
+from beffroi.assets.lifecycle import AssetStatus
+from beffroi.assets.models import Asset, AssetGroup, AssetGroupMember, GroupKind
 from beffroi.assets.schemas import GroupCreate, GroupOut, GroupUpdate, PolygonGeometry
 from beffroi.assets.validation import CHUNK, known_assets
 from beffroi.communes.service import resolve

@@ -9,20 +9,11 @@ from typing import Any
 from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from beffroi.assets.lifecycle import AssetStatus
 from beffroi.core.time import utcnow
 from beffroi.db import Base, JSONType, UTCDateTime
 
 ASSET_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
-
-
-class AssetStatus(StrEnum):
-    """Lifecycle of a piece of equipment."""
-
-    PLANNED = "planned"
-    IN_SERVICE = "in_service"
-    MAINTENANCE = "maintenance"
-    OUT_OF_SERVICE = "out_of_service"
-    DECOMMISSIONED = "decommissioned"
 
 
 class Asset(Base):

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from beffroi.assets.models import ASSET_ID_PATTERN, AssetStatus, GroupKind
+from beffroi.assets.lifecycle import AssetStatus
+from beffroi.assets.models import ASSET_ID_PATTERN, GroupKind
 from beffroi.core.dates import Day
 
 AssetId = Annotated[str, Field(pattern=ASSET_ID_PATTERN, description="1-64 of [A-Za-z0-9._-]")]

@@ -22,7 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.assets.models import ASSET_ID_PATTERN, Asset, AssetStatus
+from beffroi.assets.lifecycle import AssetStatus
+from beffroi.assets.models import ASSET_ID_PATTERN, Asset
 from beffroi.assets.schemas import AssetCreate, AssetOut, AssetUpdate, Point
 from beffroi.assets.validation import CommuneIndex, Known, check_asset, known_assets
 from beffroi.communes.lookup import filter_codes

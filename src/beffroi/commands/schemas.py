@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from beffroi.assets.models import AssetStatus
+from beffroi.assets.lifecycle import AssetStatus
 from beffroi.assets.schemas import AssetId, PolygonGeometry
 from beffroi.commands.lifecycle import BatchState, CommandState, Verification
 

@@ -16,7 +16,7 @@ from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.assets import groups
-from beffroi.assets.models import AssetStatus
+from beffroi.assets.lifecycle import AssetStatus
 from beffroi.assets.service import AssetFilter, AssetRef, BBox, asset_refs, get_asset
 from beffroi.catalogue import CATALOGUE, rights
 from beffroi.commands import history, policy, wakeup

@@ -20,7 +20,8 @@ from sqlalchemy import select
 from beffroi.alarms.events import AlarmChanged
 from beffroi.alarms.lifecycle import ACTIVE, Action, AlarmState
 from beffroi.alarms.models import Alarm
-from beffroi.assets.models import Asset, AssetStatus
+from beffroi.assets.lifecycle import AssetStatus
+from beffroi.assets.models import Asset
 from beffroi.catalogue import CATALOGUE
 from beffroi.commands.events import CommandChanged
 from beffroi.commands.lifecycle import OPEN as OPEN_COMMANDS

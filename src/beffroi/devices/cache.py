@@ -23,7 +23,8 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.assets.models import Asset, AssetStatus
+from beffroi.assets.lifecycle import AssetStatus
+from beffroi.assets.models import Asset
 from beffroi.db import Database
 from beffroi.devices import changes
 from beffroi.devices.models import DeviceCredential

@@ -15,7 +15,8 @@ from enum import StrEnum
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.assets.models import Asset, AssetStatus
+from beffroi.assets.lifecycle import AssetStatus
+from beffroi.assets.models import Asset
 from beffroi.core.context import Context
 from beffroi.core.principal import Permission
 from beffroi.core.time import utcnow

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.assets.models import Asset, AssetStatus
+from beffroi.assets.lifecycle import AssetStatus
+from beffroi.assets.models import Asset
 from beffroi.core.context import Context
 from beffroi.core.dates import OUT_OF_RANGE, day_in_range
 from beffroi.core.errors import FieldError, InvalidInput

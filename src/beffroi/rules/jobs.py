@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beffroi.alarms import raising
 from beffroi.alarms.lifecycle import AlarmSource
 from beffroi.alarms.signals import AlarmSignal
-from beffroi.assets.models import Asset, AssetStatus
+from beffroi.assets.lifecycle import AssetStatus
+from beffroi.assets.models import Asset
 from beffroi.catalogue import Severity
 from beffroi.core.time import utcnow
 from beffroi.db import Database

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from beffroi.assets.models import Asset, AssetStatus
+from beffroi.assets.lifecycle import AssetStatus
+from beffroi.assets.models import Asset
 from beffroi.assets.schemas import AssetCreate, AssetOut
 from beffroi.assets.service import AssetFilter, iter_assets
 from beffroi.core.context import Context

@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from beffroi.assets.models import Asset, AssetStatus
+from beffroi.assets.lifecycle import AssetStatus
+from beffroi.assets.models import Asset
 from beffroi.catalogue import CATALOGUE
 from beffroi.db import Database
 from beffroi.db.lists import among, parts

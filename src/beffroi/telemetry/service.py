@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Float, Integer, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.assets.models import AssetStatus
+from beffroi.assets.lifecycle import AssetStatus
 from beffroi.assets.service import AssetFilter, get_asset, scoped_asset_ids
 from beffroi.catalogue import CATALOGUE
 from beffroi.core.context import Context
