@@ -24,11 +24,11 @@ from beffroi.alarms.history import Entry, write
 from beffroi.alarms.lifecycle import SEVERITY_RANK, Action, AlarmSource, AlarmState
 from beffroi.alarms.models import Alarm
 from beffroi.alarms.signals import AlarmSignal
-from beffroi.assets.models import Asset
+from beffroi.assets import queries as asset_queries
 from beffroi.catalogue import CATALOGUE, Severity
 from beffroi.db import Base
 from beffroi.db.lists import among, parts
-from beffroi.telemetry.models import DeviceStatus
+from beffroi.telemetry import queries as telemetry_queries
 
 CHUNK = 900
 SYSTEM = "system"
@@ -195,16 +195,12 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 async def _assets(session: AsyncSession, ids: Iterable[str]) -> dict[str, _AssetInfo]:
     """Type, commune and parent (the cabinet, or the gateway it speaks through)."""
-    out: dict[str, _AssetInfo] = {}
-    for part in parts(session, sorted(ids)):
-        rows = await session.execute(
-            select(Asset.id, Asset.type, Asset.commune_code, Asset.parent_id, DeviceStatus.via)
-            .outerjoin(DeviceStatus, DeviceStatus.asset_id == Asset.id)
-            .where(among(session, Asset.id, part))
-        )
-        for row in rows:
-            out[row.id] = _AssetInfo(row.type, row.commune_code, row.parent_id or row.via)
-    return out
+    wanted = set(ids)
+    found = await asset_queries.facts(session, wanted)
+    via = await telemetry_queries.routes(session, wanted)
+    return {
+        a.id: _AssetInfo(a.type, a.commune, a.parent_id or via.get(a.id)) for a in found.values()
+    }
 
 
 async def _locked(session: AsyncSession, where: ColumnElement[bool]) -> list[Alarm]:
@@ -385,17 +381,9 @@ async def _roots(session: AsyncSession, parents: Sequence[str]) -> dict[str, lis
 async def _orphans(session: AsyncSession, roots: Sequence[_Draft]) -> list[tuple[Alarm, int]]:
     """Active, ungrouped alarms of the roots' children that a root explains."""
     by_asset = {r.asset_id: r for r in roots}
-    parent_of: dict[str, str] = {}
-    for part in _chunks(sorted(by_asset)):
-        rows = await session.execute(
-            select(Asset.id, Asset.parent_id).where(Asset.parent_id.in_(part))
-        )
-        parent_of.update({row.id: row.parent_id for row in rows})
-        rows = await session.execute(
-            select(DeviceStatus.asset_id, DeviceStatus.via).where(DeviceStatus.via.in_(part))
-        )
-        for row in rows:
-            parent_of.setdefault(row.asset_id, row.via)
+    parent_of = await asset_queries.children_of(session, by_asset)
+    for child, gateway in (await telemetry_queries.relayed_by(session, by_asset)).items():
+        parent_of.setdefault(child, gateway)
     if not parent_of:
         return []
     out: list[tuple[Alarm, int]] = []

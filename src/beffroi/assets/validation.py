@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beffroi.assets.models import Asset
 from beffroi.assets.schemas import AssetCreate
 from beffroi.catalogue import CATALOGUE
-from beffroi.communes.models import Commune
+from beffroi.communes import queries as commune_queries
 from beffroi.core.errors import FieldError
 from beffroi.core.principal import Principal
 
@@ -37,9 +37,9 @@ class CommuneIndex:
     async def load(cls, session: AsyncSession) -> CommuneIndex:
         """All communes; there are tens, not thousands."""
         index = cls()
-        for code, name in (await session.execute(select(Commune.code, Commune.name))).all():
-            index.by_ref[code.lower()] = code
-            index.by_ref[name.lower()] = code
+        for place in await commune_queries.places(session):
+            index.by_ref[place.code.lower()] = place.code
+            index.by_ref[place.name.lower()] = place.code
         return index
 
     def code(self, ref: str) -> str | None:

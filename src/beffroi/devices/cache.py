@@ -20,11 +20,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.assets.lifecycle import AssetStatus
-from beffroi.assets.models import Asset
+from beffroi.assets import queries as asset_queries
 from beffroi.db import Database
 from beffroi.devices import changes
 from beffroi.devices.models import DeviceCredential
@@ -47,18 +46,22 @@ class Change:
     kind: ChangeKind
 
 
-def live() -> ColumnElement[bool]:
-    """The asset still counts (a decommissioned one has no valid credentials)."""
-    return Asset.status != AssetStatus.DECOMMISSIONED.value
-
-
 def active_credentials_query() -> Select[str, str]:
-    """(asset_id, secret_hash) of every credential a broker should accept."""
-    return (
-        select(DeviceCredential.asset_id, DeviceCredential.secret_hash)
-        .join(Asset, Asset.id == DeviceCredential.asset_id)
-        .where(DeviceCredential.revoked_at.is_(None), live())
+    """(asset_id, secret_hash) of every credential not revoked (whose assets may include
+    decommissioned ones: see :func:`active_credentials`)."""
+    return select(DeviceCredential.asset_id, DeviceCredential.secret_hash).where(
+        DeviceCredential.revoked_at.is_(None)
     )
+
+
+async def active_credentials(session: AsyncSession) -> dict[str, str]:
+    """asset_id -> ``$7$`` hash of every credential a broker should accept: not revoked,
+    and its asset not decommissioned."""
+    hashes = {
+        row.asset_id: row.secret_hash for row in await session.execute(active_credentials_query())
+    }
+    live = await asset_queries.live_ids(session)
+    return {asset_id: hashed for asset_id, hashed in hashes.items() if asset_id in live}
 
 
 class CredentialCache:
@@ -87,26 +90,17 @@ class CredentialCache:
         """
         async with self._lock:
             async with db.read() as session:
-                fingerprint = await _fingerprint(session)
+                fingerprint = await asset_queries.fingerprint(session)
                 if not force and fingerprint == self._fingerprint:
                     return []
                 # The head first: a change committed while the rows are read is read again
                 # by the next catch-up, never missed.
                 seq = await changes.head_in(session)
-                hashes = {
-                    row.asset_id: row.secret_hash
-                    for row in await session.execute(active_credentials_query())
-                }
-                links = (
-                    await session.execute(
-                        select(Asset.id, Asset.parent_id).where(
-                            Asset.parent_id.is_not(None), live()
-                        )
-                    )
-                ).all()
+                hashes = await active_credentials(session)
+                links = await asset_queries.parents(session)
             found = self._diff(hashes.items(), set(self._hashes) - set(hashes))
             self._hashes = hashes
-            self._set_links({row.id: row.parent_id for row in links})
+            self._set_links(links)
             self._fingerprint = fingerprint
             self.seq = max(self.seq, seq)
             self._forget_memos()
@@ -125,14 +119,13 @@ class CredentialCache:
                             DeviceCredential.asset_id,
                             DeviceCredential.secret_hash,
                             DeviceCredential.revoked_at,
-                            live().label("live"),
-                        )
-                        .join(Asset, Asset.id == DeviceCredential.asset_id)
-                        .where(DeviceCredential.seq > self.seq)
+                        ).where(DeviceCredential.seq > self.seq)
                     )
                 ).all()
-            active = [(r.asset_id, r.secret_hash) for r in rows if r.revoked_at is None and r.live]
-            gone = {r.asset_id for r in rows if r.revoked_at is not None or not r.live}
+                live = await asset_queries.live_ids(session, (r.asset_id for r in rows))
+            valid = [r for r in rows if r.revoked_at is None and r.asset_id in live]
+            active = [(r.asset_id, r.secret_hash) for r in valid]
+            gone = {r.asset_id for r in rows} - {r.asset_id for r in valid}
             found = self._diff(active, gone)
             for asset_id, hashed in active:
                 self._hashes[asset_id] = hashed
@@ -200,16 +193,3 @@ class CredentialCache:
         """Whether ``gateway_id`` may relay for ``device_id`` (brokers only check the
         gateway's topic prefix; the hub checks the child)."""
         return self._parents.get(device_id) == gateway_id
-
-
-async def _fingerprint(session: AsyncSession) -> tuple[object, ...]:
-    """Moves whenever an asset changes status or parent (every asset change raises its
-    version); credential changes are followed by number instead."""
-    row = (
-        await session.execute(
-            select(
-                func.count(), func.coalesce(func.sum(Asset.version), 0), func.max(Asset.updated_at)
-            )
-        )
-    ).one()
-    return tuple(row)

@@ -18,9 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.assets.lifecycle import AssetStatus
-from beffroi.assets.models import Asset
-from beffroi.assets.validation import CHUNK
+from beffroi.assets import queries as asset_queries
 from beffroi.config import Settings
 from beffroi.core import audit
 from beffroi.core.context import Context
@@ -29,8 +27,7 @@ from beffroi.core.principal import Permission
 from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.db.upsert import upsert
-from beffroi.devices import changes
-from beffroi.devices.cache import active_credentials_query, live
+from beffroi.devices import cache, changes
 from beffroi.devices.models import DeviceCredential
 from beffroi.devices.secrets import burn_time, check_secret, hash_all, new_secret
 
@@ -57,13 +54,10 @@ def reserved_names(settings: Settings) -> frozenset[str]:
 
 async def _all_targets(session: AsyncSession, ctx: Context) -> list[_Target]:
     """Every asset in the caller's scope that is not decommissioned."""
-    rows = await session.execute(
-        select(Asset.id, Asset.commune_code)
-        .where(ctx.principal.scope_clause(Asset.commune_code), live())
-        .where(Asset.id.not_in(sorted(reserved_names(ctx.settings))))
-        .order_by(Asset.id)
+    found = await asset_queries.in_scope(
+        session, ctx.principal, exclude=reserved_names(ctx.settings)
     )
-    return [_Target(row.id, row.commune_code) for row in rows]
+    return [_Target(asset_id, commune) for asset_id, commune in found]
 
 
 async def _named_targets(session: AsyncSession, ctx: Context, ids: list[str]) -> list[_Target]:
@@ -73,41 +67,31 @@ async def _named_targets(session: AsyncSession, ctx: Context, ids: list[str]) ->
         raise InvalidInput(
             FieldError("asset_ids", f"{reserved[0]!r} is one of the hub's broker identities")
         )
-    found: dict[str, tuple[str, str]] = {}
-    for start in range(0, len(ids), CHUNK):
-        rows = await session.execute(
-            select(Asset.id, Asset.commune_code, Asset.status).where(
-                Asset.id.in_(ids[start : start + CHUNK])
-            )
-        )
-        found.update({row.id: (row.commune_code, row.status) for row in rows})
+    found = await asset_queries.facts(session, ids)
     # Outside the caller's scope reads as missing, like everywhere else in Beffroi.
-    missing = [i for i in ids if i not in found or not ctx.principal.sees(found[i][0])]
+    missing = [i for i in ids if i not in found or not ctx.principal.sees(found[i].commune)]
     if missing:
         shown = ", ".join(repr(i) for i in missing[:10])
         more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
         raise NotFound(f"asset {shown}{more} not found")
-    retired = [i for i in ids if found[i][1] == AssetStatus.DECOMMISSIONED.value]
+    retired = [i for i in ids if not found[i].live]
     if retired:
         raise Conflict(f"asset {retired[0]!r} is decommissioned; it gets no credentials")
-    return [_Target(i, found[i][0]) for i in ids]
+    return [_Target(i, found[i].commune) for i in ids]
 
 
 async def _asset_commune(session: AsyncSession, ctx: Context, asset_id: str) -> str:
-    commune = (
-        await session.execute(select(Asset.commune_code).where(Asset.id == asset_id))
-    ).scalar_one_or_none()
-    if commune is None or not ctx.principal.sees(commune):
+    found = (await asset_queries.facts(session, [asset_id])).get(asset_id)
+    if found is None or not ctx.principal.sees(found.commune):
         raise NotFound(f"asset {asset_id!r} not found")
-    return commune
+    return found.commune
 
 
 async def active_credentials(db: Database) -> list[tuple[str, str]]:
     """Every (asset_id, ``$7$`` hash) a broker should accept, by id: not revoked, and the
     asset not decommissioned. Used to write Mosquitto's password file."""
     async with db.read() as session:
-        rows = await session.execute(active_credentials_query().order_by(DeviceCredential.asset_id))
-        return [(row.asset_id, row.secret_hash) for row in rows]
+        return sorted((await cache.active_credentials(session)).items())
 
 
 async def issue_credentials(
@@ -220,10 +204,11 @@ async def verify_device_secret(db: Database, asset_id: str, secret: str) -> bool
     async with db.read() as session:
         stored = (
             await session.execute(
-                active_credentials_query().where(DeviceCredential.asset_id == asset_id)
+                cache.active_credentials_query().where(DeviceCredential.asset_id == asset_id)
             )
         ).first()
-    if stored is None:
+        live = stored is not None and bool(await asset_queries.live_ids(session, [asset_id]))
+    if stored is None or not live:
         burn_time(secret)
         return False
     return check_secret(secret, stored.secret_hash)

@@ -15,8 +15,7 @@ from enum import StrEnum
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.assets.lifecycle import AssetStatus
-from beffroi.assets.models import Asset
+from beffroi.assets import queries as asset_queries
 from beffroi.core.context import Context
 from beffroi.core.principal import Permission
 from beffroi.core.time import utcnow
@@ -146,32 +145,24 @@ class _Fact:
 
 async def _facts(session: AsyncSession, names: set[str]) -> dict[str, _Fact]:
     """What the registry knows of each username: its commune and credential state."""
-    found: dict[str, _Fact] = {}
-    ordered = sorted(names)
+    assets = await asset_queries.facts(session, names)
+    revoked: dict[str, bool] = {}
+    ordered = sorted(assets)
     for start in range(0, len(ordered), 500):
         rows = await session.execute(
-            select(
-                Asset.id,
-                Asset.commune_code,
-                Asset.status,
-                DeviceCredential.asset_id.label("credential"),
-                DeviceCredential.revoked_at,
+            select(DeviceCredential.asset_id, DeviceCredential.revoked_at).where(
+                DeviceCredential.asset_id.in_(ordered[start : start + 500])
             )
-            .outerjoin(DeviceCredential, DeviceCredential.asset_id == Asset.id)
-            .where(Asset.id.in_(ordered[start : start + 500]))
         )
-        for row in rows:
-            credential = (
-                "none"
-                if row.credential is None
-                else "revoked"
-                if row.revoked_at is not None
-                else "active"
-            )
-            found[row.id] = _Fact(
-                row.commune_code, row.status == AssetStatus.DECOMMISSIONED.value, credential
-            )
-    return found
+        revoked.update({row.asset_id: row.revoked_at is not None for row in rows})
+    return {
+        a.id: _Fact(
+            a.commune,
+            not a.live,
+            "none" if a.id not in revoked else "revoked" if revoked[a.id] else "active",
+        )
+        for a in assets.values()
+    }
 
 
 def _resolve(reason: Refusal, fact: _Fact | None) -> Refusal:

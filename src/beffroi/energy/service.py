@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.assets.lifecycle import AssetStatus
-from beffroi.assets.models import Asset
+from beffroi.assets import queries as asset_queries
 from beffroi.core.context import Context
 from beffroi.core.dates import OUT_OF_RANGE, day_in_range
 from beffroi.core.errors import FieldError, InvalidInput
@@ -18,7 +17,7 @@ from beffroi.core.sun import SunCalendar
 from beffroi.core.time import utcnow
 from beffroi.energy.schemas import LightingEnergy, Reference
 from beffroi.rules.engine import city_sun
-from beffroi.telemetry.models import TelemetryPoint, TelemetryRollup
+from beffroi.telemetry import queries as telemetry_queries
 
 CABINET = "lighting_cabinet"
 LIGHT = "streetlight"
@@ -28,11 +27,7 @@ LAST_YEAR = timedelta(days=364)
 
 
 def _in_service(principal: Principal, kind: str) -> Select[Any]:
-    return select(Asset.id).where(
-        Asset.type == kind,
-        Asset.status != AssetStatus.DECOMMISSIONED.value,
-        principal.scope_clause(Asset.commune_code),
-    )
+    return asset_queries.id_query(types=[kind], scope=principal, only_live=True)
 
 
 async def _metered(
@@ -43,26 +38,10 @@ async def _metered(
     *,
     rollups: bool,
 ) -> tuple[float | None, int]:
-    """The meters' total rise over ``[since, until)`` and how many meters reported.
-
-    Per meter, the rise between its first and last readings (counters only go up); a year
-    back the raw points are gone, and the hourly rollups' min and max give the same.
-    """
-    rise: ColumnElement[Any]
-    if rollups:
-        rise = func.max(TelemetryRollup.max) - func.min(TelemetryRollup.min)
-        asset, key, ts = TelemetryRollup.asset_id, TelemetryRollup.key, TelemetryRollup.bucket
-    else:
-        rise = func.max(TelemetryPoint.value) - func.min(TelemetryPoint.value)
-        asset, key, ts = TelemetryPoint.asset_id, TelemetryPoint.key, TelemetryPoint.ts
-    per_meter = (
-        select(rise.label("rise"))
-        .where(key == ENERGY, ts >= since, ts < until, asset.in_(cabinets.scalar_subquery()))
-        .group_by(asset)
-        .subquery()
+    """The meters' total rise over ``[since, until)`` and how many meters reported."""
+    return await telemetry_queries.counter_rise(
+        session, cabinets, ENERGY, since, until, rollups=rollups
     )
-    total, count = (await session.execute(select(func.sum(per_meter.c.rise), func.count()))).one()
-    return (float(total) if count else None), int(count)
 
 
 def dark_hours(sun: SunCalendar | None, day: date, since: datetime, until: datetime) -> float:
@@ -79,10 +58,9 @@ def dark_hours(sun: SunCalendar | None, day: date, since: datetime, until: datet
 
 
 async def _rated_power_w(session: AsyncSession, lights: Select[Any]) -> tuple[float, int]:
-    rows = await session.execute(
-        select(Asset.attributes).where(Asset.id.in_(lights.scalar_subquery()))
-    )
-    watts = [float(a.get("rated_power_w") or 0) for (a,) in rows]
+    watts = [
+        float(a.get("rated_power_w") or 0) for a in await asset_queries.attributes(session, lights)
+    ]
     return sum(watts), len(watts)
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beffroi.alarms.lifecycle import AlarmSource
 from beffroi.alarms.signals import AlarmSignal
 from beffroi.catalogue import Severity
-from beffroi.communes.models import Commune
+from beffroi.communes import queries as commune_queries
 from beffroi.core.sun import SunCalendar, city_centre
 from beffroi.core.time import utcnow
 from beffroi.db import Database
@@ -76,7 +76,7 @@ def describe(exc: BaseException) -> str:
 
 async def city_sun(session: AsyncSession, timezone: str) -> SunCalendar | None:
     """The city's astronomical clock, placed at the centre of its communes."""
-    communes = list((await session.execute(select(Commune))).scalars())
+    communes = await commune_queries.places(session)
     try:
         return SunCalendar(*city_centre(communes), timezone=timezone)
     except ValueError:  # no communes, or no valid position: state mismatches cannot be judged

@@ -11,14 +11,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.alarms import raising
 from beffroi.alarms.lifecycle import AlarmSource
 from beffroi.alarms.signals import AlarmSignal
+from beffroi.assets import queries as asset_queries
 from beffroi.assets.lifecycle import AssetStatus
-from beffroi.assets.models import Asset
 from beffroi.catalogue import Severity
 from beffroi.core.time import utcnow
 from beffroi.db import Database
@@ -26,7 +26,7 @@ from beffroi.rules import service, states
 from beffroi.rules.conditions import NoData, RuleError, RuleKind, State, build
 from beffroi.rules.engine import describe
 from beffroi.rules.models import MonitoringRule
-from beffroi.telemetry.models import DeviceStatus, LatestValue
+from beffroi.telemetry import queries as telemetry_queries
 
 log = structlog.get_logger(__name__)
 
@@ -38,29 +38,22 @@ async def _stale(
     reading) is older than the limit; an asset that never reported counts from its
     creation. Maps each to its last reading's time."""
     cutoff = now - timedelta(minutes=condition.minutes)
-    newest: Any
-    joined: tuple[Any, Any]
-    if condition.key is None:
-        newest = DeviceStatus.last_seen_at
-        joined = (DeviceStatus, DeviceStatus.asset_id == Asset.id)
-    else:
-        newest = LatestValue.ts
-        joined = (
-            LatestValue,
-            and_(LatestValue.asset_id == Asset.id, LatestValue.key == condition.key),
+
+    def watched(created_before: datetime | None = None) -> Select[Any]:
+        return asset_queries.id_query(
+            types=[rule.asset_type],
+            statuses=[AssetStatus.IN_SERVICE.value],
+            communes=rule.communes or (),
+            created_before=created_before,
         )
-    stmt = (
-        select(Asset.id, newest)
-        .outerjoin(*joined)
-        .where(
-            Asset.type == rule.asset_type,
-            Asset.status == AssetStatus.IN_SERVICE.value,
-            or_(and_(newest.is_(None), Asset.created_at < cutoff), newest < cutoff),
-        )
+
+    stale: dict[str, datetime | None] = dict(
+        await telemetry_queries.quiet_since(session, watched(), condition.key, cutoff)
     )
-    if rule.communes is not None:
-        stmt = stmt.where(Asset.commune_code.in_(rule.communes))
-    return {row[0]: row[1] for row in await session.execute(stmt)}
+    old_enough = watched(cutoff)
+    for asset_id in await telemetry_queries.never_heard(session, old_enough, condition.key):
+        stale[asset_id] = None
+    return stale
 
 
 def _signal(

@@ -11,15 +11,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import select
-
+from beffroi.assets import queries
 from beffroi.assets.lifecycle import AssetStatus
-from beffroi.assets.models import Asset
 from beffroi.catalogue import CATALOGUE
 from beffroi.db import Database
-from beffroi.db.lists import among, parts
 from beffroi.devices import topics
 from beffroi.telemetry.decode import DeviceInfo, Reason, Rejection
 
@@ -65,13 +61,9 @@ class DeviceDirectory(Mapping[str, DeviceInfo]):
 
     async def refresh(self, db: Database) -> int:
         """Read the assets changed since the last refresh (all, the first time)."""
-        stmt = _COLUMNS.order_by(Asset.updated_at)
-        if self._seen_until is not None:
-            stmt = stmt.where(Asset.updated_at >= self._seen_until)
         changed = 0
         async with db.read() as session:
-            result = await session.stream(stmt.execution_options(yield_per=5000))
-            async for row in result:
+            async for row in queries.changed_since(session, self._seen_until):
                 self._file(row)
                 changed += 1
                 self._seen_until = row.updated_at
@@ -81,24 +73,21 @@ class DeviceDirectory(Mapping[str, DeviceInfo]):
         """Look up devices the directory does not know (registered since its last
         refresh), so their first messages are stored rather than dropped; returns how
         many it learnt. One query whatever the number of ids."""
-        wanted = sorted({a for a in asset_ids if a not in self._devices})
+        wanted = {a for a in asset_ids if a not in self._devices}
         if not wanted:
             return 0
-        learnt = 0
         async with db.read() as session:
-            for part in parts(session, wanted):
-                for row in await session.execute(_COLUMNS.where(among(session, Asset.id, part))):
-                    learnt += self._file(row)
-        return learnt
+            rows = await queries.directory_rows(session, wanted)
+        return sum(self._file(row) for row in rows)
 
-    def _file(self, row: Any) -> bool:
+    def _file(self, row: queries.DirectoryRow) -> bool:
         spec = CATALOGUE.get(row.type)
         if row.status == AssetStatus.DECOMMISSIONED or spec is None:
             self.remove(row.id)
             return False
         # Interned strings: the same parent and commune names are shared.
         parent = sys.intern(row.parent_id) if row.parent_id else None
-        self.put(row.id, DeviceInfo(spec, parent, sys.intern(row.commune_code)))
+        self.put(row.id, DeviceInfo(spec, parent, sys.intern(row.commune)))
         return True
 
 
@@ -111,8 +100,3 @@ def unknown_senders(rejections: Iterable[Rejection], root: str) -> set[str]:
             if parsed is not None:
                 found.add(parsed.device_id)
     return found
-
-
-_COLUMNS = select(
-    Asset.id, Asset.type, Asset.parent_id, Asset.commune_code, Asset.status, Asset.updated_at
-)

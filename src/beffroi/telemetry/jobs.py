@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.assets.models import Asset
+from beffroi.assets import queries as asset_queries
 from beffroi.catalogue import CATALOGUE
 from beffroi.core.time import utcnow
 from beffroi.db import Database
@@ -47,7 +47,7 @@ async def mark_silent(
     async with db.write() as session:
         for spec in CATALOGUE.values():
             cutoff = now - timedelta(seconds=spec.silence_timeout_s)
-            of_type = select(Asset.id).where(Asset.type == spec.key)
+            of_type = asset_queries.id_query(types=[spec.key])
             result = await session.execute(
                 update(DeviceStatus)
                 .where(

@@ -1,0 +1,226 @@
+"""What other areas read of the registry: plain rows and selectables of ids, never the table.
+
+Each function takes the caller's session, so a read shares its transaction (a command
+being created, an ingest batch being written). Bulk reads go by parts of ids
+(:mod:`beffroi.db.lists`), one statement per part whatever the number of ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beffroi.assets.lifecycle import AssetStatus
+from beffroi.assets.models import Asset
+from beffroi.core.principal import Principal
+from beffroi.db.lists import among, parts
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What other areas need to know of one asset."""
+
+    id: str
+    type: str
+    commune: str
+    status: str
+    parent_id: str | None
+    lon: float
+    lat: float
+    created_at: datetime
+
+    @property
+    def live(self) -> bool:
+        """Not decommissioned."""
+        return self.status != AssetStatus.DECOMMISSIONED.value
+
+
+_FACTS = (
+    Asset.id,
+    Asset.type,
+    Asset.commune_code,
+    Asset.status,
+    Asset.parent_id,
+    Asset.lon,
+    Asset.lat,
+    Asset.created_at,
+)
+
+
+async def facts(session: AsyncSession, ids: Iterable[str]) -> dict[str, Facts]:
+    """The facts of the assets among ``ids`` that exist (decommissioned ones included)."""
+    out: dict[str, Facts] = {}
+    for part in parts(session, sorted(set(ids))):
+        for row in await session.execute(select(*_FACTS).where(among(session, Asset.id, part))):
+            out[row.id] = Facts(*row)
+    return out
+
+
+def live() -> ColumnElement[bool]:
+    """The asset counts: it is not decommissioned."""
+    return Asset.status != AssetStatus.DECOMMISSIONED.value
+
+
+def id_query(
+    *,
+    types: Sequence[str] = (),
+    statuses: Sequence[str] = (),
+    communes: Sequence[str] = (),
+    scope: Principal | None = None,
+    only_live: bool = False,
+    created_before: datetime | None = None,
+) -> Select[Any]:
+    """A selectable of the ids of the assets matching every condition given, to use as a
+    subquery (``column.in_(id_query(...))``) in another area's statement."""
+    stmt = select(Asset.id)
+    if types:
+        stmt = stmt.where(Asset.type.in_(list(types)))
+    if statuses:
+        stmt = stmt.where(Asset.status.in_(list(statuses)))
+    if communes:
+        stmt = stmt.where(Asset.commune_code.in_(list(communes)))
+    if scope is not None:
+        stmt = stmt.where(scope.scope_clause(Asset.commune_code))
+    if only_live:
+        stmt = stmt.where(live())
+    if created_before is not None:
+        stmt = stmt.where(Asset.created_at < created_before)
+    return stmt
+
+
+async def in_scope(
+    session: AsyncSession, scope: Principal, *, exclude: Iterable[str] = ()
+) -> list[tuple[str, str]]:
+    """(id, commune) of every live asset in ``scope``, by id."""
+    stmt = (
+        select(Asset.id, Asset.commune_code)
+        .where(scope.scope_clause(Asset.commune_code), live())
+        .order_by(Asset.id)
+    )
+    left_out = sorted(set(exclude))
+    if left_out:
+        stmt = stmt.where(Asset.id.not_in(left_out))
+    return [(row.id, row.commune_code) for row in await session.execute(stmt)]
+
+
+async def live_ids(session: AsyncSession, ids: Iterable[str] | None = None) -> set[str]:
+    """Which of ``ids`` (of all assets, without ``ids``) are live."""
+    if ids is None:
+        return set((await session.execute(select(Asset.id).where(live()))).scalars())
+    found: set[str] = set()
+    for part in parts(session, sorted(set(ids))):
+        stmt = select(Asset.id).where(among(session, Asset.id, part), live())
+        found.update((await session.execute(stmt)).scalars())
+    return found
+
+
+async def parents(session: AsyncSession) -> dict[str, str]:
+    """The parent (cabinet, field gateway) of every live asset that has one."""
+    rows = await session.execute(
+        select(Asset.id, Asset.parent_id).where(Asset.parent_id.is_not(None), live())
+    )
+    return {row.id: row.parent_id for row in rows}
+
+
+async def children_of(session: AsyncSession, parent_ids: Iterable[str]) -> dict[str, str]:
+    """child -> parent of every asset (decommissioned ones too) whose parent is among
+    ``parent_ids``."""
+    out: dict[str, str] = {}
+    for part in parts(session, sorted(set(parent_ids))):
+        rows = await session.execute(
+            select(Asset.id, Asset.parent_id).where(among(session, Asset.parent_id, part))
+        )
+        out.update({row.id: row.parent_id for row in rows})
+    return out
+
+
+async def fingerprint(session: AsyncSession) -> tuple[object, ...]:
+    """Moves whenever any asset changes (every change raises its version) or is added."""
+    row = (
+        await session.execute(
+            select(
+                func.count(), func.coalesce(func.sum(Asset.version), 0), func.max(Asset.updated_at)
+            )
+        )
+    ).one()
+    return tuple(row)
+
+
+@dataclass(frozen=True, slots=True)
+class MapRow:
+    """An asset as the map draws it."""
+
+    id: str
+    type: str
+    name: str
+    commune: str
+    lon: float
+    lat: float
+    status: str
+
+
+async def map_rows(session: AsyncSession) -> list[MapRow]:
+    """Every live asset, as the map draws it."""
+    rows = await session.execute(
+        select(
+            Asset.id, Asset.type, Asset.name, Asset.commune_code, Asset.lon, Asset.lat, Asset.status
+        ).where(live())
+    )
+    return [MapRow(*row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryRow:
+    """What a device gateway keeps of an asset, and when the asset last changed."""
+
+    id: str
+    type: str
+    parent_id: str | None
+    commune: str
+    status: str
+    updated_at: datetime
+
+
+_DIRECTORY = (
+    Asset.id,
+    Asset.type,
+    Asset.parent_id,
+    Asset.commune_code,
+    Asset.status,
+    Asset.updated_at,
+)
+
+
+async def changed_since(
+    session: AsyncSession, since: datetime | None, *, chunk: int = 5000
+) -> AsyncIterator[DirectoryRow]:
+    """Every asset changed at or after ``since`` (all, without it), oldest change first,
+    streamed."""
+    stmt = select(*_DIRECTORY).order_by(Asset.updated_at)
+    if since is not None:
+        stmt = stmt.where(Asset.updated_at >= since)
+    result = await session.stream(stmt.execution_options(yield_per=chunk))
+    async for row in result:
+        yield DirectoryRow(*row)
+
+
+async def directory_rows(session: AsyncSession, ids: Iterable[str]) -> list[DirectoryRow]:
+    """The directory rows of the assets among ``ids`` that exist."""
+    out: list[DirectoryRow] = []
+    for part in parts(session, sorted(set(ids))):
+        rows = await session.execute(select(*_DIRECTORY).where(among(session, Asset.id, part)))
+        out += [DirectoryRow(*row) for row in rows]
+    return out
+
+
+async def attributes(session: AsyncSession, ids: Select[Any]) -> list[dict[str, Any]]:
+    """The attributes of the assets selected by ``ids`` (an :func:`id_query`)."""
+    rows = await session.execute(
+        select(Asset.attributes).where(Asset.id.in_(ids.scalar_subquery()))
+    )
+    return [dict(value or {}) for value in rows.scalars()]
