@@ -241,3 +241,44 @@ async def test_geojson_etag_is_never_stale(client: httpx.AsyncClient, admin: Per
     # Another query gets its own entity tag.
     other = await client.get("/api/v1/assets?commune=talant", headers=h)
     assert other.headers["etag"] != changed.headers["etag"]
+
+
+async def test_the_export_is_written_as_it_is_read(
+    client: httpx.AsyncClient, admin: Person, runtime: Any, system: Context
+) -> None:
+    """The export used to read the whole registry into memory before writing a byte: it
+    now holds one page at a time (the first chunk is out after one page is read)."""
+    from sqlalchemy import event
+
+    from beffroi.assets import importing
+    from beffroi.assets import service as assets
+    from beffroi.assets.io import stream
+    from beffroi.assets.service import AssetFilter
+    from beffroi.simulator.fleet import generate_fleet
+
+    fleet = list(enumerate(generate_fleet("dijon", scale=0.002, seed=4), start=1))
+    await importing.import_assets(system, fleet, source="tests")
+    reads = 0
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        nonlocal reads
+        reads += (
+            statement.lstrip().upper().startswith("SELECT") and "FROM ASSETS" in statement.upper()
+        )
+
+    engine = runtime.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        chunks = stream(assets.pages(system, AssetFilter(), chunk=10), "csv")
+        header = await anext(chunks)
+        first_rows = await anext(chunks)
+        assert header.startswith("id,type")
+        assert first_rows.count("\n") == 10
+        assert reads == 1, "more than one page read before the first rows were written"
+        rest = [chunk async for chunk in chunks]
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert sum(c.count("\n") for c in [first_rows, *rest]) == len(fleet)
+    r = await client.get("/api/v1/assets/export?format=csv", headers=admin.headers)
+    assert r.status_code == 200
+    assert r.text.count("\n") == len(fleet) + 1

@@ -22,6 +22,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from beffroi.alarms import feed
+from beffroi.alarms.escalation import escalate_due
 from beffroi.alarms.events import AlarmChanged
 from beffroi.alarms.models import Alarm, AlarmHistory, FeedCursor
 from beffroi.catalogue import Domain
@@ -32,7 +33,6 @@ from beffroi.core.errors import InvalidInput
 from beffroi.core.principal import Role
 from beffroi.notifications import service
 from beffroi.notifications.delivery import send_due
-from beffroi.notifications.escalation import escalate_due
 from beffroi.notifications.models import NotificationDelivery
 from beffroi.notifications.routing import FEED, route_new
 from beffroi.notifications.schemas import RouteCreate
@@ -661,13 +661,18 @@ async def test_escalation_after_n_minutes_exactly_once(
     await make_alarm(runtime, asset_id="LC-TAL-0003", severity="major")
     settings = runtime.settings
 
-    assert await escalate_due(runtime.db, settings, T0 + timedelta(minutes=14, seconds=59)) == []
-    events = await escalate_due(runtime.db, settings, T0 + timedelta(minutes=15))
+    assert (
+        await escalate_due(
+            runtime.db, settings, T0 + timedelta(minutes=14, seconds=59), follower=FEED
+        )
+        == []
+    )
+    events = await escalate_due(runtime.db, settings, T0 + timedelta(minutes=15), follower=FEED)
     assert [(e.alarm_id, e.action) for e in events if isinstance(e, AlarmChanged)] == [
         (critical, "escalated")
     ]
-    assert await escalate_due(runtime.db, settings, T0 + timedelta(minutes=16)) == []
-    assert await escalate_due(runtime.db, settings, T0 + timedelta(hours=5)) == []
+    assert await escalate_due(runtime.db, settings, T0 + timedelta(minutes=16), follower=FEED) == []
+    assert await escalate_due(runtime.db, settings, T0 + timedelta(hours=5), follower=FEED) == []
 
     [entry] = await _escalations(runtime)
     assert entry.alarm_id == critical

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
@@ -24,8 +24,7 @@ from beffroi.assets.io import (
     render_geojson,
 )
 from beffroi.assets.lifecycle import AssetStatus
-from beffroi.assets.models import Asset
-from beffroi.assets.schemas import AssetCreate, Point
+from beffroi.assets.schemas import AssetCreate, AssetOut, Point
 from beffroi.catalogue import CATALOGUE
 from beffroi.core.errors import FieldError
 from beffroi.simulator.fleet import generate_fleet
@@ -52,22 +51,25 @@ BARE = AssetCreate(
 SAMPLE = [*generate_fleet(scale=0.003, seed=7), ODD, BARE]
 
 
-def row_of(item: AssetCreate) -> Asset:
-    """The table row an import of ``item`` would write (commune given as its code)."""
-    return Asset(
+def row_of(item: AssetCreate) -> AssetOut:
+    """The asset an import of ``item`` would register (commune given as its code)."""
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    return AssetOut(
         id=item.id,
         type=item.type,
         name=item.name,
-        commune_code=item.commune,
-        lon=item.location.coordinates[0],
-        lat=item.location.coordinates[1],
+        commune=item.commune,
+        location=item.location,
         parent_id=item.parent_id,
-        status=item.status.value,
+        status=item.status,
         attributes=item.attributes,
         manufacturer=item.manufacturer,
         model=item.model,
         installed_on=item.installed_on,
         tags=item.tags,
+        version=1,
+        created_at=now,
+        updated_at=now,
     )
 
 

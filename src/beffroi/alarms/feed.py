@@ -21,7 +21,8 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from beffroi.alarms.models import FeedCursor
+from beffroi.alarms.models import Alarm, AlarmHistory, FeedCursor
+from beffroi.alarms.queries import AlarmFacts, HistoryEntry, alarm_columns, entry_columns
 from beffroi.db.upsert import upsert
 
 # Longer than any transaction that writes alarm history is expected to stay open.
@@ -129,3 +130,22 @@ def move(row: FeedCursor, seen: Iterable[int], now: datetime) -> bool:
     row.holes = [h.as_json() for h in after]
     row.updated_at = now
     return True
+
+
+async def read(
+    session: AsyncSession, row: FeedCursor, limit: int
+) -> list[tuple[HistoryEntry, AlarmFacts]]:
+    """The entries still to read from cursor ``row`` (at most ``limit``), in id order,
+    each with its alarm as it is now."""
+    stmt = (
+        select(*entry_columns(), *alarm_columns())
+        .join(Alarm, Alarm.id == AlarmHistory.alarm_id)
+        .where(pending_clause(AlarmHistory.id, row))
+        .order_by(AlarmHistory.id)
+        .limit(limit)
+    )
+    width = len(entry_columns())
+    return [
+        (HistoryEntry(*values[:width]), AlarmFacts(*values[width:]))
+        for values in await session.execute(stmt)
+    ]

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.accounts.models import User
+from beffroi.accounts import queries as account_queries
 from beffroi.alarms import raising
 from beffroi.alarms.history import Entry, write
 from beffroi.alarms.lifecycle import ACTIVE, OPEN, Action, AlarmSource, AlarmState
@@ -351,12 +351,8 @@ async def assign(ctx: Context, alarm_id: int, user: str | None) -> AlarmOut:
         if row.state == AlarmState.CLEARED_ACKNOWLEDGED:
             raise _conflict(row, "assign", "it is cleared and acknowledged")
         if user is not None:
-            person = (
-                await session.execute(select(User).where(User.username == user))
-            ).scalar_one_or_none()
-            works_there = person is not None and (
-                person.communes is None or row.commune_code in person.communes
-            )
+            person = await account_queries.person_named(session, user)
+            works_there = person is not None and person.works_in(row.commune_code)
             # One answer for a missing person and one elsewhere, so names reveal nothing.
             if person is None or person.disabled or not works_there:
                 raise InvalidInput(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
 import orjson
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from beffroi.assets import importing, service
-from beffroi.assets.io import detect_format, parse_csv, parse_geojson, render_csv, render_geojson
+from beffroi.assets.io import detect_format, parse_csv, parse_geojson, stream
 from beffroi.assets.lifecycle import AssetStatus
 from beffroi.assets.schemas import (
     AssetCreate,
@@ -134,14 +135,13 @@ async def export_assets(
 ) -> StreamingResponse:
     """Every asset in your scope (optionally of some types or communes) as a file."""
     f = AssetFilter(types=types, communes=comma_list(commune))
-    assets = [a async for a in service.iter_assets(ctx, f)]
-    render, media, ext = (
-        (render_csv, "text/csv; charset=utf-8", "csv")
-        if format == "csv"
-        else (render_geojson, GEOJSON, "geojson")
-    )
+    media, ext = ("text/csv; charset=utf-8", "csv") if format == "csv" else (GEOJSON, "geojson")
+    pages = service.pages(ctx, f)
+    # The first page is read here, so that a refusal (scope, filters) is an error answer,
+    # not a broken stream; the rest is read as the client takes the file.
+    first = await anext(pages)
     return StreamingResponse(
-        render(assets),
+        stream(_prepend(first, pages), format),
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="beffroi-assets.{ext}"'},
     )
@@ -212,3 +212,11 @@ async def update_asset(ctx: Ctx, asset_id: str, body: AssetUpdate) -> AssetOut:
 async def decommission_asset(ctx: Ctx, asset_id: str, body: Decommission) -> AssetOut:
     """Retire an asset for good, with a reason."""
     return await service.decommission_asset(ctx, asset_id, body.reason)
+
+
+async def _prepend(
+    first: list[AssetOut], rest: AsyncIterator[list[AssetOut]]
+) -> AsyncIterator[list[AssetOut]]:
+    yield first
+    async for page in rest:
+        yield page

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, Literal
 
 import orjson
 from pydantic import ValidationError
 
-from beffroi.assets.models import Asset
-from beffroi.assets.schemas import AssetCreate
+from beffroi.assets.schemas import AssetCreate, AssetOut
 from beffroi.catalogue import CATALOGUE
 from beffroi.core.errors import FieldError
 
@@ -164,32 +164,46 @@ def _geojson_field(loc: tuple[int | str, ...], message: str) -> tuple[str, str]:
     return ".".join(["properties", *(str(part) for part in loc)]), message
 
 
-def render_geojson(assets: Iterable[Asset]) -> Iterator[str]:
-    """A FeatureCollection of the assets, streamed in chunks of text."""
-    yield '{"type":"FeatureCollection","features":[\n'
-    buffer: list[str] = []
+def _batches(assets: Iterable[AssetOut]) -> Iterator[tuple[AssetOut, ...]]:
+    items = iter(assets)
+    while chunk := tuple(itertools.islice(items, CHUNK_ROWS)):
+        yield chunk
+
+
+GEOJSON_HEAD: Final = '{"type":"FeatureCollection","features":[\n'
+GEOJSON_TAIL: Final = "\n]}\n"
+
+
+def geojson_features(assets: Iterable[AssetOut], *, first: bool) -> str:
+    """Features of a FeatureCollection, comma-separated (and led by a comma unless they
+    are the ``first`` of the collection)."""
+    features = [orjson.dumps(_feature(asset)).decode() for asset in assets]
+    if not features:
+        return ""
+    return ("" if first else ",\n") + ",\n".join(features)
+
+
+def render_geojson(assets: Iterable[AssetOut]) -> Iterator[str]:
+    """A FeatureCollection of the assets, in chunks of text."""
+    yield GEOJSON_HEAD
     first = True
-    for asset in assets:
-        feature = orjson.dumps(_feature(asset)).decode()
-        buffer.append(feature if first else ",\n" + feature)
+    for chunk in _batches(assets):
+        yield geojson_features(chunk, first=first)
         first = False
-        if len(buffer) >= CHUNK_ROWS:
-            yield "".join(buffer)
-            buffer.clear()
-    buffer.append("\n]}\n")
-    yield "".join(buffer)
+    yield GEOJSON_TAIL
 
 
-def _feature(asset: Asset) -> dict[str, Any]:
+def _feature(asset: AssetOut) -> dict[str, Any]:
+    lon, lat = asset.location.coordinates
     return {
         "type": "Feature",
         "id": asset.id,
-        "geometry": {"type": "Point", "coordinates": [asset.lon, asset.lat]},
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
         "properties": {
             "id": asset.id,
             "type": asset.type,
             "name": asset.name,
-            "commune": asset.commune_code,
+            "commune": asset.commune,
             "parent_id": asset.parent_id,
             "status": str(asset.status),
             "attributes": asset.attributes,
@@ -380,29 +394,49 @@ def _csv_field(loc: tuple[int | str, ...]) -> str:
     return str(loc[0]) if loc else "row"
 
 
-def render_csv(assets: Iterable[Asset]) -> Iterator[str]:
-    """The assets as CSV (header :data:`CSV_COLUMNS`), streamed in chunks of text."""
+def csv_rows(assets: Iterable[AssetOut], *, header: bool = False) -> str:
+    """CSV lines of the assets (after the header :data:`CSV_COLUMNS` with ``header``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for rows, asset in enumerate(assets, start=1):
-        writer.writerow(_csv_row(asset))
-        if rows % CHUNK_ROWS == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    if header:
+        writer.writerow(CSV_COLUMNS)
+    writer.writerows(_csv_row(asset) for asset in assets)
+    return buffer.getvalue()
 
 
-def _csv_row(asset: Asset) -> list[str]:
+def render_csv(assets: Iterable[AssetOut]) -> Iterator[str]:
+    """The assets as CSV (header :data:`CSV_COLUMNS`), in chunks of text."""
+    yield csv_rows((), header=True)
+    for chunk in _batches(assets):
+        yield csv_rows(chunk)
+
+
+async def stream(pages: AsyncIterable[Sequence[AssetOut]], fmt: Format) -> AsyncIterator[str]:
+    """The export of the assets in ``pages``, written as the pages come: one page in
+    memory at a time, whatever the size of the registry."""
+    if fmt == "csv":
+        yield csv_rows((), header=True)
+        async for page in pages:
+            yield csv_rows(page)
+        return
+    yield GEOJSON_HEAD
+    first = True
+    async for page in pages:
+        yield geojson_features(page, first=first)
+        first = first and not page
+    yield GEOJSON_TAIL
+
+
+def _csv_row(asset: AssetOut) -> list[str]:
     attributes = asset.attributes or {}
+    lon, lat = asset.location.coordinates
     return [
         asset.id,
         asset.type,
         asset.name,
-        asset.commune_code,
-        repr(asset.lon),
-        repr(asset.lat),
+        asset.commune,
+        repr(lon),
+        repr(lat),
         asset.parent_id or "",
         str(asset.status),
         asset.manufacturer or "",

@@ -27,6 +27,7 @@ class Facts:
 
     id: str
     type: str
+    name: str
     commune: str
     status: str
     parent_id: str | None
@@ -43,6 +44,7 @@ class Facts:
 _FACTS = (
     Asset.id,
     Asset.type,
+    Asset.name,
     Asset.commune_code,
     Asset.status,
     Asset.parent_id,

@@ -279,8 +279,9 @@ async def fingerprint(ctx: Context, f: AssetFilter) -> str:
     return f"{count}:{versions}:{latest.isoformat() if latest else '-'}"
 
 
-async def iter_assets(ctx: Context, f: AssetFilter, chunk: int = 5000) -> AsyncIterator[Asset]:
-    """Every asset matching ``f`` in scope, in chunks (exports of the whole city)."""
+async def pages(ctx: Context, f: AssetFilter, chunk: int = 5000) -> AsyncIterator[list[AssetOut]]:
+    """Every asset matching ``f`` in scope, a page of ``chunk`` at a time (exports of the
+    whole city): one page in memory, each read in a transaction of its own."""
     ctx.principal.require(Permission.ASSET_READ)
     cursor = f.cursor
     while True:
@@ -289,10 +290,16 @@ async def iter_assets(ctx: Context, f: AssetFilter, chunk: int = 5000) -> AsyncI
             stmt = await _filtered(ctx, session, select(Asset), page_filter)
             rows = (await session.execute(stmt)).scalars().all()
         page, cursor = _page(rows, chunk)
-        for asset in page:
-            yield asset
+        yield [to_out(asset) for asset in page]
         if cursor is None:
             return
+
+
+async def iter_assets(ctx: Context, f: AssetFilter, chunk: int = 5000) -> AsyncIterator[AssetOut]:
+    """Every asset matching ``f`` in scope, one at a time (read a page at a time)."""
+    async for page in pages(ctx, f, chunk):
+        for asset in page:
+            yield asset
 
 
 async def _get_in_scope(

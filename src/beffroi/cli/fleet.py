@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TextIO
 
 import typer
 
 from beffroi.assets import importing, service
-from beffroi.assets.io import detect_format, parse_csv, parse_geojson, render_csv, render_geojson
-from beffroi.assets.schemas import ImportReport
+from beffroi.assets.io import detect_format, parse_csv, parse_geojson, stream
+from beffroi.assets.schemas import AssetOut, ImportReport
 from beffroi.assets.service import AssetFilter
 from beffroi.cli.common import console, out, progress_bar, run
 from beffroi.core.context import Context, Runtime
@@ -98,16 +100,23 @@ def export(
     )
 
     async def _job(_runtime: Runtime, ctx: Context) -> int:
-        assets = [a async for a in service.iter_assets(ctx, f)]
-        render = render_csv if fmt == "csv" else render_geojson
-        if str(file) == "-":
-            for chunk in render(assets):
-                sys.stdout.write(chunk)
-        else:
-            with file.open("w", encoding="utf-8", newline="") as handle:
-                for chunk in render(assets):
-                    handle.write(chunk)
-        return len(assets)
+        count = 0
+
+        async def counted() -> AsyncIterator[list[AssetOut]]:
+            nonlocal count
+            async for page in service.pages(ctx, f):
+                count += len(page)
+                yield page
+
+        with contextlib.ExitStack() as stack:
+            handle: TextIO = (
+                sys.stdout
+                if str(file) == "-"
+                else stack.enter_context(file.open("w", encoding="utf-8", newline=""))
+            )
+            async for chunk in stream(counted(), "csv" if fmt == "csv" else "geojson"):
+                handle.write(chunk)
+        return count
 
     count = run(_job)
     if str(file) != "-":

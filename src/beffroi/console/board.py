@@ -15,23 +15,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import select
 
+from beffroi.alarms import queries as alarm_queries
 from beffroi.alarms.events import AlarmChanged
 from beffroi.alarms.lifecycle import ACTIVE, Action, AlarmState
-from beffroi.alarms.models import Alarm
+from beffroi.assets import queries as asset_queries
 from beffroi.assets.lifecycle import AssetStatus
-from beffroi.assets.models import Asset
 from beffroi.catalogue import CATALOGUE
+from beffroi.commands import queries as command_queries
 from beffroi.commands.events import CommandChanged
 from beffroi.commands.lifecycle import OPEN as OPEN_COMMANDS
-from beffroi.commands.models import Command
 from beffroi.console.events import AssetStateChanged
 from beffroi.console.states import Live, MapState
 from beffroi.core.context import Runtime
 from beffroi.core.time import utcnow
+from beffroi.telemetry import queries as telemetry_queries
 from beffroi.telemetry.events import ConnectivityChanged
-from beffroi.telemetry.models import DeviceStatus
 
 log = structlog.get_logger(__name__)
 
@@ -80,48 +79,27 @@ class LiveBoard:
         now = utcnow()
         assets: dict[str, Live] = {}
         async with self.runtime.db.read() as session:
-            rows = await session.execute(
-                select(
-                    Asset.id,
-                    Asset.type,
-                    Asset.name,
-                    Asset.commune_code,
-                    Asset.lon,
-                    Asset.lat,
-                    Asset.status,
-                ).where(Asset.status != AssetStatus.DECOMMISSIONED.value)
-            )
-            for asset_id, kind, name, commune, lon, lat, status in rows:
-                spec = CATALOGUE.get(kind)
-                assets[asset_id] = Live(
-                    type=kind,
-                    name=name,
-                    commune=commune,
-                    lon=lon,
-                    lat=lat,
-                    maintenance=status == AssetStatus.MAINTENANCE.value,
+            for row in await asset_queries.map_rows(session):
+                spec = CATALOGUE.get(row.type)
+                assets[row.id] = Live(
+                    type=row.type,
+                    name=row.name,
+                    commune=row.commune,
+                    lon=row.lon,
+                    lat=row.lat,
+                    maintenance=row.status == AssetStatus.MAINTENANCE.value,
                     reports=bool(spec and spec.telemetry),
                 )
-            for asset_id, online in await session.execute(
-                select(DeviceStatus.asset_id, DeviceStatus.online)
-            ):
+            for asset_id, online in await telemetry_queries.connectivity(session):
                 if (live := assets.get(asset_id)) is not None:
                     live.online = online
             shelved: set[int] = set()
-            alarms = await session.execute(
-                select(Alarm.id, Alarm.asset_id, Alarm.severity, Alarm.shelved_until).where(
-                    Alarm.state.in_(ACTIVE_STATES)
-                )
-            )
-            for alarm_id, asset_id, severity, shelved_until in alarms:
-                if shelved_until is not None and shelved_until > now:
-                    shelved.add(alarm_id)
-                elif (live := assets.get(asset_id)) is not None:
-                    live.alarms[alarm_id] = severity
-            commands = await session.execute(
-                select(Command.id, Command.asset_id).where(Command.state.in_(OPEN_COMMAND_STATES))
-            )
-            for command_id, asset_id in commands:
+            for alarm in await alarm_queries.active(session):
+                if alarm.shelved_until is not None and alarm.shelved_until > now:
+                    shelved.add(alarm.id)
+                elif (live := assets.get(alarm.asset_id)) is not None:
+                    live.alarms[alarm.id] = alarm.severity
+            for command_id, asset_id in await command_queries.open_commands(session):
                 if (live := assets.get(asset_id)) is not None:
                     live.commands.add(command_id)
         return Reading(assets, shelved)

@@ -17,7 +17,6 @@ from typing import Any
 import orjson
 import structlog
 from fastapi import WebSocket, WebSocketDisconnect
-from sqlalchemy import select
 
 from beffroi.accounts.callers import authenticate_request
 from beffroi.alarms.events import AlarmChanged
@@ -29,7 +28,7 @@ from beffroi.core.errors import NotAuthenticated
 from beffroi.core.principal import Permission, Principal
 from beffroi.http.deps import SESSION_COOKIE
 from beffroi.interventions.events import InterventionChanged
-from beffroi.interventions.models import TeamMember
+from beffroi.interventions.teams import teams_of
 from beffroi.telemetry.events import TelemetryUpdated
 
 log = structlog.get_logger(__name__)
@@ -125,10 +124,7 @@ async def _teams(runtime: Runtime, user_id: int | None) -> set[int]:
     if user_id is None:
         return set()
     async with runtime.db.read() as session:
-        rows = await session.execute(
-            select(TeamMember.team_id).where(TeamMember.user_id == user_id)
-        )
-        return {team_id for (team_id,) in rows}
+        return set(await teams_of(session, user_id))
 
 
 async def serve(websocket: WebSocket, runtime: Runtime, board: LiveBoard) -> None:

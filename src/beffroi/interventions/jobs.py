@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.alarms import feed, raising
+from beffroi.alarms import queries as alarm_queries
 from beffroi.alarms.lifecycle import ACTIVE, SEVERITY_RANK, Action, AlarmSource
-from beffroi.alarms.models import Alarm, AlarmHistory
-from beffroi.assets.models import Asset
+from beffroi.alarms.queries import AlarmFacts
+from beffroi.assets import queries as asset_queries
 from beffroi.catalogue import Severity
 from beffroi.config import Settings
 from beffroi.core import audit
@@ -41,7 +42,7 @@ from beffroi.interventions.models import (
     Team,
 )
 from beffroi.interventions.records import NewIntervention, history, insert, link
-from beffroi.telemetry.models import DeviceEvent, DeviceStatus
+from beffroi.telemetry import queries as telemetry_queries
 
 log = structlog.get_logger(__name__)
 
@@ -62,21 +63,20 @@ class Followed:
     events: list[object] = field(default_factory=list)
 
 
-def _matches(policy: InterventionPolicy | None, alarm: Alarm) -> bool:
+def _matches(policy: InterventionPolicy | None, alarm: AlarmFacts) -> bool:
     if policy is None or not policy.enabled:
         return False
     return SEVERITY_RANK[Severity(alarm.severity)] <= SEVERITY_RANK[Severity(policy.min_severity)]
 
 
-async def _open_for_same_fault(session: AsyncSession, alarm: Alarm) -> int | None:
+async def _open_for_same_fault(session: AsyncSession, alarm: AlarmFacts) -> int | None:
     """An open intervention already dealing with an alarm of this asset and type."""
+    same_fault = await alarm_queries.ids_of(session, alarm.asset_id, alarm.alarm_type)
     stmt = (
         select(Intervention.id)
         .join(InterventionAlarm, InterventionAlarm.intervention_id == Intervention.id)
-        .join(Alarm, Alarm.id == InterventionAlarm.alarm_id)
         .where(
-            Alarm.asset_id == alarm.asset_id,
-            Alarm.alarm_type == alarm.alarm_type,
+            InterventionAlarm.alarm_id.in_(same_fault),
             Intervention.status.in_([s.value for s in OPEN]),
         )
         .order_by(Intervention.id)
@@ -114,29 +114,20 @@ async def follow_alarms(db: Database, settings: Settings, now: datetime | None =
     while True:
         async with db.write() as session:
             cursor = await feed.lock(session, FEED, now)
-            rows = (
-                await session.execute(
-                    select(
-                        AlarmHistory.id, AlarmHistory.alarm_id, AlarmHistory.action, AlarmHistory.ts
-                    )
-                    .where(feed.pending_clause(AlarmHistory.id, cursor))
-                    .order_by(AlarmHistory.id)
-                    .limit(BATCH)
-                )
-            ).all()
+            rows = await feed.read(session, cursor, BATCH)
             policies = {
                 p.alarm_type: p
                 for p in (await session.execute(select(InterventionPolicy))).scalars()
             }
             teams = list((await session.execute(select(Team).order_by(Team.id))).scalars())
             seen: list[int] = []
-            for history_id, alarm_id, action, ts in rows:
-                if ts > ready_before:
+            for entry, alarm in rows:
+                if entry.ts > ready_before:
                     # In id order: what comes after waits too, so the cursor never skips.
                     break
-                if action == Action.RAISED.value:
-                    await _follow_one(session, alarm_id, policies, teams, config, now, done)
-                seen.append(history_id)
+                if entry.action == Action.RAISED.value:
+                    await _follow_one(session, alarm, policies, teams, config, now, done)
+                seen.append(entry.id)
             feed.move(cursor, seen, now)
         if len(seen) < BATCH:
             return done
@@ -144,15 +135,14 @@ async def follow_alarms(db: Database, settings: Settings, now: datetime | None =
 
 async def _follow_one(
     session: AsyncSession,
-    alarm_id: int,
+    alarm: AlarmFacts,
     policies: dict[str, InterventionPolicy],
     teams: list[Team],
     config: sla.SlaConfig,
     now: datetime,
     done: Followed,
 ) -> None:
-    alarm = await session.get(Alarm, alarm_id)
-    if alarm is None or alarm.parent_id is not None or alarm.active_key is None:
+    if alarm.parent_id is not None or not alarm.active:
         done.skipped += 1
         return
     policy = policies.get(alarm.alarm_type)
@@ -182,7 +172,7 @@ async def _follow_one(
         else:
             done.skipped += 1
         return
-    asset = await session.get(Asset, alarm.asset_id)
+    asset = (await asset_queries.facts(session, [alarm.asset_id])).get(alarm.asset_id)
     name = asset.name if asset is not None else alarm.asset_id
     row, event = await insert(
         session,
@@ -234,28 +224,20 @@ class Confirmed:
     events: list[object] = field(default_factory=list)
 
 
-async def _repaired(session: AsyncSession, alarm: Alarm, resolved_at: datetime) -> bool:
+async def _repaired(session: AsyncSession, alarm: AlarmFacts, resolved_at: datetime) -> bool:
     """Whether the asset's state confirms the repair: heard from (online) since the
     resolution and, for a device fault, that fault not raised again since."""
-    status = await session.get(DeviceStatus, alarm.asset_id)
-    if status is None or not status.online or status.last_seen_at is None:
+    heard = await telemetry_queries.heard(session, alarm.asset_id)
+    if heard is None or not heard.online or heard.last_seen_at is None:
         return False
-    if status.last_seen_at <= resolved_at:
+    if heard.last_seen_at <= resolved_at:
         return False
-    if alarm.source == AlarmSource.DEVICE.value:
-        again = await session.execute(
-            select(
-                exists().where(
-                    DeviceEvent.asset_id == alarm.asset_id,
-                    DeviceEvent.code == alarm.alarm_type,
-                    DeviceEvent.active.is_(True),
-                    DeviceEvent.ts > resolved_at,
-                )
-            )
+    return not (
+        alarm.source == AlarmSource.DEVICE.value
+        and await telemetry_queries.fault_raised_since(
+            session, alarm.asset_id, alarm.alarm_type, resolved_at
         )
-        if again.scalar():
-            return False
-    return True
+    )
 
 
 async def confirm_repairs(db: Database, now: datetime | None = None) -> Confirmed:
@@ -280,21 +262,16 @@ async def confirm_repairs(db: Database, now: datetime | None = None) -> Confirme
         )
         for row in pending:
             resolved_at = row.resolved_at or row.updated_at
-            alarms = (
-                (
-                    await session.execute(
-                        select(Alarm)
-                        .join(InterventionAlarm, InterventionAlarm.alarm_id == Alarm.id)
-                        .where(
-                            InterventionAlarm.intervention_id == row.id,
-                            Alarm.state.in_([s.value for s in ACTIVE]),
-                        )
-                        .order_by(Alarm.id)
+            linked = (
+                await session.execute(
+                    select(InterventionAlarm.alarm_id).where(
+                        InterventionAlarm.intervention_id == row.id
                     )
                 )
-                .scalars()
-                .all()
-            )
+            ).scalars()
+            found = await alarm_queries.alarms(session, linked)
+            active_states = {s.value for s in ACTIVE}
+            alarms = [a for _, a in sorted(found.items()) if a.state in active_states]
             ready = [a.id for a in alarms if await _repaired(session, a, resolved_at)]
             if ready:
                 done.events += await raising.clear(

@@ -24,11 +24,13 @@ from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 
-from beffroi.alarms.models import Alarm
+from beffroi.alarms import queries as alarm_queries
+from beffroi.alarms.queries import AlarmFacts
 from beffroi.core.context import Context
 from beffroi.core.errors import FieldError, InvalidInput
 from beffroi.core.principal import Permission
 from beffroi.core.time import utcnow
+from beffroi.db.lists import among, parts
 from beffroi.interventions.lifecycle import OPEN, Category, Status
 from beffroi.interventions.models import Intervention, InterventionAlarm
 from beffroi.interventions.schemas import KpiFigures, KpiGrouping, KpiReport
@@ -113,34 +115,19 @@ async def kpis(
             .scalars()
             .all()
         )
-        alarm_period = or_(
-            and_(Alarm.raised_at >= start, Alarm.raised_at < end),
-            and_(Alarm.acknowledged_at >= start, Alarm.acknowledged_at < end),
-            and_(Alarm.cleared_at >= start, Alarm.cleared_at < end),
-        )
-        alarms = (
-            await session.execute(
-                select(
-                    Alarm.id,
-                    Alarm.commune_code,
-                    Alarm.domain,
-                    Alarm.raised_at,
-                    Alarm.acknowledged_at,
-                    Alarm.cleared_at,
-                ).where(ctx.principal.scope_clause(Alarm.commune_code), alarm_period)
-            )
-        ).all()
+        alarms = await alarm_queries.in_period(session, ctx.principal, start, end)
         alarm_team: dict[int, int | None] = {}
         if by is KpiGrouping.TEAM:
-            links = await session.execute(
-                select(InterventionAlarm.alarm_id, Intervention.team_id)
-                .join(Intervention, Intervention.id == InterventionAlarm.intervention_id)
-                .join(Alarm, Alarm.id == InterventionAlarm.alarm_id)
-                .where(ctx.principal.scope_clause(Alarm.commune_code), alarm_period)
-                .order_by(InterventionAlarm.alarm_id, Intervention.id)
-            )
-            for alarm_id, team_id in links:
-                alarm_team.setdefault(alarm_id, team_id)
+            in_scope = [a.id for a in alarms]
+            for part in parts(session, in_scope):
+                links = await session.execute(
+                    select(InterventionAlarm.alarm_id, Intervention.team_id)
+                    .join(Intervention, Intervention.id == InterventionAlarm.intervention_id)
+                    .where(among(session, InterventionAlarm.alarm_id, part))
+                    .order_by(InterventionAlarm.alarm_id, Intervention.id)
+                )
+                for alarm_id, team_id in links:
+                    alarm_team.setdefault(alarm_id, team_id)
 
     def intervention_key(row: Intervention) -> str | None:
         if by is KpiGrouping.CATEGORY:
@@ -149,14 +136,12 @@ async def kpis(
             return row.commune_code
         return None if row.team_id is None else str(row.team_id)
 
-    def alarm_key(row: object) -> str | None:
+    def alarm_key(row: AlarmFacts) -> str | None:
         if by is KpiGrouping.CATEGORY:
-            domain: str = row.domain  # type: ignore[attr-defined]
-            return domain if domain in CATEGORIES else None
+            return row.domain if row.domain in CATEGORIES else None
         if by is KpiGrouping.COMMUNE:
-            commune: str = row.commune_code  # type: ignore[attr-defined]
-            return commune
-        team = alarm_team.get(row.id)  # type: ignore[attr-defined]
+            return row.commune_code
+        team = alarm_team.get(row.id)
         return None if team is None else str(team)
 
     total = _Tally()
@@ -185,9 +170,9 @@ async def kpis(
         for t in tallies(lambda a=a: alarm_key(a)):  # type: ignore[misc]
             if _within(a.raised_at, start, end):
                 t.alarms_raised += 1
-            if _within(a.acknowledged_at, start, end):
+            if a.acknowledged_at is not None and _within(a.acknowledged_at, start, end):
                 t.ack_s.append(_seconds(a.acknowledged_at, a.raised_at))
-            if _within(a.cleared_at, start, end):
+            if a.cleared_at is not None and _within(a.cleared_at, start, end):
                 t.alarm_repair_s.append(_seconds(a.cleared_at, a.raised_at))
     ordered = sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))
     return KpiReport(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import case, select
 
-from beffroi.assets.models import Asset
+from beffroi.assets import queries as asset_queries
 from beffroi.communes.lookup import filter_codes
 from beffroi.core.context import Context
 from beffroi.core.principal import Permission
@@ -174,8 +174,7 @@ async def queue(ctx: Context, *, mine: bool = False) -> list[QueueItem]:
     async with ctx.db.read() as session:
         team_ids = await teams_of(session, user)
         stmt = (
-            select(Intervention, Asset.lon, Asset.lat)
-            .outerjoin(Asset, Asset.id == Intervention.asset_id)
+            select(Intervention)
             .where(
                 ctx.principal.scope_clause(Intervention.commune_code),
                 Intervention.status.in_([s.value for s in OPEN]),
@@ -186,15 +185,20 @@ async def queue(ctx: Context, *, mine: bool = False) -> list[QueueItem]:
         )
         if mine:
             stmt = stmt.where(Intervention.assignee_id == (user or -1))
-        rows = (await session.execute(stmt)).all()
+        rows = list((await session.execute(stmt)).scalars())
+        # Where the work order has no place of its own, its asset's.
+        assets = await asset_queries.facts(
+            session, (r.asset_id for r in rows if r.asset_id and (r.lon is None or r.lat is None))
+        )
     now = utcnow()
     out = []
-    for row, asset_lon, asset_lat in rows:
+    for row in rows:
         at = None
+        asset = assets.get(row.asset_id) if row.asset_id else None
         if row.lon is not None and row.lat is not None:
             at = (row.lon, row.lat)
-        elif asset_lon is not None and asset_lat is not None:
-            at = (asset_lon, asset_lat)
+        elif asset is not None:
+            at = (asset.lon, asset.lat)
         out.append(
             QueueItem(
                 id=row.id,

@@ -11,8 +11,10 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.alarms.models import Alarm
-from beffroi.assets.models import Asset
+from beffroi.alarms import queries as alarm_queries
+from beffroi.alarms.queries import AlarmFacts
+from beffroi.assets import queries as asset_queries
+from beffroi.assets.queries import Facts
 from beffroi.assets.schemas import Point
 from beffroi.core.context import Context
 from beffroi.core.errors import (
@@ -197,13 +199,14 @@ async def check_team(
 
 async def alarms_in_scope(
     session: AsyncSession, principal: Principal, alarm_ids: Sequence[int], field: str
-) -> list[Alarm]:
+) -> list[AlarmFacts]:
+    """The alarms named, all of them existing and in the principal's scope."""
     if not alarm_ids:
         return []
     wanted = sorted(set(alarm_ids))
     found = {
-        a.id: a
-        for a in (await session.execute(select(Alarm).where(Alarm.id.in_(wanted)))).scalars()
+        i: a
+        for i, a in (await alarm_queries.alarms(session, wanted)).items()
         if principal.sees(a.commune_code)
     }
     missing = [i for i in wanted if i not in found]
@@ -214,14 +217,15 @@ async def alarms_in_scope(
 
 async def assets_in_scope(
     session: AsyncSession, principal: Principal, asset_ids: Sequence[str], field: str
-) -> list[Asset]:
+) -> list[Facts]:
+    """The assets named, all of them existing and in the principal's scope."""
     if not asset_ids:
         return []
     wanted = sorted(set(asset_ids))
     found = {
-        a.id: a
-        for a in (await session.execute(select(Asset).where(Asset.id.in_(wanted)))).scalars()
-        if principal.sees(a.commune_code)
+        i: a
+        for i, a in (await asset_queries.facts(session, wanted)).items()
+        if principal.sees(a.commune)
     }
     missing = [i for i in wanted if i not in found]
     if missing:

@@ -95,7 +95,7 @@ async def _create(ctx: Context, body: InterventionCreate) -> InterventionOut:
         lat = body.location.coordinates[1] if body.location else None
         if body.asset_id is not None:
             (asset,) = await assets_in_scope(session, ctx.principal, [body.asset_id], "asset_id")
-            commune = asset.commune_code
+            commune = asset.commune
             if body.commune is not None and (await resolve(session, body.commune)).code != commune:
                 raise InvalidInput(
                     FieldError("commune", f"asset {asset.id!r} is in {commune!r}; omit commune")

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.accounts.models import User
+from beffroi.accounts import queries as account_queries
+from beffroi.accounts.queries import Person
 from beffroi.communes.service import resolve_codes
 from beffroi.core import audit
 from beffroi.core.context import Context
@@ -30,7 +31,7 @@ def team_visible(principal: Principal, team: Team) -> bool:
     return principal.covers(team.communes)
 
 
-def may_join(principal: Principal, user: User, team: Team) -> bool:
+def may_join(principal: Principal, user: Person, team: Team) -> bool:
     """Whether ``principal`` may put ``user`` in ``team``: an active person the principal
     can see, who works in at least one of the team's communes."""
     works_there = user.communes is None or bool(set(user.communes) & set(team.communes))
@@ -47,15 +48,16 @@ async def _members(session: AsyncSession, team_ids: Sequence[int]) -> dict[int, 
     out: dict[int, list[MemberOut]] = {t: [] for t in team_ids}
     if not team_ids:
         return out
-    rows = await session.execute(
-        select(TeamMember.team_id, User.id, User.username, User.display_name)
-        .join(User, User.id == TeamMember.user_id)
-        .where(TeamMember.team_id.in_(team_ids))
-        .order_by(User.username)
-    )
-    for team_id, user_id, username, display_name in rows:
+    rows = (
+        await session.execute(
+            select(TeamMember.team_id, TeamMember.user_id).where(TeamMember.team_id.in_(team_ids))
+        )
+    ).all()
+    found = await account_queries.people(session, (user_id for _, user_id in rows))
+    for team_id, user_id in sorted(rows, key=lambda r: found[r.user_id].username):
+        person = found[user_id]
         out[team_id].append(
-            MemberOut(user_id=user_id, username=username, display_name=display_name)
+            MemberOut(user_id=person.id, username=person.username, display_name=person.display_name)
         )
     return out
 
@@ -226,7 +228,7 @@ async def _add_member(ctx: Context, team_id: int, user_id: int) -> TeamOut:
     now = utcnow()
     async with ctx.db.write() as session:
         team = await load_team(session, ctx, team_id, lock=True)
-        user = await session.get(User, user_id)
+        user = (await account_queries.people(session, [user_id])).get(user_id)
         # One answer for a missing person and one out of reach, so ids reveal nothing.
         if user is None or not may_join(ctx.principal, user, team):
             raise InvalidInput(

@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from beffroi.alarms.lifecycle import Action
-from beffroi.alarms.models import Alarm, AlarmHistory
+from beffroi.alarms.queries import AlarmFacts, HistoryEntry
 
 
 def alarm_link(alarm_id: int) -> str:
@@ -28,7 +28,7 @@ def headline(
     return f"[{severity.upper()}] {alarm_type} on {asset_id} ({commune_name}) — {tail}"
 
 
-def _note(entry: AlarmHistory) -> str:
+def _note(entry: HistoryEntry) -> str:
     detail = entry.detail or {}
     if entry.action == Action.ESCALATED and "after_min" in detail:
         return f"unacknowledged for {detail['after_min']:g} min"
@@ -37,7 +37,7 @@ def _note(entry: AlarmHistory) -> str:
 
 
 def alarm_payload(
-    alarm: Alarm, entry: AlarmHistory, commune_name: str, route_name: str
+    alarm: AlarmFacts, entry: HistoryEntry, commune_name: str, route_name: str
 ) -> dict[str, Any]:
     """The payload about one history entry of one alarm."""
     return {

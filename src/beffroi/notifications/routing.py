@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.alarms import feed
 from beffroi.alarms.lifecycle import Action
-from beffroi.alarms.models import Alarm, AlarmHistory
+from beffroi.alarms.queries import AlarmFacts, HistoryEntry
 from beffroi.communes.service import resolve
 from beffroi.config import Settings
 from beffroi.core.errors import InvalidInput
@@ -63,7 +63,7 @@ def filter_of(route: NotificationRoute) -> Filter:
     )
 
 
-def entry_of(alarm: Alarm, history: AlarmHistory) -> Entry:
+def entry_of(alarm: AlarmFacts, history: HistoryEntry) -> Entry:
     """What routing looks at in one history entry (and its alarm as it is now)."""
     return Entry(
         action=history.action,
@@ -75,7 +75,7 @@ def entry_of(alarm: Alarm, history: AlarmHistory) -> Entry:
     )
 
 
-def silenced(alarm: Alarm, history: AlarmHistory) -> bool:
+def silenced(alarm: AlarmFacts, history: HistoryEntry) -> bool:
     """Entries nobody is told about: those of an alarm grouped under a root cause (the
     root cause speaks for the group), and raises or escalations while shelved."""
     if alarm.parent_id is not None:
@@ -158,14 +158,7 @@ async def route_new(
     done = Routed()
     async with db.write() as session:
         row = await feed.lock(session, FEED, now)
-        stmt = (
-            select(AlarmHistory, Alarm)
-            .join(Alarm, Alarm.id == AlarmHistory.alarm_id)
-            .where(feed.pending_clause(AlarmHistory.id, row))
-            .order_by(AlarmHistory.id)
-            .limit(limit)
-        )
-        found = [(h, a) for h, a in (await session.execute(stmt)).all()]
+        found = await feed.read(session, row, limit)
         if not feed.move(row, (h.id for h, _ in found), now):
             return done
         routes = list(

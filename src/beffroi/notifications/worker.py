@@ -15,12 +15,12 @@ from collections.abc import Awaitable, Callable
 import httpx
 import structlog
 
+from beffroi.alarms.escalation import escalate_due
 from beffroi.alarms.events import AlarmChanged
 from beffroi.core.context import Runtime
 from beffroi.core.time import utcnow
 from beffroi.notifications.delivery import send_due
-from beffroi.notifications.escalation import escalate_due
-from beffroi.notifications.routing import route_new
+from beffroi.notifications.routing import FEED, route_new
 
 log = structlog.get_logger(__name__)
 
@@ -91,7 +91,8 @@ class Notifier:
     async def escalate(self) -> None:
         """Escalate what is due now and publish the changes."""
         rt = self.runtime
-        rt.events.publish_many(await escalate_due(rt.db, rt.settings, utcnow()))
+        escalated = await escalate_due(rt.db, rt.settings, utcnow(), follower=FEED)
+        rt.events.publish_many(escalated)
 
     async def route(self) -> None:
         """Route new history entries, a few passes at most."""

@@ -8,7 +8,6 @@ from types import MappingProxyType
 from typing import Any
 
 from beffroi.assets.lifecycle import AssetStatus
-from beffroi.assets.models import Asset
 from beffroi.assets.schemas import AssetCreate, AssetOut
 from beffroi.assets.service import AssetFilter, iter_assets
 from beffroi.core.context import Context
@@ -30,13 +29,10 @@ class SimAsset:
     lat: float
 
     @classmethod
-    def from_asset(cls, asset: Asset | AssetCreate | AssetOut) -> SimAsset:
-        """From a registry row, or the create/out schema (the fleet generator gives those)."""
-        if isinstance(asset, Asset):
-            commune, lon, lat = asset.commune_code, asset.lon, asset.lat
-        else:
-            commune = asset.commune
-            lon, lat = asset.location.coordinates
+    def from_asset(cls, asset: AssetCreate | AssetOut) -> SimAsset:
+        """From the registry (or the fleet generator, which gives create schemas)."""
+        commune = asset.commune
+        lon, lat = asset.location.coordinates
         return cls(
             id=asset.id,
             type=asset.type,

@@ -1,9 +1,10 @@
 """Escalation: a critical alarm nobody has acknowledged in time is escalated, once.
 
-The escalation is an ``escalated`` entry in the alarm's history, written by the notifier;
-it then flows through routing like any other entry, to the routes that want escalations.
-"Once" is read from that history (an alarm with an ``escalated`` entry is never picked
-again), and the notifier's cursor lock keeps two notifiers from escalating together.
+The escalation is an ``escalated`` entry in the alarm's history, written on the notifier's
+request; it then flows through routing like any other entry, to the routes that want
+escalations. "Once" is read from that history (an alarm with an ``escalated`` entry is
+never picked again), and the caller's feed cursor, locked for the pass, keeps two
+notifiers from escalating together.
 """
 
 from __future__ import annotations
@@ -21,22 +22,24 @@ from beffroi.config import Settings
 from beffroi.core import audit
 from beffroi.core.principal import Principal
 from beffroi.db import Database
-from beffroi.notifications.routing import FEED
 
-ACTOR = "system:notifications"
+ACTOR = "system:notifications"  # the notifier asks for escalations
 PASS_LIMIT = 500
 
 
-async def escalate_due(db: Database, settings: Settings, now: datetime) -> list[object]:
+async def escalate_due(
+    db: Database, settings: Settings, now: datetime, *, follower: str
+) -> list[object]:
     """Escalate every critical alarm still active and unacknowledged
     ``escalation_after_min`` after it was raised, not shelved, not grouped under a root
-    cause, and not escalated before. Returns the events to publish."""
+    cause, and not escalated before. ``follower`` names the feed cursor locked for the
+    pass (the notifier's). Returns the events to publish."""
     cutoff = now - timedelta(minutes=settings.escalation_after_min)
     after_min = settings.escalation_after_min
     system = Principal.system(ACTOR)
     events: list[object] = []
     async with db.write() as session:
-        await feed.lock(session, FEED, now)
+        await feed.lock(session, follower, now)
         already = exists().where(
             AlarmHistory.alarm_id == Alarm.id, AlarmHistory.action == Action.ESCALATED
         )
