@@ -36,19 +36,21 @@ web: $(CONSOLE) ## Build the operator console (TypeScript type check, then Vite)
 demo: $(STAMP) $(CONSOLE) ## Run the whole control room on embedded defaults (SQLite, embedded broker)
 	$(BIN)/beffroi demo
 
-test: $(STAMP) $(CONSOLE) ## Run lint, type checks and the whole test suite
+test: $(STAMP) $(CONSOLE) ## Run lint, type checks, the layer contracts and the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-fast: $(STAMP) $(CONSOLE) ## Run the test suite only
-	$(BIN)/pytest -x -q $(PYTEST_ARGS)
+test-fast: $(STAMP) $(CONSOLE) ## Run the quick tests: SQLite only, no browser, no faults, no fuzzing
+	$(BIN)/pytest -x -q -m "not postgres and not browser and not faults and not slow" $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff and mypy
+lint: $(STAMP) ## ruff, mypy and the layer contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 format: $(STAMP) ## Format the code
 	$(BIN)/ruff check --fix .

@@ -34,6 +34,31 @@ REQUIRE_POSTGRES = os.environ.get("BEFFROI_TEST_REQUIRE_POSTGRES") == "1"
 BACKENDS = ["sqlite", "postgresql"]
 
 
+# Files whose tests are slow (tens of seconds each: a real server under a fuzzer, the whole
+# demo, processes killed and restarted) or that break things on purpose.
+SLOW_FILES = frozenset({"test_openapi_fuzz.py", "test_ingest_fuzz.py", "test_cli.py"})
+FAULT_FILES = frozenset({"test_ingest_faults.py", "test_taken_ports.py"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by what it needs, so ``make test-fast`` can leave out PostgreSQL, the
+    browser, fault injection and the slowest runs: ``-m "not postgres and not browser and
+    not faults and not slow"``."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("template") == "postgresql":
+            item.add_marker(pytest.mark.postgres)
+        if "postgresql" in item.name and "[" in item.name:
+            item.add_marker(pytest.mark.postgres)
+        path = item.path
+        if "browser" in path.parts:
+            item.add_marker(pytest.mark.browser)
+        if path.name in FAULT_FILES:
+            item.add_marker(pytest.mark.faults)
+        if path.name in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
+
+
 def _skip_or_fail_postgres(reason: str) -> None:
     if REQUIRE_POSTGRES:
         pytest.fail(f"PostgreSQL is required (BEFFROI_TEST_REQUIRE_POSTGRES=1) but {reason}")
