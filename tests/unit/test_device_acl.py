@@ -16,6 +16,7 @@ from beffroi.devices.acl import (
     may_subscribe,
 )
 from beffroi.devices.topics import Channel, Topic, build, parse
+from beffroi.devices.topics import bulk as bulk_topic
 
 ROOT = "beffroi/v1"
 HUB = "beffroi-hub"
@@ -200,10 +201,48 @@ def test_mosquitto_patterns_come_from_the_same_grants() -> None:
     grants = device_grants(ROOT, "%u")
     assert f"{ROOT}/devices/%u/telemetry" in grants.publish
     assert f"{ROOT}/gateways/%u/devices/+/commands/+/reply" in grants.publish
+    assert f"{ROOT}/gateways/%u/telemetry" in grants.publish  # the bulk form
+    assert f"{ROOT}/gateways/%u/commands/+/reply" in grants.publish
     assert grants.subscribe == (
         f"{ROOT}/devices/%u/commands/+",
         f"{ROOT}/gateways/%u/devices/+/commands/+",
+        f"{ROOT}/gateways/%u/commands/+",
     )
+
+
+@pytest.mark.parametrize(
+    ("topic", "expected"),
+    [
+        ("beffroi/v1/gateways/LC-1/telemetry", bulk_topic(Channel.TELEMETRY, "LC-1")),
+        ("beffroi/v1/gateways/LC-1/events", bulk_topic(Channel.EVENTS, "LC-1")),
+        ("beffroi/v1/gateways/LC-1/status", bulk_topic(Channel.STATUS, "LC-1")),
+        ("beffroi/v1/gateways/LC-1/commands/m1", bulk_topic(Channel.COMMAND, "LC-1", "m1")),
+        ("beffroi/v1/gateways/LC-1/commands/m1/reply", bulk_topic(Channel.REPLY, "LC-1", "m1")),
+        ("beffroi/v1/gateways/LC-1/other", None),
+        ("beffroi/v1/gateways/LC-1/telemetry/x", None),
+        ("beffroi/v1/gateways/LC-1/commands/m 1", None),
+    ],
+)
+def test_bulk_topics_parse_and_build(topic: str, expected: Topic | None) -> None:
+    assert parse(topic) == expected
+    if expected is not None:
+        assert build(expected) == topic
+
+
+def test_a_gateway_speaks_in_bulk_only_for_itself() -> None:
+    hub = "beffroi-hub"
+    own, other = "beffroi/v1/gateways/LC-1", "beffroi/v1/gateways/LC-2"
+    for channel in ("telemetry", "events", "status", "commands/m1/reply"):
+        assert may_publish("LC-1", f"{own}/{channel}", root=ROOT, hub_username=hub)
+        assert not may_publish("LC-1", f"{other}/{channel}", root=ROOT, hub_username=hub)
+    assert not may_publish("LC-1", f"{own}/commands/m1", root=ROOT, hub_username=hub)
+    assert may_subscribe("LC-1", f"{own}/commands/+", root=ROOT, hub_username=hub)
+    assert not may_subscribe("LC-1", f"{other}/commands/+", root=ROOT, hub_username=hub)
+    assert not may_subscribe(
+        "LC-1", "beffroi/v1/gateways/+/commands/+", root=ROOT, hub_username=hub
+    )
+    assert may_receive("LC-1", f"{own}/commands/m1", root=ROOT, hub_username=hub)
+    assert not may_receive("LC-1", f"{other}/commands/m1", root=ROOT, hub_username=hub)
 
 
 filters = st.lists(st.sampled_from(["a", "b", "c", "+", "#", ""]), min_size=1, max_size=5).map(

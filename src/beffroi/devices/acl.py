@@ -3,7 +3,8 @@
 The embedded broker asks these functions on every PUBLISH, SUBSCRIBE and delivery; the
 Mosquitto ACL file is rendered from the same :func:`device_grants`, so both brokers enforce
 one rule: a device (username = its asset id) publishes and subscribes only under its own
-id, and a field gateway also under ``{root}/gateways/{its id}/devices/{child}/…``.
+id, and a field gateway also under ``{root}/gateways/{its id}/devices/{child}/…`` and
+``{root}/gateways/{its id}/…`` (its bulk messages).
 
 The broker checks only the gateway *prefix*: it does not know which devices are the
 gateway's children (Mosquitto cannot, with one ``pattern`` line for every device). The hub
@@ -41,7 +42,12 @@ def device_grants(root: str, device_id: str) -> Grants:
     """
     grants_publish: list[str] = []
     grants_subscribe: list[str] = []
-    for base in (f"{root}/devices/{device_id}", f"{root}/gateways/{device_id}/devices/{SINGLE}"):
+    for base in (
+        f"{root}/devices/{device_id}",
+        f"{root}/gateways/{device_id}/devices/{SINGLE}",
+        # The bulk form: one message for many children of the gateway.
+        f"{root}/gateways/{device_id}",
+    ):
         grants_publish += [f"{base}/telemetry", f"{base}/events", f"{base}/status"]
         grants_publish.append(f"{base}/commands/{SINGLE}/reply")
         grants_subscribe.append(f"{base}/commands/{SINGLE}")

@@ -37,19 +37,46 @@ class ReplyStatus(StrEnum):
 DEVICE_CHANNELS = frozenset({Channel.TELEMETRY, Channel.EVENTS, Channel.STATUS, Channel.REPLY})
 
 
+# Bulk-form versions a field gateway may announce in its status ({"bulk": 1}).
+BULK_VERSIONS = frozenset({1})
+# Children (or command ids) one bulk message may carry.
+BULK_MAX = 1000
+
+
 @dataclass(frozen=True, slots=True)
 class Topic:
-    """A parsed device topic. ``gateway_id`` is set when a field gateway relays it."""
+    """A parsed device topic. ``gateway_id`` is set when a field gateway relays it;
+    ``bulk`` when the gateway speaks for many children in one message
+    (``gateways/{gateway}/telemetry``, ``…/commands/{message_id}``): ``device_id`` is then
+    the gateway itself and ``command_id`` the message id."""
 
     channel: Channel
     device_id: str
     gateway_id: str | None = None
     command_id: str | None = None
+    bulk: bool = False
 
     @property
     def sender(self) -> str:
         """The MQTT identity allowed to publish it: the gateway, else the device itself."""
         return self.gateway_id or self.device_id
+
+
+def bulk(channel: Channel, gateway_id: str, message_id: str | None = None) -> Topic:
+    """A topic of the bulk form of ``gateway_id``."""
+    return Topic(channel, gateway_id, gateway_id, message_id, bulk=True)
+
+
+_MESSAGE_CHANNELS = ("telemetry", "events", "status")
+
+
+def _commands(rest: list[str], device_id: str, gateway_id: str | None, bulk: bool) -> Topic | None:
+    if len(rest) in (2, 3) and rest[0] == "commands" and ID_RE.match(rest[1]):
+        if len(rest) == 2:
+            return Topic(Channel.COMMAND, device_id, gateway_id, rest[1], bulk)
+        if rest[2] == "reply":
+            return Topic(Channel.REPLY, device_id, gateway_id, rest[1], bulk)
+    return None
 
 
 def parse(topic: str, root: str = DEFAULT_ROOT) -> Topic | None:
@@ -63,23 +90,24 @@ def parse(topic: str, root: str = DEFAULT_ROOT) -> Topic | None:
         if len(parts) < 3 or not ID_RE.match(parts[1]):
             return None
         gateway_id, parts = parts[1], parts[2:]
+        if parts[0] != "devices":  # the bulk form: the gateway speaks for its children
+            if len(parts) == 1 and parts[0] in _MESSAGE_CHANNELS:
+                return bulk(Channel(parts[0]), gateway_id)
+            return _commands(parts, gateway_id, gateway_id, bulk=True)
     if len(parts) < 3 or parts[0] != "devices" or not ID_RE.match(parts[1]):
         return None
     device_id, rest = parts[1], parts[2:]
-    if len(rest) == 1 and rest[0] in ("telemetry", "events", "status"):
+    if len(rest) == 1 and rest[0] in _MESSAGE_CHANNELS:
         return Topic(Channel(rest[0]), device_id, gateway_id)
-    if len(rest) in (2, 3) and rest[0] == "commands" and ID_RE.match(rest[1]):
-        if len(rest) == 2:
-            return Topic(Channel.COMMAND, device_id, gateway_id, rest[1])
-        if rest[2] == "reply":
-            return Topic(Channel.REPLY, device_id, gateway_id, rest[1])
-    return None
+    return _commands(rest, device_id, gateway_id, bulk=False)
 
 
 def build(topic: Topic, root: str = DEFAULT_ROOT) -> str:
     """The topic string of ``topic``."""
     base = f"{root}/devices/{topic.device_id}"
-    if topic.gateway_id:
+    if topic.bulk:
+        base = f"{root}/gateways/{topic.gateway_id}"
+    elif topic.gateway_id:
         base = f"{root}/gateways/{topic.gateway_id}/devices/{topic.device_id}"
     if topic.channel is Channel.COMMAND:
         return f"{base}/commands/{topic.command_id}"
@@ -89,9 +117,10 @@ def build(topic: Topic, root: str = DEFAULT_ROOT) -> str:
 
 
 def hub_subscriptions(root: str = DEFAULT_ROOT) -> list[str]:
-    """The filters the hub's gateway subscribes to (direct devices and field gateways)."""
+    """The filters the hub's gateway subscribes to: direct devices, field gateways' children
+    one by one, and field gateways' bulk messages."""
     filters = []
-    for base in (f"{root}/devices/+", f"{root}/gateways/+/devices/+"):
+    for base in (f"{root}/devices/+", f"{root}/gateways/+/devices/+", f"{root}/gateways/+"):
         filters += [f"{base}/telemetry", f"{base}/events", f"{base}/status"]
         filters.append(f"{base}/commands/+/reply")
     return filters

@@ -119,7 +119,9 @@ class Reply:
 Decoded = Readings | Event | Status | Reply
 
 
-class _Bad(Exception):
+class Bad(Exception):
+    """A message (or a bulk entry) that breaks the contract, and why."""
+
     def __init__(self, reason: Reason, detail: str) -> None:
         super().__init__(detail)
         self.reason = reason
@@ -129,28 +131,28 @@ class _Bad(Exception):
 def parse_ts(raw: Any, received_at: datetime, oldest: datetime) -> datetime:
     """A timestamp from ISO 8601 with an offset, or epoch milliseconds, within bounds."""
     if isinstance(raw, bool) or raw is None:
-        raise _Bad(Reason.BAD_TIMESTAMP, "ts must be ISO 8601 with offset or epoch ms")
+        raise Bad(Reason.BAD_TIMESTAMP, "ts must be ISO 8601 with offset or epoch ms")
     if isinstance(raw, int | float):
         if not math.isfinite(raw):
-            raise _Bad(Reason.BAD_TIMESTAMP, "ts is not finite")
+            raise Bad(Reason.BAD_TIMESTAMP, "ts is not finite")
         try:
             ts = datetime.fromtimestamp(raw / 1000, UTC)
         except (OverflowError, OSError, ValueError):
-            raise _Bad(Reason.BAD_TIMESTAMP, f"ts {raw} is out of range") from None
+            raise Bad(Reason.BAD_TIMESTAMP, f"ts {raw} is out of range") from None
     elif isinstance(raw, str) and len(raw) <= 40:
         try:
             ts = datetime.fromisoformat(raw)
         except ValueError:
-            raise _Bad(Reason.BAD_TIMESTAMP, f"ts {raw!r} is not ISO 8601") from None
+            raise Bad(Reason.BAD_TIMESTAMP, f"ts {raw!r} is not ISO 8601") from None
         if ts.tzinfo is None:
-            raise _Bad(Reason.BAD_TIMESTAMP, f"ts {raw!r} has no UTC offset")
+            raise Bad(Reason.BAD_TIMESTAMP, f"ts {raw!r} has no UTC offset")
         ts = ts.astimezone(UTC)
     else:
-        raise _Bad(Reason.BAD_TIMESTAMP, "ts must be ISO 8601 with offset or epoch ms")
+        raise Bad(Reason.BAD_TIMESTAMP, "ts must be ISO 8601 with offset or epoch ms")
     if ts > received_at + MAX_CLOCK_SKEW:
-        raise _Bad(Reason.BAD_TIMESTAMP, f"ts {ts.isoformat()} is in the future")
+        raise Bad(Reason.BAD_TIMESTAMP, f"ts {ts.isoformat()} is in the future")
     if ts < oldest:
-        raise _Bad(Reason.BAD_TIMESTAMP, f"ts {ts.isoformat()} is older than the retention")
+        raise Bad(Reason.BAD_TIMESTAMP, f"ts {ts.isoformat()} is older than the retention")
     return ts
 
 
@@ -190,29 +192,29 @@ def check_value(spec: TelemetryKey, value: Any) -> tuple[float | None, str | Non
     kind = spec.kind
     if kind is ValueKind.BOOLEAN:
         if not isinstance(value, bool):
-            raise _Bad(Reason.BAD_VALUE, f"{spec.key} must be true or false")
+            raise Bad(Reason.BAD_VALUE, f"{spec.key} must be true or false")
         return (1.0 if value else 0.0), None
     if kind is ValueKind.ENUM:
         if not isinstance(value, str) or value not in spec.choices:
-            raise _Bad(Reason.BAD_VALUE, f"{spec.key} must be one of {list(spec.choices)}")
+            raise Bad(Reason.BAD_VALUE, f"{spec.key} must be one of {list(spec.choices)}")
         return None, value
     if kind is ValueKind.TEXT:
         if not isinstance(value, str) or "\x00" in value:
-            raise _Bad(Reason.BAD_VALUE, f"{spec.key} must be text without NUL characters")
+            raise Bad(Reason.BAD_VALUE, f"{spec.key} must be text without NUL characters")
         if spec.max_length is not None and len(value) > spec.max_length:
-            raise _Bad(Reason.OUT_OF_RANGE, f"{spec.key} is longer than {spec.max_length}")
+            raise Bad(Reason.OUT_OF_RANGE, f"{spec.key} is longer than {spec.max_length}")
         return None, value
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Bad(Reason.BAD_VALUE, f"{spec.key} must be a number")
+        raise Bad(Reason.BAD_VALUE, f"{spec.key} must be a number")
     number = float(value)
     if not math.isfinite(number):
-        raise _Bad(Reason.BAD_VALUE, f"{spec.key} must be finite")
+        raise Bad(Reason.BAD_VALUE, f"{spec.key} must be finite")
     if kind is ValueKind.INTEGER and not number.is_integer():
-        raise _Bad(Reason.BAD_VALUE, f"{spec.key} must be an integer")
+        raise Bad(Reason.BAD_VALUE, f"{spec.key} must be an integer")
     if (spec.minimum is not None and number < spec.minimum) or (
         spec.maximum is not None and number > spec.maximum
     ):
-        raise _Bad(
+        raise Bad(
             Reason.OUT_OF_RANGE,
             f"{spec.key}={number:g} outside [{spec.minimum:g}, {spec.maximum:g}]"
             if spec.minimum is not None and spec.maximum is not None
@@ -221,42 +223,43 @@ def check_value(spec: TelemetryKey, value: Any) -> tuple[float | None, str | Non
     return number, None
 
 
-def _readings(
+def readings_of(
     asset_id: str, spec: EquipmentType, body: Any, received_at: datetime, oldest: datetime
 ) -> Readings:
+    """A device's telemetry payload as readings (raises :class:`Bad`)."""
     if isinstance(body, list):
         if not body:
-            raise _Bad(Reason.BAD_PAYLOAD, "empty array")
+            raise Bad(Reason.BAD_PAYLOAD, "empty array")
         if len(body) > MAX_READINGS:
-            raise _Bad(Reason.TOO_LARGE, f"more than {MAX_READINGS} readings")
+            raise Bad(Reason.TOO_LARGE, f"more than {MAX_READINGS} readings")
         readings = body
     elif isinstance(body, dict):
         # A bare object of values means "now"; {"ts":…, "values":{…}} is one reading.
         readings = [body] if "values" in body else [{"values": body}]
     else:
-        raise _Bad(Reason.BAD_PAYLOAD, "telemetry must be an object or an array of objects")
+        raise Bad(Reason.BAD_PAYLOAD, "telemetry must be an object or an array of objects")
     index = _key_index(spec)
     points: list[Point] = []
     for reading in readings:
         if not isinstance(reading, dict):
-            raise _Bad(Reason.BAD_PAYLOAD, "each reading must be an object")
+            raise Bad(Reason.BAD_PAYLOAD, "each reading must be an object")
         values = reading.get("values")
         if not isinstance(values, dict) or not values:
-            raise _Bad(Reason.BAD_PAYLOAD, "values must be a non-empty object")
+            raise Bad(Reason.BAD_PAYLOAD, "values must be a non-empty object")
         extra = set(reading) - {"ts", "values"}
         if extra:
-            raise _Bad(Reason.BAD_PAYLOAD, f"unexpected fields {sorted(extra)[:5]}")
+            raise Bad(Reason.BAD_PAYLOAD, f"unexpected fields {sorted(extra)[:5]}")
         ts = parse_ts(reading["ts"], received_at, oldest) if "ts" in reading else received_at
         for key, raw in values.items():
             key_spec = index.get(key)
             if key_spec is None:
-                raise _Bad(Reason.UNKNOWN_KEY, f"{spec.key} has no telemetry key {key[:64]!r}")
+                raise Bad(Reason.UNKNOWN_KEY, f"{spec.key} has no telemetry key {key[:64]!r}")
             number, text = check_value(key_spec, raw)
             points.append((key, ts, number, text))
     return Readings(asset_id, tuple(points))
 
 
-def _event(
+def event_of(
     asset_id: str,
     spec: EquipmentType,
     body: Any,
@@ -264,35 +267,38 @@ def _event(
     oldest: datetime,
     gateway_id: str | None,
 ) -> Event:
+    """A device's event payload (raises :class:`Bad`)."""
     if not isinstance(body, dict):
-        raise _Bad(Reason.BAD_PAYLOAD, "an event must be an object")
+        raise Bad(Reason.BAD_PAYLOAD, "an event must be an object")
     code, active, detail = body.get("code"), body.get("active"), body.get("detail", {})
     if not isinstance(code, str) or spec.fault(code) is None:
-        raise _Bad(Reason.UNKNOWN_CODE, f"{spec.key} has no fault code {str(code)[:64]!r}")
+        raise Bad(Reason.UNKNOWN_CODE, f"{spec.key} has no fault code {str(code)[:64]!r}")
     if not isinstance(active, bool):
-        raise _Bad(Reason.BAD_PAYLOAD, "active must be true or false")
+        raise Bad(Reason.BAD_PAYLOAD, "active must be true or false")
     if not isinstance(detail, dict):
-        raise _Bad(Reason.BAD_PAYLOAD, "detail must be an object")
+        raise Bad(Reason.BAD_PAYLOAD, "detail must be an object")
     ts = parse_ts(body["ts"], received_at, oldest) if "ts" in body else received_at
     return Event(asset_id, ts, code, active, detail, gateway_id)
 
 
-def _status(asset_id: str, body: Any, received_at: datetime, via: str | None) -> Status:
+def status_of(asset_id: str, body: Any, received_at: datetime, via: str | None) -> Status:
+    """A device's status payload (raises :class:`Bad`)."""
     if not isinstance(body, dict) or not isinstance(body.get("online"), bool):
-        raise _Bad(Reason.BAD_PAYLOAD, 'status must be {"online": true|false, ...}')
+        raise Bad(Reason.BAD_PAYLOAD, 'status must be {"online": true|false, ...}')
     firmware = body.get("firmware")
     if firmware is not None and (not isinstance(firmware, str) or len(firmware) > 100):
-        raise _Bad(Reason.BAD_PAYLOAD, "firmware must be text of at most 100 characters")
+        raise Bad(Reason.BAD_PAYLOAD, "firmware must be text of at most 100 characters")
     return Status(asset_id, body["online"], firmware, received_at, via=via)
 
 
-def _reply(asset_id: str, command_id: str, body: Any, received_at: datetime) -> Reply:
+def reply_of(asset_id: str, command_id: str, body: Any, received_at: datetime) -> Reply:
+    """A device's reply to a command (raises :class:`Bad`)."""
     status = body.get("status") if isinstance(body, dict) else None
     if not isinstance(status, str) or status not in REPLY_STATUSES:
-        raise _Bad(Reason.BAD_PAYLOAD, f"status must be one of {sorted(REPLY_STATUSES)}")
+        raise Bad(Reason.BAD_PAYLOAD, f"status must be one of {sorted(REPLY_STATUSES)}")
     detail = body.get("detail", {})
     if not isinstance(detail, dict):
-        raise _Bad(Reason.BAD_PAYLOAD, "detail must be an object")
+        raise Bad(Reason.BAD_PAYLOAD, "detail must be an object")
     return Reply(asset_id, command_id, status, detail, received_at)
 
 
@@ -308,7 +314,7 @@ def decode(
     """Decode one message, or say why it is rejected."""
     try:
         return _decode(topic, payload, directory, received_at, root, received_at - retention)
-    except _Bad as bad:
+    except Bad as bad:
         reason, detail = bad.reason, bad.detail
     except RecursionError:
         reason, detail = Reason.BAD_JSON, "nested too deeply"
@@ -328,30 +334,30 @@ def _decode(
     oldest: datetime,
 ) -> Decoded:
     parsed = topics.parse(topic, root)
-    if parsed is None or parsed.channel is Channel.COMMAND:
-        raise _Bad(Reason.BAD_TOPIC, "not a device topic of this API")
+    if parsed is None or parsed.channel is Channel.COMMAND or parsed.bulk:
+        raise Bad(Reason.BAD_TOPIC, "not a device topic of this API")
     if len(payload) > MAX_PAYLOAD_BYTES:
-        raise _Bad(Reason.TOO_LARGE, f"payload over {MAX_PAYLOAD_BYTES} bytes")
+        raise Bad(Reason.TOO_LARGE, f"payload over {MAX_PAYLOAD_BYTES} bytes")
     device = directory.get(parsed.device_id)
     if device is None:
-        raise _Bad(Reason.UNKNOWN_DEVICE, f"unknown device {parsed.device_id!r}")
+        raise Bad(Reason.UNKNOWN_DEVICE, f"unknown device {parsed.device_id!r}")
     if parsed.gateway_id is not None and device.parent_id != parsed.gateway_id:
-        raise _Bad(
+        raise Bad(
             Reason.NOT_A_CHILD, f"{parsed.device_id!r} is not a child of {parsed.gateway_id!r}"
         )
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
-        raise _Bad(Reason.BAD_ENCODING, "payload is not UTF-8") from None
+        raise Bad(Reason.BAD_ENCODING, "payload is not UTF-8") from None
     try:
         body = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        raise _Bad(Reason.BAD_JSON, f"not JSON: {str(exc)[:120]}") from None
+        raise Bad(Reason.BAD_JSON, f"not JSON: {str(exc)[:120]}") from None
     if parsed.channel is Channel.TELEMETRY:
-        return _readings(parsed.device_id, device.type, body, received_at, oldest)
+        return readings_of(parsed.device_id, device.type, body, received_at, oldest)
     if parsed.channel is Channel.EVENTS:
-        return _event(parsed.device_id, device.type, body, received_at, oldest, parsed.gateway_id)
+        return event_of(parsed.device_id, device.type, body, received_at, oldest, parsed.gateway_id)
     if parsed.channel is Channel.STATUS:
-        return _status(parsed.device_id, body, received_at, parsed.gateway_id)
+        return status_of(parsed.device_id, body, received_at, parsed.gateway_id)
     assert parsed.command_id is not None
-    return _reply(parsed.device_id, parsed.command_id, body, received_at)
+    return reply_of(parsed.device_id, parsed.command_id, body, received_at)
