@@ -25,7 +25,7 @@ from beffroi.devices.credentials import issue_credentials
 from beffroi.devices.mosquitto import write_mosquitto_files
 from beffroi.gateway.runner import Gateway, Schedule, broker_address
 from beffroi.telemetry.events import TelemetryUpdated
-from beffroi.telemetry.models import LatestValue, TelemetryPoint
+from beffroi.telemetry.models import DeviceStatus, LatestValue, TelemetryPoint
 from tests.integration.test_ingest import small_fleet
 from tests.mqtt_support import keeping, start_embedded_broker, start_mosquitto
 
@@ -146,6 +146,62 @@ async def test_devices_to_database_through_a_real_broker(
             stop.set()
             await asyncio.wait_for(task, 20)
             updates.close()
+
+
+@pytest.mark.parametrize("kind", ["mosquitto", "embedded"])
+async def test_a_gateway_speaks_for_its_children_in_bulk(
+    kind: str, system: Context, runtime: Runtime, tmp_path: Path
+) -> None:
+    """One message for many lights: each child's part stored, a bad entry rejected alone,
+    and a statement about another gateway's lights refused (by the broker, or the hub)."""
+    await small_fleet(system)
+    secrets = dict(await issue_credentials(system, ["LC-1", "TC-1"]))
+    async with broker(kind, runtime, system, tmp_path) as running:
+        gateway = Gateway(
+            runtime,
+            broker_address(runtime, running.url, running.version, embedded=kind == "embedded"),
+            schedule=Schedule(),
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(gateway.run(stop))
+        try:
+            await wait_for(lambda: _connected(gateway))
+            cabinet = device_client(running.device_url, "LC-1", secrets["LC-1"])
+            ts = (utcnow() - timedelta(minutes=1)).isoformat()
+            body = {
+                "SL-1": [{"ts": ts, "values": {"level_pct": 40, "power_w": 12.5}}],
+                "SL-2": {"ts": ts, "values": {"level_pct": 140}},  # out of range: alone
+                "LC-1": {"ts": ts, "values": {"power_w": 800}},
+                "TC-1": {"ts": ts, "values": {"mode": "normal"}},  # not its child
+            }
+            infos = [
+                cabinet.publish(f"{ROOT}/gateways/LC-1/telemetry", orjson.dumps(body), qos=1),
+                cabinet.publish(
+                    f"{ROOT}/gateways/LC-1/status",
+                    orjson.dumps({"SL-1": {"online": True}, "SL-2": {"online": False}}),
+                    qos=1,
+                ),
+            ]
+            for info in infos:
+                await asyncio.to_thread(info.wait_for_publish, 10)
+            await wait_for(lambda: _count_is(runtime, 3))
+            await wait_for(lambda: _rejected(gateway, 2))
+            async with runtime.db.read() as session:
+                stored = set((await session.execute(select(TelemetryPoint.asset_id))).scalars())
+                rows = await session.execute(select(DeviceStatus.asset_id, DeviceStatus.online))
+                online = {row.asset_id: row.online for row in rows.all()}
+            assert stored == {"SL-1", "LC-1"}
+            assert online["SL-1"] is True
+            assert online["SL-2"] is False
+            cabinet.disconnect()
+            cabinet.loop_stop()
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 20)
+
+
+async def _rejected(gateway: Gateway, expected: int) -> bool:
+    return gateway.pipeline.rejected == expected
 
 
 @pytest.mark.parametrize("kind", ["mosquitto", "embedded"])

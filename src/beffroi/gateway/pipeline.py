@@ -24,7 +24,8 @@ from beffroi.core.events import EventHub
 from beffroi.core.time import utcnow
 from beffroi.gateway.source import Inbound
 from beffroi.telemetry import followup
-from beffroi.telemetry.decode import Reason, Rejection, Status, decode
+from beffroi.telemetry.bulk import decode_message
+from beffroi.telemetry.decode import Reason, Rejection, Status
 from beffroi.telemetry.directory import DeviceDirectory, unknown_senders
 from beffroi.telemetry.store import Batch, TelemetryStore, Written
 
@@ -139,7 +140,7 @@ class IngestPipeline:
         """Decode every message of a batch; rejections are part of it."""
         batch = Batch()
         for item in items:
-            decoded = decode(
+            parts = decode_message(
                 item.topic,
                 item.payload,
                 self.directory,
@@ -147,12 +148,16 @@ class IngestPipeline:
                 root=self.root,
                 retention=self.retention,
             )
-            batch.add(decoded)
-            if isinstance(decoded, Status) and not decoded.online:
-                # A field gateway that goes offline takes its devices out of reach with it:
-                # their own statuses (retained "online") would otherwise stay true.
-                for child in sorted(self.directory.children_of(decoded.asset_id)):
-                    batch.add(Status(child, False, None, decoded.ts, "gateway", decoded.asset_id))
+            for decoded in parts:
+                batch.add(decoded)
+                if isinstance(decoded, Status) and not decoded.online:
+                    # A field gateway that goes offline takes its devices out of reach with
+                    # it: their own statuses (retained "online") would otherwise stay true.
+                    for child in sorted(self.directory.children_of(decoded.asset_id)):
+                        batch.add(
+                            Status(child, False, None, decoded.ts, "gateway", decoded.asset_id)
+                        )
+            batch.entries += len(parts)
         return batch
 
     async def process(self, items: Sequence[Inbound], stop: asyncio.Event | None = None) -> None:
@@ -174,7 +179,8 @@ class IngestPipeline:
         rejections = [*batch.rejections, *written.rejections]
         for rejection in rejections:
             metrics.REJECTED.labels(rejection.reason.value).inc()
-        self.stored_messages += len(items) - len(rejections)
+        # Messages, or the entries of bulk messages: what a device asked to store.
+        self.stored_messages += batch.entries - len(rejections)
         self.stored_points += written.points
         self.rejected += len(rejections)
         followup.publish(self.events, written.events)

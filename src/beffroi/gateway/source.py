@@ -107,6 +107,7 @@ class MqttSource:
         self._wake_pending = False
         self._stopping = threading.Event()
         self.generation = 0
+        # Set once connected and subscribed, cleared when the connection is lost.
         self.connected = threading.Event()
         protocol = mqtt.MQTTv5 if address.version == 5 else mqtt.MQTTv311
         kwargs: dict[str, Any] = {}
@@ -125,6 +126,7 @@ class MqttSource:
         # Unacknowledged messages may stay in flight for a whole batch and its write.
         self.client.max_inflight_messages_set(65535)
         self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.client.on_socket_open = no_delay
@@ -184,7 +186,6 @@ class MqttSource:
             log.error("broker refused the gateway", reason=str(reason))
             return
         self.generation += 1
-        self.connected.set()
         log.info(
             "gateway connected to the broker",
             host=self.address.host,
@@ -195,6 +196,11 @@ class MqttSource:
         # BrokerAddress.ack_after_store), and the embedded broker then waits for nothing.
         qos = 1 if self.address.ack_after_store else 0
         client.subscribe([(f, qos) for f in self.filters])
+
+    def _on_subscribe(self, *_args: Any) -> None:
+        # Connected means subscribed: a message published before the broker took the
+        # subscription would go to nobody.
+        self.connected.set()
 
     def _on_disconnect(
         self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any

@@ -55,6 +55,8 @@ class Batch:
     statuses: list[Status] = field(default_factory=list)
     replies: list[Reply] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    # What the batch's messages brought: one per message, one per entry of a bulk message.
+    entries: int = 0
 
     def add(self, item: Readings | Event | Status | Reply | Rejection) -> None:
         """File one decoded message (or rejection) in its list."""
