@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiomqtt
 import paho.mqtt.client as mqtt
@@ -102,7 +103,7 @@ class Target:
         assert not result.late, result
         assert result.confirmed, result
 
-    def topic(self, channel: Channel, device: str, **parts: str) -> str:
+    def topic(self, channel: Channel, device: str, **parts: Any) -> str:
         """A device API topic under this deployment's root."""
         return topics.build(Topic(channel, device, **parts), self.root)
 

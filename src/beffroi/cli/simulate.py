@@ -20,7 +20,7 @@ from beffroi.cli.common import console, out, run, settings
 from beffroi.communes.service import list_communes
 from beffroi.core.context import Context, Runtime
 from beffroi.simulator import SimAsset, Simulator, city_centre, load_sim_assets
-from beffroi.simulator.runner import read_credentials_csv
+from beffroi.simulator.credentials import read_credentials_csv
 
 SUMMARY_EVERY_S = 2.0
 PLAIN_SUMMARY_EVERY_S = 10.0  # when the output is not a terminal (logs)

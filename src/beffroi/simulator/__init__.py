@@ -15,8 +15,9 @@ from beffroi.core.sun import city_centre
 from beffroi.simulator.assets import SimAsset, load_sim_assets
 from beffroi.simulator.clock import SimClock
 from beffroi.simulator.connection import MqttStats
+from beffroi.simulator.credentials import read_credentials_csv
 from beffroi.simulator.engine import Engine
-from beffroi.simulator.runner import Simulator, read_credentials_csv
+from beffroi.simulator.runner import Simulator
 
 __all__ = [
     "Engine",

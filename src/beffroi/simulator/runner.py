@@ -13,11 +13,9 @@ publishes pile up; past a bound the scheduler waits, then catches up in batches.
 from __future__ import annotations
 
 import asyncio
-import csv
 import heapq
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Final, Literal
 
 import orjson
@@ -26,6 +24,7 @@ from beffroi.core.errors import FieldError, InvalidInput
 from beffroi.devices import topics
 from beffroi.devices.topics import Channel, Topic
 from beffroi.simulator.assets import SimAsset
+from beffroi.simulator.bulk import BULK_VERSION, Bundler, split_command, together
 from beffroi.simulator.clock import SimClock
 from beffroi.simulator.connection import Connection, Identity, MqttStats, Pool
 from beffroi.simulator.engine import Engine, Later, Message
@@ -40,25 +39,6 @@ HELLO_SLICE: Final = 32  # connections whose statuses go out before the loop bre
 MIN_SLEEP_S: Final = 0.005
 MAX_SLEEP_S: Final = 0.2  # also how long a stop may wait to be noticed
 GOODBYE_TIMEOUT_S: Final = 5.0
-
-
-def read_credentials_csv(path: Path) -> dict[str, str]:
-    """Device secrets from a CSV ``id,secret`` (``beffroi device credentials --all --out``)."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or not {"id", "secret"} <= set(reader.fieldnames):
-            raise InvalidInput(FieldError(str(path), "expected a CSV with columns id,secret"))
-        secrets: dict[str, str] = {}
-        errors: list[FieldError] = []
-        for row_number, row in enumerate(reader, start=2):
-            asset_id, secret = (row.get("id") or "").strip(), (row.get("secret") or "").strip()
-            if not asset_id or not secret:
-                errors.append(FieldError("id,secret", "both are required", row=row_number))
-            else:
-                secrets[asset_id] = secret
-    if errors:
-        raise InvalidInput(errors, f"{path}: bad credentials file")
-    return secrets
 
 
 class Simulator:
@@ -88,6 +68,7 @@ class Simulator:
         longitude: float,
         timezone: str = "Europe/Paris",
         timestamps: Timestamps = "simulated",
+        bulk: bool = True,
     ) -> None:
         errors: list[FieldError] = []
         if not speed > 0:
@@ -101,6 +82,8 @@ class Simulator:
         self.pool = Pool(broker_url, seed=seed)
         self.root = root
         self.qos = qos
+        # Cabinets speak for their lights in bulk (one message for many), unless told not to.
+        self.bundler = Bundler(root, self._publish_raw) if bulk else None
         self.timestamps = timestamps
         self.clock = SimClock(speed=speed, start=start)
         self._follow_wall = start is None
@@ -175,10 +158,14 @@ class Simulator:
         )
 
     def command_filters(self, identity: Device) -> tuple[str, ...]:
-        """What a connection subscribes to: its own commands and its relayed children's."""
+        """What a connection subscribes to: its own commands and its relayed children's
+        (one by one, and in bulk)."""
         filters = [topics.build(Topic(Channel.COMMAND, identity.id, None, "+"), self.root)]
         if any(child.relayed for child in identity.children):
             filters.append(topics.build(Topic(Channel.COMMAND, "+", identity.id, "+"), self.root))
+            if self.bundler is not None:
+                bulk = topics.bulk(Channel.COMMAND, identity.id, "+")
+                filters.append(topics.build(bulk, self.root))
         return tuple(filters)
 
     def _stamp(self, moment: datetime) -> str:
@@ -187,9 +174,17 @@ class Simulator:
         return moment.isoformat(timespec="milliseconds")
 
     def _payload(self, message: Message) -> dict[str, Any]:
+        body = message.body
+        if (
+            self.bundler is not None
+            and message.channel is Channel.STATUS
+            and body.get("online")
+            and any(child.relayed for child in message.device.children)
+        ):
+            body = {**body, "bulk": BULK_VERSION}  # a cabinet says it speaks in bulk
         if message.at is None:
-            return message.body
-        return {"ts": self._stamp(message.at), **message.body}
+            return body
+        return {"ts": self._stamp(message.at), **body}
 
     def break_down(self, device_id: str, code: str, repair_hours: float = 1.0) -> None:
         """Make a device raise a fault now (see :meth:`Engine.break_down`)."""
@@ -199,17 +194,30 @@ class Simulator:
         """Clear a device's fault now (see :meth:`Engine.repair`)."""
         self.send(self.engine.repair(device_id, code, self.clock.now()))
 
-    def send(self, messages: Sequence[Message]) -> None:
-        """Publish messages; several telemetry readings of one device go as one array."""
+    def send(self, messages: Sequence[Message], *, flush: bool = True) -> None:
+        """Publish messages; several telemetry readings of one device go as one array, and
+        what relayed lights say goes in their cabinet's bulk messages (sent at ``flush``)."""
         readings: dict[Device, list[Message]] = {}
         for message in messages:
+            payload = self._payload(message)
+            if self.bundler is not None and self.bundler.take(message, payload):
+                continue
             if message.channel is Channel.TELEMETRY:
                 readings.setdefault(message.device, []).append(message)
             else:
-                self._publish(message, orjson.dumps(self._payload(message)))
+                self._publish(message, orjson.dumps(payload))
         for batch in readings.values():
             bodies = [self._payload(m) for m in batch]
             self._publish(batch[0], orjson.dumps(bodies if len(bodies) > 1 else bodies[0]))
+        if flush and self.bundler is not None:
+            self.bundler.flush()
+
+    def _publish_raw(self, sender: str, topic: str, payload: bytes, qos: int) -> None:
+        connection = self.pool.connections.get(sender)
+        if connection is None:
+            self.pool.stats.messages_dropped += 1
+            return
+        connection.publish(topic, payload, qos, retain=False)
 
     def _publish(self, message: Message, payload: bytes) -> None:
         connection = self.pool.connections.get(message.device.identity.id)
@@ -254,6 +262,9 @@ class Simulator:
     def _command(self, connection: Connection, topic_name: str, payload: bytes | bytearray) -> None:
         """A message on a command topic: the engine answers, now and later."""
         topic = topics.parse(topic_name, self.root)
+        if topic is not None and topic.bulk and topic.channel is Channel.COMMAND:
+            self._bulk_command(connection, topic, bytes(payload))
+            return
         if (
             topic is None
             or topic.channel is not Channel.COMMAND
@@ -274,6 +285,37 @@ class Simulator:
         self.send(now)
         for item in later:
             self._schedule_later(item)
+
+    def _bulk_command(self, connection: Connection, topic: Topic, payload: bytes) -> None:
+        """One command for many lights: each light obeys, and their replies go back in
+        bulk, the ones due at the same moment together."""
+        commands, error = split_command(payload)
+        gateway, message_id = topic.device_id, topic.command_id
+        if error is not None or message_id is None or self.bundler is None:
+            self.engine.stats.commands_ignored += 1
+            return
+        if gateway != connection.identity.name:
+            self.engine.stats.commands_ignored += 1
+            return
+        now: list[Message] = []
+        later: dict[datetime, list[Later]] = {}
+        for command in commands:
+            self.bundler.remember(gateway, message_id, command.command_id)
+            replies, laters = self.engine.command(
+                command.child,
+                gateway,
+                command.command_id,
+                command.payload,
+                self.clock.now(),
+                wall_now=self.clock.wall_now(),
+                to_sim=self.clock.to_sim,
+            )
+            now += replies
+            for item in laters:
+                later.setdefault(item.at, []).append(item)
+        self.send(now)
+        for at, items in later.items():
+            self._schedule_later(Later(at, together(items)))
 
     def _schedule_later(self, item: Later) -> None:
         delay = self.clock.real_delay((item.at - self.clock.now()).total_seconds())
@@ -309,6 +351,10 @@ class Simulator:
             await asyncio.gather(keepalive, return_exceptions=True)
             await self.pool.close(self._goodbye, GOODBYE_TIMEOUT_S)
 
+    def _flush(self) -> None:
+        if self.bundler is not None:
+            self.bundler.flush()
+
     async def _report(self, stop: asyncio.Event) -> None:
         """Send each device's reports when simulated time reaches them."""
         devices = list(self.engine.devices.values())
@@ -331,12 +377,14 @@ class Simulator:
                     messages += self.engine.tick(
                         devices[index], datetime.fromtimestamp(moment, UTC)
                     )
-                self.send(messages)
+                self.send(messages, flush=False)
                 handled += 1
                 if handled % SLICE == 0:
+                    self._flush()
                     await asyncio.sleep(0)  # let the sockets work
                     await self.pool.until(lambda: self.pool.pending <= MAX_PENDING, stop)
                     if stop.is_set():
                         return
+            self._flush()
             wait = self.clock.real_delay(heap[0][0] - self.clock.timestamp()) if heap else 1.0
             await asyncio.sleep(min(max(wait, MIN_SLEEP_S), MAX_SLEEP_S))
