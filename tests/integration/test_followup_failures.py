@@ -290,7 +290,7 @@ def break_stage(monkeypatch: pytest.MonkeyPatch, stage: Stage, bad: frozenset[st
         async def broken_replies(
             self: CommandTracker, session: Any, batch: Sequence[Reply], *rest: Any
         ) -> Any:
-            check(r.asset_id for r in batch)
+            check(r.sender for r in batch)
             return await replies(self, session, batch, *rest)
 
         monkeypatch.setattr(CommandTracker, "_replies", broken_replies)

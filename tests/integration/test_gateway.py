@@ -186,11 +186,20 @@ async def test_a_gateway_speaks_for_its_children_in_bulk(
                 await asyncio.to_thread(info.wait_for_publish, 10)
             await wait_for(lambda: _count_is(runtime, 3))
             await wait_for(lambda: _rejected(gateway, 2))
+
+            async def statuses() -> dict[str, bool]:
+                async with runtime.db.read() as session:
+                    rows = await session.execute(select(DeviceStatus.asset_id, DeviceStatus.online))
+                    return {row.asset_id: row.online for row in rows.all()}
+
+            async def both_heard() -> bool:  # the status may come in a batch of its own
+                return {"SL-1", "SL-2"} <= set(await statuses())
+
+            await wait_for(both_heard)
             async with runtime.db.read() as session:
                 stored = set((await session.execute(select(TelemetryPoint.asset_id))).scalars())
-                rows = await session.execute(select(DeviceStatus.asset_id, DeviceStatus.online))
-                online = {row.asset_id: row.online for row in rows.all()}
             assert stored == {"SL-1", "LC-1"}
+            online = await statuses()
             assert online["SL-1"] is True
             assert online["SL-2"] is False
             cabinet.disconnect()

@@ -104,8 +104,9 @@ class Spy:
                 continue
 
 
-def simulator(broker: Mosquitto, fleet: list[SimAsset]) -> Simulator:
-    """The fleet at 600x from a November evening, without random faults or failures."""
+def simulator(broker: Mosquitto, fleet: list[SimAsset], *, bulk: bool = False) -> Simulator:
+    """The fleet at 600x from a November evening, without random faults or failures
+    (its cabinets speaking for their lights one by one, unless ``bulk``)."""
     return Simulator(
         fleet,
         None,
@@ -118,6 +119,7 @@ def simulator(broker: Mosquitto, fleet: list[SimAsset]) -> Simulator:
         command_failure_rate=0.0,
         latitude=LAT,
         longitude=LON,
+        bulk=bulk,
     )
 
 
@@ -219,6 +221,75 @@ async def test_fleet_reports_obeys_and_says_goodbye(broker: Mosquitto) -> None:
     await asyncio.sleep(0.05)  # let the subscribers' cancelled tasks finish
     leaked = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
     assert not leaked
+
+
+async def test_cabinets_speak_for_their_lights_in_bulk(broker: Mosquitto) -> None:
+    fleet = small_fleet()
+    lights = {a.id for a in fleet if a.parent_id == "LC-T1"}
+    sim = simulator(broker, fleet, bulk=True)
+    stop = asyncio.Event()
+    async with Spy(broker, "spy-hub") as hub:
+        task = asyncio.create_task(sim.run(stop))
+        try:
+
+            def bulk_on(channel: Channel) -> list[Any]:
+                return [b for t, b, _ in hub.on(channel, "LC-T1") if t.bulk]
+
+            # The cabinet announces the bulk form, and its lights' statuses come in bulk.
+            await hub.wait_for(
+                lambda: any(not t.bulk and b.get("bulk") for t, b, _ in hub.on(Channel.STATUS)),
+                "the cabinet's bulk version",
+            )
+            await hub.wait_for(
+                lambda: lights <= {c for b in bulk_on(Channel.STATUS) for c in b}, "bulk statuses"
+            )
+            await hub.wait_for(
+                lambda: lights <= {c for b in bulk_on(Channel.TELEMETRY) for c in b},
+                "bulk telemetry",
+            )
+            # No light speaks on its own topics any more.
+            assert not [t for t, _, _ in hub.received if t.device_id in lights]
+            for body in bulk_on(Channel.TELEMETRY):
+                for child, readings in body.items():
+                    for reading in readings:
+                        assert not catalogue_problems("streetlight", reading["values"]), child
+
+            # One command for three lights, each with its own command id; the replies
+            # come back in bulk, keyed by command id.
+            expires = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+            commands = {"SL-T1": "c1", "SL-T2": "c2", "SL-T4": "c4"}
+            dim = {"name": "dim", "params": {"level_pct": 30}, "expires_at": expires}
+            message = topics.bulk(Channel.COMMAND, "LC-T1", "m1")
+            await hub.publish(message, {**dim, "commands": commands})
+
+            def outcomes() -> dict[str, list[str]]:
+                out: dict[str, list[str]] = {}
+                for t, body, _ in hub.on(Channel.REPLY, "LC-T1"):
+                    assert t.bulk, t
+                    assert t.command_id == "m1", t
+                    for command_id, reply in body.items():
+                        out.setdefault(command_id, []).append(reply["status"])
+                return out
+
+            await hub.wait_for(
+                lambda: all(len(v) >= 2 for v in outcomes().values()) and len(outcomes()) == 3,
+                "the bulk replies",
+            )
+            assert outcomes() == {key: ["accepted", "succeeded"] for key in ["c1", "c2", "c4"]}
+            # The same message again (a QoS 1 redelivery): answered, not done twice.
+            await hub.publish(message, {**dim, "commands": commands})
+            await hub.wait_for(
+                lambda: all(len(v) >= 3 for v in outcomes().values()), "the repeated answers"
+            )
+            # Its final word again, without an "accepted" that would mean it is redone.
+            assert outcomes() == {
+                key: ["accepted", "succeeded", "succeeded"] for key in ["c1", "c2", "c4"]
+            }
+            assert sim.engine.stats.commands_ignored == 0
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 15)
+    assert sim.stats.messages_dropped == 0
 
 
 CRASHING_SIMULATOR = textwrap.dedent(

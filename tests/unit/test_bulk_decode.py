@@ -3,6 +3,7 @@ envelope judged whole, nothing raised."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,7 +37,8 @@ DIRECTORY = {
 
 
 def run(channel: str, body: Any, gateway: str = "LC-1") -> list[Any]:
-    raw = body if isinstance(body, bytes) else orjson.dumps(body)
+    # The standard library writes what orjson refuses (huge integers, NaN): a device may too.
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     topic = f"{ROOT}/gateways/{gateway}/{channel}"
     return decode_message(topic, raw, DIRECTORY, received_at=NOW, root=ROOT)
 
@@ -120,8 +122,48 @@ def test_a_broken_envelope_is_rejected_whole() -> None:
     assert unknown.reason is Reason.UNKNOWN_DEVICE
 
 
+def test_a_gateway_announces_its_bulk_version_in_its_status() -> None:
+    [status] = run("status", {"LC-1": {"online": True, "bulk": 1}})
+    assert isinstance(status, Status)
+    assert (status.asset_id, status.bulk, status.via) == ("LC-1", 1, None)
+    [plain] = run("status", {"LC-1": {"online": True}})
+    assert isinstance(plain, Status)
+    assert plain.bulk is None
+    for bad in ("1", True, 0, 1.5):
+        [out] = run("status", {"LC-1": {"online": True, "bulk": bad}})
+        assert isinstance(out, Rejection), bad
+        assert "bulk must be" in out.detail
+
+
+def test_a_bulk_reply_answers_for_each_command_and_refuses_bad_entries_alone() -> None:
+    out = run(
+        "commands/m1/reply",
+        {
+            "c1": {"status": "succeeded"},
+            "c2": {"status": "failed", "detail": {"error": "lampFailure"}},
+            "c3": {"status": "maybe"},
+            "c/4": {"status": "accepted"},
+        },
+    )
+    replies = [o for o in out if isinstance(o, Reply)]
+    assert [(r.command_id, r.status, r.asset_id, r.via, r.sender) for r in replies] == [
+        ("c1", "succeeded", None, "LC-1", "LC-1"),
+        ("c2", "failed", None, "LC-1", "LC-1"),
+    ]
+    assert replies[1].detail == {"error": "lampFailure"}
+    refused = [o for o in out if isinstance(o, Rejection)]
+    assert [(r.reason, r.asset_id) for r in refused] == [
+        (Reason.BAD_PAYLOAD, "LC-1"),
+        (Reason.BAD_TOPIC, "LC-1"),
+    ]
+    assert "status must be one of" in refused[0].detail
+    [whole] = run("commands/m1/reply", [{"c1": {"status": "succeeded"}}])
+    assert isinstance(whole, Rejection)
+    assert whole.reason is Reason.BAD_PAYLOAD
+
+
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
     lambda inner: (
         st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
     ),

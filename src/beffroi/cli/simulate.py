@@ -152,6 +152,13 @@ def simulate(
             "auto: simulated at speed 1, wall above (the hub refuses ts far in the future)"
         ),
     ] = "auto",
+    bulk: Annotated[
+        bool,
+        typer.Option(
+            help="Cabinets speak for their lights in bulk (one message for many); "
+            "--no-bulk: every light on its own topics"
+        ),
+    ] = True,
 ) -> None:
     """Run the simulated fleet: every device connects to the broker as itself and reports,
     fails and obeys commands. Stop with Ctrl-C."""
@@ -190,6 +197,7 @@ def simulate(
         longitude=longitude,
         timezone=current.timezone,
         timestamps=("simulated" if speed == 1 else "wall") if timestamps == "auto" else timestamps,
+        bulk=bulk,
     )
     connections = len(simulator.engine.identities())
     out.print(

@@ -17,12 +17,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
 import structlog
 from sqlalchemy import select, update
 
 from beffroi import metrics
-from beffroi.commands import history, jobs, wakeup
+from beffroi.commands import history, jobs, outbox, wakeup
 from beffroi.commands.events import CommandChanged
 from beffroi.commands.history import Move
 from beffroi.commands.lifecycle import CommandState
@@ -32,8 +31,8 @@ from beffroi.core.events import EventHub
 from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.db.lists import among, parts
-from beffroi.devices import topics
 from beffroi.telemetry.events import ConnectivityChanged
+from beffroi.telemetry.queries import bulk_versions
 from beffroi.telemetry.service import online_routes
 
 log = structlog.get_logger(__name__)
@@ -47,9 +46,15 @@ REFRESH_S = 30.0
 HUB = "hub"
 
 
-def command_payload(name: str, params: dict[str, Any], expires_at: datetime) -> bytes:
-    """The message a device receives (docs/device-api.md)."""
-    return orjson.dumps({"name": name, "params": params, "expires_at": expires_at.isoformat()})
+def _sent_detail(attempt: int, via: str | None, message_id: str | None) -> dict[str, Any]:
+    """What a command's ``sent`` move records: the attempt, and the gateway and bulk
+    message it went in, if any."""
+    detail: dict[str, Any] = {"attempt": attempt}
+    if via:
+        detail["via"] = via
+    if message_id:
+        detail["message"] = message_id
+    return detail
 
 
 class CommandDispatcher:
@@ -209,6 +214,10 @@ class CommandDispatcher:
             routes = await online_routes(session, [r.asset_id for r in rows])
             waiting = [r.id for r in rows if r.asset_id not in routes]
             ready = [r for r in rows if r.asset_id in routes]
+            gateways = {routes[r.asset_id] for r in ready} - {None}
+            bulk = await bulk_versions(session, [g for g in gateways if g is not None])
+            messages = outbox.plan(ready, routes, bulk, root=self.root)
+            message_of = {c: m.message_id for m in messages if m.message_id for c in m.command_ids}
             if waiting:
                 # They wait for their device, without a due time (see release()).
                 await session.execute(
@@ -216,10 +225,10 @@ class CommandDispatcher:
                     .where(among(session, c.id, waiting))
                     .values(next_attempt_at=None)
                 )
-            by_timeout: dict[int, list[str]] = {}
+            alike: dict[tuple[int, str | None], list[str]] = {}
             for r in ready:
-                by_timeout.setdefault(r.timeout_s, []).append(r.id)
-            for timeout_s, ids in by_timeout.items():
+                alike.setdefault((r.timeout_s, routes[r.asset_id]), []).append(r.id)
+            for (timeout_s, via), ids in alike.items():
                 await session.execute(
                     update(Command)
                     .where(among(session, c.id, ids))
@@ -227,6 +236,7 @@ class CommandDispatcher:
                         state=CommandState.SENT.value,
                         attempts=c.attempts + 1,
                         sent_at=now,
+                        sent_via=via,
                         reply_due_at=now + timedelta(seconds=timeout_s),
                         next_attempt_at=None,
                         updated_at=now,
@@ -243,28 +253,15 @@ class CommandDispatcher:
                     now,
                     HUB,
                     "system",
-                    {
-                        "attempt": r.attempts + 1,
-                        **({"via": routes[r.asset_id]} if routes[r.asset_id] else {}),
-                    },
+                    _sent_detail(r.attempts + 1, routes[r.asset_id], message_of.get(r.id)),
                 )
                 for r in ready
             ]
             events = await history.record(session, moves)
-        to_send = [
-            (
-                topics.build(
-                    topics.Topic(topics.Channel.COMMAND, r.asset_id, routes[r.asset_id], r.id),
-                    self.root,
-                ),
-                command_payload(r.name, r.params, r.expires_at),
-            )
-            for r in ready
-        ]
         self.tracker.watch([r.asset_id for r in ready])
-        for topic, payload in to_send:
-            self.publish(topic, payload)
-        metrics.COMMANDS_SENT.inc(len(to_send))
-        self.sent += len(to_send)
+        for message in messages:
+            self.publish(message.topic, message.payload)
+        metrics.COMMANDS_SENT.inc(len(ready))
+        self.sent += len(ready)
         self.events.publish_many(events)
         return len(rows)

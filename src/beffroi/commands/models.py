@@ -76,6 +76,9 @@ class Command(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The field gateway its last attempt went through (None: straight to the device): a
+    # gateway's bulk reply may answer only for commands it was given.
+    sent_via: Mapped[str | None] = mapped_column(String(64))
     reply_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -65,6 +65,7 @@ class Followed:
     state: str
     verification: str
     sent_at: datetime | None
+    sent_via: str | None
     replied_at: datetime | None
     finished_at: datetime | None
     verify_by: datetime | None
@@ -135,11 +136,11 @@ class CommandTracker:
         if replies:
 
             async def replies_of(part: Part) -> Observed:
-                mine = [r for r in replies if part is None or r.asset_id in part]
+                mine = [r for r in replies if part is None or r.sender in part]
                 return await self._follow(session, Seen(mine, {}, (), ()), now)
 
             for done in await run_stage(
-                session, Stage.REPLIES, replies_of, lambda: (r.asset_id for r in replies)
+                session, Stage.REPLIES, replies_of, lambda: (r.sender for r in replies)
             ):
                 out.events += done.events
                 out.rejections += done.rejections
@@ -214,7 +215,7 @@ class CommandTracker:
         rows = {f.id: f for f in await self._read(session, _c.id, ids)}
         for reply in replies:
             row = rows.get(reply.command_id)
-            if row is None or row.asset_id != reply.asset_id or row.sent_at is None:
+            if row is None or row.sent_at is None or not _answers(reply, row):
                 out.rejections.append(_unknown(reply, self.root))
                 continue
             target = CommandState(reply.status)
@@ -325,13 +326,26 @@ def _move(
     return Move.of(row, now, row.asset_id, DEVICE, detail, transition=transition)
 
 
+def _answers(reply: Reply, row: Followed) -> bool:
+    """Whether ``reply`` may answer for ``row``: its device's own reply, or one from the
+    field gateway the command was sent through."""
+    if reply.asset_id is None:
+        return row.sent_via is not None and row.sent_via == reply.via
+    return row.asset_id == reply.asset_id
+
+
 def _unknown(reply: Reply, root: str) -> Rejection:
-    topic = topics.build(
-        topics.Topic(topics.Channel.REPLY, reply.asset_id, None, reply.command_id), root
-    )
+    if reply.asset_id is None:
+        # A bulk reply's entry: its message id is not kept, the gateway's reply topic is.
+        where = topics.Topic(topics.Channel.REPLY, reply.sender, reply.sender, "+", bulk=True)
+        to = f"through {reply.sender!r}"
+    else:
+        where = topics.Topic(topics.Channel.REPLY, reply.asset_id, None, reply.command_id)
+        to = f"to {reply.asset_id!r}"
     return Rejection(
         Reason.UNKNOWN_COMMAND,
-        f"no command {reply.command_id!r} was sent to {reply.asset_id!r}",
-        topic,
+        f"no command {reply.command_id!r} was sent {to}",
+        topics.build(where, root),
         b"",
+        reply.sender,
     )

@@ -27,7 +27,8 @@ BULK_CHANNELS: Final = frozenset({Channel.TELEMETRY, Channel.EVENTS, Channel.STA
 # Commands whose bulk message is remembered, so their later replies join it.
 REMEMBERED: Final = 200_000
 
-Publish = Callable[[str, str, bytes, int], None]  # (gateway id, topic, payload, qos)
+# (gateway id, topic, payload, qos, retain)
+Publish = Callable[[str, str, bytes, int, bool], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,13 +100,16 @@ class Bundler:
         parts, self._parts = self._parts, {}
         for (gateway, channel), children in parts.items():
             topic = topics.build(topics.bulk(channel, gateway), self.root)
+            # The last status message is retained, as each device's own is: a hub that
+            # connects later learns the latest word of the children it names.
+            retain = channel is Channel.STATUS
             for chunk in _chunks(children):
-                self.publish(gateway, topic, orjson.dumps(chunk), self.qos)
+                self.publish(gateway, topic, orjson.dumps(chunk), self.qos, retain)
         replies, self._replies = self._replies, {}
         for (gateway, message_id), answers in replies.items():
             topic = topics.build(topics.bulk(Channel.REPLY, gateway, message_id), self.root)
             for chunk in _chunks(answers):
-                self.publish(gateway, topic, orjson.dumps(chunk), 1)
+                self.publish(gateway, topic, orjson.dumps(chunk), 1, False)
 
 
 def _chunks(entries: dict[str, Any]) -> Iterator[dict[str, Any]]:

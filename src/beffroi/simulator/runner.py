@@ -212,12 +212,12 @@ class Simulator:
         if flush and self.bundler is not None:
             self.bundler.flush()
 
-    def _publish_raw(self, sender: str, topic: str, payload: bytes, qos: int) -> None:
+    def _publish_raw(self, sender: str, topic: str, payload: bytes, qos: int, retain: bool) -> None:
         connection = self.pool.connections.get(sender)
         if connection is None:
             self.pool.stats.messages_dropped += 1
             return
-        connection.publish(topic, payload, qos, retain=False)
+        connection.publish(topic, payload, qos, retain=retain)
 
     def _publish(self, message: Message, payload: bytes) -> None:
         connection = self.pool.connections.get(message.device.identity.id)

@@ -6,6 +6,7 @@ one message rather than one message per light::
     gateways/{gateway}/telemetry  {"SL-1": [{"ts": …, "values": {…}}, …], "SL-2": {"values": {…}}}
     gateways/{gateway}/events     {"SL-1": {"code": "lampFailure", "active": true}, …}
     gateways/{gateway}/status     {"SL-1": {"online": false}, …}
+    gateways/{gateway}/commands/{message}/reply   {"<command id>": {"status": "succeeded"}, …}
 
 Each child's entry has the payload its own topic would carry, and is judged on its own:
 a bad entry (a child the gateway does not own, a key the type does not have, a value out
@@ -33,15 +34,17 @@ from beffroi.telemetry.decode import (
     DeviceInfo,
     Reason,
     Rejection,
+    Reply,
     decode,
     event_of,
     readings_of,
+    reply_of,
     status_of,
 )
 
 log = structlog.get_logger(__name__)
 DEFAULT_RETENTION = timedelta(days=90)
-BULK_CHANNELS = frozenset({Channel.TELEMETRY, Channel.EVENTS, Channel.STATUS})
+BULK_CHANNELS = frozenset({Channel.TELEMETRY, Channel.EVENTS, Channel.STATUS, Channel.REPLY})
 
 # A bulk message carries up to a thousand children: more than one device's message.
 MAX_BULK_BYTES = 4 * MAX_PAYLOAD_BYTES
@@ -91,8 +94,9 @@ def decode_bulk(
     received_at: datetime,
     oldest: datetime,
 ) -> list[Decoded | Rejection]:
-    """Every child's part of a bulk telemetry, events or status message, or the
-    rejections of the entries (or of the whole envelope) that break the contract."""
+    """Every child's part of a bulk telemetry, events or status message (every command's
+    reply of a bulk reply), or the rejections of the entries (or of the whole envelope)
+    that break the contract."""
     gateway = parsed.device_id
 
     def whole(reason: Reason, detail: str) -> list[Decoded | Rejection]:
@@ -108,18 +112,33 @@ def decode_bulk(
         reason = Reason.BAD_ENCODING if _not_utf8(payload) else Reason.BAD_JSON
         return whole(reason, f"not JSON: {str(exc)[:120]}")
     if not isinstance(body, dict):
-        return whole(Reason.BAD_PAYLOAD, "a bulk message is an object keyed by child id")
+        return whole(Reason.BAD_PAYLOAD, f"a bulk message is an object keyed by {_KEYED_BY}")
     if len(body) > BULK_MAX:
-        return whole(Reason.TOO_LARGE, f"more than {BULK_MAX} children in one message")
+        return whole(Reason.TOO_LARGE, f"more than {BULK_MAX} entries in one message")
     out: list[Decoded | Rejection] = []
     for child, entry in body.items():
         try:
+            if parsed.channel is Channel.REPLY:
+                out.append(_reply(gateway, child, entry, received_at))
+                continue
             out += _entry(parsed.channel, gateway, child, entry, directory, received_at, oldest)
         except Bad as bad:
-            out.append(Rejection(bad.reason, bad.detail, topic, _sample(entry), _id(child)))
+            about = gateway if parsed.channel is Channel.REPLY else _id(child)
+            out.append(Rejection(bad.reason, bad.detail, topic, _sample(entry), about))
         except RecursionError:
             out.append(Rejection(Reason.BAD_JSON, "nested too deeply", topic, b"", _id(child)))
     return out
+
+
+_KEYED_BY = "child id (command id for a reply)"
+
+
+def _reply(gateway: str, command_id: str, entry: Any, received_at: datetime) -> Reply:
+    """One command's outcome in a gateway's bulk reply: which child it was sent to is the
+    hub's to know (the tracker checks it went through this gateway)."""
+    if not topics.ID_RE.match(command_id):
+        raise Bad(Reason.BAD_TOPIC, f"{command_id[:64]!r} is not a command id")
+    return reply_of(None, command_id, entry, received_at, via=gateway)
 
 
 def _entry(

@@ -28,6 +28,8 @@ MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_READINGS = 1000
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 REPLY_STATUSES = frozenset(ReplyStatus)
+# Bulk-form versions are small numbers; a gateway may announce one newer than the hub's.
+MAX_BULK_VERSION = 1000
 
 
 class Reason(StrEnum):
@@ -103,17 +105,27 @@ class Status:
     reason: str = "status"  # or "gateway": its field gateway went offline
     # The field gateway it spoke through, if any: the way commands reach it.
     via: str | None = None
+    # The bulk-form version a field gateway announces (docs/device-api.md), if any.
+    bulk: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A device's reply to a command."""
+    """A device's reply to a command. A reply in a gateway's bulk message names only the
+    command: ``asset_id`` is ``None`` and ``via`` the gateway, which must be the one the
+    command was sent through."""
 
-    asset_id: str
+    asset_id: str | None
     command_id: str
     status: str
     detail: dict[str, Any]
     ts: datetime
+    via: str | None = None
+
+    @property
+    def sender(self) -> str:
+        """Whose message it was: the device, or the gateway that answered in bulk."""
+        return self.asset_id or self.via or ""
 
 
 Decoded = Readings | Event | Status | Reply
@@ -288,18 +300,28 @@ def status_of(asset_id: str, body: Any, received_at: datetime, via: str | None) 
     firmware = body.get("firmware")
     if firmware is not None and (not isinstance(firmware, str) or len(firmware) > 100):
         raise Bad(Reason.BAD_PAYLOAD, "firmware must be text of at most 100 characters")
-    return Status(asset_id, body["online"], firmware, received_at, via=via)
+    bulk = body.get("bulk")
+    if bulk is not None and (type(bulk) is not int or not 1 <= bulk <= MAX_BULK_VERSION):
+        raise Bad(Reason.BAD_PAYLOAD, "bulk must be the version of the bulk form, a number")
+    return Status(asset_id, body["online"], firmware, received_at, via=via, bulk=bulk)
 
 
-def reply_of(asset_id: str, command_id: str, body: Any, received_at: datetime) -> Reply:
-    """A device's reply to a command (raises :class:`Bad`)."""
+def reply_of(
+    asset_id: str | None,
+    command_id: str,
+    body: Any,
+    received_at: datetime,
+    via: str | None = None,
+) -> Reply:
+    """A device's reply to a command, or one entry of a gateway's bulk reply (``via``:
+    the gateway; raises :class:`Bad`)."""
     status = body.get("status") if isinstance(body, dict) else None
     if not isinstance(status, str) or status not in REPLY_STATUSES:
         raise Bad(Reason.BAD_PAYLOAD, f"status must be one of {sorted(REPLY_STATUSES)}")
     detail = body.get("detail", {})
     if not isinstance(detail, dict):
         raise Bad(Reason.BAD_PAYLOAD, "detail must be an object")
-    return Reply(asset_id, command_id, status, detail, received_at)
+    return Reply(asset_id, command_id, status, detail, received_at, via)
 
 
 def decode(

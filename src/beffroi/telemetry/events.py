@@ -43,10 +43,12 @@ class DeviceEventReceived:
 
 @dataclass(frozen=True, slots=True)
 class CommandReplyReceived:
-    """A device answered a command."""
+    """A device answered a command (``asset_id`` is ``None`` when its field gateway
+    answered for it in bulk: ``via``)."""
 
-    asset_id: str
+    asset_id: str | None
     command_id: str
     status: str
     detail: Mapping[str, Any]
     ts: datetime
+    via: str | None = None

@@ -68,6 +68,9 @@ class DeviceStatus(Base):
     firmware: Mapped[str | None] = mapped_column(String(100))
     # The field gateway the device last announced itself through; commands go that way.
     via: Mapped[str | None] = mapped_column(String(64))
+    # The bulk-form version a field gateway announced (docs/device-api.md): commands for
+    # two or more of its children go in one message when the hub speaks that version.
+    bulk: Mapped[int | None] = mapped_column(Integer)
 
 
 class DeviceEvent(Base):

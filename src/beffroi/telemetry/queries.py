@@ -51,6 +51,21 @@ async def relayed_by(session: AsyncSession, gateway_ids: Iterable[str]) -> dict[
     return out
 
 
+async def bulk_versions(session: AsyncSession, gateway_ids: Iterable[str]) -> dict[str, int]:
+    """The bulk-form version each of ``gateway_ids`` announced, for those online that did."""
+    out: dict[str, int] = {}
+    for part in parts(session, sorted(set(gateway_ids))):
+        rows = await session.execute(
+            select(DeviceStatus.asset_id, DeviceStatus.bulk).where(
+                among(session, DeviceStatus.asset_id, part),
+                DeviceStatus.online,
+                DeviceStatus.bulk.is_not(None),
+            )
+        )
+        out.update({row.asset_id: row.bulk for row in rows})
+    return out
+
+
 async def connectivity(session: AsyncSession) -> list[tuple[str, bool]]:
     """(asset id, online) of every device ever heard from."""
     rows = await session.execute(select(DeviceStatus.asset_id, DeviceStatus.online))

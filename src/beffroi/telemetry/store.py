@@ -217,7 +217,7 @@ class TelemetryStore:
                 refused += observed.rejections
             await self._rejections(session, [*batch.rejections, *refused], now)
         events += [
-            CommandReplyReceived(r.asset_id, r.command_id, r.status, r.detail, r.ts)
+            CommandReplyReceived(r.asset_id, r.command_id, r.status, r.detail, r.ts, r.via)
             for r in batch.replies
         ]
         return Written(points, events, refused)
@@ -355,6 +355,7 @@ class TelemetryStore:
                 # A will message says nothing of the firmware: keep what was known.
                 "firmware": func.coalesce(stmt.excluded.firmware, DeviceStatus.firmware),
                 "via": stmt.excluded.via,
+                "bulk": stmt.excluded.bulk,
             },
         )
         await session.execute(
@@ -368,6 +369,7 @@ class TelemetryStore:
                     "last_seen_at": s.ts if s.online else None,
                     "firmware": s.firmware,
                     "via": s.via,
+                    "bulk": s.bulk,
                 }
                 for s in latest.values()
             ],
