@@ -1,15 +1,19 @@
 """Ingest benchmark: devices -> Mosquitto -> `beffroi gateway` -> database, end to end.
 
-Prints, in one run and per backend:
-- data points per second stored, sustained while publishers send QoS 1 messages of 3
-  values from separate processes for ``--duration`` seconds, with stored == sent checked;
+Prints, in one run, per backend and per form of the device API (each device on its own
+topic; field gateways speaking for their children in bulk, one reading of each of up to
+``--children`` lights of a cabinet per message):
+- data points per second stored, sustained while publishers send QoS 1 messages (3
+  values a reading) from separate processes for ``--duration`` seconds, with stored ==
+  sent checked;
 - the raw baselines on this machine: the broker delivering the same messages to
   ``mosquitto_sub``, and PostgreSQL ``COPY`` of the same rows;
 - p99 latency from publish to queryable at half the sustained rate (a probe device);
 - the gateway's memory with the directory of every known device (``--scale 3`` of Dijon
   is about 108,000 devices).
 
-    python -m bench.ingest [--duration 60] [--rate 12000] [--publishers 2]
+    python -m bench.ingest [--duration 60] [--rate 12000] [--bulk-rate 150000]
+                           [--form device] [--form bulk] [--children 25] [--publishers 2]
                            [--backend postgresql] [--backend sqlite] [--gateways 1]
 """
 
@@ -54,6 +58,7 @@ from bench.common import free_port, postgres_available, scratch_database
 from bench.publisher import Job, Outcome, run
 
 PROBE = "SL-DIJ-00001"
+POINTS_PER_READING = 3
 BROKER_TUNING = "\n".join(
     [
         # The gateway may hold a whole batch unacknowledged: let the broker queue generously.
@@ -69,10 +74,12 @@ class Figures:
     """What one backend measured."""
 
     backend: str
+    form: str
     devices: int
-    sent: int
+    sent: int  # messages
     acked: int
-    stored: int
+    acked_points: int
+    stored: int  # points
     seconds: float
     window_rates: list[float]
     p50_ms: float
@@ -84,11 +91,12 @@ class Figures:
     @property
     def rate(self) -> float:
         """Points per second, end to end."""
-        return self.stored * 3 / self.seconds if self.seconds else 0.0
+        return self.stored / self.seconds if self.seconds else 0.0
 
 
-async def _fleet(url: str, scale: float) -> tuple[list[str], str]:
-    """Register the fleet; returns the streetlights and a token allowed to read metrics."""
+async def _fleet(url: str, scale: float) -> tuple[dict[str, str], str]:
+    """Register the fleet; returns the streetlights (with their cabinet) and a token
+    allowed to read metrics."""
     db = Database(url)
     try:
         ctx = Runtime(load_settings(database_url=url), db).system_context("bench")
@@ -99,7 +107,8 @@ async def _fleet(url: str, scale: float) -> tuple[list[str], str]:
             ctx, UserCreate(username="bench", password="bench-password-1", roles=[Role.ADMIN])
         )
         _, token = await accounts.create_token(ctx, TokenCreate(name="bench", username="bench"))
-        return [a.id for _, a in items if a.type == "streetlight"], token
+        lights = {a.id: a.parent_id or "" for _, a in items if a.type == "streetlight"}
+        return lights, token
     finally:
         await db.dispose()
 
@@ -183,6 +192,21 @@ def _gateways(
                 process.wait()
 
 
+Groups = list[tuple[str, tuple[str, ...]]]
+
+
+def bulk_groups(lights: dict[str, str], children: int) -> Groups:
+    """(cabinet, up to ``children`` of its lights) for each bulk message of a round."""
+    by_cabinet: dict[str, list[str]] = {}
+    for light, cabinet in lights.items():
+        by_cabinet.setdefault(cabinet, []).append(light)
+    return [
+        (cabinet, tuple(members[start : start + children]))
+        for cabinet, members in sorted(by_cabinet.items())
+        for start in range(0, len(members), children)
+    ]
+
+
 def _publish(
     host: str,
     port: int,
@@ -191,8 +215,10 @@ def _publish(
     count: int,
     duration: float,
     publishers: int,
+    groups: Groups | None = None,
 ) -> list[Outcome]:
     slices = [tuple(devices[n::publishers]) for n in range(publishers)]
+    group_slices = [tuple((groups or [])[n::publishers]) for n in range(publishers)]
     start_at = time.time() + 1.0
     jobs = [
         Job(
@@ -204,6 +230,7 @@ def _publish(
             duration,
             start_at,
             f"bench-pub-{n}",
+            group_slices[n],
         )
         for n in range(publishers)
     ]
@@ -212,8 +239,11 @@ def _publish(
         return pool.map(run, jobs)
 
 
-async def _probe(db_url: str, host: str, port: int, duration: float, every_s: float) -> list[float]:
-    """Publish a probe reading and time until it is queryable; repeat."""
+async def _probe(
+    db_url: str, host: str, port: int, duration: float, every_s: float, cabinet: str | None
+) -> list[float]:
+    """Publish a probe reading (in its cabinet's bulk form, given ``cabinet``) and time
+    until it is queryable; repeat."""
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2, client_id="bench-probe", protocol=mqtt.MQTTv311
     )
@@ -225,9 +255,13 @@ async def _probe(db_url: str, host: str, port: int, duration: float, every_s: fl
         end = time.monotonic() + duration
         while time.monotonic() < end:
             sent = datetime.now(UTC)
-            payload = orjson.dumps({"ts": sent.isoformat(), "values": {"level_pct": 1}})
+            reading = {"ts": sent.isoformat(), "values": {"level_pct": 1}}
+            topic = f"beffroi/v1/devices/{PROBE}/telemetry"
+            if cabinet is not None:
+                topic, reading = f"beffroi/v1/gateways/{cabinet}/telemetry", {PROBE: reading}
+            payload = orjson.dumps(reading)
             start = time.perf_counter()
-            client.publish(f"beffroi/v1/devices/{PROBE}/telemetry", payload, qos=1)
+            client.publish(topic, payload, qos=1)
             while True:
                 async with db.read() as session:
                     seen = (
@@ -251,12 +285,21 @@ async def _probe(db_url: str, host: str, port: int, duration: float, every_s: fl
     return latencies
 
 
-async def bench_backend(args: argparse.Namespace, backend: str) -> Figures:
-    """Fleet, broker, gateway(s), publishers, probe: one backend end to end."""
+async def bench_backend(args: argparse.Namespace, backend: str, form: str) -> Figures:
+    """Fleet, broker, gateway(s), publishers, probe: one backend and one form end to end."""
     async with scratch_database(backend) as url:
-        print(f"[{backend}] registering the fleet (scale {args.scale}) …", flush=True)
-        devices, token = await _fleet(url, args.scale)
-        devices = [d for d in devices if d != PROBE]
+        print(f"[{backend}, {form}] registering the fleet (scale {args.scale}) …", flush=True)
+        lights, token = await _fleet(url, args.scale)
+        probe_cabinet = lights.pop(PROBE) if form == "bulk" else None
+        lights.pop(PROBE, None)
+        devices = list(lights)
+        groups = bulk_groups(lights, args.children) if form == "bulk" else None
+        # Messages per second: the bulk form's rate is given in points.
+        if groups:
+            per_message = POINTS_PER_READING * len(devices) / len(groups)
+            rate = args.bulk_rate / per_message
+        else:
+            per_message, rate = POINTS_PER_READING, args.rate
         db = Database(url)
         with tempfile.TemporaryDirectory(prefix="beffroi-ingest-") as folder:
             broker = start_mosquitto(Path(folder), allow_anonymous=True, extra_config=BROKER_TUNING)
@@ -265,7 +308,8 @@ async def bench_backend(args: argparse.Namespace, backend: str) -> Figures:
                     url, broker.url, args.gateways, Path(folder), args.protocol
                 ) as gateways:
                     print(
-                        f"[{backend}] publishing {args.rate:.0f} msg/s for {args.duration:.0f} s …",
+                        f"[{backend}, {form}] publishing {rate:,.0f} msg/s "
+                        f"({rate * per_message:,.0f} points/s) for {args.duration:.0f} s …",
                         flush=True,
                     )
                     ports = [port for _, port in gateways]
@@ -283,24 +327,27 @@ async def bench_backend(args: argparse.Namespace, backend: str) -> Figures:
                         "127.0.0.1",
                         broker.port,
                         devices,
-                        args.rate,
+                        rate,
                         0,
                         args.duration,
                         args.publishers,
+                        groups,
                     )
                     sent = sum(o.sent for o in outcomes)
                     acked = sum(o.acknowledged for o in outcomes)
+                    acked_points = sum(o.points_acknowledged for o in outcomes)
                     first = min(o.first for o in outcomes)
                     deadline = time.monotonic() + 600
                     stored = 0
                     # What the broker acknowledged must all be stored (a publisher that gave
                     # up waiting for acknowledgements may not have delivered the rest).
                     while time.monotonic() < deadline:
-                        if await asyncio.to_thread(_points_written, ports, token) >= acked * 3:
+                        written = await asyncio.to_thread(_points_written, ports, token)
+                        if written >= acked_points:
                             break
                         await asyncio.sleep(0.1)
                     done = time.time()
-                    stored = await _count(db) // 3  # the exact figure, from the table
+                    stored = await _count(db)  # the exact figure, from the table
                     sampler.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await sampler
@@ -308,8 +355,8 @@ async def bench_backend(args: argparse.Namespace, backend: str) -> Figures:
                         (b[1] - a[1]) / (b[0] - a[0]) for a, b in itertools.pairwise(samples)
                     ]
                     # Half of the rate just measured, in messages per second.
-                    half_rate = stored / (done - first) / 2
-                    print(f"[{backend}] latency probe at half rate …", flush=True)
+                    half_rate = stored / per_message / (done - first) / 2
+                    print(f"[{backend}, {form}] latency probe at half rate …", flush=True)
                     half = asyncio.create_task(
                         asyncio.to_thread(
                             _publish,
@@ -320,10 +367,13 @@ async def bench_backend(args: argparse.Namespace, backend: str) -> Figures:
                             0,
                             args.probe_s,
                             args.publishers,
+                            groups,
                         )
                     )
                     await asyncio.sleep(3)
-                    latencies = await _probe(url, "127.0.0.1", broker.port, args.probe_s - 6, 0.05)
+                    latencies = await _probe(
+                        url, "127.0.0.1", broker.port, args.probe_s - 6, 0.05, probe_cabinet
+                    )
                     await half
                     rss, peak = _rss(gateways[0][0].pid)
             finally:
@@ -340,9 +390,11 @@ async def bench_backend(args: argparse.Namespace, backend: str) -> Figures:
         print(f"[{backend}] WARNING: {sent - acked} messages not acknowledged by the broker")
     return Figures(
         backend,
+        form,
         len(devices) + 1,
         sent,
         acked,
+        acked_points,
         stored,
         done - first,
         windows,
@@ -411,12 +463,13 @@ async def _raw_copy(rows: int) -> float:
 
 
 def _print_backend(r: Figures) -> None:
-    missing = max(0, r.acked - r.stored)
+    missing = max(0, r.acked_points - r.stored)
     steady = statistics.median(r.window_rates) if r.window_rates else 0.0
     lowest = min(r.window_rates or [0.0])
-    print(f"\n{r.backend}: {r.devices} devices known to the gateway", flush=True)
+    form = "each device on its own topic" if r.form == "device" else "in bulk, by cabinet"
+    print(f"\n{r.backend}, {form}: {r.devices} devices known to the gateway", flush=True)
     print(f"  sent {r.sent} messages ({r.acked} acknowledged by the broker)")
-    print(f"  stored {r.stored}, of those acknowledged missing {missing}")
+    print(f"  stored {r.stored} points, of the {r.acked_points} acknowledged missing {missing}")
     print(f"  end to end      {r.rate:10,.0f} points/s over {r.seconds:.1f} s")
     print(f"  5 s windows     {steady:10,.0f} points/s median (lowest {lowest:,.0f})")
     print(
@@ -425,8 +478,9 @@ def _print_backend(r: Figures) -> None:
     )
     print(f"  gateway memory  {r.rss_mb:.0f} MB at the end, {r.peak_rss_mb:.0f} MB peak")
     if r.backend == "postgresql":
+        goal = 100_000 if r.form == "bulk" else 30_000
         verdicts = [
-            ("30,000 points/s", r.rate >= 30_000),
+            (f"{goal:,} points/s", r.rate >= goal),
             ("p99 under 1 s", r.p99_ms < 1000),
             ("gateway under 300 MB", r.peak_rss_mb < 300),
             ("nothing lost", missing == 0),
@@ -449,6 +503,11 @@ async def main() -> None:
     )
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--rate", type=float, default=12_000, help="messages per second")
+    parser.add_argument(
+        "--bulk-rate", type=float, default=150_000, help="points per second offered in bulk"
+    )
+    parser.add_argument("--children", type=int, default=25, help="lights per bulk message")
+    parser.add_argument("--form", action="append", choices=["device", "bulk"])
     parser.add_argument("--publishers", type=int, default=2)
     parser.add_argument("--gateways", type=int, default=1)
     parser.add_argument("--protocol", choices=["5", "3.1.1"], default="5")
@@ -467,7 +526,8 @@ async def main() -> None:
         flush=True,
     )
     for backend in backends:
-        _print_backend(await bench_backend(args, backend))
+        for form in args.form or ["bulk", "device"]:
+            _print_backend(await bench_backend(args, backend, form))
     raw_broker = raw_copy = None
     if not args.no_baselines:
         print("raw baselines …", flush=True)

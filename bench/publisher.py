@@ -1,4 +1,6 @@
-"""A load generator acting as many devices: QoS 1 telemetry with 3 values per message.
+"""A load generator acting as many devices: QoS 1 telemetry with 3 values per reading,
+each device on its own topic, or field gateways speaking for their children in bulk (one
+message: one reading of each of up to ``bulk`` children).
 
 Run in its own process (``multiprocessing``), so publishing does not share a Python
 interpreter with what it measures.
@@ -32,6 +34,8 @@ class Job:
     duration_s: float
     start_at: float  # time.time() at which to begin, so publishers start together
     name: str
+    # The bulk form: (gateway, its children) per message; empty: each device on its own.
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,45 @@ class Outcome:
     acknowledged: int
     first: float
     last: float
+    points_sent: int = 0
+    points_acknowledged: int = 0
+
+
+VALUES = ("level_pct", "power_w", "voltage_v")
+
+
+def _reading(base: float, n: int) -> dict[str, object]:
+    # Each reading has its own timestamp: a point's key (device, key, ts) is unique.
+    ts = datetime.fromtimestamp(base + n * 1e-6, UTC).isoformat(timespec="microseconds")
+    return {
+        "ts": ts,
+        "values": {"level_pct": n % 100, "power_w": 20.0 + n % 100 / 4, "voltage_v": 230.0},
+    }
+
+
+def _messages(job: Job, planned: int) -> tuple[list[str], list[bytes], list[int]]:
+    """(topic, payload, points) of each message, built before the clock starts: the load
+    generator should spend its CPU publishing, not formatting (the machine is shared)."""
+    base = time.time() - 600
+    if not job.groups:
+        topics = [f"{ROOT}/devices/{d}/telemetry" for d in job.devices]
+        return (
+            [topics[n % len(topics)] for n in range(planned)],
+            [orjson.dumps(_reading(base, n)) for n in range(planned)],
+            [len(VALUES)] * planned,
+        )
+    out_topics, payloads, points = [], [], []
+    reading = 0
+    for n in range(planned):
+        gateway, children = job.groups[n % len(job.groups)]
+        body = {}
+        for child in children:
+            body[child] = _reading(base, reading)
+            reading += 1
+        out_topics.append(f"{ROOT}/gateways/{gateway}/telemetry")
+        payloads.append(orjson.dumps(body))
+        points.append(len(VALUES) * len(children))
+    return out_topics, payloads, points
 
 
 def run(job: Job) -> Outcome:
@@ -61,37 +104,22 @@ def run(job: Job) -> Outcome:
     client.on_publish = on_publish
     client.connect(job.host, job.port, keepalive=60)
     client.loop_start()
-    topics = [f"{ROOT}/devices/{d}/telemetry" for d in job.devices]
-    # Messages are built before the clock starts: the load generator should spend its CPU
-    # publishing, not formatting (the machine is shared with what it measures).
     planned = job.count or int(job.rate * job.duration_s) + 1
-    base = time.time() - 600
-    payloads = [
-        orjson.dumps(
-            {
-                "ts": datetime.fromtimestamp(base + n * 1e-6, UTC).isoformat(
-                    timespec="microseconds"
-                ),
-                "values": {"level_pct": n % 100, "power_w": 20.0 + n % 100 / 4, "voltage_v": 230.0},
-            }
-        )
-        for n in range(planned)
-    ]
+    topics, payloads, points = _messages(job, planned)
     while time.time() < job.start_at:
         time.sleep(0.001)
     first = time.time()
     sent = 0
     deadline = first + job.duration_s
-    n_topics = len(topics)
     publish = client.publish
+    infos: list[mqtt.MQTTMessageInfo] = []
     while sent < planned:
         now = time.time()
         if now >= deadline:
             break
         due = min(planned, int((now - first) * job.rate) + 1 if job.rate else sent + 500)
         while sent < due:
-            # Each message has its own timestamp: a point's key (device, key, ts) is unique.
-            publish(topics[sent % n_topics], payloads[sent], qos=1)
+            infos.append(publish(topics[sent], payloads[sent], qos=1))
             sent += 1
         if job.rate:
             time.sleep(TICK_S)
@@ -110,4 +138,5 @@ def run(job: Job) -> Outcome:
         time.sleep(0.01)
     client.disconnect()
     client.loop_stop()
-    return Outcome(job.name, sent, acked, first, last)
+    points_acked = sum(p for p, info in zip(points, infos, strict=False) if info.is_published())
+    return Outcome(job.name, sent, acked, first, last, sum(points[:sent]), points_acked)
