@@ -888,7 +888,7 @@ async def _drive(
         }
     )
     results.batch = await _batch(hub, args.level, lights, args.batch_timeout, meter)
-    results.simulator = _fleet_stats(fleet, sim_report)
+    results.simulator = await _fleet_stats(fleet, sim_report)
 
     print(f"[{backend}] the fleet again, every light on its own topics …", flush=True)
     await _wait_online(hub.runtime, 1, args.connect_timeout, at_most=True)  # the probe stays
@@ -900,7 +900,7 @@ async def _drive(
     print(f"[{backend}] one dim command to all {lights:,} streetlights, one by one …", flush=True)
     level = 100 - args.level if args.level != 50 else 40  # a change, so it is verified anew
     results.batch_per_device = await _batch(hub, level, lights, args.batch_timeout, meter)
-    results.simulator_per_device = _fleet_stats(fleet, sim_report)
+    results.simulator_per_device = await _fleet_stats(fleet, sim_report)
     await stack.aclose()
     return results
 
@@ -948,9 +948,10 @@ async def _in_process(target: Any, *args: Any) -> Any:
         pool.join()
 
 
-def _fleet_stats(fleet: contextlib.ExitStack, report: Connection) -> dict[str, Any]:
+async def _fleet_stats(fleet: contextlib.ExitStack, report: Connection) -> dict[str, Any]:
     """Stop the simulated fleet and read its counters."""
-    fleet.close()  # SIGTERM lets the simulator say goodbye
+    # SIGTERM lets the simulator say goodbye; the hub, on this loop, hears it meanwhile.
+    await asyncio.to_thread(fleet.close)
     with contextlib.suppress(EOFError, OSError):
         if report.poll(0):
             stats: dict[str, Any] = report.recv()

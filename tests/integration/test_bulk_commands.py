@@ -191,3 +191,53 @@ async def test_a_bulk_gateway_that_drops_off_mid_command_answers_when_back(
                 assert states == ["created", "queued", "sent", "accepted", "succeeded"], states
         finally:
             await cabinet.close()
+
+
+async def test_four_eyes_retries_and_expiry_hold_over_the_bulk_form(
+    runtime: Runtime, system: Context, tmp_path: Path
+) -> None:
+    async with hub("mosquitto", runtime, system, tmp_path) as h:
+        lights = [h.site.child, *await _more_lights(system, h.site.gateway, 2)]
+        await h.gateway.directory.refresh(runtime.db)
+        cabinet = BulkCabinet(h.url, h.site.gateway, h.site.secrets[h.site.gateway], h.site.gateway)
+        cabinet.silent = True
+        await cabinet.connect()
+        try:
+            await cabinet.announce(lights)
+            # Switching a whole commune off waits for a second person, bulk or not.
+            off = {"type": "streetlight", "name": "switch", "params": {"on": False}}
+            whole = {"kind": "commune", "commune": "talant"}
+            held = (
+                await _batch(h, "talant", **off, target=whole, reason="test", timeout_s=1)
+            ).json()
+            assert held["state"] == "awaiting_approval"
+            own = await h.http.post(
+                f"/api/v1/command-batches/{held['id']}/approve",
+                headers=h.people["talant"].headers,
+                json={},
+            )
+            assert own.status_code == 403
+            await asyncio.sleep(0.5)
+            assert not cabinet.messages  # nothing leaves before the approval
+            approved = await h.http.post(
+                f"/api/v1/command-batches/{held['id']}/approve",
+                headers=h.people["super1"].headers,
+                json={},
+            )
+            assert approved.status_code == 200, approved.text
+
+            # Unanswered, each child is sent again after its timeout, still in bulk, and
+            # ends with its own attempts counted.
+            async def given_up() -> bool:
+                counts = await _counts(h, held["id"])
+                return counts.get("expired", 0) == len(lights)
+
+            await wait_for(given_up, 30)
+            assert len(cabinet.messages) == 3
+            for _, message in cabinet.messages:
+                assert set(message["commands"]) == set(lights)
+                assert message["params"] == {"on": False}
+            rows = await _commands_of(runtime, held["id"])
+            assert {row.attempts for row in rows} == {3}
+        finally:
+            await cabinet.close()
