@@ -1,6 +1,7 @@
 // The contract between the console's shell (main.ts, map, asset panel) and its views
 // (alarms, interventions, dashboard, approvals). The shell builds one App and hands it to
 // every view's mount function.
+import type { Catalogue } from "./catalogue";
 
 /** Who is signed in, as GET /api/v1/auth/me answers. */
 export interface Me {
@@ -90,10 +91,23 @@ export type StreamEvent =
 export type AssetState = "ok" | "alarm" | "offline" | "maintenance" | "commanded" | "unknown";
 export type Severity = "critical" | "major" | "minor" | "warning";
 
+/** What the console needs to know of this installation, as GET /api/v1/console/config answers. */
+export interface ConsoleConfig {
+  tile_url: string | null;
+  /** The IANA zone times are shown in, e.g. "Europe/Paris". */
+  timezone: string;
+}
+
 export interface App {
   me: Me;
   api: Api;
   lang: "fr" | "en";
+  /** Equipment types and communes, read once when the console starts. */
+  catalogue: Catalogue;
+  /** The installation's settings; null when they could not be read. */
+  config: ConsoleConfig | null;
+  /** The zone times are shown in (the installation's), or undefined for the browser's own. */
+  timeZone: string | undefined;
   /** A translated string; {name} placeholders are filled from vars. */
   t(key: string, vars?: Record<string, string | number>): string;
   /** Whether the user holds a permission (e.g. "alarm:handle"); the server enforces it anyway. */
@@ -108,7 +122,7 @@ export interface App {
   navigate(view: string): void;
   /** A short message at the corner of the screen. */
   toast(message: string, kind?: "info" | "error"): void;
-  /** A date-time in Europe/Paris, in the user's language. */
+  /** A date-time in the installation's time zone, in the user's language. */
   formatTime(iso: string | null | undefined): string;
 }
 

@@ -68,7 +68,6 @@ export const mount: Mount = (root, app) => {
     ),
   );
 
-  let typeLabels = new Map<string, string>();
   let names = new Map<string, string>();
   let alive = true;
 
@@ -94,7 +93,7 @@ export const mount: Mount = (root, app) => {
       count(byType, String(row[iType]), state);
       count(byCommune, String(row[iCommune]), state);
     }
-    cards.byType.body.replaceChildren(tallyTable(app, byType, (k) => typeLabels.get(k) ?? k, app.t("dashboard.type")));
+    cards.byType.body.replaceChildren(tallyTable(app, byType, (k) => app.catalogue.typeLabel(k), app.t("dashboard.type")));
     cards.byCommune.body.replaceChildren(tallyTable(app, byCommune, (k) => names.get(k) ?? k, app.t("dashboard.commune")));
   }
 
@@ -184,11 +183,7 @@ export const mount: Mount = (root, app) => {
   });
   const timer = window.setInterval(refreshAll, REFRESH_MS);
 
-  void Promise.all([
-    app.api.get<{ key: string; label: string; label_fr: string }[]>("/types").catch(() => []),
-    communeNames(app).catch(() => new Map<string, string>()),
-  ]).then(([types, communeMap]) => {
-    typeLabels = new Map(types.map((t) => [t.key, app.lang === "fr" ? t.label_fr : t.label]));
+  void communeNames(app).then((communeMap) => {
     names = communeMap;
     if (alive) refreshAll();
   });

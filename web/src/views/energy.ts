@@ -2,7 +2,7 @@
 // beside the same weekday a year earlier and beside every light at full power while it was
 // dark (the unmanaged baseline that dimming and switching save against).
 import type { App } from "../app";
-import { locale, TIME_ZONE } from "../format";
+import { locale } from "../format";
 import { h } from "./dom";
 
 /** GET /api/v1/energy/lighting */
@@ -119,5 +119,5 @@ function longDay(app: App, day: string): string {
 
 /** Hours and minutes where the city is. */
 function clock(app: App, iso: string): string {
-  return new Date(iso).toLocaleTimeString(locale(app.lang), { timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit" });
+  return new Date(iso).toLocaleTimeString(locale(app.lang), { timeZone: app.timeZone, hour: "2-digit", minute: "2-digit" });
 }

@@ -472,11 +472,8 @@ function parsePrefill(raw: string): Prefill {
 /** The trade an asset's repair most likely needs: its type's domain, when it is a category. */
 async function categoryOf(app: App, assetId: string): Promise<string | null> {
   try {
-    const [asset, types] = await Promise.all([
-      app.api.get<{ type: string }>(`/assets/${encodeURIComponent(assetId)}`),
-      app.api.get<{ key: string; domain: string }[]>("/types"),
-    ]);
-    const domain = types.find((t) => t.key === asset.type)?.domain ?? "";
+    const asset = await app.api.get<{ type: string }>(`/assets/${encodeURIComponent(assetId)}`);
+    const domain = app.catalogue.type(asset.type)?.domain ?? "";
     return CATEGORIES.includes(domain) ? domain : null;
   } catch {
     return null; // the operator picks the category
