@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from beffroi.alarms.events import AlarmChanged
+from beffroi.catalogue import Severity
 from beffroi.commands.events import CommandChanged
 from beffroi.core.context import Runtime
 from beffroi.db import Database
@@ -19,7 +20,9 @@ from beffroi.events.relay import PAYLOAD_MAX, EventRelay, decode, encode
 from beffroi.telemetry.events import ConnectivityChanged, TelemetryUpdated
 
 AT = datetime(2026, 11, 27, 18, 30, 5, 123456, tzinfo=UTC)
-ALARM = AlarmChanged(41, "SL-TAL-1", "talant", "lampFailure", "minor", "active", "raised", AT, 7)
+ALARM = AlarmChanged(
+    41, "SL-TAL-1", "talant", "lampFailure", Severity.MINOR, "active", "raised", AT, 7
+)
 READING = CommandChanged("c0ffee", "SL-TAL-1", None, "dim", "succeeded", "verified", AT)
 
 

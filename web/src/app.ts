@@ -2,6 +2,7 @@
 // (alarms, interventions, dashboard, approvals). The shell builds one App and hands it to
 // every view's mount function.
 import type { Catalogue } from "./catalogue";
+import type { AlarmChanged, AssetStateChanged, StreamedEvent } from "./generated/events";
 
 /** Who is signed in, as GET /api/v1/auth/me answers. */
 export interface Me {
@@ -50,46 +51,15 @@ export class ApiError extends Error {
   }
 }
 
-/** One event of the live stream (WebSocket /api/v1/stream), already scoped to the user. */
+/** One event of the live stream (WebSocket /api/v1/stream), already scoped to the user:
+ * the kinds generated from the server's registry (generated/events.ts), or resync. */
 export type StreamEvent =
-  | { kind: "asset"; id: string; state: AssetState; severity: Severity | null }
-  | { kind: "telemetry"; id: string; ts: string; values: Record<string, number | string | boolean> }
-  | {
-      kind: "alarm";
-      alarm_id: number;
-      asset_id: string;
-      commune: string;
-      alarm_type: string;
-      severity: Severity;
-      state: string;
-      action: string;
-      at: string;
-      parent_id: number | null;
-    }
-  | {
-      kind: "command";
-      command_id: string;
-      asset_id: string;
-      batch_id: string | null;
-      name: string;
-      state: string;
-      verification: string;
-      at: string;
-    }
-  | {
-      kind: "intervention";
-      intervention_id: number;
-      commune: string;
-      team_id: number | null;
-      status: string;
-      action: string;
-      at: string;
-    }
+  | StreamedEvent
   // The server lost events for this client (it fell behind): reload what is on screen.
   | { kind: "resync" };
 
-export type AssetState = "ok" | "alarm" | "offline" | "maintenance" | "commanded" | "unknown";
-export type Severity = "critical" | "major" | "minor" | "warning";
+export type AssetState = AssetStateChanged["state"];
+export type Severity = AlarmChanged["severity"];
 
 /** What the console needs to know of this installation, as GET /api/v1/console/config answers. */
 export interface ConsoleConfig {
