@@ -13,6 +13,7 @@ from sqlalchemy import text
 from beffroi.alarms.events import AlarmChanged
 from beffroi.catalogue import Severity
 from beffroi.commands.events import CommandChanged
+from beffroi.commands.lifecycle import CommandState, Verification
 from beffroi.core.context import Runtime
 from beffroi.db import Database
 from beffroi.events import relay
@@ -23,7 +24,9 @@ AT = datetime(2026, 11, 27, 18, 30, 5, 123456, tzinfo=UTC)
 ALARM = AlarmChanged(
     41, "SL-TAL-1", "talant", "lampFailure", Severity.MINOR, "active", "raised", AT, 7
 )
-READING = CommandChanged("c0ffee", "SL-TAL-1", None, "dim", "succeeded", "verified", AT)
+READING = CommandChanged(
+    "c0ffee", "SL-TAL-1", None, "dim", CommandState.SUCCEEDED, Verification.VERIFIED, AT
+)
 
 
 def test_events_travel_as_they_were_in_payloads_postgresql_accepts() -> None:

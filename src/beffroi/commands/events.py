@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from beffroi.commands.lifecycle import CommandState, Verification
 from beffroi.core.event_kinds import kind
 from beffroi.core.events import DomainEvent
 
@@ -18,8 +19,8 @@ class CommandChanged(DomainEvent):
     asset_id: str
     batch_id: str | None
     name: str
-    state: str
-    verification: str
+    state: CommandState
+    verification: Verification
     at: datetime
 
 

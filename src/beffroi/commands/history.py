@@ -16,7 +16,7 @@ from beffroi.alarms.lifecycle import COMMAND_FAILED, AlarmSource
 from beffroi.alarms.signals import AlarmSignal
 from beffroi.catalogue import Severity
 from beffroi.commands.events import CommandChanged
-from beffroi.commands.lifecycle import CommandState
+from beffroi.commands.lifecycle import CommandState, Verification
 from beffroi.commands.models import Command, CommandTransition
 from beffroi.core.events import DomainEvent
 from beffroi.db import Base
@@ -88,8 +88,8 @@ class Move:
             self.asset_id,
             self.batch_id,
             self.name,
-            self.state,
-            self.verification,
+            CommandState(self.state),
+            Verification(self.verification),
             self.at,
         )
 

@@ -31,8 +31,8 @@ export interface CommandChanged {
   asset_id: string;
   batch_id: string | null;
   name: string;
-  state: string;
-  verification: string;
+  state: "created" | "awaiting_approval" | "queued" | "sent" | "accepted" | "succeeded" | "failed" | "rejected" | "expired" | "cancelled";
+  verification: "not_applicable" | "pending" | "verified" | "mismatch" | "unconfirmed" | "superseded";
   at: string;
 }
 
