@@ -3,25 +3,12 @@
 // every view's mount function.
 import type { Catalogue } from "./catalogue";
 import type { AlarmChanged, AssetStateChanged, StreamedEvent } from "./generated/events";
+import type { Schema } from "./schemas";
 
-/** Who is signed in, as GET /api/v1/auth/me answers. */
-export interface Me {
-  user: {
-    id: number;
-    username: string;
-    display_name: string;
-    roles: string[];
-    domains: string[];
-    communes: string[] | null; // null: the whole metropolis
-  };
-  /** What the user may do, e.g. "alarm:handle": the API decides, the console only shows. */
-  permissions: string[];
-  /** The equipment domains where the user handles alarms and sends commands. */
-  work_domains: string[];
-  /** By equipment type, the commands the user may send. */
-  commands: Record<string, string[]>;
-  csrf_token: string | null;
-}
+/** Who is signed in, as GET /api/v1/auth/me answers: the user (communes null for the
+ * whole metropolis), what they may do (e.g. "alarm:handle": the API decides, the console
+ * only shows), their work domains and, by equipment type, the commands they may send. */
+export type Me = Schema<"MeOut">;
 
 /** An RFC 9457 problem the API answered with. */
 export interface Problem {
@@ -61,12 +48,8 @@ export type StreamEvent =
 export type AssetState = AssetStateChanged["state"];
 export type Severity = AlarmChanged["severity"];
 
-/** What the console needs to know of this installation, as GET /api/v1/console/config answers. */
-export interface ConsoleConfig {
-  tile_url: string | null;
-  /** The IANA zone times are shown in, e.g. "Europe/Paris". */
-  timezone: string;
-}
+/** What the console needs to know of this installation (GET /api/v1/console/config). */
+export type ConsoleConfig = Schema<"ConsoleConfig">;
 
 export interface App {
   me: Me;

@@ -6,10 +6,9 @@ type UPlotClass = typeof uPlot;
 import type { App } from "../app";
 import type { TelemetryKey } from "../catalogue";
 import { h } from "../dom";
+import type { Schema } from "../schemas";
 
-interface Aggregate {
-  buckets: { start: string; count: number; min: number; max: number; avg: number }[];
-}
+type Aggregate = Schema<"AggregateOut">;
 
 const RANGES = {
   "24h": { hours: 24, bucket: "15m" },

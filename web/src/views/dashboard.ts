@@ -3,32 +3,15 @@
 import type { App, Mount, Severity } from "../app";
 import { communeNames } from "./communes";
 import { errorText, h, throttle } from "./dom";
+import type { Schema } from "../schemas";
 import { energyTile, fetchLightingEnergy } from "./energy";
 import { SEVERITIES, severityBadge } from "./severity";
 import "./views.css";
 
-interface MapRows {
-  columns: string[];
-  rows: unknown[][];
-}
-
-interface Summary {
-  by_severity: Record<string, number>;
-  unacknowledged: number;
-}
-
-interface KpiFigures {
-  key: string | null;
-  sla_due: number;
-  sla_met: number;
-  sla_compliance: number | null;
-  open_overdue: number;
-}
-
-interface KpiReport {
-  total: KpiFigures;
-  groups: KpiFigures[];
-}
+type MapRows = Schema<"MapOut">;
+type Summary = Schema<"Summary">;
+type KpiFigures = Schema<"KpiFigures">;
+type KpiReport = Schema<"KpiReport">;
 
 interface Tally {
   total: number;

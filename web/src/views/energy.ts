@@ -4,20 +4,10 @@
 import type { App } from "../app";
 import { locale } from "../format";
 import { h } from "./dom";
+import type { Schema } from "../schemas";
 
 /** GET /api/v1/energy/lighting */
-export interface LightingEnergy {
-  day: string;
-  since: string;
-  until: string;
-  measured_wh: number | null;
-  cabinets: number;
-  cabinets_reporting: number;
-  last_year: { day: string; wh: number | null; cabinets_reporting: number };
-  full_power_wh: number;
-  lights: number;
-  lit_hours: number;
-}
+export type LightingEnergy = Schema<"LightingEnergy">;
 
 export function fetchLightingEnergy(app: App): Promise<LightingEnergy> {
   return app.api.get<LightingEnergy>("/energy/lighting");
