@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-fast lint format bench clean web
+.PHONY: help demo test test-fast lint format bench clean web generated
 
 # The console (TypeScript, Vite) builds into the Python package, which serves it at /.
 CONSOLE := src/beffroi/console/static/index.html
@@ -32,6 +32,11 @@ $(CONSOLE): web/node_modules/.package-lock.json $(WEB_SOURCES)
 	cd web && npm run build
 
 web: $(CONSOLE) ## Build the operator console (TypeScript type check, then Vite)
+
+generated: $(STAMP) web/node_modules/.package-lock.json ## Write the console's generated types again (events, API)
+	$(BIN)/python -m beffroi.events.typescript > web/src/generated/events.ts
+	$(BIN)/python -m beffroi.web.openapi web/openapi.json
+	cd web && npm run generate:api
 
 demo: $(STAMP) $(CONSOLE) ## Run the whole control room on embedded defaults (SQLite, embedded broker)
 	$(BIN)/beffroi demo

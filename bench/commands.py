@@ -433,7 +433,7 @@ class Watch:
                 progress.checks[before[1]] -= 1
             progress.states[event.state] += 1
             progress.checks[event.verification] += 1
-        reached = [event.state]
+        reached: list[str] = [event.state]
         if event.verification == Verification.VERIFIED:
             reached.append("verified")
         for milestone in reached:

@@ -41,10 +41,12 @@ from beffroi.accounts import service as accounts
 from beffroi.accounts.schemas import TokenCreate, UserCreate
 from beffroi.assets.importing import import_assets
 from beffroi.broker.embedded import EmbeddedBroker
+from beffroi.catalogue import Severity
 from beffroi.cli.serve import bind_socket, serve_app
 from beffroi.communes.service import ensure_default_communes, list_communes
 from beffroi.config import load_settings
 from beffroi.console.events import AssetStateChanged
+from beffroi.console.states import MapState
 from beffroi.console.static import STATIC_DIR
 from beffroi.core.context import Runtime
 from beffroi.core.principal import Role
@@ -60,8 +62,8 @@ CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "bench password, long enough"
 FRAMES_JS = """() => { window.__frames = []; const loop = (t) => { window.__frames.push(t);
   requestAnimationFrame(loop); }; requestAnimationFrame(loop); }"""
-STATES = ("ok", "alarm", "offline", "commanded", "maintenance")
-SEVERITIES = ("critical", "major", "minor", "warning")
+STATES = tuple(MapState(s) for s in ("ok", "alarm", "offline", "commanded", "maintenance"))
+SEVERITIES = tuple(Severity)
 # A November evening: the lights are on, whatever the hour the bench runs at.
 EVENING = datetime(2026, 11, 18, 17, 30, tzinfo=UTC)
 

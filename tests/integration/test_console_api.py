@@ -23,6 +23,7 @@ from beffroi.cli.serve import bind_socket, serve_app
 from beffroi.commands.schemas import CommandCreate
 from beffroi.commands.service import send_command
 from beffroi.console.events import AssetStateChanged
+from beffroi.console.states import MapState
 from beffroi.core.context import Context, Runtime
 from beffroi.core.principal import Role
 from beffroi.core.time import utcnow
@@ -124,7 +125,7 @@ async def test_the_board_follows_events_and_the_database(
         events = await raising.apply(
             session, [AlarmSignal("SL-TAL-1", "lampFailure", False, now, AlarmSource.DEVICE)], now
         )
-    assert board.apply(events) == [AssetStateChanged("SL-TAL-1", "talant", "offline", None)]
+    assert board.apply(events) == [AssetStateChanged("SL-TAL-1", "talant", MapState.OFFLINE, None)]
     # A change another process made (no event here) shows at the next reading, once.
     async with system.db.write() as session:
         row = await session.get(DeviceStatus, "SL-TAL-2")

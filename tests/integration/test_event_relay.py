@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import text
 
 from beffroi.alarms.events import AlarmChanged
+from beffroi.catalogue import Severity
 from beffroi.commands.events import CommandChanged
+from beffroi.commands.lifecycle import CommandState, Verification
 from beffroi.core.context import Runtime
 from beffroi.db import Database
 from beffroi.events import relay
@@ -19,8 +21,12 @@ from beffroi.events.relay import PAYLOAD_MAX, EventRelay, decode, encode
 from beffroi.telemetry.events import ConnectivityChanged, TelemetryUpdated
 
 AT = datetime(2026, 11, 27, 18, 30, 5, 123456, tzinfo=UTC)
-ALARM = AlarmChanged(41, "SL-TAL-1", "talant", "lampFailure", "minor", "active", "raised", AT, 7)
-READING = CommandChanged("c0ffee", "SL-TAL-1", None, "dim", "succeeded", "verified", AT)
+ALARM = AlarmChanged(
+    41, "SL-TAL-1", "talant", "lampFailure", Severity.MINOR, "active", "raised", AT, 7
+)
+READING = CommandChanged(
+    "c0ffee", "SL-TAL-1", None, "dim", CommandState.SUCCEEDED, Verification.VERIFIED, AT
+)
 
 
 def test_events_travel_as_they_were_in_payloads_postgresql_accepts() -> None:

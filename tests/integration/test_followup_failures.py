@@ -37,7 +37,7 @@ from beffroi.commands.models import Command
 from beffroi.commands.schemas import CommandCreate
 from beffroi.commands.tracker import CommandTracker
 from beffroi.core.context import Context, Runtime
-from beffroi.core.events import EventHub
+from beffroi.core.events import DomainEvent, EventHub
 from beffroi.core.time import utcnow
 from beffroi.gateway.pipeline import IngestPipeline
 from beffroi.gateway.runner import Gateway, broker_address
@@ -323,7 +323,7 @@ def break_stage(monkeypatch: pytest.MonkeyPatch, stage: Stage, bad: frozenset[st
     else:
         publish = EventHub.publish
 
-        def broken_publish(self: EventHub, event: object) -> None:
+        def broken_publish(self: EventHub, event: DomainEvent) -> None:
             check([getattr(event, "asset_id", "")])
             publish(self, event)
 

@@ -25,7 +25,7 @@ from beffroi.alarms import feed
 from beffroi.alarms.escalation import escalate_due
 from beffroi.alarms.events import AlarmChanged
 from beffroi.alarms.models import Alarm, AlarmHistory, FeedCursor
-from beffroi.catalogue import Domain
+from beffroi.catalogue import Domain, Severity
 from beffroi.config import Settings, load_settings
 from beffroi.core.audit import AuditEntry
 from beffroi.core.context import Context, Runtime
@@ -718,7 +718,7 @@ async def test_notifier_loop_routes_and_sends(
                 "LC-TAL-0001",
                 "talant",
                 "supplyLoss",
-                "critical",
+                Severity.CRITICAL,
                 "active_unacknowledged",
                 "raised",
                 datetime.now(UTC),

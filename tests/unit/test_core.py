@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,20 @@ from beffroi.config import load_settings
 from beffroi.core.audit import AuditEntry
 from beffroi.core.context import Runtime
 from beffroi.core.errors import Conflict
+from beffroi.core.events import DomainEvent
 from beffroi.core.tasks import every
 from beffroi.core.usecase import change
 from beffroi.db import Database
+
+
+@dataclass(frozen=True, slots=True)
+class Done(DomainEvent):
+    """A thing was done (an event of these tests only, not registered)."""
+
+    what: str
+
+
+DONE = Done("thing")
 
 
 @pytest.fixture
@@ -30,9 +42,9 @@ async def test_a_use_case_commits_audits_then_publishes(runtime: Runtime) -> Non
     seen = runtime.events.subscribe()
     async with change(ctx, "thing.do", target_type="thing", target_id=7) as uc:
         uc.audit(commune="talant", reason="because", details={"n": 1})
-        uc.publish("done")
+        uc.publish(DONE)
         assert seen.queue.empty(), "nothing is published before the commit"
-    assert seen.get_nowait() == "done"
+    assert seen.get_nowait() == DONE
     async with runtime.db.read() as session:
         [entry] = (await session.execute(select(AuditEntry))).scalars()
     assert (entry.action, entry.target_id, entry.commune_code, entry.reason) == (
@@ -51,7 +63,7 @@ async def test_a_refused_use_case_writes_nothing_but_its_refusal(runtime: Runtim
     async def refused() -> None:
         async with change(ctx, "thing.do", target_type="thing", target_id=7) as uc:
             uc.audit(commune="talant")
-            uc.publish("done")
+            uc.publish(DONE)
             raise Conflict("it is already done")
 
     with pytest.raises(Conflict):

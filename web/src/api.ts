@@ -23,7 +23,7 @@ async function problemOf(response: Response): Promise<Problem> {
   }
 }
 
-async function call<T>(method: string, path: string, csrf: string | null, body?: unknown, params?: Params): Promise<T> {
+async function call<T>(method: string, path: string, csrf: string | null | undefined, body?: unknown, params?: Params): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
@@ -43,7 +43,7 @@ async function call<T>(method: string, path: string, csrf: string | null, body?:
 }
 
 /** The API as the signed-in user; the token is the one sign-in (or /auth/me) gave. */
-export function createApi(csrf: string | null): Api {
+export function createApi(csrf: string | null | undefined): Api {
   return {
     get: <T>(path: string, params?: Params) => call<T>("GET", path, csrf, undefined, params),
     post: <T>(path: string, body?: unknown) => call<T>("POST", path, csrf, body ?? {}),
@@ -65,6 +65,6 @@ export async function signIn(username: string, password: string): Promise<Me> {
   return call<Me>("POST", "/auth/login", null, { username, password });
 }
 
-export async function signOut(csrf: string | null): Promise<void> {
+export async function signOut(csrf: string | null | undefined): Promise<void> {
   await call<unknown>("POST", "/auth/logout", csrf, {});
 }

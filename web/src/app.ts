@@ -1,25 +1,14 @@
 // The contract between the console's shell (main.ts, map, asset panel) and its views
 // (alarms, interventions, dashboard, approvals). The shell builds one App and hands it to
 // every view's mount function.
+import type { Catalogue } from "./catalogue";
+import type { AlarmChanged, AssetStateChanged, StreamedEvent } from "./generated/events";
+import type { Schema } from "./schemas";
 
-/** Who is signed in, as GET /api/v1/auth/me answers. */
-export interface Me {
-  user: {
-    id: number;
-    username: string;
-    display_name: string;
-    roles: string[];
-    domains: string[];
-    communes: string[] | null; // null: the whole metropolis
-  };
-  /** What the user may do, e.g. "alarm:handle": the API decides, the console only shows. */
-  permissions: string[];
-  /** The equipment domains where the user handles alarms and sends commands. */
-  work_domains: string[];
-  /** By equipment type, the commands the user may send. */
-  commands: Record<string, string[]>;
-  csrf_token: string | null;
-}
+/** Who is signed in, as GET /api/v1/auth/me answers: the user (communes null for the
+ * whole metropolis), what they may do (e.g. "alarm:handle": the API decides, the console
+ * only shows), their work domains and, by equipment type, the commands they may send. */
+export type Me = Schema<"MeOut">;
 
 /** An RFC 9457 problem the API answered with. */
 export interface Problem {
@@ -49,51 +38,29 @@ export class ApiError extends Error {
   }
 }
 
-/** One event of the live stream (WebSocket /api/v1/stream), already scoped to the user. */
+/** One event of the live stream (WebSocket /api/v1/stream), already scoped to the user:
+ * the kinds generated from the server's registry (generated/events.ts), or resync. */
 export type StreamEvent =
-  | { kind: "asset"; id: string; state: AssetState; severity: Severity | null }
-  | { kind: "telemetry"; id: string; ts: string; values: Record<string, number | string | boolean> }
-  | {
-      kind: "alarm";
-      alarm_id: number;
-      asset_id: string;
-      commune: string;
-      alarm_type: string;
-      severity: Severity;
-      state: string;
-      action: string;
-      at: string;
-      parent_id: number | null;
-    }
-  | {
-      kind: "command";
-      command_id: string;
-      asset_id: string;
-      batch_id: string | null;
-      name: string;
-      state: string;
-      verification: string;
-      at: string;
-    }
-  | {
-      kind: "intervention";
-      intervention_id: number;
-      commune: string;
-      team_id: number | null;
-      status: string;
-      action: string;
-      at: string;
-    }
+  | StreamedEvent
   // The server lost events for this client (it fell behind): reload what is on screen.
   | { kind: "resync" };
 
-export type AssetState = "ok" | "alarm" | "offline" | "maintenance" | "commanded" | "unknown";
-export type Severity = "critical" | "major" | "minor" | "warning";
+export type AssetState = AssetStateChanged["state"];
+export type Severity = AlarmChanged["severity"];
+
+/** What the console needs to know of this installation (GET /api/v1/console/config). */
+export type ConsoleConfig = Schema<"ConsoleConfig">;
 
 export interface App {
   me: Me;
   api: Api;
   lang: "fr" | "en";
+  /** Equipment types and communes, read once when the console starts. */
+  catalogue: Catalogue;
+  /** The installation's settings; null when they could not be read. */
+  config: ConsoleConfig | null;
+  /** The zone times are shown in (the installation's), or undefined for the browser's own. */
+  timeZone: string | undefined;
   /** A translated string; {name} placeholders are filled from vars. */
   t(key: string, vars?: Record<string, string | number>): string;
   /** Whether the user holds a permission (e.g. "alarm:handle"); the server enforces it anyway. */
@@ -108,7 +75,7 @@ export interface App {
   navigate(view: string): void;
   /** A short message at the corner of the screen. */
   toast(message: string, kind?: "info" | "error"): void;
-  /** A date-time in Europe/Paris, in the user's language. */
+  /** A date-time in the installation's time zone, in the user's language. */
   formatTime(iso: string | null | undefined): string;
 }
 

@@ -1,25 +1,10 @@
 // What the server says about communes and equipment types, read once per session.
 import type { Api } from "./app";
 import type { Lang } from "./format";
+import type { Schema } from "./schemas";
 
-export interface Commune {
-  code: string;
-  name: string;
-  lat: number;
-  lon: number;
-  population?: number;
-}
-
-export interface TelemetryKey {
-  key: string;
-  kind: string;
-  unit: string | null;
-  minimum: number | null;
-  maximum: number | null;
-  choices: string[];
-  counter: boolean;
-  description: string;
-}
+export type Commune = Schema<"CommuneOut">;
+export type TelemetryKey = Schema<"TelemetryKeyOut">;
 
 /** A JSON schema of command parameters, as far as the console reads it. */
 export interface ParamSchema {
@@ -40,24 +25,10 @@ export interface PropertySchema {
   default?: unknown;
 }
 
-export interface CommandSpec {
-  name: string;
-  description: string;
-  params: ParamSchema;
-  critical: boolean;
-  critical_when: Record<string, unknown[]>;
-  roles: string[];
-  reason_required: boolean;
-}
+/** A command of a type; its parameters' JSON schema read as far as the console reads it. */
+export type CommandSpec = Omit<Schema<"beffroi__catalogue__schemas__CommandOut">, "params"> & { params: ParamSchema };
 
-export interface EquipmentType {
-  key: string;
-  label: string;
-  label_fr: string;
-  domain: string;
-  telemetry: TelemetryKey[];
-  commands: CommandSpec[];
-}
+export type EquipmentType = Omit<Schema<"EquipmentTypeOut">, "commands"> & { commands: CommandSpec[] };
 
 export class Catalogue {
   private readonly types: Map<string, EquipmentType>;

@@ -1,15 +1,15 @@
-// How numbers and times read in the console: Europe/Paris, in the user's language.
+// How numbers and times read in the console: in the installation's time zone (GET
+// /api/v1/console/config), in the user's language.
 export type Lang = "fr" | "en";
-
-export const TIME_ZONE = "Europe/Paris";
 
 export function locale(lang: Lang): string {
   return lang === "fr" ? "fr-FR" : "en-GB";
 }
 
-export function timeFormatter(lang: Lang): (iso: string | null | undefined) => string {
+/** A date-time formatter; timeZone undefined is the browser's own (the hub's was not read). */
+export function timeFormatter(lang: Lang, timeZone: string | undefined): (iso: string | null | undefined) => string {
   const full = new Intl.DateTimeFormat(locale(lang), {
-    timeZone: TIME_ZONE,
+    timeZone,
     dateStyle: "short",
     timeStyle: "medium",
   });
@@ -21,9 +21,9 @@ export function timeFormatter(lang: Lang): (iso: string | null | undefined) => s
 }
 
 /** Hours and minutes only, for chart axes. */
-export function shortTimeFormatter(lang: Lang, withDay: boolean): (date: Date) => string {
+export function shortTimeFormatter(lang: Lang, withDay: boolean, timeZone: string | undefined): (date: Date) => string {
   const format = new Intl.DateTimeFormat(locale(lang), {
-    timeZone: TIME_ZONE,
+    timeZone,
     ...(withDay ? { day: "2-digit", month: "2-digit" } : { hour: "2-digit", minute: "2-digit" }),
   });
   return (date) => format.format(date);

@@ -1,6 +1,6 @@
 // The console around the views: top bar and navigation, the live stream, the map (kept for
 // the whole session), the asset panel and the App every view receives.
-import type { App, Me, Mount, StreamEvent } from "./app";
+import type { Api, App, ConsoleConfig, Me, Mount, StreamEvent } from "./app";
 import { createApi, signOut } from "./api";
 import { Catalogue } from "./catalogue";
 import { h } from "./dom";
@@ -28,6 +28,16 @@ const ROUTES: Route[] = [
 
 const TOAST_MS = 5000;
 
+/** The installation's settings, or null (then the map has no tiles and times read in the
+ * browser's zone) when they cannot be read. */
+async function loadConfig(api: Api): Promise<ConsoleConfig | null> {
+  try {
+    return await api.get<ConsoleConfig>("/console/config");
+  } catch {
+    return null;
+  }
+}
+
 export async function startConsole(root: HTMLElement, me: Me, lang: Lang): Promise<void> {
   const t = translator(lang);
   const api = createApi(me.csrf_token);
@@ -40,10 +50,18 @@ export async function startConsole(root: HTMLElement, me: Me, lang: Lang): Promi
   let mapView: MapView | null = null;
   let current = "";
 
+  root.replaceChildren(h("p", { class: "booting" }, t("app.loading")));
+  // Read once for the whole session: every view takes them from the App.
+  const [catalogue, config] = await Promise.all([Catalogue.load(api, lang), loadConfig(api)]);
+  const timeZone = config?.timezone;
+
   const app: App = {
     me,
     api,
     lang,
+    catalogue,
+    config,
+    timeZone,
     t,
     can: (permission) => permissions.has(permission),
     worksIn: (domain) => me.work_domains.includes(domain),
@@ -63,11 +81,9 @@ export async function startConsole(root: HTMLElement, me: Me, lang: Lang): Promi
       toasts.append(toast);
       window.setTimeout(() => toast.remove(), kind === "error" ? 2 * TOAST_MS : TOAST_MS);
     },
-    formatTime: timeFormatter(lang),
+    formatTime: timeFormatter(lang, timeZone),
   };
 
-  root.replaceChildren(h("p", { class: "booting" }, t("app.loading")));
-  const catalogue = await Catalogue.load(api, lang);
   const routes = ROUTES.filter((r) => app.can(r.permission));
   const viewRoot = h("div", { class: "view-root" });
   const nav = h("nav", { class: "main-nav", "aria-label": t("nav.label") },

@@ -20,6 +20,7 @@ from beffroi.alarms.models import Alarm, AlarmHistory
 from beffroi.catalogue import Severity
 from beffroi.config import Settings
 from beffroi.core import audit
+from beffroi.core.events import DomainEvent
 from beffroi.core.principal import Principal
 from beffroi.db import Database
 
@@ -29,7 +30,7 @@ PASS_LIMIT = 500
 
 async def escalate_due(
     db: Database, settings: Settings, now: datetime, *, follower: str
-) -> list[object]:
+) -> list[DomainEvent]:
     """Escalate every critical alarm still active and unacknowledged
     ``escalation_after_min`` after it was raised, not shelved, not grouped under a root
     cause, and not escalated before. ``follower`` names the feed cursor locked for the
@@ -37,7 +38,7 @@ async def escalate_due(
     cutoff = now - timedelta(minutes=settings.escalation_after_min)
     after_min = settings.escalation_after_min
     system = Principal.system(ACTOR)
-    events: list[object] = []
+    events: list[DomainEvent] = []
     async with db.write() as session:
         await feed.lock(session, follower, now)
         already = exists().where(
@@ -86,7 +87,7 @@ async def escalate_due(
                     asset_id=alarm.asset_id,
                     commune=alarm.commune_code,
                     alarm_type=alarm.alarm_type,
-                    severity=alarm.severity,
+                    severity=Severity(alarm.severity),
                     state=alarm.state,
                     action=Action.ESCALATED.value,
                     at=now,

@@ -5,16 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from beffroi.catalogue import Severity
+from beffroi.core.event_kinds import kind
+from beffroi.core.events import DomainEvent
 
+
+@kind("alarm", relayed=True, console=True)
 @dataclass(frozen=True, slots=True)
-class AlarmChanged:
+class AlarmChanged(DomainEvent):
     """An alarm was raised, repeated, acknowledged, cleared, shelved, grouped…"""
 
     alarm_id: int
     asset_id: str
     commune: str
     alarm_type: str
-    severity: str
+    severity: Severity
     state: str
     action: str
     at: datetime

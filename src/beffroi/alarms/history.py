@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.alarms.events import AlarmChanged
 from beffroi.alarms.models import AlarmHistory
+from beffroi.catalogue import Severity
+from beffroi.core.events import DomainEvent
 from beffroi.db import Base
 from beffroi.db.copy import insert_rows
 
@@ -66,7 +68,7 @@ class Entry:
             a.asset_id,
             a.commune_code,
             a.alarm_type,
-            a.severity,
+            Severity(a.severity),
             self.state,
             self.action,
             self.ts,
@@ -74,7 +76,7 @@ class Entry:
         )
 
 
-async def write(session: AsyncSession, entries: Sequence[Entry]) -> list[object]:
+async def write(session: AsyncSession, entries: Sequence[Entry]) -> list[DomainEvent]:
     """Insert the kept entries (COPY on PostgreSQL); returns every entry's hub event."""
     rows = [e.row() for e in entries if e.kept]
     await insert_rows(session, Base.metadata.tables[AlarmHistory.__tablename__], rows)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beffroi.alarms import raising
 from beffroi.alarms.lifecycle import COMMUNICATION_LOSS, AlarmSource
 from beffroi.alarms.signals import AlarmSignal
+from beffroi.core.events import DomainEvent
 from beffroi.telemetry.decode import Rejection
 from beffroi.telemetry.events import ConnectivityChanged, DeviceEventReceived
 from beffroi.telemetry.followup import Part, Stage, run_stage
@@ -29,7 +30,7 @@ from beffroi.telemetry.store import Newest, Seen
 class Observed:
     """Hub events of the alarms a batch changed (alarms refuse no message)."""
 
-    events: list[object] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
 
 
@@ -110,7 +111,7 @@ class AlarmObserver:
         if not signals and not newest:
             return Observed()
 
-        async def alarms_of(part: Part) -> tuple[list[object], list[tuple[int, str]]]:
+        async def alarms_of(part: Part) -> tuple[list[DomainEvent], list[tuple[int, str]]]:
             mine = [s for s in signals if part is None or s.asset_id in part]
             failed: list[tuple[int, str]] = []
             if newest:
@@ -145,7 +146,7 @@ class AlarmObserver:
 
     async def silenced(
         self, session: AsyncSession, changes: Sequence[ConnectivityChanged], now: datetime
-    ) -> list[object]:
+    ) -> list[DomainEvent]:
         """Raise communication losses for devices the silence job marked offline."""
         return await raising.apply(session, connectivity_signals(changes), now)
 

@@ -26,6 +26,7 @@ from beffroi.alarms.models import Alarm
 from beffroi.alarms.signals import AlarmSignal
 from beffroi.assets import queries as asset_queries
 from beffroi.catalogue import CATALOGUE, Severity
+from beffroi.core.events import DomainEvent
 from beffroi.db import Base
 from beffroi.db.lists import among, parts
 from beffroi.telemetry import queries as telemetry_queries
@@ -220,7 +221,7 @@ async def _active(session: AsyncSession, keys: Sequence[str]) -> dict[str, Alarm
 
 async def apply(
     session: AsyncSession, signals: Sequence[AlarmSignal], now: datetime
-) -> list[object]:
+) -> list[DomainEvent]:
     """Raise, repeat and clear alarms from ``signals``; returns the hub events.
 
     Signals for assets that no longer exist are dropped; a clear that comes before the
@@ -427,7 +428,7 @@ async def clear(
     actor_kind: str,
     reason: str,
     now: datetime,
-) -> list[object]:
+) -> list[DomainEvent]:
     """Clear those of ``alarm_ids`` that are still active (a repair confirmed, say);
     returns the hub events. Already cleared ones are left as they are."""
     work = _Work(now)

@@ -16,8 +16,9 @@ from beffroi.alarms.lifecycle import COMMAND_FAILED, AlarmSource
 from beffroi.alarms.signals import AlarmSignal
 from beffroi.catalogue import Severity
 from beffroi.commands.events import CommandChanged
-from beffroi.commands.lifecycle import CommandState
+from beffroi.commands.lifecycle import CommandState, Verification
 from beffroi.commands.models import Command, CommandTransition
+from beffroi.core.events import DomainEvent
 from beffroi.db import Base
 from beffroi.db.copy import insert_rows
 from beffroi.db.lists import is_postgres
@@ -87,13 +88,13 @@ class Move:
             self.asset_id,
             self.batch_id,
             self.name,
-            self.state,
-            self.verification,
+            CommandState(self.state),
+            Verification(self.verification),
             self.at,
         )
 
 
-async def record(session: AsyncSession, moves: Sequence[Move]) -> list[object]:
+async def record(session: AsyncSession, moves: Sequence[Move]) -> list[DomainEvent]:
     """Insert the transition rows of ``moves``; returns their hub events."""
     rows = [
         {
@@ -108,7 +109,7 @@ async def record(session: AsyncSession, moves: Sequence[Move]) -> list[object]:
         if m.transition
     ]
     await insert_rows(session, Base.metadata.tables[CommandTransition.__tablename__], rows)
-    events: list[object] = [m.event() for m in moves]
+    events: list[DomainEvent] = [m.event() for m in moves]
     signals = alarm_signals(moves)
     if signals:
         events += await raising.apply(session, signals, max(m.at for m in moves))

@@ -24,7 +24,7 @@ from beffroi.commands.events import BatchChanged
 from beffroi.commands.history import Move
 from beffroi.commands.lifecycle import BatchState, CommandState, Verification
 from beffroi.commands.models import Command, CommandBatch
-from beffroi.core.events import EventHub
+from beffroi.core.events import DomainEvent, EventHub
 from beffroi.core.time import utcnow
 from beffroi.db import Database
 
@@ -43,7 +43,7 @@ class Closed:
     expired: int = 0
     retried: int = 0
     unconfirmed: int = 0
-    events: list[object] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)
 
 
 async def _locked(session: AsyncSession, *where: ColumnElement[bool]) -> Sequence[Command]:

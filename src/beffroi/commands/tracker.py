@@ -30,6 +30,7 @@ from beffroi.commands.lifecycle import FINAL, CommandState, Verification, can_mo
 from beffroi.commands.models import Command
 from beffroi.commands.supersession import AWAITING, DEVICE
 from beffroi.commands.verification import expected_state, judge
+from beffroi.core.events import DomainEvent
 from beffroi.db.lists import among, parts
 from beffroi.devices import topics
 from beffroi.telemetry.decode import Reason, Rejection, Reply
@@ -87,7 +88,7 @@ _READ = (
 class Observed:
     """What following a batch produced: hub events and rejected replies."""
 
-    events: list[object] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
 
 

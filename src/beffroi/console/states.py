@@ -42,7 +42,7 @@ class Live:
     alarms: dict[int, str] = field(default_factory=dict)
     commands: set[str] = field(default_factory=set)
 
-    def shown(self) -> tuple[MapState, str | None]:
+    def shown(self) -> tuple[MapState, Severity | None]:
         """The state and (for alarms) the worst severity to draw."""
         if self.maintenance:
             return MapState.MAINTENANCE, None
@@ -57,6 +57,8 @@ class Live:
         return MapState.OK, None
 
 
-def worst(severities: Iterable[str]) -> str | None:
+def worst(severities: Iterable[str]) -> Severity | None:
     """The most severe of ``severities``."""
-    return min(severities, key=lambda s: SEVERITY_RANK.get(Severity(s), 99), default=None)
+    return min(
+        (Severity(s) for s in severities), key=lambda s: SEVERITY_RANK.get(s, 99), default=None
+    )

@@ -4,13 +4,17 @@ Events are gathered for a quarter of a second and sent as one frame, so that a s
 changes costs a few frames a second. Telemetry goes only for the assets the console
 watches (the open panel), since the whole city's readings are not for one screen. A client
 that falls behind loses the oldest events and is told to reload (``resync``).
+
+What each kind of event sends, and under which ``kind``, is declared with the event
+(``@kind(..., console=...)``, :mod:`beffroi.core.event_kinds`); who may see it is decided
+here (:class:`Viewer`), so a kind the viewer has no rule for is never sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import asdict
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +29,8 @@ from beffroi.console.board import LiveBoard
 from beffroi.console.events import AssetStateChanged
 from beffroi.core.context import Runtime
 from beffroi.core.errors import NotAuthenticated
+from beffroi.core.event_kinds import kind_of
+from beffroi.core.events import DomainEvent
 from beffroi.core.principal import Permission, Principal
 from beffroi.http.deps import SESSION_COOKIE
 from beffroi.interventions.events import InterventionChanged
@@ -40,14 +46,6 @@ WATCH_MAX = 200
 # Close codes in the private range: the console tells "sign in again" from "not allowed".
 UNAUTHENTICATED = 4401
 FORBIDDEN = 4403
-
-KINDS: dict[type[Any], str] = {
-    AssetStateChanged: "asset",
-    TelemetryUpdated: "telemetry",
-    AlarmChanged: "alarm",
-    CommandChanged: "command",
-    InterventionChanged: "intervention",
-}
 
 
 def _same_origin(websocket: WebSocket) -> bool:
@@ -74,40 +72,50 @@ class Viewer:
         # A field agent who does not manage sees only their teams' work.
         self.all_work = principal.can(Permission.INTERVENTION_MANAGE)
 
-    def admits(self, event: object) -> bool:
-        """Whether the event is for this person."""
-        sees = self.principal.sees
-        if isinstance(event, AssetStateChanged):
-            return sees(event.commune)
-        if isinstance(event, TelemetryUpdated):
-            return event.asset_id in self.watched and sees(self.board.commune_of(event.asset_id))
-        if isinstance(event, AlarmChanged):
-            return self.alarms and sees(event.commune)
-        if isinstance(event, CommandChanged):
-            return self.commands and sees(self.board.commune_of(event.asset_id))
-        if isinstance(event, InterventionChanged):
-            mine = self.all_work or event.team_id in self.teams
-            return self.interventions and mine and sees(event.commune)
-        return False
+    def admits(self, event: DomainEvent) -> bool:
+        """Whether the event is for this person (never, for a kind without a rule)."""
+        rule = RULES.get(type(event))
+        return rule is not None and rule(self, event)
 
 
-def encode(event: object) -> dict[str, Any]:
-    """The JSON form of a hub event, with its ``kind``."""
-    if isinstance(event, AssetStateChanged):
-        return {
-            "kind": "asset",
-            "id": event.asset_id,
-            "state": event.state,
-            "severity": event.severity,
-        }
-    if isinstance(event, TelemetryUpdated):
-        return {
-            "kind": "telemetry",
-            "id": event.asset_id,
-            "ts": event.ts,
-            "values": dict(event.values),
-        }
-    return {"kind": KINDS[type(event)], **asdict(event)}  # type: ignore[call-overload]
+def _asset(viewer: Viewer, event: AssetStateChanged) -> bool:
+    return viewer.principal.sees(event.commune)
+
+
+def _telemetry(viewer: Viewer, event: TelemetryUpdated) -> bool:
+    # The whole city's readings are not for one screen: only the assets it watches.
+    return event.asset_id in viewer.watched and viewer.principal.sees(
+        viewer.board.commune_of(event.asset_id)
+    )
+
+
+def _alarm(viewer: Viewer, event: AlarmChanged) -> bool:
+    return viewer.alarms and viewer.principal.sees(event.commune)
+
+
+def _command(viewer: Viewer, event: CommandChanged) -> bool:
+    return viewer.commands and viewer.principal.sees(viewer.board.commune_of(event.asset_id))
+
+
+def _intervention(viewer: Viewer, event: InterventionChanged) -> bool:
+    mine = viewer.all_work or event.team_id in viewer.teams
+    return viewer.interventions and mine and viewer.principal.sees(event.commune)
+
+
+# Who sees each kind the console is sent (``@kind(..., console=...)``); the stream listens
+# to these only. A test checks every such kind has its rule here.
+RULES: dict[type[DomainEvent], Callable[[Viewer, Any], bool]] = {
+    AssetStateChanged: _asset,
+    TelemetryUpdated: _telemetry,
+    AlarmChanged: _alarm,
+    CommandChanged: _command,
+    InterventionChanged: _intervention,
+}
+
+
+def encode(event: DomainEvent) -> dict[str, Any]:
+    """The JSON form of a hub event, with its ``kind``, as its registration says."""
+    return kind_of(event).for_console(event)
 
 
 def _dumps(message: dict[str, Any]) -> str:
@@ -150,7 +158,7 @@ async def serve(websocket: WebSocket, runtime: Runtime, board: LiveBoard) -> Non
     await board.ensure_loaded()
     viewer = Viewer(principal, board, await _teams(runtime, found.user.id))
     await websocket.accept()
-    with runtime.events.subscribe(*KINDS, maxsize=QUEUE_MAX) as subscription:
+    with runtime.events.subscribe(*RULES, maxsize=QUEUE_MAX) as subscription:
         await websocket.send_text(_dumps({"kind": "hello", "user": found.user.username}))
         # Whichever side ends first (the client leaves, the session ends) ends the other.
         tasks = [

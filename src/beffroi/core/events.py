@@ -2,29 +2,42 @@
 
 Publishing never blocks the publisher (the ingest path): each subscriber has a bounded
 queue, and a subscriber that falls behind loses its oldest events and is told how many.
-Across processes, the same events go through the database or a broker (later issues).
+Across processes, the events of relayed kinds go through the database (``events/relay.py``).
+
+What goes on the hub is a :class:`DomainEvent`: a frozen slotted dataclass registered
+under a kind name (:mod:`beffroi.core.event_kinds`), where the relay and the console's
+stream find how to carry it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_QUEUE = 10_000
 
 
+class DomainEvent:
+    """Base of every event published on the hub.
+
+    Each event is a frozen slotted dataclass deriving from it, registered with
+    :func:`beffroi.core.event_kinds.kind` (which checks all three)."""
+
+    __slots__ = ()
+
+
 @dataclass(eq=False, slots=True)
 class Subscription:
     """A subscriber's queue of events of some types."""
 
-    types: tuple[type[Any], ...]
+    types: tuple[type[DomainEvent], ...]
     queue: asyncio.Queue[Any] = field(default_factory=lambda: asyncio.Queue(DEFAULT_QUEUE))
     dropped: int = 0
     _hub: EventHub | None = None
 
-    def offer(self, event: object) -> None:
+    def offer(self, event: DomainEvent) -> None:
         """Queue ``event``, dropping the oldest one when full."""
         if self.queue.full():
             self.queue.get_nowait()
@@ -63,7 +76,7 @@ class EventHub:
         self._subscriptions: list[Subscription] = []
         self.published = 0
 
-    def subscribe(self, *types: type[Any], maxsize: int = DEFAULT_QUEUE) -> Subscription:
+    def subscribe(self, *types: type[DomainEvent], maxsize: int = DEFAULT_QUEUE) -> Subscription:
         """A subscription to events of ``types`` (all events when none given)."""
         subscription = Subscription(types=types, queue=asyncio.Queue(maxsize), _hub=self)
         self._subscriptions.append(subscription)
@@ -74,14 +87,14 @@ class EventHub:
         if subscription in self._subscriptions:
             self._subscriptions.remove(subscription)
 
-    def publish(self, event: object) -> None:
+    def publish(self, event: DomainEvent) -> None:
         """Deliver ``event`` to every interested subscription, without waiting."""
         self.published += 1
         for subscription in self._subscriptions:
             if not subscription.types or isinstance(event, subscription.types):
                 subscription.offer(event)
 
-    def publish_many(self, events: list[Any]) -> None:
+    def publish_many(self, events: Iterable[DomainEvent]) -> None:
         """Deliver several events in order."""
         for event in events:
             self.publish(event)

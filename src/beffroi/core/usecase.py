@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beffroi.core import audit
 from beffroi.core.context import Context
 from beffroi.core.errors import BeffroiError
+from beffroi.core.events import DomainEvent
 
 
 @dataclass(slots=True)
@@ -55,7 +56,7 @@ class UseCase:
     action: str
     target_type: str | None
     target_id: str | None
-    events: list[object] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)
     _entry: _Entry | None = None
 
     def audit(
@@ -72,7 +73,7 @@ class UseCase:
             self.target_id = str(target_id)
         self._entry = _Entry(commune, reason, details, self.target_id, outcome)
 
-    def publish(self, *events: object) -> None:
+    def publish(self, *events: DomainEvent) -> None:
         """Events to publish on the hub once the change has committed."""
         self.events.extend(events)
 

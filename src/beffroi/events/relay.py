@@ -8,15 +8,18 @@ process runs a relay: it sends the events its hub publishes and publishes those 
 others sent, never its own twice. Delivery is at most once, like the hub's: the console's
 board re-reads the database now and then for anything lost.
 
-Readings (``TelemetryUpdated``) stay in their process: at ingest rates (thousands a second)
-they would flood ``NOTIFY``; the console re-reads an open asset's state when its commands
-or drawn state move.
+Which kinds travel is said where each is declared (``@kind(..., relayed=True)``, see
+:mod:`beffroi.core.event_kinds`); each goes as its kind name and its fields. Readings
+(``TelemetryUpdated``) stay in their process: at ingest rates (thousands a second) they
+would flood ``NOTIFY``; the console re-reads an open asset's state when its commands or
+drawn state move.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -26,40 +29,43 @@ import orjson
 import structlog
 from pydantic import TypeAdapter
 
-from beffroi.alarms.events import AlarmChanged
-from beffroi.commands.events import BatchChanged, CommandChanged
 from beffroi.core.context import Runtime
-from beffroi.interventions.events import InterventionChanged
-from beffroi.telemetry.events import ConnectivityChanged
+from beffroi.core.event_kinds import kind_of
+from beffroi.core.events import DomainEvent
+from beffroi.events import kinds
 
 log = structlog.get_logger(__name__)
 
 CHANNEL = "beffroi_events"
-RELAYED: tuple[type[Any], ...] = (
-    ConnectivityChanged,
-    AlarmChanged,
-    CommandChanged,
-    BatchChanged,
-    InterventionChanged,
-)
 # PostgreSQL refuses a NOTIFY payload of 8,000 bytes or more.
 PAYLOAD_MAX = 7_500
 FLUSH_S = 0.05
 RECONNECT_S = 2.0
 DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
-_ADAPTERS = {cls.__name__: TypeAdapter(cls) for cls in RELAYED}
+
+@functools.cache
+def _adapters() -> dict[str, TypeAdapter[Any]]:
+    """How each relayed kind is written and read, by kind name."""
+    return {k.name: TypeAdapter(k.cls) for k in kinds.load() if k.relayed}
 
 
-def encode(origin: str, events: Sequence[object]) -> list[str]:
-    """The NOTIFY payloads (each under the size limit) carrying ``events``."""
+def relayed_types() -> tuple[type[DomainEvent], ...]:
+    """The event classes the relay carries."""
+    return tuple(k.cls for k in kinds.load() if k.relayed)
+
+
+def encode(origin: str, events: Sequence[DomainEvent]) -> list[str]:
+    """The NOTIFY payloads (each under the size limit) carrying ``events``; KeyError for
+    an event of a kind that is not relayed."""
     payloads: list[str] = []
     chunk: list[bytes] = []
     size = 0
     head = orjson.dumps(origin)
+    adapters = _adapters()
     for event in events:
-        name = type(event).__name__
-        item = orjson.dumps([name, _ADAPTERS[name].dump_python(event, mode="json")])
+        name = kind_of(event).name
+        item = orjson.dumps([name, adapters[name].dump_python(event, mode="json")])
         if len(item) + len(head) + 16 > PAYLOAD_MAX:
             log.warning("event too large to relay", kind=name, size=len(item))
             continue
@@ -77,11 +83,12 @@ def _payload(head: bytes, items: list[bytes]) -> str:
     return (b'{"o":' + head + b',"e":[' + b",".join(items) + b"]}").decode()
 
 
-def decode(payload: str) -> tuple[str, list[object]]:
+def decode(payload: str) -> tuple[str, list[DomainEvent]]:
     """The origin and the events of a payload; unknown kinds are skipped."""
     message = orjson.loads(payload)
+    adapters = _adapters()
     events = [
-        _ADAPTERS[name].validate_python(data) for name, data in message["e"] if name in _ADAPTERS
+        adapters[name].validate_python(data) for name, data in message["e"] if name in adapters
     ]
     return message["o"], events
 
@@ -104,7 +111,7 @@ class EventRelay:
         if not db.is_postgres:
             return
         dsn = db.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        with self.runtime.events.subscribe(*RELAYED) as subscription:
+        with self.runtime.events.subscribe(*relayed_types()) as subscription:
             while not stop.is_set():
                 conn: asyncpg.Connection | None = None
                 try:
@@ -161,7 +168,7 @@ class EventRelay:
             for task in ending:
                 task.cancel()
 
-    def _is_echo(self, event: object) -> bool:
+    def _is_echo(self, event: DomainEvent) -> bool:
         if id(event) in self._echoes:
             self._echoes.discard(id(event))
             return True

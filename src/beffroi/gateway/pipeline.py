@@ -20,7 +20,7 @@ import structlog
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from beffroi import metrics
-from beffroi.core.events import EventHub
+from beffroi.core.events import DomainEvent, EventHub
 from beffroi.core.time import utcnow
 from beffroi.gateway.source import Inbound
 from beffroi.telemetry import followup
@@ -243,7 +243,7 @@ class IngestPipeline:
             "a batch was refused; isolating the culprit",
             error=f"{type(error).__name__}: {str(error)[:200]}",
         )
-        events: list[object] = []
+        events: list[DomainEvent] = []
         points = 0
         refused: list[Rejection] = []
         parts: list[Batch] = []

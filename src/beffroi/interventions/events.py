@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from beffroi.core.event_kinds import kind
+from beffroi.core.events import DomainEvent
 
+
+@kind("intervention", relayed=True, console=True)
 @dataclass(frozen=True, slots=True)
-class InterventionChanged:
+class InterventionChanged(DomainEvent):
     """An intervention was created, assigned, moved, noted, photographed or linked."""
 
     intervention_id: int
@@ -18,8 +22,9 @@ class InterventionChanged:
     at: datetime
 
 
+@kind("team")
 @dataclass(frozen=True, slots=True)
-class TeamChanged:
+class TeamChanged(DomainEvent):
     """A team was created, changed or deleted, or its members changed."""
 
     team_id: int

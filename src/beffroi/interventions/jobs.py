@@ -30,6 +30,7 @@ from beffroi.catalogue import Severity
 from beffroi.config import Settings
 from beffroi.core import audit
 from beffroi.core.context import Runtime
+from beffroi.core.events import DomainEvent
 from beffroi.core.principal import Principal
 from beffroi.core.time import utcnow
 from beffroi.db import Database
@@ -60,7 +61,7 @@ class Followed:
     created: list[int] = field(default_factory=list)
     linked: list[int] = field(default_factory=list)
     skipped: int = 0
-    events: list[object] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)
 
 
 def _matches(policy: InterventionPolicy | None, alarm: AlarmFacts) -> bool:
@@ -221,7 +222,7 @@ class Confirmed:
 
     cleared: list[int] = field(default_factory=list)
     finished: list[int] = field(default_factory=list)
-    events: list[object] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)
 
 
 async def _repaired(session: AsyncSession, alarm: AlarmFacts, resolved_at: datetime) -> bool:

@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy import select
 
 from beffroi.config import Settings
+from beffroi.core.events import DomainEvent
 from beffroi.db import Database
 from beffroi.notifications import senders
 from beffroi.notifications.events import DeliveryChanged
@@ -53,7 +54,7 @@ class Sent:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
-    events: list[object] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)
 
     @property
     def claimed(self) -> int:

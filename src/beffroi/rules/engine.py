@@ -28,6 +28,7 @@ from beffroi.alarms.lifecycle import AlarmSource
 from beffroi.alarms.signals import AlarmSignal
 from beffroi.catalogue import Severity
 from beffroi.communes import queries as commune_queries
+from beffroi.core.events import DomainEvent
 from beffroi.core.sun import SunCalendar, city_centre
 from beffroi.core.time import utcnow
 from beffroi.db import Database
@@ -302,7 +303,7 @@ class RuleEngine:
 
     async def disable_failed(
         self, db: Database, failed: Sequence[tuple[int, str]], now: datetime | None = None
-    ) -> list[object]:
+    ) -> list[DomainEvent]:
         """Disable the rules that failed, in a transaction of their own; returns the hub
         events (:class:`~beffroi.rules.events.RuleDisabled`, and the alarms cleared)."""
         if not failed:

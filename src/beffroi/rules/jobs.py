@@ -20,6 +20,7 @@ from beffroi.alarms.signals import AlarmSignal
 from beffroi.assets import queries as asset_queries
 from beffroi.assets.lifecycle import AssetStatus
 from beffroi.catalogue import Severity
+from beffroi.core.events import DomainEvent
 from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.rules import service, states
@@ -116,7 +117,7 @@ async def find_missing_data(session: AsyncSession, now: datetime) -> list[AlarmS
     return signals
 
 
-async def check_missing_data(db: Database, now: datetime | None = None) -> list[object]:
+async def check_missing_data(db: Database, now: datetime | None = None) -> list[DomainEvent]:
     """One run of the job: silences raised and cleared in one transaction, rules that
     failed disabled in another. Returns the hub events."""
     now = now or utcnow()

@@ -28,6 +28,7 @@ from beffroi.core.errors import (
     NotFound,
     PermissionDenied,
 )
+from beffroi.core.events import DomainEvent
 from beffroi.core.principal import Permission, Principal
 from beffroi.core.time import utcnow
 from beffroi.db import Database
@@ -377,7 +378,7 @@ async def delete_rule(
 
 async def disable_after_error(
     db: Database, failed: Sequence[tuple[int, str]], now: datetime
-) -> list[object]:
+) -> list[DomainEvent]:
     """Disable rules whose evaluation failed, with their error; clear the alarms they
     hold. Rules already disabled (by another gateway, say) are left alone. Returns the
     hub events."""
@@ -385,7 +386,7 @@ async def disable_after_error(
     for rule_id, message in failed:
         errors.setdefault(rule_id, message)
     system = Principal.system("rules-engine")
-    events: list[object] = []
+    events: list[DomainEvent] = []
     async with db.write() as session:
         rows = await session.execute(
             select(MonitoringRule)

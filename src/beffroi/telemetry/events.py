@@ -7,11 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from beffroi.core.event_kinds import kind
+from beffroi.core.events import DomainEvent
+
 Value = float | str | bool
 
 
+@kind("telemetry", console={"id": "asset_id", "ts": "ts", "values": "values"})
 @dataclass(frozen=True, slots=True)
-class TelemetryUpdated:
+class TelemetryUpdated(DomainEvent):
     """New latest values of an asset (only keys whose timestamp moved forward)."""
 
     asset_id: str
@@ -19,8 +23,9 @@ class TelemetryUpdated:
     values: Mapping[str, Value]
 
 
+@kind("connectivity", relayed=True)
 @dataclass(frozen=True, slots=True)
-class ConnectivityChanged:
+class ConnectivityChanged(DomainEvent):
     """An asset came online or went offline (status, will message, or silence)."""
 
     asset_id: str
@@ -29,8 +34,9 @@ class ConnectivityChanged:
     reason: str
 
 
+@kind("device_event")
 @dataclass(frozen=True, slots=True)
-class DeviceEventReceived:
+class DeviceEventReceived(DomainEvent):
     """A device raised or cleared a fault event."""
 
     asset_id: str
@@ -41,8 +47,9 @@ class DeviceEventReceived:
     gateway_id: str | None = None
 
 
+@kind("command_reply")
 @dataclass(frozen=True, slots=True)
-class CommandReplyReceived:
+class CommandReplyReceived(DomainEvent):
     """A device answered a command (``asset_id`` is ``None`` when its field gateway
     answered for it in bulk: ``via``)."""
 

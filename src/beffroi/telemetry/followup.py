@@ -30,7 +30,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi import metrics
-from beffroi.core.events import EventHub
+from beffroi.core.events import DomainEvent, EventHub
 
 log = structlog.get_logger(__name__)
 
@@ -126,7 +126,7 @@ def abandoned(
     )
 
 
-def publish(hub: EventHub, events: Sequence[object]) -> None:
+def publish(hub: EventHub, events: Sequence[DomainEvent]) -> None:
     """Publish a committed batch's events: the last follow-up stage. An event that cannot
     be published is logged and counted, and the others still go: the batch is stored and
     acknowledged whatever a subscriber does."""

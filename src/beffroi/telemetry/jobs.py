@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.assets import queries as asset_queries
 from beffroi.catalogue import CATALOGUE
+from beffroi.core.events import DomainEvent
 from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.telemetry import partitions
@@ -30,20 +31,20 @@ ROLLUP_LOOKBACK = timedelta(hours=3)
 
 
 Silenced = Callable[
-    [AsyncSession, Sequence[ConnectivityChanged], datetime], Awaitable[list[object]]
+    [AsyncSession, Sequence[ConnectivityChanged], datetime], Awaitable[list[DomainEvent]]
 ]
 
 
 async def mark_silent(
     db: Database, now: datetime | None = None, *, after: Silenced | None = None
-) -> list[object]:
+) -> list[DomainEvent]:
     """Devices silent longer than their type's timeout go offline ("silence").
 
     ``after`` acts on the changes in the same transaction (the alarm area raises a
     communication loss for each), so a crash cannot mark a device offline unnoticed.
     """
     now = now or utcnow()
-    events: list[object] = []
+    events: list[DomainEvent] = []
     async with db.write() as session:
         for spec in CATALOGUE.values():
             cutoff = now - timedelta(seconds=spec.silence_timeout_s)

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beffroi.core.events import DomainEvent
 from beffroi.core.time import utcnow
 from beffroi.db import Base, Database
 from beffroi.telemetry import pg_writer
@@ -82,7 +83,7 @@ class Written:
     """What a committed batch changed, as events for the hub."""
 
     points: int
-    events: list[object]
+    events: list[DomainEvent]
     # Messages refused only once compared with the database (a reply to no command).
     rejections: list[Rejection] = field(default_factory=list)
 
@@ -93,7 +94,7 @@ Newest = dict[tuple[str, str], tuple[datetime, float | None, str | None]]
 class Observation(Protocol):
     """What an observer returns: events to publish and messages it refuses."""
 
-    events: list[object]
+    events: list[DomainEvent]
     rejections: list[Rejection]
 
 
@@ -151,7 +152,7 @@ class _Reduced:
         return cls(points, newest, last_seen)
 
 
-def _telemetry_events(rows: Iterable[tuple[Any, ...]]) -> list[object]:
+def _telemetry_events(rows: Iterable[tuple[Any, ...]]) -> list[DomainEvent]:
     """One event per asset from changed (asset_id, key, ts, value, text) rows."""
     changed: dict[str, dict[str, Value]] = defaultdict(dict)
     stamps: dict[str, datetime] = {}
@@ -187,7 +188,7 @@ class TelemetryStore:
             return await self._write(batch, now or utcnow())
 
     async def _write(self, batch: Batch, now: datetime) -> Written:
-        events: list[object] = []
+        events: list[DomainEvent] = []
         points = 0
         refused: list[Rejection] = []
         newest: Newest = {}
@@ -224,7 +225,7 @@ class TelemetryStore:
 
     async def _readings_pg(
         self, session: AsyncSession, reduced: _Reduced, now: datetime
-    ) -> list[object]:
+    ) -> list[DomainEvent]:
         conn = await session.connection()
         # The driver is used directly below: SQLAlchemy must have opened the transaction
         # first (it does so lazily, on its first statement), or each driver call would
@@ -247,7 +248,7 @@ class TelemetryStore:
 
     async def _readings_sqlite(
         self, session: AsyncSession, reduced: _Reduced, now: datetime
-    ) -> list[object]:
+    ) -> list[DomainEvent]:
         stmt = sqlite.insert(TelemetryPoint).on_conflict_do_nothing()
         params = [dict(zip(POINT_COLUMNS, row, strict=True)) for row in reduced.points]
         for start in range(0, len(params), 5000):
@@ -256,7 +257,7 @@ class TelemetryStore:
         events += await self._seen(session, reduced.last_seen, now)
         return events
 
-    async def _latest(self, session: AsyncSession, reduced: _Reduced) -> list[object]:
+    async def _latest(self, session: AsyncSession, reduced: _Reduced) -> list[DomainEvent]:
         params = [
             {"asset_id": a, "key": k, "ts": ts, "value": v, "text": t}
             for (a, k), (ts, v, t) in reduced.newest.items()
@@ -281,7 +282,7 @@ class TelemetryStore:
 
     async def _seen(
         self, session: AsyncSession, last: dict[str, datetime], now: datetime
-    ) -> list[object]:
+    ) -> list[DomainEvent]:
         """Record that devices spoke; a device that had gone silent is online again."""
         ids = sorted(last)
         known: dict[str, bool] = {}
@@ -333,7 +334,9 @@ class TelemetryStore:
         for start in range(0, len(params), 5000):
             await session.execute(stmt, params[start : start + 5000])
 
-    async def _statuses(self, session: AsyncSession, statuses: Sequence[Status]) -> list[object]:
+    async def _statuses(
+        self, session: AsyncSession, statuses: Sequence[Status]
+    ) -> list[DomainEvent]:
         if not statuses:
             return []
         latest: dict[str, Status] = {}
@@ -382,7 +385,7 @@ class TelemetryStore:
 
     async def _events(
         self, session: AsyncSession, events: Sequence[Event], now: datetime
-    ) -> list[object]:
+    ) -> list[DomainEvent]:
         if not events:
             return []
         stmt = (

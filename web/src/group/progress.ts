@@ -2,18 +2,9 @@
 // when the stream says one of its commands moved (at most once a second) until all are final.
 import type { App, StreamEvent } from "../app";
 import { fill, h } from "../dom";
+import type { Schema } from "../schemas";
 
-export interface Batch {
-  id: string;
-  name: string;
-  type: string;
-  total: number;
-  state: string;
-  critical: boolean;
-  approval_expires_at: string | null;
-  counts: Record<string, number>;
-  verification: Record<string, number>;
-}
+export type Batch = Schema<"BatchOut">;
 
 const FINAL = ["succeeded", "failed", "rejected", "expired", "cancelled"];
 const BATCH_OVER = new Set(["done", "rejected", "expired", "cancelled"]);

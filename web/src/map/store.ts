@@ -1,12 +1,9 @@
 // Every asset of the map in flat arrays: 36,000 of them cost little memory, and a state
 // change is one array write.
 import type { AssetState, Severity } from "../app";
+import type { Schema } from "../schemas";
 
-export interface MapPayload {
-  generated_at: string;
-  columns: string[];
-  rows: unknown[][];
-}
+export type MapPayload = Schema<"MapOut">;
 
 /**
  * How an asset is drawn, worst last: a cluster takes the look of its worst member.

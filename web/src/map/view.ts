@@ -25,10 +25,6 @@ declare global {
   }
 }
 
-interface ConsoleConfig {
-  tile_url: string | null;
-}
-
 // With a state filter on, live changes move assets in and out of it: the clusters are
 // rebuilt at most this often.
 const REFILTER_MS = 1000;
@@ -113,7 +109,7 @@ export class MapView {
     // The map was made before its element was on the page: it measures itself now.
     this.map.invalidateSize();
     this.drawCommunes();
-    void this.addTiles();
+    this.addTiles();
     await this.reload();
     this.buildControls();
     this.fitToAssets();
@@ -262,16 +258,9 @@ export class MapView {
   }
 
   /** Map tiles only where the installation names a tile server: a control room may be offline. */
-  private async addTiles(): Promise<void> {
-    let url = window.BEFFROI_CONFIG?.tileUrl ?? null;
-    let attribution = window.BEFFROI_CONFIG?.tileAttribution;
-    if (!url) {
-      try {
-        url = (await this.app.api.get<ConsoleConfig>("/console/config")).tile_url;
-      } catch {
-        url = null;
-      }
-    }
+  private addTiles(): void {
+    const url = window.BEFFROI_CONFIG?.tileUrl || this.app.config?.tile_url;
+    const attribution = window.BEFFROI_CONFIG?.tileAttribution;
     if (!url) return;
     this.map.getContainer().classList.add("with-tiles");
     L.control.attribution({ prefix: false }).addTo(this.map);

@@ -1,4 +1,4 @@
-// The chart of one telemetry key over the last 24 hours or 7 days (uPlot, times in Paris).
+// The chart of one telemetry key over the last 24 hours or 7 days (uPlot, times in the installation's zone).
 // uPlot is fetched with the first chart: the map, which everyone sees first, does not wait for it.
 import type uPlot from "uplot";
 
@@ -6,10 +6,9 @@ type UPlotClass = typeof uPlot;
 import type { App } from "../app";
 import type { TelemetryKey } from "../catalogue";
 import { h } from "../dom";
+import type { Schema } from "../schemas";
 
-interface Aggregate {
-  buckets: { start: string; count: number; min: number; max: number; avg: number }[];
-}
+type Aggregate = Schema<"AggregateOut">;
 
 const RANGES = {
   "24h": { hours: 24, bucket: "15m" },
@@ -121,10 +120,11 @@ export class TelemetryChart {
     ];
     const unit = this.keys.find((k) => k.key === this.key)?.unit;
     const width = Math.max(260, this.area.clientWidth || 360);
+    const zone = this.app.timeZone;
     this.plot = new uPlot({
       width,
       height: 170,
-      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Europe/Paris"),
+      ...(zone ? { tzDate: (ts: number) => uPlot.tzDate(new Date(ts * 1000), zone) } : {}),
       scales: { x: { time: true, range: [since.getTime() / 1000, until.getTime() / 1000] } },
       legend: { show: true },
       series: [

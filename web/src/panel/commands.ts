@@ -5,22 +5,9 @@ import type { Catalogue, CommandSpec } from "../catalogue";
 import { fill, h } from "../dom";
 import { paramsText } from "../format";
 import { paramForm, reportFailure } from "./form";
+import type { Schema } from "../schemas";
 
-export interface CommandRecord {
-  id: string;
-  batch_id: string | null;
-  name: string;
-  params: Record<string, unknown>;
-  critical: boolean;
-  reason: string | null;
-  state: string;
-  verification: string;
-  created_at: string;
-  created_by: string;
-  approval_expires_at: string | null;
-  approved_by: string | null;
-  finished_at: string | null;
-}
+export type CommandRecord = Schema<"beffroi__commands__schemas__CommandOut">;
 
 const HISTORY = 20;
 
@@ -55,7 +42,7 @@ export class CommandSection {
 
   async load(): Promise<void> {
     if (!this.app.can("command:read")) return;
-    const page = await this.app.api.get<{ items: CommandRecord[] }>(`/assets/${encodeURIComponent(this.assetId)}/commands`, { limit: HISTORY });
+    const page = await this.app.api.get<Schema<"CommandPage">>(`/assets/${encodeURIComponent(this.assetId)}/commands`, { limit: HISTORY });
     this.records = new Map(page.items.map((c) => [c.id, c]));
     this.render();
   }

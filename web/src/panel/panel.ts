@@ -1,6 +1,6 @@
 // The asset panel: everything about one asset at the side of the screen, kept live.
 // Any view may open it (App.openAsset); Escape closes it and gives the focus back.
-import type { App, Severity, StreamEvent } from "../app";
+import type { App, StreamEvent } from "../app";
 import type { Catalogue } from "../catalogue";
 import { fill, h, throttle } from "../dom";
 import { numberFormatter } from "../format";
@@ -9,45 +9,13 @@ import { LOOKS } from "../map/store";
 import { chartableKeys, TelemetryChart } from "./chart";
 import { CommandSection } from "./commands";
 import { ConnectionProblems } from "./problems";
+import type { Schema } from "../schemas";
 
-interface Asset {
-  id: string;
-  type: string;
-  name: string;
-  commune: string;
-  location: { coordinates: [number, number] };
-  parent_id: string | null;
-  status: string;
-  attributes: Record<string, unknown>;
-  manufacturer: string | null;
-  model: string | null;
-  installed_on: string | null;
-  tags: string[];
-}
-
-interface State {
-  online: boolean | null;
-  last_seen_at: string | null;
-  firmware: string | null;
-  values: Record<string, { ts: string; value: number | string | boolean }>;
-}
-
-interface Alarm {
-  id: number;
-  alarm_type: string;
-  severity: Severity;
-  state: string;
-  raised_at: string;
-}
-
-interface Intervention {
-  id: number;
-  title: string;
-  status: string;
-  priority: string;
-  due_at: string;
-  overdue: boolean;
-}
+type Asset = Schema<"AssetOut">;
+// The stream's readings land in its values too, and those may be booleans.
+type State = Omit<Schema<"StateOut">, "values"> & {
+  values: Record<string, { ts: string; value: number | string | boolean | null }>;
+};
 
 /** Where the console keeps the asset a new intervention is for (the view reads it). */
 export const NEW_INTERVENTION_KEY = "beffroi.newIntervention";
@@ -205,7 +173,7 @@ class OpenAsset {
   }
 
   private async loadAlarms(): Promise<void> {
-    const page = await this.app.api.get<{ items: Alarm[] }>("/alarms", { asset_id: this.asset.id, limit: 20 });
+    const page = await this.app.api.get<Schema<"AlarmPage">>("/alarms", { asset_id: this.asset.id, limit: 20 });
     const t = this.app.t;
     fill(this.alarms, page.items.length ? page.items.map((a) =>
       h("li", { class: `asset-alarm severity-${a.severity}`, "data-testid": "asset-alarm", "data-severity": a.severity },
@@ -215,7 +183,7 @@ class OpenAsset {
   }
 
   private async loadInterventions(): Promise<void> {
-    const page = await this.app.api.get<{ items: Intervention[] }>("/interventions", { asset_id: this.asset.id, limit: 10 });
+    const page = await this.app.api.get<Schema<"InterventionPage">>("/interventions", { asset_id: this.asset.id, limit: 10 });
     const t = this.app.t;
     fill(this.interventions, page.items.length ? page.items.map((i) =>
       h("li", { "data-testid": "asset-intervention", "data-status": i.status },

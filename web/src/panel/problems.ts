@@ -4,30 +4,13 @@
 import type { App } from "../app";
 import { fill, h } from "../dom";
 import { numberFormatter } from "../format";
+import type { Schema } from "../schemas";
 
 /** Refused logins of one username, for one reason, over one path (GET /ingest/login-failures). */
-interface LoginFailure {
-  username: string;
-  reason: string;
-  source: string;
-  client_id: string | null;
-  peer: string | null;
-  first_at: string;
-  last_at: string;
-  count: number;
-}
+type LoginFailure = Schema<"LoginFailureOut">;
 
 /** A rejected message kept for inspection (GET /ingest/rejections). */
-interface Rejected {
-  received_at: string;
-  reason: string;
-  topic: string;
-  asset_id: string | null;
-  detail: string;
-  payload: string;
-  payload_encoding: "utf-8" | "base64";
-  payload_size: number;
-}
+type Rejected = Schema<"RejectedOut">;
 
 const HOURS = 24 * 7;
 const LOGINS = 20;
@@ -78,8 +61,8 @@ export class ConnectionProblems {
     this.refresh.disabled = true;
     this.element.setAttribute("aria-busy", "true");
     const [logins, rejected] = await Promise.allSettled([
-      this.app.api.get<{ items: LoginFailure[] }>("/ingest/login-failures", { ...params, limit: LOGINS }),
-      this.app.api.get<{ recent: Rejected[] }>("/ingest/rejections", { ...params, limit: REJECTED }),
+      this.app.api.get<Schema<"LoginFailuresOut">>("/ingest/login-failures", { ...params, limit: LOGINS }),
+      this.app.api.get<Schema<"RejectionsOut">>("/ingest/rejections", { ...params, limit: REJECTED }),
     ]);
     // A slower, older answer must not replace a newer one.
     if (asked !== this.loads) return;

@@ -1,51 +1,19 @@
 // The alarm list: what operators watch and handle all day. Root causes with their grouped
 // alarms folded under them, sortable, filterable, kept live by the stream, and usable from
 // the keyboard alone.
-import type { Mount, Severity, StreamEvent } from "../app";
+import type { Mount, StreamEvent } from "../app";
 import { Beeper } from "./beep";
 import { communeNames, communeOptions } from "./communes";
 import { askForm } from "./dialog";
 import { attempt, errorText, h, labelled, selectOf, throttle } from "./dom";
 import { SEVERITIES, severityBadge, severityRank } from "./severity";
+import type { Schema } from "../schemas";
 import "./views.css";
 
-interface Alarm {
-  id: number;
-  asset_id: string;
-  asset_type: string;
-  commune: string;
-  domain: string;
-  alarm_type: string;
-  severity: Severity;
-  state: string;
-  raised_at: string;
-  last_seen_at: string;
-  occurrences: number;
-  acknowledged_by: string | null;
-  cleared_by: string | null;
-  clear_reason: string | null;
-  assigned_to: string | null;
-  shelved: boolean;
-  shelved_until: string | null;
-  shelve_reason: string | null;
-  parent_id: number | null;
-  children: number;
-}
-
-interface AlarmDetail extends Alarm {
-  history: { ts: string; action: string; actor: string; state: string; detail: Record<string, unknown> }[];
-}
-
-interface AlarmPage {
-  items: Alarm[];
-  next_cursor: string | null;
-}
-
-interface Summary {
-  by_severity: Record<string, number>;
-  unacknowledged: number;
-  shelved: number;
-}
+type Alarm = Schema<"AlarmOut">;
+type AlarmDetail = Schema<"AlarmDetail">;
+type AlarmPage = Schema<"AlarmPage">;
+type Summary = Schema<"Summary">;
 
 const STATES = ["active_unacknowledged", "active_acknowledged", "cleared_unacknowledged", "cleared_acknowledged"];
 // What the server lists when no state is asked for: active, or cleared and not yet seen.

@@ -5,36 +5,11 @@ import { paramsText } from "../format";
 import { everySecond, formatDuration } from "./countdown";
 import { askForm } from "./dialog";
 import { attempt, errorText, h, throttle } from "./dom";
+import type { Schema } from "../schemas";
 import "./views.css";
 
-interface Command {
-  id: string;
-  batch_id: string | null;
-  asset_id: string;
-  asset_type: string;
-  commune: string;
-  name: string;
-  params: Record<string, unknown>;
-  reason: string | null;
-  created_at: string;
-  created_by: string;
-  approval_expires_at: string | null;
-}
-
-interface Batch {
-  id: string;
-  name: string;
-  type: string;
-  params: Record<string, unknown>;
-  target: { kind?: string } & Record<string, unknown>;
-  communes: string[];
-  total: number;
-  reason: string | null;
-  state: string;
-  created_at: string;
-  created_by: string;
-  approval_expires_at: string | null;
-}
+type Command = Schema<"beffroi__commands__schemas__CommandOut">;
+type Batch = Schema<"BatchOut">;
 
 /** One line of the queue, whichever kind it is. */
 interface Request {
@@ -65,7 +40,7 @@ export const mount: Mount = (root, app) => {
     const seq = ++loadSeq;
     try {
       const [commands, batches] = await Promise.all([
-        app.api.get<{ items: Command[] }>("/commands", { state: "awaiting_approval", limit: 500 }),
+        app.api.get<Schema<"CommandPage">>("/commands", { state: "awaiting_approval", limit: 500 }),
         // The batch list has no state filter: the newest ones, the waiting ones picked here.
         app.api.get<Batch[]>("/command-batches", { limit: 500 }),
       ]);

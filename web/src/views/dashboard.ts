@@ -3,32 +3,15 @@
 import type { App, Mount, Severity } from "../app";
 import { communeNames } from "./communes";
 import { errorText, h, throttle } from "./dom";
+import type { Schema } from "../schemas";
 import { energyTile, fetchLightingEnergy } from "./energy";
 import { SEVERITIES, severityBadge } from "./severity";
 import "./views.css";
 
-interface MapRows {
-  columns: string[];
-  rows: unknown[][];
-}
-
-interface Summary {
-  by_severity: Record<string, number>;
-  unacknowledged: number;
-}
-
-interface KpiFigures {
-  key: string | null;
-  sla_due: number;
-  sla_met: number;
-  sla_compliance: number | null;
-  open_overdue: number;
-}
-
-interface KpiReport {
-  total: KpiFigures;
-  groups: KpiFigures[];
-}
+type MapRows = Schema<"MapOut">;
+type Summary = Schema<"Summary">;
+type KpiFigures = Schema<"KpiFigures">;
+type KpiReport = Schema<"KpiReport">;
 
 interface Tally {
   total: number;
@@ -68,7 +51,6 @@ export const mount: Mount = (root, app) => {
     ),
   );
 
-  let typeLabels = new Map<string, string>();
   let names = new Map<string, string>();
   let alive = true;
 
@@ -94,7 +76,7 @@ export const mount: Mount = (root, app) => {
       count(byType, String(row[iType]), state);
       count(byCommune, String(row[iCommune]), state);
     }
-    cards.byType.body.replaceChildren(tallyTable(app, byType, (k) => typeLabels.get(k) ?? k, app.t("dashboard.type")));
+    cards.byType.body.replaceChildren(tallyTable(app, byType, (k) => app.catalogue.typeLabel(k), app.t("dashboard.type")));
     cards.byCommune.body.replaceChildren(tallyTable(app, byCommune, (k) => names.get(k) ?? k, app.t("dashboard.commune")));
   }
 
@@ -184,11 +166,7 @@ export const mount: Mount = (root, app) => {
   });
   const timer = window.setInterval(refreshAll, REFRESH_MS);
 
-  void Promise.all([
-    app.api.get<{ key: string; label: string; label_fr: string }[]>("/types").catch(() => []),
-    communeNames(app).catch(() => new Map<string, string>()),
-  ]).then(([types, communeMap]) => {
-    typeLabels = new Map(types.map((t) => [t.key, app.lang === "fr" ? t.label_fr : t.label]));
+  void communeNames(app).then((communeMap) => {
     names = communeMap;
     if (alive) refreshAll();
   });

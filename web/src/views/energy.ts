@@ -2,22 +2,12 @@
 // beside the same weekday a year earlier and beside every light at full power while it was
 // dark (the unmanaged baseline that dimming and switching save against).
 import type { App } from "../app";
-import { locale, TIME_ZONE } from "../format";
+import { locale } from "../format";
 import { h } from "./dom";
+import type { Schema } from "../schemas";
 
 /** GET /api/v1/energy/lighting */
-export interface LightingEnergy {
-  day: string;
-  since: string;
-  until: string;
-  measured_wh: number | null;
-  cabinets: number;
-  cabinets_reporting: number;
-  last_year: { day: string; wh: number | null; cabinets_reporting: number };
-  full_power_wh: number;
-  lights: number;
-  lit_hours: number;
-}
+export type LightingEnergy = Schema<"LightingEnergy">;
 
 export function fetchLightingEnergy(app: App): Promise<LightingEnergy> {
   return app.api.get<LightingEnergy>("/energy/lighting");
@@ -119,5 +109,5 @@ function longDay(app: App, day: string): string {
 
 /** Hours and minutes where the city is. */
 function clock(app: App, iso: string): string {
-  return new Date(iso).toLocaleTimeString(locale(app.lang), { timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit" });
+  return new Date(iso).toLocaleTimeString(locale(app.lang), { timeZone: app.timeZone, hour: "2-digit", minute: "2-digit" });
 }

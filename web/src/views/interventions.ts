@@ -5,34 +5,12 @@ import { communeNames, communeOptions } from "./communes";
 import { everySecond, formatDuration } from "./countdown";
 import { askForm } from "./dialog";
 import { attempt, errorText, h, labelled, selectOf, throttle } from "./dom";
+import type { Schema } from "../schemas";
 import "./views.css";
 
-interface Intervention {
-  id: number;
-  category: string;
-  priority: string;
-  title: string;
-  commune: string;
-  asset_id: string | null;
-  team_id: number | null;
-  status: string;
-  due_at: string;
-  resolved_at: string | null;
-  closed_at: string | null;
-  next_statuses: string[];
-}
-
-interface Page {
-  items: Intervention[];
-  next_cursor: number | null;
-}
-
-interface Team {
-  id: number;
-  name: string;
-  categories: string[];
-  communes: string[];
-}
+type Intervention = Schema<"InterventionOut">;
+type Page = Schema<"InterventionPage">;
+type Team = Schema<"TeamOut">;
 
 /** What the alarm list leaves for the create form (sessionStorage "beffroi.newIntervention"). */
 interface Prefill {
@@ -137,7 +115,7 @@ export const mount: Mount = (root, app) => {
     status.textContent = app.t("views.loading");
     try {
       const all: Intervention[] = [];
-      let cursor: number | null = null;
+      let cursor: string | null = null;
       do {
         const page: Page = await app.api.get<Page>("/interventions", {
           status: statuses.join(","),
@@ -472,11 +450,8 @@ function parsePrefill(raw: string): Prefill {
 /** The trade an asset's repair most likely needs: its type's domain, when it is a category. */
 async function categoryOf(app: App, assetId: string): Promise<string | null> {
   try {
-    const [asset, types] = await Promise.all([
-      app.api.get<{ type: string }>(`/assets/${encodeURIComponent(assetId)}`),
-      app.api.get<{ key: string; domain: string }[]>("/types"),
-    ]);
-    const domain = types.find((t) => t.key === asset.type)?.domain ?? "";
+    const asset = await app.api.get<Schema<"AssetOut">>(`/assets/${encodeURIComponent(assetId)}`);
+    const domain = app.catalogue.type(asset.type)?.domain ?? "";
     return CATEGORIES.includes(domain) ? domain : null;
   } catch {
     return null; // the operator picks the category
