@@ -180,7 +180,8 @@ def probe_device_main(
     once, then reports the level it was ordered (so the hub can verify a dim).
 
     Sends ``ready`` once subscribed, then answers each ``report`` with when each command
-    arrived; stops on anything else (or SIGTERM).
+    arrived, and each ``hello`` by saying it is online again (its cabinet's going offline
+    took it offline in the hub's eyes); stops on anything else (or SIGTERM).
     """
     received: dict[str, float] = {}
     subscribed = threading.Event()
@@ -218,8 +219,13 @@ def probe_device_main(
     client.loop_start()
     try:
         control.send("ready" if subscribed.wait(60) else "not subscribed")
-        while control.recv() == "report":
-            control.send(dict(received))
+        while (asked := control.recv()) in ("report", "hello"):
+            if asked == "hello":
+                online = {"online": True, "firmware": "bench-probe"}
+                client.publish(status, orjson.dumps(online), qos=1, retain=True)
+                control.send("ok")
+            else:
+                control.send(dict(received))
     finally:
         client.disconnect()
         client.loop_stop()
@@ -893,6 +899,8 @@ async def _drive(
     print(f"[{backend}] the fleet again, every light on its own topics …", flush=True)
     await _wait_online(hub.runtime, 1, args.connect_timeout, at_most=True)  # the probe stays
     sim_report, simulator_pid = start_fleet(bulk=False)
+    control.send("hello")
+    await asyncio.to_thread(control.recv)
     online = await _wait_online(hub.runtime, assets, args.connect_timeout)
     if online < assets:
         raise RuntimeError(f"only {online} of {assets} devices came back online")
