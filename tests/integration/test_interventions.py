@@ -458,6 +458,21 @@ async def test_update_reprioritises(w: World) -> None:
 # --- the field -----------------------------------------------------------------------------
 
 
+async def test_the_list_pages_newest_first(w: World) -> None:
+    made = [(await w.create(title=f"Lamp {n}"))["id"] for n in range(5)]
+    for limit in (2, 5):
+        seen: list[int] = []
+        params: dict[str, Any] = {"limit": limit}
+        while True:
+            page = await w.call(w.sup, "GET", "/interventions", 200, params=params)
+            seen += [i["id"] for i in page["items"]]
+            if page["next_cursor"] is None:
+                break
+            params["cursor"] = page["next_cursor"]
+        assert seen == made[::-1], limit
+    await w.call(w.sup, "GET", "/interventions", 422, params={"cursor": "5"})
+
+
 async def test_field_agent_works_only_their_team(w: World) -> None:
     sub = w.runtime.events.subscribe(InterventionChanged)
     low = await w.create(priority="low", team_id=w.lights)
