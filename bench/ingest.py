@@ -41,6 +41,7 @@ from sqlalchemy.engine import make_url
 from tests.mqtt_support import start_mosquitto
 
 from beffroi.accounts import service as accounts
+from beffroi.accounts import tokens
 from beffroi.accounts.schemas import TokenCreate, UserCreate
 from beffroi.assets.importing import import_assets
 from beffroi.communes.service import ensure_default_communes
@@ -98,7 +99,7 @@ async def _fleet(url: str, scale: float) -> tuple[list[str], str]:
         await accounts.create_user(
             ctx, UserCreate(username="bench", password="bench-password-1", roles=[Role.ADMIN])
         )
-        _, token = await accounts.create_token(ctx, TokenCreate(name="bench", username="bench"))
+        _, token = await tokens.create_token(ctx, TokenCreate(name="bench", username="bench"))
         return [a.id for _, a in items if a.type == "streetlight"], token
     finally:
         await db.dispose()

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import delete, select
 
-from beffroi.accounts import service as accounts
+from beffroi.accounts import tokens
 from beffroi.accounts.models import User
 from beffroi.accounts.schemas import TokenCreate
 from beffroi.alarms import raising
@@ -117,7 +117,7 @@ async def _person(
         session.add(user)
         await session.flush()
         user_id = user.id
-    _, secret = await accounts.create_token(system, TokenCreate(name="tests", username=username))
+    _, secret = await tokens.create_token(system, TokenCreate(name="tests", username=username))
     return Person(username, secret), user_id
 
 
