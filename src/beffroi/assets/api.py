@@ -11,8 +11,8 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from beffroi.assets import importing, reading, service
+from beffroi.assets.features import list_features
 from beffroi.assets.filters import AssetFilter, BBox
-from beffroi.assets.geojson import list_features
 from beffroi.assets.io import detect_format, parse_csv, parse_geojson, stream
 from beffroi.assets.lifecycle import AssetStatus
 from beffroi.assets.schemas import (
