@@ -63,6 +63,7 @@ from tests.mqtt_support import start_mosquitto
 
 from beffroi import collector, logs
 from beffroi.accounts import service as accounts
+from beffroi.accounts import tokens as api_tokens
 from beffroi.accounts.schemas import TokenCreate, UserCreate
 from beffroi.assets.importing import import_assets
 from beffroi.broker.embedded import EmbeddedBroker
@@ -515,7 +516,7 @@ async def _register(url: str, scale: float) -> tuple[int, int, str, str, dict[st
         for username, role in (("bench-operator", Role.ADMIN), ("bench-super", Role.SUPERVISOR)):
             user = UserCreate(username=username, password="bench-password-1", roles=[role])
             await accounts.create_user(ctx, user)
-            _, token = await accounts.create_token(ctx, TokenCreate(name="b", username=username))
+            _, token = await api_tokens.create_token(ctx, TokenCreate(name="b", username=username))
             tokens.append(token)
         secrets = dict(await issue_credentials(ctx, None))
         lights = sum(1 for _, a in items if a.type == "streetlight")

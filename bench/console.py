@@ -38,6 +38,7 @@ from sqlalchemy import func, select
 
 from beffroi import collector
 from beffroi.accounts import service as accounts
+from beffroi.accounts import tokens
 from beffroi.accounts.schemas import TokenCreate, UserCreate
 from beffroi.assets.importing import import_assets
 from beffroi.broker.embedded import EmbeddedBroker
@@ -76,7 +77,7 @@ async def _seed(runtime: Runtime, scale: float) -> tuple[list[tuple[str, str]], 
     await accounts.create_user(
         ctx, UserCreate(username="bench", password=PASSWORD, roles=[Role.ADMIN])
     )
-    _, token = await accounts.create_token(ctx, TokenCreate(name="bench", username="bench"))
+    _, token = await tokens.create_token(ctx, TokenCreate(name="bench", username="bench"))
     return [(a.id, a.commune) for _, a in items], token
 
 

@@ -45,6 +45,7 @@ from sqlalchemy.engine import make_url
 from tests.mqtt_support import start_mosquitto
 
 from beffroi.accounts import service as accounts
+from beffroi.accounts import tokens
 from beffroi.accounts.schemas import TokenCreate, UserCreate
 from beffroi.assets.importing import import_assets
 from beffroi.communes.service import ensure_default_communes
@@ -106,7 +107,7 @@ async def _fleet(url: str, scale: float) -> tuple[dict[str, str], str]:
         await accounts.create_user(
             ctx, UserCreate(username="bench", password="bench-password-1", roles=[Role.ADMIN])
         )
-        _, token = await accounts.create_token(ctx, TokenCreate(name="bench", username="bench"))
+        _, token = await tokens.create_token(ctx, TokenCreate(name="bench", username="bench"))
         lights = {a.id: a.parent_id or "" for _, a in items if a.type == "streetlight"}
         return lights, token
     finally:

@@ -20,6 +20,7 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from beffroi.accounts import service as accounts
+from beffroi.accounts import tokens
 from beffroi.accounts.schemas import TokenCreate, UserCreate
 from beffroi.assets.importing import import_assets
 from beffroi.communes.service import ensure_default_communes
@@ -62,7 +63,7 @@ async def _load_fleet(url: str, scale: float) -> tuple[int, float, float, str]:
         await accounts.create_user(
             ctx, UserCreate(username="bench", password="benchmark-password", roles=[Role.ADMIN])
         )
-        _, token = await accounts.create_token(ctx, TokenCreate(name="bench", username="bench"))
+        _, token = await tokens.create_token(ctx, TokenCreate(name="bench", username="bench"))
         return report.created, generated - start, imported - generated, token
     finally:
         await db.dispose()

@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 
 from beffroi.accounts import service as accounts
+from beffroi.accounts import tokens
 from beffroi.accounts.schemas import TokenCreate, UserCreate
 from beffroi.catalogue import Domain
 from beffroi.core.context import Context
@@ -48,7 +49,7 @@ async def make_person(
             domains=domains or ([Domain.LIGHTING] if Role.OPERATOR in roles else []),
         ),
     )
-    _, secret = await accounts.create_token(system, TokenCreate(name="tests", username=username))
+    _, secret = await tokens.create_token(system, TokenCreate(name="tests", username=username))
     return Person(username, secret)
 
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from beffroi.accounts import service as accounts
+from beffroi.accounts import signin
 from beffroi.assets.schemas import AssetCreate
 from beffroi.core.context import Context
 from tests.support import PASSWORD
@@ -42,7 +42,7 @@ def checks_lines() -> str:
 
 async def session_cookie(system: Context, username: str) -> str:
     """A console session of ``username`` (the run's person), for cases that use one."""
-    signed = await accounts.sign_in(
+    signed = await signin.sign_in(
         system.db, username, PASSWORD, "127.0.0.1 fuzz", timedelta(hours=1)
     )
     return signed.cookie

@@ -145,6 +145,31 @@ async def test_a_fault_event_raises_one_alarm_that_repeats_and_clears(
     assert seen == ["raised", "repeated", "cleared", "raised"]
 
 
+async def test_the_list_pages_newest_first_and_refuses_a_forged_cursor(
+    system: Context, runtime: Runtime, client: httpx.AsyncClient, admin: Person
+) -> None:
+    await fleet(system)
+    sender = Events(await pipeline_for(runtime))
+    t0 = utcnow() - timedelta(minutes=5)
+    await sender.send(*[(f"SL-{n}", "lampFailure", True, t0) for n in range(1, 8)])
+    newest_first = [a.id for a in reversed(await alarms(runtime))]
+    assert len(newest_first) == 7
+    for limit in (3, 7):
+        seen: list[int] = []
+        params: dict[str, Any] = {"limit": limit}
+        while True:
+            page = await client.get("/api/v1/alarms", params=params, headers=admin.headers)
+            assert page.status_code == 200, page.text
+            seen += [a["id"] for a in page.json()["items"]]
+            if not page.json()["next_cursor"]:
+                break
+            params["cursor"] = page.json()["next_cursor"]
+        assert seen == newest_first, limit
+    forged = await client.get("/api/v1/alarms?cursor=12", headers=admin.headers)
+    assert forged.status_code == 422
+    assert [e["field"] for e in forged.json()["errors"]] == ["cursor"]
+
+
 async def test_a_cabinet_supply_loss_groups_the_alarms_of_its_lights(
     system: Context, runtime: Runtime, client: httpx.AsyncClient, admin: Person
 ) -> None:

@@ -250,10 +250,9 @@ async def test_the_export_is_written_as_it_is_read(
     now holds one page at a time (the first chunk is out after one page is read)."""
     from sqlalchemy import event
 
-    from beffroi.assets import importing
-    from beffroi.assets import service as assets
+    from beffroi.assets import importing, reading
+    from beffroi.assets.filters import AssetFilter
     from beffroi.assets.io import stream
-    from beffroi.assets.service import AssetFilter
     from beffroi.simulator.fleet import generate_fleet
 
     fleet = list(enumerate(generate_fleet("dijon", scale=0.002, seed=4), start=1))
@@ -269,7 +268,7 @@ async def test_the_export_is_written_as_it_is_read(
     engine = runtime.db.engine.sync_engine
     event.listen(engine, "before_cursor_execute", count)
     try:
-        chunks = stream(assets.pages(system, AssetFilter(), chunk=10), "csv")
+        chunks = stream(reading.pages(system, AssetFilter(), chunk=10), "csv")
         header = await anext(chunks)
         first_rows = await anext(chunks)
         assert header.startswith("id,type")

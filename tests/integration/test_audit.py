@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -9,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from beffroi.audit import service as audit
 from beffroi.core import audit as audit_log
 from beffroi.core.context import Context, Runtime
-from tests.support import run_cli
+from tests.support import Person, run_cli
 
 pytestmark = pytest.mark.asyncio
 
@@ -51,6 +54,31 @@ async def test_intact_chain_verifies(system: Context, runtime: Runtime) -> None:
     # The default communes import is the first entry.
     assert report.ok, report.problems
     assert report.checked == 6
+
+
+async def test_the_log_pages_by_sequence_and_its_last_page_says_so(
+    system: Context, client: httpx.AsyncClient, admin: Person
+) -> None:
+    await _write_entries(system, 5)
+    everything = (await client.get("/api/v1/audit?limit=1000", headers=admin.headers)).json()
+    assert everything["next_before"] is None
+    newest_first = [e["seq"] for e in everything["items"]]
+    assert newest_first == sorted(newest_first, reverse=True)
+    # A last page just full says there is no other (it used to lead to an empty page).
+    for limit in (2, 3, len(newest_first)):
+        seen: list[int] = []
+        pages = 0
+        params: dict[str, Any] = {"limit": limit}
+        while True:
+            page = (await client.get("/api/v1/audit", params=params, headers=admin.headers)).json()
+            pages += 1
+            seen += [e["seq"] for e in page["items"]]
+            if page["next_before"] is None:
+                break
+            assert page["next_before"] == seen[-1]
+            params["before"] = page["next_before"]
+        assert seen == newest_first, limit
+        assert pages == -(-len(seen) // limit), limit
 
 
 async def test_database_refuses_edits(system: Context, runtime: Runtime) -> None:

@@ -38,9 +38,9 @@ from beffroi.alarms.lifecycle import AlarmSource
 from beffroi.alarms.signals import AlarmSignal
 from beffroi.assets import importing
 from beffroi.assets.schemas import AssetCreate
-from beffroi.assets.service import encode_cursor
 from beffroi.catalogue import Domain
 from beffroi.commands import jobs
+from beffroi.core import keyset
 from beffroi.core.context import Context, Runtime
 from beffroi.core.principal import Role
 from beffroi.core.time import utcnow
@@ -403,7 +403,7 @@ def walk_plan(w: World) -> dict[tuple[str, str], list[Call]]:
             Call("bbox", query={"bbox": ",".join(map(str, CHENOVE_BOX))}),
             Call("retired", query={"status": "decommissioned"}),
             Call("any status", query={"status": "in_service,decommissioned,maintenance"}),
-            Call("cursor", query={"cursor": encode_cursor(w.chenove_cabinet), "limit": "2"}),
+            Call("cursor", query={"cursor": keyset.encode([w.chenove_cabinet]), "limit": "2"}),
             Call("geojson", query={"format": "geojson", "detail": "true", "limit": "50000"}),
             Call("accept", headers={"Accept": GEOJSON}),
             Call("accept bbox", query={"bbox": "4,47,6,48"}, headers={"Accept": GEOJSON}),
@@ -576,7 +576,7 @@ def walk_plan(w: World) -> dict[tuple[str, str], list[Call]]:
             Call("both", query={"commune": f"Chenôve,{TALANT}", "keys": "level_pct,power_w"}),
             Call("bbox", query={"bbox": ",".join(map(str, CHENOVE_BOX))}),
             Call("retired", query={"status": "decommissioned"}),
-            Call("cursor", query={"cursor": encode_cursor(w.chenove_cabinet)}),
+            Call("cursor", query={"cursor": keyset.encode([w.chenove_cabinet])}),
         ],
         ("GET", f"{API}/ingest/rejections"): [
             Call(),
@@ -971,7 +971,7 @@ def watch_plan(w: World) -> dict[tuple[str, str], list[Call]]:
                 in_query=True,
             ),
             Call("assigned", query={"assigned_to": w.chenove_user, "grouped": "true"}),
-            Call("cursor", query={"cursor": "999999999", "limit": "1000"}),
+            Call("cursor", query={"cursor": keyset.encode([999999999]), "limit": "1000"}),
         ],
         ("GET", f"{API}/alarms/summary"): [Call()],
         ("GET", f"{API}/alarms/{{alarm_id}}"): [
@@ -1226,7 +1226,7 @@ def watch_plan(w: World) -> dict[tuple[str, str], list[Call]]:
             aimed("asset", "asset_id", w.chenove_light, lambda a: {"asset_id": a}, in_query=True),
             aimed("team", "team_id", che_team, lambda t: {"team_id": str(t)}, in_query=True),
             Call("open", query={"open": "true", "mine": "false"}),
-            Call("cursor", query={"cursor": str(2**31 - 1)}),
+            Call("cursor", query={"cursor": keyset.encode([2**31 - 1])}),
         ],
         ("GET", f"{API}/interventions/queue"): [Call(), Call("mine", query={"mine": "true"})],
         ("GET", f"{API}/interventions/{{intervention_id}}"): [

@@ -266,7 +266,7 @@ async def test_the_stream_refuses_strangers_and_other_sites(
 async def test_the_stream_ends_with_the_session_and_shrugs_off_nonsense(
     runtime: Runtime, system: Context, people: dict[str, Person], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from beffroi.accounts import service as accounts
+    from beffroi.accounts import tokens
     from beffroi.console import stream
 
     monkeypatch.setattr(stream, "PING_S", 0.3)
@@ -280,8 +280,8 @@ async def test_the_stream_ends_with_the_session_and_shrugs_off_nonsense(
             await ws.send(json.dumps({"kind": "watch", "assets": "not a list"}))
             assert json.loads(await ws.recv()) == {"kind": "ping"}
             # The token is revoked while events keep flowing: the stream ends all the same.
-            for token in await accounts.list_tokens(system, "op-talant"):
-                await accounts.revoke_token(system, token.id)
+            for token in await tokens.list_tokens(system, "op-talant"):
+                await tokens.revoke_token(system, token.id)
 
             async def flow() -> None:
                 while True:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import delete, select
 
-from beffroi.accounts import service as accounts
+from beffroi.accounts import tokens
 from beffroi.accounts.models import User
 from beffroi.accounts.schemas import TokenCreate
 from beffroi.alarms import raising
@@ -117,7 +117,7 @@ async def _person(
         session.add(user)
         await session.flush()
         user_id = user.id
-    _, secret = await accounts.create_token(system, TokenCreate(name="tests", username=username))
+    _, secret = await tokens.create_token(system, TokenCreate(name="tests", username=username))
     return Person(username, secret), user_id
 
 
@@ -456,6 +456,21 @@ async def test_update_reprioritises(w: World) -> None:
 
 
 # --- the field -----------------------------------------------------------------------------
+
+
+async def test_the_list_pages_newest_first(w: World) -> None:
+    made = [(await w.create(title=f"Lamp {n}"))["id"] for n in range(5)]
+    for limit in (2, 5):
+        seen: list[int] = []
+        params: dict[str, Any] = {"limit": limit}
+        while True:
+            page = await w.call(w.sup, "GET", "/interventions", 200, params=params)
+            seen += [i["id"] for i in page["items"]]
+            if page["next_cursor"] is None:
+                break
+            params["cursor"] = page["next_cursor"]
+        assert seen == made[::-1], limit
+    await w.call(w.sup, "GET", "/interventions", 422, params={"cursor": "5"})
 
 
 async def test_field_agent_works_only_their_team(w: World) -> None:

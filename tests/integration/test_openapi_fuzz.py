@@ -34,7 +34,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import text
 
-from beffroi.accounts import service as accounts
+from beffroi.accounts import tokens
 from beffroi.accounts.schemas import TokenCreate
 from beffroi.alarms import raising
 from beffroi.alarms.lifecycle import AlarmSource
@@ -266,7 +266,7 @@ async def fuzz_admin(system: Context) -> Person:
 async def victim_token(system: Context) -> int:
     """A Talant viewer for the run to change and revoke; returns its token's id."""
     await make_person(system, VICTIM, [Role.VIEWER], communes=["talant"])
-    token, _ = await accounts.create_token(system, TokenCreate(name="fuzz", username=VICTIM))
+    token, _ = await tokens.create_token(system, TokenCreate(name="fuzz", username=VICTIM))
     return token.id
 
 

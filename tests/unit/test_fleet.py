@@ -13,15 +13,8 @@ from beffroi.assets.models import ASSET_ID_PATTERN
 from beffroi.assets.schemas import AssetCreate
 from beffroi.catalogue import CATALOGUE
 from beffroi.core.errors import InvalidInput
-from beffroi.simulator.fleet import (
-    PROFILES,
-    CommuneRow,
-    apportion,
-    commune_abbreviations,
-    fleet_counts,
-    generate_fleet,
-    load_communes,
-)
+from beffroi.simulator.fleet import PROFILES, apportion, fleet_counts, generate_fleet
+from beffroi.simulator.fleet_communes import CommuneRow, commune_abbreviations, load_communes
 
 
 @pytest.fixture(scope="module")

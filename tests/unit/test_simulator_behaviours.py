@@ -14,7 +14,8 @@ from beffroi.core.sun import LightingProgramme, SunCalendar
 from beffroi.devices.topics import Channel
 from beffroi.simulator import SimAsset, SimClock, city_centre, curves
 from beffroi.simulator.engine import Engine, Message
-from beffroi.simulator.fleet import generate_fleet, load_communes
+from beffroi.simulator.fleet import generate_fleet
+from beffroi.simulator.fleet_communes import load_communes
 from beffroi.simulator.lighting import CONTROLLER_W, LINE_LOSS, light_power
 
 PARIS = ZoneInfo("Europe/Paris")

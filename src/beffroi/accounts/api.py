@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from beffroi.accounts import service
+from beffroi.accounts import service, signin, tokens
 from beffroi.accounts.abilities import abilities_of
 from beffroi.accounts.schemas import (
     LoginIn,
@@ -23,14 +23,14 @@ from beffroi.accounts.schemas import (
 from beffroi.http.deps import SESSION_COOKIE, AuthDep, Ctx, RowId, RuntimeDep
 
 
-def _signed_in(auth: AuthDep) -> service.Authenticated:
+def _signed_in(auth: AuthDep) -> signin.Authenticated:
     """The account behind the request (this area's own credentials carry it)."""
-    if not isinstance(auth, service.Authenticated):
+    if not isinstance(auth, signin.Authenticated):
         raise TypeError("the application's authenticator is not the accounts area's")
     return auth
 
 
-SignedIn = Annotated[service.Authenticated, Depends(_signed_in)]
+SignedIn = Annotated[signin.Authenticated, Depends(_signed_in)]
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"])
 users_router = APIRouter(prefix="/users", tags=["users"])
@@ -47,7 +47,7 @@ async def login(body: LoginIn, request: Request, response: Response, runtime: Ru
     """Open a console session: sets an HttpOnly cookie and returns the CSRF token to send
     back in ``X-CSRF-Token`` on every change."""
     ttl = timedelta(hours=runtime.settings.session_ttl_hours)
-    signed = await service.sign_in(runtime.db, body.username, body.password, _client(request), ttl)
+    signed = await signin.sign_in(runtime.db, body.username, body.password, _client(request), ttl)
     response.set_cookie(
         SESSION_COOKIE,
         signed.cookie,
@@ -57,7 +57,7 @@ async def login(body: LoginIn, request: Request, response: Response, runtime: Ru
         samesite="strict",
         path="/",
     )
-    principal = service.principal_for(signed.user, "session")
+    principal = signin.principal_for(signed.user, "session")
     return MeOut(
         user=UserOut.model_validate(signed.user),
         **asdict(abilities_of(principal)),
@@ -70,7 +70,7 @@ async def logout(request: Request, response: Response, runtime: RuntimeDep, auth
     """Close the console session."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        await service.sign_out(runtime.db, cookie, auth.principal)
+        await signin.sign_out(runtime.db, cookie, auth.principal)
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
@@ -111,17 +111,17 @@ async def update_user(ctx: Ctx, username: str, body: UserUpdate) -> UserOut:
 @tokens_router.get("")
 async def list_tokens(ctx: Ctx, username: str | None = None) -> list[TokenOut]:
     """Your API tokens (or another user's, for account managers)."""
-    return [TokenOut.model_validate(t) for t in await service.list_tokens(ctx, username)]
+    return [TokenOut.model_validate(t) for t in await tokens.list_tokens(ctx, username)]
 
 
 @tokens_router.post("", status_code=status.HTTP_201_CREATED)
 async def create_token(ctx: Ctx, body: TokenCreate) -> TokenCreated:
     """Issue an API token. Its secret is in this answer only."""
-    token, secret = await service.create_token(ctx, body)
+    token, secret = await tokens.create_token(ctx, body)
     return TokenCreated(**TokenOut.model_validate(token).model_dump(), token=secret)
 
 
 @tokens_router.delete("/{token_id}")
 async def revoke_token(ctx: Ctx, token_id: RowId) -> TokenOut:
     """Revoke an API token."""
-    return TokenOut.model_validate(await service.revoke_token(ctx, token_id))
+    return TokenOut.model_validate(await tokens.revoke_token(ctx, token_id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from beffroi.accounts.service import Authenticated, from_session, from_token
+from beffroi.accounts.signin import Authenticated, from_session, from_token
 from beffroi.core.errors import NotAuthenticated
 from beffroi.db import Database
 

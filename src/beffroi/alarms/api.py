@@ -46,7 +46,7 @@ async def list_alarms(
         bool, Query(description="Also list alarms grouped under a root cause")
     ] = False,
     shelved: Annotated[bool, Query(description="Also list shelved alarms")] = False,
-    cursor: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AlarmPage:
     """Alarms in your scope, newest first. By default the working list: open alarms

@@ -28,6 +28,7 @@ from beffroi.communes.lookup import filter_codes
 from beffroi.core import audit
 from beffroi.core.context import Context
 from beffroi.core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
+from beffroi.core.keyset import Keyset
 from beffroi.core.principal import Permission, Principal
 from beffroi.core.time import utcnow
 
@@ -122,10 +123,7 @@ async def _children(session: AsyncSession, ids: Sequence[int]) -> dict[int, int]
     return {row[0]: row[1] for row in rows if row[0] is not None}
 
 
-def _decode_cursor(cursor: str) -> int:
-    if not cursor.isdigit() or len(cursor) > 19:
-        raise InvalidInput(FieldError("cursor", "not a cursor returned by this API"))
-    return int(cursor)
+NEWEST = Keyset((Alarm.id,), descending=True)  # ids in the order alarms reached the hub
 
 
 async def list_alarms(
@@ -140,13 +138,8 @@ async def list_alarms(
         codes = await filter_codes(session, ctx.principal, [query.commune] if query.commune else [])
         query = dataclasses.replace(query, commune=codes[0] if codes else None)
         stmt = select(Alarm).where(*query.clauses(ctx.principal, now))
-        if cursor:
-            stmt = stmt.where(Alarm.id < _decode_cursor(cursor))
-        stmt = stmt.order_by(Alarm.id.desc()).limit(limit + 1)
-        rows = list((await session.execute(stmt)).scalars())
-        page = rows[:limit]
+        page, next_cursor = await NEWEST.page(session, stmt, cursor=cursor, limit=limit)
         children = await _children(session, [r.id for r in page])
-    next_cursor = str(page[-1].id) if len(rows) > limit else None
     return AlarmPage(
         items=[to_out(r, children.get(r.id, 0), now) for r in page], next_cursor=next_cursor
     )

@@ -10,7 +10,9 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from beffroi.assets import importing, service
+from beffroi.assets import importing, reading, service
+from beffroi.assets.features import list_features
+from beffroi.assets.filters import AssetFilter, BBox
 from beffroi.assets.io import detect_format, parse_csv, parse_geojson, stream
 from beffroi.assets.lifecycle import AssetStatus
 from beffroi.assets.schemas import (
@@ -21,7 +23,6 @@ from beffroi.assets.schemas import (
     Decommission,
     ImportReport,
 )
-from beffroi.assets.service import AssetFilter, BBox
 from beffroi.catalogue import CATALOGUE
 from beffroi.core.errors import FieldError, InvalidInput
 from beffroi.http.cache import Cached, ResponseCache
@@ -90,10 +91,10 @@ async def list_assets(
         limit=limit,
     )
     if not geojson:
-        items, next_cursor = await service.list_assets(ctx, f)
+        items, next_cursor = await reading.list_assets(ctx, f)
         return AssetPage(items=items, next_cursor=next_cursor)
     scope = "*" if ctx.principal.communes is None else ",".join(sorted(ctx.principal.communes))
-    version = await service.fingerprint(ctx, f)
+    version = await reading.fingerprint(ctx, f)
     digest = hashlib.sha256(f"{version}|{scope}|{request.url.query}".encode()).hexdigest()
     etag = f'"{digest[:32]}"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
@@ -102,7 +103,7 @@ async def list_assets(
     cache: ResponseCache = request.app.state.response_cache
     entry = cache.get(etag)
     if entry is None:
-        features, next_cursor = await service.list_features(ctx, f, detail=detail)
+        features, next_cursor = await list_features(ctx, f, detail=detail)
         body = b"".join(
             (
                 b'{"type":"FeatureCollection","features":[',
@@ -136,7 +137,7 @@ async def export_assets(
     """Every asset in your scope (optionally of some types or communes) as a file."""
     f = AssetFilter(types=types, communes=comma_list(commune))
     media, ext = ("text/csv; charset=utf-8", "csv") if format == "csv" else (GEOJSON, "geojson")
-    pages = service.pages(ctx, f)
+    pages = reading.pages(ctx, f)
     # The first page is read here, so that a refusal (scope, filters) is an error answer,
     # not a broken stream; the rest is read as the client takes the file.
     first = await anext(pages)
@@ -199,7 +200,7 @@ async def import_assets(
 @router.get("/{asset_id}")
 async def get_asset(ctx: Ctx, asset_id: str) -> AssetOut:
     """One asset."""
-    return await service.get_asset(ctx, asset_id)
+    return await reading.get_asset(ctx, asset_id)
 
 
 @router.patch("/{asset_id}")

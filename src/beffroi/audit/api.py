@@ -35,7 +35,7 @@ async def search_audit(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:
     """Audit entries in your scope, newest first."""
-    entries = await service.search(
+    entries, next_before = await service.search(
         ctx,
         service.AuditQuery(
             actor=actor,
@@ -51,7 +51,7 @@ async def search_audit(
         ),
     )
     items = [AuditEntryOut.model_validate(e) for e in entries]
-    return AuditPage(items=items, next_before=items[-1].seq if len(items) == limit else None)
+    return AuditPage(items=items, next_before=next_before)
 
 
 @router.get("/verify")

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from beffroi.communes.lookup import filter_codes
 from beffroi.core.audit import GENESIS_HASH, HEAD_ID, AuditEntry, AuditHead, entry_hash
 from beffroi.core.context import Context
+from beffroi.core.keyset import Keyset
 from beffroi.core.principal import Permission
 from beffroi.db import Database
 
@@ -92,8 +93,12 @@ class AuditQuery:
     limit: int = 100
 
 
-async def search(ctx: Context, query: AuditQuery) -> Sequence[AuditEntry]:
-    """Entries matching ``query``, newest first, within the caller's commune scope.
+NEWEST = Keyset((AuditEntry.seq,), descending=True)  # the chain, from its head
+
+
+async def search(ctx: Context, query: AuditQuery) -> tuple[Sequence[AuditEntry], int | None]:
+    """Entries matching ``query``, newest first, within the caller's commune scope, and
+    the ``before`` of the next page (``None`` on the last).
 
     Metropolis-wide entries (no commune) are shown only to metropolis-wide auditors.
     """
@@ -116,11 +121,12 @@ async def search(ctx: Context, query: AuditQuery) -> Sequence[AuditEntry]:
         stmt = stmt.where(AuditEntry.ts >= query.since)
     if query.until:
         stmt = stmt.where(AuditEntry.ts < query.until)
-    if query.before_seq:
-        stmt = stmt.where(AuditEntry.seq < query.before_seq)
-    stmt = stmt.order_by(AuditEntry.seq.desc()).limit(query.limit)
+    # The API shows sequence numbers (auditors quote them), so ``before`` is one, not a cursor.
+    stmt = NEWEST.apply(stmt, (query.before_seq,) if query.before_seq else None, query.limit)
     async with ctx.db.read() as session:
         if query.commune:
             codes = await filter_codes(session, ctx.principal, [query.commune])
             stmt = stmt.where(AuditEntry.commune_code.in_(codes))
-        return (await session.execute(stmt)).scalars().all()
+        rows = (await session.execute(stmt)).scalars().all()
+    page, last = NEWEST.cut(rows, query.limit)
+    return page, None if last is None else last[0]

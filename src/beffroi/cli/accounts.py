@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from beffroi.accounts import service
+from beffroi.accounts import tokens as api_tokens
 from beffroi.accounts.schemas import TokenCreate, UserCreate, UserUpdate
 from beffroi.catalogue import Domain
 from beffroi.cli.common import out, run
@@ -148,7 +149,7 @@ def create(
     """Issue an API token for a user; the secret is printed once."""
 
     async def _job(_runtime: Runtime, ctx: Context) -> tuple[int, str]:
-        token, secret = await service.create_token(
+        token, secret = await api_tokens.create_token(
             ctx, TokenCreate(name=name, expires_in_days=days, username=username)
         )
         return token.id, secret
@@ -163,7 +164,7 @@ def revoke(token_id: int) -> None:
     """Revoke an API token by id."""
 
     async def _job(_runtime: Runtime, ctx: Context) -> None:
-        await service.revoke_token(ctx, token_id)
+        await api_tokens.revoke_token(ctx, token_id)
 
     run(_job)
     out.print(f"token {token_id} revoked")

@@ -20,8 +20,8 @@ from beffroi import logs, workers
 from beffroi.accounts import service as accounts
 from beffroi.accounts.schemas import UserCreate
 from beffroi.assets import importing
-from beffroi.assets import service as assets
-from beffroi.assets.service import AssetFilter
+from beffroi.assets import reading as assets
+from beffroi.assets.filters import AssetFilter
 from beffroi.broker.embedded import EmbeddedBroker
 from beffroi.catalogue import Severity
 from beffroi.cli.accounts import generate_password

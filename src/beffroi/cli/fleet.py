@@ -10,10 +10,10 @@ from typing import Annotated, Literal, TextIO
 
 import typer
 
-from beffroi.assets import importing, service
+from beffroi.assets import importing, reading
+from beffroi.assets.filters import AssetFilter
 from beffroi.assets.io import detect_format, parse_csv, parse_geojson, stream
 from beffroi.assets.schemas import AssetOut, ImportReport
-from beffroi.assets.service import AssetFilter
 from beffroi.cli.common import console, out, progress_bar, run
 from beffroi.core.context import Context, Runtime
 from beffroi.core.errors import InvalidInput
@@ -104,7 +104,7 @@ def export(
 
         async def counted() -> AsyncIterator[list[AssetOut]]:
             nonlocal count
-            async for page in service.pages(ctx, f):
+            async for page in reading.pages(ctx, f):
                 count += len(page)
                 yield page
 

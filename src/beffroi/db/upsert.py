@@ -6,10 +6,10 @@ module picks the right one for a session, so areas never test the dialect themse
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table
+from sqlalchemy import ColumnCollection, ColumnElement, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -33,11 +33,12 @@ async def upsert(
     keys: Sequence[str],
     update: Iterable[str] = (),
     add: Iterable[str] = (),
-    where: ColumnElement[bool] | None = None,
+    where: Callable[[Table, ColumnCollection[str, Any]], ColumnElement[bool]] | None = None,
 ) -> None:
     """Insert ``rows``; on a conflict on ``keys``, overwrite the ``update`` columns with the
-    new values and add the new values to the ``add`` columns (counters). With neither,
-    a conflicting row is left as it is."""
+    new values and add the new values to the ``add`` columns (counters), only where
+    ``where(table, excluded)`` holds when given (``table``: the row in place,
+    ``excluded``: the new one). With neither, a conflicting row is left as it is."""
     if not rows:
         return
     stmt = dialect_insert(session, target)
@@ -45,7 +46,8 @@ async def upsert(
     changes: dict[str, Any] = {name: stmt.excluded[name] for name in update}
     changes.update({name: table.c[name] + stmt.excluded[name] for name in add})
     if changes:
-        final = stmt.on_conflict_do_update(index_elements=list(keys), set_=changes, where=where)
+        condition = None if where is None else where(table, stmt.excluded)
+        final = stmt.on_conflict_do_update(index_elements=list(keys), set_=changes, where=condition)
     else:
         final = stmt.on_conflict_do_nothing(index_elements=list(keys))
     await session.execute(final, list(rows))

@@ -104,7 +104,7 @@ async def list_interventions(
     asset_id: Annotated[str | None, Query(max_length=64)] = None,
     mine: bool = False,
     open_: Annotated[bool, Query(alias="open", description="Only work still to do")] = False,
-    cursor: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> InterventionPage:
     """Interventions in your scope, newest first (a field agent: their teams' only)."""

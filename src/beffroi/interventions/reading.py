@@ -10,6 +10,7 @@ from sqlalchemy import case, select
 from beffroi.assets import queries as asset_queries
 from beffroi.communes.lookup import filter_codes
 from beffroi.core.context import Context
+from beffroi.core.keyset import Keyset
 from beffroi.core.principal import Permission
 from beffroi.core.time import utcnow
 from beffroi.interventions.lifecycle import (
@@ -124,8 +125,11 @@ class InterventionFilter:
     mine: bool = False
     open_only: bool = False
     asset_id: str | None = None
-    cursor: int | None = None
+    cursor: str | None = None
     limit: int = 100
+
+
+NEWEST = Keyset((Intervention.id,), descending=True)  # the list of interventions
 
 
 async def list_interventions(ctx: Context, f: InterventionFilter) -> InterventionPage:
@@ -145,9 +149,6 @@ async def list_interventions(ctx: Context, f: InterventionFilter) -> Interventio
     if f.mine:
         # Without a user id (the system) nothing is anyone's: never "IS NULL".
         stmt = stmt.where(Intervention.assignee_id == (ctx.principal.user_id or -1))
-    if f.cursor is not None:
-        stmt = stmt.where(Intervention.id < f.cursor)
-    stmt = stmt.order_by(Intervention.id.desc()).limit(f.limit + 1)
     async with ctx.db.read() as session:
         if f.communes:
             codes = await filter_codes(session, ctx.principal, f.communes)
@@ -156,11 +157,7 @@ async def list_interventions(ctx: Context, f: InterventionFilter) -> Interventio
             stmt = stmt.where(
                 Intervention.team_id.in_(await teams_of(session, ctx.principal.user_id))
             )
-        rows = list((await session.execute(stmt)).scalars())
-    next_cursor = None
-    if len(rows) > f.limit:
-        rows = rows[: f.limit]
-        next_cursor = str(rows[-1].id)
+        rows, next_cursor = await NEWEST.page(session, stmt, cursor=f.cursor, limit=f.limit)
     now = utcnow()
     return InterventionPage(items=[to_out(r, now) for r in rows], next_cursor=next_cursor)
 

@@ -14,8 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.alarms import feed
@@ -25,6 +23,7 @@ from beffroi.communes.service import resolve
 from beffroi.config import Settings
 from beffroi.core.errors import InvalidInput
 from beffroi.db import Database
+from beffroi.db.upsert import dialect_insert
 from beffroi.notifications import messages
 from beffroi.notifications.matching import Entry, Filter, matches
 from beffroi.notifications.models import NotificationDelivery, NotificationRoute
@@ -135,12 +134,10 @@ async def _insert(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list
     """Insert deliveries; one that exists already (same route and entry) is skipped."""
     if not rows:
         return []
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     ids: list[int] = []
     for start in range(0, len(rows), INSERT_CHUNK):
         stmt = (
-            insert(NotificationDelivery)
+            dialect_insert(session, NotificationDelivery)
             .values(list(rows[start : start + INSERT_CHUNK]))
             .on_conflict_do_nothing(index_elements=["route_id", "history_id"])
             .returning(NotificationDelivery.id)

@@ -11,14 +11,14 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnCollection, ColumnElement, Table, and_, bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.alarms.lifecycle import AlarmSource
 from beffroi.alarms.signals import AlarmSignal
 from beffroi.catalogue import Severity
 from beffroi.db import Base
+from beffroi.db.upsert import upsert
 from beffroi.rules.conditions import State
 from beffroi.rules.models import MonitoringRule, RuleState
 
@@ -57,9 +57,13 @@ async def load(session: AsyncSession, pairs: Iterable[Pair]) -> dict[Pair, State
     return out
 
 
-def _upsert(session: AsyncSession) -> Any:
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert(RuleState) if dialect == "postgresql" else sqlite.insert(RuleState)
+def _not_older(table: Table, new: ColumnCollection[str, Any]) -> ColumnElement[bool]:
+    """A state is replaced only by one of a reading as new or newer (or without time)."""
+    return or_(
+        table.c.last_ts.is_(None),
+        new.last_ts.is_(None),
+        table.c.last_ts <= new.last_ts,
+    )
 
 
 async def save(
@@ -70,21 +74,6 @@ async def save(
     rather than deadlock."""
     table = Base.metadata.tables["rule_states"]
     if changed:
-        insert = _upsert(session)
-        stmt = insert.on_conflict_do_update(
-            index_elements=["rule_id", "asset_id"],
-            set_={
-                "since": insert.excluded.since,
-                "last_value": insert.excluded.last_value,
-                "last_ts": insert.excluded.last_ts,
-                "active": insert.excluded.active,
-            },
-            where=or_(
-                table.c.last_ts.is_(None),
-                insert.excluded.last_ts.is_(None),
-                table.c.last_ts <= insert.excluded.last_ts,
-            ),
-        )
         rows = [
             {
                 "rule_id": rule_id,
@@ -97,7 +86,14 @@ async def save(
             for (rule_id, asset_id), s in sorted(changed.items())
         ]
         for part in _chunks(rows):
-            await session.execute(stmt, list(part))
+            await upsert(
+                session,
+                RuleState,
+                part,
+                keys=["rule_id", "asset_id"],
+                update=["since", "last_value", "last_ts", "active"],
+                where=_not_older,
+            )
     if gone:
         stmt_delete = delete(table).where(
             table.c.rule_id == bindparam("b_rule"),

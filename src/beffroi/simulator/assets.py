@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from beffroi.assets.filters import AssetFilter
 from beffroi.assets.lifecycle import AssetStatus
+from beffroi.assets.reading import iter_assets
 from beffroi.assets.schemas import AssetCreate, AssetOut
-from beffroi.assets.service import AssetFilter, iter_assets
 from beffroi.core.context import Context
 
 # Equipment that is not in the field does not talk.

@@ -9,27 +9,27 @@ The same seed always gives the same fleet: one ``random.Random(seed)`` drives ev
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import random
-import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from datetime import date
-from importlib import resources
-from itertools import combinations, count
-from typing import Any, Final
+from typing import Final
 
 from pyproj import Geod
 
 from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.catalogue import CATALOGUE
-from beffroi.communes.service import DEFAULT_COMMUNES, slugify
 from beffroi.core.errors import FieldError, InvalidInput
-
-Attributes = dict[str, Any]
+from beffroi.simulator.fleet_communes import CommuneRow, commune_abbreviations, load_communes
+from beffroi.simulator.fleet_kinds import (
+    ATTRIBUTE_MAKERS,
+    KINDS,
+    Attributes,
+    cabinet_attributes,
+    counter_attributes,
+    streetlight_attributes,
+)
 
 # Counts at scale 1 by equipment type.
 PROFILES: Final[dict[str, dict[str, int]]] = {
@@ -55,153 +55,6 @@ COUNTER_PARENT_SHARE: Final = 0.5  # the others are stand-alone counting station
 URBAN_EXPONENT: Final = 1.5
 FIRST_INSTALL: Final = date(2010, 1, 1).toordinal()
 LAST_INSTALL: Final = date(2025, 12, 31).toordinal()
-# Standard French low-voltage supply contracts (kVA), smallest first.
-CONTRACT_KVA: Final = (3.0, 6.0, 9.0, 12.0, 18.0, 24.0, 36.0)
-STREETS: Final = (
-    "Rue de la Liberté",
-    "Avenue Jean Jaurès",
-    "Boulevard Carnot",
-    "Rue Victor Hugo",
-    "Avenue du Drapeau",
-    "Rue d'Auxonne",
-    "Avenue de Langres",
-    "Boulevard de la Trémouille",
-    "Rue Monge",
-    "Avenue du Général de Gaulle",
-    "Rue Jean Moulin",
-    "Rue Pasteur",
-    "Route de Dijon",
-    "Rue de la République",
-    "Rue des Écoles",
-    "Avenue de la Gare",
-    "Rue du Moulin",
-    "Boulevard de Strasbourg",
-    "Rue de l'Église",
-    "Avenue Roland Carraz",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class CommuneRow:
-    """A commune as the generator needs it: where its centre is and how many live there."""
-
-    code: str
-    name: str
-    lat: float
-    lon: float
-    population: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Kind:
-    """How one type of equipment is named, spread and described."""
-
-    prefix: str
-    digits: int
-    urban: bool
-    makers: tuple[tuple[str, str], ...]
-
-
-KINDS: Final[dict[str, _Kind]] = {
-    "lighting_cabinet": _Kind(
-        "LC",
-        4,
-        urban=False,
-        makers=(("Schneider Electric", "Prisma G"), ("Legrand", "XL3 400"), ("Hager", "Quadro+")),
-    ),
-    "streetlight": _Kind(
-        "SL",
-        5,
-        urban=False,
-        makers=(
-            ("Signify", "Luma gen2"),
-            ("Signify", "ClearWay gen2"),
-            ("Schréder", "Teceo"),
-            ("Schréder", "Izylum"),
-            ("Thorn", "R2S"),
-            ("Comatelec", "Ampera"),
-        ),
-    ),
-    "traffic_controller": _Kind(
-        "TC",
-        3,
-        urban=True,
-        makers=(("Lacroix City", "Smartway C30"), ("Aximum", "Maestro"), ("Fareco", "Mosaic")),
-    ),
-    "traffic_counter": _Kind(
-        "CNT",
-        3,
-        urban=True,
-        makers=(("Eco-Counter", "Zelt"), ("Sensys Networks", "FlexMag"), ("Miovision", "Scout")),
-    ),
-    "camera": _Kind(
-        "CAM",
-        4,
-        urban=True,
-        makers=(
-            ("Axis", "Q6135-LE"),
-            ("Axis", "P3818-PVE"),
-            ("Bosch", "AUTODOME IP 5000i"),
-            ("Hanwha Vision", "XNP-6400RW"),
-        ),
-    ),
-    "bollard": _Kind(
-        "BOL", 3, urban=True, makers=(("Urbaco", "Automatic 275"), ("Pilomat", "275/P-800A"))
-    ),
-    "message_sign": _Kind(
-        "VMS", 3, urban=True, makers=(("Lacroix City", "PMV 3L"), ("Aximum", "Messidor"))
-    ),
-    "car_park": _Kind(
-        "PK", 2, urban=True, makers=(("Skidata", "Power.Gate"), ("Amano", "Xparc Guidance"))
-    ),
-    "air_quality_station": _Kind(
-        "AQ", 2, urban=True, makers=(("Envea", "Cairsens"), ("Teledyne API", "T200"))
-    ),
-}
-
-# --- communes ---------------------------------------------------------------------------
-
-
-def load_communes(text: str | None = None) -> list[CommuneRow]:
-    """Communes from a CSV (name, lat, lon, population); the packaged Dijon file by default."""
-    if text is None:
-        text = resources.files("beffroi.data").joinpath(DEFAULT_COMMUNES).read_text("utf-8")
-    return [
-        CommuneRow(
-            code=slugify(row["name"]),
-            name=row["name"],
-            lat=float(row["lat"]),
-            lon=float(row["lon"]),
-            population=int(row.get("population") or 0),
-        )
-        for row in csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
-    ]
-
-
-def commune_abbreviations(communes: Sequence[CommuneRow]) -> dict[str, str]:
-    """A unique three-character upper-case abbreviation per commune code, for asset ids.
-
-    The most populous communes choose first, so the main town gets the obvious one ("DIJ").
-    """
-    taken: set[str] = set()
-    out: dict[str, str] = {}
-    for commune in sorted(communes, key=lambda c: (-c.population, c.code)):
-        if commune.code in out:
-            continue
-        letters = re.sub(r"[^A-Z0-9]", "", commune.code.upper()) or "X"
-        abbreviation = next(a for a in _abbreviation_candidates(letters) if a not in taken)
-        taken.add(abbreviation)
-        out[commune.code] = abbreviation
-    return out
-
-
-def _abbreviation_candidates(letters: str) -> Iterator[str]:
-    """First three letters, then the first letter with two later ones, then numbered."""
-    yield (letters + "XX")[:3]
-    for i, j in combinations(range(1, len(letters)), 2):
-        yield letters[0] + letters[i] + letters[j]
-    for n in count():
-        yield f"{letters[0]}{n:02d}"
 
 
 # --- counts -----------------------------------------------------------------------------
@@ -353,8 +206,8 @@ class _FleetBuilder:
         """One cabinet, then the ``size`` light points it feeds, spread around it."""
         position = self.scatter(commune)
         circuits = self.rng.randint(2, 6)
-        fittings = [_streetlight_attributes(self.rng, circuits) for _ in range(size)]
-        equipment = _cabinet_attributes(self.rng, circuits, fittings)
+        fittings = [streetlight_attributes(self.rng, circuits) for _ in range(size)]
+        equipment = cabinet_attributes(self.rng, circuits, fittings)
         cabinet = self.asset("lighting_cabinet", commune, position, equipment)
         yield cabinet
         for attributes in fittings:
@@ -375,7 +228,7 @@ class _FleetBuilder:
         weights = self.weights("traffic_counter")
         for commune, n in zip(self.communes, apportion(total, weights), strict=True):
             for _ in range(n):
-                attributes = _counter_attributes(self.rng)
+                attributes = counter_attributes(self.rng)
                 nearby = controllers.get(commune.code)
                 if nearby and self.rng.random() < COUNTER_PARENT_SHARE:
                     parent = self.rng.choice(nearby)
@@ -391,104 +244,3 @@ def _offset(lon: float, lat: float, east_m: float, north_m: float) -> tuple[floa
     to_lon, to_lat, _ = GEOD.fwd(lon, lat, azimuth, math.hypot(east_m, north_m))
     # Seven decimals is about a centimetre: precise enough, and compact in exports.
     return round(float(to_lon), 7), round(float(to_lat), 7)
-
-
-# --- attributes (valid against the catalogue schemas) -----------------------------------
-
-# (rated power W, mounting height m, weight): low residential fittings dominate.
-LIGHT_FITTINGS: Final = (
-    (20, 4.0, 10),
-    (30, 5.0, 20),
-    (40, 6.0, 25),
-    (55, 8.0, 20),
-    (75, 8.0, 12),
-    (100, 10.0, 8),
-    (150, 12.0, 5),
-)
-
-
-def _streetlight_attributes(rng: random.Random, circuits: int) -> Attributes:
-    power, height, _ = rng.choices(LIGHT_FITTINGS, weights=[f[2] for f in LIGHT_FITTINGS])[0]
-    return {
-        "lamp_type": "LED",
-        "rated_power_w": float(power),
-        "mounting_height_m": height,
-        "circuit": rng.randint(1, circuits),
-        "dimmable": True,
-        "colour_temperature_k": rng.choices((2700, 3000, 4000), weights=(2, 6, 2))[0],
-    }
-
-
-def _cabinet_attributes(
-    rng: random.Random, circuits: int, fittings: list[Attributes]
-) -> Attributes:
-    # Drivers and cabling add about 20% to the lamps' rated power.
-    load_kva = 1.2 * sum(f["rated_power_w"] for f in fittings) / 1000
-    contract = next((kva for kva in CONTRACT_KVA if kva >= load_kva), CONTRACT_KVA[-1])
-    return {
-        "circuits": circuits,
-        "contract_power_kva": contract,
-        "meter_id": str(rng.randrange(10**13, 10**14)),  # a 14-digit delivery point number
-        "phases": 3 if len(fittings) > 12 else 1,
-    }
-
-
-def _intersection(rng: random.Random) -> str:
-    first, second = rng.sample(STREETS, 2)
-    return f"{first} / {second}"
-
-
-def _traffic_controller_attributes(rng: random.Random) -> Attributes:
-    return {
-        "intersection": _intersection(rng),
-        "plans": rng.randint(2, 8),
-        "detectors": rng.randint(0, 12),
-        "bus_priority": rng.random() < 0.85,
-    }
-
-
-def _counter_attributes(rng: random.Random) -> Attributes:
-    return {"lanes": rng.randint(1, 4), "road": rng.choice(STREETS)}
-
-
-def _camera_attributes(rng: random.Random) -> Attributes:
-    kind = rng.choices(("fixed", "dome", "ptz"), weights=(5, 3, 2))[0]
-    return {
-        "kind": kind,
-        "presets": rng.randint(4, 32) if kind == "ptz" else 0,
-        "onvif_profile": rng.choices(("S", "T"), weights=(7, 3))[0],
-    }
-
-
-def _bollard_attributes(rng: random.Random) -> Attributes:
-    return {
-        "site": rng.choice(STREETS),
-        "access": rng.choices(("permanent", "scheduled"), weights=(3, 7))[0],
-    }
-
-
-def _message_sign_attributes(rng: random.Random) -> Attributes:
-    return {"lines": rng.choice((2, 3, 4)), "width_chars": rng.choice((16, 18, 20, 24))}
-
-
-def _car_park_attributes(rng: random.Random) -> Attributes:
-    return {
-        "capacity": 10 * rng.randint(15, 120),
-        "operator": rng.choice(("Indigo", "Effia", "Divia Mobilités")),
-    }
-
-
-def _air_quality_attributes(rng: random.Random) -> Attributes:
-    del rng  # every station belongs to the regional network
-    return {"network": "Atmo Bourgogne-Franche-Comté"}
-
-
-ATTRIBUTE_MAKERS: Final[dict[str, Callable[[random.Random], Attributes]]] = {
-    "traffic_controller": _traffic_controller_attributes,
-    "traffic_counter": _counter_attributes,
-    "camera": _camera_attributes,
-    "bollard": _bollard_attributes,
-    "message_sign": _message_sign_attributes,
-    "car_park": _car_park_attributes,
-    "air_quality_station": _air_quality_attributes,
-}

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from beffroi.assets.api import AssetStatuses, AssetTypes, Communes
-from beffroi.assets.service import AssetFilter, BBox
+from beffroi.assets.filters import AssetFilter, BBox
 from beffroi.catalogue import CATALOGUE
 from beffroi.core.dates import Instant
 from beffroi.core.time import utcnow

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, literal_column, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.assets import queries as asset_queries
@@ -15,6 +14,7 @@ from beffroi.catalogue import CATALOGUE
 from beffroi.core.events import DomainEvent
 from beffroi.core.time import utcnow
 from beffroi.db import Database
+from beffroi.db.upsert import dialect_insert
 from beffroi.telemetry import partitions
 from beffroi.telemetry.events import ConnectivityChanged
 from beffroi.telemetry.models import (
@@ -107,15 +107,14 @@ async def roll_up(db: Database, now: datetime | None = None) -> int:
         )
         .group_by(TelemetryPoint.asset_id, TelemetryPoint.key, literal_column("bucket"))
     )
-    insert = postgresql.insert if db.is_postgres else sqlite.insert
-    stmt = insert(TelemetryRollup).from_select(
-        ["asset_id", "key", "bucket", "count", "sum", "min", "max"], source
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["asset_id", "key", "bucket"],
-        set_={c: getattr(stmt.excluded, c) for c in ("count", "sum", "min", "max")},
-    )
     async with db.write() as session:
+        insert = dialect_insert(session, TelemetryRollup).from_select(
+            ["asset_id", "key", "bucket", "count", "sum", "min", "max"], source
+        )
+        stmt = insert.on_conflict_do_update(
+            index_elements=["asset_id", "key", "bucket"],
+            set_={c: getattr(insert.excluded, c) for c in ("count", "sum", "min", "max")},
+        )
         result = await session.execute(stmt)
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import Float, Integer, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beffroi.assets.filters import AssetFilter
 from beffroi.assets.lifecycle import AssetStatus
-from beffroi.assets.service import AssetFilter, get_asset, scoped_asset_ids
+from beffroi.assets.reading import get_asset, scoped_asset_ids
 from beffroi.catalogue import CATALOGUE
 from beffroi.core.context import Context
 from beffroi.core.errors import FieldError, InvalidInput, PermissionDenied

@@ -3,167 +3,43 @@
 A batch is written whole or not at all; the gateway acknowledges its messages to the
 broker only after the commit, and a redelivered message changes nothing (primary keys
 and ``ON CONFLICT DO NOTHING``). On PostgreSQL points go in with ``COPY`` through a
-staging table; on SQLite with ``INSERT OR IGNORE``.
+staging table (:mod:`~beffroi.telemetry.pg_writer`); on SQLite with ``INSERT … ON
+CONFLICT DO NOTHING`` (:mod:`~beffroi.telemetry.sqlite_writer`).
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
 
-from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.core.events import DomainEvent
 from beffroi.core.time import utcnow
-from beffroi.db import Base, Database
-from beffroi.telemetry import pg_writer
-from beffroi.telemetry.decode import Event, Readings, Rejection, Reply, Status
+from beffroi.db import Database
+from beffroi.db.upsert import dialect_insert, upsert
+from beffroi.telemetry import pg_writer, sqlite_writer
+from beffroi.telemetry.batch import Batch, Reduced, Written, telemetry_events
+from beffroi.telemetry.decode import Event, Rejection, Status
 from beffroi.telemetry.events import (
     CommandReplyReceived,
     ConnectivityChanged,
     DeviceEventReceived,
-    TelemetryUpdated,
-    Value,
 )
-from beffroi.telemetry.models import (
-    DeviceEvent,
-    DeviceStatus,
-    LatestValue,
-    RejectedMessage,
-    RejectionCount,
-    TelemetryPoint,
-)
+from beffroi.telemetry.models import DeviceEvent, DeviceStatus, RejectedMessage, RejectionCount
+from beffroi.telemetry.observers import BatchObserver, Newest, Seen
 from beffroi.telemetry.partitions import PartitionManager
 from beffroi.telemetry.rejects import sample
 
+# What the store takes and answers, and what its observers see, are imported from here by
+# the gateway and the areas that follow the stream.
+__all__ = ["Batch", "BatchObserver", "Newest", "Seen", "TelemetryStore", "Written"]
+
 CHUNK = 900
 REJECTION_SAMPLES_PER_BATCH = 50
-POINT_COLUMNS = ("asset_id", "key", "ts", "value", "text")
-
-
-@dataclass(slots=True)
-class Batch:
-    """What one transaction writes."""
-
-    readings: list[Readings] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
-    statuses: list[Status] = field(default_factory=list)
-    replies: list[Reply] = field(default_factory=list)
-    rejections: list[Rejection] = field(default_factory=list)
-    # What the batch's messages brought: one per message, one per entry of a bulk message.
-    entries: int = 0
-
-    def add(self, item: Readings | Event | Status | Reply | Rejection) -> None:
-        """File one decoded message (or rejection) in its list."""
-        if isinstance(item, Readings):
-            self.readings.append(item)
-        elif isinstance(item, Event):
-            self.events.append(item)
-        elif isinstance(item, Status):
-            self.statuses.append(item)
-        elif isinstance(item, Reply):
-            self.replies.append(item)
-        else:
-            self.rejections.append(item)
-
-    @property
-    def point_count(self) -> int:
-        """Data points in the batch."""
-        return sum(len(r.points) for r in self.readings)
-
-
-@dataclass(frozen=True, slots=True)
-class Written:
-    """What a committed batch changed, as events for the hub."""
-
-    points: int
-    events: list[DomainEvent]
-    # Messages refused only once compared with the database (a reply to no command).
-    rejections: list[Rejection] = field(default_factory=list)
-
-
-Newest = dict[tuple[str, str], tuple[datetime, float | None, str | None]]
-
-
-class Observation(Protocol):
-    """What an observer returns: events to publish and messages it refuses."""
-
-    events: list[DomainEvent]
-    rejections: list[Rejection]
-
-
-@dataclass(frozen=True, slots=True)
-class Seen:
-    """What a batch brought, as the other areas following the stream see it: replies,
-    the newest value of each key, the fault events stored for the first time, and the
-    devices whose connectivity changed."""
-
-    replies: Sequence[Reply]
-    newest: Newest
-    events: Sequence[DeviceEventReceived]
-    connectivity: Sequence[ConnectivityChanged]
-
-    def __bool__(self) -> bool:
-        return bool(self.replies or self.newest or self.events or self.connectivity)
-
-
-class BatchObserver(Protocol):
-    """Another area following the ingest stream inside its transaction (commands: replies
-    move commands, reported state verifies them; alarms: faults and silences raise them).
-
-    Whatever fails there must not fail the batch: an observer runs its work as follow-up
-    stages (:func:`beffroi.telemetry.followup.run_stage`), each in a savepoint."""
-
-    async def observe(self, session: AsyncSession, seen: Seen, now: datetime) -> Observation:
-        """Act on what a batch brought, in the batch's transaction."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class _Reduced:
-    """A batch's readings, reduced once: every point, the newest value per key, and the
-    last time each device spoke."""
-
-    points: list[tuple[Any, ...]]
-    newest: dict[tuple[str, str], tuple[datetime, float | None, str | None]]
-    last_seen: dict[str, datetime]
-
-    @classmethod
-    def of(cls, readings: Sequence[Readings]) -> _Reduced:
-        points: list[tuple[Any, ...]] = []
-        newest: dict[tuple[str, str], tuple[datetime, float | None, str | None]] = {}
-        last_seen: dict[str, datetime] = {}
-        for reading in readings:
-            asset_id = reading.asset_id
-            for key, ts, value, text_value in reading.points:
-                points.append((asset_id, key, ts, value, text_value))
-                current = newest.get((asset_id, key))
-                if current is None or ts > current[0]:
-                    newest[(asset_id, key)] = (ts, value, text_value)
-                seen = last_seen.get(asset_id)
-                if seen is None or ts > seen:
-                    last_seen[asset_id] = ts
-        return cls(points, newest, last_seen)
-
-
-def _telemetry_events(rows: Iterable[tuple[Any, ...]]) -> list[DomainEvent]:
-    """One event per asset from changed (asset_id, key, ts, value, text) rows."""
-    changed: dict[str, dict[str, Value]] = defaultdict(dict)
-    stamps: dict[str, datetime] = {}
-    for asset_id, key, ts, value, text_value in rows:
-        changed[asset_id][key] = text_value if text_value is not None else value
-        stamps[asset_id] = max(ts, stamps.get(asset_id, ts))
-    return [TelemetryUpdated(a, stamps[a], values) for a, values in changed.items()]
-
-
-def _insert(dialect: str) -> Any:
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 class TelemetryStore:
@@ -197,13 +73,13 @@ class TelemetryStore:
             await self.partitions.ensure(self.db.engine, days)
         async with self.db.write() as session:
             if batch.readings:
-                reduced = _Reduced.of(batch.readings)
+                reduced = Reduced.of(batch.readings)
                 newest = reduced.newest
                 points = len(reduced.points)
                 if self.dialect == "postgresql":
                     events += await self._readings_pg(session, reduced, now)
                 else:
-                    events += await self._readings_sqlite(session, reduced, now)
+                    events += await sqlite_writer.write_readings(session, reduced, now)
             events += await self._statuses(session, batch.statuses)
             events += await self._events(session, batch.events, now)
             seen = Seen(
@@ -224,7 +100,7 @@ class TelemetryStore:
         return Written(points, events, refused)
 
     async def _readings_pg(
-        self, session: AsyncSession, reduced: _Reduced, now: datetime
+        self, session: AsyncSession, reduced: Reduced, now: datetime
     ) -> list[DomainEvent]:
         conn = await session.connection()
         # The driver is used directly below: SQLAlchemy must have opened the transaction
@@ -240,99 +116,11 @@ class TelemetryStore:
             now,
         )
         return [
-            *_telemetry_events(
+            *telemetry_events(
                 (r["asset_id"], r["key"], r["ts"], r["value"], r["text"]) for r in changed
             ),
             *(ConnectivityChanged(a, True, now, "telemetry") for a in online),
         ]
-
-    async def _readings_sqlite(
-        self, session: AsyncSession, reduced: _Reduced, now: datetime
-    ) -> list[DomainEvent]:
-        stmt = sqlite.insert(TelemetryPoint).on_conflict_do_nothing()
-        params = [dict(zip(POINT_COLUMNS, row, strict=True)) for row in reduced.points]
-        for start in range(0, len(params), 5000):
-            await session.execute(stmt, params[start : start + 5000])
-        events = await self._latest(session, reduced)
-        events += await self._seen(session, reduced.last_seen, now)
-        return events
-
-    async def _latest(self, session: AsyncSession, reduced: _Reduced) -> list[DomainEvent]:
-        params = [
-            {"asset_id": a, "key": k, "ts": ts, "value": v, "text": t}
-            for (a, k), (ts, v, t) in reduced.newest.items()
-        ]
-        table = LatestValue.__table__
-        upsert = sqlite.insert(LatestValue)
-        stmt = upsert.on_conflict_do_update(
-            index_elements=["asset_id", "key"],
-            set_={
-                "ts": upsert.excluded.ts,
-                "value": upsert.excluded.value,
-                "text": upsert.excluded.text,
-            },
-            # Latest is decided by the device's timestamp: a late, older reading loses.
-            where=table.c.ts < upsert.excluded.ts,
-        ).returning(table.c.asset_id, table.c.key, table.c.ts, table.c.value, table.c.text)
-        rows: list[tuple[Any, ...]] = []
-        for start in range(0, len(params), CHUNK):
-            result = await session.execute(stmt, params[start : start + CHUNK])
-            rows += [tuple(row) for row in result]
-        return _telemetry_events(rows)
-
-    async def _seen(
-        self, session: AsyncSession, last: dict[str, datetime], now: datetime
-    ) -> list[DomainEvent]:
-        """Record that devices spoke; a device that had gone silent is online again."""
-        ids = sorted(last)
-        known: dict[str, bool] = {}
-        for start in range(0, len(ids), CHUNK):
-            rows = await session.execute(
-                select(DeviceStatus.asset_id, DeviceStatus.online).where(
-                    DeviceStatus.asset_id.in_(ids[start : start + CHUNK])
-                )
-            )
-            known.update({row.asset_id: row.online for row in rows})
-        fresh = [a for a in ids if a not in known]
-        woke = [a for a in ids if known.get(a) is False]
-        if fresh:
-            stmt = sqlite.insert(DeviceStatus).on_conflict_do_nothing()
-            rows_in = [
-                {
-                    "asset_id": a,
-                    "online": True,
-                    "since": now,
-                    "reason": "telemetry",
-                    "last_seen_at": last[a],
-                }
-                for a in fresh
-            ]
-            for start in range(0, len(rows_in), CHUNK):
-                await session.execute(stmt, rows_in[start : start + CHUNK])
-        for start in range(0, len(woke), CHUNK):
-            await session.execute(
-                update(DeviceStatus)
-                .where(DeviceStatus.asset_id.in_(woke[start : start + CHUNK]))
-                .values(online=True, since=now, reason="telemetry")
-            )
-        seen = [a for a in ids if a in known]
-        if seen:
-            await self._touch(session, seen, last)
-        return [ConnectivityChanged(a, True, now, "telemetry") for a in [*fresh, *woke]]
-
-    async def _touch(
-        self, session: AsyncSession, ids: list[str], last: dict[str, datetime]
-    ) -> None:
-        table = Base.metadata.tables["device_status"]
-        stmt = (
-            update(table)
-            .where(table.c.asset_id == bindparam("b_asset"))
-            .where((table.c.last_seen_at.is_(None)) | (table.c.last_seen_at < bindparam("b_seen")))
-            .values(last_seen_at=bindparam("b_seen"))
-        )
-        params = [{"b_asset": a, "b_seen": last[a]} for a in ids]
-        for start in range(0, len(params), 5000):
-            await session.execute(stmt, params[start : start + 5000])
 
     async def _statuses(
         self, session: AsyncSession, statuses: Sequence[Status]
@@ -348,7 +136,7 @@ class TelemetryStore:
             )
         )
         before = {row.asset_id: row.online for row in rows}
-        stmt = _insert(self.dialect)(DeviceStatus)
+        stmt = dialect_insert(session, DeviceStatus)
         stmt = stmt.on_conflict_do_update(
             index_elements=["asset_id"],
             set_={
@@ -389,7 +177,7 @@ class TelemetryStore:
         if not events:
             return []
         stmt = (
-            _insert(self.dialect)(DeviceEvent)
+            dialect_insert(session, DeviceEvent)
             .on_conflict_do_nothing()
             .returning(DeviceEvent.asset_id, DeviceEvent.ts, DeviceEvent.code, DeviceEvent.active)
         )
@@ -424,11 +212,5 @@ class TelemetryStore:
         await session.execute(insert(RejectedMessage), samples)
         hour = now.replace(minute=0, second=0, microsecond=0)
         counts = Counter(r.reason.value for r in rejections)
-        stmt = _insert(self.dialect)(RejectionCount)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["reason", "hour"],
-            set_={"count": RejectionCount.__table__.c.count + stmt.excluded.count},
-        )
-        await session.execute(
-            stmt, [{"reason": k, "hour": hour, "count": v} for k, v in sorted(counts.items())]
-        )
+        rows = [{"reason": k, "hour": hour, "count": v} for k, v in sorted(counts.items())]
+        await upsert(session, RejectionCount, rows, keys=["reason", "hour"], add=["count"])
