@@ -6971,7 +6971,7 @@ export interface operations {
                 mine?: boolean;
                 /** @description Only work still to do */
                 open?: boolean;
-                cursor?: number | null;
+                cursor?: string | null;
                 limit?: number;
                 /** @description Statuses, comma-separated, of: new, assigned, in_progress, on_hold, resolved, closed, cancelled */
                 status?: string;
