@@ -23,7 +23,7 @@ from beffroi.assets import importing
 from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.catalogue import Domain
 from beffroi.commands import jobs, service
-from beffroi.commands.schemas import BatchCreate, CommandCreate, Target, TargetKind
+from beffroi.commands.schemas import BatchCreate, CommandCreate, IdsTarget
 from beffroi.core.audit import AuditEntry
 from beffroi.core.context import Context, Runtime
 from beffroi.core.principal import Role
@@ -679,6 +679,37 @@ async def test_group_commands_target_progress_cancel_retry_and_safety(
             await cabinet.close()
 
 
+@pytest.mark.parametrize(
+    ("target", "field", "message"),
+    [
+        ({"kind": "ids"}, "target.ids.asset_ids", "Field required"),
+        ({"kind": "group"}, "target.group.group_id", "Field required"),
+        ({"kind": "cabinet"}, "target.cabinet.cabinet_id", "Field required"),
+        ({"kind": "commune"}, "target.commune.commune", "Field required"),
+        ({"kind": "polygon"}, "target.polygon.polygon", "Field required"),
+        # A field of another kind would be silently ignored: it is refused instead.
+        (
+            {"kind": "commune", "commune": "talant", "cabinet_id": "LC-TAL-1"},
+            "target.commune.cabinet_id",
+            "Extra inputs are not permitted",
+        ),
+    ],
+)
+async def test_a_target_is_checked_against_the_shape_of_its_kind(
+    client: httpx.AsyncClient,
+    admin: Person,
+    target: dict[str, Any],
+    field: str,
+    message: str,
+) -> None:
+    """Each kind of target has its own shape in the API: a target missing the field its kind
+    needs (or holding another kind's) is a 422 naming it, before anything is looked up."""
+    body = {"type": "streetlight", "name": "dim", "params": {"level_pct": 30}, "target": target}
+    r = await client.post("/api/v1/command-batches", json=body, headers=admin.headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == [{"field": field, "message": message}]
+
+
 async def test_a_batch_above_the_configured_size_is_critical(
     runtime: Runtime, system: Context, tmp_path: Path
 ) -> None:
@@ -721,7 +752,7 @@ async def test_a_batch_above_the_configured_size_is_critical(
             type="streetlight",
             name="dim",
             params={"level_pct": 80},
-            target=Target(kind=TargetKind.IDS, asset_ids=lights),
+            target=IdsTarget(kind="ids", asset_ids=lights),
             reason="event",
         ),
     )

@@ -44,7 +44,13 @@ from beffroi.assets.schemas import AssetCreate
 from beffroi.catalogue import CATALOGUE, Domain
 from beffroi.commands import jobs
 from beffroi.commands import service as commands
-from beffroi.commands.schemas import BatchCreate, CommandCreate, Target, TargetKind
+from beffroi.commands.schemas import (
+    BatchCreate,
+    CommandCreate,
+    CommuneTarget,
+    IdsTarget,
+    Target,
+)
 from beffroi.core.context import Context
 from beffroi.core.principal import Role
 from beffroi.core.time import utcnow
@@ -303,8 +309,8 @@ async def seed_commands(system: Context, items: Sequence[AssetCreate]) -> dict[s
 
     why = {"reason": "fuzz"}
     dim = {"params": {"level_pct": 60}}
-    the_lights = Target(kind=TargetKind.IDS, asset_ids=lights)
-    the_bollard = Target(kind=TargetKind.IDS, asset_ids=[bollard])
+    the_lights = IdsTarget(kind="ids", asset_ids=lights)
+    the_bollard = IdsTarget(kind="ids", asset_ids=[bollard])
     out: dict[str, list[str]] = {
         # Critical, so awaiting approval.
         "command-approve": [await command("raise", bollard, **why) for _ in range(2)],
@@ -317,7 +323,7 @@ async def seed_commands(system: Context, items: Sequence[AssetCreate]) -> dict[s
             await batch(
                 "streetlight",
                 "switch",
-                Target(kind=TargetKind.COMMUNE, commune=light.commune),
+                CommuneTarget(kind="commune", commune=light.commune),
                 params={"on": False},
                 reason="fuzz",
             ),

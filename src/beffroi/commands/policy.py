@@ -7,12 +7,14 @@ leaves no trace but its audit entry.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from beffroi.catalogue import CATALOGUE, CommandSpec, EquipmentType, rights, schema_errors
 from beffroi.config import Settings
-from beffroi.core.errors import FieldError, InvalidInput, PermissionDenied
+from beffroi.core.errors import Conflict, FieldError, InvalidInput, PermissionDenied
 from beffroi.core.principal import Permission, Principal
+from beffroi.core.time import utcnow
 
 MAX_TIMEOUT_S = 3600
 MAX_EXPIRY_S = 7 * 24 * 3600
@@ -117,3 +119,20 @@ def may_approve(principal: Principal, requested_by_user_id: int | None, requeste
         raise PermissionDenied(
             "the four-eyes rule: a command is approved by someone else than its requester"
         )
+
+
+def require_in_time(deadline: datetime | None, what: str) -> None:
+    """An approval request past its deadline is neither approved nor refused any more."""
+    # The expiry job closes it soon; until then the request must not be approvable either.
+    if deadline is not None and deadline <= utcnow():
+        raise Conflict(f"the approval request of {what} expired", current_state="expired")
+
+
+def may_cancel(principal: Principal, asset_type: str, name: str) -> None:
+    """Whoever may send a command may cancel it; a supervisor may cancel any."""
+    if principal.can(Permission.COMMAND_APPROVE):
+        return
+    spec = CATALOGUE.get(asset_type)
+    command = spec.command(name) if spec else None
+    if spec is None or command is None or not rights.may_send(principal, spec, command):
+        raise PermissionDenied(f"{principal.name} may not cancel {name} commands")

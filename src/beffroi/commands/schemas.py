@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,29 +36,51 @@ class CommandCreate(_Timing):
     reason: Reason | None = None
 
 
-class TargetKind(StrEnum):
-    """How a group command chooses its targets."""
-
-    IDS = "ids"
-    GROUP = "group"
-    CABINET = "cabinet"
-    COMMUNE = "commune"
-    POLYGON = "polygon"
-    FILTER = "filter"
-
-
-class Target(BaseModel):
-    """The targets of a group command; the fields used depend on ``kind``."""
-
+class _Target(BaseModel):
+    # A field of another kind is refused rather than ignored: a caller naming a commune in
+    # a list of ids would otherwise command assets it did not mean to.
     model_config = ConfigDict(extra="forbid")
 
-    kind: TargetKind
-    asset_ids: list[AssetId] = Field(default_factory=list, max_length=200_000)
-    group_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    cabinet_id: AssetId | None = None
-    commune: str | None = Field(default=None, min_length=1, max_length=100)
-    polygon: PolygonGeometry | None = None
-    # kind = filter: the asset list's filters.
+
+class IdsTarget(_Target):
+    """The assets named one by one."""
+
+    kind: Literal["ids"]
+    asset_ids: list[AssetId] = Field(min_length=1, max_length=200_000)
+
+
+class GroupTarget(_Target):
+    """The members of a saved group."""
+
+    kind: Literal["group"]
+    group_id: int = Field(ge=1, le=2**31 - 1)
+
+
+class CabinetTarget(_Target):
+    """The lights a lighting cabinet feeds."""
+
+    kind: Literal["cabinet"]
+    cabinet_id: AssetId
+
+
+class CommuneTarget(_Target):
+    """Every asset of the type in one commune (code or name)."""
+
+    kind: Literal["commune"]
+    commune: str = Field(min_length=1, max_length=100)
+
+
+class PolygonTarget(_Target):
+    """Every asset of the type inside a polygon."""
+
+    kind: Literal["polygon"]
+    polygon: PolygonGeometry
+
+
+class FilterTarget(_Target):
+    """The asset list's filters; none means every asset of the type in scope."""
+
+    kind: Literal["filter"]
     communes: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
         default_factory=list, max_length=100
     )
@@ -67,6 +88,14 @@ class Target(BaseModel):
     parent_id: AssetId | None = None
     bbox: str | None = Field(default=None, max_length=200)
     q: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+# The targets of a group command: one shape per kind, chosen by ``kind``, so a target
+# missing what its kind needs is refused naming the field (``target.commune.commune``).
+Target = Annotated[
+    IdsTarget | GroupTarget | CabinetTarget | CommuneTarget | PolygonTarget | FilterTarget,
+    Field(discriminator="kind", description="The targets of a group command, one shape per kind"),
+]
 
 
 class BatchCreate(_Timing):

@@ -1,0 +1,250 @@
+"""Reading commands and group commands, within the caller's scope: one command with its
+transitions, lists of commands (all, an asset's, a batch's children), a batch's progress.
+
+A command out of scope is not found; a batch is shown whole or not at all, to whoever
+sees every commune it touches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beffroi.assets.service import get_asset
+from beffroi.commands.lifecycle import OPEN, BatchState, CommandState, Verification
+from beffroi.commands.models import Command, CommandBatch, CommandTransition
+from beffroi.commands.schemas import BatchOut, CommandDetail, CommandOut, CommandPage, TransitionOut
+from beffroi.communes.lookup import filter_codes
+from beffroi.core.context import Context
+from beffroi.core.errors import FieldError, InvalidInput, NotFound
+from beffroi.core.principal import Permission
+from beffroi.core.time import utcnow
+
+
+def to_out(row: Command) -> CommandOut:
+    """The API shape of a command row."""
+    return CommandOut(
+        id=row.id,
+        batch_id=row.batch_id,
+        asset_id=row.asset_id,
+        asset_type=row.asset_type,
+        commune=row.commune_code,
+        name=row.name,
+        params=row.params,
+        critical=row.critical,
+        reason=row.reason,
+        state=CommandState(row.state),
+        verification=Verification(row.verification),
+        attempts=row.attempts,
+        max_attempts=row.max_attempts,
+        timeout_s=row.timeout_s,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        approval_expires_at=row.approval_expires_at,
+        approved_by=row.approved_by,
+        expires_at=row.expires_at,
+        sent_at=row.sent_at,
+        replied_at=row.replied_at,
+        finished_at=row.finished_at,
+        verified_at=row.verified_at,
+        result=row.result,
+    )
+
+
+async def load(session: AsyncSession, ctx: Context, command_id: str, *, lock: bool) -> Command:
+    """One command in the caller's scope (locked for a change when ``lock``)."""
+    stmt = select(Command).where(Command.id == command_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    if row is None or not ctx.principal.sees(row.commune_code):
+        raise NotFound(f"command {command_id!r} not found")
+    return row
+
+
+def _creation(row: Command) -> TransitionOut:
+    """The ``created`` step, read from the command row."""
+    return TransitionOut(
+        state=CommandState.CREATED.value,
+        at=row.created_at,
+        actor=row.created_by,
+        actor_kind="user" if row.created_by_user_id is not None else "system",
+        detail=None,
+    )
+
+
+async def get_command(ctx: Context, command_id: str) -> CommandDetail:
+    """One command in scope, with its transitions."""
+    ctx.principal.require(Permission.COMMAND_READ)
+    async with ctx.db.read() as session:
+        row = await load(session, ctx, command_id, lock=False)
+        moves = (
+            await session.execute(
+                select(CommandTransition)
+                .where(CommandTransition.command_id == command_id)
+                .order_by(CommandTransition.id)
+            )
+        ).scalars()
+        transitions = [_creation(row)] + [
+            TransitionOut(
+                state=m.state, at=m.at, actor=m.actor, actor_kind=m.actor_kind, detail=m.detail
+            )
+            for m in moves
+        ]
+    return CommandDetail(**to_out(row).model_dump(), transitions=transitions)
+
+
+async def list_commands(
+    ctx: Context,
+    *,
+    asset_id: str | None = None,
+    batch_id: str | None = None,
+    states: Sequence[CommandState] = (),
+    name: str | None = None,
+    commune: str | None = None,
+    cursor: str | None = None,
+    limit: int = 100,
+) -> CommandPage:
+    """Commands in scope, newest first, filtered; cursor-paginated."""
+    ctx.principal.require(Permission.COMMAND_READ)
+    stmt = select(Command).where(ctx.principal.scope_clause(Command.commune_code))
+    if asset_id:
+        stmt = stmt.where(Command.asset_id == asset_id)
+    if batch_id:
+        stmt = stmt.where(Command.batch_id == batch_id)
+    if states:
+        stmt = stmt.where(Command.state.in_([s.value for s in states]))
+    if name:
+        stmt = stmt.where(Command.name == name)
+    if cursor:
+        at, last_id = _decode_cursor(cursor)
+        stmt = stmt.where(
+            or_(Command.created_at < at, and_(Command.created_at == at, Command.id < last_id))
+        )
+    stmt = stmt.order_by(Command.created_at.desc(), Command.id.desc()).limit(limit + 1)
+    async with ctx.db.read() as session:
+        if commune:
+            codes = await filter_codes(session, ctx.principal, [commune])
+            stmt = stmt.where(Command.commune_code.in_(codes))
+        rows = list((await session.execute(stmt)).scalars())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = f"{rows[-1].created_at.timestamp():.6f}~{rows[-1].id}"
+    return CommandPage(items=[to_out(r) for r in rows], next_cursor=next_cursor)
+
+
+async def asset_history(
+    ctx: Context, asset_id: str, *, cursor: str | None = None, limit: int = 100
+) -> CommandPage:
+    """The commands of one asset, newest first; an asset out of scope is not found, even
+    when it has no command."""
+    await get_asset(ctx, asset_id)
+    return await list_commands(ctx, asset_id=asset_id, cursor=cursor, limit=limit)
+
+
+async def batch_children(
+    ctx: Context,
+    batch_id: str,
+    *,
+    states: Sequence[CommandState] = (),
+    cursor: str | None = None,
+    limit: int = 100,
+) -> CommandPage:
+    """The children of a group command the caller may see whole, filtered by state."""
+    ctx.principal.require(Permission.COMMAND_READ)
+    async with ctx.db.read() as session:
+        await load_batch(session, ctx, batch_id, lock=False)
+    return await list_commands(ctx, batch_id=batch_id, states=states, cursor=cursor, limit=limit)
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    stamp, _, last_id = cursor.partition("~")
+    try:
+        at = datetime.fromtimestamp(float(stamp), tz=utcnow().tzinfo)
+    except (ValueError, OverflowError, OSError):
+        raise InvalidInput(FieldError("cursor", "not a cursor returned by this API")) from None
+    if not last_id.isalnum() or len(last_id) > 32:
+        raise InvalidInput(FieldError("cursor", "not a cursor returned by this API"))
+    return at, last_id
+
+
+# --- group commands ------------------------------------------------------------------------
+
+
+async def load_batch(
+    session: AsyncSession, ctx: Context, batch_id: str, *, lock: bool
+) -> CommandBatch:
+    """One group command the caller sees whole (locked for a change when ``lock``)."""
+    stmt = select(CommandBatch).where(CommandBatch.id == batch_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    batch = (await session.execute(stmt)).scalar_one_or_none()
+    # A batch is shown whole or not at all: to whoever sees every commune it touches.
+    if batch is None or not ctx.principal.covers(batch.communes):
+        raise NotFound(f"command batch {batch_id!r} not found")
+    return batch
+
+
+async def batch_out(session: AsyncSession, batch: CommandBatch) -> BatchOut:
+    """The API shape of a batch, with its progress: its children per state and per
+    verification outcome (``done`` once a running batch has no open child)."""
+    counts: dict[str, int] = {}
+    checks: dict[str, int] = {}
+    rows = await session.execute(
+        select(Command.state, Command.verification, func.count())
+        .where(Command.batch_id == batch.id)
+        .group_by(Command.state, Command.verification)
+    )
+    for state, verification, n in rows:
+        counts[state] = counts.get(state, 0) + n
+        checks[verification] = checks.get(verification, 0) + n
+    state = BatchState(batch.state)
+    if state is BatchState.RUNNING and not any(counts.get(s.value) for s in OPEN):
+        state = BatchState.DONE
+    return BatchOut(
+        id=batch.id,
+        name=batch.name,
+        type=batch.asset_type,
+        params=batch.params,
+        target=batch.target,
+        communes=batch.communes,
+        total=batch.total,
+        critical=batch.critical,
+        reason=batch.reason,
+        state=state,
+        created_at=batch.created_at,
+        created_by=batch.created_by,
+        approval_expires_at=batch.approval_expires_at,
+        decided_by=batch.decided_by,
+        decided_at=batch.decided_at,
+        retry_of=batch.retry_of,
+        counts=counts,
+        verification=checks,
+    )
+
+
+async def get_batch(ctx: Context, batch_id: str) -> BatchOut:
+    """A group command and its progress (children per state)."""
+    ctx.principal.require(Permission.COMMAND_READ)
+    async with ctx.db.read() as session:
+        return await batch_out(session, await load_batch(session, ctx, batch_id, lock=False))
+
+
+async def list_batches(ctx: Context, limit: int = 50) -> list[BatchOut]:
+    """The newest group commands the caller may see whole."""
+    ctx.principal.require(Permission.COMMAND_READ)
+    async with ctx.db.read() as session:
+        stmt = select(CommandBatch).order_by(CommandBatch.created_at.desc())
+        out: list[BatchOut] = []
+        result = await session.stream_scalars(stmt.execution_options(yield_per=200))
+        async for batch in result:
+            if ctx.principal.covers(batch.communes):
+                out.append(await batch_out(session, batch))
+                if len(out) >= limit:
+                    break
+        await result.close()
+    return out
