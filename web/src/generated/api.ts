@@ -2118,7 +2118,11 @@ export interface components {
             params?: {
                 [key: string]: unknown;
             };
-            target: components["schemas"]["Target"];
+            /**
+             * Target
+             * @description The targets of a group command, one shape per kind
+             */
+            target: components["schemas"]["IdsTarget"] | components["schemas"]["GroupTarget"] | components["schemas"]["CabinetTarget"] | components["schemas"]["CommuneTarget"] | components["schemas"]["PolygonTarget"] | components["schemas"]["FilterTarget"];
             /** Reason */
             reason?: string | null;
         };
@@ -2213,6 +2217,22 @@ export interface components {
          * @enum {string}
          */
         BucketSize: "1m" | "15m" | "1h" | "1d";
+        /**
+         * CabinetTarget
+         * @description The lights a lighting cabinet feeds.
+         */
+        CabinetTarget: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "cabinet";
+            /**
+             * Cabinet Id
+             * @description 1-64 of [A-Za-z0-9._-]
+             */
+            cabinet_id: string;
+        };
         /**
          * Category
          * @description The kind of field work.
@@ -2389,6 +2409,19 @@ export interface components {
             population: number;
         };
         /**
+         * CommuneTarget
+         * @description Every asset of the type in one commune (code or name).
+         */
+        CommuneTarget: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "commune";
+            /** Commune */
+            commune: string;
+        };
+        /**
          * ConsoleConfig
          * @description What the console needs to know of this installation.
          */
@@ -2512,6 +2545,27 @@ export interface components {
             description: string;
         };
         /**
+         * FilterTarget
+         * @description The asset list's filters; none means every asset of the type in scope.
+         */
+        FilterTarget: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "filter";
+            /** Communes */
+            communes?: string[];
+            /** Statuses */
+            statuses?: components["schemas"]["AssetStatus"][];
+            /** Parent Id */
+            parent_id?: string | null;
+            /** Bbox */
+            bbox?: string | null;
+            /** Q */
+            q?: string | null;
+        };
+        /**
          * GroupCreate
          * @description A new group: by list of asset ids, or every asset inside a polygon.
          */
@@ -2573,6 +2627,19 @@ export interface components {
             updated_at: string;
         };
         /**
+         * GroupTarget
+         * @description The members of a saved group.
+         */
+        GroupTarget: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "group";
+            /** Group Id */
+            group_id: number;
+        };
+        /**
          * GroupUpdate
          * @description Changes to a group.
          */
@@ -2591,6 +2658,19 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /**
+         * IdsTarget
+         * @description The assets named one by one.
+         */
+        IdsTarget: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "ids";
+            /** Asset Ids */
+            asset_ids: string[];
         };
         /**
          * ImportReport
@@ -3216,6 +3296,18 @@ export interface components {
             coordinates: unknown[];
         };
         /**
+         * PolygonTarget
+         * @description Every asset of the type inside a polygon.
+         */
+        PolygonTarget: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "polygon";
+            polygon: components["schemas"]["PolygonGeometry"];
+        };
+        /**
          * Priority
          * @description How urgent the work is; each priority has its service level (:mod:`.sla`).
          * @enum {string}
@@ -3743,38 +3835,6 @@ export interface components {
             /** Shelved */
             shelved: number;
         };
-        /**
-         * Target
-         * @description The targets of a group command; the fields used depend on ``kind``.
-         */
-        Target: {
-            kind: components["schemas"]["TargetKind"];
-            /** Asset Ids */
-            asset_ids?: string[];
-            /** Group Id */
-            group_id?: number | null;
-            /** Cabinet Id */
-            cabinet_id?: string | null;
-            /** Commune */
-            commune?: string | null;
-            polygon?: components["schemas"]["PolygonGeometry"] | null;
-            /** Communes */
-            communes?: string[];
-            /** Statuses */
-            statuses?: components["schemas"]["AssetStatus"][];
-            /** Parent Id */
-            parent_id?: string | null;
-            /** Bbox */
-            bbox?: string | null;
-            /** Q */
-            q?: string | null;
-        };
-        /**
-         * TargetKind
-         * @description How a group command chooses its targets.
-         * @enum {string}
-         */
-        TargetKind: "ids" | "group" | "cabinet" | "commune" | "polygon" | "filter";
         /**
          * TeamCreate
          * @description A new team. ``communes`` accepts commune codes or names.
