@@ -31,6 +31,7 @@ from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from beffroi import metrics
 from beffroi.broker.amqtt_fixes import FixedBroker
 from beffroi.config import Settings
+from beffroi.core.tasks import every
 from beffroi.db import Database
 from beffroi.devices import changes
 from beffroi.devices.acl import may_publish, may_receive, may_subscribe
@@ -290,13 +291,15 @@ class EmbeddedBroker:
                 await self._broker.evict(change.asset_id)
 
     async def _write_failures(self) -> None:
-        while not self._stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=FLUSH_S)
-            try:
-                await self.failures.flush(self.db)
-            except Exception:  # kept for the next flush
-                log.exception("writing refused logins failed")
+        # Every FLUSH_S, and once more when stopping: refusals of the last moments too.
+        await every(FLUSH_S, self._flush_failures, self._stop)
+        await self._flush_failures()
+
+    async def _flush_failures(self) -> None:
+        try:
+            await self.failures.flush(self.db)
+        except Exception:  # kept for the next flush
+            log.exception("writing refused logins failed")
 
     async def refresh(self) -> list[Change]:
         """Apply credential changes now (rather than at the next poll)."""
