@@ -9,13 +9,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    GetCoreSchemaHandler,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import core_schema
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,6 +34,7 @@ from pydantic_settings import (
 
 ENV_PREFIX = "BEFFROI_"
 DEFAULT_SECRET = "insecure-development-secret-change-me"
+DEFAULT_MQTT_PORT = 1883
 
 
 class Environment(StrEnum):
@@ -36,6 +46,52 @@ class Environment(StrEnum):
 
 class ConfigError(Exception):
     """A setting is missing or invalid; the message names each bad variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerUrl:
+    """Where an MQTT broker listens: ``mqtt://host[:port]`` (``tcp://`` is read too), the
+    port 1883 when not given. Read once, where it comes in (``BEFFROI_MQTT_URL``, a
+    ``--broker`` option), and passed on parsed: a bad one is refused there, naming it.
+
+    As a pydantic field it is validated from its text and written back as ``mqtt://…``.
+    """
+
+    host: str
+    port: int = DEFAULT_MQTT_PORT
+
+    @classmethod
+    def parse(cls, text: str) -> BrokerUrl:
+        """The URL in ``text``, or ValueError saying what is wrong with it (the caller
+        names the setting or option, and the text)."""
+        parts = urlsplit(text.strip())
+        if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
+            raise ValueError("must look like mqtt://host:port")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError("must look like mqtt://host:port, the port 0 to 65535") from None
+        return cls(parts.hostname, port or DEFAULT_MQTT_PORT)
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"mqtt://{host}:{self.port}"
+
+    @classmethod
+    def _validate(cls, value: object) -> BrokerUrl:
+        if isinstance(value, BrokerUrl):
+            return value
+        if isinstance(value, str):
+            return cls.parse(value)
+        raise ValueError("must look like mqtt://host:port")
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, _source: Any, _handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            cls._validate, serialization=core_schema.to_string_ser_schema()
+        )
 
 
 class Settings(BaseSettings):
@@ -73,8 +129,8 @@ class Settings(BaseSettings):
     page_size_max: int = Field(default=1000, ge=10, le=100_000)
 
     # Device gateway and MQTT
-    mqtt_url: str = Field(
-        default="",
+    mqtt_url: BrokerUrl | None = Field(
+        default=None,
         description="Broker URL (mqtt://host:port); empty means the embedded broker",
     )
     mqtt_root: str = Field(default="beffroi/v1", pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
@@ -241,12 +297,10 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
-    @field_validator("mqtt_url")
+    @field_validator("mqtt_url", mode="before")
     @classmethod
-    def _mqtt_scheme(cls, value: str) -> str:
-        if value and not value.startswith("mqtt://"):
-            raise ValueError(f"must look like mqtt://host:port (got {value!r})")
-        return value
+    def _embedded_when_empty(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("database_url")
     @classmethod
@@ -298,6 +352,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'beffroi.db').resolve()}"
+
+    @property
+    def broker_url(self) -> BrokerUrl:
+        """The broker the hub and the simulated devices use: ``BEFFROI_MQTT_URL``, else the
+        embedded one."""
+        return self.mqtt_url or BrokerUrl(self.broker_host, self.broker_port)
 
     @property
     def secure_cookies(self) -> bool:

@@ -24,6 +24,7 @@ from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.catalogue import Domain
 from beffroi.commands import jobs, service
 from beffroi.commands.schemas import BatchCreate, CommandCreate, Target, TargetKind
+from beffroi.config import BrokerUrl
 from beffroi.core.audit import AuditEntry
 from beffroi.core.context import Context, Runtime
 from beffroi.core.principal import Role
@@ -191,7 +192,9 @@ async def hub(
     async with broker(kind, runtime, system, tmp_path) as running:
         gateway = Gateway(
             runtime,
-            broker_address(runtime, running.url, running.version, embedded=kind == "embedded"),
+            broker_address(
+                runtime, BrokerUrl.parse(running.url), running.version, embedded=kind == "embedded"
+            ),
         )
         stop = asyncio.Event()
         task = asyncio.create_task(gateway.run(stop))

@@ -22,6 +22,7 @@ import aiomqtt
 import orjson
 import pytest
 
+from beffroi.config import BrokerUrl
 from beffroi.devices import topics
 from beffroi.devices.topics import Channel, Topic
 from beffroi.simulator import SimAsset, Simulator
@@ -109,7 +110,7 @@ def simulator(broker: Mosquitto, fleet: list[SimAsset]) -> Simulator:
     return Simulator(
         fleet,
         None,
-        broker.url,
+        BrokerUrl.parse(broker.url),
         root=ROOT,
         speed=600,
         seed=5,
@@ -225,10 +226,12 @@ CRASHING_SIMULATOR = textwrap.dedent(
     """
     import asyncio, sys
     from datetime import datetime, timezone
+    from beffroi.config import BrokerUrl
     from beffroi.simulator import SimAsset, Simulator
 
     camera = SimAsset("CAM-W1", "camera", None, {"presets": 0}, "dijon", 5.04, 47.32)
-    simulator = Simulator([camera], None, sys.argv[1], latitude=47.32, longitude=5.04, speed=60)
+    broker = BrokerUrl.parse(sys.argv[1])
+    simulator = Simulator([camera], None, broker, latitude=47.32, longitude=5.04, speed=60)
     asyncio.run(simulator.run(asyncio.Event()))
     """
 )

@@ -30,7 +30,7 @@ from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 
 from beffroi import metrics
 from beffroi.broker.amqtt_fixes import FixedBroker
-from beffroi.config import Settings
+from beffroi.config import BrokerUrl, Settings
 from beffroi.core.tasks import every
 from beffroi.db import Database
 from beffroi.devices import changes
@@ -239,11 +239,11 @@ class EmbeddedBroker:
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
-    def url(self) -> str:
-        """``mqtt://host:port`` of the running broker (the form of ``BEFFROI_MQTT_URL``)."""
+    def url(self) -> BrokerUrl:
+        """Where the running broker listens (``mqtt://host:port``)."""
         if self.port is None:
             raise RuntimeError("the embedded broker is not started")
-        return f"mqtt://{self.host}:{self.port}"
+        return BrokerUrl(self.host, self.port)
 
     def _config(self) -> dict[str, Any]:
         gatekeeper = Gatekeeper(

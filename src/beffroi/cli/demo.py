@@ -29,7 +29,7 @@ from beffroi.cli.db import upgrade_database
 from beffroi.cli.ports import port_taken, quiet_taken_port
 from beffroi.cli.serve import bind_socket, run_until_stopped, serve_app
 from beffroi.communes.service import list_communes
-from beffroi.config import Settings
+from beffroi.config import BrokerUrl, Settings
 from beffroi.core import process
 from beffroi.core.context import Context, Runtime, open_runtime
 from beffroi.core.principal import Role
@@ -160,7 +160,7 @@ async def start_broker(current: Settings, runtime: Runtime) -> EmbeddedBroker:
 
 
 def simulator_process(
-    settings_data: dict[str, Any], broker_url: str, secrets: dict[str, str]
+    settings_data: dict[str, Any], broker_url: BrokerUrl, secrets: dict[str, str]
 ) -> None:
     """Entry point of the demo's simulator process: the fleet, as its devices, in real time.
 
@@ -190,7 +190,7 @@ def simulator_process(
 
 
 def simulated_fleet(
-    current: Settings, broker_url: str, secrets: dict[str, str]
+    current: Settings, broker_url: BrokerUrl, secrets: dict[str, str]
 ) -> contextlib.AbstractContextManager[multiprocessing.process.BaseProcess]:
     """The simulator process, stopped (SIGTERM, then killed) and reaped on exit."""
     # Secrets travel in memory to the child, never through a file.

@@ -9,9 +9,10 @@ from typing import Annotated
 import typer
 
 from beffroi.cli import reach
-from beffroi.cli.common import out, settings
+from beffroi.cli.common import broker_option, out, settings
 from beffroi.cli.gateway_broker import embedded_broker, watch_broker
 from beffroi.cli.serve import bind_socket, serve_app
+from beffroi.config import BrokerUrl
 from beffroi.core import process
 from beffroi.core.context import open_runtime
 from beffroi.core.process import Process
@@ -23,7 +24,8 @@ from beffroi.web.app import create_app
 
 def gateway(
     broker: Annotated[
-        str | None, typer.Option(help="mqtt://host:port; default BEFFROI_MQTT_URL")
+        BrokerUrl | None,
+        typer.Option(parser=broker_option, help="mqtt://host:port; default BEFFROI_MQTT_URL"),
     ] = None,
     metrics_port: Annotated[
         int | None, typer.Option(help="Serve /metrics and /api/health on this port")

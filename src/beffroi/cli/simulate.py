@@ -14,8 +14,9 @@ from rich.markup import escape
 from rich.text import Text
 
 from beffroi.catalogue import CATALOGUE
-from beffroi.cli.common import console, out, run, settings
+from beffroi.cli.common import broker_option, console, out, run, settings
 from beffroi.communes.service import list_communes
+from beffroi.config import BrokerUrl
 from beffroi.core import process
 from beffroi.core.context import Context, Runtime
 from beffroi.core.process import Process
@@ -112,8 +113,11 @@ async def _run(simulator: Simulator, duration: float | None, stop: asyncio.Event
 
 def simulate(
     broker: Annotated[
-        str | None,
-        typer.Option(help="mqtt://host:port (default: BEFFROI_MQTT_URL, else the embedded one)"),
+        BrokerUrl | None,
+        typer.Option(
+            parser=broker_option,
+            help="mqtt://host:port (default: BEFFROI_MQTT_URL, else the embedded one)",
+        ),
     ] = None,
     credentials: Annotated[
         Path | None,
@@ -164,7 +168,7 @@ def simulate(
             f"unknown type(s) {', '.join(unknown)}; known: {', '.join(CATALOGUE)}",
             param_hint="--types",
         )
-    broker_url = broker or current.mqtt_url or f"mqtt://{current.broker_host}:{current.broker_port}"
+    broker_url = broker or current.broker_url
     secrets = read_credentials_csv(credentials) if credentials is not None else None
     begin = _start_time(start, current.timezone)
 

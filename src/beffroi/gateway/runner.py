@@ -13,6 +13,7 @@ from beffroi import metrics
 from beffroi.alarms.ingest import AlarmObserver
 from beffroi.commands.dispatcher import CommandDispatcher
 from beffroi.commands.tracker import CommandTracker
+from beffroi.config import BrokerUrl
 from beffroi.core.context import Runtime
 from beffroi.core.process import Process
 from beffroi.devices import topics
@@ -43,7 +44,7 @@ class Schedule:
 
 
 def broker_address(
-    runtime: Runtime, url: str | None = None, version: int = 5, *, embedded: bool = False
+    runtime: Runtime, url: BrokerUrl | None = None, version: int = 5, *, embedded: bool = False
 ) -> BrokerAddress:
     """The hub's address and identity on the configured (or given) broker.
 
@@ -52,7 +53,7 @@ def broker_address(
     """
     settings = runtime.settings
     return BrokerAddress.from_url(
-        url or settings.mqtt_url or f"mqtt://{settings.broker_host}:{settings.broker_port}",
+        url or settings.broker_url,
         settings.mqtt_username,
         settings.hub_mqtt_password,
         settings.mqtt_client_id,
