@@ -372,9 +372,8 @@ async def test_an_offline_device_gets_its_command_when_it_comes_back(
                 expires_in_s=5,
             )
         ).json()
-        await asyncio.sleep(1.0)
-        assert await h.state_is(waiting["id"], "queued")
         await wait_for(lambda: h.state_is(too_late["id"], "expired"), 15)
+        assert await h.state_is(waiting["id"], "queued"), "sent to a device that is offline"
         await light.connect()
         try:
             await light.online()
