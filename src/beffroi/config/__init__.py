@@ -9,22 +9,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (
-    Field,
-    GetCoreSchemaHandler,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from pydantic_core import core_schema
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -32,9 +23,11 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+# The type of the broker URL settings, where every caller finds the settings.
+from beffroi.config.broker_url import BrokerUrl as BrokerUrl
+
 ENV_PREFIX = "BEFFROI_"
 DEFAULT_SECRET = "insecure-development-secret-change-me"
-DEFAULT_MQTT_PORT = 1883
 
 
 class Environment(StrEnum):
@@ -46,52 +39,6 @@ class Environment(StrEnum):
 
 class ConfigError(Exception):
     """A setting is missing or invalid; the message names each bad variable."""
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerUrl:
-    """Where an MQTT broker listens: ``mqtt://host[:port]`` (``tcp://`` is read too), the
-    port 1883 when not given. Read once, where it comes in (``BEFFROI_MQTT_URL``, a
-    ``--broker`` option), and passed on parsed: a bad one is refused there, naming it.
-
-    As a pydantic field it is validated from its text and written back as ``mqtt://…``.
-    """
-
-    host: str
-    port: int = DEFAULT_MQTT_PORT
-
-    @classmethod
-    def parse(cls, text: str) -> BrokerUrl:
-        """The URL in ``text``, or ValueError saying what is wrong with it (the caller
-        names the setting or option, and the text)."""
-        parts = urlsplit(text.strip())
-        if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-            raise ValueError("must look like mqtt://host:port")
-        try:
-            port = parts.port
-        except ValueError:
-            raise ValueError("must look like mqtt://host:port, the port 0 to 65535") from None
-        return cls(parts.hostname, port or DEFAULT_MQTT_PORT)
-
-    def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"mqtt://{host}:{self.port}"
-
-    @classmethod
-    def _validate(cls, value: object) -> BrokerUrl:
-        if isinstance(value, BrokerUrl):
-            return value
-        if isinstance(value, str):
-            return cls.parse(value)
-        raise ValueError("must look like mqtt://host:port")
-
-    @classmethod
-    def __get_pydantic_core_schema__(
-        cls, _source: Any, _handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(
-            cls._validate, serialization=core_schema.to_string_ser_schema()
-        )
 
 
 class Settings(BaseSettings):
