@@ -72,7 +72,8 @@ from beffroi.cli.serve import bind_socket, serve_app
 from beffroi.commands.events import CommandChanged
 from beffroi.commands.lifecycle import FINAL, Verification
 from beffroi.communes.service import ensure_default_communes, list_communes
-from beffroi.config import Settings, load_settings
+from beffroi.config import BrokerUrl, Settings, load_settings
+from beffroi.core import process
 from beffroi.core.context import Runtime, open_runtime
 from beffroi.core.principal import Role
 from beffroi.devices import topics
@@ -124,7 +125,7 @@ def _ms(seconds: float) -> str:
 
 def simulator_main(
     settings_data: dict[str, Any],
-    broker_url: str,
+    broker_url: BrokerUrl,
     secrets: dict[str, str],
     leave_out: list[str],
     fault_rate: float,
@@ -138,11 +139,7 @@ def simulator_main(
     current = Settings(**settings_data)
     logs.configure("WARNING", current.log_format)
 
-    async def _main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
+    async def _main(stop: asyncio.Event) -> None:
         async with open_runtime(current) as runtime:
             ctx = runtime.system_context("bench-simulator")
             fleet = [a for a in await load_sim_assets(ctx) if a.id not in set(leave_out)]
@@ -171,7 +168,7 @@ def simulator_main(
             }
         )
 
-    asyncio.run(_main())
+    process.run(_main)
 
 
 def probe_device_main(
@@ -552,7 +549,7 @@ async def _wait_online(
 @contextlib.asynccontextmanager
 async def _broker(
     args: argparse.Namespace, runtime: Runtime, folder: Path
-) -> AsyncIterator[tuple[str, int, int, str, int]]:
+) -> AsyncIterator[tuple[str, int, int, BrokerUrl, int]]:
     """Mosquitto provisioned by Beffroi (password and ACL files), or the embedded broker;
     yields (host, the devices' port, the hub's port, the hub's url, the broker's pid)."""
     if args.broker == "embedded":
@@ -573,7 +570,8 @@ async def _broker(
         folder, password_file=passwords, acl_file=acl, extra_config=BROKER_TUNING
     )
     try:
-        yield mosquitto.host, mosquitto.port, mosquitto.hub_port, mosquitto.hub_url, mosquitto.pid
+        hub_url = BrokerUrl(mosquitto.host, mosquitto.hub_port)
+        yield mosquitto.host, mosquitto.port, mosquitto.hub_port, hub_url, mosquitto.pid
     finally:
         mosquitto.stop()
 
@@ -805,7 +803,7 @@ async def _drive(
     settings = hub.runtime.settings
     if PROBE not in secrets:
         raise RuntimeError(f"the fleet has no {PROBE} for the round trips: raise --scale")
-    broker_url = f"mqtt://{hub.broker_host}:{hub.broker_port}"
+    broker_url = BrokerUrl(hub.broker_host, hub.broker_port)
     print(
         f"[{backend}] connecting the simulated fleet ({assets:,} devices) and the scripted "
         f"device {PROBE} …",

@@ -41,6 +41,7 @@ import pytest
 
 from beffroi.assets import importing
 from beffroi.assets.schemas import AssetCreate, Point
+from beffroi.config import BrokerUrl
 from beffroi.devices.credentials import issue_credentials
 from beffroi.devices.mosquitto import Listener, render_broker_config
 from beffroi.devices.mosquitto_keeper import MosquittoKeeper
@@ -345,7 +346,8 @@ async def keeping(
     pid_file.write_text(f"{mosquitto.pid}\n")
     settings = runtime.settings.model_copy(
         update={
-            "mqtt_url": mosquitto.hub_url,
+            # model_copy does not validate: the parsed URL, as settings hold it.
+            "mqtt_url": BrokerUrl(mosquitto.host, mosquitto.hub_port),
             "mosquitto_password_file": passwords,
             "mosquitto_acl_file": acl,
             "mosquitto_pid_file": pid_file,

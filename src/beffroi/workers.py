@@ -5,12 +5,9 @@ command clock."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Sequence
-
 from beffroi.commands import jobs as command_jobs
 from beffroi.core.context import Runtime
+from beffroi.core.process import Process
 from beffroi.events import relay
 from beffroi.interventions import jobs as intervention_jobs
 from beffroi.notifications.worker import Notifier
@@ -20,32 +17,13 @@ from beffroi.notifications.worker import Notifier
 CLOCK_PERIOD_S = 5.0
 
 
-def start(
-    runtime: Runtime, stop: asyncio.Event, *, command_clock: bool
-) -> list[asyncio.Task[None]]:
-    """Start the background tasks; each returns once ``stop`` is set."""
-    tasks = [
-        asyncio.create_task(Notifier(runtime).run(stop), name="notifier"),
-        asyncio.create_task(intervention_jobs.run(runtime, stop), name="interventions"),
-        relay.start(runtime, stop),
-    ]
+def start(process: Process, runtime: Runtime, *, command_clock: bool) -> None:
+    """Start the background tasks in ``process``; each returns once it stops."""
+    process.start("notifier", Notifier(runtime).run(process.stop))
+    process.start("interventions", intervention_jobs.run(runtime, process.stop))
+    relay.start(process, runtime)
     if command_clock:
-        tasks.append(
-            asyncio.create_task(
-                command_jobs.run_clock(runtime.db, runtime.events, stop, CLOCK_PERIOD_S),
-                name="command-clock",
-            )
+        process.start(
+            "command-clock",
+            command_jobs.run_clock(runtime.db, runtime.events, process.stop, CLOCK_PERIOD_S),
         )
-    return tasks
-
-
-async def finish(tasks: Sequence[asyncio.Task[None]], timeout_s: float = 30.0) -> None:
-    """Wait for the tasks to return after ``stop``; cancel what is still running then."""
-    if not tasks:
-        return
-    _, pending = await asyncio.wait(tasks, timeout=timeout_s)
-    for task in pending:
-        task.cancel()
-    for task in pending:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -30,6 +30,7 @@ from beffroi.communes.service import list_communes
 from beffroi.console.static import STATIC_DIR
 from beffroi.core.context import Context, Runtime
 from beffroi.core.principal import Role
+from beffroi.core.process import Process
 from beffroi.devices.credentials import issue_credentials
 from beffroi.gateway.runner import Gateway, broker_address
 from beffroi.simulator import Simulator, city_centre, load_sim_assets
@@ -121,29 +122,34 @@ async def control_room(
     stop = asyncio.Event()
     async with start_embedded_broker(runtime) as broker:
         gateway = Gateway(runtime, broker_address(runtime, broker.url, embedded=True))
-        tasks = [asyncio.create_task(gateway.run(stop), name="gateway")]
+        latitude, longitude = city_centre(list(await list_communes(system)))
+        simulator = Simulator(
+            await load_sim_assets(system),
+            secrets,
+            broker.url,
+            root=runtime.settings.mqtt_root,
+            start=EVENING,
+            timestamps="wall",
+            fault_rate=0.0,
+            command_failure_rate=0.0,
+            latitude=latitude,
+            longitude=longitude,
+        )
+        sock = bind_socket("127.0.0.1", 0, fallback=False)
+        host, port = sock.getsockname()[:2]
+
+        async def room() -> None:
+            # The fixture's set-up and tear-down may run in different tasks: the
+            # process's task group lives in one task of its own.
+            async with Process(stop) as process:
+                process.start("gateway", gateway.run(stop))
+                await gateway.wait_connected(20)
+                process.start("simulator", simulator.run(stop))
+                process.start("api", serve_app(create_app(runtime), sock, stop))
+                workers.start(process, runtime, command_clock=False)
+
+        running = asyncio.create_task(room(), name="control-room")
         try:
-            await gateway.wait_connected(20)
-            latitude, longitude = city_centre(list(await list_communes(system)))
-            simulator = Simulator(
-                await load_sim_assets(system),
-                secrets,
-                broker.url,
-                root=runtime.settings.mqtt_root,
-                start=EVENING,
-                timestamps="wall",
-                fault_rate=0.0,
-                command_failure_rate=0.0,
-                latitude=latitude,
-                longitude=longitude,
-            )
-            tasks.append(asyncio.create_task(simulator.run(stop), name="simulator"))
-            sock = bind_socket("127.0.0.1", 0, fallback=False)
-            host, port = sock.getsockname()[:2]
-            tasks.append(
-                asyncio.create_task(serve_app(create_app(runtime), sock, stop), name="api")
-            )
-            tasks += workers.start(runtime, stop, command_clock=False)
             url = f"http://{host}:{port}"
             await _wait_up(url)
             yield ControlRoom(
@@ -151,9 +157,8 @@ async def control_room(
             )
         finally:
             stop.set()
-            await workers.finish(tasks)
-            with contextlib.suppress(NameError):
-                sock.close()
+            await running
+            sock.close()
 
 
 @pytest.fixture

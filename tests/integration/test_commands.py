@@ -24,6 +24,7 @@ from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.catalogue import Domain
 from beffroi.commands import jobs, service
 from beffroi.commands.schemas import BatchCreate, CommandCreate, IdsTarget
+from beffroi.config import BrokerUrl
 from beffroi.core.audit import AuditEntry
 from beffroi.core.context import Context, Runtime
 from beffroi.core.principal import Role
@@ -191,7 +192,9 @@ async def hub(
     async with broker(kind, runtime, system, tmp_path) as running:
         gateway = Gateway(
             runtime,
-            broker_address(runtime, running.url, running.version, embedded=kind == "embedded"),
+            broker_address(
+                runtime, BrokerUrl.parse(running.url), running.version, embedded=kind == "embedded"
+            ),
         )
         stop = asyncio.Event()
         task = asyncio.create_task(gateway.run(stop))
@@ -369,9 +372,8 @@ async def test_an_offline_device_gets_its_command_when_it_comes_back(
                 expires_in_s=5,
             )
         ).json()
-        await asyncio.sleep(1.0)
-        assert await h.state_is(waiting["id"], "queued")
         await wait_for(lambda: h.state_is(too_late["id"], "expired"), 15)
+        assert await h.state_is(waiting["id"], "queued"), "sent to a device that is offline"
         await light.connect()
         try:
             await light.online()

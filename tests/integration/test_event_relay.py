@@ -15,6 +15,7 @@ from beffroi.catalogue import Severity
 from beffroi.commands.events import CommandChanged
 from beffroi.commands.lifecycle import CommandState, Verification
 from beffroi.core.context import Runtime
+from beffroi.core.process import Process
 from beffroi.db import Database
 from beffroi.events import relay
 from beffroi.events.relay import PAYLOAD_MAX, EventRelay, decode, encode
@@ -101,8 +102,9 @@ async def test_two_processes_share_their_events(two: Two) -> None:
 async def test_a_single_process_database_needs_no_relay(runtime: Runtime) -> None:
     if runtime.db.is_postgres:
         pytest.skip("this is about SQLite")
-    task = relay.start(runtime, asyncio.Event())
-    await asyncio.wait_for(task, 1)  # returns at once
+    async with Process() as process:
+        task = relay.start(process, runtime)
+        await asyncio.wait_for(task, 1)  # returns at once
 
 
 async def test_a_relay_connects_again_when_its_connection_dies(two: Two) -> None:

@@ -36,6 +36,7 @@ from beffroi.commands.dispatcher import CommandDispatcher
 from beffroi.commands.models import Command
 from beffroi.commands.schemas import CommandCreate
 from beffroi.commands.tracker import CommandTracker
+from beffroi.config import BrokerUrl
 from beffroi.core.context import Context, Runtime
 from beffroi.core.events import DomainEvent, EventHub
 from beffroi.core.time import utcnow
@@ -130,7 +131,7 @@ async def gateway_ingest(runtime: Runtime, system: Context) -> AsyncIterator[Sit
     power, and a dim command sent to each light by the gateway's dispatcher."""
     await fleet(system)
     await rules.create_rule(system, threshold())
-    gateway = Gateway(runtime, broker_address(runtime, "mqtt://127.0.0.1:9"))
+    gateway = Gateway(runtime, broker_address(runtime, BrokerUrl("127.0.0.1", 9)))
     await gateway.directory.refresh(runtime.db)
     await gateway.rules.refresh(runtime.db)
     acks = Acks()

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from beffroi.assets import service as assets
 from beffroi.assets.schemas import AssetCreate, Point
+from beffroi.config import BrokerUrl
 from beffroi.core.context import Context, Runtime
 from beffroi.core.time import utcnow
 from beffroi.devices import changes
@@ -99,7 +100,9 @@ async def test_devices_to_database_through_a_real_broker(
     async with broker(kind, runtime, system, tmp_path) as running:
         gateway = Gateway(
             runtime,
-            broker_address(runtime, running.url, running.version, embedded=kind == "embedded"),
+            broker_address(
+                runtime, BrokerUrl.parse(running.url), running.version, embedded=kind == "embedded"
+            ),
             schedule=Schedule(),
         )
         updates = runtime.events.subscribe(TelemetryUpdated)
@@ -159,7 +162,9 @@ async def test_a_gateway_speaks_for_its_children_in_bulk(
     async with broker(kind, runtime, system, tmp_path) as running:
         gateway = Gateway(
             runtime,
-            broker_address(runtime, running.url, running.version, embedded=kind == "embedded"),
+            broker_address(
+                runtime, BrokerUrl.parse(running.url), running.version, embedded=kind == "embedded"
+            ),
             schedule=Schedule(),
         )
         stop = asyncio.Event()
@@ -223,7 +228,9 @@ async def test_a_device_registered_a_moment_ago_is_heard_at_once(
     async with broker(kind, runtime, system, tmp_path) as running:
         gateway = Gateway(
             runtime,
-            broker_address(runtime, running.url, running.version, embedded=kind == "embedded"),
+            broker_address(
+                runtime, BrokerUrl.parse(running.url), running.version, embedded=kind == "embedded"
+            ),
             schedule=Schedule(),
         )
         stop = asyncio.Event()
@@ -277,7 +284,11 @@ async def test_two_gateways_share_the_load_on_mosquitto(
                 update={"mqtt_shared_group": "beffroi", "mqtt_client_id": f"gateway-{n}"}
             )
             shared = Runtime(settings, runtime.db, runtime.events)
-            workers.append(Gateway(shared, broker_address(shared, running.url, running.version)))
+            workers.append(
+                Gateway(
+                    shared, broker_address(shared, BrokerUrl.parse(running.url), running.version)
+                )
+            )
         stop = asyncio.Event()
         tasks = [asyncio.create_task(w.run(stop)) for w in workers]
         try:

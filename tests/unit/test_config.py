@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from beffroi.config import DEFAULT_SECRET, ConfigError, Environment, load_settings
+from beffroi.config import (
+    DEFAULT_SECRET,
+    BrokerUrl,
+    ConfigError,
+    Environment,
+    Settings,
+    load_settings,
+)
 
 
 def test_defaults_are_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -27,6 +34,9 @@ def test_defaults_are_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
         ("BEFFROI_TIMEZONE", "Mars/Olympus", "unknown time zone"),
         ("BEFFROI_DATABASE_URL", "mysql://x", "BEFFROI_DATABASE_URL"),
         ("BEFFROI_LOG_FORMAT", "xml", "BEFFROI_LOG_FORMAT"),
+        ("BEFFROI_MQTT_URL", "http://broker:1883", "BEFFROI_MQTT_URL: must look like mqtt://"),
+        ("BEFFROI_MQTT_URL", "mqtt://", "BEFFROI_MQTT_URL: must look like mqtt://"),
+        ("BEFFROI_MQTT_URL", "mqtt://broker:99999", "BEFFROI_MQTT_URL: .* port 0 to 65535"),
     ],
 )
 def test_bad_values_name_the_variable(
@@ -75,3 +85,37 @@ def test_cli_exits_2_with_the_message() -> None:
     )
     assert result.returncode == 2
     assert "BEFFROI_PORT" in result.stderr
+
+
+def test_the_broker_url_is_read_once_and_passed_on_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BEFFROI_MQTT_URL", "")
+    embedded = load_settings(broker_host="10.0.0.2", broker_port=1884)
+    assert embedded.mqtt_url is None, "empty means the embedded broker"
+    assert embedded.broker_url == BrokerUrl("10.0.0.2", 1884)
+    monkeypatch.setenv("BEFFROI_MQTT_URL", "mqtt://broker.example")
+    external = load_settings()
+    assert external.mqtt_url == BrokerUrl("broker.example", 1883)
+    assert external.broker_url == external.mqtt_url
+    # Settings cross to a child process as their dump: the URL survives it.
+    assert external.model_dump(mode="json")["mqtt_url"] == "mqtt://broker.example:1883"
+    assert Settings(**external.model_dump()).mqtt_url == external.mqtt_url
+    assert str(BrokerUrl.parse("tcp://[::1]:1990")) == "mqtt://[::1]:1990"
+
+
+@pytest.mark.parametrize("command", ["gateway", "simulate"])
+def test_a_bad_broker_option_is_refused_naming_it(command: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "beffroi", command, "--anonymous", "--broker", "broker:1883"]
+        if command == "simulate"
+        else [sys.executable, "-m", "beffroi", command, "--broker", "broker:1883"],
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--broker" in result.stderr
+    assert "must look like mqtt://host:port (got 'broker:1883')" in result.stderr

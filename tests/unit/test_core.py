@@ -1,8 +1,10 @@
-"""The core's use-case helper and periodic loop."""
+"""The core's use-case helper, periodic loop and process wiring."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,8 @@ from beffroi.core.audit import AuditEntry
 from beffroi.core.context import Runtime
 from beffroi.core.errors import Conflict
 from beffroi.core.events import DomainEvent
+from beffroi.core.process import Process
+from beffroi.core.process import run as process_run
 from beffroi.core.tasks import every
 from beffroi.core.usecase import change
 from beffroi.db import Database
@@ -97,3 +101,86 @@ async def test_every_runs_survives_failures_and_stops_at_once() -> None:
     late.set()
     await asyncio.wait_for(task, 1)  # stopping interrupts the wait
     assert runs == 4
+
+
+async def test_a_process_stops_cleanly_and_fails_with_its_task_s_error() -> None:
+    stopped_cleanly: list[str] = []
+
+    async def until_stopped(name: str, stop: asyncio.Event) -> None:
+        await stop.wait()
+        stopped_cleanly.append(name)
+
+    async def fails() -> None:
+        await asyncio.sleep(0)
+        raise LookupError("the broker is gone")
+
+    async def three(stop: asyncio.Event) -> None:
+        async with Process(stop) as process:
+            process.start("a", until_stopped("a", stop))
+            process.start("b", until_stopped("b", stop))
+            process.start("fails", fails())
+
+    stop = asyncio.Event()
+    with pytest.raises(LookupError, match="the broker is gone"):  # itself, not a group
+        await three(stop)
+    assert stop.is_set()
+    assert sorted(stopped_cleanly) == ["a", "b"], "the others were cancelled, not stopped"
+
+
+async def test_an_essential_task_ending_stops_the_process() -> None:
+    runs = 0
+
+    async def job() -> None:
+        nonlocal runs
+        runs += 1
+
+    async with Process() as process:
+        process.every("job", 0.01, job, at_once=True)
+        process.start("api", asyncio.sleep(0.05), essential=True)
+        process.start("plain", asyncio.sleep(0))  # ending stops nothing
+    assert process.stop.is_set()
+    assert runs >= 1
+
+
+async def test_a_process_cancels_what_does_not_stop_in_time() -> None:
+    cancelled = asyncio.Event()
+
+    async def deaf() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    stop = asyncio.Event()
+    async with asyncio.timeout(5), Process(stop, grace_s=0.05) as process:
+        process.start("deaf", deaf())
+        stop.set()
+    assert cancelled.is_set()
+
+
+async def test_a_failing_block_stops_the_tasks_and_raises_its_own_error() -> None:
+    started: list[asyncio.Task[None]] = []
+
+    async def fails(stop: asyncio.Event) -> None:
+        async with Process(stop) as process:
+            started.append(process.start("waits", stop.wait()))
+            raise TimeoutError
+
+    stop = asyncio.Event()
+    with pytest.raises(TimeoutError):
+        await fails(stop)
+    assert stop.is_set()
+    assert started[0].done()
+    assert not started[0].cancelled(), "the task was cancelled, not stopped"
+
+
+def test_run_turns_a_signal_into_a_clean_stop() -> None:
+    async def main(stop: asyncio.Event) -> str:
+        asyncio.get_running_loop().call_soon(os.kill, os.getpid(), signal.SIGTERM)
+        await asyncio.wait_for(stop.wait(), 5)
+        return "stopped"
+
+    assert process_run(main) == "stopped"
+    # The handler is gone with the loop: the default one is back.
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL

@@ -50,17 +50,6 @@ class Hole:
         return cls(int(str(first)), int(str(last)), datetime.fromisoformat(str(since)))
 
 
-def _ranges(ids: list[int]) -> list[tuple[int, int]]:
-    """Sorted distinct ids as inclusive ranges."""
-    out: list[tuple[int, int]] = []
-    for i in ids:
-        if out and i == out[-1][1] + 1:
-            out[-1] = (out[-1][0], i)
-        else:
-            out.append((i, i))
-    return out
-
-
 def _minus(first: int, last: int, seen: list[int]) -> list[tuple[int, int]]:
     """The range ``first..last`` without the ids of ``seen`` (sorted)."""
     out: list[tuple[int, int]] = []

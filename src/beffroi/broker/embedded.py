@@ -30,7 +30,8 @@ from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 
 from beffroi import metrics
 from beffroi.broker.amqtt_fixes import FixedBroker
-from beffroi.config import Settings
+from beffroi.config import BrokerUrl, Settings
+from beffroi.core.tasks import every
 from beffroi.db import Database
 from beffroi.devices import changes
 from beffroi.devices.acl import may_publish, may_receive, may_subscribe
@@ -238,11 +239,11 @@ class EmbeddedBroker:
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
-    def url(self) -> str:
-        """``mqtt://host:port`` of the running broker (the form of ``BEFFROI_MQTT_URL``)."""
+    def url(self) -> BrokerUrl:
+        """Where the running broker listens (``mqtt://host:port``)."""
         if self.port is None:
             raise RuntimeError("the embedded broker is not started")
-        return f"mqtt://{self.host}:{self.port}"
+        return BrokerUrl(self.host, self.port)
 
     def _config(self) -> dict[str, Any]:
         gatekeeper = Gatekeeper(
@@ -290,13 +291,15 @@ class EmbeddedBroker:
                 await self._broker.evict(change.asset_id)
 
     async def _write_failures(self) -> None:
-        while not self._stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=FLUSH_S)
-            try:
-                await self.failures.flush(self.db)
-            except Exception:  # kept for the next flush
-                log.exception("writing refused logins failed")
+        # Every FLUSH_S, and once more when stopping: refusals of the last moments too.
+        await every(FLUSH_S, self._flush_failures, self._stop)
+        await self._flush_failures()
+
+    async def _flush_failures(self) -> None:
+        try:
+            await self.failures.flush(self.db)
+        except Exception:  # kept for the next flush
+            log.exception("writing refused logins failed")
 
     async def refresh(self) -> list[Change]:
         """Apply credential changes now (rather than at the next poll)."""

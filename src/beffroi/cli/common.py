@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from beffroi import collector, logs
 from beffroi.cli import reach
 from beffroi.cli.ports import PortTaken
-from beffroi.config import ConfigError, Settings, get_settings
+from beffroi.config import BrokerUrl, ConfigError, Settings, get_settings
 from beffroi.core.context import Context, Runtime, open_runtime
 from beffroi.core.errors import BeffroiError, InvalidInput
 
@@ -37,6 +37,14 @@ def settings() -> Settings:
         raise typer.Exit(2) from None
     logs.configure(current.log_level, current.log_format)
     return current
+
+
+def broker_option(text: str) -> BrokerUrl:
+    """A ``--broker`` value, parsed; a bad one is a usage error naming the option."""
+    try:
+        return BrokerUrl.parse(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{exc} (got {text!r})") from None
 
 
 @asynccontextmanager

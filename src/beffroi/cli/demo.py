@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
-import signal
 import socket
 from typing import Annotated, Any
 
@@ -30,9 +29,11 @@ from beffroi.cli.db import upgrade_database
 from beffroi.cli.ports import port_taken, quiet_taken_port
 from beffroi.cli.serve import bind_socket, run_until_stopped, serve_app
 from beffroi.communes.service import list_communes
-from beffroi.config import Settings
+from beffroi.config import BrokerUrl, Settings
+from beffroi.core import process
 from beffroi.core.context import Context, Runtime, open_runtime
 from beffroi.core.principal import Role
+from beffroi.core.process import Process
 from beffroi.devices.credentials import issue_credentials
 from beffroi.gateway.runner import Gateway, broker_address
 from beffroi.interventions import policies, teams
@@ -159,7 +160,7 @@ async def start_broker(current: Settings, runtime: Runtime) -> EmbeddedBroker:
 
 
 def simulator_process(
-    settings_data: dict[str, Any], broker_url: str, secrets: dict[str, str]
+    settings_data: dict[str, Any], broker_url: BrokerUrl, secrets: dict[str, str]
 ) -> None:
     """Entry point of the demo's simulator process: the fleet, as its devices, in real time.
 
@@ -168,12 +169,8 @@ def simulator_process(
     """
     current = Settings(**settings_data)
     logs.configure("WARNING", current.log_format)
-    stop = asyncio.Event()
 
-    async def _main() -> None:
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
+    async def _main(stop: asyncio.Event) -> None:
         async with open_runtime(current) as runtime:
             ctx = runtime.system_context("demo-simulator")
             fleet = await load_sim_assets(ctx)
@@ -189,11 +186,11 @@ def simulator_process(
         )
         await simulator.run(stop)
 
-    asyncio.run(_main())
+    process.run(_main)
 
 
 def simulated_fleet(
-    current: Settings, broker_url: str, secrets: dict[str, str]
+    current: Settings, broker_url: BrokerUrl, secrets: dict[str, str]
 ) -> contextlib.AbstractContextManager[multiprocessing.process.BaseProcess]:
     """The simulator process, stopped (SIGTERM, then killed) and reaped on exit."""
     # Secrets travel in memory to the child, never through a file.
@@ -224,27 +221,19 @@ async def run_demo(current: Settings, sock: socket.socket, stop: asyncio.Event) 
         stack.push_async_callback(broker.stop)
         out.print(f"embedded MQTT broker on [bold]{broker.url}[/bold]")
         gateway = Gateway(runtime, broker_address(runtime, broker.url, embedded=True))
-        tasks = [asyncio.create_task(gateway.run(stop), name="gateway")]
-        await gateway.wait_connected()
-        stack.enter_context(simulated_fleet(current, broker.url, secrets))
-        out.print("simulating the Dijon fleet in real time (its own process)")
-        tasks.append(asyncio.create_task(_serve(runtime, sock, stop), name="api"))
-        # The gateway in this process keeps the command clock.
-        tasks += workers.start(runtime, stop, command_clock=False)
-        try:
-            await asyncio.gather(*tasks)
-        finally:
-            stop.set()
-            await asyncio.wait(tasks, timeout=30)
-
-
-async def _serve(runtime: Runtime, sock: socket.socket, stop: asyncio.Event) -> None:
-    host, port = sock.getsockname()[:2]
-    out.print(f"Beffroi is serving on [bold]http://{host}:{port}[/bold]  (API docs: /api/docs)")
-    try:
-        await serve_app(create_app(runtime), sock, stop)
-    finally:
-        stop.set()  # the API stopping (Ctrl-C) stops everything
+        async with Process(stop) as demo:
+            demo.start("gateway", gateway.run(stop))
+            await gateway.wait_connected()
+            stack.enter_context(simulated_fleet(current, broker.url, secrets))
+            out.print("simulating the Dijon fleet in real time (its own process)")
+            host, port = sock.getsockname()[:2]
+            out.print(
+                f"Beffroi is serving on [bold]http://{host}:{port}[/bold]  (API docs: /api/docs)"
+            )
+            # The API stopping (Ctrl-C) stops everything.
+            demo.start("api", serve_app(create_app(runtime), sock, stop), essential=True)
+            # The gateway in this process keeps the command clock.
+            workers.start(demo, runtime, command_clock=False)
 
 
 def demo(

@@ -15,8 +15,8 @@ from typing import Annotated, TextIO
 import typer
 
 from beffroi.cli.common import console, out, progress_bar, run
-from beffroi.cli.serve import stop_on_signals
 from beffroi.core.context import Context, Runtime
+from beffroi.core.process import stop_on_signals
 from beffroi.devices import changes, credentials
 from beffroi.devices.changes import Applied
 from beffroi.devices.mosquitto import Listener, ListenerFile, MosquittoFiles, write_mosquitto_files
@@ -170,11 +170,10 @@ def mosquitto_sync() -> None:
                 "set BEFFROI_MOSQUITTO_PASSWORD_FILE, BEFFROI_MOSQUITTO_ACL_FILE and "
                 "BEFFROI_MOSQUITTO_PID_FILE (or BEFFROI_MOSQUITTO_RELOAD_COMMAND)"
             )
-        stop = asyncio.Event()
-        stop_on_signals(stop)
-        keeper = MosquittoKeeper(runtime.settings, runtime.db)
-        await keeper.start()
-        out.print(f"keeping {keeper.password_file} and {keeper.acl_file} in step")
-        await keeper.run(stop)
+        with stop_on_signals(asyncio.Event()) as stop:
+            keeper = MosquittoKeeper(runtime.settings, runtime.db)
+            await keeper.start()
+            out.print(f"keeping {keeper.password_file} and {keeper.acl_file} in step")
+            await keeper.run(stop)
 
     run(_job)

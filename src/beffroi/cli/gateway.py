@@ -9,10 +9,13 @@ from typing import Annotated
 import typer
 
 from beffroi.cli import reach
-from beffroi.cli.common import out, settings
+from beffroi.cli.common import broker_option, out, settings
 from beffroi.cli.gateway_broker import embedded_broker, watch_broker
-from beffroi.cli.serve import bind_socket, serve_app, stop_on_signals
+from beffroi.cli.serve import bind_socket, serve_app
+from beffroi.config import BrokerUrl
+from beffroi.core import process
 from beffroi.core.context import open_runtime
+from beffroi.core.process import Process
 from beffroi.devices.mosquitto_keeper import MosquittoKeeper
 from beffroi.events import relay
 from beffroi.gateway.runner import Gateway, broker_address
@@ -21,7 +24,8 @@ from beffroi.web.app import create_app
 
 def gateway(
     broker: Annotated[
-        str | None, typer.Option(help="mqtt://host:port; default BEFFROI_MQTT_URL")
+        BrokerUrl | None,
+        typer.Option(parser=broker_option, help="mqtt://host:port; default BEFFROI_MQTT_URL"),
     ] = None,
     metrics_port: Annotated[
         int | None, typer.Option(help="Serve /metrics and /api/health on this port")
@@ -44,9 +48,7 @@ def gateway(
         else None
     )
 
-    async def _main() -> None:
-        stop = asyncio.Event()
-        stop_on_signals(stop)
+    async def _main(stop: asyncio.Event) -> None:
         async with open_runtime(current) as runtime, contextlib.AsyncExitStack() as stack:
             await reach.require_ready(runtime)
             version = 5 if current.mqtt_protocol == "5" else 4
@@ -57,21 +59,22 @@ def gateway(
                 out.print(f"embedded MQTT broker on [bold]{target}[/bold]")
             address = broker_address(runtime, target, version, embedded=not url)
             worker = Gateway(runtime, address)
-            # What the gateway publishes reaches the API processes' hubs (PostgreSQL).
-            tasks = [asyncio.create_task(worker.run(stop)), relay.start(runtime, stop)]
-            if current.keeps_mosquitto:
-                keeper = MosquittoKeeper(current, runtime.db)
-                await keeper.start()
-                tasks.append(asyncio.create_task(keeper.run(stop)))
-                out.print(f"keeping Mosquitto's {keeper.password_file} in step")
-            if sock is not None:
-                app = create_app(runtime, operations_only=True)
-                tasks.append(asyncio.create_task(serve_app(app, sock, stop)))
-            out.print(f"gateway ingesting from {target}")
-            tasks.append(
-                asyncio.create_task(watch_broker(worker, address.host, address.port, stop))
-            )
-            await asyncio.gather(*tasks)
+            async with Process(stop) as gatewaying:
+                gatewaying.start("gateway", worker.run(stop))
+                # What the gateway publishes reaches the API processes' hubs (PostgreSQL).
+                relay.start(gatewaying, runtime)
+                if current.keeps_mosquitto:
+                    keeper = MosquittoKeeper(current, runtime.db)
+                    await keeper.start()
+                    gatewaying.start("mosquitto-keeper", keeper.run(stop))
+                    out.print(f"keeping Mosquitto's {keeper.password_file} in step")
+                if sock is not None:
+                    app = create_app(runtime, operations_only=True)
+                    gatewaying.start("operations-api", serve_app(app, sock, stop))
+                out.print(f"gateway ingesting from {target}")
+                gatewaying.start(
+                    "broker-watch", watch_broker(worker, address.host, address.port, stop)
+                )
         out.print("gateway stopped")
 
-    asyncio.run(_main())
+    process.run(_main)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import signal
 import socket
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
@@ -17,6 +16,7 @@ from fastapi import FastAPI
 from beffroi import workers
 from beffroi.cli.common import console, out, ready_runtime, settings
 from beffroi.cli.ports import PortTaken
+from beffroi.core import process
 from beffroi.web.app import create_app
 
 
@@ -53,22 +53,9 @@ def bind_socket(
     return sock
 
 
-def stop_on_signals(stop: asyncio.Event) -> None:
-    """Ctrl-C and SIGTERM ask for a clean stop: every part finishes what it holds."""
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-
-
 def run_until_stopped(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
     """Run ``main(stop)`` until Ctrl-C or SIGTERM sets ``stop``; stopping is not a failure."""
-
-    async def _main() -> None:
-        stop = asyncio.Event()
-        stop_on_signals(stop)
-        await main(stop)
-
-    asyncio.run(_main())
+    process.run(main)
     out.print("Beffroi stopped")
 
 
@@ -106,14 +93,11 @@ def serve(
     sock = bind_socket(host or current.host, current.port if port is None else port, fallback=False)
 
     async def _main(stop: asyncio.Event) -> None:
-        async with ready_runtime(current) as runtime:
+        async with ready_runtime(current) as runtime, process.Process(stop) as serving:
             host, port = sock.getsockname()[:2]
             out.print(f"Beffroi is serving on [bold]http://{host}:{port}[/bold]  (docs: /api/docs)")
-            background = workers.start(runtime, stop, command_clock=True)
-            try:
-                await serve_app(create_app(runtime), sock, stop)
-            finally:
-                stop.set()
-                await workers.finish(background)
+            workers.start(serving, runtime, command_clock=True)
+            # The API stopping (Ctrl-C, or failing to start) stops the workers.
+            serving.start("api", serve_app(create_app(runtime), sock, stop), essential=True)
 
     run_until_stopped(_main)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
@@ -16,9 +14,12 @@ from rich.markup import escape
 from rich.text import Text
 
 from beffroi.catalogue import CATALOGUE
-from beffroi.cli.common import console, out, run, settings
+from beffroi.cli.common import broker_option, console, out, run, settings
 from beffroi.communes.service import list_communes
+from beffroi.config import BrokerUrl
+from beffroi.core import process
 from beffroi.core.context import Context, Runtime
+from beffroi.core.process import Process
 from beffroi.simulator import SimAsset, Simulator, city_centre, load_sim_assets
 from beffroi.simulator.credentials import read_credentials_csv
 
@@ -74,46 +75,49 @@ def _summary(simulator: Simulator, elapsed_s: float, rate: float) -> str:
     return line
 
 
-@contextlib.contextmanager
-def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        yield
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+class _Progress:
+    """The summary line, shown again every few seconds (in place on a terminal)."""
+
+    def __init__(self, simulator: Simulator, live: Live | None) -> None:
+        self.simulator = simulator
+        self.live = live
+        self.began = self.last_time = asyncio.get_running_loop().time()
+        self.last_count = 0
+
+    async def show(self) -> None:
+        """Say the summary line, with the publishing rate since the last one."""
+        now, count = asyncio.get_running_loop().time(), self.simulator.messages_published
+        rate = (count - self.last_count) / (now - self.last_time)
+        line = _summary(self.simulator, now - self.began, rate)
+        self.last_count, self.last_time = count, now
+        if self.live is not None:
+            self.live.update(Text.from_markup(line), refresh=True)
+        else:
+            out.print(line, soft_wrap=True)
 
 
-async def _run(simulator: Simulator, duration: float | None) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
+async def _run(simulator: Simulator, duration: float | None, stop: asyncio.Event) -> None:
     if duration is not None:
-        loop.call_later(duration, stop.set)
-    began = loop.time()
-    with _stop_on_signals(stop):
-        task = asyncio.create_task(simulator.run(stop))
-        live = Live(console=out, auto_refresh=False) if out.is_terminal else None
-        every = SUMMARY_EVERY_S if live else PLAIN_SUMMARY_EVERY_S
-        last_count, last_time = 0, began
-        with live or contextlib.nullcontext():
-            while not task.done():
-                await asyncio.wait({task}, timeout=every)
-                now, count = loop.time(), simulator.messages_published
-                line = _summary(simulator, now - began, (count - last_count) / (now - last_time))
-                last_count, last_time = count, now
-                if live is not None:
-                    live.update(Text.from_markup(line), refresh=True)
-                else:
-                    out.print(line, soft_wrap=True)
-        await task
+        asyncio.get_running_loop().call_later(duration, stop.set)
+    live = Live(console=out, auto_refresh=False) if out.is_terminal else None
+    progress = _Progress(simulator, live)
+    with live or contextlib.nullcontext():
+        try:
+            async with Process(stop) as simulating:
+                simulating.start("simulator", simulator.run(stop), essential=True)
+                period = SUMMARY_EVERY_S if live else PLAIN_SUMMARY_EVERY_S
+                simulating.every("summary", period, progress.show)
+        finally:
+            await progress.show()  # the last word, even when the simulation failed
 
 
 def simulate(
     broker: Annotated[
-        str | None,
-        typer.Option(help="mqtt://host:port (default: BEFFROI_MQTT_URL, else the embedded one)"),
+        BrokerUrl | None,
+        typer.Option(
+            parser=broker_option,
+            help="mqtt://host:port (default: BEFFROI_MQTT_URL, else the embedded one)",
+        ),
     ] = None,
     credentials: Annotated[
         Path | None,
@@ -171,7 +175,7 @@ def simulate(
             f"unknown type(s) {', '.join(unknown)}; known: {', '.join(CATALOGUE)}",
             param_hint="--types",
         )
-    broker_url = broker or current.mqtt_url or f"mqtt://{current.broker_host}:{current.broker_port}"
+    broker_url = broker or current.broker_url
     secrets = read_credentials_csv(credentials) if credentials is not None else None
     begin = _start_time(start, current.timezone)
 
@@ -205,7 +209,7 @@ def simulate(
         f"at x{speed:g}; Ctrl-C stops"
     )
     try:
-        asyncio.run(_run(simulator, duration))
+        process.run(lambda stop: _run(simulator, duration, stop))
     except ConnectionError as exc:
         # No device could connect at all: wrong broker, most likely. (Later losses are
         # reconnected by the simulator itself.)

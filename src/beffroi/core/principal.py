@@ -183,10 +183,6 @@ class Principal:
         if not self.can(permission):
             raise PermissionDenied(f"{self.name} lacks permission {permission.value}")
 
-    def has_role(self, role: Role) -> bool:
-        """Whether the role is held."""
-        return role in self.roles
-
     def in_domain(self, domain: Domain) -> bool:
         """Whether the principal may act in an equipment domain: all of them with
         ``domain:all``, else the domains granted."""

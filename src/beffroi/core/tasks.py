@@ -27,19 +27,19 @@ async def every(
     """Run ``job`` every ``period_s`` seconds (first at once with ``at_once``) until
     ``stop`` is set. An exception in a run is logged with the job's name, not raised."""
     label = name or getattr(job, "__name__", "job")
-    if not at_once and await _stopped(stop, period_s):
+    if not at_once and await pause(stop, period_s):
         return
     while not stop.is_set():
         try:
             await job()
         except Exception:  # a failed run is logged and tried again next period
             log.exception("periodic job failed", job=label)
-        if await _stopped(stop, period_s):
+        if await pause(stop, period_s):
             return
 
 
-async def _stopped(stop: asyncio.Event, seconds: float) -> bool:
-    """Wait ``seconds`` or until ``stop``; whether it is time to stop."""
+async def pause(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait ``seconds``, or less if ``stop`` is set meanwhile; whether it is time to stop."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
     return stop.is_set()

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
+from beffroi.core.tasks import every
 from beffroi.db import Database
 from beffroi.devices import changes
 from beffroi.devices.cache import Change, CredentialCache
@@ -98,15 +99,8 @@ class Follower:
     async def run(self, stop: asyncio.Event) -> None:
         """Sync every ``poll_s`` until ``stop``; a failed sync is logged and tried again."""
         try:
-            while not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.poll_s)
-                if stop.is_set():
-                    break
-                try:
-                    await self.sync()
-                except Exception:  # keep enforcing the last good credentials
-                    log.exception("applying credential changes failed", follower=self.name)
+            # A failed sync keeps the last good credentials enforced; it is logged.
+            await every(self.poll_s, self.sync, stop, name=f"credentials of {self.name}")
         finally:
             with contextlib.suppress(Exception):
                 await changes.forget(self.db, self.name)

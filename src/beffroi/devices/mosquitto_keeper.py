@@ -16,7 +16,6 @@ import os
 import shlex
 import signal
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 import structlog
@@ -112,9 +111,9 @@ class MosquittoKeeper:
         listener. Mosquitto reloads at the top of its main loop, so once a second message
         is acknowledged after the signal, the loop went round at least once after it."""
         settings = self.settings
-        if not settings.mqtt_url:
+        address = settings.mqtt_url
+        if address is None:
             return
-        address = urlsplit(settings.mqtt_url)
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=f"{settings.mqtt_client_id}-keeper"[:64],
@@ -122,7 +121,7 @@ class MosquittoKeeper:
         )
         client.username_pw_set(settings.mqtt_username, settings.hub_mqtt_password)
         try:
-            client.connect(address.hostname or "127.0.0.1", address.port or 1883, keepalive=10)
+            client.connect(address.host, address.port, keepalive=10)
             client.loop_start()
             for _ in range(2):
                 sent = client.publish(f"{settings.mqtt_root}/hub/reloaded", b"", qos=1)
@@ -132,7 +131,7 @@ class MosquittoKeeper:
         except ReloadFailed:
             raise
         except (OSError, ValueError, RuntimeError) as exc:
-            raise ReloadFailed(f"cannot reach Mosquitto at {settings.mqtt_url}: {exc}") from exc
+            raise ReloadFailed(f"cannot reach Mosquitto at {address}: {exc}") from exc
         finally:
             client.disconnect()
             client.loop_stop()

@@ -32,6 +32,8 @@ from pydantic import TypeAdapter
 from beffroi.core.context import Runtime
 from beffroi.core.event_kinds import kind_of
 from beffroi.core.events import DomainEvent
+from beffroi.core.process import Process
+from beffroi.core.tasks import pause
 from beffroi.events import kinds
 
 log = structlog.get_logger(__name__)
@@ -127,9 +129,7 @@ class EventRelay:
                     if conn is not None:
                         with contextlib.suppress(Exception):
                             await conn.close(timeout=2)
-                if not stop.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), RECONNECT_S)
+                await pause(stop, RECONNECT_S)
 
     async def _send_until(self, stop: asyncio.Event, conn: Any, subscription: Any) -> None:
         """Send what the hub publishes until ``stop``, or until the connection is lost
@@ -186,6 +186,6 @@ class EventRelay:
         self.runtime.events.publish_many(events)
 
 
-def start(runtime: Runtime, stop: asyncio.Event) -> asyncio.Task[None]:
-    """The relay of this process, running until ``stop``."""
-    return asyncio.create_task(EventRelay(runtime).run(stop), name="event-relay")
+def start(process: Process, runtime: Runtime) -> asyncio.Task[None]:
+    """The relay of this process, running until it stops."""
+    return process.start("event-relay", EventRelay(runtime).run(process.stop))

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,7 +13,9 @@ from beffroi import metrics
 from beffroi.alarms.ingest import AlarmObserver
 from beffroi.commands.dispatcher import CommandDispatcher
 from beffroi.commands.tracker import CommandTracker
+from beffroi.config import BrokerUrl
 from beffroi.core.context import Runtime
+from beffroi.core.process import Process
 from beffroi.devices import topics
 from beffroi.gateway.pipeline import IngestPipeline
 from beffroi.gateway.publisher import MqttPublisher
@@ -43,7 +44,7 @@ class Schedule:
 
 
 def broker_address(
-    runtime: Runtime, url: str | None = None, version: int = 5, *, embedded: bool = False
+    runtime: Runtime, url: BrokerUrl | None = None, version: int = 5, *, embedded: bool = False
 ) -> BrokerAddress:
     """The hub's address and identity on the configured (or given) broker.
 
@@ -52,7 +53,7 @@ def broker_address(
     """
     settings = runtime.settings
     return BrokerAddress.from_url(
-        url or settings.mqtt_url or f"mqtt://{settings.broker_host}:{settings.broker_port}",
+        url or settings.broker_url,
         settings.mqtt_username,
         settings.hub_mqtt_password,
         settings.mqtt_client_id,
@@ -129,28 +130,20 @@ class Gateway:
         )
         self.source.start()
         self.publisher.start()
-        periodic = [
-            asyncio.create_task(self.dispatcher.run(stop)),
-            asyncio.create_task(self._pause_on(stop)),
-            asyncio.create_task(self._every(self.schedule.directory_s, self._refresh, stop)),
-            asyncio.create_task(self._every(self.schedule.silence_s, self._silence, stop)),
-            asyncio.create_task(self._every(self.schedule.rules_s, self._refresh_rules, stop)),
-            asyncio.create_task(
-                self._every(self.schedule.missing_data_s, self._missing_data, stop)
-            ),
-            asyncio.create_task(
-                self._every(self.schedule.failed_rules_s, self._disable_failed_rules, stop)
-            ),
-            asyncio.create_task(self._every(self.schedule.maintenance_s, self._maintain, stop)),
-        ]
+        schedule = self.schedule
         try:
-            await self.pipeline.run(stop)
+            # Once the pipeline has drained, what still runs beside it is cancelled.
+            async with Process(stop, grace_s=0) as beside:
+                beside.start("command-dispatcher", self.dispatcher.run(stop))
+                beside.start("pause-on-stop", self._pause_on(stop))
+                beside.every("directory", schedule.directory_s, self._refresh)
+                beside.every("silence", schedule.silence_s, self._silence)
+                beside.every("rules", schedule.rules_s, self._refresh_rules)
+                beside.every("missing-data", schedule.missing_data_s, self._missing_data)
+                beside.every("failed-rules", schedule.failed_rules_s, self._disable_failed_rules)
+                beside.every("maintenance", schedule.maintenance_s, self._maintain)
+                await self.pipeline.run(stop)
         finally:
-            for task in periodic:
-                task.cancel()
-            for task in periodic:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
             await asyncio.to_thread(self.source.stop)
             await asyncio.to_thread(self.publisher.stop)
 
@@ -170,19 +163,6 @@ class Gateway:
         await stop.wait()
         assert self.source is not None
         self.source.pause()
-
-    async def _every(
-        self, period: float, job: Callable[[], Awaitable[None]], stop: asyncio.Event
-    ) -> None:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=period)
-            if stop.is_set():
-                return
-            try:
-                await job()
-            except Exception:  # a failed job is logged and retried next period
-                log.exception("gateway job failed", job=getattr(job, "__name__", "?"))
 
     async def _refresh(self) -> None:
         await self.directory.refresh(self.runtime.db)

@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 import structlog
@@ -26,6 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from beffroi.config import BrokerUrl
 from beffroi.core.time import utcnow
 
 log = structlog.get_logger(__name__)
@@ -69,7 +69,7 @@ class BrokerAddress:
     @classmethod
     def from_url(
         cls,
-        url: str,
+        url: BrokerUrl,
         username: str,
         password: str,
         client_id: str,
@@ -77,12 +77,8 @@ class BrokerAddress:
         *,
         ack_after_store: bool = True,
     ) -> BrokerAddress:
-        """Parse ``mqtt://host:port``."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-            raise ValueError(f"broker URL must be mqtt://host:port, got {url!r}")
-        port = parts.port or 1883
-        return cls(parts.hostname, port, username, password, client_id, version, ack_after_store)
+        """The hub as ``username`` on the broker at ``url``."""
+        return cls(url.host, url.port, username, password, client_id, version, ack_after_store)
 
 
 class MqttSource:

@@ -13,7 +13,6 @@ and one loop (:func:`run`) that ``beffroi serve`` runs beside the API:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -32,6 +31,7 @@ from beffroi.core import audit
 from beffroi.core.context import Runtime
 from beffroi.core.events import DomainEvent
 from beffroi.core.principal import Principal
+from beffroi.core.tasks import every
 from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.interventions import sla
@@ -330,10 +330,10 @@ async def run_once(runtime: Runtime, now: datetime | None = None) -> None:
 async def run(runtime: Runtime, stop: asyncio.Event) -> None:
     """Run both steps every ``intervention_poll_s`` seconds until ``stop`` is set. A pass
     that fails is logged and the next one tries again: the cursor has not moved."""
-    while not stop.is_set():
-        try:
-            await run_once(runtime)
-        except Exception:
-            log.exception("interventions.pass_failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), runtime.settings.intervention_poll_s)
+    await every(
+        runtime.settings.intervention_poll_s,
+        lambda: run_once(runtime),
+        stop,
+        name="interventions",
+        at_once=True,
+    )

@@ -18,6 +18,7 @@ import structlog
 from beffroi.alarms.escalation import escalate_due
 from beffroi.alarms.events import AlarmChanged
 from beffroi.core.context import Runtime
+from beffroi.core.tasks import pause
 from beffroi.core.time import utcnow
 from beffroi.notifications.delivery import send_due
 from beffroi.notifications.routing import FEED, route_new
@@ -58,9 +59,8 @@ class Notifier:
                         await asyncio.wait_for(self._wait(stop), timeout=self.poll_s)
                     # In an alarm storm, one turn per MIN_TURN_S takes all that came.
                     rest = MIN_TURN_S - (time.monotonic() - started)
-                    if rest > 0 and not stop.is_set():
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(stop.wait(), timeout=rest)
+                    if rest > 0:
+                        await pause(stop, rest)
                     self._wake.clear()
         finally:
             listener.cancel()

@@ -4,7 +4,8 @@
 
     assets = await load_sim_assets(ctx)
     lat, lon = city_centre(communes)
-    simulator = Simulator(assets, secrets, "mqtt://127.0.0.1:1883", latitude=lat, longitude=lon)
+    broker = BrokerUrl("127.0.0.1", 1883)
+    simulator = Simulator(assets, secrets, broker, latitude=lat, longitude=lon)
     await simulator.run(stop)  # returns after clean disconnects once ``stop`` is set
 
 The pure parts (:mod:`.engine`, :mod:`.behaviours`, :mod:`.faults`, :mod:`.commands`) take

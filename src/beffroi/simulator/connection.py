@@ -20,17 +20,15 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from beffroi.core.errors import FieldError, InvalidInput
+from beffroi.config import BrokerUrl
 from beffroi.simulator.noise import draw
 
-DEFAULT_PORT: Final = 1883
 KEEPALIVE_S: Final = 60
 KEEPALIVE_SWEEP_S: Final = 10  # each connection's keep-alive is looked after this often
 SOCKET_CONNECT_TIMEOUT_S: Final = 5.0
@@ -40,18 +38,6 @@ INFLIGHT: Final = 100  # QoS 1 publishes in flight per connection (a cabinet rel
 RETRY_MAX_S: Final = 60.0
 POLL_S: Final = 0.2  # waits re-check their stop event at least this often
 WILL: Final = orjson.dumps({"online": False})
-
-
-def parse_broker_url(url: str) -> tuple[str, int]:
-    """(host, port) of ``mqtt://host[:port]`` (``tcp://`` too); an error names what is wrong."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-        raise InvalidInput(FieldError("broker_url", f"expected mqtt://host[:port], not {url!r}"))
-    try:
-        port = parts.port or DEFAULT_PORT
-    except ValueError as exc:
-        raise InvalidInput(FieldError("broker_url", f"bad port in {url!r}: {exc}")) from None
-    return parts.hostname, port
 
 
 def raise_open_files_limit(needed: int) -> int:
@@ -275,8 +261,8 @@ def _ignore_message(connection: Connection, topic: str, payload: bytes | bytearr
 class Pool:
     """The connections of one simulator, and what they share: loop, broker, counters."""
 
-    def __init__(self, broker_url: str, *, seed: int = 1) -> None:
-        self.host, self.port = parse_broker_url(broker_url)
+    def __init__(self, broker: BrokerUrl, *, seed: int = 1) -> None:
+        self.host, self.port = broker.host, broker.port
         self.seed = seed
         self.stats = MqttStats()
         self.connections: dict[str, Connection] = {}

@@ -20,6 +20,7 @@ from typing import Any, Final, Literal
 
 import orjson
 
+from beffroi.config import BrokerUrl
 from beffroi.core.errors import FieldError, InvalidInput
 from beffroi.devices import topics
 from beffroi.devices.topics import Channel, Topic
@@ -55,7 +56,7 @@ class Simulator:
         self,
         assets: Sequence[SimAsset],
         credentials: Mapping[str, str] | None,
-        broker_url: str,
+        broker: BrokerUrl,
         *,
         root: str = "beffroi/v1",
         speed: float = 1.0,
@@ -79,7 +80,7 @@ class Simulator:
             errors.append(FieldError("timestamps", "simulated or wall"))
         if errors:
             raise InvalidInput(errors)
-        self.pool = Pool(broker_url, seed=seed)
+        self.pool = Pool(broker, seed=seed)
         self.root = root
         self.qos = qos
         # Cabinets speak for their lights in bulk (one message for many), unless told not to.

@@ -38,11 +38,6 @@ class Batch:
         else:
             self.rejections.append(item)
 
-    @property
-    def point_count(self) -> int:
-        """Data points in the batch."""
-        return sum(len(r.points) for r in self.readings)
-
 
 @dataclass(frozen=True, slots=True)
 class Written:

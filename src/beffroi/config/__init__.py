@@ -23,6 +23,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+# The type of the broker URL settings, where every caller finds the settings.
+from beffroi.config.broker_url import BrokerUrl as BrokerUrl
+
 ENV_PREFIX = "BEFFROI_"
 DEFAULT_SECRET = "insecure-development-secret-change-me"
 
@@ -73,8 +76,8 @@ class Settings(BaseSettings):
     page_size_max: int = Field(default=1000, ge=10, le=100_000)
 
     # Device gateway and MQTT
-    mqtt_url: str = Field(
-        default="",
+    mqtt_url: BrokerUrl | None = Field(
+        default=None,
         description="Broker URL (mqtt://host:port); empty means the embedded broker",
     )
     mqtt_root: str = Field(default="beffroi/v1", pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
@@ -241,12 +244,10 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
-    @field_validator("mqtt_url")
+    @field_validator("mqtt_url", mode="before")
     @classmethod
-    def _mqtt_scheme(cls, value: str) -> str:
-        if value and not value.startswith("mqtt://"):
-            raise ValueError(f"must look like mqtt://host:port (got {value!r})")
-        return value
+    def _embedded_when_empty(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("database_url")
     @classmethod
@@ -298,6 +299,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'beffroi.db').resolve()}"
+
+    @property
+    def broker_url(self) -> BrokerUrl:
+        """The broker the hub and the simulated devices use: ``BEFFROI_MQTT_URL``, else the
+        embedded one."""
+        return self.mqtt_url or BrokerUrl(self.broker_host, self.broker_port)
 
     @property
     def secure_cookies(self) -> bool:
