@@ -55,7 +55,7 @@ from beffroi.interventions.lifecycle import Category
 from beffroi.interventions.schemas import InterventionCreate, TeamCreate
 from beffroi.notifications import service as notifications
 from beffroi.notifications.schemas import RouteCreate
-from beffroi.rules import service as rules
+from beffroi.rules import editing as rules
 from beffroi.rules.schemas import RuleCreate
 from beffroi.simulator.fleet import generate_fleet
 from tests.integration import fuzz_setup
