@@ -53,7 +53,7 @@ from beffroi.interventions import service as interventions
 from beffroi.interventions import teams
 from beffroi.interventions.lifecycle import Category
 from beffroi.interventions.schemas import InterventionCreate, TeamCreate
-from beffroi.notifications import service as notifications
+from beffroi.notifications import routes as notifications
 from beffroi.notifications.schemas import RouteCreate
 from beffroi.rules import editing as rules
 from beffroi.rules.schemas import RuleCreate
