@@ -47,7 +47,7 @@ from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.gateway.pipeline import IngestPipeline
 from beffroi.gateway.source import Inbound
-from beffroi.rules import service as rule_service
+from beffroi.rules import editing as rule_editing
 from beffroi.rules.engine import RuleEngine
 from beffroi.simulator.fleet import generate_fleet
 from beffroi.telemetry.directory import DeviceDirectory
@@ -233,7 +233,7 @@ async def _rules(runtime: Runtime) -> None:
     """The demo's monitoring rules, so the alarm pass pays for evaluating them too."""
     ctx = runtime.system_context("bench")
     for rule in DEMO_RULES:
-        await rule_service.create_rule(ctx, rule)
+        await rule_editing.create_rule(ctx, rule)
 
 
 async def _reset_alarms(runtime: Runtime) -> None:

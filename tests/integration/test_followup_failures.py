@@ -43,7 +43,7 @@ from beffroi.core.time import utcnow
 from beffroi.gateway.pipeline import IngestPipeline
 from beffroi.gateway.runner import Gateway, broker_address
 from beffroi.gateway.source import Inbound
-from beffroi.rules import service as rules
+from beffroi.rules import editing as rules
 from beffroi.rules.engine import RuleEngine
 from beffroi.rules.models import RuleState
 from beffroi.telemetry.decode import Reply

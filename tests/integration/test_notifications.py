@@ -29,13 +29,13 @@ from beffroi.catalogue import Domain, Severity
 from beffroi.config import Settings, load_settings
 from beffroi.core.audit import AuditEntry
 from beffroi.core.context import Context, Runtime
-from beffroi.core.errors import InvalidInput
+from beffroi.core.errors import Conflict, InvalidInput
 from beffroi.core.principal import Role
-from beffroi.notifications import service
+from beffroi.notifications import routes as notification_routes
 from beffroi.notifications.delivery import send_due
 from beffroi.notifications.models import NotificationDelivery
 from beffroi.notifications.routing import FEED, route_new
-from beffroi.notifications.schemas import RouteCreate
+from beffroi.notifications.schemas import RouteCreate, RouteUpdate
 from beffroi.notifications.worker import Notifier
 from tests.support import Person, make_person
 
@@ -251,7 +251,7 @@ async def add_history(
 
 async def make_route(system: Context, **fields: Any) -> int:
     fields.setdefault("name", f"route-{fields.get('channel', 'webhook')}-{id(fields)}")
-    return (await service.create_route(system, RouteCreate(**fields))).id
+    return (await notification_routes.create_route(system, RouteCreate(**fields))).id
 
 
 async def deliveries(runtime: Runtime) -> list[NotificationDelivery]:
@@ -429,7 +429,7 @@ async def test_unreachable_webhook_records_the_network_error(
     assert row.last_error.startswith("ConnectError")
 
     # Deleting the route gives its pending deliveries up; the record stays.
-    await service.delete_route(system, row.route_id or 0)
+    await notification_routes.delete_route(system, row.route_id or 0)
     row = await one_delivery(runtime)
     assert (row.state, row.route_id, row.route_name) == ("failed", None, "route-webhook")
     assert row.last_error == "route deleted before the notification went out"
@@ -845,7 +845,7 @@ async def test_bad_routes_are_refused_naming_the_field(
 async def test_email_routes_need_an_smtp_server(runtime: Runtime, system: Context) -> None:
     bare = Runtime(runtime.settings.model_copy(update={"smtp_host": ""}), runtime.db)
     with pytest.raises(InvalidInput) as refused:
-        await service.create_route(
+        await notification_routes.create_route(
             bare.system_context("tests"),
             RouteCreate(name="mail", channel="email", target=["ops@example.org"]),
         )
@@ -862,6 +862,38 @@ async def test_email_routes_need_an_smtp_server(runtime: Runtime, system: Contex
     row = await one_delivery(runtime)
     assert (row.state, row.attempts) == ("failed", 1)
     assert row.last_error == "e-mail is not configured: BEFFROI_SMTP_HOST is empty"
+
+
+async def test_a_name_taken_at_the_same_moment_is_a_refused_conflict(
+    runtime: Runtime, system: Context, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await make_route(system, name="Traffic", channel="webhook", target=receiver.url)
+    other = await make_route(system, name="Lamps", channel="webhook", target=receiver.url)
+
+    # The other writer's route is not there yet when the name is looked up, only when
+    # this one is written: the unique index answers, as a conflict.
+    async def looked_too_early(*args: Any) -> None:
+        return None
+
+    monkeypatch.setattr(notification_routes, "_name_free", looked_too_early)
+    with pytest.raises(Conflict):
+        await make_route(system, name="Traffic", channel="webhook", target=receiver.url)
+    with pytest.raises(Conflict):
+        await notification_routes.update_route(
+            system, other, RouteUpdate(version=1, name="Traffic")
+        )
+    async with runtime.db.read() as session:
+        actions = (
+            await session.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.action.like("notification.route.%"))
+                .order_by(AuditEntry.seq)
+            )
+        ).all()
+    assert actions[-2:] == [
+        "notification.route.create.refused",
+        "notification.route.update.refused",
+    ]
 
 
 async def test_operators_may_not_manage_routes(

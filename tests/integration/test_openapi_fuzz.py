@@ -55,13 +55,12 @@ from beffroi.core.context import Context
 from beffroi.core.principal import Role
 from beffroi.core.time import utcnow
 from beffroi.devices.credentials import issue_credentials
-from beffroi.interventions import service as interventions
-from beffroi.interventions import teams
+from beffroi.interventions import fieldwork, opening, teams
 from beffroi.interventions.lifecycle import Category
 from beffroi.interventions.schemas import InterventionCreate, TeamCreate
-from beffroi.notifications import service as notifications
+from beffroi.notifications import routes as notifications
 from beffroi.notifications.schemas import RouteCreate
-from beffroi.rules import service as rules
+from beffroi.rules import editing as rules
 from beffroi.rules.schemas import RuleCreate
 from beffroi.simulator.fleet import generate_fleet
 from tests.integration import fuzz_setup
@@ -398,7 +397,7 @@ async def seed_watch(system: Context, items: Sequence[AssetCreate]) -> dict[str,
     team = await teams.create_team(
         system, TeamCreate(name="fuzz-team", categories=list(Category), communes=[commune])
     )
-    work = await interventions.create_intervention(
+    work = await opening.create_intervention(
         system,
         InterventionCreate(
             category=Category.LIGHTING,
@@ -408,7 +407,7 @@ async def seed_watch(system: Context, items: Sequence[AssetCreate]) -> dict[str,
             alarm_ids=alarms[:1],
         ),
     )
-    photo = await interventions.add_photo(system, work.id, "image/png", PNG)
+    photo = await fieldwork.add_photo(system, work.id, "image/png", PNG)
     return {
         "alarm": alarms,
         "rule": [rule.id],

@@ -23,7 +23,7 @@ from beffroi.core.audit import AuditEntry
 from beffroi.core.context import Context, Runtime
 from beffroi.core.principal import Role
 from beffroi.core.time import utcnow
-from beffroi.rules import jobs, service, states
+from beffroi.rules import editing, jobs, reading, states
 from beffroi.rules.conditions import RuleKind
 from beffroi.rules.engine import Evaluation, RuleEngine
 from beffroi.rules.events import RuleDisabled
@@ -107,7 +107,7 @@ async def test_minimum_duration_and_hysteresis_across_batches_and_processes(
     runtime: Runtime, system: Context
 ) -> None:
     await fleet(system)
-    rule = await service.create_rule(system, threshold(for_s=60))
+    rule = await editing.create_rule(system, threshold(for_s=60))
     # Two gateway processes, each with its own engine: the state they share is the table.
     first, second = await engine_for(runtime), await engine_for(runtime)
     t0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -156,7 +156,7 @@ async def test_a_failing_rule_is_disabled_and_ingestion_goes_on(
     runtime: Runtime, system: Context
 ) -> None:
     await fleet(system)
-    good = await service.create_rule(
+    good = await editing.create_rule(
         system,
         RuleCreate(
             key="cabinet-power",
@@ -203,14 +203,14 @@ async def test_a_failing_rule_is_disabled_and_ingestion_goes_on(
     assert "arrived as text" in disabled.error
     # Another gateway reporting the same failure disables nothing twice.
     assert await engine.disable_failed(runtime.db, failed) == []
-    shown = await service.get_rule(system, bad.id)
+    shown = await reading.get_rule(system, bad.id)
     assert not shown.enabled
     assert shown.error
     assert "mode" in shown.error
     assert shown.errored_at is not None
     assert shown.version == 2
     # Stored by hand, it had no version 1 to keep; the engine's change is kept.
-    versions = await service.rule_versions(system, bad.id)
+    versions = await reading.rule_versions(system, bad.id)
     assert [(v.version, v.changed_by) for v in versions] == [(2, "system:rules-engine")]
     assert versions[0].definition["enabled"] is False
     async with runtime.db.read() as session:
@@ -233,7 +233,7 @@ async def test_a_database_failure_in_the_rules_does_not_fail_the_batch(
     runtime: Runtime, system: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await fleet(system)
-    await service.create_rule(system, threshold())
+    await editing.create_rule(system, threshold())
     engine = await engine_for(runtime)
 
     async def broken(session: Any, *_: Any) -> None:
@@ -256,7 +256,7 @@ async def test_no_data_raised_by_the_job_and_cleared_by_ingest(
     runtime: Runtime, system: Context
 ) -> None:
     await fleet(system)
-    silent = await service.create_rule(
+    silent = await editing.create_rule(
         system,
         RuleCreate(
             key="silent-lights",
@@ -268,7 +268,7 @@ async def test_no_data_raised_by_the_job_and_cleared_by_ingest(
         ),
     )
     # Any key at all, in Dijon: the device's last word (device_status.last_seen_at).
-    mute = await service.create_rule(
+    mute = await editing.create_rule(
         system,
         RuleCreate(
             key="mute-dijon",
@@ -334,7 +334,7 @@ async def test_no_data_raised_by_the_job_and_cleared_by_ingest(
 
 async def test_state_mismatch_with_the_citys_clock(runtime: Runtime, system: Context) -> None:
     await fleet(system)
-    rule = await service.create_rule(
+    rule = await editing.create_rule(
         system,
         RuleCreate(
             key="lit-by-day",
@@ -360,7 +360,7 @@ async def test_state_mismatch_with_the_citys_clock(runtime: Runtime, system: Con
 
 async def test_rate_of_change_keeps_the_previous_reading(runtime: Runtime, system: Context) -> None:
     await fleet(system)
-    await service.create_rule(
+    await editing.create_rule(
         system,
         RuleCreate(
             key="power-jump",
@@ -536,7 +536,7 @@ async def test_changing_a_rule_clears_its_alarms_and_applies_at_once(
     runtime: Runtime, system: Context
 ) -> None:
     await fleet(system)
-    rule = await service.create_rule(system, threshold())
+    rule = await editing.create_rule(system, threshold())
     engine = await engine_for(runtime)
     t0 = utcnow()
     assert len((await evaluate(runtime, engine, {"SL-1": 150, "SL-2": 150}, t0)).signals) == 2
@@ -546,7 +546,7 @@ async def test_changing_a_rule_clears_its_alarms_and_applies_at_once(
     edit = RuleUpdate(
         **threshold().model_dump() | {"params": threshold().params | {"value": 200}}, version=1
     )
-    await service.update_rule(system, rule.id, edit)
+    await editing.update_rule(system, rule.id, edit)
     assert not [a for a in await alarms(runtime) if a.active_key]
     assert await rule_states(runtime) == {}
     t1 = t0 + timedelta(seconds=10)
@@ -557,7 +557,7 @@ async def test_changing_a_rule_clears_its_alarms_and_applies_at_once(
         True
     ]
 
-    await service.delete_rule(system, rule.id, reason="wrong threshold")
+    await editing.delete_rule(system, rule.id, reason="wrong threshold")
     assert (await evaluate(runtime, engine, {"SL-1": 90}, t0 + timedelta(seconds=30))).signals == []
     assert rule.id not in engine.rules
     assert not [a for a in await alarms(runtime) if a.active_key]
@@ -572,7 +572,7 @@ async def test_http_device_ingest_runs_the_monitoring_rules(
     from beffroi.devices.credentials import issue_credentials
 
     await fleet(system)
-    await service.create_rule(system, threshold())
+    await editing.create_rule(system, threshold())
     secret = dict(await issue_credentials(system, ["SL-1"]))["SL-1"]
     r = await client.post(
         "/api/v1/devices/SL-1/telemetry",

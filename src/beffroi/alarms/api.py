@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query
 
-from beffroi.alarms import service
+from beffroi.alarms import decisions, reading
 from beffroi.alarms.lifecycle import OPEN, AlarmSource, AlarmState
 from beffroi.alarms.schemas import (
     AlarmDetail,
@@ -51,7 +51,7 @@ async def list_alarms(
 ) -> AlarmPage:
     """Alarms in your scope, newest first. By default the working list: open alarms
     (active, or cleared and not yet acknowledged), root causes only, shelved ones hidden."""
-    query = service.AlarmFilter(
+    query = reading.AlarmFilter(
         states=states or sorted(OPEN),
         severities=severities,
         commune=commune,
@@ -64,19 +64,19 @@ async def list_alarms(
         top_level=not grouped,
         include_shelved=shelved,
     )
-    return await service.list_alarms(ctx, query, cursor=cursor, limit=limit)
+    return await reading.list_alarms(ctx, query, cursor=cursor, limit=limit)
 
 
 @router.get("/alarms/summary")
 async def alarm_summary(ctx: Ctx) -> Summary:
     """Counts of open alarms in your scope by severity and state, for a banner."""
-    return await service.summary(ctx)
+    return await reading.summary(ctx)
 
 
 @router.get("/alarms/{alarm_id}")
 async def get_alarm(ctx: Ctx, alarm_id: Id) -> AlarmDetail:
     """One alarm and its whole history."""
-    return await service.get_alarm(ctx, alarm_id)
+    return await reading.get_alarm(ctx, alarm_id)
 
 
 @router.post("/alarms/{alarm_id}/acknowledge")
@@ -84,34 +84,34 @@ async def acknowledge(
     ctx: Ctx, alarm_id: Id, body: Annotated[Note, Body(default_factory=Note)]
 ) -> AlarmOut:
     """Acknowledge an alarm, and the alarms grouped under it."""
-    return await service.acknowledge(ctx, alarm_id, body.text)
+    return await decisions.acknowledge(ctx, alarm_id, body.text)
 
 
 @router.post("/alarms/{alarm_id}/comments")
 async def comment(ctx: Ctx, alarm_id: Id, body: Comment) -> AlarmOut:
     """Add a comment to an alarm's history."""
-    return await service.comment(ctx, alarm_id, body.text)
+    return await decisions.comment(ctx, alarm_id, body.text)
 
 
 @router.post("/alarms/{alarm_id}/assign")
 async def assign(ctx: Ctx, alarm_id: Id, body: AssignRequest) -> AlarmOut:
     """Give the alarm to a person (their login), or take it back (``null``)."""
-    return await service.assign(ctx, alarm_id, body.user)
+    return await decisions.assign(ctx, alarm_id, body.user)
 
 
 @router.post("/alarms/{alarm_id}/shelve")
 async def shelve(ctx: Ctx, alarm_id: Id, body: ShelveRequest) -> AlarmOut:
     """Hide an active alarm from the list for a while, with a reason."""
-    return await service.shelve(ctx, alarm_id, body.minutes, body.reason)
+    return await decisions.shelve(ctx, alarm_id, body.minutes, body.reason)
 
 
 @router.post("/alarms/{alarm_id}/unshelve")
 async def unshelve(ctx: Ctx, alarm_id: Id) -> AlarmOut:
     """Put a shelved alarm back on the list."""
-    return await service.unshelve(ctx, alarm_id)
+    return await decisions.unshelve(ctx, alarm_id)
 
 
 @router.post("/alarms/{alarm_id}/clear")
 async def clear(ctx: Ctx, alarm_id: Id, body: ClearRequest) -> AlarmOut:
     """Clear an active alarm by hand, with a reason."""
-    return await service.clear(ctx, alarm_id, body.reason)
+    return await decisions.clear(ctx, alarm_id, body.reason)

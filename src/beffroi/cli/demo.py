@@ -39,7 +39,8 @@ from beffroi.gateway.runner import Gateway, broker_address
 from beffroi.interventions import policies, teams
 from beffroi.interventions.lifecycle import Category, Priority
 from beffroi.interventions.schemas import PolicyCreate, TeamCreate
-from beffroi.rules import service as rules
+from beffroi.rules import editing as rule_editing
+from beffroi.rules import reading as rule_reading
 from beffroi.rules.conditions import RuleKind
 from beffroi.rules.schemas import RuleCreate
 from beffroi.simulator import Simulator, city_centre, load_sim_assets
@@ -116,9 +117,9 @@ DEMO_POLICIES = (
 
 async def seed_operations(ctx: Context) -> None:
     """Starter monitoring rules, teams and work-order policies, once."""
-    if not await rules.list_rules(ctx):
+    if not await rule_reading.list_rules(ctx):
         for rule in DEMO_RULES:
-            await rules.create_rule(ctx, rule)
+            await rule_editing.create_rule(ctx, rule)
     if not await teams.list_teams(ctx):
         every = [c.code for c in await list_communes(ctx)]
         for name, categories in DEMO_TEAMS:

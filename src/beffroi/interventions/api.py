@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from beffroi.core.dates import Instant
 from beffroi.http.deps import Ctx, RowId
 from beffroi.http.params import comma_list, enum_list
-from beffroi.interventions import kpis, photos, policies, reading, service, teams
+from beffroi.interventions import fieldwork, kpis, moves, opening, photos, policies, reading, teams
 from beffroi.interventions.lifecycle import Category, Status
 from beffroi.interventions.schemas import (
     Assignment,
@@ -89,7 +89,7 @@ async def remove_member(ctx: Ctx, team_id: RowId, user_id: RowId) -> TeamOut:
 @router.post("/interventions", status_code=status.HTTP_201_CREATED)
 async def create_intervention(ctx: Ctx, body: InterventionCreate) -> InterventionOut:
     """Open a work order; its due time follows from the service level of its priority."""
-    return await service.create_intervention(ctx, body)
+    return await opening.create_intervention(ctx, body)
 
 
 @router.get("/interventions")
@@ -141,13 +141,13 @@ async def update_intervention(
     ctx: Ctx, intervention_id: RowId, body: InterventionUpdate
 ) -> InterventionOut:
     """Retitle, describe or reprioritise open work (a new priority moves the due time)."""
-    return await service.update_intervention(ctx, intervention_id, body)
+    return await opening.update_intervention(ctx, intervention_id, body)
 
 
 @router.post("/interventions/{intervention_id}/assign")
 async def assign(ctx: Ctx, intervention_id: RowId, body: Assignment) -> InterventionOut:
     """Hand the intervention to a team and, optionally, one of its members."""
-    return await service.assign(ctx, intervention_id, body)
+    return await moves.assign(ctx, intervention_id, body)
 
 
 @router.post("/interventions/{intervention_id}/status")
@@ -155,19 +155,19 @@ async def change_status(ctx: Ctx, intervention_id: RowId, body: StatusChange) ->
     """Start, hold, resolve (optionally clearing the linked alarms once the repair is
     confirmed), close, reopen or cancel. A move not allowed from the current status is
     refused (409) naming it."""
-    return await service.change_status(ctx, intervention_id, body)
+    return await moves.change_status(ctx, intervention_id, body)
 
 
 @router.post("/interventions/{intervention_id}/notes", status_code=status.HTTP_201_CREATED)
 async def add_note(ctx: Ctx, intervention_id: RowId, body: NoteCreate) -> NoteOut:
     """Write a note."""
-    return await service.add_note(ctx, intervention_id, body)
+    return await fieldwork.add_note(ctx, intervention_id, body)
 
 
 @router.post("/interventions/{intervention_id}/links")
 async def add_links(ctx: Ctx, intervention_id: RowId, body: Links) -> InterventionDetail:
     """Link alarms or assets."""
-    return await service.add_links(ctx, intervention_id, body)
+    return await fieldwork.add_links(ctx, intervention_id, body)
 
 
 _PHOTO_BODY = {
@@ -192,7 +192,7 @@ async def add_photo(ctx: Ctx, intervention_id: RowId, request: Request) -> Photo
         if len(data) > limit:
             # Enough to know it is too big; the rest is never held in memory.
             break
-    return await service.add_photo(
+    return await fieldwork.add_photo(
         ctx, intervention_id, request.headers.get("content-type"), bytes(data)
     )
 
@@ -206,7 +206,7 @@ async def get_photo(
     ctx: Ctx, intervention_id: RowId, photo_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
 ) -> Response:
     """A photo's bytes."""
-    content_type, data = await service.get_photo(ctx, intervention_id, photo_id)
+    content_type, data = await fieldwork.get_photo(ctx, intervention_id, photo_id)
     return Response(
         data, media_type=content_type, headers={"Cache-Control": "private, max-age=3600"}
     )

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from beffroi.http.deps import Ctx
-from beffroi.notifications import service
+from beffroi.notifications import delivery_record, routes, trials
 from beffroi.notifications.schemas import DeliveryOut, RouteCreate, RouteOut, RouteUpdate
 from beffroi.notifications.states import DeliveryState
 
@@ -20,38 +20,38 @@ RouteId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Notification rout
 async def create_route(ctx: Ctx, body: RouteCreate) -> RouteOut:
     """Create a route: which alarm history entries (severity, type, commune, domain,
     action, time window) go to a webhook or to e-mail addresses."""
-    return await service.create_route(ctx, body)
+    return await routes.create_route(ctx, body)
 
 
 @router.get("/notification-routes")
 async def list_routes(ctx: Ctx) -> list[RouteOut]:
     """The routes within your scope."""
-    return await service.list_routes(ctx)
+    return await routes.list_routes(ctx)
 
 
 @router.get("/notification-routes/{route_id}")
 async def get_route(ctx: Ctx, route_id: RouteId) -> RouteOut:
     """One route."""
-    return await service.get_route(ctx, route_id)
+    return await routes.get_route(ctx, route_id)
 
 
 @router.patch("/notification-routes/{route_id}")
 async def update_route(ctx: Ctx, route_id: RouteId, body: RouteUpdate) -> RouteOut:
     """Change a route; send the ``version`` you read."""
-    return await service.update_route(ctx, route_id, body)
+    return await routes.update_route(ctx, route_id, body)
 
 
 @router.delete("/notification-routes/{route_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_route(ctx: Ctx, route_id: RouteId) -> Response:
     """Delete a route; its delivery record stays."""
-    await service.delete_route(ctx, route_id)
+    await routes.delete_route(ctx, route_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/notification-routes/{route_id}/test")
 async def test_route(ctx: Ctx, route_id: RouteId) -> DeliveryOut:
     """Send a test notification through the route now and return its delivery record."""
-    return await service.send_test(ctx, route_id)
+    return await trials.send_test(ctx, route_id)
 
 
 @router.get("/notification-deliveries")
@@ -64,6 +64,6 @@ async def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeliveryOut]:
     """Deliveries about alarms in your communes, newest first; ``before_id`` pages on."""
-    return await service.list_deliveries(
+    return await delivery_record.list_deliveries(
         ctx, alarm_id=alarm_id, route_id=route_id, state=state, before_id=before_id, limit=limit
     )

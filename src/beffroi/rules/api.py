@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Path, Query, Response, status
 from beffroi.catalogue import CATALOGUE
 from beffroi.http.deps import Ctx
 from beffroi.http.params import choice
-from beffroi.rules import service
+from beffroi.rules import editing, reading
 from beffroi.rules.conditions import RuleKind
 from beffroi.rules.schemas import RuleAction, RuleCreate, RuleOut, RuleUpdate, RuleVersionOut
 
@@ -29,26 +29,26 @@ async def list_rules(
     enabled: bool | None = None,
 ) -> list[RuleOut]:
     """The monitoring rules that apply to your communes."""
-    return await service.list_rules(ctx, asset_type=asset_type, kind=kind, enabled=enabled)
+    return await reading.list_rules(ctx, asset_type=asset_type, kind=kind, enabled=enabled)
 
 
 @router.post("/rules", status_code=status.HTTP_201_CREATED)
 async def create_rule(ctx: Ctx, body: RuleCreate) -> RuleOut:
     """Create a monitoring rule; its params are checked against its kind and the
     equipment catalogue."""
-    return await service.create_rule(ctx, body)
+    return await editing.create_rule(ctx, body)
 
 
 @router.get("/rules/{rule_id}")
 async def get_rule(ctx: Ctx, rule_id: RuleId) -> RuleOut:
     """One monitoring rule, with its error if the engine disabled it."""
-    return await service.get_rule(ctx, rule_id)
+    return await reading.get_rule(ctx, rule_id)
 
 
 @router.put("/rules/{rule_id}")
 async def update_rule(ctx: Ctx, rule_id: RuleId, body: RuleUpdate) -> RuleOut:
     """Replace a rule's definition; ``version`` must be the current one (else 409)."""
-    return await service.update_rule(ctx, rule_id, body)
+    return await editing.update_rule(ctx, rule_id, body)
 
 
 @router.delete("/rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -59,17 +59,17 @@ async def delete_rule(
     reason: Annotated[str | None, Query(min_length=1, max_length=2000)] = None,
 ) -> Response:
     """Delete a rule; the alarms it holds active are cleared."""
-    await service.delete_rule(ctx, rule_id, version, reason)
+    await editing.delete_rule(ctx, rule_id, version, reason)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/rules/{rule_id}/versions")
 async def rule_versions(ctx: Ctx, rule_id: RuleId) -> list[RuleVersionOut]:
     """Every saved version of a rule, oldest first."""
-    return await service.rule_versions(ctx, rule_id)
+    return await reading.rule_versions(ctx, rule_id)
 
 
 @router.post("/rules/{rule_id}/enable")
 async def enable_rule(ctx: Ctx, rule_id: RuleId, body: NoAction) -> RuleOut:
     """Enable a rule again, after the engine disabled it for an error."""
-    return await service.enable_rule(ctx, rule_id, body)
+    return await editing.enable_rule(ctx, rule_id, body)

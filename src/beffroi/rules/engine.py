@@ -34,8 +34,8 @@ from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.rules import states
 from beffroi.rules.conditions import Condition, Reading, RuleError, RuleKind, State, build
+from beffroi.rules.disabling import disable_after_error
 from beffroi.rules.models import MonitoringRule
-from beffroi.rules.service import disable_after_error
 from beffroi.telemetry.decode import DeviceInfo
 
 Newest = Mapping[tuple[str, str], tuple[datetime, float | None, str | None]]

@@ -23,7 +23,7 @@ from beffroi.catalogue import Severity
 from beffroi.core.events import DomainEvent
 from beffroi.core.time import utcnow
 from beffroi.db import Database
-from beffroi.rules import service, states
+from beffroi.rules import disabling, states
 from beffroi.rules.conditions import NoData, RuleError, RuleKind, State, build
 from beffroi.rules.engine import describe
 from beffroi.rules.models import MonitoringRule
@@ -125,5 +125,5 @@ async def check_missing_data(db: Database, now: datetime | None = None) -> list[
         signals, failed = await missing_data(session, now)
         events = await raising.apply(session, signals, now)
     if failed:
-        events += await service.disable_after_error(db, failed, now)
+        events += await disabling.disable_after_error(db, failed, now)
     return events

@@ -1,0 +1,62 @@
+"""Reading the delivery record: what was sent where, about which alarm, and how it went."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from beffroi.core.context import Context
+from beffroi.core.principal import Permission
+from beffroi.notifications.models import NotificationDelivery
+from beffroi.notifications.schemas import DeliveryOut
+from beffroi.notifications.states import Channel, DeliveryState
+
+
+def delivery_out(row: NotificationDelivery) -> DeliveryOut:
+    """The API shape of a delivery."""
+    return DeliveryOut(
+        id=row.id,
+        route_id=row.route_id,
+        route_name=row.route_name,
+        history_id=row.history_id,
+        alarm_id=row.alarm_id,
+        commune=row.commune_code,
+        action=row.action,
+        channel=Channel(row.channel),
+        target=row.target,
+        state=DeliveryState(row.state),
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        payload=row.payload,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+    )
+
+
+async def list_deliveries(
+    ctx: Context,
+    *,
+    alarm_id: int | None = None,
+    route_id: int | None = None,
+    state: DeliveryState | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[DeliveryOut]:
+    """Deliveries about alarms of your communes, newest first (``before_id`` pages on)."""
+    ctx.principal.require(Permission.NOTIFICATION_MANAGE)
+    stmt = (
+        select(NotificationDelivery)
+        .where(ctx.principal.scope_clause(NotificationDelivery.commune_code))
+        .order_by(NotificationDelivery.id.desc())
+        .limit(limit)
+    )
+    if alarm_id is not None:
+        stmt = stmt.where(NotificationDelivery.alarm_id == alarm_id)
+    if route_id is not None:
+        stmt = stmt.where(NotificationDelivery.route_id == route_id)
+    if state is not None:
+        stmt = stmt.where(NotificationDelivery.state == state)
+    if before_id is not None:
+        stmt = stmt.where(NotificationDelivery.id < before_id)
+    async with ctx.db.read() as session:
+        return [delivery_out(r) for r in (await session.execute(stmt)).scalars()]
