@@ -214,10 +214,15 @@ class CommandDispatcher:
             routes = await online_routes(session, [r.asset_id for r in rows])
             waiting = [r.id for r in rows if r.asset_id not in routes]
             ready = [r for r in rows if r.asset_id in routes]
-            gateways = {routes[r.asset_id] for r in ready} - {None}
-            bulk = await bulk_versions(session, [g for g in gateways if g is not None])
+            gateways = {via for r in ready if (via := routes[r.asset_id]) is not None}
+            bulk = await bulk_versions(session, gateways)
             messages = outbox.plan(ready, routes, bulk, root=self.root)
-            message_of = {c: m.message_id for m in messages if m.message_id for c in m.command_ids}
+            message_of = {
+                command_id: m.message_id
+                for m in messages
+                if m.message_id
+                for command_id in m.command_ids
+            }
             if waiting:
                 # They wait for their device, without a due time (see release()).
                 await session.execute(
