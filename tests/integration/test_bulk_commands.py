@@ -129,6 +129,21 @@ async def test_a_batch_goes_in_bulk_to_a_bulk_gateway_and_one_by_one_elsewhere(
             assert sent == {"attempt": 1, "via": h.site.gateway, "message": message_id}
             assert detail["transitions"][4]["actor"] == lights[3]
 
+            # The batch's children, a page at a time: each once (they share their
+            # creation time; the cursor carries the id that breaks the tie).
+            seen: list[str] = []
+            cursor: str | None = None
+            while True:
+                query = f"limit=5&cursor={cursor}" if cursor else "limit=5"
+                page = await h.get(
+                    "admin", f"/api/v1/command-batches/{batch['id']}/commands?{query}"
+                )
+                seen += [c["id"] for c in page["items"]]
+                cursor = page["next_cursor"]
+                if cursor is None:
+                    break
+            assert sorted(seen) == sorted(c.id for c in rows.values())
+
             # Their state reported in bulk verifies them, as their own reports would.
             await cabinet.publish_bulk(
                 "telemetry", {light: {"level_pct": 30.0, "power_w": 12.0} for light in lights}

@@ -8,9 +8,8 @@ sees every commune it touches.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.assets.service import get_asset
@@ -19,9 +18,9 @@ from beffroi.commands.models import Command, CommandBatch, CommandTransition
 from beffroi.commands.schemas import BatchOut, CommandDetail, CommandOut, CommandPage, TransitionOut
 from beffroi.communes.lookup import filter_codes
 from beffroi.core.context import Context
-from beffroi.core.errors import FieldError, InvalidInput, NotFound
+from beffroi.core.errors import NotFound
+from beffroi.core.keyset import Keyset
 from beffroi.core.principal import Permission
-from beffroi.core.time import utcnow
 
 
 def to_out(row: Command) -> CommandOut:
@@ -97,6 +96,10 @@ async def get_command(ctx: Context, command_id: str) -> CommandDetail:
     return CommandDetail(**to_out(row).model_dump(), transitions=transitions)
 
 
+# Newest first; a batch's children share their creation time, so the id breaks the tie.
+NEWEST = Keyset((Command.created_at, Command.id), descending=True)
+
+
 async def list_commands(
     ctx: Context,
     *,
@@ -119,21 +122,11 @@ async def list_commands(
         stmt = stmt.where(Command.state.in_([s.value for s in states]))
     if name:
         stmt = stmt.where(Command.name == name)
-    if cursor:
-        at, last_id = _decode_cursor(cursor)
-        stmt = stmt.where(
-            or_(Command.created_at < at, and_(Command.created_at == at, Command.id < last_id))
-        )
-    stmt = stmt.order_by(Command.created_at.desc(), Command.id.desc()).limit(limit + 1)
     async with ctx.db.read() as session:
         if commune:
             codes = await filter_codes(session, ctx.principal, [commune])
             stmt = stmt.where(Command.commune_code.in_(codes))
-        rows = list((await session.execute(stmt)).scalars())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = f"{rows[-1].created_at.timestamp():.6f}~{rows[-1].id}"
+        rows, next_cursor = await NEWEST.page(session, stmt, cursor=cursor, limit=limit)
     return CommandPage(items=[to_out(r) for r in rows], next_cursor=next_cursor)
 
 
@@ -159,17 +152,6 @@ async def batch_children(
     async with ctx.db.read() as session:
         await load_batch(session, ctx, batch_id, lock=False)
     return await list_commands(ctx, batch_id=batch_id, states=states, cursor=cursor, limit=limit)
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    stamp, _, last_id = cursor.partition("~")
-    try:
-        at = datetime.fromtimestamp(float(stamp), tz=utcnow().tzinfo)
-    except (ValueError, OverflowError, OSError):
-        raise InvalidInput(FieldError("cursor", "not a cursor returned by this API")) from None
-    if not last_id.isalnum() or len(last_id) > 32:
-        raise InvalidInput(FieldError("cursor", "not a cursor returned by this API"))
-    return at, last_id
 
 
 # --- group commands ------------------------------------------------------------------------
