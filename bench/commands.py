@@ -971,9 +971,7 @@ def _print_batch(title: str, b: BatchFigures, raw_fan: tuple[float, float] | Non
     print(f"\n  {title} ({b.total:,} children), clock from")
     print("     the create call; times at which the first / 50 % / 99 % / all children")
     print("     reached each step, from the hub's events:")
-    approval = (
-        f", approve call answered at {b.approved_s:.2f} s" if b.approved_s is not None else ""
-    )
+    approval = f", approve call made at {b.approved_s:.2f} s" if b.approved_s is not None else ""
     print(f"     create call answered at {b.created_s:.2f} s{approval}")
 
     def cell(value: float | None) -> str:
