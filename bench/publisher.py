@@ -138,5 +138,10 @@ def run(job: Job) -> Outcome:
         time.sleep(0.01)
     client.disconnect()
     client.loop_stop()
-    points_acked = sum(p for p, info in zip(points, infos, strict=False) if info.is_published())
+    # A message paho refused to queue (rc not success) was never sent, let alone acknowledged.
+    points_acked = sum(
+        p
+        for p, info in zip(points, infos, strict=False)
+        if info.rc == mqtt.MQTT_ERR_SUCCESS and info.is_published()
+    )
     return Outcome(job.name, sent, acked, first, last, sum(points[:sent]), points_acked)
