@@ -43,7 +43,16 @@ CHANNEL = "beffroi_events"
 PAYLOAD_MAX = 7_500
 FLUSH_S = 0.05
 RECONNECT_S = 2.0
-DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# What a database going away raises here; asyncpg's InternalClientError too, when the
+# connection dies mid-operation ("another operation is in progress"): the relay reconnects
+# rather than fail, which would now stop the whole process it runs in.
+DB_ERRORS = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
 
 
 @functools.cache
