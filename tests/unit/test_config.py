@@ -53,6 +53,12 @@ def test_misspelt_variable_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         load_settings()
 
 
+def test_benchmark_switches_are_not_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The benchmarks tell users to set it; the hub they start must not refuse it.
+    monkeypatch.setenv("BEFFROI_BENCH_POSTGRES_URL", "postgresql+asyncpg://db/bench")
+    load_settings()
+
+
 def test_production_refuses_default_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BEFFROI_ENV", "production")
     monkeypatch.setenv("BEFFROI_DATABASE_URL", "postgresql+asyncpg://db/beffroi")

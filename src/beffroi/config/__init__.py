@@ -342,10 +342,10 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{name}: {message}"
 
 
-# Variables with the prefix that are not settings: the TOML file's path, tests' own
-# switches, and a CLI password input.
+# Variables with the prefix that are not settings: the TOML file's path, the tests' and
+# benchmarks' own switches, and a CLI password input.
 NOT_SETTINGS = frozenset({"CONFIG_FILE", "NEW_PASSWORD"})
-NOT_SETTINGS_PREFIXES = ("TEST_",)
+NOT_SETTINGS_PREFIXES = ("TEST_", "BENCH_")
 
 
 def _unknown_variables() -> list[str]:
