@@ -14,8 +14,9 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import structlog
 from sqlalchemy import select, update
@@ -55,6 +56,28 @@ def _sent_detail(attempt: int, via: str | None, message_id: str | None) -> dict[
     if message_id:
         detail["message"] = message_id
     return detail
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """What being sent changes in a command row (written back for a whole round)."""
+
+    COLUMNS: ClassVar[tuple[str, ...]] = (
+        "state",
+        "attempts",
+        "sent_via",
+        "reply_due_at",
+        "sent_at",
+        "next_attempt_at",
+    )
+
+    id: str
+    attempts: int
+    sent_via: str | None
+    reply_due_at: datetime
+    sent_at: datetime
+    state: str = CommandState.SENT.value
+    next_attempt_at: datetime | None = None
 
 
 class CommandDispatcher:
@@ -230,23 +253,19 @@ class CommandDispatcher:
                     .where(among(session, c.id, waiting))
                     .values(next_attempt_at=None)
                 )
-            alike: dict[tuple[int, str | None], list[str]] = {}
-            for r in ready:
-                alike.setdefault((r.timeout_s, routes[r.asset_id]), []).append(r.id)
-            for (timeout_s, via), ids in alike.items():
-                await session.execute(
-                    update(Command)
-                    .where(among(session, c.id, ids))
-                    .values(
-                        state=CommandState.SENT.value,
-                        attempts=c.attempts + 1,
-                        sent_at=now,
-                        sent_via=via,
-                        reply_due_at=now + timedelta(seconds=timeout_s),
-                        next_attempt_at=None,
-                        updated_at=now,
-                    )
+            # One statement for the whole round, whatever the mix of gateways and timeouts:
+            # a round is one await, not one per cabinet (the loop is busy with replies).
+            sent = [
+                _Sent(
+                    r.id,
+                    r.attempts + 1,
+                    routes[r.asset_id],
+                    now + timedelta(seconds=r.timeout_s),
+                    now,
                 )
+                for r in ready
+            ]
+            await history.write_back(session, sent, now, _Sent.COLUMNS)
             moves = [
                 Move(
                     r.id,

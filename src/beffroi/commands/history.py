@@ -160,6 +160,7 @@ MUTABLE = (
 # PostgreSQL's array type for each column write_back may set (JSON goes as text).
 _PG_ARRAYS = {
     "state": "text[]",
+    "sent_via": "text[]",
     "verification": "text[]",
     "attempts": "int[]",
     "result": "text[]",
