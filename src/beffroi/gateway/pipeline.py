@@ -129,7 +129,6 @@ class IngestPipeline:
         self.pending: deque[Inbound] = deque()
         self._arrived = asyncio.Event()
         self.stored_messages = 0
-        self.stored_points = 0
         self.rejected = 0
 
     def deliver(self, item: Inbound) -> None:
@@ -223,7 +222,6 @@ class IngestPipeline:
             metrics.REJECTED.labels(rejection.reason.value).inc()
         # Messages, or the entries of bulk messages: what a device asked to store.
         self.stored_messages += batch.entries - len(rejections)
-        self.stored_points += written.points
         self.rejected += len(rejections)
         followup.publish(self.events, written.events)
 
