@@ -286,7 +286,8 @@ async def test_no_data_raised_by_the_job_and_cleared_by_ingest(
 
     async def job(now: datetime) -> list[tuple[str, bool]]:
         async with runtime.db.write() as session:
-            signals = await jobs.find_missing_data(session, now)
+            signals, failed = await jobs.missing_data(session, now)
+            assert failed == []
             await raising.apply(session, signals, now)
         return [(s.asset_id, s.active) for s in signals]
 

@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 
-from beffroi.catalogue import CATALOGUE, Domain
+from beffroi.catalogue import CATALOGUE, Domain, schema_errors
 from beffroi.commands import policy
 from beffroi.commands.lifecycle import FINAL, TRANSITIONS, CommandState, can_move
 from beffroi.commands.verification import expected_state, judge, shares_state
 from beffroi.config import load_settings
 from beffroi.core.errors import InvalidInput, PermissionDenied
 from beffroi.core.principal import ActorKind, Principal, Role
+from beffroi.devices.topics import ReplyStatus
 
 S = CommandState
 
@@ -33,6 +34,12 @@ def test_nothing_leaves_a_final_state_and_every_open_state_can_end() -> None:
     assert can_move(S.SENT, S.QUEUED)  # a retry
     assert not can_move(S.ACCEPTED, S.REJECTED)  # accepted, then refused: not a thing
     assert not can_move(S.AWAITING_APPROVAL, S.SENT)  # never sent before its approval
+
+
+def test_every_reply_status_of_the_device_api_is_a_command_state() -> None:
+    # The tracker moves a command to the state its reply names.
+    for status in ReplyStatus:
+        assert CommandState(status) in TRANSITIONS[S.SENT], status
 
 
 @pytest.mark.parametrize(
@@ -194,7 +201,9 @@ def test_non_finite_parameters_are_refused_whoever_asks(number: float) -> None:
 )
 def test_instants_in_command_parameters_are_iso_8601_within_range(until: str, valid: bool) -> None:
     params = {"text": "roadworks", "until": until}
-    errors = CATALOGUE.command_param_errors("message_sign", "display", params)
+    spec = CATALOGUE["message_sign"].command("display")
+    assert spec is not None
+    errors = schema_errors(spec.params, params, "params")
     assert [e.field for e in errors] == ([] if valid else ["params.until"])
 
 

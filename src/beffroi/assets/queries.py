@@ -121,14 +121,6 @@ async def live_ids(session: AsyncSession, ids: Iterable[str] | None = None) -> s
     return found
 
 
-async def parents(session: AsyncSession) -> dict[str, str]:
-    """The parent (cabinet, field gateway) of every live asset that has one."""
-    rows = await session.execute(
-        select(Asset.id, Asset.parent_id).where(Asset.parent_id.is_not(None), live())
-    )
-    return {row.id: row.parent_id for row in rows}
-
-
 async def children_of(session: AsyncSession, parent_ids: Iterable[str]) -> dict[str, str]:
     """child -> parent of every asset (decommissioned ones too) whose parent is among
     ``parent_ids``."""

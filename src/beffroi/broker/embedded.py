@@ -208,9 +208,8 @@ class EmbeddedBroker:
 
     Credential changes are applied within ``poll_s`` (see
     :class:`beffroi.devices.following.Follower`): a revoked or rotated device's session
-    ends at once, and its publishes stop counting. :attr:`cache` also answers which
-    devices a gateway may relay for (``cache.is_child``). Refused logins are written to
-    the database every few seconds (:mod:`beffroi.devices.logins`).
+    ends at once, and its publishes stop counting. Refused logins are written to the
+    database every few seconds (:mod:`beffroi.devices.logins`).
     """
 
     def __init__(

@@ -113,12 +113,5 @@ class Catalogue(Mapping[str, EquipmentType]):
         """Errors of ``attributes`` against the type's attribute schema."""
         return schema_errors(self._types[type_key].attributes, attributes, "attributes")
 
-    def command_param_errors(self, type_key: str, command: str, params: Any) -> list[FieldError]:
-        """Errors of a command's parameters against its schema (the command must exist)."""
-        spec = self._types[type_key].command(command)
-        if spec is None:
-            return [FieldError("name", f"{type_key} has no command {command!r}")]
-        return schema_errors(spec.params, params, "params")
-
 
 CATALOGUE = Catalogue(EQUIPMENT_TYPES)

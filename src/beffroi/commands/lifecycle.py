@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from beffroi.devices.topics import ReplyStatus
-
 
 class CommandState(StrEnum):
     """Where a command is in its life."""
@@ -46,8 +44,6 @@ TRANSITIONS: dict[CommandState, frozenset[CommandState]] = {
     **{final: frozenset() for final in FINAL},
 }
 
-# The states a device's reply may move a command to: one per status of the device API.
-REPLY_STATES = frozenset(CommandState(status) for status in ReplyStatus)
 # States in which the device may already have the command (so a reply is expected).
 DELIVERED = frozenset({S.QUEUED, S.SENT, S.ACCEPTED})
 

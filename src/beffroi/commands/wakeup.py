@@ -22,6 +22,8 @@ from beffroi.db import Database
 log = structlog.get_logger(__name__)
 
 CHANNEL = "beffroi_commands"
+# A plain loop, not a retry library: listening never ends in success, and a connection
+# that ends is reconnected after the same pause as one that fails.
 RECONNECT_S = 2.0
 
 

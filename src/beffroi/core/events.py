@@ -74,7 +74,6 @@ class EventHub:
 
     def __init__(self) -> None:
         self._subscriptions: list[Subscription] = []
-        self.published = 0
 
     def subscribe(self, *types: type[DomainEvent], maxsize: int = DEFAULT_QUEUE) -> Subscription:
         """A subscription to events of ``types`` (all events when none given)."""
@@ -89,7 +88,6 @@ class EventHub:
 
     def publish(self, event: DomainEvent) -> None:
         """Deliver ``event`` to every interested subscription, without waiting."""
-        self.published += 1
         for subscription in self._subscriptions:
             if not subscription.types or isinstance(event, subscription.types):
                 subscription.offer(event)

@@ -8,16 +8,17 @@ same few questions.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Final, Protocol
 from zoneinfo import ZoneInfo
 
 from astral import Observer
 from astral.sun import elevation, sun
 
-_CACHE_DAYS = 800  # two years of simulated days, then start again
+_CACHE_DAYS = 800  # two years of simulated days, the least recently asked forgotten first
 
 # The night dimming profile, while it is dark: from 05:00 full light, from 23:00 half.
 # So: 100 % from sunset to 23:00, 50 % until 05:00, 100 % again until sunrise.
@@ -41,7 +42,8 @@ class SunCalendar:
             raise ValueError(f"not a WGS84 position: lat {latitude}, lon {longitude}")
         self.observer = Observer(latitude=latitude, longitude=longitude)
         self.zone = ZoneInfo(timezone)
-        self._days: dict[date, SunDay] = {}
+        # functools' cache, not cachetools': it is asked thousands of times a second.
+        self._day: Callable[[date], SunDay] = lru_cache(_CACHE_DAYS)(self._compute)
 
     def local(self, moment: datetime) -> datetime:
         """``moment`` in the city's time zone."""
@@ -49,12 +51,7 @@ class SunCalendar:
 
     def day(self, local_day: date) -> SunDay:
         """Sunrise and sunset of a local day (cached)."""
-        found = self._days.get(local_day)
-        if found is None:
-            if len(self._days) > _CACHE_DAYS:
-                self._days.clear()
-            found = self._days[local_day] = self._compute(local_day)
-        return found
+        return self._day(local_day)
 
     def _compute(self, local_day: date) -> SunDay:
         try:
@@ -117,7 +114,7 @@ class LightingProgramme:
             raise ValueError("a night profile needs at least one step")
         self.sun = sun
         self.profile = tuple(sorted(profile))
-        self._days: dict[date, _ProgrammeDay] = {}
+        self._day: Callable[[date], _ProgrammeDay] = lru_cache(_CACHE_DAYS)(self._work_out)
 
     def _profile_level(self, moment: datetime) -> float:
         """The profile's level at the local time of ``moment`` (the last step before it,
@@ -132,23 +129,16 @@ class LightingProgramme:
     def _worked_out(self, moment: datetime) -> float:
         return self._profile_level(moment) if self.sun.is_dark(moment) else 0.0
 
-    def _day(self, local_day: date) -> _ProgrammeDay:
-        found = self._days.get(local_day)
-        if found is None:
-            if len(self._days) > _CACHE_DAYS:
-                self._days.clear()
-            today = self.sun.day(local_day)
-            steps = [
-                datetime.combine(local_day, at, self.sun.zone).astimezone(UTC)
-                for at, _ in self.profile
-            ]
-            changes = sorted({today.sunrise, today.sunset, *steps})
-            midnight = datetime.combine(local_day, time(0), self.sun.zone).astimezone(UTC)
-            found = _ProgrammeDay(
-                self._worked_out(midnight), changes, [self._worked_out(c) for c in changes]
-            )
-            self._days[local_day] = found
-        return found
+    def _work_out(self, local_day: date) -> _ProgrammeDay:
+        today = self.sun.day(local_day)
+        steps = [
+            datetime.combine(local_day, at, self.sun.zone).astimezone(UTC) for at, _ in self.profile
+        ]
+        changes = sorted({today.sunrise, today.sunset, *steps})
+        midnight = datetime.combine(local_day, time(0), self.sun.zone).astimezone(UTC)
+        return _ProgrammeDay(
+            self._worked_out(midnight), changes, [self._worked_out(c) for c in changes]
+        )
 
     def level(self, moment: datetime) -> float:
         """The scheduled light level at ``moment``: 0 by day, the profile's by night."""

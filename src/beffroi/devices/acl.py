@@ -8,8 +8,8 @@ id, and a field gateway also under ``{root}/gateways/{its id}/devices/{child}/â€
 
 The broker checks only the gateway *prefix*: it does not know which devices are the
 gateway's children (Mosquitto cannot, with one ``pattern`` line for every device). The hub
-checks, on ingest, that the child really is a child of the gateway
-(``CredentialCache.is_child``) and drops the message otherwise.
+checks, on ingest, that the child really is a child of the gateway (its device directory:
+see :mod:`beffroi.telemetry.decode`) and rejects the message otherwise.
 
 The hub's account may do everything; it is told apart by its username alone, which is
 only ever authenticated against the hub's own password, never as a device.

@@ -1,4 +1,4 @@
-"""Active device credentials and gateway links, in memory, kept in step with the database.
+"""Active device credentials, in memory, kept in step with the database.
 
 The embedded broker checks every CONNECT and every PUBLISH here without a database round
 trip. Two ways keep it current:
@@ -7,7 +7,7 @@ trip. Two ways keep it current:
   (:mod:`beffroi.devices.changes`), polled a few times a second: issues, rotations and
   revocations, each reported as a :class:`Change` so the broker can end sessions;
 - :meth:`CredentialCache.refresh`: a full reload when a cheap fingerprint of the registry
-  moved (an asset decommissioned or given another parent), checked every few seconds.
+  moved (an asset decommissioned), checked every few seconds.
 """
 
 from __future__ import annotations
@@ -65,15 +65,13 @@ async def active_credentials(session: AsyncSession) -> dict[str, str]:
 
 
 class CredentialCache:
-    """Active credentials and parent links. ``verify`` costs one PBKDF2 (~13 µs) the first
+    """Active credentials. ``verify`` costs one PBKDF2 (~13 µs) the first
     time a secret is seen and one HMAC-SHA256 after: successful checks are remembered by a
     keyed digest of the secret (never the secret itself), bound to the stored hash so a
     rotation or revocation voids them by itself."""
 
     def __init__(self) -> None:
         self._hashes: dict[str, str] = {}
-        self._parents: dict[str, str] = {}
-        self._children: dict[str, frozenset[str]] = {}
         self._verified: dict[str, tuple[str, bytes]] = {}
         self._memo_key = secrets.token_bytes(32)
         self._fingerprint: tuple[object, ...] | None = None
@@ -97,10 +95,8 @@ class CredentialCache:
                 # by the next catch-up, never missed.
                 seq = await changes.head_in(session)
                 hashes = await active_credentials(session)
-                links = await asset_queries.parents(session)
             found = self._diff(hashes.items(), set(self._hashes) - set(hashes))
             self._hashes = hashes
-            self._set_links(links)
             self._fingerprint = fingerprint
             self.seq = max(self.seq, seq)
             self._forget_memos()
@@ -144,13 +140,6 @@ class CredentialCache:
         found += [Change(a, ChangeKind.REVOKED) for a in sorted(gone) if a in self._hashes]
         return found
 
-    def _set_links(self, parents: dict[str, str]) -> None:
-        children: dict[str, set[str]] = {}
-        for child, parent in parents.items():
-            children.setdefault(parent, set()).add(child)
-        self._parents = parents
-        self._children = {k: frozenset(v) for k, v in children.items()}
-
     def _forget_memos(self) -> None:
         self._verified = {
             user: memo for user, memo in self._verified.items() if self._hashes.get(user) == memo[0]
@@ -180,16 +169,3 @@ class CredentialCache:
             return False
         self._verified[username] = (stored, probe)
         return True
-
-    def parent_of(self, asset_id: str) -> str | None:
-        """The gateway (parent asset) of ``asset_id``, if it has one."""
-        return self._parents.get(asset_id)
-
-    def children_of(self, gateway_id: str) -> frozenset[str]:
-        """The live assets whose parent is ``gateway_id``."""
-        return self._children.get(gateway_id, frozenset())
-
-    def is_child(self, gateway_id: str, device_id: str) -> bool:
-        """Whether ``gateway_id`` may relay for ``device_id`` (brokers only check the
-        gateway's topic prefix; the hub checks the child)."""
-        return self._parents.get(device_id) == gateway_id

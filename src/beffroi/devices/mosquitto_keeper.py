@@ -76,7 +76,6 @@ class MosquittoKeeper:
         self.acl_file = settings.mosquitto_acl_file
         self.follower = Follower(db, f"mosquitto files {self.password_file}", self._apply)
         self._hub: str | None = None
-        self.writes = 0
 
     async def start(self) -> None:
         """Load the credentials, write both files and reload Mosquitto once."""
@@ -99,7 +98,6 @@ class MosquittoKeeper:
             self.settings.mosquitto_pid_file, self.settings.mosquitto_reload_command
         )
         await asyncio.to_thread(self._confirm_reload)
-        self.writes += 1
         log.info(
             "mosquitto files written and reloaded",
             devices=len(self.follower.cache),

@@ -42,6 +42,8 @@ CHANNEL = "beffroi_events"
 # PostgreSQL refuses a NOTIFY payload of 8,000 bytes or more.
 PAYLOAD_MAX = 7_500
 FLUSH_S = 0.05
+# A plain loop, not a retry library: relaying never ends in success, and a connection that
+# ends is reconnected after the same pause as one that fails.
 RECONNECT_S = 2.0
 # What a database going away raises here; asyncpg's InternalClientError too, when the
 # connection dies mid-operation ("another operation is in progress"): the relay reconnects

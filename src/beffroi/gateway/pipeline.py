@@ -18,9 +18,17 @@ from datetime import timedelta
 
 import structlog
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    after_nothing,
+    retry_if_exception,
+    wait_exponential,
+)
 
 from beffroi import metrics
 from beffroi.core.events import DomainEvent, EventHub
+from beffroi.core.tasks import pause
 from beffroi.core.time import utcnow
 from beffroi.gateway.source import Inbound
 from beffroi.telemetry import followup
@@ -31,6 +39,8 @@ from beffroi.telemetry.store import Batch, TelemetryStore, Written
 
 log = structlog.get_logger(__name__)
 
+# While the database is down: a first wait, doubled after each failure up to the last.
+FIRST_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 10.0
 # SQLSTATEs that say nothing of the data: a deadlock or serialization failure (tried again
 # whole), and the classes of a database going away or out of resources (08 connection,
@@ -54,6 +64,38 @@ def is_transient(exc: BaseException) -> bool:
         ):
             return True
     return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError)
+
+
+def _first_line(exc: BaseException | None) -> str:
+    """The first line of an error's message (a database's can be long), or its type."""
+    lines = str(exc).splitlines()
+    return lines[0][:200] if lines else type(exc).__name__
+
+
+def while_down(
+    stop: asyncio.Event | None,
+    *,
+    after: Callable[[RetryCallState], None] = after_nothing,
+) -> AsyncRetrying:
+    """Calls a database operation until it succeeds, trying again after an error that says
+    the database is unreachable or busy (:func:`is_transient`), until ``stop`` is set: then,
+    or for any other error, the error is raised. ``after`` is told of each failure that is
+    tried again (or would be, but for ``stop``)."""
+
+    async def nap(seconds: float) -> None:
+        if stop is None:
+            await asyncio.sleep(seconds)
+        else:
+            await pause(stop, seconds)  # a stop cuts the wait short: one last try follows
+
+    return AsyncRetrying(
+        retry=retry_if_exception(is_transient),
+        wait=wait_exponential(multiplier=FIRST_BACKOFF_S, max=MAX_BACKOFF_S),
+        stop=lambda _state: stop is not None and stop.is_set(),
+        sleep=nap,
+        after=after,
+        reraise=True,
+    )
 
 
 class IngestPipeline:
@@ -87,7 +129,6 @@ class IngestPipeline:
         self.pending: deque[Inbound] = deque()
         self._arrived = asyncio.Event()
         self.stored_messages = 0
-        self.stored_points = 0
         self.rejected = 0
 
     def deliver(self, item: Inbound) -> None:
@@ -181,60 +222,56 @@ class IngestPipeline:
             metrics.REJECTED.labels(rejection.reason.value).inc()
         # Messages, or the entries of bulk messages: what a device asked to store.
         self.stored_messages += batch.entries - len(rejections)
-        self.stored_points += written.points
         self.rejected += len(rejections)
         followup.publish(self.events, written.events)
 
     async def _learn(self, unknown: set[str], stop: asyncio.Event | None) -> bool:
         """Look the unknown devices up, waiting out a database outage as writes do."""
-        backoff = 0.5
-        while True:
-            try:
-                return await self.directory.learn(self.store.db, unknown) > 0
-            except Exception as exc:
-                if not is_transient(exc) or (stop is not None and stop.is_set()):
-                    log.warning("looking up unknown devices failed", error=str(exc)[:200])
-                    return False
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
+        try:
+            found: int = await while_down(stop)(self.directory.learn, self.store.db, unknown)
+        except Exception as exc:
+            log.warning("looking up unknown devices failed", error=str(exc)[:200])
+            return False
+        return found > 0
 
     async def _write_with_retry(self, batch: Batch, stop: asyncio.Event | None) -> Written | None:
-        backoff, failing_since = 0.5, None
-        while True:
-            started = time.perf_counter()
-            try:
-                written = await self.store.write(batch)
-            except Exception as exc:  # every failure is handled: retried or isolated
-                if not is_transient(exc):
-                    try:
-                        return await self._isolate(batch, exc)
-                    except Exception as again:
-                        # The database went away while the culprit was sought: hold the
-                        # whole batch and retry, as for any outage.
-                        if not is_transient(again):
-                            raise
-                        exc = again
-                metrics.DATABASE_UP.set(0)
-                if failing_since is None:
-                    failing_since = time.monotonic()
-                    log.error(
-                        "database unavailable: holding the batch and reading no more messages",
-                        waiting=len(self.pending),
-                        error=str(exc).splitlines()[0][:200],
-                    )
-                if stop is not None and stop.is_set():
-                    return None
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
-                continue
-            metrics.WRITE_SECONDS.observe(time.perf_counter() - started)
-            metrics.DATABASE_UP.set(1)
-            if failing_since is not None:
-                log.warning(
-                    "database back: ingestion resumed",
-                    outage_s=round(time.monotonic() - failing_since, 1),
-                )
-            return written
+        retrying = while_down(stop, after=self._down)
+        try:
+            written: Written = await retrying(self._write, batch)
+        except Exception as exc:
+            if is_transient(exc):
+                return None  # stopping while the database is down
+            raise
+        metrics.DATABASE_UP.set(1)
+        if retrying.statistics["attempt_number"] > 1:
+            log.warning(
+                "database back: ingestion resumed",
+                outage_s=round(time.monotonic() - retrying.statistics["start_time"], 1),
+            )
+        return written
+
+    def _down(self, state: RetryCallState) -> None:
+        """After a failed write that will be tried again: say so once per outage."""
+        metrics.DATABASE_UP.set(0)
+        if state.attempt_number == 1 and state.outcome is not None:
+            log.error(
+                "database unavailable: holding the batch and reading no more messages",
+                waiting=len(self.pending),
+                error=_first_line(state.outcome.exception()),
+            )
+
+    async def _write(self, batch: Batch) -> Written:
+        """One attempt: the whole batch, or its parts one by one when the database refuses
+        something in it (an outage meanwhile holds the whole batch again)."""
+        started = time.perf_counter()
+        try:
+            written = await self.store.write(batch)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            return await self._isolate(batch, exc)
+        metrics.WRITE_SECONDS.observe(time.perf_counter() - started)
+        return written
 
     async def _isolate(self, batch: Batch, error: Exception) -> Written:
         """The database refused something in the batch: write its parts one by one and
@@ -263,7 +300,7 @@ class IngestPipeline:
                 refused.append(
                     Rejection(
                         Reason.BAD_VALUE,
-                        f"storage refused it: {str(exc).splitlines()[0][:200]}",
+                        f"storage refused it: {_first_line(exc)}",
                         item.asset_id,
                         b"",
                         item.asset_id,

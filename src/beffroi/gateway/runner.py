@@ -197,4 +197,6 @@ class Gateway:
             partitions_dropped=len(done.partitions_dropped),
             points_deleted=done.points_deleted,
             rollups_written=done.rollups_written,
+            rollups_deleted=done.rollups_deleted,
+            rejected_pruned=done.rejected_pruned,
         )

@@ -8,8 +8,9 @@ stale entry can never be served, only evicted.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
+
+from cachetools import LRUCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,33 +21,27 @@ class Cached:
     next_cursor: str | None = None
 
 
+def _size(entry: Cached) -> int:
+    return len(entry.body)
+
+
 class ResponseCache:
     """Least-recently-used bodies, bounded in total bytes."""
 
     def __init__(self, max_bytes: int = 128 * 1024 * 1024) -> None:
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[str, Cached] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
+        self._entries: LRUCache[str, Cached] = LRUCache(max_bytes, getsizeof=_size)
+        self._lock = threading.Lock()  # cachetools' caches are not thread-safe
 
     def get(self, key: str) -> Cached | None:
         """The entry cached under ``key``, if any."""
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-            return entry
+            return self._entries.get(key)
 
     def put(self, key: str, entry: Cached) -> None:
-        """Cache ``entry``; the least recently used entries make room."""
-        if len(entry.body) > self.max_bytes:
+        """Cache ``entry``; the least recently used entries make room. A body larger than
+        the whole cache is not kept."""
+        if _size(entry) > self.max_bytes:
             return
         with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._size -= len(old.body)
             self._entries[key] = entry
-            self._size += len(entry.body)
-            while self._size > self.max_bytes:
-                _, evicted = self._entries.popitem(last=False)
-                self._size -= len(evicted.body)

@@ -65,6 +65,8 @@ class Sent:
 def retry_delay(settings: Settings, attempts: int) -> timedelta:
     """How long to wait after failed attempt number ``attempts`` (1, 2…): the base delay,
     doubled at each attempt, at most :data:`MAX_DELAY`."""
+    # Not a retry library's: the next attempt is a due time stored with the delivery (any
+    # process may make it, after a restart too), where those libraries sleep in-process.
     seconds = settings.notification_retry_base_s * 2 ** min(attempts - 1, 30)
     return min(timedelta(seconds=seconds), MAX_DELAY)
 

@@ -109,14 +109,6 @@ async def missing_data(
     return signals, failed
 
 
-async def find_missing_data(session: AsyncSession, now: datetime) -> list[AlarmSignal]:
-    """The signals of :func:`missing_data`, for a caller applying them in ``session``."""
-    signals, failed = await missing_data(session, now)
-    for rule_id, error in failed:
-        log.warning("no_data rule cannot be evaluated", rule_id=rule_id, error=error)
-    return signals
-
-
 async def check_missing_data(db: Database, now: datetime | None = None) -> list[DomainEvent]:
     """One run of the job: silences raised and cleared in one transaction, rules that
     failed disabled in another. Returns the hub events."""

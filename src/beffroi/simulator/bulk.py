@@ -9,13 +9,13 @@ each command it handles.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
 import orjson
+from cachetools import FIFOCache
 
 from beffroi.devices import topics
 from beffroi.devices.topics import BULK_MAX, Channel
@@ -67,14 +67,14 @@ class Bundler:
     qos: int = 1
     _parts: dict[tuple[str, Channel], dict[str, Any]] = field(default_factory=dict)
     _replies: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    _message_of: OrderedDict[str, tuple[str, str]] = field(default_factory=OrderedDict)
+    _message_of: FIFOCache[str, tuple[str, str]] = field(
+        default_factory=lambda: FIFOCache(REMEMBERED)
+    )
 
     def remember(self, gateway: str, message_id: str, command_id: str) -> None:
         """``command_id`` came in ``gateway``'s bulk message ``message_id``: its replies
         go back in bulk under that message."""
         self._message_of[command_id] = (gateway, message_id)
-        while len(self._message_of) > REMEMBERED:
-            self._message_of.popitem(last=False)
 
     def take(self, message: Message, payload: dict[str, Any]) -> bool:
         """Keep ``message`` for a bulk message if it goes in one; whether it was kept."""

@@ -167,6 +167,8 @@ class Connection:
 
     def schedule_retry(self) -> None:
         """Try again later, backing off, with jitter so a whole fleet does not stampede."""
+        # A timer on the event loop, not a retry library: those wait in a coroutine, one
+        # per device here, and the jitter is drawn from the seed so that a run replays.
         if self.pool.stopping or self.retry is not None:
             return
         self.attempts += 1

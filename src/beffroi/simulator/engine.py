@@ -7,11 +7,12 @@ returns; tests feed it whatever time they like.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
+
+from cachetools import FIFOCache
 
 from beffroi.catalogue import CATALOGUE
 from beffroi.core.errors import FieldError, InvalidInput
@@ -90,7 +91,7 @@ class Engine:
         self.command_failure_rate = command_failure_rate
         self.stats = EngineStats()
         self.devices = _build_devices(assets)
-        self._replies: OrderedDict[tuple[str, str], Reply] = OrderedDict()
+        self._replies: FIFOCache[tuple[str, str], Reply] = FIFOCache(REMEMBERED_COMMANDS)
         # Lights before their cabinets: a cabinet's meter starts from its lights' meters.
         for device in sorted(self.devices.values(), key=lambda d: bool(d.children)):
             behaviour = BEHAVIOURS[device.spec.key]
@@ -302,8 +303,6 @@ class Engine:
 
     def _remember(self, device_id: str, command_id: str, reply: Reply) -> None:
         self._replies[(device_id, command_id)] = reply
-        while len(self._replies) > REMEMBERED_COMMANDS:
-            self._replies.popitem(last=False)
 
 
 def _build_devices(assets: Sequence[SimAsset]) -> dict[str, Device]:

@@ -77,16 +77,6 @@ class Reduced:
         return cls(points, newest, last_seen)
 
 
-def _telemetry_events(rows: Iterable[tuple[Any, ...]]) -> list[DomainEvent]:
-    """One event per asset from changed (asset_id, key, ts, value, text) rows."""
-    changed: dict[str, dict[str, Value]] = defaultdict(dict)
-    stamps: dict[str, datetime] = {}
-    for asset_id, key, ts, value, text_value in rows:
-        changed[asset_id][key] = text_value if text_value is not None else value
-        stamps[asset_id] = max(ts, stamps.get(asset_id, ts))
-    return [TelemetryUpdated(a, stamps[a], values) for a, values in changed.items()]
-
-
 def telemetry_events(rows: Iterable[tuple[Any, ...]]) -> list[DomainEvent]:
     """One event per asset from changed (asset_id, key, ts, value, text) rows."""
     changed: dict[str, dict[str, Value]] = defaultdict(dict)
