@@ -18,7 +18,6 @@ from beffroi.commands.lifecycle import FINAL, OPEN, CommandState, Verification
 from beffroi.commands.models import Command
 from beffroi.commands.reading import load, to_out
 from beffroi.commands.schemas import CommandCreate, CommandOut
-from beffroi.core import audit
 from beffroi.core.context import Context
 from beffroi.core.errors import Conflict, FieldError, InvalidInput
 from beffroi.core.principal import Permission
@@ -31,42 +30,33 @@ CANCELLABLE = OPEN - {CommandState.CREATED}
 async def send_command(ctx: Context, body: CommandCreate) -> CommandOut:
     """Check a command against the catalogue and the caller, and queue it (or hold it for
     approval). Nothing is written when a check fails."""
-    return await audit.refused(
+    async with change(
         ctx,
         "command.create",
-        lambda: _send_command(ctx, body),
         target_type="asset",
         target_id=body.asset_id,
-        name=body.name,
-    )
-
-
-async def _send_command(ctx: Context, body: CommandCreate) -> CommandOut:
-    ctx.principal.require(Permission.COMMAND_SEND)
-    asset = await get_asset(ctx, body.asset_id)
-    if asset.status == AssetStatus.DECOMMISSIONED:
-        raise Conflict(f"asset {asset.id!r} is decommissioned")
-    checked = policy.check(
-        ctx.principal,
-        ctx.settings,
-        asset.type,
-        body.name,
-        body.params,
-        body.reason,
-        policy.Timing(body.timeout_s, body.expires_in_s),
-    )
-    ref = AssetRef(asset.id, asset.type, asset.commune, asset.status, asset.parent_id)
-    now = utcnow()
-    row = creation.new_row(ctx, checked, ref, now, body.reason, None)
-    async with ctx.db.write() as session:
-        await creation.insert(session, [row])
-        events = await history.record(session, creation.first_moves(ctx, [row], now))
-        await wakeup.notify(session)
-        await audit.record(
-            session,
+        refused_details={"name": body.name},
+    ) as uc:
+        ctx.principal.require(Permission.COMMAND_SEND)
+        asset = await get_asset(ctx, body.asset_id)
+        if asset.status == AssetStatus.DECOMMISSIONED:
+            raise Conflict(f"asset {asset.id!r} is decommissioned")
+        checked = policy.check(
             ctx.principal,
-            "command.create",
-            target_type="asset",
+            ctx.settings,
+            asset.type,
+            body.name,
+            body.params,
+            body.reason,
+            policy.Timing(body.timeout_s, body.expires_in_s),
+        )
+        ref = AssetRef(asset.id, asset.type, asset.commune, asset.status, asset.parent_id)
+        now = utcnow()
+        row = creation.new_row(ctx, checked, ref, now, body.reason, None)
+        await creation.insert(uc.session, [row])
+        uc.publish(*await history.record(uc.session, creation.first_moves(ctx, [row], now)))
+        await wakeup.notify(uc.session)
+        uc.audit(
             target_id=asset.id,
             commune=asset.commune,
             reason=body.reason,
@@ -78,9 +68,8 @@ async def _send_command(ctx: Context, body: CommandCreate) -> CommandOut:
                 "state": row["state"],
             },
         )
-        created = await session.get(Command, row["id"])
+        created = await uc.session.get(Command, row["id"])
         assert created is not None
-    ctx.runtime.events.publish_many(events)
     return to_out(created)
 
 
