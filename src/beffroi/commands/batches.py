@@ -132,10 +132,13 @@ async def _decide_batch(
     batch_state: BatchState,
     *,
     approval: bool,
+    reason_required: bool = False,
 ) -> BatchOut:
     """Move a batch and its children in ``from_states`` by a person's decision: an approval
     or a refusal (``approval``, under the four-eyes rule and in time) or a cancellation."""
     async with change(ctx, action, target_type="command_batch", target_id=batch_id) as uc:
+        if reason_required and not reason:
+            raise InvalidInput(FieldError("reason", "required to refuse a batch"))
         ctx.principal.require(Permission.COMMAND_READ)
         now = utcnow()
         batch = await load_batch(uc.session, ctx, batch_id, lock=True)
@@ -225,8 +228,6 @@ async def approve_batch(ctx: Context, batch_id: str, reason: str | None = None) 
 
 async def deny_batch(ctx: Context, batch_id: str, reason: str | None) -> BatchOut:
     """A supervisor refuses a critical batch: every child ends ``rejected``."""
-    if not reason:
-        raise InvalidInput(FieldError("reason", "required to refuse a batch"))
     return await _decide_batch(
         ctx,
         batch_id,
@@ -236,6 +237,7 @@ async def deny_batch(ctx: Context, batch_id: str, reason: str | None) -> BatchOu
         CommandState.REJECTED,
         BatchState.REJECTED,
         approval=True,
+        reason_required=True,
     )
 
 

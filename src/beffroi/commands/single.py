@@ -89,10 +89,14 @@ async def _decide(
     apply: Callable[[Command, datetime], CommandState],
     allowed: frozenset[CommandState],
     check: Callable[[Command], None],
+    *,
+    reason_required: bool = False,
 ) -> CommandOut:
     """Move one command by a person's decision: ``check`` may refuse it, ``apply`` sets
     what the decision changes and returns the new state."""
     async with change(ctx, action, target_type="command", target_id=command_id) as uc:
+        if reason_required and not reason:
+            raise InvalidInput(FieldError("reason", "required to refuse a command"))
         ctx.principal.require(Permission.COMMAND_READ)
         now = utcnow()
         row = await load(uc.session, ctx, command_id, lock=True)
@@ -163,8 +167,6 @@ async def approve_command(ctx: Context, command_id: str, reason: str | None = No
 
 async def deny_command(ctx: Context, command_id: str, reason: str | None) -> CommandOut:
     """A supervisor refuses a critical command: it ends ``rejected``."""
-    if not reason:
-        raise InvalidInput(FieldError("reason", "required to refuse a command"))
 
     def apply(row: Command, now: datetime) -> CommandState:
         row.approved_by = ctx.principal.name
@@ -179,6 +181,7 @@ async def deny_command(ctx: Context, command_id: str, reason: str | None) -> Com
         apply,
         frozenset({CommandState.AWAITING_APPROVAL}),
         _approvable(ctx),
+        reason_required=True,
     )
 
 
