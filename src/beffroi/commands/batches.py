@@ -114,11 +114,10 @@ def _critical_because(ctx: Context, body: BatchCreate, count: int) -> str | None
     """Why a batch is critical whatever its command, if it is."""
     if count > ctx.settings.batch_critical_size:
         return f"a batch of {count} commands (critical above {ctx.settings.batch_critical_size})"
-    lights_out = (body.name == "switch" and body.params.get("on") is False) or (
-        body.name == "dim" and body.params.get("level_pct") == 0
-    )
-    if lights_out and isinstance(body.target, CommuneTarget):
-        return "switching off the lighting of a whole commune"
+    type_spec = CATALOGUE[body.type]
+    spec = type_spec.command(body.name)
+    if spec and spec.switches_off(body.params) and isinstance(body.target, CommuneTarget):
+        return f"switching off the {type_spec.domain.value} of a whole commune"
     return None
 
 
