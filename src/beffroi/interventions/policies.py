@@ -5,13 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.catalogue import Severity
 from beffroi.core.context import Context
 from beffroi.core.errors import Conflict, FieldError, InvalidInput, NotFound, refuse_nulls
 from beffroi.core.principal import Permission
 from beffroi.core.time import utcnow
 from beffroi.core.usecase import change
-from beffroi.interventions.lifecycle import Category, Priority
 from beffroi.interventions.models import InterventionPolicy, Team
 from beffroi.interventions.schemas import PolicyCreate, PolicyOut, PolicyUpdate
 
@@ -22,17 +20,7 @@ NOT_NULL = ("min_severity", "category", "priority", "enabled")
 
 def to_out(p: InterventionPolicy) -> PolicyOut:
     """The API shape of a policy."""
-    return PolicyOut(
-        id=p.id,
-        alarm_type=p.alarm_type,
-        min_severity=Severity(p.min_severity),
-        category=Category(p.category),
-        priority=Priority(p.priority),
-        team_id=p.team_id,
-        enabled=p.enabled,
-        created_at=p.created_at,
-        updated_at=p.updated_at,
-    )
+    return PolicyOut.model_validate(p)
 
 
 async def _load(session: AsyncSession, policy_id: int, *, lock: bool) -> InterventionPolicy:

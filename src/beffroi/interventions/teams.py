@@ -22,7 +22,7 @@ from beffroi.core.time import utcnow
 from beffroi.core.usecase import change
 from beffroi.interventions.events import TeamChanged
 from beffroi.interventions.models import Team, TeamMember
-from beffroi.interventions.schemas import MemberOut, TeamCreate, TeamOut, TeamUpdate
+from beffroi.interventions.schemas import Derived, MemberOut, TeamCreate, TeamOut, TeamUpdate
 
 TARGET = "team"
 
@@ -64,15 +64,7 @@ async def _members(session: AsyncSession, team_ids: Sequence[int]) -> dict[int, 
 
 
 def _out(team: Team, members: list[MemberOut]) -> TeamOut:
-    return TeamOut(
-        id=team.id,
-        name=team.name,
-        categories=team.categories,
-        communes=team.communes,
-        members=members,
-        created_at=team.created_at,
-        updated_at=team.updated_at,
-    )
+    return TeamOut.model_validate(Derived(team, members=members))
 
 
 async def load_team(
