@@ -487,6 +487,10 @@ async def test_four_eyes_scope_and_domains(
         refused = (
             await h.command("roads", asset_id="BO-TAL-1", name="raise", reason="market")
         ).json()
+        unexplained = await h.http.post(
+            f"/api/v1/commands/{refused['id']}/deny", headers=h.people["super2"].headers, json={}
+        )
+        assert unexplained.status_code == 422, "a refusal says why"
         deny = await h.http.post(
             f"/api/v1/commands/{refused['id']}/deny",
             headers=h.people["super2"].headers,
@@ -511,6 +515,7 @@ async def test_four_eyes_scope_and_domains(
         "command.deny",
         "command.approve.refused",
         "command.create.refused",
+        "command.deny.refused",
     ):
         assert action in actions, action
 
@@ -735,6 +740,21 @@ async def test_a_batch_above_the_configured_size_is_critical(
             json={},
         )
         assert own.status_code == 403
+        unexplained = await h.http.post(
+            f"/api/v1/command-batches/{held['id']}/deny",
+            headers=h.people["super1"].headers,
+            json={},
+        )
+        assert unexplained.status_code == 422, "a refusal says why"
+        async with runtime.db.read() as session:
+            refusals = (
+                await session.execute(
+                    select(AuditEntry.target_id).where(
+                        AuditEntry.action == "command_batch.deny.refused"
+                    )
+                )
+            ).scalars()
+            assert list(refusals) == [held["id"]], "and saying nothing is audited too"
         denied = await h.http.post(
             f"/api/v1/command-batches/{held['id']}/deny",
             headers=h.people["super1"].headers,

@@ -214,3 +214,24 @@ def test_four_eyes() -> None:
     with pytest.raises(PermissionDenied, match="supervisor"):
         policy.may_approve(person(Role.ADMIN), 8, "someone")
     policy.may_approve(supervisor, 8, "someone")
+
+
+def test_the_catalogue_says_which_commands_switch_equipment_off() -> None:
+    off = {
+        (t.key, c.name, repr(params))
+        for t in CATALOGUE.values()
+        for c in t.commands
+        for params in ({"on": False}, {"on": 0}, {"level_pct": 0}, {"level_pct": 0.0})
+        if c.switches_off(params)
+    }
+    assert off == {
+        ("streetlight", "switch", "{'on': False}"),
+        ("streetlight", "dim", "{'level_pct': 0}"),
+        ("streetlight", "dim", "{'level_pct': 0.0}"),
+        ("lighting_cabinet", "switch", "{'on': False}"),
+    }
+    dim = CATALOGUE["streetlight"].command("dim")
+    assert dim is not None
+    assert not dim.switches_off({"level_pct": 1})
+    assert not dim.switches_off({"level_pct": False}), "a boolean is no number"
+    assert [t.key for t in CATALOGUE.values() if t.cabinet] == ["lighting_cabinet"]

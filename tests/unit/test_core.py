@@ -81,6 +81,52 @@ async def test_a_refused_use_case_writes_nothing_but_its_refusal(runtime: Runtim
     await runtime.db.dispose()
 
 
+async def test_a_refusal_names_what_was_asked_and_an_entry_may_name_another_action(
+    runtime: Runtime,
+) -> None:
+    ctx = runtime.system_context("tests")
+
+    async def refused() -> None:
+        async with change(
+            ctx, "thing.retry", target_type="thing", target_id=7, refused_details={"name": "x"}
+        ):
+            raise Conflict("nothing to retry")
+
+    with pytest.raises(Conflict):
+        await refused()
+    async with change(
+        ctx, "thing.retry", target_type="thing", target_id=7, refused_details={"name": "x"}
+    ) as uc:
+        uc.audit(action="thing.create", target_id=8, details={"retry_of": 7})
+    async with runtime.db.read() as session:
+        entries = (await session.execute(select(AuditEntry).order_by(AuditEntry.seq))).scalars()
+        seen = [(e.action, e.target_type, e.target_id, e.outcome, e.details) for e in entries]
+    assert seen == [
+        ("thing.retry.refused", "thing", "7", "denied", {"error": "nothing to retry", "name": "x"}),
+        ("thing.create", "thing", "8", "success", {"retry_of": 7}),
+    ]
+    await runtime.db.dispose()
+
+
+async def test_a_use_case_holds_no_connection_before_its_first_statement(
+    runtime: Runtime,
+) -> None:
+    # What a use case does before it writes (reads, a message sent) must not hold the
+    # write lock: on SQLite another writer would wait for it, here for ever.
+    ctx = runtime.system_context("tests")
+    async with change(ctx, "thing.do", target_type="thing", target_id=7) as uc:
+        async with asyncio.timeout(5):
+            async with change(ctx, "thing.other") as other:
+                other.audit()
+        uc.audit()
+    async with runtime.db.read() as session:
+        actions = (
+            await session.execute(select(AuditEntry.action).order_by(AuditEntry.seq))
+        ).scalars()
+        assert list(actions) == ["thing.other", "thing.do"]
+    await runtime.db.dispose()
+
+
 async def test_every_runs_survives_failures_and_stops_at_once() -> None:
     stop = asyncio.Event()
     runs = 0

@@ -100,6 +100,7 @@ STREETLIGHT = EquipmentType(
             "Switch the light on or off",
             timeout_s=30,
             verify=(("level_pct", "on"),),
+            off_when=(("on", (False,)),),
         ),
         CommandSpec(
             "dim",
@@ -107,6 +108,7 @@ STREETLIGHT = EquipmentType(
             "Set the light output",
             timeout_s=30,
             verify=(("level_pct", "level_pct"),),
+            off_when=(("level_pct", (0,)),),
         ),
     ),
 )
@@ -116,6 +118,7 @@ LIGHTING_CABINET = EquipmentType(
     label="Lighting cabinet",
     label_fr="Armoire d'éclairage",
     domain=Domain.LIGHTING,
+    cabinet=True,
     report_interval_s=900,
     silence_timeout_s=3600,
     attributes=_object(
@@ -145,6 +148,7 @@ LIGHTING_CABINET = EquipmentType(
             "switch",
             _object(("circuit", "on"), circuit=_int(1, 32), on=BOOL),
             "Switch one circuit on or off",
+            off_when=(("on", (False,)),),
         ),
         CommandSpec(
             "set_mode",

@@ -80,6 +80,9 @@ class Catalogue(Mapping[str, EquipmentType]):
             Draft202012Validator.check_schema(spec.attributes)
             for command in spec.commands:
                 Draft202012Validator.check_schema(command.params)
+                for name, _ in (*command.critical_when, *command.off_when):
+                    if name not in command.params.get("properties", {}):
+                        raise ValueError(f"{spec.key}.{command.name}: no parameter {name!r}")
             for parent in spec.parent_types:
                 if parent not in self._types:
                     raise ValueError(f"{spec.key}: unknown parent type {parent!r}")

@@ -72,6 +72,19 @@ class FaultCode:
 # Who may send a command unless its spec says otherwise; an operator also needs the domain.
 COMMAND_ROLES: tuple[str, ...] = ("admin", "supervisor", "operator")
 
+# Parameters and the values that make something true of a command (``("mode", ("dark",))``).
+ParamValues = tuple[tuple[str, tuple[Any, ...]], ...]
+
+
+def _takes(params: dict[str, Any], when: ParamValues) -> bool:
+    """Whether a parameter takes one of its listed values, as JSON compares them: a boolean
+    is no number (``0`` is not ``false``), ``0.0`` is ``0``."""
+    for name, values in when:
+        value = params.get(name)
+        if any(isinstance(value, bool) == isinstance(v, bool) and value == v for v in values):
+            return True
+    return False
+
 
 @dataclass(frozen=True, slots=True)
 class CommandSpec:
@@ -82,7 +95,10 @@ class CommandSpec:
     description: str = ""
     # Always critical, or critical when a parameter takes one of the listed values.
     critical: bool = False
-    critical_when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    critical_when: ParamValues = ()
+    # The parameter values that switch the equipment off (a light off, or dimmed to zero):
+    # harmless to one, critical to a whole commune at once.
+    off_when: ParamValues = ()
     timeout_s: int = 60
     expires_s: int = 3600
     idempotent: bool = True
@@ -97,7 +113,11 @@ class CommandSpec:
         """Whether this command, with these parameters, needs a reason and approval."""
         if self.critical:
             return True
-        return any(params.get(name) in values for name, values in self.critical_when)
+        return _takes(params, self.critical_when)
+
+    def switches_off(self, params: dict[str, Any]) -> bool:
+        """Whether this command, with these parameters, switches the equipment off."""
+        return _takes(params, self.off_when)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +133,9 @@ class EquipmentType:
     faults: tuple[FaultCode, ...] = ()
     commands: tuple[CommandSpec, ...] = ()
     parent_types: tuple[str, ...] = ()
+    # A cabinet feeds the equipment wired below it (a lighting cabinet, its lights): a
+    # group command may address them all by the cabinet.
+    cabinet: bool = False
     report_interval_s: int = 900
     silence_timeout_s: int = 3600
     smart_data_model: str | None = None

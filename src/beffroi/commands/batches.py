@@ -21,31 +21,35 @@ from beffroi.commands.lifecycle import OPEN, BatchState, CommandState, Verificat
 from beffroi.commands.models import Command, CommandBatch
 from beffroi.commands.reading import batch_out, get_batch, load_batch
 from beffroi.commands.schemas import BatchCreate, BatchOut, CommuneTarget, IdsTarget
-from beffroi.core import audit
 from beffroi.core.context import Context
 from beffroi.core.errors import Conflict, FieldError, InvalidInput
 from beffroi.core.principal import Permission
 from beffroi.core.time import utcnow
-from beffroi.core.usecase import change
+from beffroi.core.usecase import UseCase, change
 
 RETRYABLE = frozenset({CommandState.FAILED, CommandState.EXPIRED, CommandState.REJECTED})
 
 
 async def create_batch(ctx: Context, body: BatchCreate) -> BatchOut:
     """One command to many assets: one child command per target, all written or none."""
-    return await audit.refused(
+    async with change(
         ctx,
         "command_batch.create",
-        lambda: _create_batch(ctx, body),
         target_type="command_batch",
-        name=body.name,
-        type=body.type,
-    )
+        refused_details={"name": body.name, "type": body.type},
+    ) as uc:
+        batch_id = await _create_batch(uc, body)
+    return await get_batch(ctx, batch_id)
 
 
-async def _create_batch(ctx: Context, body: BatchCreate, retry_of: str | None = None) -> BatchOut:
+async def _create_batch(uc: UseCase, body: BatchCreate, retry_of: str | None = None) -> str:
+    """Write the batch and its children in the use case's transaction, audited as
+    ``command_batch.create``; returns the batch's id."""
+    ctx = uc.ctx
     ctx.principal.require(Permission.COMMAND_SEND)
     CATALOGUE.require(body.type)
+    # Read through sessions of their own: the use case's takes the write lock at its
+    # first statement, and a target may be the whole city.
     refs, described = await targets.resolve(ctx, body)
     checked = policy.check(
         ctx.principal,
@@ -80,46 +84,40 @@ async def _create_batch(ctx: Context, body: BatchCreate, retry_of: str | None = 
         approval_expires_at=rows[0]["approval_expires_at"],
         retry_of=retry_of,
     )
-    async with ctx.db.write() as session:
-        session.add(batch)
-        await session.flush()
-        await creation.insert(session, rows)
-        events = await history.record(session, creation.first_moves(ctx, rows, now))
-        await wakeup.notify(session)
-        await audit.record(
-            session,
-            ctx.principal,
-            "command_batch.create",
-            target_type="command_batch",
-            target_id=batch_id,
-            commune=communes[0] if len(communes) == 1 else None,
-            reason=body.reason,
-            details={
-                "name": body.name,
-                "type": body.type,
-                "params": checked.params,
-                "target": described,
-                "total": len(rows),
-                "communes": communes,
-                "critical": checked.critical,
-                "state": batch.state,
-                "retry_of": retry_of,
-            },
-        )
-    ctx.runtime.events.publish(BatchChanged(batch_id, batch.state, now))
-    ctx.runtime.events.publish_many(events)
-    return await get_batch(ctx, batch_id)
+    uc.session.add(batch)
+    await uc.session.flush()
+    await creation.insert(uc.session, rows)
+    events = await history.record(uc.session, creation.first_moves(ctx, rows, now))
+    await wakeup.notify(uc.session)
+    uc.audit(
+        action="command_batch.create",
+        target_id=batch_id,
+        commune=communes[0] if len(communes) == 1 else None,
+        reason=body.reason,
+        details={
+            "name": body.name,
+            "type": body.type,
+            "params": checked.params,
+            "target": described,
+            "total": len(rows),
+            "communes": communes,
+            "critical": checked.critical,
+            "state": batch.state,
+            "retry_of": retry_of,
+        },
+    )
+    uc.publish(BatchChanged(batch_id, batch.state, now), *events)
+    return batch_id
 
 
 def _critical_because(ctx: Context, body: BatchCreate, count: int) -> str | None:
     """Why a batch is critical whatever its command, if it is."""
     if count > ctx.settings.batch_critical_size:
         return f"a batch of {count} commands (critical above {ctx.settings.batch_critical_size})"
-    lights_out = (body.name == "switch" and body.params.get("on") is False) or (
-        body.name == "dim" and body.params.get("level_pct") == 0
-    )
-    if lights_out and isinstance(body.target, CommuneTarget):
-        return "switching off the lighting of a whole commune"
+    type_spec = CATALOGUE[body.type]
+    spec = type_spec.command(body.name)
+    if spec and spec.switches_off(body.params) and isinstance(body.target, CommuneTarget):
+        return f"switching off the {type_spec.domain.value} of a whole commune"
     return None
 
 
@@ -133,10 +131,13 @@ async def _decide_batch(
     batch_state: BatchState,
     *,
     approval: bool,
+    reason_required: bool = False,
 ) -> BatchOut:
     """Move a batch and its children in ``from_states`` by a person's decision: an approval
     or a refusal (``approval``, under the four-eyes rule and in time) or a cancellation."""
     async with change(ctx, action, target_type="command_batch", target_id=batch_id) as uc:
+        if reason_required and not reason:
+            raise InvalidInput(FieldError("reason", "required to refuse a batch"))
         ctx.principal.require(Permission.COMMAND_READ)
         now = utcnow()
         batch = await load_batch(uc.session, ctx, batch_id, lock=True)
@@ -226,8 +227,6 @@ async def approve_batch(ctx: Context, batch_id: str, reason: str | None = None) 
 
 async def deny_batch(ctx: Context, batch_id: str, reason: str | None) -> BatchOut:
     """A supervisor refuses a critical batch: every child ends ``rejected``."""
-    if not reason:
-        raise InvalidInput(FieldError("reason", "required to refuse a batch"))
     return await _decide_batch(
         ctx,
         batch_id,
@@ -237,6 +236,7 @@ async def deny_batch(ctx: Context, batch_id: str, reason: str | None) -> BatchOu
         CommandState.REJECTED,
         BatchState.REJECTED,
         approval=True,
+        reason_required=True,
     )
 
 
@@ -257,10 +257,10 @@ async def cancel_batch(ctx: Context, batch_id: str, reason: str | None) -> Batch
 async def retry_batch(ctx: Context, batch_id: str, reason: str | None = None) -> BatchOut:
     """A new batch of the same command to the children that failed, expired or were
     rejected by their device (not those a person refused or cancelled)."""
-
-    # Not a use case of its own: the new batch is created (and audited) by create's, and
-    # only a refusal is audited as the retry's.
-    async def run() -> BatchOut:
+    # The retry's refusals are its own; what it makes is audited as a batch's creation.
+    async with change(
+        ctx, "command_batch.retry", target_type="command_batch", target_id=batch_id
+    ) as uc:
         ctx.principal.require(Permission.COMMAND_READ)
         async with ctx.db.read() as session:
             batch = await load_batch(session, ctx, batch_id, lock=False)
@@ -288,8 +288,5 @@ async def retry_batch(ctx: Context, batch_id: str, reason: str | None = None) ->
             target=IdsTarget(kind="ids", asset_ids=ids),
             reason=reason or batch.reason,
         )
-        return await _create_batch(ctx, body, retry_of=batch_id)
-
-    return await audit.refused(
-        ctx, "command_batch.retry", run, target_type="command_batch", target_id=batch_id
-    )
+        retried = await _create_batch(uc, body, retry_of=batch_id)
+    return await get_batch(ctx, retried)

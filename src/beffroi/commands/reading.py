@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.assets.service import get_asset
-from beffroi.commands.lifecycle import OPEN, BatchState, CommandState, Verification
+from beffroi.commands.lifecycle import OPEN, BatchState, CommandState
 from beffroi.commands.models import Command, CommandBatch, CommandTransition
 from beffroi.commands.schemas import BatchOut, CommandDetail, CommandOut, CommandPage, TransitionOut
 from beffroi.communes.lookup import filter_codes
@@ -25,32 +25,7 @@ from beffroi.core.principal import Permission
 
 def to_out(row: Command) -> CommandOut:
     """The API shape of a command row."""
-    return CommandOut(
-        id=row.id,
-        batch_id=row.batch_id,
-        asset_id=row.asset_id,
-        asset_type=row.asset_type,
-        commune=row.commune_code,
-        name=row.name,
-        params=row.params,
-        critical=row.critical,
-        reason=row.reason,
-        state=CommandState(row.state),
-        verification=Verification(row.verification),
-        attempts=row.attempts,
-        max_attempts=row.max_attempts,
-        timeout_s=row.timeout_s,
-        created_at=row.created_at,
-        created_by=row.created_by,
-        approval_expires_at=row.approval_expires_at,
-        approved_by=row.approved_by,
-        expires_at=row.expires_at,
-        sent_at=row.sent_at,
-        replied_at=row.replied_at,
-        finished_at=row.finished_at,
-        verified_at=row.verified_at,
-        result=row.result,
-    )
+    return CommandOut.model_validate(row)
 
 
 async def load(session: AsyncSession, ctx: Context, command_id: str, *, lock: bool) -> Command:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from beffroi.assets.lifecycle import AssetStatus
 from beffroi.assets.schemas import AssetId, PolygonGeometry
@@ -131,11 +131,14 @@ class TransitionOut(BaseModel):
 class CommandOut(BaseModel):
     """A command as the API shows it."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     batch_id: str | None
     asset_id: str
     asset_type: str
-    commune: str
+    # A row's commune_code (or a shape's own commune, as a detail is built from it).
+    commune: str = Field(validation_alias=AliasChoices("commune_code", "commune"))
     name: str
     params: dict[str, Any]
     critical: bool

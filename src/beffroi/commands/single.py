@@ -18,7 +18,6 @@ from beffroi.commands.lifecycle import FINAL, OPEN, CommandState, Verification
 from beffroi.commands.models import Command
 from beffroi.commands.reading import load, to_out
 from beffroi.commands.schemas import CommandCreate, CommandOut
-from beffroi.core import audit
 from beffroi.core.context import Context
 from beffroi.core.errors import Conflict, FieldError, InvalidInput
 from beffroi.core.principal import Permission
@@ -31,42 +30,33 @@ CANCELLABLE = OPEN - {CommandState.CREATED}
 async def send_command(ctx: Context, body: CommandCreate) -> CommandOut:
     """Check a command against the catalogue and the caller, and queue it (or hold it for
     approval). Nothing is written when a check fails."""
-    return await audit.refused(
+    async with change(
         ctx,
         "command.create",
-        lambda: _send_command(ctx, body),
         target_type="asset",
         target_id=body.asset_id,
-        name=body.name,
-    )
-
-
-async def _send_command(ctx: Context, body: CommandCreate) -> CommandOut:
-    ctx.principal.require(Permission.COMMAND_SEND)
-    asset = await get_asset(ctx, body.asset_id)
-    if asset.status == AssetStatus.DECOMMISSIONED:
-        raise Conflict(f"asset {asset.id!r} is decommissioned")
-    checked = policy.check(
-        ctx.principal,
-        ctx.settings,
-        asset.type,
-        body.name,
-        body.params,
-        body.reason,
-        policy.Timing(body.timeout_s, body.expires_in_s),
-    )
-    ref = AssetRef(asset.id, asset.type, asset.commune, asset.status, asset.parent_id)
-    now = utcnow()
-    row = creation.new_row(ctx, checked, ref, now, body.reason, None)
-    async with ctx.db.write() as session:
-        await creation.insert(session, [row])
-        events = await history.record(session, creation.first_moves(ctx, [row], now))
-        await wakeup.notify(session)
-        await audit.record(
-            session,
+        refused_details={"name": body.name},
+    ) as uc:
+        ctx.principal.require(Permission.COMMAND_SEND)
+        asset = await get_asset(ctx, body.asset_id)
+        if asset.status == AssetStatus.DECOMMISSIONED:
+            raise Conflict(f"asset {asset.id!r} is decommissioned")
+        checked = policy.check(
             ctx.principal,
-            "command.create",
-            target_type="asset",
+            ctx.settings,
+            asset.type,
+            body.name,
+            body.params,
+            body.reason,
+            policy.Timing(body.timeout_s, body.expires_in_s),
+        )
+        ref = AssetRef(asset.id, asset.type, asset.commune, asset.status, asset.parent_id)
+        now = utcnow()
+        row = creation.new_row(ctx, checked, ref, now, body.reason, None)
+        await creation.insert(uc.session, [row])
+        uc.publish(*await history.record(uc.session, creation.first_moves(ctx, [row], now)))
+        await wakeup.notify(uc.session)
+        uc.audit(
             target_id=asset.id,
             commune=asset.commune,
             reason=body.reason,
@@ -78,9 +68,8 @@ async def _send_command(ctx: Context, body: CommandCreate) -> CommandOut:
                 "state": row["state"],
             },
         )
-        created = await session.get(Command, row["id"])
+        created = await uc.session.get(Command, row["id"])
         assert created is not None
-    ctx.runtime.events.publish_many(events)
     return to_out(created)
 
 
@@ -100,10 +89,14 @@ async def _decide(
     apply: Callable[[Command, datetime], CommandState],
     allowed: frozenset[CommandState],
     check: Callable[[Command], None],
+    *,
+    reason_required: bool = False,
 ) -> CommandOut:
     """Move one command by a person's decision: ``check`` may refuse it, ``apply`` sets
     what the decision changes and returns the new state."""
     async with change(ctx, action, target_type="command", target_id=command_id) as uc:
+        if reason_required and not reason:
+            raise InvalidInput(FieldError("reason", "required to refuse a command"))
         ctx.principal.require(Permission.COMMAND_READ)
         now = utcnow()
         row = await load(uc.session, ctx, command_id, lock=True)
@@ -174,8 +167,6 @@ async def approve_command(ctx: Context, command_id: str, reason: str | None = No
 
 async def deny_command(ctx: Context, command_id: str, reason: str | None) -> CommandOut:
     """A supervisor refuses a critical command: it ends ``rejected``."""
-    if not reason:
-        raise InvalidInput(FieldError("reason", "required to refuse a command"))
 
     def apply(row: Command, now: datetime) -> CommandState:
         row.approved_by = ctx.principal.name
@@ -190,6 +181,7 @@ async def deny_command(ctx: Context, command_id: str, reason: str | None) -> Com
         apply,
         frozenset({CommandState.AWAITING_APPROVAL}),
         _approvable(ctx),
+        reason_required=True,
     )
 
 

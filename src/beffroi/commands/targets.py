@@ -13,6 +13,7 @@ from typing import Any
 from beffroi.assets import groups
 from beffroi.assets.lifecycle import AssetStatus
 from beffroi.assets.service import AssetFilter, AssetRef, BBox, asset_refs, get_asset
+from beffroi.catalogue import CATALOGUE
 from beffroi.commands.schemas import (
     BatchCreate,
     CabinetTarget,
@@ -70,7 +71,8 @@ async def _chosen(ctx: Context, body: BatchCreate) -> tuple[list[AssetRef], dict
             described["group_id"] = t.group_id
         case CabinetTarget():
             cabinet = await get_asset(ctx, t.cabinet_id)
-            if cabinet.type != "lighting_cabinet":
+            feeds = CATALOGUE.get(cabinet.type)
+            if feeds is None or not feeds.cabinet:
                 raise InvalidInput(
                     FieldError("target.cabinet_id", f"{cabinet.id!r} is a {cabinet.type}")
                 )

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Integer, String, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from beffroi.core.context import Context
-from beffroi.core.errors import BeffroiError
 from beffroi.core.principal import Principal
 from beffroi.core.time import utcnow
 from beffroi.db import Base, BigId, Database, JSONType, UTCDateTime
@@ -60,7 +57,6 @@ class AuditHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-T = TypeVar("T")
 GENESIS_HASH = "0" * 64
 HEAD_ID = 1
 
@@ -138,24 +134,3 @@ async def record_alone(db: Database, principal: Principal, action: str, **kwargs
     """Append one entry in a transaction of its own (refusals, failed logins)."""
     async with db.write() as session:
         await record(session, principal, action, **kwargs)
-
-
-async def refused(ctx: Context, action: str, call: Callable[[], Awaitable[T]], **what: Any) -> T:
-    """Run ``call``; a refusal (bad input, no right, wrong state) is audited as
-    ``<action>.refused`` in a transaction of its own, then raised."""
-    try:
-        return await call()
-    except BeffroiError as exc:
-        await record_alone(
-            ctx.db,
-            ctx.principal,
-            f"{action}.refused",
-            outcome=Outcome.DENIED,
-            details={"error": exc.detail[:500], **what},
-            **{
-                k: None if v is None else str(v)
-                for k, v in what.items()
-                if k in ("target_type", "target_id")
-            },
-        )
-        raise

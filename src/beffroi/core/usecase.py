@@ -21,11 +21,15 @@ Usage::
 
 A use case that changes nothing worth auditing (it only raises events, say) leaves out
 ``uc.audit``; a refusal is audited all the same.
+
+The session takes its connection (and, on SQLite, the write lock) at its first statement:
+what the block does before (reads through other sessions, a message sent over the
+network) holds neither, and is still the use case's, its refusals audited as such.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +44,7 @@ from beffroi.core.events import DomainEvent
 
 @dataclass(slots=True)
 class _Entry:
+    action: str
     commune: str | None
     reason: str | None
     details: dict[str, Any] | None
@@ -67,11 +72,19 @@ class UseCase:
         details: dict[str, Any] | None = None,
         target_id: Any = None,
         outcome: str = audit.Outcome.SUCCESS,
+        action: str | None = None,
     ) -> None:
-        """What the audit entry of this change says (written just before the commit)."""
+        """What the audit entry of this change says (written just before the commit).
+
+        ``target_id``: the target when it is known only now (a new row's id).
+        ``action``: the entry's action when it is not the use case's own: a retry is
+        audited as the creation it makes, while its refusals are the retry's.
+        """
         if target_id is not None:
             self.target_id = str(target_id)
-        self._entry = _Entry(commune, reason, details, self.target_id, outcome)
+        self._entry = _Entry(
+            action or self.action, commune, reason, details, self.target_id, outcome
+        )
 
     def publish(self, *events: DomainEvent) -> None:
         """Events to publish on the hub once the change has committed."""
@@ -80,9 +93,19 @@ class UseCase:
 
 @asynccontextmanager
 async def change(
-    ctx: Context, action: str, *, target_type: str | None = None, target_id: Any = None
+    ctx: Context,
+    action: str,
+    *,
+    target_type: str | None = None,
+    target_id: Any = None,
+    refused_details: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[UseCase]:
-    """Run the block as one use case named ``action`` (``"command.cancel"``): see the module."""
+    """Run the block as one use case named ``action`` (``"command.cancel"``): see the module.
+
+    ``refused_details``: what a refusal's entry names besides the error, when the target
+    alone does not say what was asked (the command's name, a batch's type): a refused
+    change writes nothing else to tell it.
+    """
     target = None if target_id is None else str(target_id)
     try:
         async with ctx.db.write() as session:
@@ -93,7 +116,7 @@ async def change(
                 await audit.record(
                     session,
                     ctx.principal,
-                    action,
+                    entry.action,
                     target_type=target_type,
                     target_id=entry.target_id,
                     commune=entry.commune,
@@ -109,7 +132,7 @@ async def change(
             target_type=target_type,
             target_id=target,
             outcome=audit.Outcome.DENIED,
-            details={"error": exc.detail[:500]},
+            details={"error": exc.detail[:500], **(refused_details or {})},
         )
         raise
     ctx.runtime.events.publish_many(case.events)

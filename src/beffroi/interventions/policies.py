@@ -5,34 +5,29 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.catalogue import Severity
-from beffroi.core import audit
 from beffroi.core.context import Context
 from beffroi.core.errors import Conflict, FieldError, InvalidInput, NotFound, refuse_nulls
 from beffroi.core.principal import Permission
 from beffroi.core.time import utcnow
-from beffroi.interventions.lifecycle import Category, Priority
+from beffroi.core.usecase import change
 from beffroi.interventions.models import InterventionPolicy, Team
-from beffroi.interventions.refusals import refused
 from beffroi.interventions.schemas import PolicyCreate, PolicyOut, PolicyUpdate
 
+TARGET = "intervention_policy"
 # Fields an update may leave out but not set to null (``team_id`` null: choose by coverage).
 NOT_NULL = ("min_severity", "category", "priority", "enabled")
 
 
 def to_out(p: InterventionPolicy) -> PolicyOut:
     """The API shape of a policy."""
-    return PolicyOut(
-        id=p.id,
-        alarm_type=p.alarm_type,
-        min_severity=Severity(p.min_severity),
-        category=Category(p.category),
-        priority=Priority(p.priority),
-        team_id=p.team_id,
-        enabled=p.enabled,
-        created_at=p.created_at,
-        updated_at=p.updated_at,
-    )
+    return PolicyOut.model_validate(p)
+
+
+async def _load(session: AsyncSession, policy_id: int, *, lock: bool) -> InterventionPolicy:
+    row = await session.get(InterventionPolicy, policy_id, with_for_update=lock)
+    if row is None:
+        raise NotFound(f"intervention policy {policy_id} not found")
+    return row
 
 
 async def _require_team(session: AsyncSession, team_id: int | None) -> None:
@@ -48,22 +43,11 @@ def _require_metropolis(ctx: Context) -> None:
 
 async def create_policy(ctx: Context, body: PolicyCreate) -> PolicyOut:
     """Create the policy of an alarm type (one per type)."""
-    return await refused(
-        ctx,
-        "intervention_policy.create",
-        lambda: _create_policy(ctx, body),
-        target_type="intervention_policy",
-        target_id=None,
-    )
-
-
-async def _create_policy(ctx: Context, body: PolicyCreate) -> PolicyOut:
-    """Create the policy of an alarm type (one per type)."""
-    _require_metropolis(ctx)
-    now = utcnow()
-    async with ctx.db.write() as session:
+    async with change(ctx, "intervention_policy.create", target_type=TARGET) as uc:
+        _require_metropolis(ctx)
+        now = utcnow()
         found = (
-            await session.execute(
+            await uc.session.execute(
                 select(InterventionPolicy.id).where(
                     InterventionPolicy.alarm_type == body.alarm_type
                 )
@@ -71,7 +55,7 @@ async def _create_policy(ctx: Context, body: PolicyCreate) -> PolicyOut:
         ).scalar_one_or_none()
         if found is not None:
             raise Conflict(f"alarm type {body.alarm_type!r} already has policy {found}")
-        await _require_team(session, body.team_id)
+        await _require_team(uc.session, body.team_id)
         row = InterventionPolicy(
             alarm_type=body.alarm_type,
             min_severity=body.min_severity.value,
@@ -82,83 +66,40 @@ async def _create_policy(ctx: Context, body: PolicyCreate) -> PolicyOut:
             created_at=now,
             updated_at=now,
         )
-        session.add(row)
-        await session.flush()
-        await audit.record(
-            session,
-            ctx.principal,
-            "intervention_policy.create",
-            target_type="intervention_policy",
-            target_id=str(row.id),
-            details=body.model_dump(mode="json"),
-        )
+        uc.session.add(row)
+        await uc.session.flush()
+        uc.audit(target_id=row.id, details=body.model_dump(mode="json"))
     return to_out(row)
 
 
 async def update_policy(ctx: Context, policy_id: int, body: PolicyUpdate) -> PolicyOut:
     """Change a policy."""
-    return await refused(
-        ctx,
-        "intervention_policy.update",
-        lambda: _update_policy(ctx, policy_id, body),
-        target_type="intervention_policy",
-        target_id=policy_id,
-    )
-
-
-async def _update_policy(ctx: Context, policy_id: int, body: PolicyUpdate) -> PolicyOut:
-    """Change a policy."""
-    _require_metropolis(ctx)
-    now = utcnow()
-    changes = body.model_dump(mode="json", exclude_unset=True)
-    refuse_nulls(changes, NOT_NULL)
-    async with ctx.db.write() as session:
-        row = await session.get(InterventionPolicy, policy_id, with_for_update=True)
-        if row is None:
-            raise NotFound(f"intervention policy {policy_id} not found")
+    async with change(
+        ctx, "intervention_policy.update", target_type=TARGET, target_id=policy_id
+    ) as uc:
+        _require_metropolis(ctx)
+        now = utcnow()
+        changes = body.model_dump(mode="json", exclude_unset=True)
+        refuse_nulls(changes, NOT_NULL)
+        row = await _load(uc.session, policy_id, lock=True)
         if "team_id" in changes:
-            await _require_team(session, body.team_id)
+            await _require_team(uc.session, body.team_id)
         for name, value in changes.items():
             setattr(row, name, value)
         row.updated_at = now
-        await audit.record(
-            session,
-            ctx.principal,
-            "intervention_policy.update",
-            target_type="intervention_policy",
-            target_id=str(row.id),
-            details=changes,
-        )
+        uc.audit(target_id=row.id, details=changes)
     return to_out(row)
 
 
 async def delete_policy(ctx: Context, policy_id: int) -> None:
     """Delete a policy: alarms of its type no longer open work orders."""
-    return await refused(
-        ctx,
-        "intervention_policy.delete",
-        lambda: _delete_policy(ctx, policy_id),
-        target_type="intervention_policy",
-        target_id=policy_id,
-    )
-
-
-async def _delete_policy(ctx: Context, policy_id: int) -> None:
-    """Delete a policy: alarms of its type no longer open work orders."""
-    _require_metropolis(ctx)
-    async with ctx.db.write() as session:
-        row = await session.get(InterventionPolicy, policy_id, with_for_update=True)
-        if row is None:
-            raise NotFound(f"intervention policy {policy_id} not found")
-        await audit.record(
-            session,
-            ctx.principal,
-            "intervention_policy.delete",
-            target_type="intervention_policy",
-            target_id=str(row.id),
-            details={"alarm_type": row.alarm_type},
-        )
-        await session.delete(row)
+    async with change(
+        ctx, "intervention_policy.delete", target_type=TARGET, target_id=policy_id
+    ) as uc:
+        _require_metropolis(ctx)
+        row = await _load(uc.session, policy_id, lock=True)
+        uc.audit(target_id=row.id, details={"alarm_type": row.alarm_type})
+        await uc.session.delete(row)
 
 
 async def list_policies(ctx: Context) -> list[PolicyOut]:
@@ -177,7 +118,4 @@ async def get_policy(ctx: Context, policy_id: int) -> PolicyOut:
     """One policy."""
     ctx.principal.require(Permission.INTERVENTION_READ)
     async with ctx.db.read() as session:
-        row = await session.get(InterventionPolicy, policy_id)
-    if row is None:
-        raise NotFound(f"intervention policy {policy_id} not found")
-    return to_out(row)
+        return to_out(await _load(session, policy_id, lock=False))

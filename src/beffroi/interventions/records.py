@@ -41,43 +41,24 @@ from beffroi.interventions.models import (
     InterventionHistory,
     Team,
 )
-from beffroi.interventions.schemas import InterventionOut, PhotoOut
+from beffroi.interventions.schemas import Derived, InterventionOut, PhotoOut
 from beffroi.interventions.teams import is_member, team_visible, teams_of
 
 # --- shapes --------------------------------------------------------------------------------
 
 
 def to_out(row: Intervention, now: datetime | None = None) -> InterventionOut:
-    """The API shape of an intervention."""
-    now = now or utcnow()
+    """The API shape of an intervention: its row, where it is, whether it is late (at
+    ``now``) and where its status may go."""
     status = Status(row.status)
-    return InterventionOut(
-        id=row.id,
-        category=Category(row.category),
-        priority=Priority(row.priority),
-        title=row.title,
-        description=row.description,
-        commune=row.commune_code,
-        asset_id=row.asset_id,
-        location=Point(coordinates=(row.lon, row.lat))
-        if row.lon is not None and row.lat is not None
-        else None,
-        team_id=row.team_id,
-        assignee_id=row.assignee_id,
-        status=status,
-        source=Source(row.source),
-        created_at=row.created_at,
-        created_by=row.created_by,
-        due_at=row.due_at,
-        overdue=status in OPEN and row.due_at < now,
-        started_at=row.started_at,
-        resolved_at=row.resolved_at,
-        closed_at=row.closed_at,
-        cancelled_at=row.cancelled_at,
-        clear_alarms_pending=row.clear_alarms_pending,
-        updated_at=row.updated_at,
+    located = row.lon is not None and row.lat is not None
+    derived = Derived(
+        row,
+        location=Point(coordinates=(row.lon, row.lat)) if located else None,
+        overdue=status in OPEN and row.due_at < (now or utcnow()),
         next_statuses=next_statuses(status),
     )
+    return InterventionOut.model_validate(derived)
 
 
 def photo_url(intervention_id: int, photo_id: int) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from beffroi.assets.schemas import AssetId, Point
 from beffroi.catalogue import Severity
@@ -16,6 +16,22 @@ Reason = Annotated[str, Field(min_length=1, max_length=2000)]
 IdRef = Annotated[int, Field(ge=1, le=2**31 - 1)]
 AlarmRef = Annotated[int, Field(ge=1, le=2**63 - 1)]
 CommuneRef = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Derived:
+    """A row, with the fields its API shape derives rather than reads (a location from two
+    columns, the statuses a status may move to): ``Shape.model_validate(Derived(row,
+    location=...))``, for a shape built from attributes, takes those from here and every
+    other field from the row."""
+
+    __slots__ = ("_fields", "_row")
+
+    def __init__(self, row: object, **fields: Any) -> None:
+        self._row = row
+        self._fields = fields
+
+    def __getattr__(self, name: str) -> Any:
+        return self._fields[name] if name in self._fields else getattr(self._row, name)
 
 
 # --- teams ---------------------------------------------------------------------------------
@@ -59,6 +75,8 @@ class MemberOut(BaseModel):
 
 class TeamOut(BaseModel):
     """A team and its members."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: int
     name: str
@@ -145,12 +163,15 @@ class Links(BaseModel):
 class InterventionOut(BaseModel):
     """An intervention."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     category: Category
     priority: Priority
     title: str
     description: str
-    commune: str
+    # A row's commune_code (or a shape's own commune, as a detail is built from it).
+    commune: str = Field(validation_alias=AliasChoices("commune_code", "commune"))
     asset_id: str | None
     location: Point | None
     team_id: int | None
@@ -268,6 +289,8 @@ class PolicyUpdate(BaseModel):
 
 class PolicyOut(BaseModel):
     """An intervention policy."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: int
     alarm_type: str

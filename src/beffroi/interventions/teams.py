@@ -15,15 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beffroi.accounts import queries as account_queries
 from beffroi.accounts.queries import Person
 from beffroi.communes.service import resolve_codes
-from beffroi.core import audit
 from beffroi.core.context import Context
 from beffroi.core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
 from beffroi.core.principal import Permission, Principal
 from beffroi.core.time import utcnow
+from beffroi.core.usecase import change
 from beffroi.interventions.events import TeamChanged
 from beffroi.interventions.models import Team, TeamMember
-from beffroi.interventions.refusals import refused
-from beffroi.interventions.schemas import MemberOut, TeamCreate, TeamOut, TeamUpdate
+from beffroi.interventions.schemas import Derived, MemberOut, TeamCreate, TeamOut, TeamUpdate
+
+TARGET = "team"
 
 
 def team_visible(principal: Principal, team: Team) -> bool:
@@ -63,15 +64,7 @@ async def _members(session: AsyncSession, team_ids: Sequence[int]) -> dict[int, 
 
 
 def _out(team: Team, members: list[MemberOut]) -> TeamOut:
-    return TeamOut(
-        id=team.id,
-        name=team.name,
-        categories=team.categories,
-        communes=team.communes,
-        members=members,
-        created_at=team.created_at,
-        updated_at=team.updated_at,
-    )
+    return TeamOut.model_validate(Derived(team, members=members))
 
 
 async def load_team(
@@ -95,23 +88,12 @@ async def _require_unique_name(session: AsyncSession, name: str, own_id: int | N
 
 async def create_team(ctx: Context, body: TeamCreate) -> TeamOut:
     """Create a team covering communes the caller's scope includes."""
-    return await refused(
-        ctx,
-        "team.create",
-        lambda: _create_team(ctx, body),
-        target_type="team",
-        target_id=None,
-    )
-
-
-async def _create_team(ctx: Context, body: TeamCreate) -> TeamOut:
-    """Create a team covering communes the caller's scope includes."""
-    ctx.principal.require(Permission.TEAM_MANAGE)
-    now = utcnow()
-    async with ctx.db.write() as session:
-        communes = await resolve_codes(session, body.communes, "communes")
+    async with change(ctx, "team.create", target_type=TARGET) as uc:
+        ctx.principal.require(Permission.TEAM_MANAGE)
+        now = utcnow()
+        communes = await resolve_codes(uc.session, body.communes, "communes")
         _require_covers(ctx.principal, communes)
-        await _require_unique_name(session, body.name, None)
+        await _require_unique_name(uc.session, body.name, None)
         team = Team(
             name=body.name,
             categories=sorted({c.value for c in body.categories}),
@@ -119,55 +101,36 @@ async def _create_team(ctx: Context, body: TeamCreate) -> TeamOut:
             created_at=now,
             updated_at=now,
         )
-        session.add(team)
-        await session.flush()
-        await audit.record(
-            session,
-            ctx.principal,
-            "team.create",
-            target_type="team",
-            target_id=str(team.id),
+        uc.session.add(team)
+        await uc.session.flush()
+        uc.audit(
+            target_id=team.id,
             commune=communes[0] if len(communes) == 1 else None,
             details={"name": team.name, "categories": team.categories, "communes": communes},
         )
-    ctx.runtime.events.publish(TeamChanged(team.id, "created", now))
+        uc.publish(TeamChanged(team.id, "created", now))
     return _out(team, [])
 
 
 async def update_team(ctx: Context, team_id: int, body: TeamUpdate) -> TeamOut:
     """Rename a team or change its categories or communes."""
-    return await refused(
-        ctx,
-        "team.update",
-        lambda: _update_team(ctx, team_id, body),
-        target_type="team",
-        target_id=team_id,
-    )
-
-
-async def _update_team(ctx: Context, team_id: int, body: TeamUpdate) -> TeamOut:
-    """Rename a team or change its categories or communes."""
-    ctx.principal.require(Permission.TEAM_MANAGE)
-    now = utcnow()
-    async with ctx.db.write() as session:
-        team = await load_team(session, ctx, team_id, lock=True)
+    async with change(ctx, "team.update", target_type=TARGET, target_id=team_id) as uc:
+        ctx.principal.require(Permission.TEAM_MANAGE)
+        now = utcnow()
+        team = await load_team(uc.session, ctx, team_id, lock=True)
         before = {"name": team.name, "categories": team.categories, "communes": team.communes}
         if body.communes is not None:
-            communes = await resolve_codes(session, body.communes, "communes")
+            communes = await resolve_codes(uc.session, body.communes, "communes")
             _require_covers(ctx.principal, communes)
             team.communes = communes
         if body.name is not None:
-            await _require_unique_name(session, body.name, team.id)
+            await _require_unique_name(uc.session, body.name, team.id)
             team.name = body.name
         if body.categories is not None:
             team.categories = sorted({c.value for c in body.categories})
         team.updated_at = now
-        await audit.record(
-            session,
-            ctx.principal,
-            "team.update",
-            target_type="team",
-            target_id=str(team.id),
+        uc.audit(
+            target_id=team.id,
             details={
                 "before": before,
                 "after": {
@@ -177,112 +140,58 @@ async def _update_team(ctx: Context, team_id: int, body: TeamUpdate) -> TeamOut:
                 },
             },
         )
-        members = (await _members(session, [team.id]))[team.id]
-    ctx.runtime.events.publish(TeamChanged(team.id, "updated", now))
+        members = (await _members(uc.session, [team.id]))[team.id]
+        uc.publish(TeamChanged(team.id, "updated", now))
     return _out(team, members)
 
 
 async def delete_team(ctx: Context, team_id: int) -> None:
     """Delete a team; its interventions keep their history and lose their team."""
-    return await refused(
-        ctx,
-        "team.delete",
-        lambda: _delete_team(ctx, team_id),
-        target_type="team",
-        target_id=team_id,
-    )
-
-
-async def _delete_team(ctx: Context, team_id: int) -> None:
-    """Delete a team; its interventions keep their history and lose their team."""
-    ctx.principal.require(Permission.TEAM_MANAGE)
-    now = utcnow()
-    async with ctx.db.write() as session:
-        team = await load_team(session, ctx, team_id, lock=True)
-        await audit.record(
-            session,
-            ctx.principal,
-            "team.delete",
-            target_type="team",
-            target_id=str(team.id),
-            details={"name": team.name},
-        )
-        await session.delete(team)
-    ctx.runtime.events.publish(TeamChanged(team_id, "deleted", now))
+    async with change(ctx, "team.delete", target_type=TARGET, target_id=team_id) as uc:
+        ctx.principal.require(Permission.TEAM_MANAGE)
+        now = utcnow()
+        team = await load_team(uc.session, ctx, team_id, lock=True)
+        uc.audit(target_id=team.id, details={"name": team.name})
+        await uc.session.delete(team)
+        uc.publish(TeamChanged(team_id, "deleted", now))
 
 
 async def add_member(ctx: Context, team_id: int, user_id: int) -> TeamOut:
     """Put a person in a team."""
-    return await refused(
-        ctx,
-        "team.member_add",
-        lambda: _add_member(ctx, team_id, user_id),
-        target_type="team",
-        target_id=team_id,
-    )
-
-
-async def _add_member(ctx: Context, team_id: int, user_id: int) -> TeamOut:
-    """Put a person in a team."""
-    ctx.principal.require(Permission.TEAM_MANAGE)
-    now = utcnow()
-    async with ctx.db.write() as session:
-        team = await load_team(session, ctx, team_id, lock=True)
-        user = (await account_queries.people(session, [user_id])).get(user_id)
+    async with change(ctx, "team.member_add", target_type=TARGET, target_id=team_id) as uc:
+        ctx.principal.require(Permission.TEAM_MANAGE)
+        now = utcnow()
+        team = await load_team(uc.session, ctx, team_id, lock=True)
+        user = (await account_queries.people(uc.session, [user_id])).get(user_id)
         # One answer for a missing person and one out of reach, so ids reveal nothing.
         if user is None or not may_join(ctx.principal, user, team):
             raise InvalidInput(
                 FieldError("user_id", f"no active user {user_id} working in {team.communes}")
             )
-        if await session.get(TeamMember, (team.id, user_id)) is not None:
+        if await uc.session.get(TeamMember, (team.id, user_id)) is not None:
             raise Conflict(f"{user.username} is already in team {team.name!r}")
-        session.add(TeamMember(team_id=team.id, user_id=user_id, added_at=now))
-        await session.flush()
-        await audit.record(
-            session,
-            ctx.principal,
-            "team.member_add",
-            target_type="team",
-            target_id=str(team.id),
-            details={"user_id": user_id, "username": user.username},
-        )
-        members = (await _members(session, [team.id]))[team.id]
-    ctx.runtime.events.publish(TeamChanged(team.id, "member_added", now))
+        uc.session.add(TeamMember(team_id=team.id, user_id=user_id, added_at=now))
+        await uc.session.flush()
+        uc.audit(target_id=team.id, details={"user_id": user_id, "username": user.username})
+        members = (await _members(uc.session, [team.id]))[team.id]
+        uc.publish(TeamChanged(team.id, "member_added", now))
     return _out(team, members)
 
 
 async def remove_member(ctx: Context, team_id: int, user_id: int) -> TeamOut:
     """Take a person out of a team."""
-    return await refused(
-        ctx,
-        "team.member_remove",
-        lambda: _remove_member(ctx, team_id, user_id),
-        target_type="team",
-        target_id=team_id,
-    )
-
-
-async def _remove_member(ctx: Context, team_id: int, user_id: int) -> TeamOut:
-    """Take a person out of a team."""
-    ctx.principal.require(Permission.TEAM_MANAGE)
-    now = utcnow()
-    async with ctx.db.write() as session:
-        team = await load_team(session, ctx, team_id, lock=True)
-        gone = await session.execute(
+    async with change(ctx, "team.member_remove", target_type=TARGET, target_id=team_id) as uc:
+        ctx.principal.require(Permission.TEAM_MANAGE)
+        now = utcnow()
+        team = await load_team(uc.session, ctx, team_id, lock=True)
+        gone = await uc.session.execute(
             delete(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user_id)
         )
         if not gone.rowcount:  # type: ignore[attr-defined]
             raise NotFound(f"user {user_id} is not in team {team.name!r}")
-        await audit.record(
-            session,
-            ctx.principal,
-            "team.member_remove",
-            target_type="team",
-            target_id=str(team.id),
-            details={"user_id": user_id},
-        )
-        members = (await _members(session, [team.id]))[team.id]
-    ctx.runtime.events.publish(TeamChanged(team.id, "member_removed", now))
+        uc.audit(target_id=team.id, details={"user_id": user_id})
+        members = (await _members(uc.session, [team.id]))[team.id]
+        uc.publish(TeamChanged(team.id, "member_removed", now))
     return _out(team, members)
 
 

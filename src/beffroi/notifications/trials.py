@@ -30,30 +30,30 @@ async def _route(ctx: Context, route_id: int) -> NotificationRoute:
 async def send_test(ctx: Context, route_id: int) -> DeliveryOut:
     """Send a test notification through a route now, once, and return its delivery
     record (``sent``, or ``failed`` with the error). No retries: the point is to see."""
-    # The message goes out between the check and the record, in no transaction: only
-    # the check can be refused.
-    route = await audit.refused(ctx, ACTION, lambda: _route(ctx, route_id), route_id=route_id)
-    now = utcnow()
-    payload = messages.trial_payload(route.name, now)
-    error: senders.SendFailed | None = None
-    async with httpx.AsyncClient() as client:
-        try:
-            await senders.send(ctx.settings, client, route.channel, route.target, payload)
-        except senders.SendFailed as exc:
-            error = exc
-    done = utcnow()
-    # A test concerns no alarm; a single-commune route's test is filed under that commune.
-    commune = route.communes[0] if route.communes and len(route.communes) == 1 else None
-    values = delivery_row(
-        route, payload, now, history_id=None, alarm_id=None, commune=commune, action="test"
-    ) | {
-        "state": (DeliveryState.FAILED if error else DeliveryState.SENT).value,
-        "attempts": 1,
-        "next_attempt_at": None,
-        "last_error": str(error) if error else None,
-        "sent_at": None if error else done,
-    }
     async with change(ctx, ACTION, target_type=TARGET, target_id=route_id) as uc:
+        # The route is read, and the message sent, before the use case's session takes its
+        # connection: nothing is locked while a remote server answers, or fails to.
+        route = await _route(ctx, route_id)
+        now = utcnow()
+        payload = messages.trial_payload(route.name, now)
+        error: senders.SendFailed | None = None
+        async with httpx.AsyncClient() as client:
+            try:
+                await senders.send(ctx.settings, client, route.channel, route.target, payload)
+            except senders.SendFailed as exc:
+                error = exc
+        done = utcnow()
+        # A test concerns no alarm; a single-commune route's test is filed under that commune.
+        commune = route.communes[0] if route.communes and len(route.communes) == 1 else None
+        values = delivery_row(
+            route, payload, now, history_id=None, alarm_id=None, commune=commune, action="test"
+        ) | {
+            "state": (DeliveryState.FAILED if error else DeliveryState.SENT).value,
+            "attempts": 1,
+            "next_attempt_at": None,
+            "last_error": str(error) if error else None,
+            "sent_at": None if error else done,
+        }
         row = NotificationDelivery(**values)
         uc.session.add(row)
         await uc.session.flush()
