@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from beffroi.catalogue import CATALOGUE, Domain, schema_errors
+from beffroi.catalogue import CATALOGUE, Catalogue, Domain, schema_errors
 from beffroi.commands import policy
 from beffroi.commands.lifecycle import FINAL, TRANSITIONS, CommandState, can_move
 from beffroi.commands.verification import expected_state, judge, shares_state
@@ -235,3 +236,19 @@ def test_the_catalogue_says_which_commands_switch_equipment_off() -> None:
     assert not dim.switches_off({"level_pct": 1})
     assert not dim.switches_off({"level_pct": False}), "a boolean is no number"
     assert [t.key for t in CATALOGUE.values() if t.cabinet] == ["lighting_cabinet"]
+
+
+def test_the_catalogue_says_what_meters_lighting_energy() -> None:
+    cabinets = CATALOGUE.of_domain(Domain.LIGHTING, cabinet=True)
+    assert [(t.key, t.energy_meter) for t in cabinets] == [("lighting_cabinet", "energy_wh")]
+    light = CATALOGUE["streetlight"]
+    assert light.rated_power == "rated_power_w"
+    assert light not in cabinets
+
+
+def test_a_catalogue_naming_a_meter_it_lacks_is_refused() -> None:
+    cabinet = CATALOGUE["lighting_cabinet"]
+    with pytest.raises(ValueError, match="energy meter 'power_w' is no counter"):
+        Catalogue((replace(cabinet, energy_meter="power_w"),))
+    with pytest.raises(ValueError, match="no attribute 'watts'"):
+        Catalogue((replace(cabinet, rated_power="watts"),))

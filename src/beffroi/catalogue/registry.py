@@ -13,6 +13,7 @@ from beffroi.catalogue.equipment import EQUIPMENT_TYPES
 from beffroi.catalogue.spec import EquipmentType, JsonSchema
 from beffroi.core.dates import instant_in_range
 from beffroi.core.errors import FieldError
+from beffroi.core.vocabulary import Domain
 from beffroi.http.jsonvalues import NOT_FINITE, non_finite_paths
 
 
@@ -86,6 +87,19 @@ class Catalogue(Mapping[str, EquipmentType]):
             for parent in spec.parent_types:
                 if parent not in self._types:
                     raise ValueError(f"{spec.key}: unknown parent type {parent!r}")
+            meter = spec.energy_meter and spec.telemetry_key(spec.energy_meter)
+            if spec.energy_meter and not (meter and meter.counter):
+                raise ValueError(f"{spec.key}: energy meter {spec.energy_meter!r} is no counter")
+            if spec.rated_power and spec.rated_power not in spec.attributes.get("properties", {}):
+                raise ValueError(f"{spec.key}: no attribute {spec.rated_power!r}")
+
+    def of_domain(self, domain: Domain, *, cabinet: bool | None = None) -> list[EquipmentType]:
+        """The types of ``domain`` (only its cabinets, or none of them, if ``cabinet`` says)."""
+        return [
+            t
+            for t in self._types.values()
+            if t.domain is domain and (cabinet is None or t.cabinet is cabinet)
+        ]
 
     def __getitem__(self, key: str) -> EquipmentType:
         return self._types[key]

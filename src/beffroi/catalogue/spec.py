@@ -136,6 +136,10 @@ class EquipmentType:
     # A cabinet feeds the equipment wired below it (a lighting cabinet, its lights): a
     # group command may address them all by the cabinet.
     cabinet: bool = False
+    # The counter (in Wh) that meters the energy the equipment draws, or feeds below it.
+    energy_meter: str | None = None
+    # The attribute holding the equipment's rated power (W), for full-power baselines.
+    rated_power: str | None = None
     report_interval_s: int = 900
     silence_timeout_s: int = 3600
     smart_data_model: str | None = None

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.communes.models import Commune
+from beffroi.core.sun import SunCalendar, city_centre
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,3 +30,12 @@ async def places(session: AsyncSession) -> list[Place]:
         )
     )
     return [Place(*row) for row in rows]
+
+
+async def city_sun(session: AsyncSession, timezone: str) -> SunCalendar | None:
+    """The city's astronomical clock, placed at the centre of its communes; None without
+    communes placed on the map."""
+    try:
+        return SunCalendar(*city_centre(await places(session)), timezone=timezone)
+    except ValueError:  # no communes, or no valid position
+        return None

@@ -29,7 +29,7 @@ from beffroi.alarms.signals import AlarmSignal
 from beffroi.catalogue import Severity
 from beffroi.communes import queries as commune_queries
 from beffroi.core.events import DomainEvent
-from beffroi.core.sun import SunCalendar, city_centre
+from beffroi.core.sun import SunCalendar
 from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.rules import states
@@ -73,15 +73,6 @@ def describe(exc: BaseException) -> str:
     """An error as a rule's error text."""
     text = str(exc) if isinstance(exc, RuleError) else f"{type(exc).__name__}: {exc}"
     return text[:MAX_ERROR]
-
-
-async def city_sun(session: AsyncSession, timezone: str) -> SunCalendar | None:
-    """The city's astronomical clock, placed at the centre of its communes."""
-    communes = await commune_queries.places(session)
-    try:
-        return SunCalendar(*city_centre(communes), timezone=timezone)
-    except ValueError:  # no communes, or no valid position: state mismatches cannot be judged
-        return None
 
 
 def compile_rule(row: MonitoringRule, sun: SunCalendar | None) -> CompiledRule:
@@ -134,7 +125,7 @@ class RuleEngine:
     async def refresh(self, db: Database) -> None:
         """Reload the enabled rules (and the city's sun) from the database."""
         async with db.read() as session:
-            sun = await city_sun(session, self.timezone)
+            sun = await commune_queries.city_sun(session, self.timezone)
             rows = (
                 await session.execute(
                     select(MonitoringRule)
