@@ -71,3 +71,35 @@ FOLLOWUP_FAILURES = Counter(
     ["stage"],
     registry=REGISTRY,
 )
+SCHEDULER_RUNS = Counter(
+    "beffroi_scheduler_runs_total",
+    "Runs of scheduled jobs by this instance, by job and outcome (succeeded, failed)",
+    ["job", "outcome"],
+    registry=REGISTRY,
+)
+SCHEDULER_MISFIRES = Counter(
+    "beffroi_scheduler_misfires_total",
+    "Due times of scheduled jobs skipped because they were reached past the job's grace",
+    ["job"],
+    registry=REGISTRY,
+)
+SCHEDULER_DURATION = Histogram(
+    "beffroi_scheduler_run_seconds",
+    "Time a scheduled job's run took",
+    ["job"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600),
+    registry=REGISTRY,
+)
+SCHEDULER_LAG = Histogram(
+    "beffroi_scheduler_lag_seconds",
+    "From a scheduled job's due time to the start of its run (jitter included)",
+    ["job"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300),
+    registry=REGISTRY,
+)
+SCHEDULER_JOBS_HELD = Gauge(
+    "beffroi_scheduler_job_held",
+    "1 when this instance holds the job (runs it), 0 when another instance does",
+    ["job"],
+    registry=REGISTRY,
+)

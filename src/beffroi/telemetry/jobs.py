@@ -6,11 +6,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import structlog
 from sqlalchemy import delete, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.assets import queries as asset_queries
 from beffroi.catalogue import CATALOGUE
+from beffroi.core.context import Context
 from beffroi.core.events import DomainEvent
 from beffroi.core.time import utcnow
 from beffroi.db import Database
@@ -24,6 +26,8 @@ from beffroi.telemetry.models import (
     TelemetryPoint,
     TelemetryRollup,
 )
+
+log = structlog.get_logger(__name__)
 
 KEEP_REJECTED = 10_000
 PARTITIONS_AHEAD_DAYS = 3
@@ -168,4 +172,24 @@ async def maintain(
     return Maintenance(dropped, deleted, rolled, rollups_deleted, pruned)
 
 
-__all__ = ["Maintenance", "maintain", "mark_silent", "roll_up"]
+async def maintain_storage(ctx: Context) -> Maintenance:
+    """The scheduled maintenance (:func:`maintain`) with the retention of the settings
+    (``BEFFROI_TELEMETRY_RETENTION_DAYS``, ``BEFFROI_ROLLUP_RETENTION_DAYS``), logged."""
+    settings = ctx.settings
+    done = await maintain(
+        ctx.db,
+        raw_days=settings.telemetry_retention_days,
+        rollup_days=settings.rollup_retention_days,
+    )
+    log.info(
+        "telemetry maintenance",
+        partitions_dropped=len(done.partitions_dropped),
+        points_deleted=done.points_deleted,
+        rollups_written=done.rollups_written,
+        rollups_deleted=done.rollups_deleted,
+        rejected_pruned=done.rejected_pruned,
+    )
+    return done
+
+
+__all__ = ["Maintenance", "maintain", "maintain_storage", "mark_silent", "roll_up"]
