@@ -36,6 +36,7 @@ COMMANDS = [
     ["device", "credentials", "--all", "--out", "secrets.csv"],
     ["serve", "--port", "0"],
     ["gateway", "--broker", "mqtt://127.0.0.1:9"],
+    ["scheduler"],
     ["simulate", "--anonymous", "--broker", "mqtt://127.0.0.1:9"],
     ["db", "check"],
 ]

@@ -14,6 +14,7 @@ from beffroi.cli import (
     devices,
     fleet,
     gateway,
+    scheduler,
     serve,
     simulate,
 )
@@ -28,6 +29,7 @@ app = typer.Typer(
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
 app.command("gateway")(gateway.gateway)
+app.command("scheduler")(scheduler.scheduler)
 app.command("simulate")(simulate.simulate)
 app.add_typer(db.app, name="db")
 app.add_typer(fleet.app, name="fleet")

@@ -1,7 +1,8 @@
 """``beffroi demo``: the whole control room in one process, on embedded defaults.
 
-SQLite in the data directory, the embedded MQTT broker, the device gateway, the simulated
-Dijon fleet (connected with its own credentials) and the API, in one event loop.
+SQLite in the data directory, the embedded MQTT broker, the device gateway, the scheduler,
+the simulated Dijon fleet (connected with its own credentials) and the API, in one event
+loop.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from beffroi.assets import reading as assets
 from beffroi.assets.filters import AssetFilter
 from beffroi.broker.embedded import EmbeddedBroker
 from beffroi.catalogue import Severity
+from beffroi.cli import scheduler
 from beffroi.cli.accounts import generate_password
 from beffroi.cli.common import console, out, progress_bar, settings, spawned
 from beffroi.cli.db import upgrade_database
@@ -201,7 +203,7 @@ def simulated_fleet(
 
 
 async def run_demo(current: Settings, sock: socket.socket, stop: asyncio.Event) -> None:
-    """Broker, gateway and API in this process, the fleet in another, until ``stop``."""
+    """Broker, gateway, scheduler and API in this process, the fleet in another, until ``stop``."""
     async with open_runtime(current) as runtime, contextlib.AsyncExitStack() as stack:
         password = await prepare(runtime)
         if password:
@@ -235,6 +237,7 @@ async def run_demo(current: Settings, sock: socket.socket, stop: asyncio.Event) 
             demo.start("api", serve_app(create_app(runtime), sock, stop), essential=True)
             # The gateway in this process keeps the command clock.
             workers.start(demo, runtime, command_clock=False)
+            scheduler.start(demo, runtime)
 
 
 def demo(

@@ -40,7 +40,6 @@ class Schedule:
     missing_data_s: float = 60.0
     # Rules that failed during a batch are disabled (outside the ingest transaction).
     failed_rules_s: float = 2.0
-    maintenance_s: float = 3600.0
 
 
 def broker_address(
@@ -141,7 +140,6 @@ class Gateway:
                 beside.every("rules", schedule.rules_s, self._refresh_rules)
                 beside.every("missing-data", schedule.missing_data_s, self._missing_data)
                 beside.every("failed-rules", schedule.failed_rules_s, self._disable_failed_rules)
-                beside.every("maintenance", schedule.maintenance_s, self._maintain)
                 await self.pipeline.run(stop)
         finally:
             await asyncio.to_thread(self.source.stop)
@@ -184,19 +182,3 @@ class Gateway:
         if failed:
             events = await self.rules.disable_failed(self.runtime.db, failed)
             self.runtime.events.publish_many(events)
-
-    async def _maintain(self) -> None:
-        settings = self.runtime.settings
-        done = await jobs.maintain(
-            self.runtime.db,
-            raw_days=settings.telemetry_retention_days,
-            rollup_days=settings.rollup_retention_days,
-        )
-        log.info(
-            "telemetry maintenance",
-            partitions_dropped=len(done.partitions_dropped),
-            points_deleted=done.points_deleted,
-            rollups_written=done.rollups_written,
-            rollups_deleted=done.rollups_deleted,
-            rejected_pruned=done.rejected_pruned,
-        )
