@@ -1,8 +1,8 @@
 """How a long-running process is wired, written once: its named tasks in one task group,
 one stop event that Ctrl-C and SIGTERM set, and a clean shutdown.
 
-Every command that runs until stopped (demo, serve, gateway, simulate) has the same
-shape: start tasks that each return once ``stop`` is set; stop on a signal, when a task
+Every command that runs until stopped (demo, serve, gateway, scheduler, simulate) has the
+same shape: start tasks that each return once ``stop`` is set; stop on a signal, when a task
 the process cannot do without ends, or when any task fails; give the tasks time to finish
 what they hold, then cancel what is still running; and fail with the task's error, not
 with a group of them (the command line says one error in one line).

@@ -67,7 +67,7 @@ class Scheduler:
         while not stop.is_set():
             if not await self.claims.hold(job.name):
                 if handled is not None:
-                    log.info("scheduled job held elsewhere now", job=job.name)
+                    log.info("scheduled job given up: held elsewhere, or no database", job=job.name)
                     handled = None
                 metrics.SCHEDULER_JOBS_HELD.labels(job.name).set(0)
                 if await clock.wait_until(clock.now() + timedelta(seconds=self.retry_s), stop):
