@@ -14,7 +14,7 @@ from sqlalchemy import text
 from beffroi import metrics
 from beffroi.core.context import Context, Runtime
 from beffroi.db import Database
-from beffroi.scheduler import Every, Job, Scheduler
+from beffroi.scheduler import Every, Job, Scheduler, daily
 from beffroi.scheduler.claims import NAMESPACE, lock_key
 from beffroi.scheduler.registry import JOBS
 from tests.manual_clock import ManualClock
@@ -112,6 +112,20 @@ async def test_a_job_runs_once_per_due_time_as_the_scheduler(runtime: Runtime) -
                 clock.advance(10)
     assert recorder.runs == [due(10), due(20), due(30)]
     assert recorder.actors == {"scheduler:test.once"}
+
+
+async def test_a_daily_job_runs_at_local_midnight(runtime: Runtime) -> None:
+    # 23:59:30 in Paris (summer time) is 21:59:30 UTC.
+    clock = ManualClock(datetime(2026, 6, 30, 21, 59, 30, tzinfo=UTC))
+    recorder = Recorder(clock)
+    job = Job("test.midnight", recorder, daily("00:00"))
+    async with running(runtime, [job], clock):
+        await clock.asleep(1)
+        assert recorder.runs == []
+        clock.advance(30)
+        await recorder.reached(1)
+        await clock.asleep(1)
+    assert recorder.runs == [datetime(2026, 6, 30, 22, 0, tzinfo=UTC)]
 
 
 async def test_catch_up_at_start_then_one_run_for_missed_due_times_then_a_misfire(
