@@ -8,8 +8,9 @@ one of the cabinets, one of the schedules in place, then one insert and one upda
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.assets import queries as asset_queries
@@ -103,16 +104,14 @@ async def compile_schedules(
         if new_rows:
             await session.execute(insert(LightingSchedule), new_rows)
         if moved:
+            # Core, not ORM: one executemany; the keys besides "key" are the SET columns.
+            table = cast("Table", LightingSchedule.__table__)
             await session.execute(
-                update(LightingSchedule)
-                .where(LightingSchedule.cabinet_id == bindparam("key"))
-                .values(
-                    version=bindparam("version"),
-                    content_hash=bindparam("content_hash"),
-                    document=bindparam("document"),
-                    compiled_at=bindparam("compiled_at"),
-                ),
-                [{**r, "key": r["cabinet_id"]} for r in moved],
+                update(table).where(table.c.cabinet_id == bindparam("key")),
+                [
+                    {"key": r["cabinet_id"], **{k: v for k, v in r.items() if k != "cabinet_id"}}
+                    for r in moved
+                ],
             )
         changed = sorted(str(r["cabinet_id"]) for r in [*new_rows, *moved])
         if changed:
