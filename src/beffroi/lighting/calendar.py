@@ -72,7 +72,7 @@ def holiday_dates(keys: list[str], year: int) -> list[date]:
     return sorted(day for day, found in holidays_of(year).items() if found & wanted)
 
 
-class RuleKind(StrEnum):
+class CalendarRuleKind(StrEnum):
     """What a calendar rule matches on."""
 
     DATES = "dates"
@@ -95,20 +95,20 @@ class Weekday(StrEnum):
 
 WEEKDAYS = list(Weekday)
 # Which fields each kind of rule takes; the others must be left out.
-_FIELDS: dict[RuleKind, frozenset[str]] = {
-    RuleKind.DATES: frozenset({"dates", "annual"}),
-    RuleKind.WEEKDAYS: frozenset({"weekdays"}),
-    RuleKind.PERIOD: frozenset({"start", "end", "annual"}),
-    RuleKind.HOLIDAYS: frozenset({"holidays"}),
+_FIELDS: dict[CalendarRuleKind, frozenset[str]] = {
+    CalendarRuleKind.DATES: frozenset({"dates", "annual"}),
+    CalendarRuleKind.WEEKDAYS: frozenset({"weekdays"}),
+    CalendarRuleKind.PERIOD: frozenset({"start", "end", "annual"}),
+    CalendarRuleKind.HOLIDAYS: frozenset({"holidays"}),
 }
 
 
-class Rule(BaseModel):
+class CalendarRule(BaseModel):
     """One rule of a calendar: when it matches, and the program it runs then."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: RuleKind
+    kind: CalendarRuleKind
     program_id: int = Field(ge=1, description="The program run on the days this rule matches")
     label: str = Field(default="", max_length=200)
     # Before the fields it qualifies, so that their validators see it.
@@ -151,7 +151,7 @@ class Rule(BaseModel):
     @classmethod
     def _end(cls, value: date | None, info: ValidationInfo) -> date | None:
         kind = info.data.get("kind")
-        if kind is RuleKind.PERIOD:
+        if kind is CalendarRuleKind.PERIOD:
             if value is None:
                 raise ValueError("required for a period rule")
             start = info.data.get("start")
@@ -173,15 +173,15 @@ class Rule(BaseModel):
 
     def matches(self, day: date) -> bool:
         """Whether this rule matches lighting day ``day``."""
-        if self.kind is RuleKind.DATES:
+        if self.kind is CalendarRuleKind.DATES:
             assert self.dates is not None
             if self.annual:
                 return any((d.month, d.day) == (day.month, day.day) for d in self.dates)
             return day in self.dates
-        if self.kind is RuleKind.WEEKDAYS:
+        if self.kind is CalendarRuleKind.WEEKDAYS:
             assert self.weekdays is not None
             return WEEKDAYS[day.weekday()] in self.weekdays
-        if self.kind is RuleKind.PERIOD:
+        if self.kind is CalendarRuleKind.PERIOD:
             assert self.start is not None
             assert self.end is not None
             if not self.annual:
@@ -198,7 +198,7 @@ class CalendarSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    rules: list[Rule] = Field(default_factory=list, max_length=MAX_RULES)
+    rules: list[CalendarRule] = Field(default_factory=list, max_length=MAX_RULES)
     default_program_id: int = Field(ge=1, description="Run when no rule matches")
 
     def program_ids(self) -> set[int]:

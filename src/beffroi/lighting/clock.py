@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from beffroi.core.errors import FieldError, InvalidInput
 from beffroi.core.sun import SunCalendar
-from beffroi.lighting.program import Anchor, ProgramSpec, Step, StepKind
+from beffroi.lighting.program import ProgramSpec, ProgramStep, StepAnchor, StepKind
 
 NOON = time(12)
 
@@ -77,13 +77,13 @@ class Resolved:
         return self.at + timedelta(seconds=self.ramp_s)
 
 
-def step_instant(step: Step, day: date, sun: SunCalendar) -> datetime:
+def step_instant(step: ProgramStep, day: date, sun: SunCalendar) -> datetime:
     """When ``step`` starts on lighting day ``day``, in UTC."""
-    if step.anchor is Anchor.TIME:
+    if step.anchor is StepAnchor.TIME:
         assert step.at is not None  # the model requires it
         on = day if step.at >= NOON else day + timedelta(days=1)
         return local_instant(on, step.at, sun.zone)
-    if step.anchor is Anchor.SUNSET:
+    if step.anchor is StepAnchor.SUNSET:
         base = sun.day(day).sunset
     else:
         base = sun.day(day + timedelta(days=1)).sunrise
@@ -175,7 +175,7 @@ def level_at(steps: Sequence[Resolved], moment: datetime, before: float = 0.0) -
 def _timing_field(spec: ProgramSpec, index: int) -> str:
     """The field that places step ``index`` in time."""
     anchor = spec.steps[index].anchor
-    return f"steps.{index}.{'at' if anchor is Anchor.TIME else 'offset_min'}"
+    return f"steps.{index}.{'at' if anchor is StepAnchor.TIME else 'offset_min'}"
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> str:

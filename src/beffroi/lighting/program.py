@@ -34,7 +34,7 @@ MAX_STEPS = 48
 Level = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False, description="Light level, %")]
 
 
-class Anchor(StrEnum):
+class StepAnchor(StrEnum):
     """What a step's start is measured from."""
 
     TIME = "time"  # a fixed local time
@@ -49,13 +49,13 @@ class StepKind(StrEnum):
     PRESENCE = "presence"
 
 
-class Step(BaseModel):
+class ProgramStep(BaseModel):
     """One step of a program: from when, to what level, how fast."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: StepKind = StepKind.LEVEL
-    anchor: Anchor
+    anchor: StepAnchor
     at: time | None = Field(
         default=None,
         validate_default=True,
@@ -88,7 +88,7 @@ class Step(BaseModel):
     @classmethod
     def _at(cls, value: time | None, info: ValidationInfo) -> time | None:
         anchor = info.data.get("anchor")
-        if anchor is Anchor.TIME:
+        if anchor is StepAnchor.TIME:
             if value is None:
                 raise ValueError("required for a step at a fixed time")
             if value.second or value.microsecond or value.tzinfo is not None:
@@ -100,7 +100,7 @@ class Step(BaseModel):
     @field_validator("offset_min")
     @classmethod
     def _offset(cls, value: int, info: ValidationInfo) -> int:
-        if value and info.data.get("anchor") is Anchor.TIME:
+        if value and info.data.get("anchor") is StepAnchor.TIME:
             raise ValueError("only for steps at sunset or sunrise")
         return value
 
@@ -124,7 +124,7 @@ class ProgramSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
+    steps: list[ProgramStep] = Field(min_length=1, max_length=MAX_STEPS)
 
 
 def field_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:

@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from beffroi.lighting.calendar import CalendarSpec, RuleKind, holiday_dates
+from beffroi.lighting.calendar import CalendarRuleKind, CalendarSpec, holiday_dates
 from beffroi.lighting.program import ProgramSpec, program_json
 
 FORMAT = 1
@@ -53,7 +53,7 @@ def content(
         item = rule.model_dump(mode="json", exclude_none=True, exclude={"label"})
         if not item.get("annual"):
             item.pop("annual", None)
-        if rule.kind is RuleKind.HOLIDAYS:
+        if rule.kind is CalendarRuleKind.HOLIDAYS:
             assert rule.holidays is not None
             item["dates"] = [
                 d.isoformat() for y in (year, year + 1) for d in holiday_dates(rule.holidays, y)

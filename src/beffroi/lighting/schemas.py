@@ -1,6 +1,6 @@
 """API shapes of the lighting area (separate from the tables).
 
-Steps and rules are the pure models themselves (:class:`Step`, :class:`Rule`), so the
+Steps and rules are the pure models themselves (:class:`ProgramStep`, :class:`CalendarRule`), so the
 API checks them as the services do and names the same fields.
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from beffroi.assets.schemas import AssetId, PolygonGeometry
-from beffroi.lighting.calendar import Rule
-from beffroi.lighting.program import MAX_STEPS, Step, StepKind
+from beffroi.lighting.calendar import CalendarRule
+from beffroi.lighting.program import MAX_STEPS, ProgramStep, StepKind
 
 Name = Field(min_length=1, max_length=200)
 Description = Field(default="", max_length=2000)
@@ -29,7 +29,7 @@ class ProgramCreate(BaseModel):
     name: str = Name
     description: str = Description
     commune: str | None = Field(default=None, max_length=200)
-    steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
+    steps: list[ProgramStep] = Field(min_length=1, max_length=MAX_STEPS)
 
 
 class ProgramUpdate(BaseModel):
@@ -40,7 +40,7 @@ class ProgramUpdate(BaseModel):
     version: int = Version
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
-    steps: list[Step] | None = Field(default=None, min_length=1, max_length=MAX_STEPS)
+    steps: list[ProgramStep] | None = Field(default=None, min_length=1, max_length=MAX_STEPS)
 
 
 class ProgramOut(BaseModel):
@@ -52,7 +52,7 @@ class ProgramOut(BaseModel):
     name: str
     description: str
     commune: str | None = Field(validation_alias="commune_code")
-    steps: list[Step]
+    steps: list[ProgramStep]
     version: int
     created_by: str
     created_at: datetime
@@ -67,7 +67,7 @@ class CalendarCreate(BaseModel):
     name: str = Name
     description: str = Description
     commune: str | None = Field(default=None, max_length=200)
-    rules: list[Rule] = Field(default_factory=list, max_length=100)
+    rules: list[CalendarRule] = Field(default_factory=list, max_length=100)
     default_program_id: int = Field(ge=1)
 
 
@@ -79,7 +79,7 @@ class CalendarUpdate(BaseModel):
     version: int = Version
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
-    rules: list[Rule] | None = Field(default=None, max_length=100)
+    rules: list[CalendarRule] | None = Field(default=None, max_length=100)
     default_program_id: int | None = Field(default=None, ge=1)
 
 
@@ -92,7 +92,7 @@ class CalendarOut(BaseModel):
     name: str
     description: str
     commune: str | None = Field(validation_alias="commune_code")
-    rules: list[Rule]
+    rules: list[CalendarRule]
     default_program_id: int
     version: int
     created_by: str
@@ -180,7 +180,7 @@ class Why(BaseModel):
     assignment: AssignmentOut | None = Field(description="None: no calendar applies")
     calendar: CalendarOut | None
     rule_index: int | None = Field(description="The rule that matched; None: the default")
-    rule: Rule | None
+    rule: CalendarRule | None
     program: ProgramOut | None
     steps: list[StepOnDay]
     sunset: datetime
