@@ -9,6 +9,7 @@ from beffroi.core import audit as audit_models
 from beffroi.db.base import Base
 from beffroi.devices import models as devices_models
 from beffroi.interventions import models as interventions_models
+from beffroi.lighting import models as lighting_models
 from beffroi.notifications import models as notifications_models
 from beffroi.rules import models as rules_models
 from beffroi.telemetry import models as telemetry_models
@@ -23,6 +24,7 @@ __all__ = [
     "communes_models",
     "devices_models",
     "interventions_models",
+    "lighting_models",
     "notifications_models",
     "rules_models",
     "telemetry_models",

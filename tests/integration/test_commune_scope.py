@@ -47,6 +47,7 @@ from beffroi.core.time import utcnow
 from beffroi.devices import topics
 from beffroi.devices.credentials import issue_credentials
 from beffroi.devices.topics import Channel, Topic
+from beffroi.lighting import service as lighting_service
 from beffroi.simulator.fleet import generate_fleet
 from beffroi.telemetry.decode import Rejection, decode
 from beffroi.telemetry.directory import DeviceDirectory
@@ -85,6 +86,9 @@ GHOSTS: dict[str, str | int] = {
             "intervention_id",
             "photo_id",
             "policy_id",
+            "program_id",
+            "calendar_id",
+            "assignment_id",
         ),
         987_654,
     ),
@@ -139,6 +143,22 @@ class World:
     # Alarms, monitoring rules, notifications, teams and interventions.
     watch: Watch
     foreign_people: tuple[str, ...] = ("Lucie Martin", "Jean Dupont")
+    # Lighting programs, calendars and assignments (ids made by build_lighting).
+    lighting: Lit = field(default_factory=lambda: Lit(1, 2, 3, 4, 5, 6))
+
+
+@dataclass(frozen=True, slots=True)
+class Lit:
+    """Lighting: Chenôve's program, calendar and assignment (its cabinet's), the
+    metropolis-wide program and calendar (seen by all, changed by no commune user), and
+    a Talant calendar (the control)."""
+
+    chenove_program: int
+    chenove_calendar: int
+    chenove_assignment: int
+    metropolis_program: int
+    metropolis_calendar: int
+    talant_calendar: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +295,11 @@ def foreign_values(w: World) -> dict[str, list[str | int]]:
         "photo_id": [w.watch.chenove_photo],
         # Policies are metropolis-wide: no commune user may change one.
         "policy_id": [w.watch.policy],
+        # Lighting: Chenôve's own, and the metropolis-wide ones no commune user changes
+        # (reading those is allowed: the calls name them where they are read).
+        "program_id": [w.lighting.chenove_program],
+        "calendar_id": [w.lighting.chenove_calendar],
+        "assignment_id": [w.lighting.chenove_assignment],
     }
 
 
@@ -608,6 +633,123 @@ def walk_plan(w: World) -> dict[tuple[str, str], list[Call]]:
         ("GET", "/{path:path}"): [Call()],
         **command_plan(w),
         **watch_plan(w),
+        **lighting_plan(w),
+    }
+
+
+LIGHT_STEPS = [{"anchor": "sunset", "level_pct": 100}, {"anchor": "sunrise", "level_pct": 0}]
+
+
+def lighting_plan(w: World) -> dict[tuple[str, str], list[Call]]:
+    """The routes of lighting programs, calendars, assignments and schedules."""
+    lit = w.lighting
+    metro_program = {"program_id": lit.metropolis_program}
+    metro_calendar = {"calendar_id": lit.metropolis_calendar}
+    program = {"name": "walk-program", "steps": LIGHT_STEPS}
+    tal = lit.talant_calendar
+
+    def calendar_with(program_id: str | int) -> dict[str, Any]:
+        return {"name": "walk-calendar", "commune": TALANT, "default_program_id": program_id}
+
+    def assign(**target: Any) -> dict[str, Any]:
+        return {"calendar_id": tal, **target}
+
+    return {
+        ("GET", f"{API}/lighting/programs"): [Call()],
+        ("POST", f"{API}/lighting/programs"): [
+            Call("in Chenôve", json={**program, "commune": CHENOVE}),
+            Call("by name", json={**program, "commune": "Chenôve"}),
+            Call("metropolis-wide", json=program),
+        ],
+        ("GET", f"{API}/lighting/programs/{{program_id}}"): [
+            Call(),
+            Call("metropolis-wide", path=metro_program, expect=200),
+        ],
+        ("PATCH", f"{API}/lighting/programs/{{program_id}}"): [
+            Call(json={"version": 1, "description": "x"}),
+            Call("metropolis-wide", path=metro_program, json={"version": 1, "steps": LIGHT_STEPS}),
+        ],
+        ("DELETE", f"{API}/lighting/programs/{{program_id}}"): [
+            Call(),
+            Call("metropolis-wide", path=metro_program),
+        ],
+        ("GET", f"{API}/lighting/calendars"): [Call()],
+        ("POST", f"{API}/lighting/calendars"): [
+            Call("in Chenôve", json={**calendar_with(lit.metropolis_program), "commune": CHENOVE}),
+            Call(
+                "metropolis-wide", json={**calendar_with(lit.metropolis_program), "commune": None}
+            ),
+            aimed("Chenôve program", "program_id", lit.chenove_program, calendar_with),
+        ],
+        ("GET", f"{API}/lighting/calendars/{{calendar_id}}"): [
+            Call(),
+            Call("metropolis-wide", path=metro_calendar, expect=200),
+        ],
+        ("PATCH", f"{API}/lighting/calendars/{{calendar_id}}"): [
+            Call(json={"version": 1, "rules": []}),
+            Call("metropolis-wide", path=metro_calendar, json={"version": 1, "rules": []}),
+            Call(
+                "Talant's, Chenôve program",
+                path={"calendar_id": tal},
+                json={"version": 1, "default_program_id": lit.chenove_program},
+                twin=Twin(
+                    lit.chenove_program,
+                    GHOSTS["program_id"],
+                    json={"version": 1, "default_program_id": GHOSTS["program_id"]},
+                ),
+            ),
+        ],
+        ("DELETE", f"{API}/lighting/calendars/{{calendar_id}}"): [
+            Call(),
+            Call("metropolis-wide", path=metro_calendar),
+        ],
+        ("GET", f"{API}/lighting/assignments"): [Call()],
+        ("POST", f"{API}/lighting/assignments"): [
+            aimed(
+                "Chenôve cabinet",
+                "asset_id",
+                w.chenove_cabinet,
+                lambda v: assign(target="cabinet", cabinet_id=v),
+            ),
+            Call("Chenôve", json=assign(target="commune", commune=CHENOVE)),
+            Call("Chenôve by name", json=assign(target="commune", commune="Chenôve")),
+            Call("the metropolis", json=assign(target="default")),
+            Call("polygon", json=assign(target="polygon", polygon=box_polygon(CHENOVE_BOX))),
+            Call(
+                "polygon in Chenôve",
+                json=assign(target="polygon", polygon=box_polygon(CHENOVE_BOX), commune=CHENOVE),
+            ),
+            aimed(
+                "Chenôve group",
+                "group_id",
+                next(iter(w.foreign_groups.values())),
+                lambda v: assign(target="group", group_id=v),
+            ),
+            aimed(
+                "Chenôve calendar",
+                "calendar_id",
+                lit.chenove_calendar,
+                lambda v: {"calendar_id": v, "target": "commune", "commune": TALANT},
+            ),
+            Call(
+                "Talant cabinet",
+                json=assign(target="cabinet", cabinet_id=w.talant_cabinet),
+                expect=201,
+            ),
+        ],
+        ("GET", f"{API}/lighting/assignments/{{assignment_id}}"): [Call()],
+        ("PATCH", f"{API}/lighting/assignments/{{assignment_id}}"): [
+            Call(json={"calendar_id": tal}),
+        ],
+        ("DELETE", f"{API}/lighting/assignments/{{assignment_id}}"): [Call()],
+        ("GET", f"{API}/lighting/assets/{{asset_id}}/why"): [
+            Call(),
+            Call("Talant light", path={"asset_id": w.talant_light}, expect=200),
+        ],
+        ("GET", f"{API}/lighting/schedules"): [Call(), Call("Talant", expect=200)],
+        ("GET", f"{API}/lighting/schedules/{{asset_id}}"): [Call()],
+        # Compiles Talant's cabinets only; the snapshot checks Chenôve's schedules stay.
+        ("POST", f"{API}/lighting/schedules/compile"): [Call("Talant", expect=200)],
     }
 
 
@@ -1857,6 +1999,42 @@ async def build_world(client: httpx.AsyncClient, system: Context, admin: Person)
         talant_commands=talant_commands,
         talant_batches=talant_batches,
         watch=watch,
+        lighting=await build_lighting(client, system, admin, che_cabinet),
+    )
+
+
+async def build_lighting(
+    client: httpx.AsyncClient, system: Context, admin: Person, chenove_cabinet: str
+) -> Lit:
+    """Programs and calendars of Chenôve, of the metropolis and of Talant; Chenôve's
+    cabinet given Chenôve's calendar; every cabinet's schedule compiled."""
+    h = admin.headers
+
+    async def create(what: str, body: Mapping[str, Any]) -> int:
+        return int(ok(await client.post(f"{API}/lighting/{what}", json=body, headers=h), 201)["id"])
+
+    metro_program = await create("programs", {"name": "Nuit métropole", "steps": LIGHT_STEPS})
+    che_program = await create(
+        "programs", {"name": "Nuit de Chenôve", "commune": CHENOVE, "steps": LIGHT_STEPS}
+    )
+    metro_calendar = await create(
+        "calendars", {"name": "Calendrier métropole", "default_program_id": metro_program}
+    )
+    che_calendar = await create(
+        "calendars",
+        {"name": "Calendrier de Chenôve", "commune": CHENOVE, "default_program_id": che_program},
+    )
+    talant_calendar = await create(
+        "calendars",
+        {"name": "Calendrier de Talant", "commune": TALANT, "default_program_id": metro_program},
+    )
+    che_assignment = await create(
+        "assignments",
+        {"calendar_id": che_calendar, "target": "cabinet", "cabinet_id": chenove_cabinet},
+    )
+    await lighting_service.compile_schedules(system)
+    return Lit(
+        che_program, che_calendar, che_assignment, metro_program, metro_calendar, talant_calendar
     )
 
 
@@ -2030,6 +2208,23 @@ async def build_watch(
 
 
 SNAPSHOT = {
+    "lighting programs outside Talant": (
+        "SELECT * FROM lighting_programs WHERE commune_code IS NULL OR commune_code <> 'talant' "
+        "ORDER BY id"
+    ),
+    "lighting calendars outside Talant": (
+        "SELECT * FROM lighting_calendars WHERE commune_code IS NULL "
+        "OR commune_code <> 'talant' ORDER BY id"
+    ),
+    "lighting assignments outside Talant": (
+        "SELECT * FROM lighting_assignments WHERE commune_code IS NULL "
+        "OR commune_code <> 'talant' ORDER BY id"
+    ),
+    "schedules of cabinets outside Talant": (
+        "SELECT s.cabinet_id, s.version, s.content_hash FROM lighting_schedules s "
+        "JOIN assets a ON a.id = s.cabinet_id WHERE a.commune_code <> 'talant' "
+        "ORDER BY s.cabinet_id"
+    ),
     "assets outside Talant": "SELECT * FROM assets WHERE commune_code <> 'talant' ORDER BY id",
     "groups outside Talant": (
         "SELECT * FROM asset_groups WHERE commune_code IS NULL OR commune_code <> 'talant' "

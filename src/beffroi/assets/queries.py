@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shapely import contains_xy
+from shapely.geometry import shape
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.assets.lifecycle import AssetStatus
-from beffroi.assets.models import Asset
+from beffroi.assets.models import Asset, AssetGroup, AssetGroupMember, GroupKind
 from beffroi.core.principal import Principal
 from beffroi.db.lists import among, parts
 
@@ -218,3 +220,80 @@ async def attributes(session: AsyncSession, ids: Select[Any]) -> list[dict[str, 
         select(Asset.attributes).where(Asset.id.in_(ids.scalar_subquery()))
     )
     return [dict(value or {}) for value in rows.scalars()]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFacts:
+    """What other areas need to know of one asset group."""
+
+    id: int
+    name: str
+    commune: str | None
+    kind: str
+
+
+async def group_facts(session: AsyncSession, group_ids: Iterable[int]) -> dict[int, GroupFacts]:
+    """The groups among ``group_ids`` that exist."""
+    wanted = sorted(set(group_ids))
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(AssetGroup.id, AssetGroup.name, AssetGroup.commune_code, AssetGroup.kind).where(
+            AssetGroup.id.in_(wanted)
+        )
+    )
+    return {row.id: GroupFacts(*row) for row in rows}
+
+
+async def group_members(
+    session: AsyncSession, group_ids: Iterable[int], types: Sequence[str] = ()
+) -> dict[int, set[str]]:
+    """The live members (of ``types``, all without) of each group among ``group_ids``,
+    whatever anyone's scope: a list group's listed assets, a polygon group's assets inside
+    its polygon (and its commune, if it has one)."""
+    wanted = sorted(set(group_ids))
+    out: dict[int, set[str]] = {g: set() for g in wanted}
+    if not wanted:
+        return out
+    listed = (
+        select(AssetGroupMember.group_id, AssetGroupMember.asset_id)
+        .join(Asset, Asset.id == AssetGroupMember.asset_id)
+        .where(AssetGroupMember.group_id.in_(wanted), live())
+    )
+    if types:
+        listed = listed.where(Asset.type.in_(list(types)))
+    for row in await session.execute(listed):
+        out[row.group_id].add(row.asset_id)
+    polygons = await session.execute(
+        select(AssetGroup.id, AssetGroup.polygon, AssetGroup.commune_code).where(
+            AssetGroup.id.in_(wanted), AssetGroup.kind == GroupKind.POLYGON.value
+        )
+    )
+    for group_id, polygon, commune in polygons:
+        if polygon:
+            out[group_id].update(await ids_inside(session, polygon, commune, types))
+    return out
+
+
+async def ids_inside(
+    session: AsyncSession,
+    polygon: dict[str, Any],
+    commune: str | None = None,
+    types: Sequence[str] = (),
+) -> list[str]:
+    """Ids of the live assets (of ``types``) inside a GeoJSON polygon, whatever anyone's
+    scope: a bounding box in SQL, the exact test in shapely."""
+    area = shape(polygon)
+    min_lon, min_lat, max_lon, max_lat = area.bounds
+    stmt = select(Asset.id, Asset.lon, Asset.lat).where(
+        live(), Asset.lon.between(min_lon, max_lon), Asset.lat.between(min_lat, max_lat)
+    )
+    if commune:
+        stmt = stmt.where(Asset.commune_code == commune)
+    if types:
+        stmt = stmt.where(Asset.type.in_(list(types)))
+    rows = (await session.execute(stmt)).all()
+    if not rows:
+        return []
+    inside = contains_xy(area, [r.lon for r in rows], [r.lat for r in rows])
+    return [row.id for row, hit in zip(rows, inside, strict=True) if hit]

@@ -59,6 +59,8 @@ class Permission(StrEnum):
     INTERVENTION_WORK = "intervention:work"
     TEAM_MANAGE = "team:manage"
     KPI_READ = "kpi:read"
+    # Write lighting programs and calendars, assign them, compile the cabinets' schedules.
+    LIGHTING_PROGRAM = "lighting:program"
     # Act (send commands, handle alarms) in every equipment domain; without it, only in
     # the domains granted to the account (an operator's).
     DOMAIN_ALL = "domain:all"
@@ -93,6 +95,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.RULE_WRITE,
             Permission.NOTIFICATION_MANAGE,
             Permission.TEAM_MANAGE,
+            Permission.LIGHTING_PROGRAM,
             Permission.DOMAIN_ALL,
         }
         | _DISPATCH

@@ -29,6 +29,7 @@ from beffroi.devices.api import router as devices_area_router
 from beffroi.core.context import Runtime, open_runtime
 from beffroi.energy.api import router as energy_router
 from beffroi.interventions.api import router as interventions_router
+from beffroi.lighting.api import router as lighting_router
 from beffroi.notifications.api import router as notifications_router
 from beffroi.rules.api import router as rules_router
 from beffroi.gateway.http_api import router as devices_router
@@ -68,6 +69,7 @@ def api_router() -> APIRouter:
         interventions_router,
         console_router,
         energy_router,
+        lighting_router,
     ):
         api.include_router(router)
     return api

@@ -1686,6 +1686,243 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/lighting/programs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Programs
+         * @description Programs in your scope: your communes' and the metropolis-wide ones.
+         */
+        get: operations["list_programs_api_v1_lighting_programs_get"];
+        put?: never;
+        /**
+         * Create Program
+         * @description Create a program; its steps must run in order on every lighting day.
+         */
+        post: operations["create_program_api_v1_lighting_programs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lighting/programs/{program_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Program
+         * @description One program.
+         */
+        get: operations["get_program_api_v1_lighting_programs__program_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Program
+         * @description Delete a program no calendar names.
+         */
+        delete: operations["delete_program_api_v1_lighting_programs__program_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Program
+         * @description Change a program, naming the version you read.
+         */
+        patch: operations["update_program_api_v1_lighting_programs__program_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/lighting/calendars": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Calendars
+         * @description Calendars in your scope: your communes' and the metropolis-wide ones.
+         */
+        get: operations["list_calendars_api_v1_lighting_calendars_get"];
+        put?: never;
+        /**
+         * Create Calendar
+         * @description Create a calendar: rules tried in order, the first matching a lighting day wins.
+         */
+        post: operations["create_calendar_api_v1_lighting_calendars_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lighting/calendars/{calendar_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Calendar
+         * @description One calendar.
+         */
+        get: operations["get_calendar_api_v1_lighting_calendars__calendar_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Calendar
+         * @description Delete a calendar nothing is assigned.
+         */
+        delete: operations["delete_calendar_api_v1_lighting_calendars__calendar_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Calendar
+         * @description Change a calendar, naming the version you read.
+         */
+        patch: operations["update_calendar_api_v1_lighting_calendars__calendar_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/lighting/assignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Assignments
+         * @description Assignments in your scope: your communes' and the metropolis-wide ones.
+         */
+        get: operations["list_assignments_api_v1_lighting_assignments_get"];
+        put?: never;
+        /**
+         * Create Assignment
+         * @description Give a cabinet, group, polygon, commune or the metropolis a calendar.
+         */
+        post: operations["create_assignment_api_v1_lighting_assignments_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lighting/assignments/{assignment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Assignment
+         * @description One assignment.
+         */
+        get: operations["get_assignment_api_v1_lighting_assignments__assignment_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Assignment
+         * @description Remove an assignment: the target falls back on the next most specific one.
+         */
+        delete: operations["delete_assignment_api_v1_lighting_assignments__assignment_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Assignment
+         * @description Give the target another calendar, or move the polygon.
+         */
+        patch: operations["update_assignment_api_v1_lighting_assignments__assignment_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/lighting/assets/{asset_id}/why": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Why
+         * @description Why this light (or cabinet) is asked for its level: the assignment, the calendar
+         *     rule that matched the lighting day, the program and its steps that day.
+         */
+        get: operations["why_api_v1_lighting_assets__asset_id__why_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lighting/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Schedules
+         * @description The compiled schedules of the cabinets in your scope.
+         */
+        get: operations["list_schedules_api_v1_lighting_schedules_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lighting/schedules/compile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Compile Schedules
+         * @description Recompile the schedules of the cabinets in your scope; says whose version moved.
+         */
+        post: operations["compile_schedules_api_v1_lighting_schedules_compile_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lighting/schedules/{asset_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Schedule
+         * @description A cabinet's compiled schedule, as its controller receives it.
+         */
+        get: operations["get_schedule_api_v1_lighting_schedules__asset_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -2051,6 +2288,66 @@ export interface components {
             reason?: string | null;
         };
         /**
+         * AssignmentCreate
+         * @description A calendar given to a target. Name the target its kind asks for: ``cabinet_id``,
+         *     ``group_id``, ``polygon`` (and optionally the ``commune`` it is limited to), or
+         *     ``commune``; the default (the whole metropolis) takes none.
+         */
+        AssignmentCreate: {
+            /** Calendar Id */
+            calendar_id: number;
+            target: components["schemas"]["TargetKind"];
+            /** Cabinet Id */
+            cabinet_id?: string | null;
+            /** Group Id */
+            group_id?: number | null;
+            polygon?: components["schemas"]["PolygonGeometry"] | null;
+            /** Commune */
+            commune?: string | null;
+        };
+        /**
+         * AssignmentOut
+         * @description An assignment.
+         */
+        AssignmentOut: {
+            /** Id */
+            id: number;
+            /** Calendar Id */
+            calendar_id: number;
+            target: components["schemas"]["TargetKind"];
+            /** Cabinet Id */
+            cabinet_id: string | null;
+            /** Group Id */
+            group_id: number | null;
+            /** Polygon */
+            polygon: {
+                [key: string]: unknown;
+            } | null;
+            /** Commune */
+            commune: string | null;
+            /** Created By */
+            created_by: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * AssignmentUpdate
+         * @description Give the target another calendar, or move a polygon.
+         */
+        AssignmentUpdate: {
+            /** Calendar Id */
+            calendar_id?: number | null;
+            polygon?: components["schemas"]["PolygonGeometry"] | null;
+        };
+        /**
          * AuditEntryOut
          * @description One audit entry.
          */
@@ -2232,6 +2529,118 @@ export interface components {
              * @description 1-64 of [A-Za-z0-9._-]
              */
             cabinet_id: string;
+        };
+        /**
+         * CalendarCreate
+         * @description A new calendar: rules tried in order, the first that matches a lighting day wins.
+         */
+        CalendarCreate: {
+            /** Name */
+            name: string;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** Commune */
+            commune?: string | null;
+            /** Rules */
+            rules?: components["schemas"]["CalendarRule"][];
+            /** Default Program Id */
+            default_program_id: number;
+        };
+        /**
+         * CalendarOut
+         * @description A calendar.
+         */
+        CalendarOut: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /** Commune */
+            commune: string | null;
+            /** Rules */
+            rules: components["schemas"]["CalendarRule"][];
+            /** Default Program Id */
+            default_program_id: number;
+            /** Version */
+            version: number;
+            /** Created By */
+            created_by: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * CalendarRule
+         * @description One rule of a calendar: when it matches, and the program it runs then.
+         */
+        CalendarRule: {
+            kind: components["schemas"]["CalendarRuleKind"];
+            /**
+             * Program Id
+             * @description The program run on the days this rule matches
+             */
+            program_id: number;
+            /**
+             * Label
+             * @default
+             */
+            label: string;
+            /**
+             * Annual
+             * @description dates and period: every year
+             * @default false
+             */
+            annual: boolean;
+            /** Dates */
+            dates?: string[] | null;
+            /** Weekdays */
+            weekdays?: components["schemas"]["Weekday"][] | null;
+            /** Start */
+            start?: string | null;
+            /** End */
+            end?: string | null;
+            /**
+             * Holidays
+             * @description Keys of French public holidays, or 'any': new_years_day, easter_monday, labour_day, victory_day, ascension_day, whit_monday, national_day, assumption_day, all_saints_day, armistice_day, christmas_day
+             */
+            holidays?: string[] | null;
+        };
+        /**
+         * CalendarRuleKind
+         * @description What a calendar rule matches on.
+         * @enum {string}
+         */
+        CalendarRuleKind: "dates" | "weekdays" | "period" | "holidays";
+        /**
+         * CalendarUpdate
+         * @description Changes to a calendar; omitted fields are kept.
+         */
+        CalendarUpdate: {
+            /**
+             * Version
+             * @description The version you read: the change is refused if it moved on
+             */
+            version: number;
+            /** Name */
+            name?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Rules */
+            rules?: components["schemas"]["CalendarRule"][] | null;
+            /** Default Program Id */
+            default_program_id?: number | null;
         };
         /**
          * Category
@@ -2420,6 +2829,17 @@ export interface components {
             kind: "commune";
             /** Commune */
             commune: string;
+        };
+        /**
+         * CompileResult
+         * @description What a compilation changed.
+         */
+        CompileResult: {
+            /**
+             * Changed
+             * @description Cabinets whose schedule version moved
+             */
+            changed: string[];
         };
         /**
          * ConsoleConfig
@@ -3314,6 +3734,111 @@ export interface components {
          */
         Priority: "critical" | "high" | "normal" | "low";
         /**
+         * ProgramCreate
+         * @description A new program. ``commune``: a code or name; none for a metropolis-wide program.
+         */
+        ProgramCreate: {
+            /** Name */
+            name: string;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** Commune */
+            commune?: string | null;
+            /** Steps */
+            steps: components["schemas"]["ProgramStep"][];
+        };
+        /**
+         * ProgramOut
+         * @description A program.
+         */
+        ProgramOut: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /** Commune */
+            commune: string | null;
+            /** Steps */
+            steps: components["schemas"]["ProgramStep"][];
+            /** Version */
+            version: number;
+            /** Created By */
+            created_by: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * ProgramStep
+         * @description One step of a program: from when, to what level, how fast.
+         */
+        ProgramStep: {
+            /** @default level */
+            kind: components["schemas"]["StepKind"];
+            anchor: components["schemas"]["StepAnchor"];
+            /**
+             * At
+             * @description Local time, for anchor 'time' (HH:MM; noon to noon)
+             */
+            at?: string | null;
+            /**
+             * Offset Min
+             * @description Minutes after (negative: before) sunset or sunrise
+             * @default 0
+             */
+            offset_min: number;
+            /**
+             * Level Pct
+             * @description Light level, %
+             */
+            level_pct: number;
+            /**
+             * Ramp S
+             * @description Seconds to reach the level
+             * @default 0
+             */
+            ramp_s: number;
+            /**
+             * Presence Level Pct
+             * @description Presence steps: the level while someone is detected
+             */
+            presence_level_pct?: number | null;
+            /**
+             * Hold S
+             * @description Presence steps: seconds the presence level is held after the last detection
+             */
+            hold_s?: number | null;
+        };
+        /**
+         * ProgramUpdate
+         * @description Changes to a program; omitted fields are kept.
+         */
+        ProgramUpdate: {
+            /**
+             * Version
+             * @description The version you read: the change is refused if it moved on
+             */
+            version: number;
+            /** Name */
+            name?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Steps */
+            steps?: components["schemas"]["ProgramStep"][] | null;
+        };
+        /**
          * QueueItem
          * @description An intervention as a phone lists it: the least needed to choose the next job.
          */
@@ -3739,6 +4264,44 @@ export interface components {
             changed_at: string;
         };
         /**
+         * ScheduleOut
+         * @description A cabinet's compiled schedule, with the document its controller receives.
+         */
+        ScheduleOut: {
+            /** Cabinet Id */
+            cabinet_id: string;
+            /** Version */
+            version: number;
+            /** Content Hash */
+            content_hash: string;
+            /**
+             * Compiled At
+             * Format: date-time
+             */
+            compiled_at: string;
+            /** Document */
+            document: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * ScheduleSummary
+         * @description A cabinet's compiled schedule: which version, of what content, since when.
+         */
+        ScheduleSummary: {
+            /** Cabinet Id */
+            cabinet_id: string;
+            /** Version */
+            version: number;
+            /** Content Hash */
+            content_hash: string;
+            /**
+             * Compiled At
+             * Format: date-time
+             */
+            compiled_at: string;
+        };
+        /**
          * SeriesOut
          * @description Raw values of one key.
          */
@@ -3818,6 +4381,45 @@ export interface components {
             clear_alarms: boolean;
         };
         /**
+         * StepAnchor
+         * @description What a step's start is measured from.
+         * @enum {string}
+         */
+        StepAnchor: "time" | "sunset" | "sunrise";
+        /**
+         * StepKind
+         * @description A plain level, or a level raised while a presence sensor sees someone.
+         * @enum {string}
+         */
+        StepKind: "level" | "presence";
+        /**
+         * StepOnDay
+         * @description A program's step placed on a lighting day.
+         */
+        StepOnDay: {
+            /** Index */
+            index: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Local Time
+             * @description HH:MM in the city's time zone
+             */
+            local_time: string;
+            kind: components["schemas"]["StepKind"];
+            /** Level Pct */
+            level_pct: number;
+            /** Ramp S */
+            ramp_s: number;
+            /** Presence Level Pct */
+            presence_level_pct?: number | null;
+            /** Hold S */
+            hold_s?: number | null;
+        };
+        /**
          * Summary
          * @description Counts of the alarms on the list, for a banner: by severity and by state.
          */
@@ -3835,6 +4437,12 @@ export interface components {
             /** Shelved */
             shelved: number;
         };
+        /**
+         * TargetKind
+         * @description What a calendar is assigned to, from the most specific to the least.
+         * @enum {string}
+         */
+        TargetKind: "cabinet" | "group" | "polygon" | "commune" | "default";
         /**
          * TeamCreate
          * @description A new team. ``communes`` accepts commune codes or names.
@@ -4108,6 +4716,66 @@ export interface components {
             checked: number;
             /** Problems */
             problems: string[];
+        };
+        /**
+         * Weekday
+         * @description Days of the week, Monday first (ISO 8601).
+         * @enum {string}
+         */
+        Weekday: "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun";
+        /**
+         * Why
+         * @description Why an asset is at the level it is asked for: the assignment that applies to it (or
+         *     its cabinet), the calendar rule that matched the lighting day, the program and its
+         *     steps that day, and the level asked for at ``at``.
+         */
+        Why: {
+            /** Asset Id */
+            asset_id: string;
+            /**
+             * Cabinet Id
+             * @description The cabinet whose controller runs it
+             */
+            cabinet_id: string | null;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Lighting Day
+             * Format: date
+             */
+            lighting_day: string;
+            /** @description None: no calendar applies */
+            assignment: components["schemas"]["AssignmentOut"] | null;
+            calendar: components["schemas"]["CalendarOut"] | null;
+            /**
+             * Rule Index
+             * @description The rule that matched; None: the default
+             */
+            rule_index: number | null;
+            rule: components["schemas"]["CalendarRule"] | null;
+            program: components["schemas"]["ProgramOut"] | null;
+            /** Steps */
+            steps: components["schemas"]["StepOnDay"][];
+            /**
+             * Sunset
+             * Format: date-time
+             */
+            sunset: string;
+            /**
+             * Sunrise
+             * Format: date-time
+             */
+            sunrise: string;
+            /**
+             * Level Pct
+             * @description What the program asks for at ``at``
+             */
+            level_pct: number | null;
+            /** Explanation */
+            explanation: string;
         };
         /**
          * HistoryOut
@@ -7672,6 +8340,564 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LightingEnergy"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_programs_api_v1_lighting_programs_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProgramOut"][];
+                };
+            };
+        };
+    };
+    create_program_api_v1_lighting_programs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProgramCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProgramOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_program_api_v1_lighting_programs__program_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                program_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProgramOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_program_api_v1_lighting_programs__program_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                program_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_program_api_v1_lighting_programs__program_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                program_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProgramUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProgramOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_calendars_api_v1_lighting_calendars_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarOut"][];
+                };
+            };
+        };
+    };
+    create_calendar_api_v1_lighting_calendars_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CalendarCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_calendar_api_v1_lighting_calendars__calendar_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                calendar_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_calendar_api_v1_lighting_calendars__calendar_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                calendar_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_calendar_api_v1_lighting_calendars__calendar_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                calendar_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CalendarUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_assignments_api_v1_lighting_assignments_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentOut"][];
+                };
+            };
+        };
+    };
+    create_assignment_api_v1_lighting_assignments_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssignmentCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_assignment_api_v1_lighting_assignments__assignment_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                assignment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_assignment_api_v1_lighting_assignments__assignment_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                assignment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_assignment_api_v1_lighting_assignments__assignment_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                assignment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssignmentUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    why_api_v1_lighting_assets__asset_id__why_get: {
+        parameters: {
+            query?: {
+                /** @description When; default now */
+                at?: string | null;
+            };
+            header?: never;
+            path: {
+                asset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Why"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_schedules_api_v1_lighting_schedules_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleSummary"][];
+                };
+            };
+        };
+    };
+    compile_schedules_api_v1_lighting_schedules_compile_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompileResult"];
+                };
+            };
+        };
+    };
+    get_schedule_api_v1_lighting_schedules__asset_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                asset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleOut"];
                 };
             };
             /** @description Validation Error */

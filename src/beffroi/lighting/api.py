@@ -1,0 +1,149 @@
+"""Routes of the lighting area: programs, calendars, assignments, why, schedules."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from beffroi.core.dates import Instant
+from beffroi.http.deps import Ctx, RowId
+from beffroi.lighting import service
+from beffroi.lighting.schemas import (
+    AssignmentCreate,
+    AssignmentOut,
+    AssignmentUpdate,
+    CalendarCreate,
+    CalendarOut,
+    CalendarUpdate,
+    CompileResult,
+    ProgramCreate,
+    ProgramOut,
+    ProgramUpdate,
+    ScheduleOut,
+    ScheduleSummary,
+    Why,
+)
+
+router = APIRouter(prefix="/lighting", tags=["lighting"])
+
+
+@router.get("/programs")
+async def list_programs(ctx: Ctx) -> list[ProgramOut]:
+    """Programs in your scope: your communes' and the metropolis-wide ones."""
+    return await service.list_programs(ctx)
+
+
+@router.post("/programs", status_code=status.HTTP_201_CREATED)
+async def create_program(ctx: Ctx, body: ProgramCreate) -> ProgramOut:
+    """Create a program; its steps must run in order on every lighting day."""
+    return await service.create_program(ctx, body)
+
+
+@router.get("/programs/{program_id}")
+async def get_program(ctx: Ctx, program_id: RowId) -> ProgramOut:
+    """One program."""
+    return await service.get_program(ctx, program_id)
+
+
+@router.patch("/programs/{program_id}")
+async def update_program(ctx: Ctx, program_id: RowId, body: ProgramUpdate) -> ProgramOut:
+    """Change a program, naming the version you read."""
+    return await service.update_program(ctx, program_id, body)
+
+
+@router.delete("/programs/{program_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_program(ctx: Ctx, program_id: RowId) -> None:
+    """Delete a program no calendar names."""
+    await service.delete_program(ctx, program_id)
+
+
+@router.get("/calendars")
+async def list_calendars(ctx: Ctx) -> list[CalendarOut]:
+    """Calendars in your scope: your communes' and the metropolis-wide ones."""
+    return await service.list_calendars(ctx)
+
+
+@router.post("/calendars", status_code=status.HTTP_201_CREATED)
+async def create_calendar(ctx: Ctx, body: CalendarCreate) -> CalendarOut:
+    """Create a calendar: rules tried in order, the first matching a lighting day wins."""
+    return await service.create_calendar(ctx, body)
+
+
+@router.get("/calendars/{calendar_id}")
+async def get_calendar(ctx: Ctx, calendar_id: RowId) -> CalendarOut:
+    """One calendar."""
+    return await service.get_calendar(ctx, calendar_id)
+
+
+@router.patch("/calendars/{calendar_id}")
+async def update_calendar(ctx: Ctx, calendar_id: RowId, body: CalendarUpdate) -> CalendarOut:
+    """Change a calendar, naming the version you read."""
+    return await service.update_calendar(ctx, calendar_id, body)
+
+
+@router.delete("/calendars/{calendar_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_calendar(ctx: Ctx, calendar_id: RowId) -> None:
+    """Delete a calendar nothing is assigned."""
+    await service.delete_calendar(ctx, calendar_id)
+
+
+@router.get("/assignments")
+async def list_assignments(ctx: Ctx) -> list[AssignmentOut]:
+    """Assignments in your scope: your communes' and the metropolis-wide ones."""
+    return await service.list_assignments(ctx)
+
+
+@router.post("/assignments", status_code=status.HTTP_201_CREATED)
+async def create_assignment(ctx: Ctx, body: AssignmentCreate) -> AssignmentOut:
+    """Give a cabinet, group, polygon, commune or the metropolis a calendar."""
+    return await service.create_assignment(ctx, body)
+
+
+@router.get("/assignments/{assignment_id}")
+async def get_assignment(ctx: Ctx, assignment_id: RowId) -> AssignmentOut:
+    """One assignment."""
+    return await service.get_assignment(ctx, assignment_id)
+
+
+@router.patch("/assignments/{assignment_id}")
+async def update_assignment(
+    ctx: Ctx, assignment_id: RowId, body: AssignmentUpdate
+) -> AssignmentOut:
+    """Give the target another calendar, or move the polygon."""
+    return await service.update_assignment(ctx, assignment_id, body)
+
+
+@router.delete("/assignments/{assignment_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_assignment(ctx: Ctx, assignment_id: RowId) -> None:
+    """Remove an assignment: the target falls back on the next most specific one."""
+    await service.delete_assignment(ctx, assignment_id)
+
+
+@router.get("/assets/{asset_id}/why")
+async def why(
+    ctx: Ctx,
+    asset_id: str,
+    at: Annotated[Instant | None, Query(description="When; default now")] = None,
+) -> Why:
+    """Why this light (or cabinet) is asked for its level: the assignment, the calendar
+    rule that matched the lighting day, the program and its steps that day."""
+    return await service.why(ctx, asset_id, at)
+
+
+@router.get("/schedules")
+async def list_schedules(ctx: Ctx) -> list[ScheduleSummary]:
+    """The compiled schedules of the cabinets in your scope."""
+    return await service.list_schedules(ctx)
+
+
+@router.post("/schedules/compile")
+async def compile_schedules(ctx: Ctx) -> CompileResult:
+    """Recompile the schedules of the cabinets in your scope; says whose version moved."""
+    return CompileResult(changed=await service.compile_schedules(ctx))
+
+
+@router.get("/schedules/{asset_id}")
+async def get_schedule(ctx: Ctx, asset_id: str) -> ScheduleOut:
+    """A cabinet's compiled schedule, as its controller receives it."""
+    return await service.get_schedule(ctx, asset_id)

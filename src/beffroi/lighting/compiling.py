@@ -1,0 +1,149 @@
+"""Compilation of the cabinets' schedules, and reading them.
+
+Set-based for a whole city (about 1,500 cabinets for Dijon): one reading of the library,
+one of the cabinets, one of the schedules in place, then one insert and one update
+(``executemany``) of those whose content changed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from beffroi.assets import queries as asset_queries
+from beffroi.core.context import Context
+from beffroi.core.errors import NotFound
+from beffroi.core.principal import Permission
+from beffroi.core.time import utcnow
+from beffroi.core.usecase import change
+from beffroi.db.lists import among, parts
+from beffroi.lighting.events import SchedulesCompiled
+from beffroi.lighting.models import LightingSchedule
+from beffroi.lighting.reading import Library, cabinet_types, read_library
+from beffroi.lighting.resolution import Placed
+from beffroi.lighting.schedule import content, content_hash
+from beffroi.lighting.schemas import ScheduleOut, ScheduleSummary
+
+
+async def _cabinets(
+    session: AsyncSession, ctx: Context, cabinet_ids: list[str] | None
+) -> list[asset_queries.Facts]:
+    """The live cabinets in the caller's scope (among ``cabinet_ids`` when given)."""
+    query = asset_queries.id_query(types=cabinet_types(), scope=ctx.principal, only_live=True)
+    ids = list((await session.execute(query)).scalars())
+    if cabinet_ids is not None:
+        ids = sorted(set(ids) & set(cabinet_ids))
+    facts = await asset_queries.facts(session, ids)
+    return [facts[i] for i in sorted(facts)]
+
+
+def _document(
+    cabinet: asset_queries.Facts, library: Library, timezone: str, year: int
+) -> dict[str, object]:
+    found = library.resolver.for_(Placed(cabinet.id, cabinet.commune, cabinet.lon, cabinet.lat))
+    calendar = library.calendar_specs.get(found.calendar_id) if found else None
+    return content(
+        cabinet_id=cabinet.id,
+        lat=cabinet.lat,
+        lon=cabinet.lon,
+        timezone=timezone,
+        calendar_id=found.calendar_id if found and calendar else None,
+        calendar=calendar,
+        programs=library.program_specs,
+        year=year,
+    )
+
+
+async def _in_place(session: AsyncSession, ids: list[str]) -> dict[str, tuple[str, int]]:
+    out: dict[str, tuple[str, int]] = {}
+    for part in parts(session, ids):
+        rows = await session.execute(
+            select(
+                LightingSchedule.cabinet_id, LightingSchedule.content_hash, LightingSchedule.version
+            ).where(among(session, LightingSchedule.cabinet_id, part))
+        )
+        out.update({r.cabinet_id: (r.content_hash, r.version) for r in rows})
+    return out
+
+
+async def compile_schedules(
+    ctx: Context, cabinet_ids: list[str] | None = None, *, now: datetime | None = None
+) -> list[str]:
+    """Recompile the schedules of the cabinets in scope (those among ``cabinet_ids`` when
+    given) and return those whose version moved, by id: new ones, and those whose content
+    changed. A schedule whose content did not change keeps its version."""
+    now = now or utcnow()
+    async with change(ctx, "lighting_schedule.compile", target_type="lighting_schedule") as uc:
+        ctx.principal.require(Permission.LIGHTING_PROGRAM)
+        session = uc.session
+        library = await read_library(session)
+        cabinets = await _cabinets(session, ctx, cabinet_ids)
+        current = await _in_place(session, [c.id for c in cabinets])
+        timezone = ctx.settings.timezone
+        year = now.astimezone(ctx.settings.zone).year
+        new_rows: list[dict[str, object]] = []
+        moved: list[dict[str, object]] = []
+        for cabinet in cabinets:
+            body = _document(cabinet, library, timezone, year)
+            digest = content_hash(body)
+            before = current.get(cabinet.id)
+            if before is not None and before[0] == digest:
+                continue
+            version = 1 if before is None else before[1] + 1
+            row = {
+                "cabinet_id": cabinet.id,
+                "version": version,
+                "content_hash": digest,
+                "document": {"version": version, **body},
+                "compiled_at": now,
+            }
+            (new_rows if before is None else moved).append(row)
+        if new_rows:
+            await session.execute(insert(LightingSchedule), new_rows)
+        if moved:
+            # Core, not ORM: one executemany; the keys besides "key" are the SET columns.
+            table = cast("Table", LightingSchedule.__table__)
+            await session.execute(
+                update(table).where(table.c.cabinet_id == bindparam("key")),
+                [
+                    {"key": r["cabinet_id"], **{k: v for k, v in r.items() if k != "cabinet_id"}}
+                    for r in moved
+                ],
+            )
+        changed = sorted(str(r["cabinet_id"]) for r in [*new_rows, *moved])
+        if changed:
+            uc.audit(details={"cabinets": len(cabinets), "changed": len(changed)})
+            uc.publish(SchedulesCompiled(tuple(changed), now))
+    return changed
+
+
+async def list_schedules(ctx: Context) -> list[ScheduleSummary]:
+    """The compiled schedules of the cabinets in the caller's scope, by cabinet."""
+    ctx.principal.require(Permission.ASSET_READ)
+    async with ctx.db.read() as session:
+        scope = asset_queries.id_query(scope=ctx.principal)
+        rows = await session.execute(
+            select(
+                LightingSchedule.cabinet_id,
+                LightingSchedule.version,
+                LightingSchedule.content_hash,
+                LightingSchedule.compiled_at,
+            )
+            .where(LightingSchedule.cabinet_id.in_(scope.scalar_subquery()))
+            .order_by(LightingSchedule.cabinet_id)
+        )
+        return [ScheduleSummary.model_validate(r) for r in rows]
+
+
+async def get_schedule(ctx: Context, cabinet_id: str) -> ScheduleOut:
+    """The compiled schedule of one cabinet in the caller's scope."""
+    ctx.principal.require(Permission.ASSET_READ)
+    async with ctx.db.read() as session:
+        cabinet = (await asset_queries.facts(session, [cabinet_id])).get(cabinet_id)
+        row = await session.get(LightingSchedule, cabinet_id)
+        if cabinet is None or row is None or not ctx.principal.sees(cabinet.commune):
+            raise NotFound(f"no schedule for {cabinet_id!r}")
+        return ScheduleOut.model_validate(row)

@@ -1,0 +1,212 @@
+"""API shapes of the lighting area (separate from the tables).
+
+Steps and rules are the pure models themselves (:class:`ProgramStep`, :class:`CalendarRule`), so the
+API checks them as the services do and names the same fields.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from beffroi.assets.schemas import AssetId, PolygonGeometry
+from beffroi.lighting.calendar import CalendarRule
+from beffroi.lighting.program import MAX_STEPS, ProgramStep, StepKind
+
+Name = Field(min_length=1, max_length=200)
+Description = Field(default="", max_length=2000)
+Version = Field(ge=1, description="The version you read: the change is refused if it moved on")
+
+
+class ProgramCreate(BaseModel):
+    """A new program. ``commune``: a code or name; none for a metropolis-wide program."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Name
+    description: str = Description
+    commune: str | None = Field(default=None, max_length=200)
+    steps: list[ProgramStep] = Field(min_length=1, max_length=MAX_STEPS)
+
+
+class ProgramUpdate(BaseModel):
+    """Changes to a program; omitted fields are kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Version
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    steps: list[ProgramStep] | None = Field(default=None, min_length=1, max_length=MAX_STEPS)
+
+
+class ProgramOut(BaseModel):
+    """A program."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    description: str
+    commune: str | None = Field(validation_alias="commune_code")
+    steps: list[ProgramStep]
+    version: int
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class CalendarCreate(BaseModel):
+    """A new calendar: rules tried in order, the first that matches a lighting day wins."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Name
+    description: str = Description
+    commune: str | None = Field(default=None, max_length=200)
+    rules: list[CalendarRule] = Field(default_factory=list, max_length=100)
+    default_program_id: int = Field(ge=1)
+
+
+class CalendarUpdate(BaseModel):
+    """Changes to a calendar; omitted fields are kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Version
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    rules: list[CalendarRule] | None = Field(default=None, max_length=100)
+    default_program_id: int | None = Field(default=None, ge=1)
+
+
+class CalendarOut(BaseModel):
+    """A calendar."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    description: str
+    commune: str | None = Field(validation_alias="commune_code")
+    rules: list[CalendarRule]
+    default_program_id: int
+    version: int
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class TargetKind(StrEnum):
+    """What a calendar is assigned to, from the most specific to the least."""
+
+    CABINET = "cabinet"
+    GROUP = "group"
+    POLYGON = "polygon"
+    COMMUNE = "commune"
+    DEFAULT = "default"
+
+
+# Most specific first: a cabinet's own assignment beats its group's, and so on.
+PRECEDENCE: tuple[TargetKind, ...] = tuple(TargetKind)
+
+
+class AssignmentCreate(BaseModel):
+    """A calendar given to a target. Name the target its kind asks for: ``cabinet_id``,
+    ``group_id``, ``polygon`` (and optionally the ``commune`` it is limited to), or
+    ``commune``; the default (the whole metropolis) takes none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    calendar_id: int = Field(ge=1)
+    target: TargetKind
+    cabinet_id: AssetId | None = None
+    group_id: int | None = Field(default=None, ge=1)
+    polygon: PolygonGeometry | None = None
+    commune: str | None = Field(default=None, max_length=200)
+
+
+class AssignmentUpdate(BaseModel):
+    """Give the target another calendar, or move a polygon."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    calendar_id: int | None = Field(default=None, ge=1)
+    polygon: PolygonGeometry | None = None
+
+
+class AssignmentOut(BaseModel):
+    """An assignment."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    calendar_id: int
+    target: TargetKind = Field(validation_alias="target_kind")
+    cabinet_id: str | None
+    group_id: int | None
+    polygon: dict[str, Any] | None
+    commune: str | None = Field(validation_alias="commune_code")
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class StepOnDay(BaseModel):
+    """A program's step placed on a lighting day."""
+
+    index: int
+    at: datetime
+    local_time: str = Field(description="HH:MM in the city's time zone")
+    kind: StepKind
+    level_pct: float
+    ramp_s: int
+    presence_level_pct: float | None = None
+    hold_s: int | None = None
+
+
+class Why(BaseModel):
+    """Why an asset is at the level it is asked for: the assignment that applies to it (or
+    its cabinet), the calendar rule that matched the lighting day, the program and its
+    steps that day, and the level asked for at ``at``."""
+
+    asset_id: str
+    cabinet_id: str | None = Field(description="The cabinet whose controller runs it")
+    at: datetime
+    lighting_day: date
+    assignment: AssignmentOut | None = Field(description="None: no calendar applies")
+    calendar: CalendarOut | None
+    rule_index: int | None = Field(description="The rule that matched; None: the default")
+    rule: CalendarRule | None
+    program: ProgramOut | None
+    steps: list[StepOnDay]
+    sunset: datetime
+    sunrise: datetime
+    level_pct: float | None = Field(description="What the program asks for at ``at``")
+    explanation: str
+
+
+class ScheduleSummary(BaseModel):
+    """A cabinet's compiled schedule: which version, of what content, since when."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    cabinet_id: str
+    version: int
+    content_hash: str
+    compiled_at: datetime
+
+
+class ScheduleOut(ScheduleSummary):
+    """A cabinet's compiled schedule, with the document its controller receives."""
+
+    document: dict[str, Any]
+
+
+class CompileResult(BaseModel):
+    """What a compilation changed."""
+
+    changed: list[str] = Field(description="Cabinets whose schedule version moved")
