@@ -10,13 +10,14 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.alarms.lifecycle import OPEN, AlarmSource, AlarmState
 from beffroi.alarms.models import Alarm, AlarmHistory
-from beffroi.alarms.schemas import AlarmDetail, AlarmOut, AlarmPage, HistoryOut, Summary
+from beffroi.alarms.schemas import AlarmDetail, AlarmOut, AlarmPage, Summary
 from beffroi.catalogue import Domain, Severity
 from beffroi.communes.lookup import filter_codes
 from beffroi.core.context import Context
@@ -24,39 +25,19 @@ from beffroi.core.errors import NotFound
 from beffroi.core.keyset import Keyset
 from beffroi.core.principal import Permission, Principal
 from beffroi.core.time import utcnow
+from beffroi.db import columns
+
+
+def _values(row: Alarm, children: int, now: datetime | None) -> dict[str, Any]:
+    """The row's columns and what it does not hold: how many alarms are grouped under
+    it, and whether it is shelved at ``now``."""
+    shelved = row.shelved_until is not None and row.shelved_until > (now or utcnow())
+    return columns(row) | {"children": children, "shelved": shelved}
 
 
 def to_out(row: Alarm, children: int = 0, now: datetime | None = None) -> AlarmOut:
     """The API shape of an alarm row."""
-    now = now or utcnow()
-    return AlarmOut(
-        id=row.id,
-        asset_id=row.asset_id,
-        asset_type=row.asset_type,
-        commune=row.commune_code,
-        domain=row.domain,
-        alarm_type=row.alarm_type,
-        source=row.source,
-        severity=Severity(row.severity),
-        state=AlarmState(row.state),
-        raised_at=row.raised_at,
-        last_seen_at=row.last_seen_at,
-        occurrences=row.occurrences,
-        acknowledged_at=row.acknowledged_at,
-        acknowledged_by=row.acknowledged_by,
-        cleared_at=row.cleared_at,
-        cleared_by=row.cleared_by,
-        clear_reason=row.clear_reason,
-        assigned_to=row.assigned_to,
-        shelved=row.shelved_until is not None and row.shelved_until > now,
-        shelved_until=row.shelved_until,
-        shelved_by=row.shelved_by,
-        shelve_reason=row.shelve_reason,
-        parent_id=row.parent_id,
-        children=children,
-        rule_id=row.rule_id,
-        detail=row.detail or {},
-    )
+    return AlarmOut.model_validate(_values(row, children, now))
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,23 +166,13 @@ async def get_alarm(ctx: Context, alarm_id: int) -> AlarmDetail:
     async with ctx.db.read() as session:
         row = await load(session, ctx, alarm_id, lock=False)
         children = await children_counts(session, [row.id])
-        lines = (
+        history = (
             await session.execute(
                 select(AlarmHistory)
                 .where(AlarmHistory.alarm_id == alarm_id)
                 .order_by(AlarmHistory.id)
             )
         ).scalars()
-        history = [
-            HistoryOut(
-                ts=h.ts,
-                action=h.action,
-                actor=h.actor,
-                actor_kind=h.actor_kind,
-                state=AlarmState(h.state),
-                detail=h.detail or {},
-            )
-            for h in lines
-        ]
-    out = to_out(row, children.get(row.id, 0))
-    return AlarmDetail(**out.model_dump(), history=history)
+        return AlarmDetail.model_validate(
+            _values(row, children.get(row.id, 0), None) | {"history": history.all()}
+        )

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
 from beffroi.alarms.lifecycle import AlarmState
 from beffroi.catalogue import Severity
 
 Text = Field(min_length=1, max_length=2000)
+# A row's detail may hold JSON null: shown as no detail.
+Detail = Annotated[dict[str, Any], BeforeValidator(lambda value: {} if value is None else value)]
 
 
 class AlarmOut(BaseModel):
@@ -19,7 +21,7 @@ class AlarmOut(BaseModel):
     id: int
     asset_id: str
     asset_type: str
-    commune: str
+    commune: str = Field(validation_alias=AliasChoices("commune", "commune_code"))
     domain: str
     alarm_type: str
     source: str
@@ -42,7 +44,7 @@ class AlarmOut(BaseModel):
     parent_id: int | None
     children: int
     rule_id: int | None
-    detail: dict[str, Any]
+    detail: Detail
 
 
 class AlarmPage(BaseModel):
@@ -55,12 +57,14 @@ class AlarmPage(BaseModel):
 class HistoryOut(BaseModel):
     """One line of an alarm's history."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     ts: datetime
     action: str
     actor: str
     actor_kind: str
     state: AlarmState
-    detail: dict[str, Any]
+    detail: Detail
 
 
 class AlarmDetail(AlarmOut):

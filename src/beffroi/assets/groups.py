@@ -22,6 +22,7 @@ from beffroi.core.context import Context
 from beffroi.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from beffroi.core.principal import Permission
 from beffroi.core.time import utcnow
+from beffroi.db import columns
 
 
 def polygon_shape(
@@ -94,18 +95,9 @@ async def member_ids(session: AsyncSession, ctx: Context, group: AssetGroup) -> 
 
 
 async def _out(session: AsyncSession, ctx: Context, group: AssetGroup) -> GroupOut:
-    return GroupOut(
-        id=group.id,
-        name=group.name,
-        description=group.description,
-        commune=group.commune_code,
-        kind=GroupKind(group.kind),
-        polygon=group.polygon,
-        member_count=len(await member_ids(session, ctx, group)),
-        created_by=group.created_by,
-        created_at=group.created_at,
-        updated_at=group.updated_at,
-    )
+    """The API shape of a group, with how many of its members the caller sees."""
+    count = len(await member_ids(session, ctx, group))
+    return GroupOut.model_validate(columns(group) | {"member_count": count})
 
 
 async def _check_members(

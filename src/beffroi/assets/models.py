@@ -45,6 +45,11 @@ class Asset(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    @property
+    def location(self) -> dict[str, Any]:
+        """Where it stands, as a GeoJSON Point: the two columns ``lon`` and ``lat``."""
+        return {"type": "Point", "coordinates": (self.lon, self.lat)}
+
 
 class GroupKind(StrEnum):
     """How a group names its members."""

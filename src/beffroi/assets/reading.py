@@ -11,33 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.assets.filters import ORDER, AssetFilter, filtered
-from beffroi.assets.lifecycle import AssetStatus
 from beffroi.assets.models import Asset
-from beffroi.assets.schemas import AssetOut, Point
+from beffroi.assets.schemas import AssetOut
 from beffroi.core.context import Context
 from beffroi.core.errors import NotFound
 from beffroi.core.principal import Permission
-
-
-def to_out(asset: Asset) -> AssetOut:
-    """The API shape of an asset row."""
-    return AssetOut(
-        id=asset.id,
-        type=asset.type,
-        name=asset.name,
-        commune=asset.commune_code,
-        location=Point(coordinates=(asset.lon, asset.lat)),
-        parent_id=asset.parent_id,
-        status=AssetStatus(asset.status),
-        attributes=asset.attributes,
-        manufacturer=asset.manufacturer,
-        model=asset.model,
-        installed_on=asset.installed_on,
-        tags=asset.tags,
-        version=asset.version,
-        created_at=asset.created_at,
-        updated_at=asset.updated_at,
-    )
 
 
 async def list_assets(ctx: Context, f: AssetFilter) -> tuple[list[AssetOut], str | None]:
@@ -46,7 +24,7 @@ async def list_assets(ctx: Context, f: AssetFilter) -> tuple[list[AssetOut], str
     async with ctx.db.read() as session:
         stmt = await filtered(ctx, session, select(Asset), f)
         page, cursor = await ORDER.page(session, stmt, cursor=f.cursor, limit=f.limit)
-    return [to_out(a) for a in page], cursor
+    return [AssetOut.model_validate(a) for a in page], cursor
 
 
 async def scoped_asset_ids(ctx: Context, f: AssetFilter) -> tuple[list[str], str | None]:
@@ -112,7 +90,7 @@ async def pages(ctx: Context, f: AssetFilter, chunk: int = 5000) -> AsyncIterato
         async with ctx.db.read() as session:
             stmt = await filtered(ctx, session, select(Asset), f)
             page, cursor = await ORDER.page(session, stmt, cursor=cursor, limit=chunk)
-        yield [to_out(asset) for asset in page]
+        yield [AssetOut.model_validate(asset) for asset in page]
         if cursor is None:
             return
 
@@ -142,4 +120,4 @@ async def get_asset(ctx: Context, asset_id: str) -> AssetOut:
     """One asset in scope."""
     ctx.principal.require(Permission.ASSET_READ)
     async with ctx.db.read() as session:
-        return to_out(await get_in_scope(session, ctx, asset_id))
+        return AssetOut.model_validate(await get_in_scope(session, ctx, asset_id))

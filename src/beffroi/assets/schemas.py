@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field
 
 from beffroi.assets.lifecycle import AssetStatus
 from beffroi.assets.models import ASSET_ID_PATTERN, GroupKind
@@ -85,10 +85,12 @@ class Decommission(BaseModel):
 class AssetOut(BaseModel):
     """An asset as the API shows it."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     type: str
     name: str
-    commune: str
+    commune: str = Field(validation_alias=AliasChoices("commune", "commune_code"))
     location: Point
     parent_id: str | None
     status: AssetStatus
@@ -149,7 +151,7 @@ class GroupOut(BaseModel):
     id: int
     name: str
     description: str
-    commune: str | None
+    commune: str | None = Field(validation_alias=AliasChoices("commune", "commune_code"))
     kind: GroupKind
     polygon: dict[str, Any] | None
     member_count: int

@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 from beffroi.assets.filters import AssetFilter, BBox
 from beffroi.assets.lifecycle import AssetStatus
 from beffroi.assets.models import Asset
-from beffroi.assets.reading import AssetRef, asset_refs, get_asset, get_in_scope, to_out
+from beffroi.assets.reading import AssetRef, asset_refs, get_asset, get_in_scope
 from beffroi.assets.schemas import AssetCreate, AssetOut, AssetUpdate, Point
 from beffroi.assets.validation import CommuneIndex, Known, check_asset, known_assets
 from beffroi.core import audit
@@ -74,7 +74,7 @@ async def create_asset(ctx: Context, item: AssetCreate) -> AssetOut:
             details={"type": item.type},
         )
         asset = await get_in_scope(session, ctx, item.id)
-    return to_out(asset)
+    return AssetOut.model_validate(asset)
 
 
 async def update_asset(ctx: Context, asset_id: str, changes: AssetUpdate) -> AssetOut:
@@ -120,13 +120,17 @@ async def update_asset(ctx: Context, asset_id: str, changes: AssetUpdate) -> Ass
         )
         if errors or code is None:
             raise InvalidInput(errors)
-        before = to_out(asset).model_dump(mode="json", exclude={"created_at", "updated_at"})
+        before = AssetOut.model_validate(asset).model_dump(
+            mode="json", exclude={"created_at", "updated_at"}
+        )
         row = new_row(merged, code)
         del row["id"], row["created_at"]
         row["version"] = asset.version + 1
         for key, value in row.items():
             setattr(asset, key, value)
-        after = to_out(asset).model_dump(mode="json", exclude={"created_at", "updated_at"})
+        after = AssetOut.model_validate(asset).model_dump(
+            mode="json", exclude={"created_at", "updated_at"}
+        )
         changed = {
             k: {"from": before[k], "to": after[k]} for k in after if before.get(k) != after[k]
         }
@@ -139,7 +143,7 @@ async def update_asset(ctx: Context, asset_id: str, changes: AssetUpdate) -> Ass
             commune=code,
             details={"changes": changed},
         )
-    return to_out(asset)
+    return AssetOut.model_validate(asset)
 
 
 async def decommission_asset(ctx: Context, asset_id: str, reason: str) -> AssetOut:
@@ -174,4 +178,4 @@ async def decommission_asset(ctx: Context, asset_id: str, reason: str) -> AssetO
             reason=reason,
             details={"previous_status": previous},
         )
-    return to_out(asset)
+    return AssetOut.model_validate(asset)

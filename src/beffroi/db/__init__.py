@@ -2,5 +2,6 @@
 
 from beffroi.db.base import Base, BigId, JSONType, UTCDateTime
 from beffroi.db.engine import Database
+from beffroi.db.rows import columns
 
-__all__ = ["Base", "BigId", "Database", "JSONType", "UTCDateTime"]
+__all__ = ["Base", "BigId", "Database", "JSONType", "UTCDateTime", "columns"]

@@ -8,29 +8,7 @@ from beffroi.core.context import Context
 from beffroi.core.principal import Permission
 from beffroi.notifications.models import NotificationDelivery
 from beffroi.notifications.schemas import DeliveryOut
-from beffroi.notifications.states import Channel, DeliveryState
-
-
-def delivery_out(row: NotificationDelivery) -> DeliveryOut:
-    """The API shape of a delivery."""
-    return DeliveryOut(
-        id=row.id,
-        route_id=row.route_id,
-        route_name=row.route_name,
-        history_id=row.history_id,
-        alarm_id=row.alarm_id,
-        commune=row.commune_code,
-        action=row.action,
-        channel=Channel(row.channel),
-        target=row.target,
-        state=DeliveryState(row.state),
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        last_error=row.last_error,
-        payload=row.payload,
-        created_at=row.created_at,
-        sent_at=row.sent_at,
-    )
+from beffroi.notifications.states import DeliveryState
 
 
 async def list_deliveries(
@@ -59,4 +37,4 @@ async def list_deliveries(
     if before_id is not None:
         stmt = stmt.where(NotificationDelivery.id < before_id)
     async with ctx.db.read() as session:
-        return [delivery_out(r) for r in (await session.execute(stmt)).scalars()]
+        return [DeliveryOut.model_validate(r) for r in (await session.execute(stmt)).scalars()]

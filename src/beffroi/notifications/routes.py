@@ -56,31 +56,6 @@ NOT_NULL = (
 )
 
 
-def to_out(row: NotificationRoute) -> RouteOut:
-    """The API shape of a route."""
-    return RouteOut(
-        id=row.id,
-        name=row.name,
-        enabled=row.enabled,
-        channel=Channel(row.channel),
-        target=row.target,
-        severities=row.severities,
-        alarm_types=row.alarm_types,
-        communes=row.communes,
-        domains=row.domains,
-        actions=row.actions,
-        days=row.days,
-        time_from=row.time_from,
-        time_to=row.time_to,
-        escalation_only=row.escalation_only,
-        version=row.version,
-        created_at=row.created_at,
-        created_by=row.created_by,
-        updated_at=row.updated_at,
-        updated_by=row.updated_by,
-    )
-
-
 def redacted(channel: str, target: Any) -> Any:
     """A target fit for the audit log: a webhook URL's query (often a secret) left out."""
     if channel == Channel.WEBHOOK and isinstance(target, str):
@@ -144,7 +119,7 @@ async def create_route(ctx: Context, body: RouteCreate) -> RouteOut:
         uc.session.add(row)
         await _write_named(uc.session, body.name)
         uc.audit(target_id=row.id, details=_describe(row))
-    return to_out(row)
+    return RouteOut.model_validate(row)
 
 
 async def list_routes(ctx: Context) -> list[RouteOut]:
@@ -154,14 +129,14 @@ async def list_routes(ctx: Context) -> list[RouteOut]:
         rows = (
             await session.execute(select(NotificationRoute).order_by(NotificationRoute.name))
         ).scalars()
-        return [to_out(r) for r in rows if ctx.principal.covers(r.communes)]
+        return [RouteOut.model_validate(r) for r in rows if ctx.principal.covers(r.communes)]
 
 
 async def get_route(ctx: Context, route_id: int) -> RouteOut:
     """One route within your scope."""
     ctx.principal.require(Permission.NOTIFICATION_MANAGE)
     async with ctx.db.read() as session:
-        return to_out(await load(session, ctx, route_id))
+        return RouteOut.model_validate(await load(session, ctx, route_id))
 
 
 async def update_route(ctx: Context, route_id: int, body: RouteUpdate) -> RouteOut:
@@ -195,7 +170,7 @@ async def update_route(ctx: Context, route_id: int, body: RouteUpdate) -> RouteO
                 "version": row.version,
             }
         )
-    return to_out(row)
+    return RouteOut.model_validate(row)
 
 
 async def delete_route(ctx: Context, route_id: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from beffroi.alarms.lifecycle import Action
 from beffroi.catalogue import Domain, Severity
@@ -87,6 +87,8 @@ class RouteUpdate(BaseModel):
 class RouteOut(BaseModel):
     """A notification route."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     name: str
     enabled: bool
@@ -111,12 +113,14 @@ class RouteOut(BaseModel):
 class DeliveryOut(BaseModel):
     """One notification and what became of it."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     route_id: int | None
     route_name: str
     history_id: int | None
     alarm_id: int | None
-    commune: str | None
+    commune: str | None = Field(validation_alias=AliasChoices("commune", "commune_code"))
     action: str
     channel: Channel
     target: Any

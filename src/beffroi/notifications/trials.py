@@ -10,7 +10,6 @@ from beffroi.core.principal import Permission
 from beffroi.core.time import utcnow
 from beffroi.core.usecase import change
 from beffroi.notifications import messages, senders
-from beffroi.notifications.delivery_record import delivery_out
 from beffroi.notifications.events import DeliveryChanged
 from beffroi.notifications.models import NotificationDelivery, NotificationRoute
 from beffroi.notifications.routes import TARGET, load
@@ -62,4 +61,4 @@ async def send_test(ctx: Context, route_id: int) -> DeliveryOut:
             details={"delivery_id": row.id, "state": row.state, "error": row.last_error},
         )
         uc.publish(DeliveryChanged(row.id, row.route_id, None, row.state, row.attempts, done))
-    return delivery_out(row)
+    return DeliveryOut.model_validate(row)

@@ -29,7 +29,6 @@ from beffroi.rules.records import (
     refuse_stale,
     require_scope,
     save_version,
-    to_out,
     touch,
 )
 from beffroi.rules.schemas import RuleAction, RuleCreate, RuleOut, RuleUpdate
@@ -104,7 +103,7 @@ async def create_rule(ctx: Context, body: RuleCreate) -> RuleOut:
             details={"before": None, "after": row.definition()},
         )
         uc.publish(RuleChanged(row.id, row.key, "created", 1, row.enabled, now))
-    return to_out(row)
+    return RuleOut.model_validate(row)
 
 
 async def update_rule(ctx: Context, rule_id: int, body: RuleUpdate) -> RuleOut:
@@ -146,7 +145,7 @@ async def update_rule(ctx: Context, rule_id: int, body: RuleUpdate) -> RuleOut:
             details={"before": before, "after": row.definition(), "version": row.version},
         )
         uc.publish(RuleChanged(row.id, row.key, "updated", row.version, row.enabled, now))
-    return to_out(row)
+    return RuleOut.model_validate(row)
 
 
 async def enable_rule(ctx: Context, rule_id: int, body: RuleAction) -> RuleOut:
@@ -178,7 +177,7 @@ async def enable_rule(ctx: Context, rule_id: int, body: RuleAction) -> RuleOut:
             details={"before": before, "after": row.definition(), "version": row.version},
         )
         uc.publish(RuleChanged(row.id, row.key, "enabled", row.version, True, now))
-    return to_out(row)
+    return RuleOut.model_validate(row)
 
 
 async def delete_rule(

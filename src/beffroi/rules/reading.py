@@ -8,7 +8,7 @@ from beffroi.core.context import Context
 from beffroi.core.principal import Permission
 from beffroi.rules.conditions import RuleKind
 from beffroi.rules.models import MonitoringRule, RuleVersion
-from beffroi.rules.records import load, sees, to_out
+from beffroi.rules.records import load, sees
 from beffroi.rules.schemas import RuleOut, RuleVersionOut
 
 
@@ -31,14 +31,14 @@ async def list_rules(
         stmt = stmt.where(MonitoringRule.enabled.is_(enabled))
     async with ctx.db.read() as session:
         rows = (await session.execute(stmt)).scalars().all()
-    return [to_out(r) for r in rows if sees(ctx.principal, r.communes)]
+    return [RuleOut.model_validate(r) for r in rows if sees(ctx.principal, r.communes)]
 
 
 async def get_rule(ctx: Context, rule_id: int) -> RuleOut:
     """One rule."""
     ctx.principal.require(Permission.ALARM_READ)
     async with ctx.db.read() as session:
-        return to_out(await load(session, ctx, rule_id, lock=False))
+        return RuleOut.model_validate(await load(session, ctx, rule_id, lock=False))
 
 
 async def rule_versions(ctx: Context, rule_id: int) -> list[RuleVersionOut]:
@@ -49,12 +49,4 @@ async def rule_versions(ctx: Context, rule_id: int) -> list[RuleVersionOut]:
         rows = await session.execute(
             select(RuleVersion).where(RuleVersion.rule_id == rule_id).order_by(RuleVersion.version)
         )
-        return [
-            RuleVersionOut(
-                version=v.version,
-                definition=v.definition,
-                changed_by=v.changed_by,
-                changed_at=v.changed_at,
-            )
-            for v in rows.scalars()
-        ]
+        return [RuleVersionOut.model_validate(v) for v in rows.scalars()]

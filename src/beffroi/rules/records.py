@@ -1,4 +1,4 @@
-"""A monitoring rule's row: its API shape, who sees it, loading it, and its versions."""
+"""A monitoring rule's row: who sees it, loading it, and its versions."""
 
 from __future__ import annotations
 
@@ -8,36 +8,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from beffroi.catalogue import Severity
 from beffroi.core.context import Context
 from beffroi.core.errors import Conflict, NotFound, PermissionDenied
 from beffroi.core.principal import Principal
-from beffroi.rules.conditions import RuleKind
 from beffroi.rules.models import MonitoringRule, RuleVersion
-from beffroi.rules.schemas import RuleOut
-
-
-def to_out(row: MonitoringRule) -> RuleOut:
-    """The API shape of a rule row."""
-    return RuleOut(
-        id=row.id,
-        key=row.key,
-        name=row.name,
-        kind=RuleKind(row.kind),
-        asset_type=row.asset_type,
-        communes=row.communes,
-        params=row.params,
-        alarm_type=row.alarm_type,
-        severity=Severity(row.severity),
-        enabled=row.enabled,
-        error=row.error,
-        errored_at=row.errored_at,
-        version=row.version,
-        created_at=row.created_at,
-        created_by=row.created_by,
-        updated_at=row.updated_at,
-        updated_by=row.updated_by,
-    )
 
 
 def sees(principal: Principal, communes: Sequence[str] | None) -> bool:

@@ -62,6 +62,8 @@ class RuleAction(BaseModel):
 class RuleOut(BaseModel):
     """A monitoring rule as the API shows it."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     key: str
     name: str
@@ -83,6 +85,8 @@ class RuleOut(BaseModel):
 
 class RuleVersionOut(BaseModel):
     """One saved version of a rule."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     version: int
     definition: dict[str, Any]
