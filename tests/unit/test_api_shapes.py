@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from beffroi.alarms.lifecycle import AlarmState
 from beffroi.alarms.models import Alarm, AlarmHistory
 from beffroi.alarms.reading import to_out
@@ -12,7 +14,7 @@ from beffroi.assets.lifecycle import AssetStatus
 from beffroi.assets.models import Asset
 from beffroi.assets.schemas import AssetOut, Point
 from beffroi.catalogue import Severity
-from beffroi.db import columns
+from beffroi.db import Derived
 from beffroi.notifications.models import NotificationDelivery
 from beffroi.notifications.schemas import DeliveryOut
 
@@ -87,8 +89,9 @@ def test_a_delivery_shows_its_commune() -> None:
     assert DeliveryOut.model_validate(row).commune == "21231"
 
 
-def test_columns_are_a_rows_stored_values_by_attribute_name() -> None:
+def test_a_derived_row_shows_its_own_values_over_the_rows() -> None:
     row = NotificationDelivery(id=1, commune_code="21231", payload={})
-    values = columns(row)
-    assert set(values) == {c.key for c in NotificationDelivery.__table__.columns}
-    assert (values["commune_code"], values["payload"], values["sent_at"]) == ("21231", {}, None)
+    seen = Derived(row, payload={"derived": True})
+    assert (seen.commune_code, seen.payload, seen.sent_at) == ("21231", {"derived": True}, None)
+    with pytest.raises(AttributeError):
+        _ = seen.no_such_column

@@ -25,14 +25,14 @@ from beffroi.core.errors import NotFound
 from beffroi.core.keyset import Keyset
 from beffroi.core.principal import Permission, Principal
 from beffroi.core.time import utcnow
-from beffroi.db import columns
+from beffroi.db import Derived
 
 
-def _values(row: Alarm, children: int, now: datetime | None) -> dict[str, Any]:
-    """The row's columns and what it does not hold: how many alarms are grouped under
-    it, and whether it is shelved at ``now``."""
+def _values(row: Alarm, children: int, now: datetime | None, **more: Any) -> Derived:
+    """The row with what it does not hold: how many alarms are grouped under it, and
+    whether it is shelved at ``now``."""
     shelved = row.shelved_until is not None and row.shelved_until > (now or utcnow())
-    return columns(row) | {"children": children, "shelved": shelved}
+    return Derived(row, children=children, shelved=shelved, **more)
 
 
 def to_out(row: Alarm, children: int = 0, now: datetime | None = None) -> AlarmOut:
@@ -174,5 +174,5 @@ async def get_alarm(ctx: Context, alarm_id: int) -> AlarmDetail:
             )
         ).scalars()
         return AlarmDetail.model_validate(
-            _values(row, children.get(row.id, 0), None) | {"history": history.all()}
+            _values(row, children.get(row.id, 0), None, history=history.all())
         )

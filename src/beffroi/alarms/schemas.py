@@ -18,6 +18,8 @@ Detail = Annotated[dict[str, Any], BeforeValidator(lambda value: {} if value is 
 class AlarmOut(BaseModel):
     """An alarm as the list and the console show it."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     asset_id: str
     asset_type: str

@@ -22,7 +22,7 @@ from beffroi.core.context import Context
 from beffroi.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from beffroi.core.principal import Permission
 from beffroi.core.time import utcnow
-from beffroi.db import columns
+from beffroi.db import Derived
 
 
 def polygon_shape(
@@ -97,7 +97,7 @@ async def member_ids(session: AsyncSession, ctx: Context, group: AssetGroup) -> 
 async def _out(session: AsyncSession, ctx: Context, group: AssetGroup) -> GroupOut:
     """The API shape of a group, with how many of its members the caller sees."""
     count = len(await member_ids(session, ctx, group))
-    return GroupOut.model_validate(columns(group) | {"member_count": count})
+    return GroupOut.model_validate(Derived(group, member_count=count))
 
 
 async def _check_members(

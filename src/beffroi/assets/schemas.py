@@ -148,6 +148,8 @@ class GroupUpdate(BaseModel):
 class GroupOut(BaseModel):
     """A group as the API shows it."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     name: str
     description: str

@@ -2,6 +2,6 @@
 
 from beffroi.db.base import Base, BigId, JSONType, UTCDateTime
 from beffroi.db.engine import Database
-from beffroi.db.rows import columns
+from beffroi.db.rows import Derived
 
-__all__ = ["Base", "BigId", "Database", "JSONType", "UTCDateTime", "columns"]
+__all__ = ["Base", "BigId", "Database", "Derived", "JSONType", "UTCDateTime"]

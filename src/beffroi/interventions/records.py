@@ -24,6 +24,7 @@ from beffroi.core.errors import (
 )
 from beffroi.core.principal import Permission, Principal
 from beffroi.core.time import utcnow
+from beffroi.db import Derived
 from beffroi.interventions import sla
 from beffroi.interventions.events import InterventionChanged
 from beffroi.interventions.lifecycle import (
@@ -41,7 +42,7 @@ from beffroi.interventions.models import (
     InterventionHistory,
     Team,
 )
-from beffroi.interventions.schemas import Derived, InterventionOut, PhotoOut
+from beffroi.interventions.schemas import InterventionOut, PhotoOut
 from beffroi.interventions.teams import is_member, team_visible, teams_of
 
 # --- shapes --------------------------------------------------------------------------------

@@ -18,22 +18,6 @@ AlarmRef = Annotated[int, Field(ge=1, le=2**63 - 1)]
 CommuneRef = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class Derived:
-    """A row, with the fields its API shape derives rather than reads (a location from two
-    columns, the statuses a status may move to): ``Shape.model_validate(Derived(row,
-    location=...))``, for a shape built from attributes, takes those from here and every
-    other field from the row."""
-
-    __slots__ = ("_fields", "_row")
-
-    def __init__(self, row: object, **fields: Any) -> None:
-        self._row = row
-        self._fields = fields
-
-    def __getattr__(self, name: str) -> Any:
-        return self._fields[name] if name in self._fields else getattr(self._row, name)
-
-
 # --- teams ---------------------------------------------------------------------------------
 
 

@@ -20,9 +20,10 @@ from beffroi.core.errors import Conflict, FieldError, InvalidInput, NotFound, Pe
 from beffroi.core.principal import Permission, Principal
 from beffroi.core.time import utcnow
 from beffroi.core.usecase import change
+from beffroi.db import Derived
 from beffroi.interventions.events import TeamChanged
 from beffroi.interventions.models import Team, TeamMember
-from beffroi.interventions.schemas import Derived, MemberOut, TeamCreate, TeamOut, TeamUpdate
+from beffroi.interventions.schemas import MemberOut, TeamCreate, TeamOut, TeamUpdate
 
 TARGET = "team"
 
