@@ -21,7 +21,7 @@ from beffroi.alarms.schemas import (
 )
 from beffroi.catalogue import Domain, Severity
 from beffroi.http.deps import Ctx
-from beffroi.http.params import enum_list
+from beffroi.http.params import PageLimit, enum_list
 
 router = APIRouter(tags=["alarms"])
 
@@ -47,7 +47,7 @@ async def list_alarms(
     ] = False,
     shelved: Annotated[bool, Query(description="Also list shelved alarms")] = False,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: PageLimit = 100,
 ) -> AlarmPage:
     """Alarms in your scope, newest first. By default the working list: open alarms
     (active, or cleared and not yet acknowledged), root causes only, shelved ones hidden."""

@@ -13,7 +13,7 @@ from beffroi.core.dates import Instant
 from beffroi.core.errors import PermissionDenied
 from beffroi.core.principal import Permission
 from beffroi.http.deps import Ctx
-from beffroi.http.params import choice
+from beffroi.http.params import PageLimit, choice
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -32,7 +32,7 @@ async def search_audit(
     since: Instant | None = None,
     until: Instant | None = None,
     before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: PageLimit = 100,
 ) -> AuditPage:
     """Audit entries in your scope, newest first."""
     entries, next_before = await service.search(

@@ -19,7 +19,7 @@ from beffroi.commands.schemas import (
     Decision,
 )
 from beffroi.http.deps import Ctx
-from beffroi.http.params import choice, enum_list
+from beffroi.http.params import PageLimit, choice, enum_list
 
 router = APIRouter(tags=["commands"])
 
@@ -47,7 +47,7 @@ async def list_commands(
     batch_id: Annotated[str | None, Query(max_length=32)] = None,
     commune: Annotated[str | None, Query(max_length=100, description="Code or name")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: PageLimit = 100,
 ) -> CommandPage:
     """Commands in your scope, newest first."""
     return await service.list_commands(
@@ -91,7 +91,7 @@ async def asset_commands(
     ctx: Ctx,
     asset_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{1,64}$")],
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: PageLimit = 100,
 ) -> CommandPage:
     """The command history of one asset, newest first."""
     return await service.asset_history(ctx, asset_id, cursor=cursor, limit=limit)
@@ -122,7 +122,7 @@ async def batch_commands(
     batch_id: Id,
     states: States,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: PageLimit = 100,
 ) -> CommandPage:
     """The children of a group command, filtered by state."""
     return await service.batch_children(ctx, batch_id, states=states, cursor=cursor, limit=limit)

@@ -73,7 +73,6 @@ class Settings(BaseSettings):
     communes_file: Path | None = Field(
         default=None, description="CSV of communes loaded into an empty database"
     )
-    page_size_max: int = Field(default=1000, ge=10, le=100_000)
 
     # Device gateway and MQTT
     mqtt_url: BrokerUrl | None = Field(

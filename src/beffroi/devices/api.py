@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from beffroi.devices import logins
 from beffroi.devices.schemas import LoginFailureOut, LoginFailuresOut
 from beffroi.http.deps import Ctx
+from beffroi.http.params import PageLimit
 
 router = APIRouter(tags=["device ingest"])
 
@@ -18,7 +19,7 @@ async def get_login_failures(
     ctx: Ctx,
     asset_id: Annotated[str | None, Query(max_length=64, description="One device's")] = None,
     hours: Annotated[int, Query(ge=1, le=24 * 30)] = 24 * 7,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: PageLimit = 100,
 ) -> LoginFailuresOut:
     """Logins the brokers and HTTP ingest refused (wrong or revoked secret, unknown
     device, client id not its own…), counted per username, reason and path."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query
 
@@ -115,3 +115,8 @@ def choice(name: str, allowed: Collection[str], description: str) -> Any:
         return value
 
     return _query(name, description, {"enum": ordered}, parse)
+
+
+# The largest page a list gives at once: one limit for every list of the API.
+PAGE_MAX = 1000
+PageLimit = Annotated[int, Query(ge=1, le=PAGE_MAX)]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from beffroi.core.dates import Instant
 from beffroi.http.deps import Ctx, RowId
-from beffroi.http.params import comma_list, enum_list
+from beffroi.http.params import PageLimit, comma_list, enum_list
 from beffroi.interventions import fieldwork, kpis, moves, opening, photos, policies, reading, teams
 from beffroi.interventions.lifecycle import Category, Status
 from beffroi.interventions.schemas import (
@@ -105,7 +105,7 @@ async def list_interventions(
     mine: bool = False,
     open_: Annotated[bool, Query(alias="open", description="Only work still to do")] = False,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: PageLimit = 100,
 ) -> InterventionPage:
     """Interventions in your scope, newest first (a field agent: their teams' only)."""
     return await reading.list_interventions(

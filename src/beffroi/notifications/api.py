@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from beffroi.http.deps import Ctx
+from beffroi.http.params import PageLimit
 from beffroi.notifications import delivery_record, routes, trials
 from beffroi.notifications.schemas import DeliveryOut, RouteCreate, RouteOut, RouteUpdate
 from beffroi.notifications.states import DeliveryState
@@ -61,7 +62,7 @@ async def list_deliveries(
     route_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     state: DeliveryState | None = None,
     before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: PageLimit = 100,
 ) -> list[DeliveryOut]:
     """Deliveries about alarms in your communes, newest first; ``before_id`` pages on."""
     return await delivery_record.list_deliveries(

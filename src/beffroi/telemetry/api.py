@@ -13,7 +13,7 @@ from beffroi.catalogue import CATALOGUE
 from beffroi.core.dates import Instant
 from beffroi.core.time import utcnow
 from beffroi.http.deps import Ctx
-from beffroi.http.params import choice_list, comma_list
+from beffroi.http.params import PageLimit, choice_list, comma_list
 from beffroi.telemetry import service
 from beffroi.telemetry.schemas import (
     AggregateOut,
@@ -139,7 +139,7 @@ async def get_latest(
 async def get_rejections(
     ctx: Ctx,
     hours: Annotated[int, Query(ge=1, le=24 * 90)] = 24,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: PageLimit = 100,
     asset_id: Annotated[
         str | None, Query(max_length=64, description="Only what this device's topics carried")
     ] = None,
