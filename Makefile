@@ -2,6 +2,8 @@
 # Each prepares everything it needs (virtual environment, dependencies, database) by itself.
 
 PYTHON ?= python3
+# make test spreads the suite over this many pytest workers (pytest-xdist).
+TEST_WORKERS ?= 2
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -46,10 +48,11 @@ test: $(STAMP) $(CONSOLE) ## Run lint, type checks, the layer contracts and the 
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist load $(PYTEST_ARGS)
 
 test-fast: $(STAMP) $(CONSOLE) ## Run the quick tests: SQLite only, no browser, no faults, no fuzzing
-	$(BIN)/pytest -x -q -m "not postgres and not browser and not faults and not slow" $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist load -x -q \
+		-m "not postgres and not browser and not faults and not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff, mypy and the layer contracts
 	$(BIN)/ruff check .

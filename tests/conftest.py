@@ -36,14 +36,22 @@ BACKENDS = ["sqlite", "postgresql"]
 
 # Files whose tests are slow (tens of seconds each: a real server under a fuzzer, the whole
 # demo, processes killed and restarted) or that break things on purpose.
-SLOW_FILES = frozenset({"test_openapi_fuzz.py", "test_ingest_fuzz.py", "test_cli.py"})
+SLOW_FILES = frozenset(
+    {"test_openapi_fuzz.py", "test_ingest_fuzz.py", "test_cli.py", "test_commune_scope.py"}
+)
 FAULT_FILES = frozenset({"test_ingest_faults.py", "test_taken_ports.py"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test by what it needs, so ``make test-fast`` can leave out PostgreSQL, the
     browser, fault injection and the slowest runs: ``-m "not postgres and not browser and
-    not faults and not slow"``."""
+    not faults and not slow"``.
+
+    The slowest files run first: with the suite spread over workers (``make test`` runs
+    pytest-xdist), a minutes-long fuzz run started last would leave the other workers idle
+    while it ends the suite alone. The order is otherwise kept (pytest groups tests by
+    backend, so that each worker sets each database up once)."""
+    items.sort(key=lambda item: item.path.name not in SLOW_FILES | FAULT_FILES)
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and callspec.params.get("template") == "postgresql":
