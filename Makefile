@@ -50,9 +50,9 @@ test: $(STAMP) $(CONSOLE) ## Run lint, type checks, the layer contracts and the 
 	$(BIN)/lint-imports --no-logo
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist load $(PYTEST_ARGS)
 
-test-fast: $(STAMP) $(CONSOLE) ## Run the quick tests: SQLite only, no browser, no faults, no fuzzing
+test-fast: $(STAMP) $(CONSOLE) ## Run the quick tests: SQLite only, no browser, broker, faults or fuzzing
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist load -x -q \
-		-m "not postgres and not browser and not faults and not slow" $(PYTEST_ARGS)
+		-m "not postgres and not browser and not mqtt and not faults and not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff, mypy and the layer contracts
 	$(BIN)/ruff check .

@@ -8,8 +8,10 @@ and must run when ``BEFFROI_TEST_REQUIRE_POSTGRES=1`` (as in CI), else it skips 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import shutil
+import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,15 +39,22 @@ BACKENDS = ["sqlite", "postgresql"]
 # Files whose tests are slow (tens of seconds each: a real server under a fuzzer, the whole
 # demo, processes killed and restarted) or that break things on purpose.
 SLOW_FILES = frozenset(
-    {"test_openapi_fuzz.py", "test_ingest_fuzz.py", "test_cli.py", "test_commune_scope.py"}
+    {
+        "test_openapi_fuzz.py",
+        "test_ingest_fuzz.py",
+        "test_cli.py",
+        "test_cli_unreachable.py",
+        "test_scheduler_cli.py",
+        "test_commune_scope.py",
+    }
 )
 FAULT_FILES = frozenset({"test_ingest_faults.py", "test_taken_ports.py"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test by what it needs, so ``make test-fast`` can leave out PostgreSQL, the
-    browser, fault injection and the slowest runs: ``-m "not postgres and not browser and
-    not faults and not slow"``.
+    browser, a real MQTT broker, fault injection and the slowest runs: ``-m "not postgres
+    and not browser and not mqtt and not faults and not slow"``.
 
     The slowest files run first: with the suite spread over workers (``make test`` runs
     pytest-xdist), a minutes-long fuzz run started last would leave the other workers idle
@@ -61,10 +70,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         path = item.path
         if "browser" in path.parts:
             item.add_marker(pytest.mark.browser)
+        if _uses_a_broker(item):
+            item.add_marker(pytest.mark.mqtt)
         if path.name in FAULT_FILES:
             item.add_marker(pytest.mark.faults)
         if path.name in SLOW_FILES:
             item.add_marker(pytest.mark.slow)
+
+
+def _uses_a_broker(item: pytest.Item) -> bool:
+    """Whether the test's module starts brokers or devices: it uses tests.mqtt_support, or
+    a test module that does (the commands' hub, say)."""
+    module = getattr(item, "module", None)
+    return module is not None and _broker_module(module.__name__)
+
+
+@functools.cache
+def _broker_module(name: str) -> bool:
+    module = sys.modules.get(name)
+    if module is None:
+        return False
+    used = {getattr(value, "__module__", None) for value in vars(module).values()}
+    return "tests.mqtt_support" in used or any(
+        other != name and other.startswith("tests.") and _broker_module(other)
+        for other in used
+        if isinstance(other, str)
+    )
 
 
 def _skip_or_fail_postgres(reason: str) -> None:
