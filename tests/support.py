@@ -8,12 +8,16 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+from sqlalchemy import func, select
+
 from beffroi.accounts import service as accounts
 from beffroi.accounts import tokens
 from beffroi.accounts.schemas import TokenCreate, UserCreate
 from beffroi.catalogue import Domain
-from beffroi.core.context import Context
+from beffroi.core.audit import AuditEntry
+from beffroi.core.context import Context, Runtime
 from beffroi.core.principal import Role
+from beffroi.tables import Base
 
 PASSWORD = "correct horse battery staple"
 
@@ -51,6 +55,32 @@ async def make_person(
     )
     _, secret = await tokens.create_token(system, TokenCreate(name="tests", username=username))
     return Person(username, secret)
+
+
+async def audit_seq(runtime: Runtime) -> int:
+    """The sequence number of the last audit entry (0 when there is none)."""
+    async with runtime.db.read() as session:
+        return int(await session.scalar(select(func.coalesce(func.max(AuditEntry.seq), 0))) or 0)
+
+
+async def audited_since(runtime: Runtime, seq: int) -> list[AuditEntry]:
+    """The audit entries appended after ``seq``, oldest first."""
+    async with runtime.db.read() as session:
+        stmt = select(AuditEntry).where(AuditEntry.seq > seq).order_by(AuditEntry.seq)
+        return list((await session.execute(stmt)).scalars())
+
+
+async def table_rows(runtime: Runtime, *tables: str) -> dict[str, list[str]]:
+    """Every row of each table, as text in a stable order: equal before and after a
+    refused change when it wrote nothing."""
+    async with runtime.db.read() as session:
+        return {
+            name: sorted(
+                repr(tuple(row))
+                for row in await session.execute(select(Base.metadata.tables[name]))
+            )
+            for name in tables
+        }
 
 
 async def run_cli(

@@ -6,10 +6,14 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from beffroi.accounts import service as accounts
+from beffroi.accounts import tokens
 from beffroi.accounts.models import ApiToken, User
+from beffroi.accounts.schemas import TokenCreate, UserCreate, UserUpdate
 from beffroi.core.context import Context, Runtime
+from beffroi.core.errors import Conflict, InvalidInput, NotFound
 from beffroi.core.principal import Role
-from tests.support import PASSWORD, Person, make_person
+from tests.support import PASSWORD, Person, audit_seq, audited_since, make_person, table_rows
 
 pytestmark = pytest.mark.asyncio
 
@@ -148,6 +152,43 @@ async def test_user_management_respects_scope(
     )
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "password"
+
+
+async def test_refused_changes_are_audited_and_write_nothing(
+    runtime: Runtime, system: Context, admin: Person
+) -> None:
+    tables = ("users", "api_tokens", "web_sessions")
+    before, seq = await table_rows(runtime, *tables), await audit_seq(runtime)
+
+    with pytest.raises(Conflict):
+        await accounts.create_user(
+            system, UserCreate(username="admin", password=PASSWORD, roles=[Role.VIEWER])
+        )
+    # The new scope is checked before the roles: it must not be kept when they are refused.
+    with pytest.raises(InvalidInput, match="domain"):
+        await accounts.update_user(
+            system, "admin", UserUpdate(communes=["Talant"], roles=[Role.OPERATOR])
+        )
+    with pytest.raises(NotFound):
+        await tokens.create_token(system, TokenCreate(name="script", username="ghost"))
+    with pytest.raises(NotFound):
+        await tokens.revoke_token(system, 999999)
+
+    assert await table_rows(runtime, *tables) == before
+    refusals = await audited_since(runtime, seq)
+    assert [(e.action, e.target_type, e.target_id, e.outcome) for e in refusals] == [
+        ("user.create.refused", "user", "admin", "denied"),
+        ("user.update.refused", "user", "admin", "denied"),
+        ("token.create.refused", "token", None, "denied"),
+        ("token.revoke.refused", "token", "999999", "denied"),
+    ]
+    assert refusals[0].details == {"error": "username 'admin' is taken"}
+    assert refusals[2].details == {
+        "error": "user 'ghost' not found",
+        "owner": "ghost",
+        "name": "script",
+    }
+    assert refusals[3].details == {"error": "token 999999 not found"}
 
 
 async def test_cannot_lock_yourself_out(client: httpx.AsyncClient, admin: Person) -> None:

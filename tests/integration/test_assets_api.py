@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from beffroi.core.context import Context
+from beffroi.core.context import Context, Runtime
 from beffroi.core.principal import Role
-from tests.support import Person, make_person
+from tests.support import Person, audit_seq, audited_since, make_person, table_rows
 
 pytestmark = pytest.mark.asyncio
 
@@ -84,7 +84,8 @@ async def test_create_read_update_decommission(client: httpx.AsyncClient, admin:
 
     audit = await client.get("/api/v1/audit?target_id=SL-TAL-1", headers=h)
     actions = [e["action"] for e in audit.json()["items"]]
-    assert actions == ["asset.decommission", "asset.update", "asset.create"]
+    # The stale update was refused, and that is audited too.
+    assert actions == ["asset.decommission", "asset.update.refused", "asset.update", "asset.create"]
     assert audit.json()["items"][0]["reason"] == "mast hit by a truck"
 
 
@@ -114,6 +115,55 @@ async def test_bad_input_names_the_field(
     assert r.headers["content-type"] == "application/problem+json"
     assert problem["status"] == 422
     assert field in [e["field"] for e in problem["errors"]], problem
+
+
+async def test_refused_changes_are_audited_and_write_nothing(
+    client: httpx.AsyncClient, admin: Person, runtime: Runtime
+) -> None:
+    h = admin.headers
+    await client.post("/api/v1/assets", json=cabinet(), headers=h)
+    await client.post("/api/v1/assets", json=light("SL-TAL-1"), headers=h)
+    before, seq = await table_rows(runtime, "assets"), await audit_seq(runtime)
+
+    bad_lamp = light("SL-TAL-2", attributes={"lamp_type": "candle"})
+    assert (await client.post("/api/v1/assets", json=bad_lamp, headers=h)).status_code == 422
+    # A good name sent with a bad commune: neither is written.
+    r = await client.patch(
+        "/api/v1/assets/SL-TAL-1", json={"name": "Renamed", "commune": "Gotham"}, headers=h
+    )
+    assert r.status_code == 422, r.text
+    r = await client.post(
+        "/api/v1/assets/LC-TAL-0001/decommission", json={"reason": "old"}, headers=h
+    )
+    assert r.status_code == 409, r.text
+    # All or nothing: the good row of a file with a bad one is not written either.
+    rows = [
+        "id,type,name,commune,lon,lat,parent_id,attr.lamp_type",
+        "SL-TAL-3,streetlight,PL 3,talant,5.005,47.337,LC-TAL-0001,LED",
+        "SL-TAL-4,streetlight,PL 4,gotham,5.005,47.337,LC-TAL-0001,LED",
+    ]
+    csv_file = {**h, "content-type": "text/csv"}
+    r = await client.post("/api/v1/assets/import", content="\n".join(rows), headers=csv_file)
+    assert r.status_code == 422, r.text
+    # A dry run changes nothing, refused or not: it is not audited.
+    r = await client.post(
+        "/api/v1/assets/import?dry_run=true", content="\n".join(rows), headers=csv_file
+    )
+    assert r.status_code == 422, r.text
+
+    assert await table_rows(runtime, "assets") == before
+    refusals = await audited_since(runtime, seq)
+    assert [(e.action, e.target_type, e.target_id, e.outcome) for e in refusals] == [
+        ("asset.create.refused", "asset", "SL-TAL-2", "denied"),
+        ("asset.update.refused", "asset", "SL-TAL-1", "denied"),
+        ("asset.decommission.refused", "asset", "LC-TAL-0001", "denied"),
+        ("asset.import.refused", "asset", None, "denied"),
+    ]
+    create, update, decommission, file = (e.details for e in refusals)
+    assert "candle" in create["error"]
+    assert "Gotham" in update["error"]
+    assert "still parents equipment" in decommission["error"]
+    assert file == {"error": "import refused, nothing written: 1 error(s)", "source": "api:csv"}
 
 
 async def test_parent_must_be_of_an_allowed_type(client: httpx.AsyncClient, admin: Person) -> None:

@@ -28,7 +28,7 @@ from beffroi.devices.credentials import (
 from beffroi.devices.mosquitto import write_mosquitto_files
 from beffroi.devices.secrets import SecretHash
 from tests.mqtt_support import DeviceSite, make_device_site, start_embedded_broker
-from tests.support import run_cli
+from tests.support import audit_seq, audited_since, run_cli, table_rows
 
 
 def talant_admin(runtime: Runtime) -> Context:
@@ -128,6 +128,38 @@ async def test_scope_and_refusals(runtime: Runtime, system: Context, site: Devic
         await issue_credentials(system, [site.other])
     assert site.other not in {i for i, _ in await issue_credentials(system, None)}
     assert not await verify_device_secret(runtime.db, site.other, site.secrets[site.other])
+
+
+async def test_refusals_are_audited_and_write_nothing(
+    runtime: Runtime, system: Context, site: DeviceSite
+) -> None:
+    await revoke_credentials(system, site.other, reason="stolen")
+    tables = ("device_credentials", "credential_head")
+    before, seq = await table_rows(runtime, *tables), await audit_seq(runtime)
+
+    # One unknown id refuses the whole call: the known one is not rotated either.
+    with pytest.raises(NotFound, match="GHOST"):
+        await issue_credentials(system, [site.child, "GHOST"])
+    with pytest.raises(InvalidInput):
+        await issue_credentials(system, [])
+    # The change number taken before the refusal is given back.
+    with pytest.raises(NotFound, match="no active credentials"):
+        await revoke_credentials(system, site.other, reason="again")
+
+    assert await table_rows(runtime, *tables) == before
+    refusals = await audited_since(runtime, seq)
+    assert [(e.action, e.target_type, e.target_id, e.outcome) for e in refusals] == [
+        ("device.credentials.issue.refused", "asset", None, "denied"),
+        ("device.credentials.issue.refused", "asset", None, "denied"),
+        ("device.credentials.revoke.refused", "asset", site.other, "denied"),
+    ]
+    assert refusals[0].details == {
+        "error": "asset 'GHOST' not found",
+        "selection": "listed",
+        "ids": [site.child, "GHOST"],
+    }
+    assert refusals[1].details["ids"] == []
+    assert refusals[2].details == {"error": f"asset {site.other!r} has no active credentials"}
 
 
 async def test_cache(runtime: Runtime, system: Context, site: DeviceSite) -> None:

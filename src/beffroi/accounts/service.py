@@ -13,11 +13,13 @@ from beffroi.accounts.passwords import hash_password
 from beffroi.accounts.schemas import UserCreate, UserUpdate
 from beffroi.catalogue import Domain
 from beffroi.communes.service import resolve_codes
-from beffroi.core import audit
 from beffroi.core.context import Context
 from beffroi.core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
 from beffroi.core.principal import Permission, Role, permissions_of
 from beffroi.core.time import utcnow
+from beffroi.core.usecase import change
+
+TARGET = "user"
 
 
 def _check_roles(roles: Sequence[Role], domains: Sequence[Domain]) -> None:
@@ -40,17 +42,17 @@ async def load_user(session: AsyncSession, ctx: Context, username: str) -> User:
 
 async def create_user(ctx: Context, data: UserCreate) -> User:
     """Create an account. Nobody can create an account wider than their own scope."""
-    ctx.principal.require(Permission.USER_MANAGE)
-    _check_roles(data.roles, data.domains)
-    async with ctx.db.write() as session:
+    async with change(ctx, "user.create", target_type=TARGET, target_id=data.username) as uc:
+        ctx.principal.require(Permission.USER_MANAGE)
+        _check_roles(data.roles, data.domains)
         communes = (
             None
             if data.communes is None
-            else await resolve_codes(session, data.communes, "communes")
+            else await resolve_codes(uc.session, data.communes, "communes")
         )
         if not ctx.principal.covers(communes):
             raise PermissionDenied("cannot create an account wider than your own commune scope")
-        taken = await session.execute(select(User.id).where(User.username == data.username))
+        taken = await uc.session.execute(select(User.id).where(User.username == data.username))
         if taken.first() is not None:
             raise Conflict(f"username {data.username!r} is taken")
         user = User(
@@ -62,14 +64,9 @@ async def create_user(ctx: Context, data: UserCreate) -> User:
             domains=sorted(d.value for d in data.domains),
             communes=communes,
         )
-        session.add(user)
-        await session.flush()
-        await audit.record(
-            session,
-            ctx.principal,
-            "user.create",
-            target_type="user",
-            target_id=user.username,
+        uc.session.add(user)
+        await uc.session.flush()
+        uc.audit(
             commune=communes[0] if communes and len(communes) == 1 else None,
             details={"roles": user.roles, "domains": user.domains, "communes": communes},
         )
@@ -94,9 +91,9 @@ async def get_user(ctx: Context, username: str) -> User:
 
 async def update_user(ctx: Context, username: str, changes: UserUpdate) -> User:
     """Change an account: roles, domains, scope, password, disabled. Disabling signs it out."""
-    ctx.principal.require(Permission.USER_MANAGE)
-    async with ctx.db.write() as session:
-        user = await load_user(session, ctx, username)
+    async with change(ctx, "user.update", target_type=TARGET, target_id=username) as uc:
+        ctx.principal.require(Permission.USER_MANAGE)
+        user = await load_user(uc.session, ctx, username)
         before = {
             "roles": user.roles,
             "domains": user.domains,
@@ -110,7 +107,7 @@ async def update_user(ctx: Context, username: str, changes: UserUpdate) -> User:
                 raise PermissionDenied("only a metropolis-wide account can grant that scope")
             user.communes = None
         elif changes.communes is not None:
-            codes = await resolve_codes(session, changes.communes, "communes")
+            codes = await resolve_codes(uc.session, changes.communes, "communes")
             if not ctx.principal.covers(codes):
                 raise PermissionDenied("cannot grant communes outside your own scope")
             user.communes = codes
@@ -138,7 +135,7 @@ async def update_user(ctx: Context, username: str, changes: UserUpdate) -> User:
         if changes.disabled is not None:
             user.disabled = changes.disabled
         if user.disabled or changes.password is not None:
-            await _sign_out_everywhere(session, user.id, revoke_tokens=user.disabled)
+            await _sign_out_everywhere(uc.session, user.id, revoke_tokens=user.disabled)
         user.updated_at = utcnow()
         after = {
             "roles": user.roles,
@@ -146,12 +143,7 @@ async def update_user(ctx: Context, username: str, changes: UserUpdate) -> User:
             "communes": user.communes,
             "disabled": user.disabled,
         }
-        await audit.record(
-            session,
-            ctx.principal,
-            "user.update",
-            target_type="user",
-            target_id=user.username,
+        uc.audit(
             details={
                 "before": before,
                 "after": after,

@@ -12,13 +12,14 @@ from sqlalchemy import select
 from beffroi.accounts.models import ApiToken, User
 from beffroi.accounts.schemas import TokenCreate
 from beffroi.accounts.service import load_user
-from beffroi.core import audit
 from beffroi.core.context import Context
 from beffroi.core.errors import FieldError, InvalidInput, NotFound
 from beffroi.core.principal import Permission
 from beffroi.core.time import utcnow
+from beffroi.core.usecase import change
 
 TOKEN_PREFIX = "bfr_"
+TARGET = "token"
 
 
 def digest(secret: str) -> str:
@@ -30,15 +31,17 @@ def digest(secret: str) -> str:
 
 async def create_token(ctx: Context, data: TokenCreate) -> tuple[ApiToken, str]:
     """Issue an API token; returns the row and the secret, which is never shown again."""
-    ctx.principal.require(Permission.TOKEN_OWN)
     days = data.expires_in_days or ctx.settings.token_default_ttl_days
-    async with ctx.db.write() as session:
+    owner_name = data.username or ctx.principal.name
+    # Until it has an id, a refused token is named by its owner and name.
+    asked = {"owner": owner_name, "name": data.name}
+    async with change(ctx, "token.create", target_type=TARGET, refused_details=asked) as uc:
+        ctx.principal.require(Permission.TOKEN_OWN)
         if ctx.principal.user_id is None and not data.username:
             raise InvalidInput(FieldError("username", "the system must name whose token"))
-        owner_name = data.username or ctx.principal.name
         if ctx.principal.user_id is None or owner_name != ctx.principal.name:
             ctx.principal.require(Permission.USER_MANAGE)
-        owner = await load_user(session, ctx, owner_name)
+        owner = await load_user(uc.session, ctx, owner_name)
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token = ApiToken(
             user_id=owner.id,
@@ -47,14 +50,10 @@ async def create_token(ctx: Context, data: TokenCreate) -> tuple[ApiToken, str]:
             token_hash=digest(secret),
             expires_at=utcnow() + timedelta(days=days),
         )
-        session.add(token)
-        await session.flush()
-        await audit.record(
-            session,
-            ctx.principal,
-            "token.create",
-            target_type="token",
-            target_id=str(token.id),
+        uc.session.add(token)
+        await uc.session.flush()
+        uc.audit(
+            target_id=token.id,
             details={"owner": owner.username, "name": data.name, "expires_in_days": days},
         )
     return token, secret
@@ -73,10 +72,10 @@ async def list_tokens(ctx: Context, username: str | None = None) -> Sequence[Api
 
 async def revoke_token(ctx: Context, token_id: int) -> ApiToken:
     """Revoke a token (own, or any in scope for account managers). Idempotent."""
-    ctx.principal.require(Permission.TOKEN_OWN)
-    async with ctx.db.write() as session:
+    async with change(ctx, "token.revoke", target_type=TARGET, target_id=token_id) as uc:
+        ctx.principal.require(Permission.TOKEN_OWN)
         row = (
-            await session.execute(
+            await uc.session.execute(
                 select(ApiToken, User)
                 .join(User, User.id == ApiToken.user_id)
                 .where(ApiToken.id == token_id)
@@ -91,12 +90,5 @@ async def revoke_token(ctx: Context, token_id: int) -> ApiToken:
             raise NotFound(f"token {token_id} not found")
         if token.revoked_at is None:
             token.revoked_at = utcnow()
-            await audit.record(
-                session,
-                ctx.principal,
-                "token.revoke",
-                target_type="token",
-                target_id=str(token.id),
-                details={"owner": owner.username},
-            )
+            uc.audit(details={"owner": owner.username})
     return token

@@ -17,12 +17,14 @@ from beffroi.assets.models import Asset, AssetGroup, AssetGroupMember, GroupKind
 from beffroi.assets.schemas import GroupCreate, GroupOut, GroupUpdate, PolygonGeometry
 from beffroi.assets.validation import CHUNK, known_assets
 from beffroi.communes.service import resolve
-from beffroi.core import audit
 from beffroi.core.context import Context
 from beffroi.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from beffroi.core.principal import Permission
 from beffroi.core.time import utcnow
+from beffroi.core.usecase import change
 from beffroi.db import Derived
+
+TARGET = "group"
 
 
 def polygon_shape(
@@ -117,6 +119,14 @@ async def _check_members(
         raise InvalidInput(errors)
 
 
+async def _flush_named(session: AsyncSession, name: str | None) -> None:
+    """Flush a new or renamed group; a name another group holds is a conflict."""
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict(f"a group named {name!r} exists") from None
+
+
 async def _add_members(session: AsyncSession, group_id: int, ids: Sequence[str]) -> None:
     rows = [{"group_id": group_id, "asset_id": i} for i in sorted(set(ids))]
     for start in range(0, len(rows), CHUNK):
@@ -125,8 +135,12 @@ async def _add_members(session: AsyncSession, group_id: int, ids: Sequence[str])
 
 async def create_group(ctx: Context, data: GroupCreate) -> GroupOut:
     """Create a group. A group of one commune only holds that commune's equipment."""
-    ctx.principal.require(Permission.GROUP_WRITE)
-    async with ctx.db.write() as session:
+    # Until it has an id, a refused group is named by its name.
+    async with change(
+        ctx, "group.create", target_type=TARGET, refused_details={"name": data.name}
+    ) as uc:
+        ctx.principal.require(Permission.GROUP_WRITE)
+        session = uc.session
         commune = (await resolve(session, data.commune)).code if data.commune else None
         ctx.principal.require_commune(commune)
         if data.kind == GroupKind.POLYGON:
@@ -147,21 +161,15 @@ async def create_group(ctx: Context, data: GroupCreate) -> GroupOut:
             created_by=ctx.principal.name,
         )
         session.add(group)
-        try:
-            await session.flush()
-        except IntegrityError:
-            raise Conflict(f"a group named {data.name!r} exists") from None
+        await _flush_named(session, data.name)
         await _add_members(session, group.id, data.asset_ids)
-        await audit.record(
-            session,
-            ctx.principal,
-            "group.create",
-            target_type="group",
-            target_id=str(group.id),
+        uc.audit(
+            target_id=group.id,
             commune=commune,
             details={"name": data.name, "kind": data.kind.value, "members": len(data.asset_ids)},
         )
-        return await _out(session, ctx, group)
+        out = await _out(session, ctx, group)
+    return out
 
 
 async def list_groups(ctx: Context) -> list[GroupOut]:
@@ -193,8 +201,9 @@ async def group_member_ids(ctx: Context, group_id: int) -> list[str]:
 
 async def update_group(ctx: Context, group_id: int, changes: GroupUpdate) -> GroupOut:
     """Rename, describe, add or remove members, or move the polygon."""
-    ctx.principal.require(Permission.GROUP_WRITE)
-    async with ctx.db.write() as session:
+    async with change(ctx, "group.update", target_type=TARGET, target_id=group_id) as uc:
+        ctx.principal.require(Permission.GROUP_WRITE)
+        session = uc.session
         group = await _load(session, ctx, group_id)
         ctx.principal.require_commune(group.commune_code)
         if group.kind == GroupKind.POLYGON and (changes.add or changes.remove):
@@ -228,35 +237,20 @@ async def update_group(ctx: Context, group_id: int, changes: GroupUpdate) -> Gro
                 )
             )
         group.updated_at = utcnow()
-        try:
-            await session.flush()
-        except IntegrityError:
-            raise Conflict(f"a group named {changes.name!r} exists") from None
-        await audit.record(
-            session,
-            ctx.principal,
-            "group.update",
-            target_type="group",
-            target_id=str(group.id),
+        await _flush_named(session, changes.name)
+        uc.audit(
             commune=group.commune_code,
             details=changes.model_dump(mode="json", exclude_defaults=True),
         )
-        return await _out(session, ctx, group)
+        out = await _out(session, ctx, group)
+    return out
 
 
 async def delete_group(ctx: Context, group_id: int) -> None:
     """Delete a group (never its assets)."""
-    ctx.principal.require(Permission.GROUP_WRITE)
-    async with ctx.db.write() as session:
-        group = await _load(session, ctx, group_id)
+    async with change(ctx, "group.delete", target_type=TARGET, target_id=group_id) as uc:
+        ctx.principal.require(Permission.GROUP_WRITE)
+        group = await _load(uc.session, ctx, group_id)
         ctx.principal.require_commune(group.commune_code)
-        await session.delete(group)
-        await audit.record(
-            session,
-            ctx.principal,
-            "group.delete",
-            target_type="group",
-            target_id=str(group_id),
-            commune=group.commune_code,
-            details={"name": group.name},
-        )
+        await uc.session.delete(group)
+        uc.audit(commune=group.commune_code, details={"name": group.name})

@@ -14,10 +14,10 @@ from beffroi.assets.models import Asset
 from beffroi.assets.schemas import AssetCreate, ImportReport
 from beffroi.assets.service import new_row
 from beffroi.assets.validation import CHUNK, CommuneIndex, Known, check_asset, known_assets
-from beffroi.core import audit
 from beffroi.core.context import Context
 from beffroi.core.errors import FieldError, InvalidInput
 from beffroi.core.principal import Permission
+from beffroi.core.usecase import change
 from beffroi.db import Base
 
 _UPDATABLE = (
@@ -114,6 +114,20 @@ async def _plan_import(
     return plan
 
 
+def _report(plan: _Plan, parse_errors: Sequence[FieldError], skip_invalid: bool) -> ImportReport:
+    """What the import writes and skips; every error refuses it unless ``skip_invalid``."""
+    errors = sorted([*parse_errors, *plan.errors], key=lambda e: (e.row or 0, e.field))
+    if errors and not skip_invalid:
+        raise InvalidInput(errors, f"import refused, nothing written: {len(errors)} error(s)")
+    bad_rows = plan.bad_rows | {e.row for e in parse_errors if e.row is not None}
+    return ImportReport(
+        created=len(plan.creates),
+        updated=len(plan.updates),
+        skipped=len(bad_rows),
+        errors=[e.as_dict() for e in errors],
+    )
+
+
 async def import_assets(
     ctx: Context,
     items: Sequence[tuple[int, AssetCreate]],
@@ -128,42 +142,34 @@ async def import_assets(
 
     ``items`` are (row number, asset) pairs; ``parse_errors`` are rows that did not even
     parse. Without ``skip_invalid``, any error writes nothing and the report lists them all.
+    A refused import is audited as ``asset.import.refused``; a dry run, which changes
+    nothing, is not audited.
     """
-    ctx.principal.require(Permission.ASSET_WRITE)
-    async with ctx.db.write() as session:
-        plan = await _plan_import(session, ctx, items)
-        errors = sorted([*parse_errors, *plan.errors], key=lambda e: (e.row or 0, e.field))
-        bad_rows = plan.bad_rows | {e.row for e in parse_errors if e.row is not None}
-        report = ImportReport(
-            created=len(plan.creates),
-            updated=len(plan.updates),
-            skipped=len(bad_rows),
-            errors=[e.as_dict() for e in errors],
-        )
-        if errors and not skip_invalid:
-            raise InvalidInput(errors, f"import refused, nothing written: {len(errors)} error(s)")
-        if dry_run:
-            await session.rollback()
-            return report
+    if dry_run:
+        ctx.principal.require(Permission.ASSET_WRITE)
+        async with ctx.db.read() as session:
+            return _report(await _plan_import(session, ctx, items), parse_errors, skip_invalid)
+    async with change(
+        ctx, "asset.import", target_type="asset", refused_details={"source": source}
+    ) as uc:
+        ctx.principal.require(Permission.ASSET_WRITE)
+        plan = await _plan_import(uc.session, ctx, items)
+        report = _report(plan, parse_errors, skip_invalid)
         total, done = len(plan.creates) + len(plan.updates), 0
         for start in range(0, len(plan.creates), CHUNK):
             chunk = plan.creates[start : start + CHUNK]
-            await session.execute(insert(Asset), chunk)
+            await uc.session.execute(insert(Asset), chunk)
             done += len(chunk)
             if on_progress:
                 on_progress(done, total)
         for start in range(0, len(plan.updates), CHUNK):
             chunk = [_update_params(v) for v in plan.updates[start : start + CHUNK]]
-            await session.execute(_UPDATE_BY_ID, chunk)
+            await uc.session.execute(_UPDATE_BY_ID, chunk)
             done += len(chunk)
             if on_progress:
                 on_progress(done, total)
         communes = sorted({r["commune_code"] for r in plan.creates + plan.updates})
-        await audit.record(
-            session,
-            ctx.principal,
-            "asset.import",
-            target_type="asset",
+        uc.audit(
             commune=communes[0] if len(communes) == 1 else None,
             details={
                 "source": source,

@@ -13,11 +13,11 @@ from beffroi.assets.models import Asset
 from beffroi.assets.reading import AssetRef, asset_refs, get_asset, get_in_scope
 from beffroi.assets.schemas import AssetCreate, AssetOut, AssetUpdate, Point
 from beffroi.assets.validation import CommuneIndex, Known, check_asset, known_assets
-from beffroi.core import audit
 from beffroi.core.context import Context
 from beffroi.core.errors import Conflict, FieldError, InvalidInput
 from beffroi.core.principal import Permission
 from beffroi.core.time import utcnow
+from beffroi.core.usecase import change
 
 # Other areas import these from here, where they were before reading had its own module.
 __all__ = ["AssetFilter", "AssetRef", "BBox", "asset_refs", "get_asset"]
@@ -48,40 +48,32 @@ def new_row(item: AssetCreate, commune: str) -> dict[str, Any]:
 
 async def create_asset(ctx: Context, item: AssetCreate) -> AssetOut:
     """Register one asset; an id already taken is a conflict."""
-    ctx.principal.require(Permission.ASSET_WRITE)
-    async with ctx.db.write() as session:
-        existing = await known_assets(session, [item.id])
+    async with change(ctx, "asset.create", target_type="asset", target_id=item.id) as uc:
+        ctx.principal.require(Permission.ASSET_WRITE)
+        existing = await known_assets(uc.session, [item.id])
         if existing:
             raise Conflict(f"asset id {item.id!r} is taken")
-        parents = await known_assets(session, [item.parent_id] if item.parent_id else [])
+        parents = await known_assets(uc.session, [item.parent_id] if item.parent_id else [])
         code, errors = check_asset(
             item,
             principal=ctx.principal,
-            communes=await CommuneIndex.load(session),
+            communes=await CommuneIndex.load(uc.session),
             parents=parents,
             existing=None,
         )
         if errors or code is None:
             raise InvalidInput(errors)
-        await session.execute(insert(Asset), [new_row(item, code)])
-        await audit.record(
-            session,
-            ctx.principal,
-            "asset.create",
-            target_type="asset",
-            target_id=item.id,
-            commune=code,
-            details={"type": item.type},
-        )
-        asset = await get_in_scope(session, ctx, item.id)
+        await uc.session.execute(insert(Asset), [new_row(item, code)])
+        uc.audit(commune=code, details={"type": item.type})
+        asset = await get_in_scope(uc.session, ctx, item.id)
     return AssetOut.model_validate(asset)
 
 
 async def update_asset(ctx: Context, asset_id: str, changes: AssetUpdate) -> AssetOut:
     """Change an asset. Moving it to another commune needs scope over both."""
-    ctx.principal.require(Permission.ASSET_WRITE)
-    async with ctx.db.write() as session:
-        asset = await get_in_scope(session, ctx, asset_id, lock=True)
+    async with change(ctx, "asset.update", target_type="asset", target_id=asset_id) as uc:
+        ctx.principal.require(Permission.ASSET_WRITE)
+        asset = await get_in_scope(uc.session, ctx, asset_id, lock=True)
         ctx.principal.require_commune(asset.commune_code)
         if changes.version is not None and changes.version != asset.version:
             raise Conflict(
@@ -110,11 +102,11 @@ async def update_asset(ctx: Context, asset_id: str, changes: AssetUpdate) -> Ass
             installed_on=changes.installed_on or asset.installed_on,
             tags=asset.tags if changes.tags is None else changes.tags,
         )
-        parents = await known_assets(session, [merged.parent_id] if merged.parent_id else [])
+        parents = await known_assets(uc.session, [merged.parent_id] if merged.parent_id else [])
         code, errors = check_asset(
             merged,
             principal=ctx.principal,
-            communes=await CommuneIndex.load(session),
+            communes=await CommuneIndex.load(uc.session),
             parents=parents,
             existing=Known(asset.type, asset.commune_code),
         )
@@ -134,27 +126,19 @@ async def update_asset(ctx: Context, asset_id: str, changes: AssetUpdate) -> Ass
         changed = {
             k: {"from": before[k], "to": after[k]} for k in after if before.get(k) != after[k]
         }
-        await audit.record(
-            session,
-            ctx.principal,
-            "asset.update",
-            target_type="asset",
-            target_id=asset_id,
-            commune=code,
-            details={"changes": changed},
-        )
+        uc.audit(commune=code, details={"changes": changed})
     return AssetOut.model_validate(asset)
 
 
 async def decommission_asset(ctx: Context, asset_id: str, reason: str) -> AssetOut:
     """Retire an asset for good. One that still parents live equipment cannot be retired."""
-    ctx.principal.require(Permission.ASSET_WRITE)
-    async with ctx.db.write() as session:
-        asset = await get_in_scope(session, ctx, asset_id, lock=True)
+    async with change(ctx, "asset.decommission", target_type="asset", target_id=asset_id) as uc:
+        ctx.principal.require(Permission.ASSET_WRITE)
+        asset = await get_in_scope(uc.session, ctx, asset_id, lock=True)
         ctx.principal.require_commune(asset.commune_code)
         if asset.status == AssetStatus.DECOMMISSIONED:
             raise Conflict(f"asset {asset_id!r} is already decommissioned")
-        child = await session.execute(
+        child = await uc.session.execute(
             select(Asset.id)
             .where(Asset.parent_id == asset_id, Asset.status != AssetStatus.DECOMMISSIONED.value)
             .limit(1)
@@ -168,14 +152,5 @@ async def decommission_asset(ctx: Context, asset_id: str, reason: str) -> AssetO
         asset.status = AssetStatus.DECOMMISSIONED.value
         asset.version += 1
         asset.updated_at = utcnow()
-        await audit.record(
-            session,
-            ctx.principal,
-            "asset.decommission",
-            target_type="asset",
-            target_id=asset_id,
-            commune=asset.commune_code,
-            reason=reason,
-            details={"previous_status": previous},
-        )
+        uc.audit(commune=asset.commune_code, reason=reason, details={"previous_status": previous})
     return AssetOut.model_validate(asset)

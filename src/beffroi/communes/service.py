@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.communes.models import Commune
 from beffroi.communes.schemas import CommuneIn
-from beffroi.core import audit
 from beffroi.core.context import Context
 from beffroi.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from beffroi.core.principal import Permission
+from beffroi.core.usecase import change
 
 DEFAULT_COMMUNES = "dijon-metropole-communes.csv"
 
@@ -95,10 +95,9 @@ def parse_csv(text: str) -> tuple[list[CommuneIn], list[FieldError]]:
     return rows, errors
 
 
-async def import_communes(ctx: Context, communes: Sequence[CommuneIn]) -> int:
-    """Create or update communes by code, all or nothing. Returns how many were written."""
-    ctx.principal.require(Permission.COMMUNE_WRITE)
-    ctx.principal.require_commune(None)
+def _check_batch(communes: Sequence[CommuneIn]) -> list[str]:
+    """The codes of a batch of communes, sorted; a missing or repeated code or name refuses
+    it."""
     seen: set[str] = set()
     names: dict[str, str] = {}
     errors: list[FieldError] = []
@@ -113,8 +112,18 @@ async def import_communes(ctx: Context, communes: Sequence[CommuneIn]) -> int:
         seen.add(code)
     if errors:
         raise InvalidInput(errors)
-    async with ctx.db.write() as session:
-        existing = {c.code: c for c in (await session.execute(select(Commune))).scalars()}
+    return sorted(seen)
+
+
+async def import_communes(ctx: Context, communes: Sequence[CommuneIn]) -> int:
+    """Create or update communes by code, all or nothing. Returns how many were written."""
+    async with change(
+        ctx, "commune.import", target_type="commune", refused_details={"count": len(communes)}
+    ) as uc:
+        ctx.principal.require(Permission.COMMUNE_WRITE)
+        ctx.principal.require_commune(None)
+        codes = _check_batch(communes)
+        existing = {c.code: c for c in (await uc.session.execute(select(Commune))).scalars()}
         clashes = [
             FieldError(f"[{index}].name", f"{item.name!r} is the name of commune {row.code!r}")
             for index, item in enumerate(communes)
@@ -128,7 +137,7 @@ async def import_communes(ctx: Context, communes: Sequence[CommuneIn]) -> int:
             code = item.code or slugify(item.name)
             row = existing.get(code)
             if row is None:
-                session.add(
+                uc.session.add(
                     Commune(
                         code=code,
                         name=item.name,
@@ -140,23 +149,17 @@ async def import_communes(ctx: Context, communes: Sequence[CommuneIn]) -> int:
             else:
                 row.name, row.lat, row.lon = item.name, item.lat, item.lon
                 row.population = item.population
-        await audit.record(
-            session,
-            ctx.principal,
-            "commune.import",
-            target_type="commune",
-            details={"count": len(communes), "codes": sorted(seen)[:50]},
-        )
+        uc.audit(details={"count": len(communes), "codes": codes[:50]})
     return len(communes)
 
 
 async def create_commune(ctx: Context, item: CommuneIn) -> Commune:
     """Create one commune; a duplicate code or name is a conflict."""
-    ctx.principal.require(Permission.COMMUNE_WRITE)
-    ctx.principal.require_commune(None)
     code = item.code or slugify(item.name)
-    async with ctx.db.write() as session:
-        clash = await session.execute(
+    async with change(ctx, "commune.create", target_type="commune", target_id=code) as uc:
+        ctx.principal.require(Permission.COMMUNE_WRITE)
+        ctx.principal.require_commune(None)
+        clash = await uc.session.execute(
             select(Commune.code).where(or_(Commune.code == code, Commune.name == item.name))
         )
         if clash.first() is not None:
@@ -164,10 +167,8 @@ async def create_commune(ctx: Context, item: CommuneIn) -> Commune:
         commune = Commune(
             code=code, name=item.name, lat=item.lat, lon=item.lon, population=item.population
         )
-        session.add(commune)
-        await audit.record(
-            session, ctx.principal, "commune.create", target_type="commune", target_id=code
-        )
+        uc.session.add(commune)
+        uc.audit()
     return commune
 
 

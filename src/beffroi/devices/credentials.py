@@ -20,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.assets import queries as asset_queries
 from beffroi.config import Settings
-from beffroi.core import audit
 from beffroi.core.context import Context
 from beffroi.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from beffroi.core.principal import Permission
 from beffroi.core.time import utcnow
+from beffroi.core.usecase import change
 from beffroi.db import Database
 from beffroi.db.upsert import upsert
 from beffroi.devices import cache, changes
@@ -108,11 +108,19 @@ async def issue_credentials(
     a revocation. All or nothing: an unknown, out-of-scope or decommissioned id issues
     nothing. One audit entry per call, with counts.
     """
-    ctx.principal.require(Permission.ASSET_WRITE)
     ids = None if asset_ids is None else list(dict.fromkeys(asset_ids))
-    if ids is not None and not ids:
-        raise InvalidInput(FieldError("asset_ids", "name at least one asset"))
-    async with ctx.db.write() as session:
+    selection = "all in scope" if ids is None else "listed"
+    async with change(
+        ctx,
+        "device.credentials.issue",
+        target_type="asset",
+        target_id=ids[0] if ids is not None and len(ids) == 1 else None,
+        refused_details={"selection": selection, "ids": (ids or [])[:20]},
+    ) as uc:
+        ctx.principal.require(Permission.ASSET_WRITE)
+        if ids is not None and not ids:
+            raise InvalidInput(FieldError("asset_ids", "name at least one asset"))
+        session = uc.session
         targets = (
             await _all_targets(session, ctx)
             if ids is None
@@ -150,17 +158,13 @@ async def issue_credentials(
             update=["secret_hash", "created_at", "revoked_at", "seq"],
         )
         communes = {t.commune for t in targets}
-        await audit.record(
-            session,
-            ctx.principal,
-            "device.credentials.issue",
-            target_type="asset",
+        uc.audit(
             target_id=targets[0].asset_id if total == 1 else None,
             commune=next(iter(communes)) if len(communes) == 1 else None,
             details={
                 "issued": total,
                 "rotated": sum(1 for t in targets if t.asset_id in existing),
-                "selection": "all in scope" if ids is None else "listed",
+                "selection": selection,
                 "ids": [t.asset_id for t in targets[:20]],
                 "change": seq,
             },
@@ -174,28 +178,21 @@ async def revoke_credentials(ctx: Context, asset_id: str, reason: str | None = N
 
     ``NotFound`` when the asset is outside the caller's scope or has no active credentials.
     """
-    ctx.principal.require(Permission.ASSET_WRITE)
-    async with ctx.db.write() as session:
-        commune = await _asset_commune(session, ctx, asset_id)
+    async with change(
+        ctx, "device.credentials.revoke", target_type="asset", target_id=asset_id
+    ) as uc:
+        ctx.principal.require(Permission.ASSET_WRITE)
+        commune = await _asset_commune(uc.session, ctx, asset_id)
         ctx.principal.require_commune(commune)
-        seq = await changes.next_seq(session)
-        result = await session.execute(
+        seq = await changes.next_seq(uc.session)
+        result = await uc.session.execute(
             update(DeviceCredential)
             .where(DeviceCredential.asset_id == asset_id, DeviceCredential.revoked_at.is_(None))
             .values(revoked_at=utcnow(), seq=seq)
         )
         if not result.rowcount:  # type: ignore[attr-defined]
             raise NotFound(f"asset {asset_id!r} has no active credentials")
-        await audit.record(
-            session,
-            ctx.principal,
-            "device.credentials.revoke",
-            target_type="asset",
-            target_id=asset_id,
-            commune=commune,
-            reason=reason,
-            details={"change": seq},
-        )
+        uc.audit(commune=commune, reason=reason, details={"change": seq})
 
 
 async def verify_device_secret(db: Database, asset_id: str, secret: str) -> bool:
