@@ -11,6 +11,7 @@ from sqlalchemy import select
 from beffroi.communes.lookup import filter_codes
 from beffroi.core.audit import GENESIS_HASH, HEAD_ID, AuditEntry, AuditHead, entry_hash
 from beffroi.core.context import Context
+from beffroi.core.errors import PermissionDenied
 from beffroi.core.keyset import Keyset
 from beffroi.core.principal import Permission
 from beffroi.db import Database
@@ -27,6 +28,15 @@ class VerifyReport:
     def ok(self) -> bool:
         """True when the chain is intact."""
         return not self.problems
+
+
+async def verify_chain(ctx: Context) -> VerifyReport:
+    """Walk the whole hash chain, for a metropolis-wide auditor or administrator: the
+    chain is everyone's entries, whatever a narrower scope would let one read."""
+    ctx.principal.require(Permission.AUDIT_READ)
+    if not ctx.principal.all_communes:
+        raise PermissionDenied("verifying the whole chain needs metropolis-wide scope")
+    return await verify(ctx.db)
 
 
 async def verify(db: Database, chunk: int = 5000) -> VerifyReport:

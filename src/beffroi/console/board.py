@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import structlog
@@ -28,6 +28,7 @@ from beffroi.commands.lifecycle import OPEN as OPEN_COMMANDS
 from beffroi.console.events import AssetStateChanged
 from beffroi.console.states import Live, MapState
 from beffroi.core.context import Runtime
+from beffroi.core.principal import Permission, Principal
 from beffroi.core.time import utcnow
 from beffroi.telemetry import queries as telemetry_queries
 from beffroi.telemetry.events import ConnectivityChanged
@@ -185,9 +186,11 @@ class LiveBoard:
     # --- what the map shows -------------------------------------------------------------
 
     def rows(
-        self, sees: Callable[[str], bool], *, commune: str | None = None, kind: str | None = None
+        self, principal: Principal, *, commune: str | None = None, kind: str | None = None
     ) -> list[tuple[object, ...]]:
-        """The map's rows (:data:`COLUMNS`) of the assets ``sees(commune)`` admits."""
+        """The map's rows (:data:`COLUMNS`) of the assets ``principal`` may read."""
+        principal.require(Permission.ASSET_READ)
+        sees = principal.sees
         out: list[tuple[object, ...]] = []
         for asset_id, live in self.assets.items():
             if commune is not None and live.commune != commune:
