@@ -74,9 +74,9 @@ EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)\w*: ")
 SEED = os.environ.get("BEFFROI_TEST_FUZZ_SEED", "20240601")
 # Per operation, for the fuzzing phase (the coverage phase runs every boundary case the
 # schema defines, whatever this says). With the seed fixed, each run replays the same
-# cases: 15 keep both backends' runs (side by side, with the rest of the suite on two
+# cases: 10 keep both backends' runs (side by side, with the rest of the suite on two
 # cores) inside the suite's 15 minutes; BEFFROI_TEST_FUZZ_SEED explores other cases.
-MAX_EXAMPLES = 15
+MAX_EXAMPLES = 10
 START_TIMEOUT_S = 30.0
 RUN_TIMEOUT_S = 240.0
 # Far from the small integers a fuzzer tries first, so DELETE /tokens/{token_id} does not
