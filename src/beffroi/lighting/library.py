@@ -22,7 +22,7 @@ from beffroi.core.errors import Conflict, FieldError, InvalidInput, NotFound, re
 from beffroi.core.principal import Permission, Principal
 from beffroi.core.sun import SunCalendar
 from beffroi.core.time import utcnow
-from beffroi.core.usecase import change
+from beffroi.core.usecase import UseCase, change
 from beffroi.lighting.calendar import CalendarSpec, parse_calendar
 from beffroi.lighting.clock import check_year
 from beffroi.lighting.events import CalendarChanged, ProgramChanged
@@ -116,6 +116,26 @@ async def _flush(session: AsyncSession, what: str, name: str) -> None:
         raise Conflict(f"a {what} named {name!r} exists") from None
 
 
+async def _save_update(
+    uc: UseCase,
+    what: str,
+    row: LightingProgram | LightingCalendar,
+    changes: ProgramUpdate | CalendarUpdate,
+) -> None:
+    """The end of every update: names, the next version, the write, its audit entry."""
+    if changes.name is not None:
+        row.name = changes.name
+    if changes.description is not None:
+        row.description = changes.description
+    row.version += 1
+    row.updated_at = utcnow()
+    await _flush(uc.session, what, row.name)
+    uc.audit(
+        commune=row.commune_code,
+        details={"version": row.version, **changes.model_dump(mode="json", exclude_unset=True)},
+    )
+
+
 async def create_program(ctx: Context, data: ProgramCreate) -> ProgramOut:
     """Create a program, its steps checked in order on every lighting day of two years."""
     async with change(ctx, "lighting_program.create", target_type="lighting_program") as uc:
@@ -153,17 +173,7 @@ async def update_program(ctx: Context, program_id: int, changes: ProgramUpdate) 
             spec = parse_program({"steps": [s.model_dump() for s in changes.steps]})
             await _check_timing(session, ctx, spec)
             row.steps = program_json(spec)["steps"]
-        if changes.name is not None:
-            row.name = changes.name
-        if changes.description is not None:
-            row.description = changes.description
-        row.version += 1
-        row.updated_at = utcnow()
-        await _flush(session, "program", row.name)
-        uc.audit(
-            commune=row.commune_code,
-            details={"version": row.version, **changes.model_dump(mode="json", exclude_unset=True)},
-        )
+        await _save_update(uc, "program", row, changes)
         uc.publish(ProgramChanged(row.id, row.version, "updated", row.updated_at))
     return ProgramOut.model_validate(row)
 
@@ -281,17 +291,7 @@ async def update_calendar(ctx: Context, calendar_id: int, changes: CalendarUpdat
         await _check_programs(session, ctx, spec, row.commune_code)
         row.rules = [r.model_dump(mode="json", exclude_none=True) for r in spec.rules]
         row.default_program_id = spec.default_program_id
-        if changes.name is not None:
-            row.name = changes.name
-        if changes.description is not None:
-            row.description = changes.description
-        row.version += 1
-        row.updated_at = utcnow()
-        await _flush(session, "calendar", row.name)
-        uc.audit(
-            commune=row.commune_code,
-            details={"version": row.version, **changes.model_dump(mode="json", exclude_unset=True)},
-        )
+        await _save_update(uc, "calendar", row, changes)
         uc.publish(CalendarChanged(row.id, row.version, "updated", row.updated_at))
     return CalendarOut.model_validate(row)
 
