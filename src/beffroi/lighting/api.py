@@ -1,4 +1,5 @@
-"""Routes of the lighting area: programs, calendars, assignments, why, schedules."""
+"""Routes of the lighting area: programs, calendars, assignments, overrides, why,
+schedules."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, Query, status
 from beffroi.core.dates import Instant
 from beffroi.http.deps import Ctx, RowId
 from beffroi.lighting import service
+from beffroi.lighting.override import OverrideState
 from beffroi.lighting.schemas import (
     AssignmentCreate,
     AssignmentOut,
@@ -17,6 +19,9 @@ from beffroi.lighting.schemas import (
     CalendarOut,
     CalendarUpdate,
     CompileResult,
+    OverrideCreate,
+    OverrideDecision,
+    OverrideOut,
     ProgramCreate,
     ProgramOut,
     ProgramUpdate,
@@ -118,6 +123,46 @@ async def update_assignment(
 async def delete_assignment(ctx: Ctx, assignment_id: RowId) -> None:
     """Remove an assignment: the target falls back on the next most specific one."""
     await service.delete_assignment(ctx, assignment_id)
+
+
+@router.get("/overrides")
+async def list_overrides(
+    ctx: Ctx,
+    state: Annotated[OverrideState | None, Query(description="Only those in this state")] = None,
+) -> list[OverrideOut]:
+    """Overrides in your scope, newest first, with their state now."""
+    return await service.list_overrides(ctx, state)
+
+
+@router.post("/overrides", status_code=status.HTTP_201_CREATED)
+async def create_override(ctx: Ctx, body: OverrideCreate) -> OverrideOut:
+    """Impose a level on lights for a while (it ends by itself at ``ends_at``); lights out
+    over a whole commune or more waits for a second person's approval."""
+    return await service.create_override(ctx, body)
+
+
+@router.get("/overrides/{override_id}")
+async def get_override(ctx: Ctx, override_id: RowId) -> OverrideOut:
+    """One override."""
+    return await service.get_override(ctx, override_id)
+
+
+@router.post("/overrides/{override_id}/approve")
+async def approve_override(ctx: Ctx, override_id: RowId, body: OverrideDecision) -> OverrideOut:
+    """Let a critical override apply (someone other than its author)."""
+    return await service.approve_override(ctx, override_id, body)
+
+
+@router.post("/overrides/{override_id}/refuse")
+async def refuse_override(ctx: Ctx, override_id: RowId, body: OverrideDecision) -> OverrideOut:
+    """Refuse a critical override, saying why."""
+    return await service.refuse_override(ctx, override_id, body)
+
+
+@router.post("/overrides/{override_id}/cancel")
+async def cancel_override(ctx: Ctx, override_id: RowId, body: OverrideDecision) -> OverrideOut:
+    """End an override now (or drop it before it starts): the programs take over."""
+    return await service.cancel_override(ctx, override_id, body)
 
 
 @router.get("/assets/{asset_id}/why")

@@ -7,8 +7,9 @@ one of the cabinets, one of the schedules in place, then one insert and one upda
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,13 +19,16 @@ from beffroi.core.context import Context
 from beffroi.core.errors import NotFound
 from beffroi.core.principal import Permission
 from beffroi.core.time import utcnow
-from beffroi.core.usecase import change
+from beffroi.core.usecase import UseCase, change
 from beffroi.db.lists import among, parts
+from beffroi.lighting import override_reach
 from beffroi.lighting.events import SchedulesCompiled
 from beffroi.lighting.models import LightingSchedule
+from beffroi.lighting.override import Applying
+from beffroi.lighting.override_reach import Reach
 from beffroi.lighting.reading import Library, cabinet_types, read_library
 from beffroi.lighting.resolution import Placed
-from beffroi.lighting.schedule import content, content_hash
+from beffroi.lighting.schedule import content, content_hash, override_json
 from beffroi.lighting.schemas import ScheduleOut, ScheduleSummary
 
 
@@ -40,8 +44,32 @@ async def _cabinets(
     return [facts[i] for i in sorted(facts)]
 
 
+def _overrides(
+    cabinet: asset_queries.Facts, overrides: Sequence[tuple[Applying, Reach]]
+) -> list[dict[str, Any]]:
+    """The overrides still to apply on a cabinet, oldest first (the last listed wins)."""
+    out = []
+    for applying, reach in overrides:
+        whole, lights = reach.on_cabinet(cabinet.id, cabinet.commune)
+        if whole or lights:
+            out.append(
+                override_json(
+                    applying.id,
+                    applying.starts_at,
+                    applying.until,
+                    applying.level_pct,
+                    None if whole else lights,
+                )
+            )
+    return out
+
+
 def _document(
-    cabinet: asset_queries.Facts, library: Library, timezone: str, year: int
+    cabinet: asset_queries.Facts,
+    library: Library,
+    timezone: str,
+    year: int,
+    overrides: Sequence[tuple[Applying, Reach]] = (),
 ) -> dict[str, object]:
     found = library.resolver.for_(Placed(cabinet.id, cabinet.commune, cabinet.lon, cabinet.lat))
     calendar = library.calendar_specs.get(found.calendar_id) if found else None
@@ -54,6 +82,7 @@ def _document(
         calendar=calendar,
         programs=library.program_specs,
         year=year,
+        overrides=_overrides(cabinet, overrides),
     )
 
 
@@ -78,46 +107,60 @@ async def compile_schedules(
     now = now or utcnow()
     async with change(ctx, "lighting_schedule.compile", target_type="lighting_schedule") as uc:
         ctx.principal.require(Permission.LIGHTING_PROGRAM)
-        session = uc.session
-        library = await read_library(session)
-        cabinets = await _cabinets(session, ctx, cabinet_ids)
-        current = await _in_place(session, [c.id for c in cabinets])
-        timezone = ctx.settings.timezone
-        year = now.astimezone(ctx.settings.zone).year
-        new_rows: list[dict[str, object]] = []
-        moved: list[dict[str, object]] = []
-        for cabinet in cabinets:
-            body = _document(cabinet, library, timezone, year)
-            digest = content_hash(body)
-            before = current.get(cabinet.id)
-            if before is not None and before[0] == digest:
-                continue
-            version = 1 if before is None else before[1] + 1
-            row = {
-                "cabinet_id": cabinet.id,
-                "version": version,
-                "content_hash": digest,
-                "document": {"version": version, **body},
-                "compiled_at": now,
-            }
-            (new_rows if before is None else moved).append(row)
-        if new_rows:
-            await session.execute(insert(LightingSchedule), new_rows)
-        if moved:
-            # Core, not ORM: one executemany; the keys besides "key" are the SET columns.
-            table = cast("Table", LightingSchedule.__table__)
-            await session.execute(
-                update(table).where(table.c.cabinet_id == bindparam("key")),
-                [
-                    {"key": r["cabinet_id"], **{k: v for k, v in r.items() if k != "cabinet_id"}}
-                    for r in moved
-                ],
-            )
-        changed = sorted(str(r["cabinet_id"]) for r in [*new_rows, *moved])
+        changed, count = await compile_in(uc, cabinet_ids, now)
         if changed:
-            uc.audit(details={"cabinets": len(cabinets), "changed": len(changed)})
-            uc.publish(SchedulesCompiled(tuple(changed), now))
+            uc.audit(details={"cabinets": count, "changed": len(changed)})
     return changed
+
+
+async def compile_in(
+    uc: UseCase, cabinet_ids: list[str] | None, now: datetime
+) -> tuple[list[str], int]:
+    """The compilation, inside another use case's transaction (an override's: the
+    schedules move with it or not at all). Returns (cabinets whose version moved, cabinets
+    compiled) and publishes the move; auditing is the caller's."""
+    ctx, session = uc.ctx, uc.session
+    library = await read_library(session)
+    cabinets = await _cabinets(session, ctx, cabinet_ids)
+    current = await _in_place(session, [c.id for c in cabinets])
+    rows = await override_reach.applying(session, after=now)
+    reaches = await override_reach.reach_of(session, rows)
+    overrides = [(override_reach.applying_at(r), reaches[r.id]) for r in rows]
+    timezone = ctx.settings.timezone
+    year = now.astimezone(ctx.settings.zone).year
+    new_rows: list[dict[str, object]] = []
+    moved: list[dict[str, object]] = []
+    for cabinet in cabinets:
+        body = _document(cabinet, library, timezone, year, overrides)
+        digest = content_hash(body)
+        before = current.get(cabinet.id)
+        if before is not None and before[0] == digest:
+            continue
+        version = 1 if before is None else before[1] + 1
+        row = {
+            "cabinet_id": cabinet.id,
+            "version": version,
+            "content_hash": digest,
+            "document": {"version": version, **body},
+            "compiled_at": now,
+        }
+        (new_rows if before is None else moved).append(row)
+    if new_rows:
+        await session.execute(insert(LightingSchedule), new_rows)
+    if moved:
+        # Core, not ORM: one executemany; the keys besides "key" are the SET columns.
+        table = cast("Table", LightingSchedule.__table__)
+        await session.execute(
+            update(table).where(table.c.cabinet_id == bindparam("key")),
+            [
+                {"key": r["cabinet_id"], **{k: v for k, v in r.items() if k != "cabinet_id"}}
+                for r in moved
+            ],
+        )
+    changed = sorted(str(r["cabinet_id"]) for r in [*new_rows, *moved])
+    if changed:
+        uc.publish(SchedulesCompiled(tuple(changed), now))
+    return changed, len(cabinets)
 
 
 async def list_schedules(ctx: Context) -> list[ScheduleSummary]:

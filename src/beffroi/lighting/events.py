@@ -51,3 +51,15 @@ class SchedulesCompiled(DomainEvent):
 
     cabinet_ids: tuple[str, ...]
     at: datetime
+
+
+@kind("lighting_override", relayed=True)
+@dataclass(frozen=True, slots=True)
+class OverrideChanged(DomainEvent):
+    """An override was asked for, approved, refused, cancelled, or came to its end
+    (``state``: its state as shown, :class:`~beffroi.lighting.override.OverrideState`)."""
+
+    override_id: int
+    state: str
+    action: str
+    at: datetime

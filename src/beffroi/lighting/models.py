@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from beffroi.core.time import utcnow
@@ -98,3 +98,47 @@ class LightingSchedule(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     document: Mapped[dict[str, Any]] = mapped_column(JSONType)
     compiled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LightingOverride(Base):
+    """A level imposed on a selection of lights for a while (a festival, an accident scene
+    lit at 100 %), winning over the programs; the most recent wins where several overlap.
+
+    The target is one of: ``asset_ids`` (lights and cabinets), ``group_id``, a
+    ``polygon`` (optionally limited to ``commune_code``), a commune (``commune_code``), or
+    the metropolis. ``commune_code``: the commune it belongs to (scope); None for one of
+    the metropolis, or spanning communes, which only metropolis-wide people change.
+
+    ``state`` is what people decided (pending_approval, approved, refused, cancelled);
+    scheduled / active / ended are derived from the clock on reading
+    (:mod:`beffroi.lighting.override`). ``approved_at`` is set once it may apply (at
+    creation when it needs no approval); ``closed_at`` once the end was noted and the
+    schedules recompiled without it.
+    """
+
+    __tablename__ = "lighting_overrides"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target_kind: Mapped[str] = mapped_column(String(20))
+    asset_ids: Mapped[list[str] | None] = mapped_column(JSONType)
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("asset_groups.id", ondelete="SET NULL"), index=True
+    )
+    commune_code: Mapped[str | None] = mapped_column(ForeignKey("communes.code"), index=True)
+    polygon: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    level_pct: Mapped[float] = mapped_column(Float)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    critical: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str | None] = mapped_column(String(500))
+    cancelled_by: Mapped[str | None] = mapped_column(String(200))
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

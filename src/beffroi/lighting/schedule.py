@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from beffroi.lighting.calendar import CalendarRuleKind, CalendarSpec, holiday_dates
@@ -34,9 +35,12 @@ def content(
     calendar: CalendarSpec | None,
     programs: Mapping[int, ProgramSpec],
     year: int,
+    overrides: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The schedule of one cabinet, without its version. With no calendar, the controller
-    is told it has none (it then keeps to its own astronomical clock)."""
+    is told it has none (it then keeps to its own astronomical clock). ``overrides``
+    (from :func:`override_json`, oldest first) are left out when there are none, so a
+    schedule without any keeps the content, hence the version, it had before them."""
     out: dict[str, Any] = {
         "format": FORMAT,
         "cabinet_id": cabinet_id,
@@ -46,6 +50,8 @@ def content(
         "calendar": None,
         "programs": {},
     }
+    if overrides:
+        out["overrides"] = overrides
     if calendar is None:
         return out
     rules = []
@@ -69,6 +75,29 @@ def content(
         str(i): program_json(programs[i]) for i in sorted(calendar.program_ids()) if i in programs
     }
     return out
+
+
+def override_json(
+    override_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    level_pct: float,
+    lights: list[str] | None,
+) -> dict[str, Any]:
+    """One override as a controller applies it: from ``starts_at`` to ``ends_at`` (UTC)
+    the level is ``level_pct`` on ``lights`` (``None``: the whole cabinet), whatever the
+    program says; of several at once on a light, the last listed wins (the most recent)."""
+    return {
+        "id": override_id,
+        "starts_at": _utc(starts_at),
+        "ends_at": _utc(ends_at),
+        "level_pct": float(level_pct),
+        "lights": lights,
+    }
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def content_hash(document: Mapping[str, Any]) -> str:

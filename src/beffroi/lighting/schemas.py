@@ -13,7 +13,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from beffroi.assets.schemas import AssetId, PolygonGeometry
+from beffroi.core.dates import Instant
 from beffroi.lighting.calendar import CalendarRule
+from beffroi.lighting.override import OverrideState, OverrideTarget
 from beffroi.lighting.program import MAX_STEPS, ProgramStep, StepKind
 
 Name = Field(min_length=1, max_length=200)
@@ -168,6 +170,17 @@ class StepOnDay(BaseModel):
     hold_s: int | None = None
 
 
+class OverrideInForce(BaseModel):
+    """The override that wins over the program at a moment."""
+
+    id: int
+    level_pct: float
+    reason: str
+    author: str
+    starts_at: datetime
+    ends_at: datetime
+
+
 class Why(BaseModel):
     """Why an asset is at the level it is asked for: the assignment that applies to it (or
     its cabinet), the calendar rule that matched the lighting day, the program and its
@@ -186,6 +199,12 @@ class Why(BaseModel):
     sunset: datetime
     sunrise: datetime
     level_pct: float | None = Field(description="What the program asks for at ``at``")
+    override: OverrideInForce | None = Field(
+        default=None, description="The override in force at ``at``: it wins over the program"
+    )
+    effective_level_pct: float | None = Field(
+        default=None, description="What the light is asked for: the override's, else the program's"
+    )
     explanation: str
 
 
@@ -210,3 +229,60 @@ class CompileResult(BaseModel):
     """What a compilation changed."""
 
     changed: list[str] = Field(description="Cabinets whose schedule version moved")
+
+
+Reason = Field(min_length=1, max_length=500, description="Why: required, kept in the audit log")
+
+
+class OverrideCreate(BaseModel):
+    """A level imposed for a while on a selection of lights, winning over the programs.
+
+    Name the target its kind asks for: ``asset_ids`` (lights and cabinets), ``group_id``,
+    ``polygon`` (and optionally the ``commune`` it is limited to), or ``commune``; the
+    metropolis takes none. ``starts_at`` defaults to now; ``ends_at`` is required (at
+    most 7 days later): an override always ends by itself.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    target: OverrideTarget
+    asset_ids: list[AssetId] | None = Field(default=None, min_length=1, max_length=5000)
+    group_id: int | None = Field(default=None, ge=1)
+    polygon: PolygonGeometry | None = None
+    commune: str | None = Field(default=None, max_length=200)
+    level_pct: float = Field(ge=0, le=100, allow_inf_nan=False)
+    starts_at: Instant | None = None
+    ends_at: Instant
+    reason: str = Reason
+
+
+class OverrideDecision(BaseModel):
+    """An approval, a refusal (its reason required) or a cancellation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class OverrideOut(BaseModel):
+    """An override, with its state now."""
+
+    id: int
+    target: OverrideTarget
+    asset_ids: list[str] | None
+    group_id: int | None
+    polygon: dict[str, Any] | None
+    commune: str | None
+    level_pct: float
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    author: str
+    critical: bool
+    state: OverrideState
+    created_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+    cancelled_by: str | None
+    cancelled_at: datetime | None

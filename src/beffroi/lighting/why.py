@@ -12,13 +12,16 @@ from beffroi.core.errors import NotFound
 from beffroi.core.principal import Permission
 from beffroi.core.sun import SunCalendar
 from beffroi.core.time import utcnow
+from beffroi.lighting import override_reach
 from beffroi.lighting.clock import level_at, lighting_day
 from beffroi.lighting.evaluate import DayPlan, day_plan
+from beffroi.lighting.override import Applying, winner
 from beffroi.lighting.reading import Library, cabinet_types, read_library
 from beffroi.lighting.resolution import Assigned, Placed
 from beffroi.lighting.schemas import (
     AssignmentOut,
     CalendarOut,
+    OverrideInForce,
     ProgramOut,
     StepOnDay,
     TargetKind,
@@ -90,6 +93,14 @@ async def why(ctx: Context, asset_id: str, at: datetime | None = None) -> Why:
             cabinet = parent if parent is not None and parent.type in cabinets else None
         runs = cabinet or asset  # a light without a cabinet is placed by itself
         library = await read_library(session, [runs.type])
+        rows = await override_reach.applying(session, at=at)
+        reaches = await override_reach.reach_of(session, rows)
+    covering = [
+        override_reach.applying_at(r)
+        for r in rows
+        if reaches[r.id].covers(asset_id, cabinet.id if cabinet else None, asset.commune)
+    ]
+    won = winner(covering, at)
     place = Placed(runs.id, runs.commune, runs.lon, runs.lat)
     sun = SunCalendar(runs.lat, runs.lon, ctx.settings.timezone)
     day = lighting_day(at, sun.zone)
@@ -118,5 +129,31 @@ async def why(ctx: Context, asset_id: str, at: datetime | None = None) -> Why:
         sunset=sun.day(day).sunset,
         sunrise=sun.day(day + timedelta(days=1)).sunrise,
         level_pct=None if level is None else round(level, 2),
-        explanation=_explain(asset_id, place, found, library, plan),
+        override=_in_force(won),
+        effective_level_pct=won.level_pct if won else None if level is None else round(level, 2),
+        explanation=_explain(asset_id, place, found, library, plan) + _overridden(won, sun),
+    )
+
+
+def _in_force(won: Applying | None) -> OverrideInForce | None:
+    if won is None:
+        return None
+    return OverrideInForce(
+        id=won.id,
+        level_pct=won.level_pct,
+        reason=won.reason,
+        author=won.author,
+        starts_at=won.starts_at,
+        ends_at=won.until,
+    )
+
+
+def _overridden(won: Applying | None, sun: SunCalendar) -> str:
+    """The sentence saying an override wins over the program, if one does."""
+    if won is None:
+        return ""
+    until = won.until.astimezone(sun.zone).strftime("%Y-%m-%d %H:%M")
+    return (
+        f" Override #{won.id} by {won.author} ({won.reason!r}) wins over the program:"
+        f" {won.level_pct:g} % until {until}."
     )
