@@ -13,6 +13,7 @@ from beffroi.catalogue import CATALOGUE
 from beffroi.core.sun import SunCalendar
 from beffroi.rules.conditions import (
     Condition,
+    LightingDrift,
     NoData,
     RateOfChange,
     Reading,
@@ -227,3 +228,57 @@ def test_parameters_are_validated_per_kind() -> None:
     assert fields(RuleKind.STATE_MISMATCH, "bollard", {**mismatch, "value": 1}) == ["params.value"]
     rate = {"key": "power_w", "max_delta": 10, "per_s": 0}
     assert fields(RuleKind.RATE_OF_CHANGE, "streetlight", rate) == ["params.per_s"]
+
+
+def test_lighting_drift_raises_after_the_delay_and_clears_within_the_tolerance() -> None:
+    drift = build(RuleKind.LIGHTING_DRIFT, {"tolerance_pct": 10, "delay_s": 300}, None)
+    assert isinstance(drift, LightingDrift)
+    assert drift.key == "level_pct"
+
+    def at(minutes: float) -> datetime:
+        return T0 + timedelta(minutes=minutes)
+
+    # Within the tolerance: nothing to remember.
+    assert drift.judge(None, Reading(at(0), 58.0), 50.0, at(0)).state is None
+    # Beyond it: remembered from the first run that saw it, raised once the delay passed.
+    first = drift.judge(None, Reading(at(0), 100.0), 50.0, at(0))
+    assert (first.change, first.state) == (None, State(at(0), 100.0, at(0), False))
+    held = drift.judge(first.state, Reading(at(4), 100.0), 50.0, at(4))
+    assert held.change is None
+    raised = drift.judge(held.state, Reading(at(5), 100.0), 50.0, at(5))
+    assert raised.change is True
+    assert raised.detail == {
+        "key": "level_pct",
+        "value": 100.0,
+        "expected": 50.0,
+        "tolerance_pct": 10.0,
+        "delay_s": 300.0,
+    }
+    assert raised.state is not None
+    assert raised.state.active
+    # Still drifting: no second alarm. The program catching up clears it.
+    assert drift.judge(raised.state, Reading(at(6), 100.0), 50.0, at(6)).change is None
+    cleared = drift.judge(raised.state, Reading(at(6), 100.0), 95.0, at(6))
+    assert (cleared.change, cleared.state) == (False, None)
+    # A break before the delay starts the count again.
+    broken = drift.judge(held.state, Reading(at(4), 52.0), 50.0, at(4))
+    assert broken.state is None
+    # Nothing expected (no calendar), or nothing reported: not judged; an active one clears.
+    assert drift.judge(None, Reading(at(0), 100.0), None, at(0)).state is None
+    assert drift.judge(raised.state, None, 50.0, at(7)).change is False
+    with pytest.raises(RuleError):
+        drift.judge(None, Reading(at(0), None, "on"), 50.0, at(0))
+    # Judged by its job only: the ingest path leaves it alone.
+    assert drift.step(held.state, Reading(at(9), 0.0), at(9)).state == held.state
+
+
+def test_lighting_drift_parameters() -> None:
+    kind = RuleKind.LIGHTING_DRIFT
+    assert fields(kind, "streetlight", {"tolerance_pct": 10, "delay_s": 600}) == []
+    assert fields(kind, "streetlight", {"tolerance_pct": 150, "delay_s": 600}) == [
+        "params.tolerance_pct"
+    ]
+    assert fields(kind, "streetlight", {"tolerance_pct": 10}) == ["params.delay_s"]
+    bad_key = {"tolerance_pct": 10, "delay_s": 0, "key": "colour"}
+    assert fields(kind, "streetlight", bad_key) == ["params.key"]
+    assert fields(kind, "lighting_cabinet", {"tolerance_pct": 10, "delay_s": 0}) == ["asset_type"]

@@ -23,6 +23,12 @@ class RuleKind(StrEnum):
     NO_DATA = "no_data"
     STATE_MISMATCH = "state_mismatch"
     RATE_OF_CHANGE = "rate_of_change"
+    LIGHTING_DRIFT = "lighting_drift"
+
+
+# Kinds judged on a clock only (:mod:`beffroi.rules.jobs`), never on ingest: what they
+# compare with moves with time (a lighting program), not with the readings.
+JOB_ONLY = frozenset({RuleKind.LIGHTING_DRIFT})
 
 
 class RuleError(Exception):
@@ -241,6 +247,52 @@ class RateOfChange:
         return Outcome(new)
 
 
+@dataclass(frozen=True, slots=True)
+class LightingDrift:
+    """A light's reported ``key`` differs from the level its program (and overrides) ask
+    for by more than ``tolerance_pct`` for at least ``delay_s`` seconds; back within the
+    tolerance clears. The expected level comes from the lighting area, through the job
+    (:func:`beffroi.rules.jobs.lighting_drift`): rules know nothing of programs."""
+
+    key: str
+    tolerance_pct: float
+    delay_s: float
+
+    def judge(
+        self, state: State | None, reading: Reading | None, expected: float | None, now: datetime
+    ) -> Outcome:
+        """The outcome at ``now`` of the newest reading against the level expected now
+        (``None``: nothing known, so nothing judged: an active drift clears)."""
+        value = _number(self.key, reading) if reading is not None else None
+        holds = (
+            value is not None
+            and expected is not None
+            and abs(value - expected) > self.tolerance_pct
+        )
+        detail = {
+            "key": self.key,
+            "value": value,
+            "expected": None if expected is None else round(expected, 2),
+            "tolerance_pct": self.tolerance_pct,
+        }
+        ts = reading.ts if reading is not None else None
+        if state is not None and state.active:
+            if not holds:
+                return Outcome(None, False, detail)
+            return Outcome(replace(state, last_value=value, last_ts=ts))
+        if not holds:
+            return Outcome(None)
+        # Measured on the job's clock: the drift began when a run first saw it.
+        since = state.since if state is not None and state.since is not None else now
+        raised = (now - since).total_seconds() >= self.delay_s
+        new = State(since, value, ts, raised)
+        return Outcome(new, True, {**detail, "delay_s": self.delay_s}) if raised else Outcome(new)
+
+    def step(self, state: State | None, reading: Reading, now: datetime) -> Outcome:
+        """Nothing on ingest (see :data:`JOB_ONLY`): the job judges."""
+        return Outcome(state)
+
+
 def build(kind: str, params: Mapping[str, Any], sun: SunCalendar | None) -> Condition:
     """The condition of a stored rule (its params already validated).
 
@@ -273,6 +325,12 @@ def build(kind: str, params: Mapping[str, Any], sun: SunCalendar | None) -> Cond
         if kind == RuleKind.RATE_OF_CHANGE:
             return RateOfChange(
                 params["key"], float(params["max_delta"]), float(params.get("per_s", 1))
+            )
+        if kind == RuleKind.LIGHTING_DRIFT:
+            return LightingDrift(
+                params.get("key", "level_pct"),
+                float(params["tolerance_pct"]),
+                float(params.get("delay_s", 0)),
             )
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         raise RuleError(f"bad parameters for a {kind} rule: {exc!r}") from exc

@@ -33,7 +33,15 @@ from beffroi.core.sun import SunCalendar
 from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.rules import states
-from beffroi.rules.conditions import Condition, Reading, RuleError, RuleKind, State, build
+from beffroi.rules.conditions import (
+    JOB_ONLY,
+    Condition,
+    Reading,
+    RuleError,
+    RuleKind,
+    State,
+    build,
+)
 from beffroi.rules.disabling import disable_after_error
 from beffroi.rules.models import MonitoringRule
 from beffroi.telemetry.decode import DeviceInfo
@@ -148,6 +156,8 @@ class RuleEngine:
         by_key: dict[tuple[str, str], list[CompiledRule]] = {}
         any_key: dict[str, list[CompiledRule]] = {}
         for rule in compiled:
+            if rule.kind in JOB_ONLY:
+                continue  # judged by its job, costing the ingest path nothing
             key = rule.condition.key
             if key is None:
                 any_key.setdefault(rule.asset_type, []).append(rule)

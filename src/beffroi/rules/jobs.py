@@ -1,14 +1,17 @@
 """Periodic work of the rules area: "no data for N minutes" is a silence, which no
-message can reveal, so it is looked for on a clock rather than in the ingest path.
+message can reveal, so it is looked for on a clock rather than in the ingest path; and a
+light drifting from its program, whose expected level moves with the clock.
 
 Scheduler wiring: every minute or so, ``events = await check_missing_data(db)`` and
-publish the events.
+publish the events; ``check_drift(db, expected)`` likewise, ``expected`` being what the
+lighting area offers (:class:`ExpectedLevels`): the rules area knows no programs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import Select, select
@@ -24,7 +27,15 @@ from beffroi.core.events import DomainEvent
 from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.rules import disabling, states
-from beffroi.rules.conditions import NoData, RuleError, RuleKind, State, build
+from beffroi.rules.conditions import (
+    LightingDrift,
+    NoData,
+    Reading,
+    RuleError,
+    RuleKind,
+    State,
+    build,
+)
 from beffroi.rules.engine import describe
 from beffroi.rules.models import MonitoringRule
 from beffroi.telemetry import queries as telemetry_queries
@@ -115,6 +126,84 @@ async def check_missing_data(db: Database, now: datetime | None = None) -> list[
     now = now or utcnow()
     async with db.write() as session:
         signals, failed = await missing_data(session, now)
+        events = await raising.apply(session, signals, now)
+    if failed:
+        events += await disabling.disable_after_error(db, failed, now)
+    return events
+
+
+class ExpectedLevels(Protocol):
+    """The level each light is asked for at ``now`` (``None``: unknown), read in the
+    caller's session. The lighting area provides it at wiring time."""
+
+    async def __call__(
+        self, session: AsyncSession, asset_ids: Sequence[str], now: datetime
+    ) -> Mapping[str, float | None]:
+        """Expected levels of ``asset_ids`` at ``now``."""
+        ...
+
+
+async def lighting_drift(
+    session: AsyncSession, now: datetime, expected: ExpectedLevels
+) -> tuple[list[AlarmSignal], list[tuple[int, str]]]:
+    """Judge every enabled ``lighting_drift`` rule on the newest readings of the lights
+    in service in its scope against the levels expected now. Lights that never reported
+    are not judged (a silence is ``no_data``'s). Returns the signals and the rules that
+    could not be evaluated."""
+    rules = await session.execute(
+        select(MonitoringRule)
+        .where(
+            MonitoringRule.enabled.is_(True),
+            MonitoringRule.kind == RuleKind.LIGHTING_DRIFT.value,
+        )
+        .order_by(MonitoringRule.id)
+    )
+    signals: list[AlarmSignal] = []
+    failed: list[tuple[int, str]] = []
+    for rule in rules.scalars():
+        try:
+            condition = build(rule.kind, rule.params, None)
+            assert isinstance(condition, LightingDrift)
+            watched = asset_queries.id_query(
+                types=[rule.asset_type],
+                statuses=[AssetStatus.IN_SERVICE.value],
+                communes=rule.communes or (),
+            )
+            newest = await telemetry_queries.newest_values(session, watched, condition.key)
+            held = await states.load(session, {(rule.id, a) for a in newest})
+            active = await states.active_assets(session, rule.id)
+            held.update({(rule.id, a): s for a, s in active.items()})
+            assets = sorted(newest.keys() | active.keys())
+            levels = await expected(session, assets, now)
+            changed: dict[tuple[int, str], State] = {}
+            gone: dict[tuple[int, str], datetime | None] = {}
+            for asset_id in assets:
+                pair = (rule.id, asset_id)
+                old = held.get(pair)
+                reading = Reading(*newest[asset_id]) if asset_id in newest else None
+                outcome = condition.judge(old, reading, levels.get(asset_id), now)
+                if outcome.state is None:
+                    if old is not None:
+                        gone[pair] = None
+                elif outcome.state != old:
+                    changed[pair] = outcome.state
+                if outcome.change is not None:
+                    signals.append(_signal(rule, asset_id, outcome.change, now, outcome.detail))
+        except Exception as exc:  # a rule's fault, whatever it is: disable it, go on
+            failed.append((rule.id, describe(exc)))
+            continue
+        await states.save(session, changed, gone)
+    return signals, failed
+
+
+async def check_drift(
+    db: Database, expected: ExpectedLevels, now: datetime | None = None
+) -> list[DomainEvent]:
+    """One run of the drift job: alarms raised and cleared in one transaction, rules
+    that failed disabled in another. Returns the hub events."""
+    now = now or utcnow()
+    async with db.write() as session:
+        signals, failed = await lighting_drift(session, now, expected)
         events = await raising.apply(session, signals, now)
     if failed:
         events += await disabling.disable_after_error(db, failed, now)

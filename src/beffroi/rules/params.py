@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import Any, Final
 
-from beffroi.catalogue import EquipmentType, ValueKind, schema_errors
+from beffroi.catalogue import Domain, EquipmentType, ValueKind, schema_errors
 from beffroi.core.errors import FieldError
 from beffroi.rules.conditions import RuleKind
 
@@ -61,9 +61,20 @@ SCHEMAS: Final[dict[RuleKind, dict[str, Any]]] = {
             "per_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 86_400},
         },
     },
+    RuleKind.LIGHTING_DRIFT: {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["tolerance_pct", "delay_s"],
+        "properties": {
+            "key": _KEY,
+            "tolerance_pct": {"type": "number", "minimum": 0, "maximum": 100},
+            "delay_s": _SECONDS,
+        },
+    },
 }
 
 NUMERIC = frozenset({ValueKind.NUMBER, ValueKind.INTEGER, ValueKind.BOOLEAN})
+_NUMERIC_KINDS = frozenset({RuleKind.THRESHOLD, RuleKind.RATE_OF_CHANGE, RuleKind.LIGHTING_DRIFT})
 
 
 def param_errors(kind: RuleKind, spec: EquipmentType, params: Any) -> list[FieldError]:
@@ -73,11 +84,15 @@ def param_errors(kind: RuleKind, spec: EquipmentType, params: Any) -> list[Field
         odd = [n for n, v in params.items() if isinstance(v, float) and not math.isfinite(v)]
         if odd:
             return [FieldError(f"params.{n}", "must be a finite number") for n in odd]
+    if kind is RuleKind.LIGHTING_DRIFT and (spec.domain is not Domain.LIGHTING or spec.cabinet):
+        return [FieldError("asset_type", f"a lighting drift rule watches lights, not a {spec.key}")]
     errors = schema_errors(SCHEMAS[kind], params, "params")
     if errors:
         # schema_errors names each missing field once per missing field: keep one.
         return list(dict.fromkeys(errors))
     key = params.get("key")
+    if key is None and kind is RuleKind.LIGHTING_DRIFT:
+        key = "level_pct"  # what a light reports of its output (the catalogue's name)
     if key is None:
         return []
     telemetry = spec.telemetry_key(key)
@@ -88,7 +103,10 @@ def param_errors(kind: RuleKind, spec: EquipmentType, params: Any) -> list[Field
         known = [t.key for t in spec.telemetry]
         return [FieldError("params.key", f"{spec.key} reports no {key!r}; known: {known}")]
     numeric = telemetry.kind in NUMERIC
-    if kind in (RuleKind.THRESHOLD, RuleKind.RATE_OF_CHANGE) and not numeric:
+    if (
+        kind in (RuleKind.THRESHOLD, RuleKind.RATE_OF_CHANGE, RuleKind.LIGHTING_DRIFT)
+        and not numeric
+    ):
         return [FieldError("params.key", f"{key} is {telemetry.kind.value}, not a number")]
     if kind is RuleKind.THRESHOLD:
         return _hysteresis(params)

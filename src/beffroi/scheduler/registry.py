@@ -7,6 +7,7 @@ An area offers the function (``async def f(ctx: Context) -> object``, in its
 
 from __future__ import annotations
 
+from beffroi.lighting import jobs as lighting_jobs
 from beffroi.scheduler.job import Job, check_unique
 from beffroi.scheduler.triggers import Every
 from beffroi.telemetry import jobs as telemetry_jobs
@@ -20,6 +21,20 @@ JOBS: tuple[Job, ...] = check_unique(
             misfire_grace_s=1800,
             about="hourly rollups, retention of points and rollups, partitions ahead, "
             "pruning of kept rejects",
+        ),
+        Job(
+            "lighting.overrides",
+            lighting_jobs.end_overrides,
+            Every(60),
+            about="notes the overrides that came to their end (their state is derived from "
+            "the clock) and prunes them from the cabinets' schedules",
+        ),
+        Job(
+            "lighting.drift",
+            lighting_jobs.check_drift,
+            Every(60),
+            about="lighting_drift rules: a light's reported level against its program and "
+            "overrides, beyond a tolerance for longer than a delay, raises an alarm",
         ),
     )
 )

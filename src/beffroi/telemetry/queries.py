@@ -123,6 +123,19 @@ async def quiet_since(
     return {row[0]: row[1] for row in await session.execute(stmt)}
 
 
+async def newest_values(
+    session: AsyncSession, assets: Select[Any], key: str
+) -> dict[str, tuple[datetime, float | None, str | None]]:
+    """The newest reading of ``key`` of each asset selected by ``assets`` that reported
+    it: (time, number, text)."""
+    rows = await session.execute(
+        select(LatestValue.asset_id, LatestValue.ts, LatestValue.value, LatestValue.text).where(
+            LatestValue.asset_id.in_(assets.scalar_subquery()), LatestValue.key == key
+        )
+    )
+    return {row.asset_id: (row.ts, row.value, row.text) for row in rows}
+
+
 async def never_heard(session: AsyncSession, assets: Select[Any], key: str | None) -> set[str]:
     """The assets selected by ``assets`` that never reported ``key`` (anything, without a
     key)."""

@@ -1842,6 +1842,111 @@ export interface paths {
         patch: operations["update_assignment_api_v1_lighting_assignments__assignment_id__patch"];
         trace?: never;
     };
+    "/api/v1/lighting/overrides": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Overrides
+         * @description Overrides in your scope, newest first, with their state now.
+         */
+        get: operations["list_overrides_api_v1_lighting_overrides_get"];
+        put?: never;
+        /**
+         * Create Override
+         * @description Impose a level on lights for a while (it ends by itself at ``ends_at``); lights out
+         *     over a whole commune or more waits for a second person's approval.
+         */
+        post: operations["create_override_api_v1_lighting_overrides_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lighting/overrides/{override_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Override
+         * @description One override.
+         */
+        get: operations["get_override_api_v1_lighting_overrides__override_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lighting/overrides/{override_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve Override
+         * @description Let a critical override apply (someone other than its author).
+         */
+        post: operations["approve_override_api_v1_lighting_overrides__override_id__approve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lighting/overrides/{override_id}/refuse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refuse Override
+         * @description Refuse a critical override, saying why.
+         */
+        post: operations["refuse_override_api_v1_lighting_overrides__override_id__refuse_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lighting/overrides/{override_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Override
+         * @description End an override now (or drop it before it starts): the programs take over.
+         */
+        post: operations["cancel_override_api_v1_lighting_overrides__override_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/lighting/assets/{asset_id}/why": {
         parameters: {
             query?: never;
@@ -3590,6 +3695,136 @@ export interface components {
             author: string;
         };
         /**
+         * OverrideCreate
+         * @description A level imposed for a while on a selection of lights, winning over the programs.
+         *
+         *     Name the target its kind asks for: ``asset_ids`` (lights and cabinets), ``group_id``,
+         *     ``polygon`` (and optionally the ``commune`` it is limited to), or ``commune``; the
+         *     metropolis takes none. ``starts_at`` defaults to now; ``ends_at`` is required (at
+         *     most 7 days later): an override always ends by itself.
+         */
+        OverrideCreate: {
+            target: components["schemas"]["OverrideTarget"];
+            /** Asset Ids */
+            asset_ids?: string[] | null;
+            /** Group Id */
+            group_id?: number | null;
+            polygon?: components["schemas"]["PolygonGeometry"] | null;
+            /** Commune */
+            commune?: string | null;
+            /** Level Pct */
+            level_pct: number;
+            /** Starts At */
+            starts_at?: string | null;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /**
+             * Reason
+             * @description Why: required, kept in the audit log
+             */
+            reason: string;
+        };
+        /**
+         * OverrideDecision
+         * @description An approval, a refusal (its reason required) or a cancellation.
+         */
+        OverrideDecision: {
+            /** Reason */
+            reason?: string | null;
+        };
+        /**
+         * OverrideInForce
+         * @description The override that wins over the program at a moment.
+         */
+        OverrideInForce: {
+            /** Id */
+            id: number;
+            /** Level Pct */
+            level_pct: number;
+            /** Reason */
+            reason: string;
+            /** Author */
+            author: string;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+        };
+        /**
+         * OverrideOut
+         * @description An override, with its state now.
+         */
+        OverrideOut: {
+            /** Id */
+            id: number;
+            target: components["schemas"]["OverrideTarget"];
+            /** Asset Ids */
+            asset_ids: string[] | null;
+            /** Group Id */
+            group_id: number | null;
+            /** Polygon */
+            polygon: {
+                [key: string]: unknown;
+            } | null;
+            /** Commune */
+            commune: string | null;
+            /** Level Pct */
+            level_pct: number;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /** Reason */
+            reason: string;
+            /** Author */
+            author: string;
+            /** Critical */
+            critical: boolean;
+            state: components["schemas"]["OverrideState"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Decided By */
+            decided_by: string | null;
+            /** Decided At */
+            decided_at: string | null;
+            /** Decision Reason */
+            decision_reason: string | null;
+            /** Cancelled By */
+            cancelled_by: string | null;
+            /** Cancelled At */
+            cancelled_at: string | null;
+        };
+        /**
+         * OverrideState
+         * @description An override's state as shown: the decision, and for an approved one the clock.
+         * @enum {string}
+         */
+        OverrideState: "pending_approval" | "scheduled" | "active" | "ended" | "cancelled" | "refused";
+        /**
+         * OverrideTarget
+         * @description What an override applies to.
+         * @enum {string}
+         */
+        OverrideTarget: "assets" | "group" | "polygon" | "commune" | "metropolis";
+        /**
          * PhotoOut
          * @description A photo's description; its bytes are at ``url``.
          */
@@ -4153,7 +4388,7 @@ export interface components {
          * @description The kinds of monitoring rule.
          * @enum {string}
          */
-        RuleKind: "threshold" | "no_data" | "state_mismatch" | "rate_of_change";
+        RuleKind: "threshold" | "no_data" | "state_mismatch" | "rate_of_change" | "lighting_drift";
         /**
          * RuleOut
          * @description A monitoring rule as the API shows it.
@@ -4774,6 +5009,13 @@ export interface components {
              * @description What the program asks for at ``at``
              */
             level_pct: number | null;
+            /** @description The override in force at ``at``: it wins over the program */
+            override?: components["schemas"]["OverrideInForce"] | null;
+            /**
+             * Effective Level Pct
+             * @description What the light is asked for: the override's, else the program's
+             */
+            effective_level_pct?: number | null;
             /** Explanation */
             explanation: string;
         };
@@ -8793,6 +9035,211 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AssignmentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_overrides_api_v1_lighting_overrides_get: {
+        parameters: {
+            query?: {
+                /** @description Only those in this state */
+                state?: components["schemas"]["OverrideState"] | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverrideOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_override_api_v1_lighting_overrides_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OverrideCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverrideOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_override_api_v1_lighting_overrides__override_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                override_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverrideOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    approve_override_api_v1_lighting_overrides__override_id__approve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                override_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OverrideDecision"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverrideOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    refuse_override_api_v1_lighting_overrides__override_id__refuse_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                override_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OverrideDecision"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverrideOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_override_api_v1_lighting_overrides__override_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                override_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OverrideDecision"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverrideOut"];
                 };
             };
             /** @description Validation Error */
