@@ -156,18 +156,28 @@ async def _load(
     return row
 
 
-async def _recompile(uc: UseCase, row: LightingOverride, now: datetime) -> list[str]:
-    """Recompile, in the use case's transaction, the schedules of the cabinets the
-    override reaches; returns those whose version moved."""
-    reach = (await override_reach.reach_of(uc.session, [row]))[row.id]
-    cabinets: list[str] | None
-    if reach.everything:
-        cabinets = None
-    elif reach.communes:
-        query = asset_queries.id_query(types=cabinet_types(), communes=sorted(reach.communes))
-        cabinets = list((await uc.session.execute(query)).scalars())
-    else:
-        cabinets = sorted({*reach.cabinets, *(c for c in reach.lights.values() if c)})
+async def _reached_cabinets(
+    session: AsyncSession, rows: list[LightingOverride]
+) -> list[str] | None:
+    """The cabinets whose schedules these overrides are (or were) in; ``None``: all."""
+    reaches = await override_reach.reach_of(session, rows)
+    communes: set[str] = set()
+    cabinets: set[str] = set()
+    for reach in reaches.values():
+        if reach.everything:
+            return None
+        communes |= reach.communes
+        cabinets |= reach.cabinets | {c for c in reach.lights.values() if c}
+    if communes:
+        query = asset_queries.id_query(types=cabinet_types(), communes=sorted(communes))
+        cabinets.update((await session.execute(query)).scalars())
+    return sorted(cabinets)
+
+
+async def _recompile(uc: UseCase, rows: list[LightingOverride], now: datetime) -> list[str]:
+    """Recompile, in the use case's transaction, the schedules of the cabinets these
+    overrides reach; returns those whose version moved."""
+    cabinets = await _reached_cabinets(uc.session, rows)
     if cabinets == []:
         return []
     changed, _count = await compile_in(uc, cabinets, now)
@@ -212,7 +222,7 @@ async def create_override(ctx: Context, data: OverrideCreate) -> OverrideOut:
         )
         session.add(row)
         await session.flush()
-        changed = [] if waits else await _recompile(uc, row, now)
+        changed = [] if waits else await _recompile(uc, [row], now)
         shown = out(row, now)
         uc.audit(
             commune=commune,
@@ -256,7 +266,7 @@ async def _decide(
             # It applies from its approval on, not from a start that passed meanwhile.
             row.starts_at = max(row.starts_at, now)
             await uc.session.flush()
-            changed = await _recompile(uc, row, now)
+            changed = await _recompile(uc, [row], now)
         shown = out(row, now)
         uc.audit(
             commune=row.commune_code,
@@ -294,7 +304,7 @@ async def cancel_override(ctx: Context, override_id: int, body: OverrideDecision
         row.cancelled_by, row.cancelled_at = ctx.principal.name, now
         row.closed_at = now
         await uc.session.flush()
-        changed = await _recompile(uc, row, now)
+        changed = await _recompile(uc, [row], now)
         uc.audit(
             commune=row.commune_code,
             reason=body.reason,
@@ -353,7 +363,7 @@ async def close_ended(ctx: Context, now: datetime | None = None) -> list[int]:
         changed: set[str] = set()
         for row in rows:
             if row.approved_at is not None:
-                changed.update(await _recompile(uc, row, now))
+                changed.update(await _recompile(uc, [row], now))
         uc.audit(details={"overrides": [r.id for r in rows], "schedules_changed": len(changed)})
         uc.publish(*(OverrideChanged(r.id, OverrideState.ENDED.value, "end", now) for r in rows))
     return [r.id for r in rows]
