@@ -170,10 +170,9 @@ async def lighting_drift(
                 communes=rule.communes or (),
             )
             newest = await telemetry_queries.newest_values(session, watched, condition.key)
-            held = await states.load(session, {(rule.id, a) for a in newest})
-            active = await states.active_assets(session, rule.id)
-            held.update({(rule.id, a): s for a, s in active.items()})
-            assets = sorted(newest.keys() | active.keys())
+            kept = await states.of_rule(session, rule.id)
+            held = {(rule.id, a): s for a, s in kept.items()}
+            assets = sorted(newest.keys() | kept.keys())
             levels = await expected(session, assets, now)
             changed: dict[tuple[int, str], State] = {}
             gone: dict[tuple[int, str], datetime | None] = {}

@@ -142,3 +142,10 @@ async def active_assets(session: AsyncSession, rule_id: int) -> dict[str, State]
         select(*_COLUMNS).where(and_(RuleState.rule_id == rule_id, RuleState.active.is_(True)))
     )
     return {r.asset_id: State(r.since, r.last_value, r.last_ts, r.active) for r in rows}
+
+
+async def of_rule(session: AsyncSession, rule_id: int) -> dict[str, State]:
+    """Every state ``rule_id`` keeps, by asset: one statement, for the jobs that judge a
+    rule on all its assets at once."""
+    rows = await session.execute(select(*_COLUMNS).where(RuleState.rule_id == rule_id))
+    return {r.asset_id: State(r.since, r.last_value, r.last_ts, r.active) for r in rows}
