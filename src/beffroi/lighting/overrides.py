@@ -360,10 +360,10 @@ async def close_ended(ctx: Context, now: datetime | None = None) -> list[int]:
         for row in rows:
             row.closed_at = now
         await uc.session.flush()
-        changed: set[str] = set()
-        for row in rows:
-            if row.approved_at is not None:
-                changed.update(await _recompile(uc, [row], now))
+        # Only those that applied until their end are in schedules (a cancelled one left
+        # them when cancelled): one compilation for them all.
+        applied = [r for r in rows if r.approved_at is not None and r.cancelled_at is None]
+        changed = await _recompile(uc, applied, now) if applied else []
         uc.audit(details={"overrides": [r.id for r in rows], "schedules_changed": len(changed)})
         uc.publish(*(OverrideChanged(r.id, OverrideState.ENDED.value, "end", now) for r in rows))
     return [r.id for r in rows]
