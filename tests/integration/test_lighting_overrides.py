@@ -19,6 +19,7 @@ from beffroi.lighting import service
 from beffroi.lighting.override import OverrideState
 from beffroi.lighting.overrides import close_ended
 from beffroi.lighting.schemas import OverrideCreate
+from tests.integration.test_assets_api import light
 from tests.integration.test_lighting import API, _fleet, _library, ok
 from tests.support import Person, make_person
 
@@ -314,3 +315,59 @@ async def test_bad_overrides_are_refused_naming_the_field(
     # Nothing half-applied: no override, no schedule moved.
     assert ok(await client.get(f"{API}/overrides", headers=h)) == []
     assert await _overridden(client, h, "LC-TAL-0001") == []
+
+
+def _square(lon: float, lat: float, half: float = 0.0005) -> dict[str, Any]:
+    ring = [
+        [lon - half, lat - half],
+        [lon + half, lat - half],
+        [lon + half, lat + half],
+        [lon - half, lat + half],
+        [lon - half, lat - half],
+    ]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+async def test_groups_and_polygons_reach_their_lights(
+    client: httpx.AsyncClient, admin: Person, system: Context
+) -> None:
+    await _setup(client, admin, system)
+    h = admin.headers
+    # A second light on the Talant cabinet, elsewhere: a polygon around the first only.
+    far = {"type": "Point", "coordinates": [5.02, 47.35]}
+    ok(await client.post("/api/v1/assets", json=light("SL-TAL-2", location=far), headers=h), 201)
+    around = _body("polygon", 100, polygon=_square(5.006, 47.338), commune="talant")
+    scene = ok(await client.post(f"{API}/overrides", json=around, headers=h), 201)
+    assert scene["commune"] == "talant"
+    [sent] = await _overridden(client, h, "LC-TAL-0001")
+    assert (sent["id"], sent["lights"]) == (scene["id"], ["SL-TAL-1"])
+    why = ok(await client.get(f"{API}/assets/SL-TAL-2/why", headers=h))
+    assert why["override"] is None
+    # Around nothing, or a group of nothing that lights: refused, naming the field.
+    empty = _body("polygon", 100, polygon=_square(4.9, 47.2))
+    r = await client.post(f"{API}/overrides", json=empty, headers=h)
+    assert (r.status_code, [e["field"] for e in r.json()["errors"]]) == (422, ["polygon"])
+    body = {"name": "Rien", "commune": "talant", "kind": "list", "asset_ids": []}
+    nothing = ok(await client.post("/api/v1/groups", json=body, headers=h), 201)
+    r = await client.post(
+        f"{API}/overrides", json=_body("group", 0, group_id=nothing["id"]), headers=h
+    )
+    assert (r.status_code, [e["field"] for e in r.json()["errors"]]) == (422, ["group_id"])
+    # A group of the second light and the Chenôve cabinet: each reached as listed.
+    body = {"name": "Rue", "kind": "list", "asset_ids": ["SL-TAL-2", "LC-CHE-0001"]}
+    street = ok(await client.post("/api/v1/groups", json=body, headers=h), 201)
+    grouped = ok(
+        await client.post(
+            f"{API}/overrides", json=_body("group", 30, group_id=street["id"]), headers=h
+        ),
+        201,
+    )
+    assert grouped["commune"] is None  # a metropolis-wide group
+    assert [(o["id"], o["lights"]) for o in await _overridden(client, h, "LC-TAL-0001")] == [
+        (scene["id"], ["SL-TAL-1"]),
+        (grouped["id"], ["SL-TAL-2"]),
+    ]
+    [sent] = await _overridden(client, h, "LC-CHE-0001")
+    assert (sent["id"], sent["lights"]) == (grouped["id"], None)
+    why = ok(await client.get(f"{API}/assets/SL-TAL-2/why", headers=h))
+    assert (why["override"]["id"], why["effective_level_pct"]) == (grouped["id"], 30)

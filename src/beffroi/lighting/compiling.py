@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beffroi.assets import queries as asset_queries
 from beffroi.core.context import Context
 from beffroi.core.errors import NotFound
-from beffroi.core.principal import Permission
+from beffroi.core.principal import Permission, Principal
 from beffroi.core.time import utcnow
 from beffroi.core.usecase import UseCase, change
 from beffroi.db.lists import among, parts
@@ -33,10 +33,10 @@ from beffroi.lighting.schemas import ScheduleOut, ScheduleSummary
 
 
 async def _cabinets(
-    session: AsyncSession, ctx: Context, cabinet_ids: list[str] | None
+    session: AsyncSession, scope: Principal | None, cabinet_ids: list[str] | None
 ) -> list[asset_queries.Facts]:
-    """The live cabinets in the caller's scope (among ``cabinet_ids`` when given)."""
-    query = asset_queries.id_query(types=cabinet_types(), scope=ctx.principal, only_live=True)
+    """The live cabinets in ``scope`` (everywhere: None), among ``cabinet_ids`` when given."""
+    query = asset_queries.id_query(types=cabinet_types(), scope=scope, only_live=True)
     ids = list((await session.execute(query)).scalars())
     if cabinet_ids is not None:
         ids = sorted(set(ids) & set(cabinet_ids))
@@ -114,14 +114,17 @@ async def compile_schedules(
 
 
 async def compile_in(
-    uc: UseCase, cabinet_ids: list[str] | None, now: datetime
+    uc: UseCase, cabinet_ids: list[str] | None, now: datetime, *, everywhere: bool = False
 ) -> tuple[list[str], int]:
     """The compilation, inside another use case's transaction (an override's: the
     schedules move with it or not at all). Returns (cabinets whose version moved, cabinets
-    compiled) and publishes the move; auditing is the caller's."""
+    compiled) and publishes the move; auditing is the caller's.
+
+    ``everywhere``: whatever the caller's scope, for a change already allowed whose
+    consequences reach further (a Talant light fed by a cabinet of the next commune)."""
     ctx, session = uc.ctx, uc.session
     library = await read_library(session)
-    cabinets = await _cabinets(session, ctx, cabinet_ids)
+    cabinets = await _cabinets(session, None if everywhere else ctx.principal, cabinet_ids)
     current = await _in_place(session, [c.id for c in cabinets])
     rows = await override_reach.applying(session, after=now)
     reaches = await override_reach.reach_of(session, rows)

@@ -17,7 +17,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.assets import queries as asset_queries
-from beffroi.assets.lifecycle import AssetStatus
 from beffroi.catalogue import CATALOGUE, Domain
 from beffroi.lighting.models import LightingOverride
 from beffroi.lighting.override import Applying, Decision, OverrideTarget, effective_end
@@ -98,7 +97,7 @@ async def _units(
     parents = await asset_queries.facts(
         session, {f.parent_id for f in found.values() if f.parent_id and f.type in lights}
     )
-    live = [f for f in found.values() if f.status != AssetStatus.DECOMMISSIONED]
+    live = [f for f in found.values() if f.live]
     whole = {f.id for f in live if f.type in cabinets}
     single: dict[str, str | None] = {}
     for f in live:

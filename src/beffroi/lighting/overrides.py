@@ -138,11 +138,17 @@ async def _target_commune(session: AsyncSession, ctx: Context, data: OverrideCre
         group = (await asset_queries.group_facts(session, [data.group_id])).get(data.group_id)
         if group is None or not ctx.principal.sees(group.commune):
             raise InvalidInput(FieldError("group_id", f"unknown group {data.group_id}"))
+        kinds = [*cabinet_types(), *light_types()]
+        if not (await asset_queries.group_members(session, [group.id], kinds))[group.id]:
+            raise InvalidInput(FieldError("group_id", "the group holds no light nor cabinet"))
         return group.commune
     commune = (await resolve(session, data.commune)).code if data.commune else None
     if data.target is OverrideTarget.POLYGON:
         assert data.polygon is not None
         polygon_shape(data.polygon)
+        polygon = data.polygon.model_dump()
+        if not await asset_queries.ids_inside(session, polygon, commune, light_types()):
+            raise InvalidInput(FieldError("polygon", "no light inside"))
     return commune
 
 
@@ -180,7 +186,7 @@ async def _recompile(uc: UseCase, rows: list[LightingOverride], now: datetime) -
     cabinets = await _reached_cabinets(uc.session, rows)
     if cabinets == []:
         return []
-    changed, _count = await compile_in(uc, cabinets, now)
+    changed, _count = await compile_in(uc, cabinets, now, everywhere=True)
     return changed
 
 
