@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import timedelta
 
 import aiomqtt
 import pytest
 from playwright.async_api import Locator, Page, expect
 
+from beffroi.core.time import utcnow
+from beffroi.lighting import service as lighting
+from beffroi.lighting.override import OverrideTarget
+from beffroi.lighting.schemas import (
+    AssignmentCreate,
+    CalendarCreate,
+    OverrideCreate,
+    ProgramCreate,
+    TargetKind,
+)
 from beffroi.telemetry.decode import Reason, Rejection
 from beffroi.telemetry.store import Batch, TelemetryStore
 from tests.browser.conftest import ControlRoom, sign_in
@@ -357,3 +368,42 @@ async def test_a_supervisor_sees_why_a_device_cannot_connect(
     panel = page.get_by_test_id("asset-panel")
     await expect(panel.locator("dl.attributes")).to_contain_text(light)
     await expect(panel.get_by_test_id("connection-problems")).to_have_count(0)
+
+
+async def test_the_panel_says_why_a_light_is_at_its_level(
+    control_room: ControlRoom, page: Page
+) -> None:
+    room = control_room
+    light = room.ids("talant", "streetlight")[0]
+    system = room.runtime.system_context("tests")
+    full = [{"anchor": "sunset", "level_pct": 100}, {"anchor": "sunrise", "level_pct": 0}]
+    program = await lighting.create_program(
+        system, ProgramCreate.model_validate({"name": "Pleine nuit", "steps": full})
+    )
+    calendar = await lighting.create_calendar(
+        system, CalendarCreate(name="Métropole", default_program_id=program.id)
+    )
+    await lighting.create_assignment(
+        system, AssignmentCreate(calendar_id=calendar.id, target=TargetKind.DEFAULT)
+    )
+    ends = utcnow() + timedelta(hours=1)
+    await lighting.create_override(
+        system,
+        OverrideCreate(
+            target=OverrideTarget.ASSETS,
+            asset_ids=[light],
+            level_pct=30,
+            ends_at=ends,
+            reason="Accident rue des Rosiers",
+        ),
+    )
+    await sign_in(page, room, "talant")
+    await _drawn(page)
+    await _open_asset(page, light)
+    section = page.get_by_test_id("asset-panel").get_by_test_id("asset-lighting")
+    await expect(section.get_by_test_id("lighting-level")).to_have_text(re.compile(r"^30\s%$"))
+    override = section.get_by_test_id("lighting-override")
+    await expect(override).to_contain_text("Accident rue des Rosiers")
+    await expect(override).to_contain_text("tests")
+    await expect(section.get_by_test_id("lighting-program")).to_have_text("Pleine nuit")
+    await expect(section).to_have_attribute("title", re.compile("wins over the program"))
