@@ -4,6 +4,7 @@ their commune's scope, and refuse bad input naming the field."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,9 +14,11 @@ from sqlalchemy import select
 
 from beffroi.core.audit import AuditEntry
 from beffroi.core.context import Context, Runtime
+from beffroi.core.events import Subscription
 from beffroi.core.principal import Role
 from beffroi.core.time import utcnow
 from beffroi.lighting import service
+from beffroi.lighting.events import OverrideChanged, SchedulesCompiled
 from beffroi.lighting.override import OverrideState
 from beffroi.lighting.overrides import close_ended
 from beffroi.lighting.schemas import OverrideCreate
@@ -24,6 +27,15 @@ from tests.integration.test_lighting import API, _fleet, _library, ok
 from tests.support import Person, make_person
 
 pytestmark = pytest.mark.asyncio
+
+
+def _drain(subscription: Subscription) -> list[Any]:
+    events = []
+    while True:
+        try:
+            events.append(subscription.get_nowait())
+        except asyncio.QueueEmpty:
+            return events
 
 
 def _iso(moment: datetime) -> str:
@@ -173,9 +185,11 @@ async def test_lights_out_over_a_commune_needs_a_second_person(
     asker = await make_person(system, "sup-a", [Role.SUPERVISOR], communes=["talant"])
     second = await make_person(system, "sup-b", [Role.SUPERVISOR], communes=["talant"])
     operator = await make_person(system, "op-t", [Role.OPERATOR], communes=["talant"])
+    seen = runtime.events.subscribe(OverrideChanged, SchedulesCompiled)
     out = _body("commune", 0, commune="talant")
     asked = ok(await client.post(f"{API}/overrides", json=out, headers=asker.headers), 201)
     assert (asked["state"], asked["critical"]) == ("pending_approval", True)
+    assert [(e.override_id, e.state) for e in _drain(seen)] == [(asked["id"], "pending_approval")]
     # Nothing reaches the field while it waits.
     assert await _overridden(client, admin.headers, "LC-TAL-0001") == []
     url = f"{API}/overrides/{asked['id']}"
@@ -188,6 +202,14 @@ async def test_lights_out_over_a_commune_needs_a_second_person(
         await client.post(f"{url}/approve", json={"reason": "vu"}, headers=second.headers)
     )
     assert (approved["state"], approved["decided_by"]) == ("active", "sup-b")
+    # Refusals told nobody; the approval tells the hub, and the delivery what to send.
+    [compiled, changed] = _drain(seen)
+    assert compiled.cabinet_ids == ("LC-TAL-0001",)
+    assert (changed.override_id, changed.state, changed.action) == (
+        asked["id"],
+        "active",
+        "approve",
+    )
     [sent] = await _overridden(client, admin.headers, "LC-TAL-0001")
     assert (sent["id"], sent["level_pct"], sent["lights"]) == (asked["id"], 0.0, None)
     assert (await client.post(f"{url}/approve", json={}, headers=second.headers)).status_code == 409
