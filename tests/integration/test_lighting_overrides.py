@@ -328,6 +328,22 @@ async def test_bad_overrides_are_refused_naming_the_field(
             ["starts_at"],
         ),
         (_body("assets", 50, asset_ids=["NOPE"]), ["asset_ids.0"]),
+        (
+            {
+                **_body("assets", 50, asset_ids=["SL-TAL-1"]),
+                "starts_at": _iso(now - timedelta(minutes=4)),
+                "ends_at": _iso(now - timedelta(minutes=1)),
+            },
+            ["ends_at"],
+        ),
+        (
+            {
+                **_body("assets", 50, asset_ids=["SL-TAL-1"]),
+                "starts_at": _iso(now + timedelta(days=400)),
+                "ends_at": _iso(now + timedelta(days=401)),
+            },
+            ["starts_at"],
+        ),
         (_body("commune", 50, commune="Gotham"), ["commune"]),
     ]
     for body, fields in cases:

@@ -16,6 +16,8 @@ from enum import StrEnum
 from beffroi.catalogue import CATALOGUE, Domain
 
 MAX_DURATION = timedelta(days=7)
+# Planned ahead at most this far: a festival next year is entered next year.
+MAX_LEAD = timedelta(days=366)
 # A start a little in the past is "now" said slowly (a form filled in, a clock behind).
 START_SLACK = timedelta(minutes=5)
 

@@ -34,6 +34,7 @@ from beffroi.lighting.library import visible
 from beffroi.lighting.models import LightingOverride
 from beffroi.lighting.override import (
     MAX_DURATION,
+    MAX_LEAD,
     START_SLACK,
     Decision,
     OverrideState,
@@ -99,8 +100,10 @@ def _shape_errors(data: OverrideCreate, now: datetime) -> list[FieldError]:
     starts = data.starts_at or now
     if starts < now - START_SLACK:
         errors.append(FieldError("starts_at", "in the past"))
-    if data.ends_at <= starts:
-        errors.append(FieldError("ends_at", "must be after starts_at"))
+    elif starts > now + MAX_LEAD:
+        errors.append(FieldError("starts_at", f"at most {MAX_LEAD.days} days ahead"))
+    if data.ends_at <= max(starts, now):
+        errors.append(FieldError("ends_at", "must be after starts_at and now"))
     elif data.ends_at - starts > MAX_DURATION:
         errors.append(FieldError("ends_at", f"at most {MAX_DURATION.days} days after starts_at"))
     if not data.reason.strip():
