@@ -409,3 +409,19 @@ async def test_groups_and_polygons_reach_their_lights(
     assert (sent["id"], sent["lights"]) == (grouped["id"], None)
     why = ok(await client.get(f"{API}/assets/SL-TAL-2/why", headers=h))
     assert (why["override"]["id"], why["effective_level_pct"]) == (grouped["id"], 30)
+
+
+async def test_overrides_made_at_the_same_time_both_reach_the_schedule(
+    client: httpx.AsyncClient, admin: Person, system: Context
+) -> None:
+    await _setup(client, admin, system)
+    bodies = [
+        _body("assets", 100, asset_ids=["SL-TAL-1"]),
+        _body("commune", 80, commune="talant"),
+        _body("assets", 20, asset_ids=["LC-TAL-0001"]),
+    ]
+    made = await asyncio.gather(
+        *(service.create_override(system, OverrideCreate.model_validate(b)) for b in bodies)
+    )
+    sent = await _overridden(client, admin.headers, "LC-TAL-0001")
+    assert sorted(o["id"] for o in sent) == sorted(m.id for m in made)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.assets import queries as asset_queries
@@ -20,7 +20,7 @@ from beffroi.core.errors import NotFound
 from beffroi.core.principal import Permission, Principal
 from beffroi.core.time import utcnow
 from beffroi.core.usecase import UseCase, change
-from beffroi.db.lists import among, parts
+from beffroi.db.lists import among, is_postgres, parts
 from beffroi.lighting import override_reach
 from beffroi.lighting.events import SchedulesCompiled
 from beffroi.lighting.models import LightingSchedule
@@ -30,6 +30,9 @@ from beffroi.lighting.reading import Library, cabinet_types, read_library
 from beffroi.lighting.resolution import Placed
 from beffroi.lighting.schedule import content, content_hash, override_json
 from beffroi.lighting.schemas import ScheduleOut, ScheduleSummary
+
+# The advisory lock serialising compilations on PostgreSQL ("bflc": Beffroi lighting compile).
+COMPILE_LOCK = 0x62666C63
 
 
 async def _cabinets(
@@ -123,6 +126,13 @@ async def compile_in(
     ``everywhere``: whatever the caller's scope, for a change already allowed whose
     consequences reach further (a Talant light fed by a cabinet of the next commune)."""
     ctx, session = uc.ctx, uc.session
+    if is_postgres(session):
+        # One compilation at a time: two (an override approved while another is made)
+        # would each read the other's schedules before its commit, and the last to
+        # commit would write a version without the other's override. The lock is held
+        # to the commit, so the next reads what this one wrote. (SQLite writes one
+        # transaction at a time anyway.)
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": COMPILE_LOCK})
     library = await read_library(session)
     cabinets = await _cabinets(session, None if everywhere else ctx.principal, cabinet_ids)
     current = await _in_place(session, [c.id for c in cabinets])
