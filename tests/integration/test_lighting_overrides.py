@@ -409,6 +409,13 @@ async def test_groups_and_polygons_reach_their_lights(
     assert (sent["id"], sent["lights"]) == (grouped["id"], None)
     why = ok(await client.get(f"{API}/assets/SL-TAL-2/why", headers=h))
     assert (why["override"]["id"], why["effective_level_pct"]) == (grouped["id"], 30)
+    # The light leaves the group, then the override is cancelled: the cabinet that was
+    # sent it is told all the same (it would go on applying it).
+    url = f"/api/v1/groups/{street['id']}"
+    ok(await client.patch(url, json={"remove": ["SL-TAL-2"]}, headers=h))
+    ok(await client.post(f"{API}/overrides/{grouped['id']}/cancel", json={}, headers=h))
+    assert [o["id"] for o in await _overridden(client, h, "LC-TAL-0001")] == [scene["id"]]
+    assert await _overridden(client, h, "LC-CHE-0001") == []
 
 
 async def test_overrides_made_at_the_same_time_both_reach_the_schedule(

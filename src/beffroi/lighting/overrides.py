@@ -168,7 +168,7 @@ async def _load(
 async def _reached_cabinets(
     session: AsyncSession, rows: list[LightingOverride]
 ) -> list[str] | None:
-    """The cabinets whose schedules these overrides are (or were) in; ``None``: all."""
+    """The cabinets these overrides reach now; ``None``: all."""
     reaches = await override_reach.reach_of(session, rows)
     communes: set[str] = set()
     cabinets: set[str] = set()
@@ -183,10 +183,15 @@ async def _reached_cabinets(
     return sorted(cabinets)
 
 
-async def _recompile(uc: UseCase, rows: list[LightingOverride], now: datetime) -> list[str]:
+async def _recompile(
+    uc: UseCase, rows: list[LightingOverride], now: datetime, *, withdrawn: bool = False
+) -> list[str]:
     """Recompile, in the use case's transaction, the schedules of the cabinets these
-    overrides reach; returns those whose version moved."""
-    cabinets = await _reached_cabinets(uc.session, rows)
+    overrides reach (``withdrawn``: of every cabinet, as what an override reached when
+    it was sent, a group's members then, may differ from what it reaches now, and a
+    cabinet left with a cancelled override would still apply it); returns those whose
+    version moved."""
+    cabinets = None if withdrawn else await _reached_cabinets(uc.session, rows)
     if cabinets == []:
         return []
     changed, _count = await compile_in(uc, cabinets, now, everywhere=True)
@@ -313,7 +318,7 @@ async def cancel_override(ctx: Context, override_id: int, body: OverrideDecision
         row.cancelled_by, row.cancelled_at = ctx.principal.name, now
         row.closed_at = now
         await uc.session.flush()
-        changed = await _recompile(uc, [row], now)
+        changed = await _recompile(uc, [row], now, withdrawn=True)
         uc.audit(
             commune=row.commune_code,
             reason=body.reason,
@@ -370,9 +375,9 @@ async def close_ended(ctx: Context, now: datetime | None = None) -> list[int]:
             row.closed_at = now
         await uc.session.flush()
         # Only those that applied until their end are in schedules (a cancelled one left
-        # them when cancelled): one compilation for them all.
+        # them when cancelled): one compilation of the whole city for them all.
         applied = [r for r in rows if r.approved_at is not None and r.cancelled_at is None]
-        changed = await _recompile(uc, applied, now) if applied else []
+        changed = await _recompile(uc, applied, now, withdrawn=True) if applied else []
         uc.audit(details={"overrides": [r.id for r in rows], "schedules_changed": len(changed)})
         uc.publish(*(OverrideChanged(r.id, OverrideState.ENDED.value, "end", now) for r in rows))
     return [r.id for r in rows]
