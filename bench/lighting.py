@@ -34,6 +34,7 @@ from beffroi.lighting.schemas import (
     AssignmentCreate,
     CalendarCreate,
     OverrideCreate,
+    OverrideDecision,
     ProgramCreate,
 )
 from beffroi.rules import editing as rule_editing
@@ -110,13 +111,15 @@ async def bench(args: argparse.Namespace) -> int:
             )
             print(f"create a commune override (Dijon) + recompile  {_ms(commune[1])}")
             singles = []
+            made = []
             for light in lights[: args.singles]:
-                _, took = await _timed(
+                one, took = await _timed(
                     lambda light=light: service.create_override(  # type: ignore[misc]
                         ctx, _override("assets", 100, asset_ids=[light])
                     )
                 )
                 singles.append(took)
+                made.append(one)
             print(
                 f"create a one-light override + recompile      {_ms(statistics.median(singles))}"
                 f" (median of {len(singles)})"
@@ -127,6 +130,10 @@ async def bench(args: argparse.Namespace) -> int:
             print(f"create a metropolis override + recompile all  {_ms(metropolis[1])}")
             _, took = await _timed(lambda: service.compile_schedules(ctx))
             print(f"compile again with {2 + len(singles)} overrides, nothing changed {_ms(took)}")
+            _, took = await _timed(
+                lambda: service.cancel_override(ctx, made[0].id, OverrideDecision())
+            )
+            print(f"cancel a one-light override + recompile all  {_ms(took)}")
             later = utcnow() + timedelta(hours=3)
             ended, took = await _timed(lambda: close_ended(ctx, now=later))
             print(f"job: end {len(ended)} overrides + recompile        {_ms(took)}")
