@@ -182,3 +182,40 @@ async def test_a_calendar_is_assigned_to_the_map_selection_and_the_panel_says_wh
     await expect(rows).to_have_count(1)
     await expect(rows.first).to_contain_text("Talant")
     await expect(rows.first).to_contain_text("Métropole")
+
+
+async def test_a_supervisor_writes_a_calendar_and_sees_its_month(
+    control_room: ControlRoom, page: Page, system: Context
+) -> None:
+    ids = await _library(system)
+    await sign_in(page, control_room, "supervisor")
+    await page.get_by_test_id("nav-lighting").click()
+    await page.get_by_test_id("lighting-tab-calendars").click()
+    await expect(page.get_by_test_id("calendar-detail")).to_contain_text("Métropole")
+    await page.get_by_test_id("calendar-new").click()
+    editor = page.get_by_test_id("calendar-editor")
+    await editor.get_by_test_id("calendar-name").fill("Week-ends")
+    await editor.get_by_test_id("calendar-default").select_option(str(ids["night"]))
+    await editor.get_by_test_id("rule-add").click()
+    await editor.get_by_test_id("rule-0-kind").select_option("weekdays")
+    await editor.get_by_test_id("rule-0-weekdays-sat").check()
+    await editor.get_by_test_id("rule-0-weekdays-sun").check()
+    await editor.get_by_test_id("rule-0-program").select_option(str(ids["full"]))
+    # A date that does not exist: the server names it, the message sits beside the dates.
+    await editor.get_by_test_id("rule-add").click()
+    await editor.get_by_test_id("rule-1-dates").fill("2026-12-31, 2026-13-01")
+    await editor.get_by_test_id("calendar-save").click()
+    await expect(editor.locator('[data-field="rules.1.dates"]')).to_be_visible()
+    await editor.get_by_test_id("rule-1-remove").click()
+    await editor.get_by_test_id("calendar-save").click()
+    detail = page.get_by_test_id("calendar-detail")
+    await expect(detail.locator("h2")).to_contain_text("Week-ends")
+    await expect(detail.locator("h2")).to_contain_text("version 1")
+    # The calendar it was begun beside is untouched.
+    listed = page.get_by_test_id("calendar-list").get_by_role("button")
+    await expect(listed).to_have_count(2)
+    await page.get_by_test_id("calendar-month").fill("2026-12")
+    saturday = page.get_by_test_id("day-2026-12-05")
+    await expect(saturday).to_have_attribute("data-rule", "0")
+    await expect(saturday).to_have_attribute("data-program", str(ids["full"]))
+    await expect(page.get_by_test_id("day-2026-12-07")).to_have_attribute("data-rule", "")

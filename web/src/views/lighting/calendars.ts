@@ -3,8 +3,9 @@
 // works it out (GET /lighting/calendars/{id}/days): the same matching the controllers do.
 import type { App } from "../../app";
 import { errorText, h } from "../dom";
+import { CalendarEditor } from "./calendar-editor";
 import {
-  addDays, longDay, programColour, programName, scopeName, todayLightingDay,
+  addDays, canProgram, longDay, programColour, programName, scopeName, todayLightingDay,
   type Calendar, type CalendarDays, type Program, type Rule,
 } from "./common";
 
@@ -14,7 +15,16 @@ export function calendarsTab(root: HTMLElement, app: App): () => void {
   const slot = h("div", { class: "l-main" });
   let programs = new Map<number, Program>();
   let seq = 0;
-  root.replaceChildren(h("div", { class: "l-split" }, h("nav", { class: "l-side", "aria-label": t("lighting.tab.calendars") }, list), slot));
+  // A new calendar begun before the list arrived is not replaced by the first calendar.
+  let creating = false;
+  const create = canProgram(app) ? h("button", { type: "button", class: "v-primary", "data-testid": "calendar-new" }, t("lighting.calendar.new")) : null;
+  create?.addEventListener("click", () => {
+    creating = true;
+    for (const item of list.querySelectorAll<HTMLElement>("button")) item.setAttribute("aria-current", "false");
+    slot.replaceChildren(h("h2", {}, t("lighting.calendar.new")),
+      new CalendarEditor(app, null, [...programs.values()], (saved) => void load(saved.id), () => void load(null)).element);
+  });
+  root.replaceChildren(h("div", { class: "l-split" }, h("nav", { class: "l-side", "aria-label": t("lighting.tab.calendars") }, create, list), slot));
 
   function ruleText(rule: Rule): string {
     switch (rule.kind) {
@@ -26,6 +36,7 @@ export function calendarsTab(root: HTMLElement, app: App): () => void {
   }
 
   function open(calendar: Calendar): void {
+    creating = false;
     for (const item of list.querySelectorAll<HTMLElement>("button")) item.setAttribute("aria-current", String(item.dataset.id === String(calendar.id)));
     const month = todayLightingDay(app).slice(0, 7);
     const days = h("div", { class: "l-days", "data-testid": "calendar-days" });
@@ -65,19 +76,26 @@ export function calendarsTab(root: HTMLElement, app: App): () => void {
     slot.replaceChildren(h("article", { class: "l-calendar", "data-testid": "calendar-detail" },
       h("h2", {}, calendar.name, h("span", { class: "v-muted" }, ` · ${scopeName(app, calendar.commune)} · ${t("lighting.version", { n: calendar.version })}`)),
       calendar.description ? h("p", {}, calendar.description) : null,
-      h("table", { class: "v-table v-compact", "data-testid": "calendar-rules" },
-        h("caption", { class: "v-muted" }, t("lighting.calendar.order")),
-        h("thead", {}, h("tr", {}, ["#", "kind", "matches", "program", "label"].map((c) => h("th", { scope: "col" }, t(`lighting.rule.${c}`))))),
-        h("tbody", {},
-          calendar.rules.map((rule, i) => h("tr", { "data-testid": `rule-${i}` },
-            h("td", {}, String(i)), h("td", {}, t(`lighting.rule.kind.${rule.kind}`)), h("td", {}, ruleText(rule)),
-            h("td", {}, swatch(rule.program_id), programName(programs, rule.program_id)), h("td", {}, rule.label ?? ""))),
-          h("tr", { "data-testid": "rule-default" }, h("td", {}, "—"), h("td", { colspan: 2 }, t("lighting.rule.default")),
-            h("td", {}, swatch(calendar.default_program_id), programName(programs, calendar.default_program_id)), h("td", {})))),
+      canProgram(app)
+        ? new CalendarEditor(app, calendar, [...programs.values()], (saved) => void load(saved.id), () => void load(null)).element
+        : rulesTable(calendar),
       h("div", { class: "v-filters" }, mode, previous, when, next),
       h("ul", { class: "l-legend" }, used.map((id) => h("li", {}, swatch(id), programName(programs, id)))),
       days));
     void draw();
+  }
+
+  /** The rules in the order they are tried, read-only. */
+  function rulesTable(calendar: Calendar): HTMLElement {
+    return h("table", { class: "v-table v-compact", "data-testid": "calendar-rules" },
+      h("caption", { class: "v-muted" }, t("lighting.calendar.order")),
+      h("thead", {}, h("tr", {}, ["#", "kind", "matches", "program", "label"].map((c) => h("th", { scope: "col" }, t(`lighting.rule.${c}`))))),
+      h("tbody", {},
+        calendar.rules.map((rule, i) => h("tr", { "data-testid": `rule-${i}` },
+          h("td", {}, String(i)), h("td", {}, t(`lighting.rule.kind.${rule.kind}`)), h("td", {}, ruleText(rule)),
+          h("td", {}, swatch(rule.program_id), programName(programs, rule.program_id)), h("td", {}, rule.label ?? ""))),
+        h("tr", { "data-testid": "rule-default" }, h("td", {}, "—"), h("td", { colspan: 2 }, t("lighting.rule.default")),
+          h("td", {}, swatch(calendar.default_program_id), programName(programs, calendar.default_program_id)), h("td", {}))));
   }
 
   function swatch(id: number): HTMLElement {
@@ -101,7 +119,7 @@ export function calendarsTab(root: HTMLElement, app: App): () => void {
       h("div", { class: "l-grid" }, heads, Array.from({ length: blank }, () => h("span", {})), cells));
   }
 
-  async function load(): Promise<void> {
+  async function load(show: number | null): Promise<void> {
     try {
       const [calendars, all] = await Promise.all([
         app.api.get<Calendar[]>("/lighting/calendars"), app.api.get<Program[]>("/lighting/programs"),
@@ -113,14 +131,19 @@ export function calendarsTab(root: HTMLElement, app: App): () => void {
         item.addEventListener("click", () => open(c));
         return h("li", {}, item);
       }));
-      if (calendars[0]) open(calendars[0]);
-      else list.append(h("li", { class: "v-muted" }, t("lighting.calendar.none")));
+      const wanted = calendars.find((c) => c.id === show) ?? calendars[0];
+      if (creating && show === null) return;
+      if (wanted) open(wanted);
+      else {
+        list.append(h("li", { class: "v-muted" }, t("lighting.calendar.none")));
+        slot.replaceChildren();
+      }
     } catch (error) {
       slot.replaceChildren(h("p", { class: "v-error" }, errorText(app, error)));
     }
   }
 
-  void load();
+  void load(null);
   return () => seq++;
 }
 

@@ -28,8 +28,13 @@ export function canProgram(app: App): boolean {
 export function placeErrors(root: ParentNode, errors: FieldProblem[], kind = "error"): FieldProblem[] {
   const left: FieldProblem[] = [];
   for (const e of errors) {
-    const field = e.field.replace(/^body\./, "");
-    const slot = root.querySelector<HTMLElement>(`[data-field="${CSS.escape(field)}"]`);
+    // The closest field that has a slot: "rules.0.dates.2" lands beside "rules.0.dates".
+    let field = e.field.replace(/^body\./, "");
+    let slot = root.querySelector<HTMLElement>(`[data-field="${CSS.escape(field)}"]`);
+    while (!slot && field.includes(".")) {
+      field = field.slice(0, field.lastIndexOf("."));
+      slot = root.querySelector<HTMLElement>(`[data-field="${CSS.escape(field)}"]`);
+    }
     if (!slot) {
       left.push(e);
       continue;

@@ -10,13 +10,19 @@ export function programsTab(root: HTMLElement, app: App): () => void {
   const slot = h("div", { class: "l-main" });
   let editor: ProgramEditor | null = null;
   let chosen: number | null = null;
+  // A new program begun before the list arrived is not replaced by the first program.
+  let creating = false;
   const create = canProgram(app) ? h("button", { type: "button", class: "v-primary", "data-testid": "program-new" }, t("lighting.program.new")) : null;
-  create?.addEventListener("click", () => open(null));
+  create?.addEventListener("click", () => {
+    open(null);
+    creating = true;
+  });
   root.replaceChildren(h("div", { class: "l-split" },
     h("nav", { class: "l-side", "aria-label": t("lighting.tab.programs") }, create, list), slot));
 
   function open(program: Program | null): void {
     editor?.stop();
+    creating = false;
     chosen = program?.id ?? null;
     editor = new ProgramEditor(app, program, (saved) => void load(saved.id), () => void load(null));
     slot.replaceChildren(editor.element);
@@ -36,6 +42,7 @@ export function programsTab(root: HTMLElement, app: App): () => void {
       }));
       if (!programs.length) list.append(h("li", { class: "v-muted" }, t("lighting.program.none")));
       const wanted = programs.find((p) => p.id === show) ?? programs[0];
+      if (creating && show === null) return;
       if (wanted) open(wanted);
       else if (canProgram(app)) open(null);
       else slot.replaceChildren();
