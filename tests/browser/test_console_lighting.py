@@ -168,6 +168,11 @@ async def test_a_calendar_is_assigned_to_the_map_selection_and_the_panel_says_wh
         "data-level", re.compile(r"^\d+(\.\d+)?$")
     )
     await expect(why.get_by_test_id("why-explanation")).to_contain_text("talant")
+    # Read again on demand (the level moves through the night, and nothing announces it).
+    async with page.expect_response(re.compile(r"/lighting/assets/.+/why")) as reread:
+        await why.get_by_test_id("why-refresh").click()
+    assert (await reread.value).ok
+    await expect(why.get_by_test_id("why-calendar")).to_have_text("Métropole")
     # Assigning the same commune again is refused, and the form says why.
     await page.keyboard.press("Escape")
     await page.get_by_test_id("select-filter").click()

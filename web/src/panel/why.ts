@@ -21,6 +21,13 @@ export class WhySection {
     this.render(why);
   }
 
+  /** The level moves through the night and nothing announces it: read it again on demand. */
+  private refreshButton(): HTMLElement {
+    const button = h("button", { type: "button", "data-testid": "why-refresh", "aria-label": this.app.t("why.refresh.aria") }, this.app.t("problems.refresh"));
+    button.addEventListener("click", () => void this.load().catch(() => this.app.toast(this.app.t("why.failed"), "error")));
+    return button;
+  }
+
   private render(why: Why): void {
     const t = this.app.t;
     const at = (iso: string) => new Date(iso).toLocaleTimeString(this.app.lang === "fr" ? "fr-FR" : "en-GB", {
@@ -28,7 +35,7 @@ export class WhySection {
     });
     const sun = t("why.sunText", { sunset: at(why.sunset), sunrise: at(why.sunrise) });
     if (!why.calendar) {
-      fill(this.element, h("p", { "data-testid": "why-none" }, t("why.none")), h("p", { class: "hint" }, sun));
+      fill(this.element, h("p", { "data-testid": "why-none" }, t("why.none")), h("p", { class: "hint" }, sun), this.refreshButton());
       return;
     }
     const rule = why.rule_index === null || !why.rule
@@ -47,6 +54,7 @@ export class WhySection {
         row(t("why.sun"), sun, "why-sun"),
       ),
       h("p", { class: "hint", "data-testid": "why-explanation" }, why.explanation),
+      this.refreshButton(),
     );
   }
 }
