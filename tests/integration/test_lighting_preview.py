@@ -44,6 +44,8 @@ async def test_preview_errors_name_the_field(client: httpx.AsyncClient, admin: P
     assert [e["field"] for e in r.json()["errors"]] == ["steps.2.level_pct"]
     r = await client.post(f"{API}/preview", json={"steps": NIGHT, "every_min": 0}, headers=h)
     assert [e["field"] for e in r.json()["errors"]] == ["every_min"]
+    r = await client.post(f"{API}/preview", json={"steps": NIGHT, "day": "9999-12-31"}, headers=h)
+    assert [e["field"] for e in r.json()["errors"]] == ["day"]
     r = await client.post(f"{API}/preview", json={"steps": NIGHT, "commune": "Paris"}, headers=h)
     assert r.status_code == 422
     assert [e["field"] for e in r.json()["errors"]] == ["commune"]
@@ -99,6 +101,8 @@ async def test_which_program_each_lighting_day_runs(
     assert special == ["2026-12-24", "2027-07-14"]
     r = await client.get(url, params={"start": "2026-12-01", "days": 401}, headers=h)
     assert [e["field"] for e in r.json()["errors"]] == ["days"]
+    r = await client.get(url, params={"start": "0001-01-01"}, headers=h)
+    assert [e["field"] for e in r.json()["errors"]] == ["start"]
     r = await client.get(f"{API}/calendars/9999/days", params={"start": "2026-12-01"}, headers=h)
     assert r.status_code == 404
     # A Talant calendar is unknown to Chenôve.

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from beffroi.core.dates import Instant
+from beffroi.core.dates import Day, Instant
 from beffroi.http.deps import Ctx, RowId
 from beffroi.lighting import preview, service
 from beffroi.lighting.schemas import (
@@ -91,7 +90,7 @@ async def get_calendar(ctx: Ctx, calendar_id: RowId) -> CalendarOut:
 async def calendar_days(
     ctx: Ctx,
     calendar_id: RowId,
-    start: Annotated[date, Query(description="The first lighting day")],
+    start: Annotated[Day, Query(description="The first lighting day")],
     days: Annotated[int, Query(ge=1, le=400, description="How many lighting days")] = 31,
 ) -> CalendarDays:
     """Which program the calendar runs on each lighting day from ``start``, and the rule

@@ -19,7 +19,7 @@ from beffroi.core.errors import FieldError, InvalidInput
 from beffroi.core.principal import Permission
 from beffroi.core.sun import SunCalendar
 from beffroi.core.time import utcnow
-from beffroi.lighting.calendar import match, parse_calendar
+from beffroi.lighting.calendar import CalendarSpec, match, parse_calendar
 from beffroi.lighting.clock import (
     Resolved,
     level_at,
@@ -119,12 +119,18 @@ async def calendar_days(ctx: Context, calendar_id: int, first: date, count: int)
     async with ctx.db.read() as session:
         row = await load_calendar(session, ctx, calendar_id)
     spec = parse_calendar({"rules": row.rules, "default_program_id": row.default_program_id})
+    # A year of days with holiday rules takes tens of milliseconds: off the event loop.
+    days = await asyncio.to_thread(_days, spec, first, count)
+    return CalendarDays(calendar_id=calendar_id, version=row.version, days=days)
+
+
+def _days(spec: CalendarSpec, first: date, count: int) -> list[CalendarDay]:
     days = []
     for offset in range(count):
         day = first + timedelta(days=offset)
         found = match(spec, day)
         days.append(CalendarDay(day=day, program_id=found.program_id, rule_index=found.rule_index))
-    return CalendarDays(calendar_id=calendar_id, version=row.version, days=days)
+    return days
 
 
 def _on_day(step: Resolved, sun: SunCalendar) -> StepOnDay:

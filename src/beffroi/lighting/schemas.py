@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from beffroi.assets.schemas import AssetId, PolygonGeometry
+from beffroi.core.dates import Day
 from beffroi.lighting.calendar import CalendarRule
 from beffroi.lighting.program import MAX_STEPS, ProgramStep, StepKind
 
@@ -219,7 +220,7 @@ class PreviewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     steps: list[ProgramStep] = Field(min_length=1, max_length=MAX_STEPS)
-    day: date | None = Field(
+    day: Day | None = Field(
         default=None, description="The lighting day (its evening's date); default today's"
     )
     commune: str | None = Field(
