@@ -44,7 +44,8 @@ export class ProgramEditor {
     this.commune = selectOf({ id: "program-commune", "data-testid": "program-commune", disabled: !editable || program !== null, value: program?.commune ?? "" },
       app.me.user.communes === null ? t("lighting.metropolis") : null, communes.map((c) => [c.code, c.name]));
     this.day = h("input", { id: "preview-day", type: "date", "data-testid": "preview-day", value: todayLightingDay(app) });
-    this.at = selectOf({ id: "preview-at", "data-testid": "preview-at" }, t("lighting.preview.centre"), app.catalogue.allCommunes().map((c) => [c.code, c.name]));
+    // Only communes in scope: the server does not place a preview in another's.
+    this.at = selectOf({ id: "preview-at", "data-testid": "preview-at" }, t("lighting.preview.centre"), communes.map((c) => [c.code, c.name]));
     for (const control of [this.day, this.at]) control.addEventListener("change", () => this.schedulePreview());
     const add = editable ? h("button", { type: "button", "data-testid": "step-add", disabled: false }, t("lighting.step.add")) : null;
     add?.addEventListener("click", () => {
