@@ -180,13 +180,31 @@ async def test_a_calendar_is_assigned_to_the_map_selection_and_the_panel_says_wh
     await form.get_by_test_id("assign-calendar").select_option(label="Métropole")
     await form.get_by_test_id("assign-submit").click()
     await expect(form.get_by_test_id("assign-error")).to_be_visible()
-    # The assignments tab lists it.
+    await page.get_by_test_id("selection-clear").click()
+    # A polygon drawn on the map, limited to Chenôve: a polygon assignment.
+    box = await page.locator(".leaflet-container").bounding_box()
+    assert box is not None
+    await page.get_by_test_id("draw-polygon").click()
+    for fx, fy in ((0.3, 0.3), (0.7, 0.3), (0.7, 0.7), (0.3, 0.7)):
+        await page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+        await page.wait_for_timeout(400)  # distinct clicks, not a double-click
+    await page.get_by_test_id("finish-polygon").click()
+    form = page.get_by_test_id("assign-form")
+    await expect(form.get_by_test_id("assign-target")).to_contain_text("polygone")
+    await form.get_by_test_id("assign-calendar").select_option(label="Métropole")
+    await form.get_by_test_id("assign-commune").select_option("chenove")
+    await form.get_by_test_id("assign-submit").click()
+    await expect(page.get_by_test_id("toast").last).to_contain_text("(1)")
+    # The assignments tab lists both, the most specific (the polygon) first.
     await page.get_by_test_id("nav-lighting").click()
     await page.get_by_test_id("lighting-tab-assignments").click()
     rows = page.get_by_test_id("assignment-list").locator("tbody tr")
-    await expect(rows).to_have_count(1)
-    await expect(rows.first).to_contain_text("Talant")
-    await expect(rows.first).to_contain_text("Métropole")
+    await expect(rows).to_have_count(2)
+    await expect(rows.nth(0)).to_contain_text("Polygone")
+    await expect(rows.nth(0)).to_contain_text("polygone de 4 sommets")
+    await expect(rows.nth(0)).to_contain_text("Chenôve")
+    await expect(rows.nth(1)).to_contain_text("Talant")
+    await expect(rows.nth(1)).to_contain_text("Métropole")
 
 
 async def test_a_supervisor_writes_a_calendar_and_sees_its_month(
