@@ -340,7 +340,7 @@ async def test_a_supervisor_sees_why_a_device_cannot_connect(
 
     # English is a click away.
     await page.get_by_test_id("lang-toggle").click()
-    await page.wait_for_function("() => document.documentElement.lang === 'en'")
+    await page.wait_for_function("() => document.documentElement?.lang === 'en'")
     await _drawn(page)
     await _open_asset(page, light)
     await expect(problems.locator("h3")).to_have_text("Connection problems")
