@@ -27,9 +27,11 @@ from beffroi.devices import topics
 from beffroi.devices.credentials import issue_credentials
 from beffroi.gateway.runner import Gateway, Schedule, broker_address
 from beffroi.lighting import delivery, jobs, service
+from beffroi.lighting.calendar import parse_calendar
 from beffroi.lighting.delivery import Reason
 from beffroi.lighting.events import DeliveriesDue
-from beffroi.lighting.program import ProgramStep
+from beffroi.lighting.program import ProgramStep, parse_program
+from beffroi.lighting.schedule import content
 from beffroi.lighting.schemas import (
     AssignmentCreate,
     CalendarCreate,
@@ -39,6 +41,9 @@ from beffroi.lighting.schemas import (
 )
 from beffroi.telemetry.service import online_routes
 from tests.integration.test_gateway import broker, wait_for
+from tests.integration.test_simulator_mqtt import Spy, simulator, small_fleet
+from tests.mqtt_support import start_mosquitto
+from tests.unit.test_simulator_behaviours import LAT, LON
 
 pytestmark = pytest.mark.asyncio
 ROOT = "beffroi/v1"
@@ -287,3 +292,62 @@ async def test_unacknowledged_schedules_are_sent_again_ever_less_often(
 async def _online(gateway: Gateway, *cabinets: str) -> bool:
     async with gateway.runtime.db.read() as session:
         return set(cabinets) <= set(await online_routes(session, list(cabinets)))
+
+
+async def test_the_simulated_cabinets_run_the_schedule_they_are_delivered(
+    tmp_path: Path,
+) -> None:
+    """Through Mosquitto: before 23:00 the built-in profile lights at 100 %; once the
+    cabinet takes a schedule asking 30 % all night, it acknowledges it and its lights
+    report 30 %."""
+    fleet = small_fleet()
+    lights = {a.id for a in fleet if a.parent_id == "LC-T1"}
+    program = parse_program(
+        {"steps": [{"anchor": "sunset", "level_pct": 30}, {"anchor": "sunrise", "level_pct": 0}]}
+    )
+    body = content(
+        cabinet_id="LC-T1",
+        lat=LAT,
+        lon=LON,
+        timezone="Europe/Paris",
+        calendar_id=1,
+        calendar=parse_calendar({"default_program_id": 4}),
+        programs={4: program},
+        year=2024,
+    )
+    with start_mosquitto(tmp_path, allow_anonymous=True) as mosquitto:
+        sim = simulator(mosquitto, fleet, bulk=True)
+        stop = asyncio.Event()
+        async with Spy(mosquitto, "spy-hub") as hub:
+            task = asyncio.create_task(sim.run(stop))
+            try:
+
+                def levels() -> list[set[float]]:
+                    """The lights' levels, message by message of the cabinet's telemetry."""
+                    return [
+                        {r["values"]["level_pct"] for c, rs in b.items() for r in rs if c in lights}
+                        for t, b, _ in hub.on(topics.Channel.TELEMETRY, "LC-T1")
+                        if t.bulk
+                    ]
+
+                await hub.wait_for(lambda: {100.0} in levels(), "the night profile's 100 %")
+                # The hub delivers, as the gateway does.
+                await hub.client.publish(
+                    topics.build(topics.schedule("LC-T1"), ROOT),
+                    orjson.dumps({"version": 1, **body}),
+                    qos=1,
+                )
+                await hub.wait_for(
+                    lambda: (
+                        [b for _, b, _ in hub.on(topics.Channel.SCHEDULE_ACK, "LC-T1")]
+                        == [{"version": 1}]
+                    ),
+                    "the acknowledgement",
+                )
+                seen = len(levels())
+                await hub.wait_for(lambda: {30.0} in levels()[seen:], "the schedule's 30 %")
+                assert all(level == {30.0} for level in levels()[seen:])
+                assert sim.engine.stats.schedules_taken == 1
+            finally:
+                stop.set()
+                await asyncio.wait_for(task, 15)
