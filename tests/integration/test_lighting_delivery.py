@@ -18,6 +18,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from beffroi.assets import service as assets_service
 from beffroi.assets.importing import import_assets
 from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.config import BrokerUrl
@@ -285,6 +286,9 @@ async def test_unacknowledged_schedules_are_sent_again_ever_less_often(
     assert outcome.ignored == [("LC-9", 1, "no schedule sent")]
     far = later + timedelta(days=1)
     assert [o.cabinet_id for o in await delivery.deliver(system, Reason.RETRY, now=far)] == ["LC-2"]
+    # A decommissioned cabinet keeps its last schedule but is sent nothing any more.
+    await assets_service.decommission_asset(system, "LC-2", "replaced")
+    assert await delivery.deliver(system, Reason.RETRY, now=far + timedelta(days=1)) == []
     assert delivery.retry_after(1) == timedelta(minutes=1)
     assert delivery.retry_after(50) == timedelta(hours=1)
 

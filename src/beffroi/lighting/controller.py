@@ -85,6 +85,9 @@ class RunningSchedule:
         self._steps: Callable[[date], tuple[Resolved, ...]] = functools.lru_cache(_CACHE_DAYS)(
             self._work_out
         )
+        self._edges: Callable[[date], list[datetime]] = functools.lru_cache(_CACHE_DAYS)(
+            self._edges_of
+        )
 
     def _plan(self, day: date) -> tuple[Resolved, ...]:
         calendar = self.schedule.calendar
@@ -94,6 +97,11 @@ class RunningSchedule:
     def _work_out(self, day: date) -> tuple[Resolved, ...]:
         # As evaluate.level: the day before's last step holds until the day's first.
         return (*self._plan(day - timedelta(days=1)), *self._plan(day))
+
+    def _edges_of(self, day: date) -> list[datetime]:
+        """When steps start and ramps end, from lighting day ``day`` to the next, sorted."""
+        steps = (*self._steps(day), *self._steps(day + timedelta(days=1)))
+        return sorted({t for s in steps for t in (s.at, s.ramp_end)})
 
     def level(self, moment: datetime) -> float | None:
         """The level the schedule asks for at ``moment``; ``None`` when it has no calendar
@@ -109,10 +117,7 @@ class RunningSchedule:
             return None
         zone = self.schedule.sun.zone
         day = lighting_day(moment, zone)
-        edges = sorted(
-            {t for s in self._steps(day) for t in (s.at, s.ramp_end)}
-            | {t for s in self._steps(day + timedelta(days=1)) for t in (s.at, s.ramp_end)}
-        )
+        edges = self._edges(day)
         index = bisect_right(edges, moment)
         if index < len(edges):
             return edges[index]

@@ -36,6 +36,7 @@ from beffroi.db import Database
 from beffroi.db.lists import among, parts
 from beffroi.db.upsert import upsert
 from beffroi.lighting.models import LightingDelivery, LightingSchedule
+from beffroi.lighting.reading import cabinet_types
 
 _Query = TypeVar("_Query", bound=Select)  # type: ignore[type-arg]
 
@@ -93,10 +94,10 @@ def _behind() -> Any:
 
 
 def _in_scope(query: _Query, ctx: Context) -> _Query:
-    if ctx.principal.all_communes:
-        return query
-    scope = asset_queries.id_query(scope=ctx.principal)
-    return query.where(LightingSchedule.cabinet_id.in_(scope.scalar_subquery()))
+    """``query`` limited to the live cabinets in the caller's scope: a decommissioned
+    cabinet keeps its last schedule row, but nothing is sent to it any more."""
+    live = asset_queries.id_query(types=cabinet_types(), scope=ctx.principal, only_live=True)
+    return query.where(LightingSchedule.cabinet_id.in_(live.scalar_subquery()))
 
 
 async def deliver(
