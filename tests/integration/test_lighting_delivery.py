@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import paho.mqtt.client as mqtt
 import pytest
@@ -23,6 +24,7 @@ from beffroi.assets.importing import import_assets
 from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.config import BrokerUrl
 from beffroi.core.context import Context, Runtime
+from beffroi.core.principal import Role
 from beffroi.core.time import utcnow
 from beffroi.devices import topics
 from beffroi.devices.credentials import issue_credentials
@@ -44,6 +46,7 @@ from beffroi.telemetry.service import online_routes
 from tests.integration.test_gateway import broker, wait_for
 from tests.integration.test_simulator_mqtt import Spy, simulator, small_fleet
 from tests.mqtt_support import start_mosquitto
+from tests.support import Person, make_person
 from tests.unit.test_simulator_behaviours import LAT, LON
 
 pytestmark = pytest.mark.asyncio
@@ -355,3 +358,47 @@ async def test_the_simulated_cabinets_run_the_schedule_they_are_delivered(
             finally:
                 stop.set()
                 await asyncio.wait_for(task, 15)
+
+
+async def test_the_api_lists_who_is_behind_within_your_communes(
+    client: httpx.AsyncClient, system: Context, runtime: Runtime
+) -> None:
+    await _fleet(system)
+    chenove = AssetCreate(
+        id="LC-CHE-1",
+        type="lighting_cabinet",
+        name="LC-CHE-1",
+        commune="chenove",
+        location=Point(coordinates=(5.006, 47.292)),
+    )
+    await import_assets(system, [(1, chenove)])
+    now = utcnow()
+    await service.compile_schedules(system, now=now)
+    assert await jobs.recompile(system) == []  # the daily job: nothing moved, nothing to do
+    await delivery.deliver(system, Reason.COMPILED, now=now)
+    await delivery.record_acks(runtime.db, [delivery.Ack("LC-1", 1, now)])
+    talant = await make_person(system, "sup-talant", [Role.SUPERVISOR], communes=["talant"])
+    admin = await make_person(system, "admin-all", [Role.ADMIN])
+
+    async def listed(person: Person, **params: str) -> list[tuple[str, int | None, bool]]:
+        r = await client.get("/api/v1/lighting/schedules", params=params, headers=person.headers)
+        assert r.status_code == 200, r.text
+        return [(s["cabinet_id"], s["acked_version"], s["behind"]) for s in r.json()]
+
+    assert await listed(admin) == [
+        ("LC-1", 1, False),
+        ("LC-2", None, True),
+        ("LC-CHE-1", None, True),
+    ]
+    assert await listed(admin, behind="true") == [("LC-2", None, True), ("LC-CHE-1", None, True)]
+    assert await listed(admin, behind="false") == [("LC-1", 1, False)]
+    assert await listed(talant, behind="true") == [("LC-2", None, True)]
+    r = await client.get(
+        "/api/v1/lighting/schedules", params={"behind": "maybe"}, headers=admin.headers
+    )
+    assert r.status_code == 422
+    assert "behind" in r.text
+    one = await client.get("/api/v1/lighting/schedules/LC-1", headers=talant.headers)
+    body = one.json()
+    assert (body["version"], body["delivered_version"], body["acked_version"]) == (1, 1, 1)
+    assert body["document"]["version"] == 1
