@@ -67,6 +67,12 @@ def test_a_delivered_schedule_reads_back_and_runs_as_the_hub_evaluates_it() -> N
     while moment < (EVENING + timedelta(days=3)).astimezone(UTC):
         assert running.level(moment) == level(CALENDAR, PROGRAMS, moment, sun), moment
         moment += timedelta(minutes=10)
+    # Every 7 seconds through an evening's ramp (600 s from sunset), forth and back: the
+    # remembered spans never answer for a moment outside them.
+    sunset = sun.day(EVENING.date()).sunset
+    moments = [sunset + timedelta(seconds=s) for s in range(-700, 1400, 7)]
+    for moment in [*moments, *reversed(moments), *moments[::3]]:
+        assert running.level(moment) == level(CALENDAR, PROGRAMS, moment, sun), moment
     at = datetime(2026, 12, 23, 23, 30, tzinfo=PARIS)
     assert running.level(at) == 30
     assert running.level(datetime(2026, 12, 24, 23, 30, tzinfo=PARIS)) == 100

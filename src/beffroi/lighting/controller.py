@@ -76,8 +76,10 @@ def read_schedule(document: Mapping[str, Any]) -> DeliveredSchedule:
 
 class RunningSchedule:
     """A delivered schedule on the controller's clock. Each lighting day is worked out
-    once (the steps of it and of the day before); asking the level is then a binary
-    search, cheap enough for every light of every cabinet at every report."""
+    once (the steps of it and of the day before); the level is then a binary search, and
+    the span of time it holds (between two step edges, outside ramps) is remembered, so
+    the lights of a cabinet asking again and again mostly get it from that span: cheap
+    enough for every light of every cabinet at every report."""
 
     def __init__(self, schedule: DeliveredSchedule) -> None:
         self.schedule = schedule
@@ -88,6 +90,11 @@ class RunningSchedule:
         self._edges: Callable[[date], list[datetime]] = functools.lru_cache(_CACHE_DAYS)(
             self._edges_of
         )
+        zone = schedule.sun.zone
+        self._bounds: Callable[[date], tuple[datetime, datetime]] = functools.lru_cache(
+            _CACHE_DAYS
+        )(lambda day: lighting_day_bounds(day, zone))
+        self._span: tuple[datetime, datetime, float] | None = None  # [start, end): level
 
     def _plan(self, day: date) -> tuple[Resolved, ...]:
         calendar = self.schedule.calendar
@@ -108,7 +115,23 @@ class RunningSchedule:
         (the controller then keeps its own astronomical clock)."""
         if self.schedule.calendar is None:
             return None
-        return level_at(self._steps(lighting_day(moment, self.schedule.sun.zone)), moment)
+        span = self._span
+        if span is not None and span[0] <= moment < span[1]:
+            return span[2]
+        day = lighting_day(moment, self.schedule.sun.zone)
+        steps = self._steps(day)
+        value = level_at(steps, moment)
+        edges = self._edges(day)
+        index = bisect_right(edges, moment)
+        if 0 < index < len(edges):
+            first, last = self._bounds(day)
+            start, end = max(edges[index - 1], first), min(edges[index], last)
+            # Constant between these two edges, unless a ramp runs there: then the middle
+            # (or the start) differs from the level found.
+            middle = start + (end - start) / 2
+            if level_at(steps, start) == value == level_at(steps, middle):
+                self._span = (start, end, value)
+        return value
 
     def next_change(self, moment: datetime) -> datetime | None:
         """The first moment after ``moment`` when the level may change (a step starts or
