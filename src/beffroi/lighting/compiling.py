@@ -20,7 +20,7 @@ from beffroi.core.principal import Permission
 from beffroi.core.time import utcnow
 from beffroi.core.usecase import change
 from beffroi.db.lists import among, parts
-from beffroi.lighting.events import SchedulesCompiled
+from beffroi.lighting.events import DeliveriesDue, SchedulesCompiled
 from beffroi.lighting.models import LightingDelivery, LightingSchedule
 from beffroi.lighting.reading import Library, cabinet_types, read_library
 from beffroi.lighting.resolution import Placed
@@ -116,7 +116,9 @@ async def compile_schedules(
         changed = sorted(str(r["cabinet_id"]) for r in [*new_rows, *moved])
         if changed:
             uc.audit(details={"cabinets": len(cabinets), "changed": len(changed)})
-            uc.publish(SchedulesCompiled(tuple(changed), now))
+            # The small DeliveriesDue too: a whole city's ids are too large to relay
+            # between processes, and the gateway delivering them may run in another.
+            uc.publish(SchedulesCompiled(tuple(changed), now), DeliveriesDue(len(changed), now))
     return changed
 
 
