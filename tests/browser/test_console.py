@@ -190,7 +190,8 @@ async def test_the_language_switches_from_every_view(control_room: ControlRoom, 
         await expect(_view(page, view)).to_be_visible()
         await page.get_by_test_id("lang-toggle").click()
         lang = "en" if lang == "fr" else "fr"
-        await page.wait_for_function(f"() => document.documentElement.lang === '{lang}'")
+        # The toggle reloads the page: while it does, there may be no document element.
+        await page.wait_for_function(f"() => document.documentElement?.lang === '{lang}'")
         # The console came back in the other language, on the same view.
         assert page.url.endswith(f"#/{view}"), page.url
         tab = page.get_by_test_id(f"nav-{view}")
@@ -339,7 +340,7 @@ async def test_a_supervisor_sees_why_a_device_cannot_connect(
 
     # English is a click away.
     await page.get_by_test_id("lang-toggle").click()
-    await page.wait_for_function("() => document.documentElement.lang === 'en'")
+    await page.wait_for_function("() => document.documentElement?.lang === 'en'")
     await _drawn(page)
     await _open_asset(page, light)
     await expect(problems.locator("h3")).to_have_text("Connection problems")

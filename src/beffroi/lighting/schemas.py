@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from beffroi.assets.schemas import AssetId, PolygonGeometry
+from beffroi.core.dates import Day
 from beffroi.lighting.calendar import CalendarRule
 from beffroi.lighting.program import MAX_STEPS, ProgramStep, StepKind
 
@@ -223,3 +224,66 @@ class CompileResult(BaseModel):
     """What a compilation changed."""
 
     changed: list[str] = Field(description="Cabinets whose schedule version moved")
+
+
+class PreviewRequest(BaseModel):
+    """Steps to preview (saved or not) on one lighting day, at the city's centre or at a
+    commune's position."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    steps: list[ProgramStep] = Field(min_length=1, max_length=MAX_STEPS)
+    day: Day | None = Field(
+        default=None, description="The lighting day (its evening's date); default today's"
+    )
+    commune: str | None = Field(
+        default=None, max_length=200, description="Code or name; default the city's centre"
+    )
+    every_min: int = Field(default=5, ge=1, le=60, description="Minutes between points")
+
+
+class PreviewPoint(BaseModel):
+    """The level asked for at one moment."""
+
+    at: datetime
+    local_time: str = Field(description="HH:MM in the city's time zone")
+    level_pct: float
+
+
+class TimingError(BaseModel):
+    """Something wrong with the steps' timing on the day previewed."""
+
+    field: str
+    message: str
+
+
+class ProgramPreview(BaseModel):
+    """A program's level through one lighting day (noon ``start`` to noon ``end``): a
+    point every few minutes and at each step's start and ramp end, the day's sunset and
+    the next sunrise, and the timing errors of that day (empty: the day runs in order)."""
+
+    day: date
+    commune: str | None
+    start: datetime
+    end: datetime
+    sunset: datetime
+    sunrise: datetime
+    steps: list[StepOnDay]
+    points: list[PreviewPoint]
+    errors: list[TimingError]
+
+
+class CalendarDay(BaseModel):
+    """The program a calendar runs on one lighting day, and the rule that chose it."""
+
+    day: date
+    program_id: int
+    rule_index: int | None = Field(description="None: no rule matched, the default runs")
+
+
+class CalendarDays(BaseModel):
+    """A calendar over a stretch of lighting days."""
+
+    calendar_id: int
+    version: int
+    days: list[CalendarDay]

@@ -10,6 +10,7 @@ import { chartableKeys, TelemetryChart } from "./chart";
 import { CommandSection } from "./commands";
 import { ConnectionProblems } from "./problems";
 import type { Schema } from "../schemas";
+import { WhySection } from "./why";
 
 type Asset = Schema<"AssetOut">;
 // The stream's readings land in its values too, and those may be booleans.
@@ -28,6 +29,7 @@ class OpenAsset {
   private chart: TelemetryChart | null = null;
   private commands: CommandSection;
   private readonly problems: ConnectionProblems | null;
+  private readonly why: WhySection | null;
   private readonly telemetry = h("dl", { class: "telemetry", "data-testid": "telemetry" });
   private readonly online = h("p", { class: "online" });
   private readonly alarms = h("ul", { class: "asset-alarms", "data-testid": "asset-alarms" });
@@ -54,6 +56,8 @@ class OpenAsset {
     if (keys.length) this.chart = new TelemetryChart(app, asset.id, asset.type, keys);
     this.commands = new CommandSection(app, catalogue, asset.id, asset.type);
     this.problems = app.can("ingest:read") ? new ConnectionProblems(app, asset.id) : null;
+    // Lights and cabinets follow a lighting calendar: say which, and why the level now.
+    this.why = catalogue.type(asset.type)?.domain === "lighting" ? new WhySection(app, asset.id) : null;
     this.showLook(look);
     const createIntervention = app.can("intervention:manage")
       ? h("button", { type: "button", "data-testid": "panel-create-intervention" }, t("panel.create_intervention"))
@@ -73,6 +77,8 @@ class OpenAsset {
         h("h3", { id: "panel-h-chart" }, t("panel.chart")), this.chart.element) : null,
       app.can("alarm:read") ? h("section", { "aria-labelledby": "panel-h-alarms" },
         h("h3", { id: "panel-h-alarms" }, t("panel.alarms")), this.alarms) : null,
+      this.why ? h("section", { "aria-labelledby": "panel-h-why" },
+        h("h3", { id: "panel-h-why" }, t("why.title")), this.why.element) : null,
       h("section", { "aria-labelledby": "panel-h-commands" },
         h("h3", { id: "panel-h-commands" }, t("panel.commands")), this.commands.element),
       app.can("intervention:read") ? h("section", { "aria-labelledby": "panel-h-interventions" },
@@ -90,6 +96,7 @@ class OpenAsset {
     void this.commands.load().catch(failed(this.commands.element));
     if (this.app.can("intervention:read")) void this.loadInterventions().catch(failed(this.interventions));
     void this.problems?.load();
+    if (this.why) void this.why.load().catch(failed(this.why.element));
   }
 
   apply(events: StreamEvent[]): void {

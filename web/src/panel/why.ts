@@ -1,0 +1,60 @@
+// "Why is this light at 50 % now?" in the asset panel: for a light or a cabinet, the level
+// its program asks for now, the program, the calendar rule that chose it, and the
+// assignment that gave it that calendar (GET /lighting/assets/{id}/why).
+import type { App } from "../app";
+import { fill, h } from "../dom";
+import { numberFormatter } from "../format";
+import type { Schema } from "../schemas";
+
+type Why = Schema<"Why">;
+
+export class WhySection {
+  readonly element = h("div", { class: "why", "data-testid": "why" });
+
+  constructor(
+    private readonly app: App,
+    private readonly assetId: string,
+  ) {}
+
+  async load(): Promise<void> {
+    const why = await this.app.api.get<Why>(`/lighting/assets/${encodeURIComponent(this.assetId)}/why`);
+    this.render(why);
+  }
+
+  /** The level moves through the night and nothing announces it: read it again on demand. */
+  private refreshButton(): HTMLElement {
+    const button = h("button", { type: "button", "data-testid": "why-refresh", "aria-label": this.app.t("why.refresh.aria") }, this.app.t("problems.refresh"));
+    button.addEventListener("click", () => void this.load().catch(() => this.app.toast(this.app.t("why.failed"), "error")));
+    return button;
+  }
+
+  private render(why: Why): void {
+    const t = this.app.t;
+    const at = (iso: string) => new Date(iso).toLocaleTimeString(this.app.lang === "fr" ? "fr-FR" : "en-GB", {
+      timeZone: this.app.timeZone, hour: "2-digit", minute: "2-digit",
+    });
+    const sun = t("why.sunText", { sunset: at(why.sunset), sunrise: at(why.sunrise) });
+    if (!why.calendar) {
+      fill(this.element, h("p", { "data-testid": "why-none" }, t("why.none")), h("p", { class: "hint" }, sun), this.refreshButton());
+      return;
+    }
+    const rule = why.rule_index === null || !why.rule
+      ? t("why.default")
+      : t("why.ruleText", { n: why.rule_index, kind: t(`lighting.rule.kind.${why.rule.kind}`), label: why.rule.label ? ` : ${why.rule.label}` : "" });
+    const level = why.level_pct === null ? "—" : `${numberFormatter(this.app.lang)(why.level_pct)} %`;
+    const row = (label: string, value: string, testid: string) => [h("dt", {}, label), h("dd", { "data-testid": testid }, value)];
+    fill(this.element,
+      h("p", { class: "why-level", "data-testid": "why-level", "data-level": why.level_pct ?? "" }, level),
+      h("dl", {},
+        row(t("why.program"), why.program?.name ?? "—", "why-program"),
+        row(t("why.rule"), rule, "why-rule"),
+        row(t("why.calendar"), why.calendar.name, "why-calendar"),
+        row(t("why.assignment"), why.assignment ? t(`lighting.target.${why.assignment.target}`) : "—", "why-assignment"),
+        why.cabinet_id && why.cabinet_id !== why.asset_id ? row(t("why.cabinet"), why.cabinet_id, "why-cabinet") : null,
+        row(t("why.sun"), sun, "why-sun"),
+      ),
+      h("p", { class: "hint", "data-testid": "why-explanation" }, why.explanation),
+      this.refreshButton(),
+    );
+  }
+}
