@@ -154,9 +154,16 @@ async def why(
 
 
 @router.get("/schedules")
-async def list_schedules(ctx: Ctx) -> list[ScheduleSummary]:
-    """The compiled schedules of the cabinets in your scope."""
-    return await service.list_schedules(ctx)
+async def list_schedules(
+    ctx: Ctx,
+    behind: Annotated[
+        bool | None,
+        Query(description="true: only cabinets whose controller runs an older version"),
+    ] = None,
+) -> list[ScheduleSummary]:
+    """The compiled schedules of the cabinets in your scope, with the version each
+    controller acknowledged (the one in force)."""
+    return await service.list_schedules(ctx, behind=behind)
 
 
 @router.post("/schedules/compile")

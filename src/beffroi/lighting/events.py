@@ -51,3 +51,14 @@ class SchedulesCompiled(DomainEvent):
 
     cabinet_ids: tuple[str, ...]
     at: datetime
+
+
+@kind("lighting_deliveries_due", relayed=True)
+@dataclass(frozen=True, slots=True)
+class DeliveriesDue(DomainEvent):
+    """Schedules are waiting to be (re)sent: the gateway that delivers them reads which
+    from the database. Small on purpose: a whole city's cabinet ids would not fit in
+    one relayed event."""
+
+    count: int
+    at: datetime

@@ -191,7 +191,8 @@ class Why(BaseModel):
 
 
 class ScheduleSummary(BaseModel):
-    """A cabinet's compiled schedule: which version, of what content, since when."""
+    """A cabinet's compiled schedule: which version, of what content, since when; and where
+    it stands with the cabinet's controller (the version sent, the version in force)."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -199,6 +200,18 @@ class ScheduleSummary(BaseModel):
     version: int
     content_hash: str
     compiled_at: datetime
+    delivered_version: int | None = Field(
+        default=None, description="The version last sent to the controller; None: never sent"
+    )
+    delivered_at: datetime | None = None
+    acked_version: int | None = Field(
+        default=None,
+        description="The version the controller acknowledged, hence runs; None: none yet",
+    )
+    acked_at: datetime | None = None
+    behind: bool = Field(
+        default=True, description="The controller runs an older version than the compiled one"
+    )
 
 
 class ScheduleOut(ScheduleSummary):

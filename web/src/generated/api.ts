@@ -1914,7 +1914,8 @@ export interface paths {
         };
         /**
          * List Schedules
-         * @description The compiled schedules of the cabinets in your scope.
+         * @description The compiled schedules of the cabinets in your scope, with the version each
+         *     controller acknowledged (the one in force).
          */
         get: operations["list_schedules_api_v1_lighting_schedules_get"];
         put?: never;
@@ -4435,6 +4436,26 @@ export interface components {
              * Format: date-time
              */
             compiled_at: string;
+            /**
+             * Delivered Version
+             * @description The version last sent to the controller; None: never sent
+             */
+            delivered_version?: number | null;
+            /** Delivered At */
+            delivered_at?: string | null;
+            /**
+             * Acked Version
+             * @description The version the controller acknowledged, hence runs; None: none yet
+             */
+            acked_version?: number | null;
+            /** Acked At */
+            acked_at?: string | null;
+            /**
+             * Behind
+             * @description The controller runs an older version than the compiled one
+             * @default true
+             */
+            behind: boolean;
             /** Document */
             document: {
                 [key: string]: unknown;
@@ -4442,7 +4463,8 @@ export interface components {
         };
         /**
          * ScheduleSummary
-         * @description A cabinet's compiled schedule: which version, of what content, since when.
+         * @description A cabinet's compiled schedule: which version, of what content, since when; and where
+         *     it stands with the cabinet's controller (the version sent, the version in force).
          */
         ScheduleSummary: {
             /** Cabinet Id */
@@ -4456,6 +4478,26 @@ export interface components {
              * Format: date-time
              */
             compiled_at: string;
+            /**
+             * Delivered Version
+             * @description The version last sent to the controller; None: never sent
+             */
+            delivered_version?: number | null;
+            /** Delivered At */
+            delivered_at?: string | null;
+            /**
+             * Acked Version
+             * @description The version the controller acknowledged, hence runs; None: none yet
+             */
+            acked_version?: number | null;
+            /** Acked At */
+            acked_at?: string | null;
+            /**
+             * Behind
+             * @description The controller runs an older version than the compiled one
+             * @default true
+             */
+            behind: boolean;
         };
         /**
          * SeriesOut
@@ -9078,7 +9120,10 @@ export interface operations {
     };
     list_schedules_api_v1_lighting_schedules_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description true: only cabinets whose controller runs an older version */
+                behind?: boolean | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -9092,6 +9137,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScheduleSummary"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
