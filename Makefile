@@ -68,6 +68,8 @@ bench: $(STAMP) ## Run the benchmarks (figures beside their raw baselines)
 	$(BIN)/python -m bench.registry
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.commands
+	$(BIN)/python -m bench.lighting
+	$(BIN)/python -m bench.lighting_simulator
 	$(BIN)/python -m bench.alarms
 
 clean: ## Remove the virtual environment and local state

@@ -201,7 +201,8 @@ async def test_the_language_switches_from_every_view(control_room: ControlRoom, 
         await expect(_view(page, view)).to_be_visible()
         await page.get_by_test_id("lang-toggle").click()
         lang = "en" if lang == "fr" else "fr"
-        await page.wait_for_function(f"() => document.documentElement.lang === '{lang}'")
+        # The toggle reloads the page: while it does, there may be no document element.
+        await page.wait_for_function(f"() => document.documentElement?.lang === '{lang}'")
         # The console came back in the other language, on the same view.
         assert page.url.endswith(f"#/{view}"), page.url
         tab = page.get_by_test_id(f"nav-{view}")
@@ -350,7 +351,7 @@ async def test_a_supervisor_sees_why_a_device_cannot_connect(
 
     # English is a click away.
     await page.get_by_test_id("lang-toggle").click()
-    await page.wait_for_function("() => document.documentElement.lang === 'en'")
+    await page.wait_for_function("() => document.documentElement?.lang === 'en'")
     await _drawn(page)
     await _open_asset(page, light)
     await expect(problems.locator("h3")).to_have_text("Connection problems")
@@ -400,10 +401,11 @@ async def test_the_panel_says_why_a_light_is_at_its_level(
     await sign_in(page, room, "talant")
     await _drawn(page)
     await _open_asset(page, light)
-    section = page.get_by_test_id("asset-panel").get_by_test_id("asset-lighting")
-    await expect(section.get_by_test_id("lighting-level")).to_have_text(re.compile(r"^30\s%$"))
-    override = section.get_by_test_id("lighting-override")
+    section = page.get_by_test_id("asset-panel").get_by_test_id("why")
+    # The override wins over the program (full light all night): 30 %, and why.
+    await expect(section.get_by_test_id("why-level")).to_have_attribute("data-level", "30")
+    override = section.get_by_test_id("why-override")
     await expect(override).to_contain_text("Accident rue des Rosiers")
     await expect(override).to_contain_text("tests")
-    await expect(section.get_by_test_id("lighting-program")).to_have_text("Pleine nuit")
-    await expect(section).to_have_attribute("title", re.compile("wins over the program"))
+    await expect(section.get_by_test_id("why-program")).to_have_text("Pleine nuit")
+    await expect(section.get_by_test_id("why-explanation")).to_contain_text("wins over the program")

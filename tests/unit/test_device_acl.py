@@ -15,7 +15,8 @@ from beffroi.devices.acl import (
     may_receive,
     may_subscribe,
 )
-from beffroi.devices.topics import Channel, Topic, build, parse
+from beffroi.devices.mosquitto import render_acl_file
+from beffroi.devices.topics import Channel, Topic, build, parse, schedule, schedule_ack
 from beffroi.devices.topics import bulk as bulk_topic
 
 ROOT = "beffroi/v1"
@@ -28,7 +29,18 @@ command_ids = st.from_regex(r"[A-Za-z0-9._-]{1,16}", fullmatch=True)
 
 KEYWORDS = ["beffroi", "v1", "devices", "gateways", "commands", "telemetry", "events", "status"]
 ODD_LEVELS = ["reply", "+", "#", "", "$SYS"]
-TAILS = ["telemetry", "events", "status", "commands/+", "commands/#", "commands/+/reply"]
+TAILS = [
+    "telemetry",
+    "events",
+    "status",
+    "commands/+",
+    "commands/#",
+    "commands/+/reply",
+    "schedule",
+    "schedule/ack",
+    "schedule/+",
+    "schedule/#",
+]
 ODD_TAILS = ["#", "+", "reply", ""]
 
 
@@ -55,6 +67,7 @@ def scenario(draw: st.DrawFn) -> tuple[str, str, str]:
         st.one_of(
             who.map(lambda x: f"devices/{x}"),
             st.tuples(who, who).map(lambda p: f"gateways/{p[0]}/devices/{p[1]}"),
+            who.map(lambda x: f"gateways/{x}"),
             st.lists(levels(a, b), max_size=4).map("/".join),
         )
     )
@@ -69,10 +82,12 @@ def scenario(draw: st.DrawFn) -> tuple[str, str, str]:
 
 
 def commands_of(device: str, command: str, child: str) -> list[str]:
-    """B's command topics: its own, and those it relays as a gateway for a child."""
+    """B's command topics: its own, those it relays as a gateway for a child, and its
+    lighting schedule."""
     return [
         build(Topic(Channel.COMMAND, device, command_id=command), ROOT),
         build(Topic(Channel.COMMAND, child, gateway_id=device, command_id=command), ROOT),
+        build(schedule(device), ROOT),
     ]
 
 
@@ -117,6 +132,7 @@ def test_a_may_use_its_own_topics(pair: tuple[str, str], command: str, child: st
         Topic(Channel.REPLY, a, command_id=command),
         Topic(Channel.TELEMETRY, child, gateway_id=a),
         Topic(Channel.REPLY, child, gateway_id=a, command_id=command),
+        schedule_ack(a),
     ]
     for topic in own:
         assert may_publish(a, build(topic, ROOT), **RULES)
@@ -135,6 +151,8 @@ def test_a_may_not_publish_commands_nor_as_b(pair: tuple[str, str], command: str
         Topic(Channel.TELEMETRY, b),
         Topic(Channel.REPLY, b, command_id=command),
         Topic(Channel.TELEMETRY, a, gateway_id=b),  # B's gateway prefix, even for A itself
+        schedule(a),  # only the hub sends schedules
+        schedule_ack(b),
     ]
     for topic in refused:
         assert not may_publish(a, build(topic, ROOT), **RULES)
@@ -162,6 +180,10 @@ def test_a_may_not_publish_commands_nor_as_b(pair: tuple[str, str], command: str
         "$SYS/#",
         f"{ROOT}/devices/A/commands/x+",
         f"{ROOT}/devices/A/commands/#/x",
+        f"{ROOT}/gateways/+/schedule",
+        f"{ROOT}/gateways/B/schedule",
+        f"{ROOT}/gateways/A/schedule/#",
+        f"{ROOT}/gateways/A/schedule/ack",
         "",
     ],
 )
@@ -177,6 +199,7 @@ def test_wildcards_cannot_escape_the_prefix(topic_filter: str) -> None:
         f"{ROOT}/gateways/A/devices/+/commands/+",
         f"{ROOT}/gateways/A/devices/SL-1/commands/+",
         f"{ROOT}/gateways/A/devices/+/commands/c-17",
+        f"{ROOT}/gateways/A/schedule",
     ],
 )
 def test_own_command_filters_are_granted(topic_filter: str) -> None:
@@ -203,11 +226,17 @@ def test_mosquitto_patterns_come_from_the_same_grants() -> None:
     assert f"{ROOT}/gateways/%u/devices/+/commands/+/reply" in grants.publish
     assert f"{ROOT}/gateways/%u/telemetry" in grants.publish  # the bulk form
     assert f"{ROOT}/gateways/%u/commands/+/reply" in grants.publish
+    assert f"{ROOT}/gateways/%u/schedule/ack" in grants.publish
     assert grants.subscribe == (
         f"{ROOT}/devices/%u/commands/+",
         f"{ROOT}/gateways/%u/devices/+/commands/+",
         f"{ROOT}/gateways/%u/commands/+",
+        f"{ROOT}/gateways/%u/schedule",
     )
+    # The Mosquitto ACL carries them as %u patterns.
+    acl = render_acl_file(ROOT, HUB)
+    assert f"pattern read {ROOT}/gateways/%u/schedule\n" in acl
+    assert f"pattern write {ROOT}/gateways/%u/schedule/ack\n" in acl
 
 
 @pytest.mark.parametrize(
@@ -218,6 +247,10 @@ def test_mosquitto_patterns_come_from_the_same_grants() -> None:
         ("beffroi/v1/gateways/LC-1/status", bulk_topic(Channel.STATUS, "LC-1")),
         ("beffroi/v1/gateways/LC-1/commands/m1", bulk_topic(Channel.COMMAND, "LC-1", "m1")),
         ("beffroi/v1/gateways/LC-1/commands/m1/reply", bulk_topic(Channel.REPLY, "LC-1", "m1")),
+        ("beffroi/v1/gateways/LC-1/schedule", schedule("LC-1")),
+        ("beffroi/v1/gateways/LC-1/schedule/ack", schedule_ack("LC-1")),
+        ("beffroi/v1/gateways/LC-1/schedule/x", None),
+        ("beffroi/v1/devices/LC-1/schedule", None),
         ("beffroi/v1/gateways/LC-1/other", None),
         ("beffroi/v1/gateways/LC-1/telemetry/x", None),
         ("beffroi/v1/gateways/LC-1/commands/m 1", None),

@@ -24,6 +24,7 @@ const ROUTES: Route[] = [
   { name: "interventions", permission: "intervention:read", load: () => import("./views/interventions") },
   { name: "dashboard", permission: "kpi:read", load: () => import("./views/dashboard") },
   { name: "approvals", permission: "command:approve", load: () => import("./views/approvals") },
+  { name: "lighting", permission: "asset:read", load: () => import("./views/lighting") },
 ];
 
 const TOAST_MS = 5000;
@@ -144,7 +145,8 @@ export async function startConsole(root: HTMLElement, me: Me, lang: Lang): Promi
     toasts,
   );
 
-  const groups = mapView && app.can("command:send") ? new GroupActions(app, catalogue, mapView) : null;
+  // A selection on the map serves group commands and lighting assignments.
+  const groups = mapView && (app.can("command:send") || app.can("lighting:program")) ? new GroupActions(app, catalogue, mapView) : null;
   stream.on((events) => {
     mapView?.apply(events);
     panel?.apply(events);

@@ -4,7 +4,9 @@ The embedded broker asks these functions on every PUBLISH, SUBSCRIBE and deliver
 Mosquitto ACL file is rendered from the same :func:`device_grants`, so both brokers enforce
 one rule: a device (username = its asset id) publishes and subscribes only under its own
 id, and a field gateway also under ``{root}/gateways/{its id}/devices/{child}/…`` and
-``{root}/gateways/{its id}/…`` (its bulk messages).
+``{root}/gateways/{its id}/…`` (its bulk messages); a lighting cabinet's controller
+receives its schedule on ``{root}/gateways/{its id}/schedule`` and acknowledges it on
+``…/schedule/ack``.
 
 The broker checks only the gateway *prefix*: it does not know which devices are the
 gateway's children (Mosquitto cannot, with one ``pattern`` line for every device). The hub
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 
 from paho.mqtt.client import topic_matches_sub
 
-from beffroi.devices.topics import DEVICE_CHANNELS, ID_RE, parse
+from beffroi.devices.topics import DEVICE_CHANNELS, ID_RE, build, parse, schedule, schedule_ack
 
 SINGLE = "+"
 MULTI = "#"
@@ -51,6 +53,9 @@ def device_grants(root: str, device_id: str) -> Grants:
         grants_publish += [f"{base}/telemetry", f"{base}/events", f"{base}/status"]
         grants_publish.append(f"{base}/commands/{SINGLE}/reply")
         grants_subscribe.append(f"{base}/commands/{SINGLE}")
+    # A lighting cabinet's controller: its schedule from the hub, and its acknowledgement.
+    grants_publish.append(build(schedule_ack(device_id), root))
+    grants_subscribe.append(build(schedule(device_id), root))
     return Grants(tuple(grants_publish), tuple(grants_subscribe))
 
 

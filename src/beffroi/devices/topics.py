@@ -22,6 +22,8 @@ class Channel(StrEnum):
     STATUS = "status"
     REPLY = "reply"  # device -> hub, reply to a command
     COMMAND = "command"  # hub -> device
+    SCHEDULE = "schedule"  # hub -> a lighting cabinet's controller: its schedule
+    SCHEDULE_ACK = "schedule_ack"  # controller -> hub: the schedule version it now runs
 
 
 class ReplyStatus(StrEnum):
@@ -33,8 +35,10 @@ class ReplyStatus(StrEnum):
     REJECTED = "rejected"
 
 
-# Channels a device publishes on; the hub publishes only commands.
-DEVICE_CHANNELS = frozenset({Channel.TELEMETRY, Channel.EVENTS, Channel.STATUS, Channel.REPLY})
+# Channels a device publishes on; the hub publishes only commands and schedules.
+DEVICE_CHANNELS = frozenset(
+    {Channel.TELEMETRY, Channel.EVENTS, Channel.STATUS, Channel.REPLY, Channel.SCHEDULE_ACK}
+)
 
 
 # Bulk-form versions a field gateway may announce in its status ({"bulk": 1}).
@@ -67,7 +71,19 @@ def bulk(channel: Channel, gateway_id: str, message_id: str | None = None) -> To
     return Topic(channel, gateway_id, gateway_id, message_id, bulk=True)
 
 
+def schedule(gateway_id: str) -> Topic:
+    """The topic on which the hub delivers ``gateway_id``'s lighting schedule."""
+    return bulk(Channel.SCHEDULE, gateway_id)
+
+
+def schedule_ack(gateway_id: str) -> Topic:
+    """The topic on which ``gateway_id`` acknowledges the schedule version it runs."""
+    return bulk(Channel.SCHEDULE_ACK, gateway_id)
+
+
 _MESSAGE_CHANNELS = ("telemetry", "events", "status")
+_SCHEDULE = ["schedule"]
+_SCHEDULE_ACK = ["schedule", "ack"]
 
 
 def _commands(rest: list[str], device_id: str, gateway_id: str | None, bulk: bool) -> Topic | None:
@@ -93,6 +109,10 @@ def parse(topic: str, root: str = DEFAULT_ROOT) -> Topic | None:
         if parts[0] != "devices":  # the bulk form: the gateway speaks for its children
             if len(parts) == 1 and parts[0] in _MESSAGE_CHANNELS:
                 return bulk(Channel(parts[0]), gateway_id)
+            if parts == _SCHEDULE:
+                return schedule(gateway_id)
+            if parts == _SCHEDULE_ACK:
+                return schedule_ack(gateway_id)
             return _commands(parts, gateway_id, gateway_id, bulk=True)
     if len(parts) < 3 or parts[0] != "devices" or not ID_RE.match(parts[1]):
         return None
@@ -113,16 +133,21 @@ def build(topic: Topic, root: str = DEFAULT_ROOT) -> str:
         return f"{base}/commands/{topic.command_id}"
     if topic.channel is Channel.REPLY:
         return f"{base}/commands/{topic.command_id}/reply"
+    if topic.channel is Channel.SCHEDULE:
+        return f"{root}/gateways/{topic.device_id}/schedule"
+    if topic.channel is Channel.SCHEDULE_ACK:
+        return f"{root}/gateways/{topic.device_id}/schedule/ack"
     return f"{base}/{topic.channel.value}"
 
 
 def hub_subscriptions(root: str = DEFAULT_ROOT) -> list[str]:
     """The filters the hub's gateway subscribes to: direct devices, field gateways' children
-    one by one, and field gateways' bulk messages."""
+    one by one, field gateways' bulk messages, and lighting controllers' schedule acks."""
     filters = []
     for base in (f"{root}/devices/+", f"{root}/gateways/+/devices/+", f"{root}/gateways/+"):
         filters += [f"{base}/telemetry", f"{base}/events", f"{base}/status"]
         filters.append(f"{base}/commands/+/reply")
+    filters.append(build(schedule_ack("+"), root))
     return filters
 
 

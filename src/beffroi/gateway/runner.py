@@ -1,4 +1,5 @@
-"""``beffroi gateway``: subscribe to the devices, ingest, and keep device state current."""
+"""``beffroi gateway``: subscribe to the devices, ingest, keep device state current, and
+deliver the lighting cabinets their schedules."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from beffroi.core.process import Process
 from beffroi.devices import topics
 from beffroi.gateway.pipeline import IngestPipeline
 from beffroi.gateway.publisher import MqttPublisher
+from beffroi.gateway.schedules import ScheduleDelivery
 from beffroi.gateway.source import BrokerAddress, Inbound, MqttSource
+from beffroi.lighting.reading import cabinet_types
 from beffroi.rules import jobs as rule_jobs
 from beffroi.rules.engine import RuleEngine
 from beffroi.telemetry import jobs
@@ -109,6 +112,25 @@ class Gateway:
             poll_s=settings.command_poll_ms / 1000,
             backlog=lambda: len(self.pipeline.pending),
         )
+        self._cabinet_types = frozenset(cabinet_types())
+        self.schedules = ScheduleDelivery(
+            runtime,
+            self.publisher.publish,
+            self._ack,
+            root=settings.mqtt_root,
+            is_cabinet=self._is_cabinet,
+        )
+
+    def _deliver(self, items: Sequence[Inbound]) -> None:
+        """What the broker sent: schedule acknowledgements to the schedule delivery, the
+        rest to the ingest pipeline."""
+        rest = self.schedules.take(items)
+        if rest:
+            self.pipeline.deliver_many(rest)
+
+    def _is_cabinet(self, asset_id: str) -> bool:
+        info = self.directory.get(asset_id)
+        return info is not None and info.type.key in self._cabinet_types
 
     def _ack(self, items: Sequence[Inbound]) -> None:
         assert self.source is not None
@@ -124,7 +146,7 @@ class Gateway:
             self.address,
             self.filters,
             asyncio.get_running_loop(),
-            self.pipeline.deliver_many,
+            self._deliver,
             capacity=self.runtime.settings.ingest_queue_max,
         )
         self.source.start()
@@ -134,6 +156,7 @@ class Gateway:
             # Once the pipeline has drained, what still runs beside it is cancelled.
             async with Process(stop, grace_s=0) as beside:
                 beside.start("command-dispatcher", self.dispatcher.run(stop))
+                beside.start("schedule-delivery", self.schedules.run(stop))
                 beside.start("pause-on-stop", self._pause_on(stop))
                 beside.every("directory", schedule.directory_s, self._refresh)
                 beside.every("silence", schedule.silence_s, self._silence)

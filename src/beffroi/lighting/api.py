@@ -7,23 +7,26 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from beffroi.core.dates import Instant
+from beffroi.core.dates import Day, Instant
 from beffroi.http.deps import Ctx, RowId
-from beffroi.lighting import service
+from beffroi.lighting import preview, service
 from beffroi.lighting.override import OverrideState
 from beffroi.lighting.schemas import (
     AssignmentCreate,
     AssignmentOut,
     AssignmentUpdate,
     CalendarCreate,
+    CalendarDays,
     CalendarOut,
     CalendarUpdate,
     CompileResult,
     OverrideCreate,
     OverrideDecision,
     OverrideOut,
+    PreviewRequest,
     ProgramCreate,
     ProgramOut,
+    ProgramPreview,
     ProgramUpdate,
     ScheduleOut,
     ScheduleSummary,
@@ -63,6 +66,13 @@ async def delete_program(ctx: Ctx, program_id: RowId) -> None:
     await service.delete_program(ctx, program_id)
 
 
+@router.post("/preview")
+async def preview_program(ctx: Ctx, body: PreviewRequest) -> ProgramPreview:
+    """The level steps (saved or not) ask for through one lighting day, with its sunset
+    and sunrise and that day's timing errors: what the program editor draws."""
+    return await preview.preview_program(ctx, body)
+
+
 @router.get("/calendars")
 async def list_calendars(ctx: Ctx) -> list[CalendarOut]:
     """Calendars in your scope: your communes' and the metropolis-wide ones."""
@@ -79,6 +89,18 @@ async def create_calendar(ctx: Ctx, body: CalendarCreate) -> CalendarOut:
 async def get_calendar(ctx: Ctx, calendar_id: RowId) -> CalendarOut:
     """One calendar."""
     return await service.get_calendar(ctx, calendar_id)
+
+
+@router.get("/calendars/{calendar_id}/days")
+async def calendar_days(
+    ctx: Ctx,
+    calendar_id: RowId,
+    start: Annotated[Day, Query(description="The first lighting day")],
+    days: Annotated[int, Query(ge=1, le=400, description="How many lighting days")] = 31,
+) -> CalendarDays:
+    """Which program the calendar runs on each lighting day from ``start``, and the rule
+    that chose it: the calendar's month or year view."""
+    return await preview.calendar_days(ctx, calendar_id, start, days)
 
 
 @router.patch("/calendars/{calendar_id}")
@@ -177,9 +199,16 @@ async def why(
 
 
 @router.get("/schedules")
-async def list_schedules(ctx: Ctx) -> list[ScheduleSummary]:
-    """The compiled schedules of the cabinets in your scope."""
-    return await service.list_schedules(ctx)
+async def list_schedules(
+    ctx: Ctx,
+    behind: Annotated[
+        bool | None,
+        Query(description="true: only cabinets whose controller runs an older version"),
+    ] = None,
+) -> list[ScheduleSummary]:
+    """The compiled schedules of the cabinets in your scope, with the version each
+    controller acknowledged (the one in force)."""
+    return await service.list_schedules(ctx, behind=behind)
 
 
 @router.post("/schedules/compile")

@@ -22,8 +22,8 @@ from beffroi.core.time import utcnow
 from beffroi.core.usecase import UseCase, change
 from beffroi.db.lists import among, is_postgres, parts
 from beffroi.lighting import override_reach
-from beffroi.lighting.events import SchedulesCompiled
-from beffroi.lighting.models import LightingSchedule
+from beffroi.lighting.events import DeliveriesDue, SchedulesCompiled
+from beffroi.lighting.models import LightingDelivery, LightingSchedule
 from beffroi.lighting.override import Applying
 from beffroi.lighting.override_reach import Reach
 from beffroi.lighting.reading import Library, cabinet_types, read_library
@@ -172,26 +172,54 @@ async def compile_in(
         )
     changed = sorted(str(r["cabinet_id"]) for r in [*new_rows, *moved])
     if changed:
-        uc.publish(SchedulesCompiled(tuple(changed), now))
+        # The small DeliveriesDue too: a whole city's ids are too large to relay
+        # between processes, and the gateway delivering them may run in another.
+        uc.publish(SchedulesCompiled(tuple(changed), now), DeliveriesDue(len(changed), now))
     return changed, len(cabinets)
 
 
-async def list_schedules(ctx: Context) -> list[ScheduleSummary]:
-    """The compiled schedules of the cabinets in the caller's scope, by cabinet."""
+def _with_delivery(row: Any) -> dict[str, Any]:
+    """A schedule row (with its delivery's columns) as a summary's fields."""
+    fields = dict(row._mapping)
+    acked = fields.get("acked_version")
+    fields["behind"] = acked is None or acked < fields["version"]
+    return fields
+
+
+_DELIVERY_COLUMNS = (
+    LightingDelivery.delivered_version,
+    LightingDelivery.delivered_at,
+    LightingDelivery.acked_version,
+    LightingDelivery.acked_at,
+)
+
+
+async def list_schedules(ctx: Context, *, behind: bool | None = None) -> list[ScheduleSummary]:
+    """The compiled schedules of the cabinets in the caller's scope, by cabinet, with the
+    version each controller acknowledged; ``behind``: only those whose controller runs an
+    older version (True), or only those up to date (False)."""
     ctx.principal.require(Permission.ASSET_READ)
     async with ctx.db.read() as session:
         scope = asset_queries.id_query(scope=ctx.principal)
-        rows = await session.execute(
+        query = (
             select(
                 LightingSchedule.cabinet_id,
                 LightingSchedule.version,
                 LightingSchedule.content_hash,
                 LightingSchedule.compiled_at,
+                *_DELIVERY_COLUMNS,
             )
+            .outerjoin(LightingDelivery)
             .where(LightingSchedule.cabinet_id.in_(scope.scalar_subquery()))
             .order_by(LightingSchedule.cabinet_id)
         )
-        return [ScheduleSummary.model_validate(r) for r in rows]
+        late = LightingDelivery.acked_version.is_(None) | (
+            LightingDelivery.acked_version < LightingSchedule.version
+        )
+        if behind is not None:
+            query = query.where(late if behind else ~late)
+        rows = await session.execute(query)
+        return [ScheduleSummary.model_validate(_with_delivery(r)) for r in rows]
 
 
 async def get_schedule(ctx: Context, cabinet_id: str) -> ScheduleOut:
@@ -199,7 +227,20 @@ async def get_schedule(ctx: Context, cabinet_id: str) -> ScheduleOut:
     ctx.principal.require(Permission.ASSET_READ)
     async with ctx.db.read() as session:
         cabinet = (await asset_queries.facts(session, [cabinet_id])).get(cabinet_id)
-        row = await session.get(LightingSchedule, cabinet_id)
+        row = (
+            await session.execute(
+                select(
+                    LightingSchedule.cabinet_id,
+                    LightingSchedule.version,
+                    LightingSchedule.content_hash,
+                    LightingSchedule.compiled_at,
+                    LightingSchedule.document,
+                    *_DELIVERY_COLUMNS,
+                )
+                .outerjoin(LightingDelivery)
+                .where(LightingSchedule.cabinet_id == cabinet_id)
+            )
+        ).first()
         if cabinet is None or row is None or not ctx.principal.sees(cabinet.commune):
             raise NotFound(f"no schedule for {cabinet_id!r}")
-        return ScheduleOut.model_validate(row)
+        return ScheduleOut.model_validate(_with_delivery(row))

@@ -63,3 +63,14 @@ class OverrideChanged(DomainEvent):
     state: str
     action: str
     at: datetime
+
+
+@kind("lighting_deliveries_due", relayed=True)
+@dataclass(frozen=True, slots=True)
+class DeliveriesDue(DomainEvent):
+    """Schedules are waiting to be (re)sent: the gateway that delivers them reads which
+    from the database. Small on purpose: a whole city's cabinet ids would not fit in
+    one relayed event."""
+
+    count: int
+    at: datetime

@@ -142,3 +142,25 @@ class LightingOverride(Base):
     cancelled_by: Mapped[str | None] = mapped_column(String(200))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LightingDelivery(Base):
+    """Where a cabinet's schedule stands with its controller: the version last sent (and
+    when, and how many times in a row), and the version the controller acknowledged.
+
+    A table of its own, beside ``lighting_schedules``: compiling writes that one, delivery
+    and acknowledgements this one. A cabinet is *behind* when the version it acknowledged
+    is older than the one compiled (or it acknowledged none).
+    """
+
+    __tablename__ = "lighting_deliveries"
+
+    cabinet_id: Mapped[str] = mapped_column(
+        ForeignKey("lighting_schedules.cabinet_id", ondelete="CASCADE"), primary_key=True
+    )
+    delivered_version: Mapped[int] = mapped_column(Integer)
+    delivered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Deliveries of ``delivered_version`` so far: the wait before the next grows with it.
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    acked_version: Mapped[int | None] = mapped_column(Integer)
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from beffroi.assets.schemas import AssetId, PolygonGeometry
-from beffroi.core.dates import Instant
+from beffroi.core.dates import Day, Instant
 from beffroi.lighting.calendar import CalendarRule
 from beffroi.lighting.override import OverrideState, OverrideTarget
 from beffroi.lighting.program import MAX_STEPS, ProgramStep, StepKind
@@ -209,7 +209,8 @@ class Why(BaseModel):
 
 
 class ScheduleSummary(BaseModel):
-    """A cabinet's compiled schedule: which version, of what content, since when."""
+    """A cabinet's compiled schedule: which version, of what content, since when; and where
+    it stands with the cabinet's controller (the version sent, the version in force)."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -217,6 +218,18 @@ class ScheduleSummary(BaseModel):
     version: int
     content_hash: str
     compiled_at: datetime
+    delivered_version: int | None = Field(
+        default=None, description="The version last sent to the controller; None: never sent"
+    )
+    delivered_at: datetime | None = None
+    acked_version: int | None = Field(
+        default=None,
+        description="The version the controller acknowledged, hence runs; None: none yet",
+    )
+    acked_at: datetime | None = None
+    behind: bool = Field(
+        default=True, description="The controller runs an older version than the compiled one"
+    )
 
 
 class ScheduleOut(ScheduleSummary):
@@ -286,3 +299,66 @@ class OverrideOut(BaseModel):
     decision_reason: str | None
     cancelled_by: str | None
     cancelled_at: datetime | None
+
+
+class PreviewRequest(BaseModel):
+    """Steps to preview (saved or not) on one lighting day, at the city's centre or at a
+    commune's position."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    steps: list[ProgramStep] = Field(min_length=1, max_length=MAX_STEPS)
+    day: Day | None = Field(
+        default=None, description="The lighting day (its evening's date); default today's"
+    )
+    commune: str | None = Field(
+        default=None, max_length=200, description="Code or name; default the city's centre"
+    )
+    every_min: int = Field(default=5, ge=1, le=60, description="Minutes between points")
+
+
+class PreviewPoint(BaseModel):
+    """The level asked for at one moment."""
+
+    at: datetime
+    local_time: str = Field(description="HH:MM in the city's time zone")
+    level_pct: float
+
+
+class TimingError(BaseModel):
+    """Something wrong with the steps' timing on the day previewed."""
+
+    field: str
+    message: str
+
+
+class ProgramPreview(BaseModel):
+    """A program's level through one lighting day (noon ``start`` to noon ``end``): a
+    point every few minutes and at each step's start and ramp end, the day's sunset and
+    the next sunrise, and the timing errors of that day (empty: the day runs in order)."""
+
+    day: date
+    commune: str | None
+    start: datetime
+    end: datetime
+    sunset: datetime
+    sunrise: datetime
+    steps: list[StepOnDay]
+    points: list[PreviewPoint]
+    errors: list[TimingError]
+
+
+class CalendarDay(BaseModel):
+    """The program a calendar runs on one lighting day, and the rule that chose it."""
+
+    day: date
+    program_id: int
+    rule_index: int | None = Field(description="None: no rule matched, the default runs")
+
+
+class CalendarDays(BaseModel):
+    """A calendar over a stretch of lighting days."""
+
+    calendar_id: int
+    version: int
+    days: list[CalendarDay]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from beffroi.lighting import jobs as lighting_jobs
 from beffroi.scheduler.job import Job, check_unique
-from beffroi.scheduler.triggers import Every
+from beffroi.scheduler.triggers import Every, daily
 from beffroi.telemetry import jobs as telemetry_jobs
 
 JOBS: tuple[Job, ...] = check_unique(
@@ -35,6 +35,22 @@ JOBS: tuple[Job, ...] = check_unique(
             Every(60),
             about="lighting_drift rules: a light's reported level against its program and "
             "overrides, beyond a tolerance for longer than a delay, raises an alarm",
+        ),
+        Job(
+            "lighting.recompile",
+            lighting_jobs.recompile,
+            daily("00:05"),
+            misfire_grace_s=6 * 3600,
+            about="every cabinet's schedule recompiled: the year turning (holiday dates), "
+            "new cabinets; versions move only where the content changed",
+        ),
+        Job(
+            "lighting.deliveries",
+            lighting_jobs.deliveries_due,
+            Every(60),
+            misfire_grace_s=60,
+            about="schedules never sent, or unacknowledged past their wait (1 min doubling "
+            "to 1 h): the gateway is told to send them",
         ),
     )
 )

@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+import orjson
 from cachetools import FIFOCache
 
 from beffroi.catalogue import CATALOGUE
 from beffroi.core.errors import FieldError, InvalidInput
 from beffroi.core.sun import LightingProgramme, SunCalendar
 from beffroi.devices.topics import Channel, ReplyStatus
+from beffroi.lighting.controller import RunningSchedule, read_schedule
 from beffroi.simulator.assets import SimAsset
 from beffroi.simulator.behaviours import BEHAVIOURS
 from beffroi.simulator.commands import Outcome, Reply, obey
@@ -31,6 +33,7 @@ from beffroi.simulator.state import (
     Environment,
 )
 
+CABINET: Final = "lighting_cabinet"  # the type whose controller runs a delivered schedule
 REMEMBERED_COMMANDS: Final = 10_000  # replies kept to answer a redelivered command alike
 
 
@@ -63,6 +66,8 @@ class EngineStats:
     commands_received: int = 0
     commands_answered: int = 0
     commands_ignored: int = 0  # not addressed to a simulated device, or malformed topic
+    schedules_taken: int = 0  # delivered schedules a cabinet now runs
+    schedules_refused: int = 0  # not a schedule document, or not for a simulated cabinet
     by_status: dict[str, int] = field(default_factory=dict)
 
 
@@ -224,6 +229,29 @@ class Engine:
                 if light.relayed and (circuit is None or light.attribute("circuit", 1) == circuit)
             ]
         return messages
+
+    # --- schedules -------------------------------------------------------------------------
+
+    def take_schedule(self, cabinet_id: str, payload: bytes, moment: datetime) -> list[Message]:
+        """A schedule delivered to a cabinet: it keeps the newest version it was sent and
+        acknowledges the version it runs (a repeat, or an older version arriving late,
+        gets the running version acknowledged again). Its lights follow it from
+        ``moment`` (their counters are brought up to then under the old one)."""
+        cabinet = self.devices.get(cabinet_id)
+        if cabinet is None or cabinet.spec.key != CABINET:
+            self.stats.schedules_refused += 1
+            return []
+        try:
+            delivered = read_schedule(orjson.loads(payload))
+        except (orjson.JSONDecodeError, InvalidInput, AttributeError):
+            self.stats.schedules_refused += 1
+            return []
+        running = cabinet.schedule
+        if running is None or delivered.version > running.version:
+            self.advance(cabinet, moment)
+            cabinet.schedule = running = RunningSchedule(delivered)
+            self.stats.schedules_taken += 1
+        return [Message(cabinet, Channel.SCHEDULE_ACK, {"version": running.version})]
 
     # --- commands --------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """Street lighting's electrical model: luminaires and the cabinets that feed them.
 
 A luminaire's level comes, in order, from: its cabinet switching its circuit off; its own
-override (a dim or switch command); its cabinet forcing its circuit on; the astronomical
+override (a dim or switch command); its cabinet forcing its circuit on; the schedule the
+hub delivered to its cabinet, when it has one with a calendar; else the astronomical
 clock with the night profile. A failed lamp or driver gives no light. The network is
 taken as permanently fed (the luminaire's node switches the lamp), so a circuit "on"
 means its lights are ordered lit, and the nodes stay reachable by day.
@@ -51,8 +52,28 @@ def light_level(light: Device, moment: datetime, env: Environment) -> float:
     own = light.override("level_pct", moment) if light.overrides else None
     if own is not None:
         return float(own)
-    scheduled = env.programme.level(moment)
+    scheduled = scheduled_level(cabinet, moment, env)
     return 100.0 if forced is True and scheduled == 0 else scheduled
+
+
+def scheduled_level(cabinet: Device | None, moment: datetime, env: Environment) -> float:
+    """The level a cabinet's lights are scheduled at: its delivered schedule's, else the
+    built-in night profile's (no schedule yet, or one without a calendar)."""
+    schedule = None if cabinet is None else cabinet.schedule
+    if schedule is not None:
+        level = schedule.level(moment)
+        if level is not None:
+            return level
+    return env.programme.level(moment)
+
+
+def _next_scheduled_change(cabinet: Device | None, moment: datetime, env: Environment) -> datetime:
+    schedule = None if cabinet is None else cabinet.schedule
+    if schedule is not None:
+        cut = schedule.next_change(moment)
+        if cut is not None:
+            return cut
+    return env.programme.next_change(moment)
 
 
 def light_power(light: Device, level: float) -> float:
@@ -65,7 +86,7 @@ def light_power(light: Device, level: float) -> float:
 
 def _next_cut(light: Device, moment: datetime, env: Environment) -> datetime:
     """The first moment after ``moment`` when the luminaire's level may change."""
-    cut = env.programme.next_change(moment)
+    cut = _next_scheduled_change(light.parent, moment, env)
     owners = [light] if light.parent is None else [light, light.parent]
     for owner in owners:
         for override in owner.overrides.values():
@@ -188,7 +209,7 @@ def report_cabinet(
         values[f"voltage_l{phase}_v"] = round(volts, 1)
     values["door_open"] = cabinet.has_fault("cabinetDoorOpen")
     values["mode"] = cabinet.override("mode", moment) or "automatic"
-    lit = env.sun.is_dark(moment)
+    lit = scheduled_level(cabinet, moment, env) > 0  # circuits on while lights are due lit
     tripped = cabinet.faults.get(BREAKER_TRIPPED)
     for number in range(1, int(cabinet.attribute("circuits", 1)) + 1):
         forced = cabinet.override(circuit_key(number), moment)

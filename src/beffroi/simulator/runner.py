@@ -28,7 +28,7 @@ from beffroi.simulator.assets import SimAsset
 from beffroi.simulator.bulk import BULK_VERSION, Bundler, split_command, together
 from beffroi.simulator.clock import SimClock
 from beffroi.simulator.connection import Connection, Identity, MqttStats, Pool
-from beffroi.simulator.engine import Engine, Later, Message
+from beffroi.simulator.engine import CABINET, Engine, Later, Message
 from beffroi.simulator.state import Device
 
 Timestamps = Literal["simulated", "wall"]
@@ -160,8 +160,10 @@ class Simulator:
 
     def command_filters(self, identity: Device) -> tuple[str, ...]:
         """What a connection subscribes to: its own commands and its relayed children's
-        (one by one, and in bulk)."""
+        (one by one, and in bulk), and a lighting cabinet its schedule."""
         filters = [topics.build(Topic(Channel.COMMAND, identity.id, None, "+"), self.root)]
+        if identity.spec.key == CABINET:
+            filters.append(topics.build(topics.schedule(identity.id), self.root))
         if any(child.relayed for child in identity.children):
             filters.append(topics.build(Topic(Channel.COMMAND, "+", identity.id, "+"), self.root))
             if self.bundler is not None:
@@ -261,8 +263,13 @@ class Simulator:
     # - commands -
 
     def _command(self, connection: Connection, topic_name: str, payload: bytes | bytearray) -> None:
-        """A message on a command topic: the engine answers, now and later."""
+        """A message on a command (or schedule) topic: the engine answers, now and later."""
         topic = topics.parse(topic_name, self.root)
+        if topic is not None and topic.channel is Channel.SCHEDULE:
+            # Its own schedule only: another cabinet's is refused (no such cabinet "").
+            mine = topic.device_id if topic.device_id == connection.identity.name else ""
+            self.send(self.engine.take_schedule(mine, bytes(payload), self.clock.now()))
+            return
         if topic is not None and topic.bulk and topic.channel is Channel.COMMAND:
             self._bulk_command(connection, topic, bytes(payload))
             return

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from beffroi.catalogue.spec import EquipmentType
 from beffroi.core.sun import LightingProgramme, SunCalendar
+from beffroi.lighting.controller import RunningSchedule
 from beffroi.simulator.assets import SimAsset
 
 # Types whose messages their parent relays as a field gateway (docs/device-api.md: a lighting
@@ -103,6 +104,8 @@ class Device:
     faults: dict[str, ActiveFault] = field(default_factory=dict)
     wear: dict[str, float] = field(default_factory=dict)  # exposure hours left, per fault
     overrides: dict[str, Override] = field(default_factory=dict)
+    # A lighting cabinet: the schedule the hub delivered, which its lights then follow.
+    schedule: RunningSchedule | None = None
 
     @property
     def id(self) -> str:

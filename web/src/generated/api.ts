@@ -1738,6 +1738,27 @@ export interface paths {
         patch: operations["update_program_api_v1_lighting_programs__program_id__patch"];
         trace?: never;
     };
+    "/api/v1/lighting/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview Program
+         * @description The level steps (saved or not) ask for through one lighting day, with its sunset
+         *     and sunrise and that day's timing errors: what the program editor draws.
+         */
+        post: operations["preview_program_api_v1_lighting_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/lighting/calendars": {
         parameters: {
             query?: never;
@@ -1788,6 +1809,27 @@ export interface paths {
          * @description Change a calendar, naming the version you read.
          */
         patch: operations["update_calendar_api_v1_lighting_calendars__calendar_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/lighting/calendars/{calendar_id}/days": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Calendar Days
+         * @description Which program the calendar runs on each lighting day from ``start``, and the rule
+         *     that chose it: the calendar's month or year view.
+         */
+        get: operations["calendar_days_api_v1_lighting_calendars__calendar_id__days_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/lighting/assignments": {
@@ -1977,7 +2019,8 @@ export interface paths {
         };
         /**
          * List Schedules
-         * @description The compiled schedules of the cabinets in your scope.
+         * @description The compiled schedules of the cabinets in your scope, with the version each
+         *     controller acknowledged (the one in force).
          */
         get: operations["list_schedules_api_v1_lighting_schedules_get"];
         put?: never;
@@ -2653,6 +2696,36 @@ export interface components {
             rules?: components["schemas"]["CalendarRule"][];
             /** Default Program Id */
             default_program_id: number;
+        };
+        /**
+         * CalendarDay
+         * @description The program a calendar runs on one lighting day, and the rule that chose it.
+         */
+        CalendarDay: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Program Id */
+            program_id: number;
+            /**
+             * Rule Index
+             * @description None: no rule matched, the default runs
+             */
+            rule_index: number | null;
+        };
+        /**
+         * CalendarDays
+         * @description A calendar over a stretch of lighting days.
+         */
+        CalendarDays: {
+            /** Calendar Id */
+            calendar_id: number;
+            /** Version */
+            version: number;
+            /** Days */
+            days: components["schemas"]["CalendarDay"][];
         };
         /**
          * CalendarOut
@@ -3963,6 +4036,49 @@ export interface components {
             polygon: components["schemas"]["PolygonGeometry"];
         };
         /**
+         * PreviewPoint
+         * @description The level asked for at one moment.
+         */
+        PreviewPoint: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Local Time
+             * @description HH:MM in the city's time zone
+             */
+            local_time: string;
+            /** Level Pct */
+            level_pct: number;
+        };
+        /**
+         * PreviewRequest
+         * @description Steps to preview (saved or not) on one lighting day, at the city's centre or at a
+         *     commune's position.
+         */
+        PreviewRequest: {
+            /** Steps */
+            steps: components["schemas"]["ProgramStep"][];
+            /**
+             * Day
+             * @description The lighting day (its evening's date); default today's
+             */
+            day?: string | null;
+            /**
+             * Commune
+             * @description Code or name; default the city's centre
+             */
+            commune?: string | null;
+            /**
+             * Every Min
+             * @description Minutes between points
+             * @default 5
+             */
+            every_min: number;
+        };
+        /**
          * Priority
          * @description How urgent the work is; each priority has its service level (:mod:`.sla`).
          * @enum {string}
@@ -4014,6 +4130,47 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+        };
+        /**
+         * ProgramPreview
+         * @description A program's level through one lighting day (noon ``start`` to noon ``end``): a
+         *     point every few minutes and at each step's start and ramp end, the day's sunset and
+         *     the next sunrise, and the timing errors of that day (empty: the day runs in order).
+         */
+        ProgramPreview: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Commune */
+            commune: string | null;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /**
+             * Sunset
+             * Format: date-time
+             */
+            sunset: string;
+            /**
+             * Sunrise
+             * Format: date-time
+             */
+            sunrise: string;
+            /** Steps */
+            steps: components["schemas"]["StepOnDay"][];
+            /** Points */
+            points: components["schemas"]["PreviewPoint"][];
+            /** Errors */
+            errors: components["schemas"]["TimingError"][];
         };
         /**
          * ProgramStep
@@ -4514,6 +4671,26 @@ export interface components {
              * Format: date-time
              */
             compiled_at: string;
+            /**
+             * Delivered Version
+             * @description The version last sent to the controller; None: never sent
+             */
+            delivered_version?: number | null;
+            /** Delivered At */
+            delivered_at?: string | null;
+            /**
+             * Acked Version
+             * @description The version the controller acknowledged, hence runs; None: none yet
+             */
+            acked_version?: number | null;
+            /** Acked At */
+            acked_at?: string | null;
+            /**
+             * Behind
+             * @description The controller runs an older version than the compiled one
+             * @default true
+             */
+            behind: boolean;
             /** Document */
             document: {
                 [key: string]: unknown;
@@ -4521,7 +4698,8 @@ export interface components {
         };
         /**
          * ScheduleSummary
-         * @description A cabinet's compiled schedule: which version, of what content, since when.
+         * @description A cabinet's compiled schedule: which version, of what content, since when; and where
+         *     it stands with the cabinet's controller (the version sent, the version in force).
          */
         ScheduleSummary: {
             /** Cabinet Id */
@@ -4535,6 +4713,26 @@ export interface components {
              * Format: date-time
              */
             compiled_at: string;
+            /**
+             * Delivered Version
+             * @description The version last sent to the controller; None: never sent
+             */
+            delivered_version?: number | null;
+            /** Delivered At */
+            delivered_at?: string | null;
+            /**
+             * Acked Version
+             * @description The version the controller acknowledged, hence runs; None: none yet
+             */
+            acked_version?: number | null;
+            /** Acked At */
+            acked_at?: string | null;
+            /**
+             * Behind
+             * @description The controller runs an older version than the compiled one
+             * @default true
+             */
+            behind: boolean;
         };
         /**
          * SeriesOut
@@ -4749,6 +4947,16 @@ export interface components {
             counter: boolean;
             /** Description */
             description: string;
+        };
+        /**
+         * TimingError
+         * @description Something wrong with the steps' timing on the day previewed.
+         */
+        TimingError: {
+            /** Field */
+            field: string;
+            /** Message */
+            message: string;
         };
         /**
          * TokenCreate
@@ -8746,6 +8954,39 @@ export interface operations {
             };
         };
     };
+    preview_program_api_v1_lighting_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProgramPreview"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_calendars_api_v1_lighting_calendars_get: {
         parameters: {
             query?: never;
@@ -8884,6 +9125,43 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CalendarOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    calendar_days_api_v1_lighting_calendars__calendar_id__days_get: {
+        parameters: {
+            query: {
+                /** @description The first lighting day */
+                start: string;
+                /** @description How many lighting days */
+                days?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                calendar_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarDays"];
                 };
             };
             /** @description Validation Error */
@@ -9289,7 +9567,10 @@ export interface operations {
     };
     list_schedules_api_v1_lighting_schedules_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description true: only cabinets whose controller runs an older version */
+                behind?: boolean | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -9303,6 +9584,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScheduleSummary"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

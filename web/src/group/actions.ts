@@ -5,6 +5,7 @@ import type { Catalogue, CommandSpec } from "../catalogue";
 import { fill, h } from "../dom";
 import type { MapView } from "../map/view";
 import { paramForm, reportFailure } from "../panel/form";
+import { assignForm, cabinetTypes, type AssignTarget } from "./assign";
 import { inside, PolygonDrawer, type Ring } from "./polygon";
 import { BatchProgress, type Batch } from "./progress";
 
@@ -150,10 +151,21 @@ export class GroupActions {
         ? h("div", { class: "field" }, h("label", { for: "batch-command" }, t("group.command")), chooser)
         : h("p", { class: "hint" }, t("group.no_command")),
       formSlot,
+      this.app.can("lighting:program") ? assignForm(this.app, this.assignTarget(selection)) : null,
       h("div", { class: "form-actions" }, clear),
     );
     this.box.hidden = false;
     (choices.length ? chooser : clear).focus();
+  }
+
+  /** What a lighting calendar would be assigned to: see group/assign.ts. */
+  private assignTarget(selection: Selection): AssignTarget {
+    if (selection.how === "polygon") return { kind: "polygon", ring: selection.ring };
+    if (selection.state) {
+      const cabinets = cabinetTypes(this.catalogue);
+      return { kind: "cabinets", ids: [...selection.ids.entries()].filter(([type]) => cabinets.has(type)).flatMap(([, ids]) => ids) };
+    }
+    return selection.commune ? { kind: "commune", commune: selection.commune } : { kind: "default" };
   }
 
   private target(selection: Selection, type: string): Record<string, unknown> {

@@ -10,6 +10,7 @@ import { chartableKeys, TelemetryChart } from "./chart";
 import { CommandSection } from "./commands";
 import { ConnectionProblems } from "./problems";
 import type { Schema } from "../schemas";
+import { WhySection } from "./why";
 
 type Asset = Schema<"AssetOut">;
 // The stream's readings land in its values too, and those may be booleans.
@@ -28,14 +29,12 @@ class OpenAsset {
   private chart: TelemetryChart | null = null;
   private commands: CommandSection;
   private readonly problems: ConnectionProblems | null;
+  private readonly why: WhySection | null;
   private readonly telemetry = h("dl", { class: "telemetry", "data-testid": "telemetry" });
   private readonly online = h("p", { class: "online" });
   private readonly alarms = h("ul", { class: "asset-alarms", "data-testid": "asset-alarms" });
   private readonly interventions = h("ul", { class: "asset-interventions", "data-testid": "asset-interventions" });
   private readonly stateBadge = h("span", { class: "asset-state", "data-testid": "asset-state" });
-  // "Why is this light at 50 % now?": the level asked for, and what decides it.
-  private readonly lighting = h("dl", { class: "lighting-why", "data-testid": "asset-lighting" });
-  private readonly lit: boolean;
   private state: State | null = null;
   private readonly alarmReload = throttle(() => void this.loadAlarms().catch(() => undefined), REFETCH_MS);
   private readonly interventionReload = throttle(() => void this.loadInterventions().catch(() => undefined), 2 * REFETCH_MS);
@@ -57,7 +56,8 @@ class OpenAsset {
     if (keys.length) this.chart = new TelemetryChart(app, asset.id, asset.type, keys);
     this.commands = new CommandSection(app, catalogue, asset.id, asset.type);
     this.problems = app.can("ingest:read") ? new ConnectionProblems(app, asset.id) : null;
-    this.lit = type?.domain === "lighting";
+    // Lights and cabinets follow a lighting calendar: say which, and why the level now.
+    this.why = catalogue.type(asset.type)?.domain === "lighting" ? new WhySection(app, asset.id) : null;
     this.showLook(look);
     const createIntervention = app.can("intervention:manage")
       ? h("button", { type: "button", "data-testid": "panel-create-intervention" }, t("panel.create_intervention"))
@@ -73,12 +73,12 @@ class OpenAsset {
         h("h3", { id: "panel-h-attributes" }, t("panel.attributes")), this.attributes()),
       h("section", { "aria-labelledby": "panel-h-telemetry" },
         h("h3", { id: "panel-h-telemetry" }, t("panel.telemetry")), this.online, this.telemetry),
-      this.lit ? h("section", { "aria-labelledby": "panel-h-lighting" },
-        h("h3", { id: "panel-h-lighting" }, t("panel.lighting")), this.lighting) : null,
       this.chart ? h("section", { "aria-labelledby": "panel-h-chart" },
         h("h3", { id: "panel-h-chart" }, t("panel.chart")), this.chart.element) : null,
       app.can("alarm:read") ? h("section", { "aria-labelledby": "panel-h-alarms" },
         h("h3", { id: "panel-h-alarms" }, t("panel.alarms")), this.alarms) : null,
+      this.why ? h("section", { "aria-labelledby": "panel-h-why" },
+        h("h3", { id: "panel-h-why" }, t("why.title")), this.why.element) : null,
       h("section", { "aria-labelledby": "panel-h-commands" },
         h("h3", { id: "panel-h-commands" }, t("panel.commands")), this.commands.element),
       app.can("intervention:read") ? h("section", { "aria-labelledby": "panel-h-interventions" },
@@ -92,11 +92,11 @@ class OpenAsset {
       fill(where, h("p", { class: "form-error" }, error instanceof Error ? error.message : String(error)));
     void this.loadState().catch(failed(this.telemetry));
     void this.chart?.load();
-    if (this.lit) void this.loadLighting().catch(failed(this.lighting));
     if (this.app.can("alarm:read")) void this.loadAlarms().catch(failed(this.alarms));
     void this.commands.load().catch(failed(this.commands.element));
     if (this.app.can("intervention:read")) void this.loadInterventions().catch(failed(this.interventions));
     void this.problems?.load();
+    if (this.why) void this.why.load().catch(failed(this.why.element));
   }
 
   apply(events: StreamEvent[]): void {
@@ -177,25 +177,6 @@ class OpenAsset {
           unit ? `${value} ${unit}` : value),
       ];
     }) : h("dd", { class: "empty" }, t("panel.telemetry.none")));
-  }
-
-  private async loadLighting(): Promise<void> {
-    const why = await this.app.api.get<Schema<"Why">>(`/lighting/assets/${encodeURIComponent(this.asset.id)}/why`);
-    const t = this.app.t;
-    const level = why.effective_level_pct;
-    const override = why.override;
-    const rows: [string, string | null, string][] = [
-      [t("panel.lighting.level"), level === null || level === undefined ? t("panel.lighting.unknown") : `${this.number(level)} %`, "level"],
-      [t("panel.lighting.override"), override
-        ? `${this.number(override.level_pct)} % · ${override.reason} · ${override.author} · ${t("panel.lighting.until")} ${this.app.formatTime(override.ends_at)}`
-        : null, "override"],
-      [t("panel.lighting.program"), why.program?.name ?? (why.calendar ? null : t("panel.lighting.no_calendar")), "program"],
-      [t("panel.lighting.calendar"), why.calendar?.name ?? null, "calendar"],
-    ];
-    fill(this.lighting, rows.filter(([, v]) => v !== null).flatMap(([k, v, id]) =>
-      [h("dt", {}, k), h("dd", { "data-testid": `lighting-${id}` }, v)]));
-    // The whole reasoning, as the API words it, for whoever hovers.
-    this.lighting.title = why.explanation;
   }
 
   private async loadAlarms(): Promise<void> {
