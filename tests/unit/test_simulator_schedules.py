@@ -14,7 +14,7 @@ from beffroi.lighting.calendar import parse_calendar
 from beffroi.lighting.controller import RunningSchedule, read_schedule
 from beffroi.lighting.evaluate import level
 from beffroi.lighting.program import parse_program
-from beffroi.lighting.schedule import content
+from beffroi.lighting.schedule import content, override_json
 from beffroi.simulator.lighting import light_level, report_cabinet
 from tests.unit.test_simulator_behaviours import LAT, LON, asset, make_engine
 
@@ -127,3 +127,44 @@ def test_simulated_cabinets_acknowledge_and_follow_their_schedule() -> None:
     # A newer version without a calendar: back to the built-in profile.
     engine.take_schedule("LC-S1", orjson.dumps(document(4, calendar=False)), EVENING)
     assert light_level(light, at, engine.env) == 50
+
+
+def test_controllers_apply_overrides_and_end_them_by_themselves() -> None:
+    at = datetime(2026, 12, 23, 23, 30, tzinfo=PARIS)  # the plain night: 30 %
+    start, end = at - timedelta(minutes=30), at + timedelta(hours=1)
+    festival = override_json(6, start, end + timedelta(hours=1), 80, None)
+    accident = override_json(7, start, end, 100, ["SL-S1"])
+    body = {**document(5), "overrides": [festival, accident]}
+    running = RunningSchedule(read_schedule(orjson.loads(orjson.dumps(body))))
+    # The last listed wins on its light; the festival on the others and the cabinet.
+    assert running.level(at, "SL-S1") == 100
+    assert running.level(at, "SL-S0") == 80
+    assert running.level(at) == 80
+    assert running.level(start - timedelta(seconds=1), "SL-S1") == 30
+    # The accident ends by itself: the festival shows through, then the program.
+    assert running.level(end, "SL-S1") == 80
+    assert running.level(end + timedelta(hours=1), "SL-S1") == 30
+    # Its ends are changes to come.
+    assert running.next_change(at) == end
+    assert running.next_change(start - timedelta(minutes=1)) == start
+    # An override applies without a calendar too; a schedule without any keeps none.
+    bare = {**document(6, calendar=False), "overrides": [festival]}
+    assert RunningSchedule(read_schedule(bare)).level(at) == 80
+    assert RunningSchedule(read_schedule(document(6))).schedule.overrides == ()
+
+    # A simulated cabinet's lights follow it, energy included.
+    fleet = [asset("LC-S1", "lighting_cabinet", circuits=1, phases=1)]
+    fleet += [
+        asset(f"SL-S{i}", "streetlight", "LC-S1", circuit=1, rated_power_w=40.0) for i in range(2)
+    ]
+    engine = make_engine(fleet, EVENING)
+    engine.take_schedule("LC-S1", orjson.dumps(body), EVENING)
+    lit, other = engine.devices["SL-S1"], engine.devices["SL-S0"]
+    assert light_level(lit, at, engine.env) == 100
+    assert light_level(other, at, engine.env) == 80
+    assert light_level(lit, end + timedelta(hours=2), engine.env) == 30
+    cabinet = engine.devices["LC-S1"]
+    engine.advance(cabinet, at)
+    before = lit.energy_wh
+    engine.advance(cabinet, end)  # an hour at 100 % of 40 W, plus standby
+    assert abs(lit.energy_wh - before - (0.4 + 40 * 1.05)) < 1e-6

@@ -4,7 +4,10 @@ back, and run it — the level at any moment, and when that level may next chang
 The hub's own evaluator (:mod:`beffroi.lighting.evaluate`, the one "why" uses) does the
 work, so the simulated controllers and the hub cannot disagree. Holiday rules come with
 their dates (``dates``, up to ``holidays_until``): the controller matches those dates,
-not holiday keys it could not work out in the field.
+not holiday keys it could not work out in the field. Overrides (``overrides``) win over
+the calendar from their start to their end, on their lights or the whole cabinet; of
+several at once the last listed wins; past its end an override no longer counts, with no
+word from the hub.
 """
 
 from __future__ import annotations
@@ -28,6 +31,24 @@ _CACHE_DAYS: Final = 8  # a controller looks at yesterday, today and tomorrow
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveredOverride:
+    """An override as delivered: ``level_pct`` from ``starts_at`` to ``ends_at`` on
+    ``lights`` (``None``: every light of the cabinet)."""
+
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+    level_pct: float
+    lights: frozenset[str] | None
+
+    def covers(self, light_id: str | None, moment: datetime) -> bool:
+        """Whether it applies to ``light_id`` (``None``: the cabinet as a whole) now."""
+        if not self.starts_at <= moment < self.ends_at:
+            return False
+        return self.lights is None or (light_id is not None and light_id in self.lights)
+
+
+@dataclass(frozen=True, slots=True)
 class DeliveredSchedule:
     """A schedule document read back: its version, calendar (None: none applies, the
     controller keeps its own astronomical clock), programs, and the sun at its place."""
@@ -37,6 +58,18 @@ class DeliveredSchedule:
     calendar: CalendarSpec | None
     programs: dict[int, ProgramSpec]
     sun: SunCalendar
+    overrides: tuple[DeliveredOverride, ...] = ()
+
+
+def _override(raw: Mapping[str, Any]) -> DeliveredOverride:
+    lights = raw.get("lights")
+    return DeliveredOverride(
+        int(raw["id"]),
+        datetime.fromisoformat(raw["starts_at"]),
+        datetime.fromisoformat(raw["ends_at"]),
+        float(raw["level_pct"]),
+        None if lights is None else frozenset(str(x) for x in lights),
+    )
 
 
 def _rule(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -69,9 +102,12 @@ def read_schedule(document: Mapping[str, Any]) -> DeliveredSchedule:
                 }
             )
             programs = {int(k): parse_program(v) for k, v in document["programs"].items()}
+        overrides = tuple(_override(o) for o in document.get("overrides") or ())
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InvalidInput(FieldError("document", f"not a schedule document: {exc}")) from None
-    return DeliveredSchedule(str(document.get("cabinet_id", "")), version, calendar, programs, sun)
+    return DeliveredSchedule(
+        str(document.get("cabinet_id", "")), version, calendar, programs, sun, overrides
+    )
 
 
 class RunningSchedule:
@@ -110,9 +146,23 @@ class RunningSchedule:
         steps = (*self._steps(day), *self._steps(day + timedelta(days=1)))
         return sorted({t for s in steps for t in (s.at, s.ramp_end)})
 
-    def level(self, moment: datetime) -> float | None:
-        """The level the schedule asks for at ``moment``; ``None`` when it has no calendar
-        (the controller then keeps its own astronomical clock)."""
+    def overridden(self, moment: datetime, light_id: str | None = None) -> float | None:
+        """The level of the override in force on ``light_id`` at ``moment`` (the last
+        listed of several), or ``None``."""
+        found = None
+        for override in self.schedule.overrides:
+            if override.covers(light_id, moment):
+                found = override
+        return None if found is None else found.level_pct
+
+    def level(self, moment: datetime, light_id: str | None = None) -> float | None:
+        """The level the schedule asks of ``light_id`` (``None``: of the cabinet as a
+        whole) at ``moment``: an override's in force, else the calendar's; ``None`` when
+        neither applies (the controller then keeps its own astronomical clock)."""
+        if self.schedule.overrides:
+            forced = self.overridden(moment, light_id)
+            if forced is not None:
+                return forced
         if self.schedule.calendar is None:
             return None
         span = self._span
@@ -135,7 +185,15 @@ class RunningSchedule:
 
     def next_change(self, moment: datetime) -> datetime | None:
         """The first moment after ``moment`` when the level may change (a step starts or
-        its ramp ends, or a lighting day begins); ``None`` without a calendar."""
+        its ramp ends, a lighting day begins, an override starts or ends); ``None``
+        without a calendar nor an override to come."""
+        edges = [t for o in self.schedule.overrides for t in (o.starts_at, o.ends_at) if t > moment]
+        calendar = self._next_calendar_change(moment)
+        if calendar is not None:
+            edges.append(calendar)
+        return min(edges) if edges else None
+
+    def _next_calendar_change(self, moment: datetime) -> datetime | None:
         if self.schedule.calendar is None:
             return None
         zone = self.schedule.sun.zone

@@ -52,16 +52,19 @@ def light_level(light: Device, moment: datetime, env: Environment) -> float:
     own = light.override("level_pct", moment) if light.overrides else None
     if own is not None:
         return float(own)
-    scheduled = scheduled_level(cabinet, moment, env)
+    scheduled = scheduled_level(cabinet, moment, env, light.id)
     return 100.0 if forced is True and scheduled == 0 else scheduled
 
 
-def scheduled_level(cabinet: Device | None, moment: datetime, env: Environment) -> float:
-    """The level a cabinet's lights are scheduled at: its delivered schedule's, else the
+def scheduled_level(
+    cabinet: Device | None, moment: datetime, env: Environment, light_id: str | None = None
+) -> float:
+    """The level a cabinet's lights (``light_id``: that one) are scheduled at: its
+    delivered schedule's (an override's in force, else the calendar's), else the
     built-in night profile's (no schedule yet, or one without a calendar)."""
     schedule = None if cabinet is None else cabinet.schedule
     if schedule is not None:
-        level = schedule.level(moment)
+        level = schedule.level(moment, light_id)
         if level is not None:
             return level
     return env.programme.level(moment)
