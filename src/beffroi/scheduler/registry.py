@@ -7,6 +7,7 @@ An area offers the function (``async def f(ctx: Context) -> object``, in its
 
 from __future__ import annotations
 
+from beffroi.energy import jobs as energy_jobs
 from beffroi.scheduler.job import Job, check_unique
 from beffroi.scheduler.triggers import Every
 from beffroi.telemetry import jobs as telemetry_jobs
@@ -20,6 +21,14 @@ JOBS: tuple[Job, ...] = check_unique(
             misfire_grace_s=1800,
             about="hourly rollups, retention of points and rollups, partitions ahead, "
             "pruning of kept rejects",
+        ),
+        Job(
+            "energy.daily-totals",
+            energy_jobs.daily_totals,
+            Every(3600),
+            misfire_grace_s=1800,
+            about="daily energy totals of yesterday and today, recomputed from the hourly "
+            "rollups (docs/energy.md)",
         ),
     )
 )

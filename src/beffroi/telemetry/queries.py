@@ -6,12 +6,12 @@ assets, a selectable of asset ids from :func:`beffroi.assets.queries.id_query`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, Subquery, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.db.lists import among, parts
@@ -166,3 +166,51 @@ async def counter_rise(
     )
     total, count = (await session.execute(select(func.sum(per_asset.c.rise), func.count()))).one()
     return (float(total) if count else None), int(count)
+
+
+def hourly_rises(
+    keys: Sequence[str], start: datetime, end: datetime, lookback: timedelta
+) -> Subquery:
+    """A subquery of the hourly rollups of ``keys`` in ``[start, end)``: ``asset_id``,
+    ``key``, ``bucket``, ``max`` and ``rise``, what a counter rose since the asset's
+    previous bucket (looked for up to ``lookback`` before ``start``), and ``first``, 1
+    where there was none (the rise before the bucket's first reading is unknown).
+
+    The rise since the previous bucket's maximum, not within the hour, so the energy
+    between two readings either side of an hour's end is counted once. Without a
+    previous bucket, or when the counter went back (a meter replaced, reset to zero),
+    the rise within the hour is all that is known.
+    """
+    rollup = TelemetryRollup
+    before = func.lag(rollup.max).over(
+        partition_by=(rollup.asset_id, rollup.key), order_by=rollup.bucket
+    )
+    hours = (
+        select(
+            rollup.asset_id,
+            rollup.key,
+            rollup.bucket,
+            rollup.min,
+            rollup.max,
+            before.label("before"),
+        )
+        .where(rollup.key.in_(list(keys)), rollup.bucket >= start - lookback, rollup.bucket < end)
+        .subquery()
+    )
+    rise = case(
+        (hours.c.before.is_(None), hours.c.max - hours.c.min),
+        (hours.c.max >= hours.c.before, hours.c.max - hours.c.before),
+        else_=hours.c.max - hours.c.min,
+    )
+    return (
+        select(
+            hours.c.asset_id,
+            hours.c.key,
+            hours.c.bucket,
+            hours.c.max,
+            rise.label("rise"),
+            case((hours.c.before.is_(None), 1), else_=0).label("first"),
+        )
+        .where(hours.c.bucket >= start)
+        .subquery()
+    )
