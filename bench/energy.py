@@ -5,7 +5,11 @@ Seeds ``energy_daily`` with 34,000 lights (and their cabinets) × 365 days by CO
 yearly metropolis report through the service (target under 300 ms) beside a raw
 ``SELECT sum(energy_wh) FROM energy_daily WHERE day BETWEEN …`` over the same year.
 
-    python -m bench.energy [--lights 34000] [--days 365] [--repeat 7]
+With ``--with-rollup``, also imports the Dijon fleet into a second scratch database,
+seeds two days of hourly rollups of its meters, and times one day's totals recomputed
+(what the hourly job does twice).
+
+    python -m bench.energy [--lights 34000] [--days 365] [--repeat 7] [--with-rollup]
 """
 
 from __future__ import annotations
@@ -16,17 +20,21 @@ import math
 import random
 import time
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from beffroi.assets.importing import import_assets
+from beffroi.communes.service import ensure_default_communes
 from beffroi.config import load_settings
 from beffroi.core.context import Runtime
 from beffroi.db import Database
 from beffroi.energy import report
+from beffroi.energy.rollup import roll_days
 from beffroi.energy.schemas import Granularity, Level
+from beffroi.simulator.fleet import generate_fleet
 from bench.common import Timing, postgres_available, scratch_database
 
 TARGET_S = 0.3
@@ -47,6 +55,13 @@ SELECT day, cabinet_id, commune_code,
        sum(energy_wh) FILTER (WHERE asset_type = 'lighting_cabinet'),
        sum(offpeak_wh) FILTER (WHERE asset_type = 'lighting_cabinet')
 FROM energy_daily GROUP BY day, cabinet_id, commune_code
+"""
+
+COMMUNES_SUMMARY = """
+INSERT INTO energy_daily_communes
+SELECT day, commune_code, sum(lights), sum(energy_wh), sum(offpeak_wh), sum(compared_wh),
+       sum(baseline_wh), sum(burning_h), sum(supply_wh), sum(supply_offpeak_wh)
+FROM energy_daily_cabinets GROUP BY day, commune_code
 """
 
 
@@ -121,8 +136,13 @@ async def _seed(url: str, lights: int, days: int) -> tuple[int, float]:
                 "baseline_wh",
             ],
         )
+        # Seeding only: the sums of a whole year at once spill to disk at the default 4 MB.
+        await conn.execute("SET work_mem = '256MB'")
         await conn.execute(SUMMARY)
-        await conn.execute("ANALYZE energy_daily; ANALYZE energy_daily_cabinets")
+        await conn.execute(COMMUNES_SUMMARY)
+        await conn.execute(
+            "ANALYZE energy_daily; ANALYZE energy_daily_cabinets; ANALYZE energy_daily_communes"
+        )
         return int(copied.split()[-1]), time.perf_counter() - start
     finally:
         await conn.close()
@@ -137,7 +157,70 @@ async def _time(call: object, repeat: int) -> Timing:
     return Timing(tuple(samples))
 
 
-async def run(lights: int, days: int, repeat: int) -> None:
+def _rollups(lights: list[str], cabinets: list[str], day: date) -> Iterator[tuple[object, ...]]:
+    """Hourly rollups of every light's and cabinet's counters over ``day`` and the day
+    before (its lookback), readings every 15 minutes."""
+    start = datetime.combine(day - timedelta(days=1), datetime.min.time(), UTC)
+    metered: list[tuple[str, tuple[str, ...]]] = [(a, ("energy_wh", "lamp_hours")) for a in lights]
+    metered += [(c, ("energy_wh",)) for c in cabinets]
+    for asset_id, keys in metered:
+        for key in keys:
+            value = 1000.0
+            for hour in range(48):
+                step = 10.0 if key == "energy_wh" else 0.25
+                low, value = value + step, value + 4 * step
+                yield (
+                    asset_id,
+                    key,
+                    start + timedelta(hours=hour),
+                    4,
+                    2 * (low + value),
+                    low,
+                    value,
+                )
+
+
+async def rollup_run(url: str, repeat: int) -> Timing:
+    """The whole fleet imported (its 34,000 lights), two days of hourly rollups seeded,
+    then one day's totals recomputed ``repeat`` times."""
+    db = Database(url)
+    try:
+        ctx = Runtime(load_settings(database_url=url), db).system_context("bench")
+        await ensure_default_communes(ctx)
+        items = list(enumerate(generate_fleet("dijon", scale=1.0, seed=1), start=1))
+        await import_assets(ctx, items, source="bench")
+        lights = [a.id for _, a in items if a.type == "streetlight"]
+        cabinets = [a.id for _, a in items if a.type == "lighting_cabinet"]
+        day = FIRST + timedelta(days=400)
+        parts = make_url(url)
+        conn = await asyncpg.connect(
+            host=parts.host,
+            port=parts.port,
+            user=parts.username,
+            password=parts.password,
+            database=parts.database,
+        )
+        try:
+            await conn.copy_records_to_table(
+                "telemetry_rollups",
+                records=_rollups(lights, cabinets, day),
+                columns=["asset_id", "key", "bucket", "count", "sum", "min", "max"],
+            )
+            await conn.execute("ANALYZE telemetry_rollups; ANALYZE assets")
+        finally:
+            await conn.close()
+        samples = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            done = await roll_days(db, ctx.settings, day, day)
+            samples.append(time.perf_counter() - start)
+        print(f"one day's totals: {done.assets:,} asset rows, {done.cabinets:,} cabinet rows")
+        return Timing(tuple(samples))
+    finally:
+        await db.dispose()
+
+
+async def run(lights: int, days: int, repeat: int, with_rollup: bool) -> None:
     """Seed, then time the service's report and the raw sum, and print both."""
     async with scratch_database("postgresql") as url:
         count, seeded = await _seed(url, lights, days)
@@ -168,6 +251,10 @@ async def run(lights: int, days: int, repeat: int) -> None:
     verdict = "OK" if served.median < TARGET_S else "OVER TARGET"
     print(f"yearly metropolis report (service, by month, with trend): {served}  [{verdict}]")
     print(f"raw SELECT sum(energy_wh) FROM energy_daily over the year:  {baseline}")
+    if with_rollup:
+        async with scratch_database("postgresql") as url:
+            rolled = await rollup_run(url, max(1, repeat // 2))
+        print(f"daily totals of one day, set-based from hourly rollups:     {rolled}")
 
 
 def main() -> None:
@@ -176,10 +263,15 @@ def main() -> None:
     parser.add_argument("--lights", type=int, default=34_000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument(
+        "--with-rollup",
+        action="store_true",
+        help="also time one day's totals from hourly rollups for the whole Dijon fleet",
+    )
     args = parser.parse_args()
     if not asyncio.run(postgres_available()):
         raise SystemExit("PostgreSQL unreachable (BEFFROI_BENCH_POSTGRES_URL)")
-    asyncio.run(run(args.lights, args.days, args.repeat))
+    asyncio.run(run(args.lights, args.days, args.repeat, args.with_rollup))
 
 
 if __name__ == "__main__":

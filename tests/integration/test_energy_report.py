@@ -20,7 +20,7 @@ from beffroi.core.context import Context, Runtime
 from beffroi.core.errors import InvalidInput
 from beffroi.core.principal import Role
 from beffroi.energy import days
-from beffroi.energy.models import EnergyDaily, EnergyDailyCabinet
+from beffroi.energy.models import EnergyDaily, EnergyDailyCabinet, EnergyDailyCommune
 from beffroi.energy.rollup import roll_days
 from beffroi.telemetry.jobs import roll_up
 from beffroi.telemetry.models import TelemetryPoint
@@ -280,7 +280,12 @@ async def test_the_rollup_is_idempotent_and_takes_late_readings(
                     EnergyDailyCabinet.day == DAY
                 )
             )
-            return [*map(tuple, daily), tuple(summed.one())]
+            communes = await session.execute(
+                select(EnergyDailyCommune.commune_code, EnergyDailyCommune.supply_wh)
+                .where(EnergyDailyCommune.day == DAY)
+                .order_by(EnergyDailyCommune.commune_code)
+            )
+            return [*map(tuple, daily), *map(tuple, communes), tuple(summed.one())]
 
     before = await table()
     assert before[:-1] == [
@@ -288,6 +293,8 @@ async def test_the_rollup_is_idempotent_and_takes_late_readings(
         ("SL-CHE-1", 200, 0),
         ("SL-TAL-1", 100, 80),
         ("SL-TAL-2", 40, 0),
+        ("chenove", None),
+        ("talant", 300),
     ]
     assert before[-1] == (2, 340)
     await roll_days(runtime.db, runtime.settings, EVE, DAY)

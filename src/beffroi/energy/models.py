@@ -1,11 +1,12 @@
-"""Tables of the energy area: daily totals per metered asset, and per cabinet.
+"""Tables of the energy area: daily totals per metered asset, per cabinet, per commune.
 
 ``energy_daily`` holds one row per metered asset (a light, a cabinet) and local day,
 computed from the hourly rollups by :mod:`beffroi.energy.rollup`. The asset's type,
 commune and cabinet are copied in as they were that day, so a light moved to another
 cabinet leaves its past with the old one. ``energy_daily_cabinets`` sums the lights'
 rows per cabinet, commune and day: a year of the metropolis is a few hundred thousand
-rows there instead of twelve million, which is what keeps the yearly report fast.
+rows there instead of twelve million; ``energy_daily_communes`` sums those per commune,
+some 8,000 rows a year: what keeps the metropolis's yearly report fast.
 """
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ class EnergyDaily(Base):
     """
 
     __tablename__ = "energy_daily"
-    __table_args__ = (Index("ix_energy_daily_day_cabinet", "day", "cabinet_id"),)
+    # A day's rows (the rollup, the cabinets' sums); a cabinet's lights over a period.
+    __table_args__ = (
+        Index("ix_energy_daily_day_cabinet", "day", "cabinet_id"),
+        Index("ix_energy_daily_cabinet_day", "cabinet_id", "day"),
+    )
 
     asset_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
@@ -55,6 +60,24 @@ class EnergyDailyCabinet(Base):
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     cabinet_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    commune_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lights: Mapped[int] = mapped_column(Integer)
+    energy_wh: Mapped[float] = mapped_column(Float)
+    offpeak_wh: Mapped[float] = mapped_column(Float)
+    compared_wh: Mapped[float] = mapped_column(Float)
+    baseline_wh: Mapped[float] = mapped_column(Float)
+    burning_h: Mapped[float] = mapped_column(Float)
+    supply_wh: Mapped[float | None] = mapped_column(Float)
+    supply_offpeak_wh: Mapped[float | None] = mapped_column(Float)
+
+
+class EnergyDailyCommune(Base):
+    """The cabinets' rows of one commune on one local day, summed (the same columns as
+    :class:`EnergyDailyCabinet`): the metropolis's year is some 8,000 rows here."""
+
+    __tablename__ = "energy_daily_communes"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
     commune_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     lights: Mapped[int] = mapped_column(Integer)
     energy_wh: Mapped[float] = mapped_column(Float)

@@ -2,8 +2,9 @@
 
 For each local day: one statement replaces the day's rows of ``energy_daily`` (every
 metered asset: what its meter rose, the off-peak part, the burning hours, the pro rata
-baseline), one replaces the day's rows of ``energy_daily_cabinets`` (their sums). A day
-is recomputed whole, never appended to, so re-runs and late readings are harmless.
+baseline), one those of ``energy_daily_cabinets`` (their sums per cabinet and commune),
+one those of ``energy_daily_communes`` (per commune). A day is recomputed whole, never
+appended to, so re-runs and late readings are harmless.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from beffroi.core.sun import SunCalendar
 from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.energy import days
-from beffroi.energy.models import NO_CABINET, EnergyDaily, EnergyDailyCabinet
+from beffroi.energy.models import NO_CABINET, EnergyDaily, EnergyDailyCabinet, EnergyDailyCommune
 from beffroi.telemetry import queries as telemetry_queries
 
 # The counter of a lamp's burning hours, and its light output when it has none.
@@ -159,6 +160,27 @@ def _cabinet_rows(meter: Metering, day: date) -> Any:
     )
 
 
+def _commune_rows(day: date) -> Any:
+    """The SELECT of a day's ``energy_daily_communes`` rows, from its cabinets' rows."""
+    c = EnergyDailyCabinet
+    return (
+        select(
+            c.day,
+            c.commune_code,
+            func.sum(c.lights),
+            func.sum(c.energy_wh),
+            func.sum(c.offpeak_wh),
+            func.sum(c.compared_wh),
+            func.sum(c.baseline_wh),
+            func.sum(c.burning_h),
+            func.sum(c.supply_wh),
+            func.sum(c.supply_offpeak_wh),
+        )
+        .where(c.day == day)
+        .group_by(c.day, c.commune_code)
+    )
+
+
 _DAILY = [
     "asset_id",
     "day",
@@ -183,6 +205,7 @@ _CABINETS = [
     "supply_wh",
     "supply_offpeak_wh",
 ]
+_COMMUNES = [c for c in _CABINETS if c != "cabinet_id"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +234,8 @@ async def _roll_day(
     summed = await session.execute(
         insert(EnergyDailyCabinet).from_select(_CABINETS, _cabinet_rows(meter, day))
     )
+    await session.execute(delete(EnergyDailyCommune).where(EnergyDailyCommune.day == day))
+    await session.execute(insert(EnergyDailyCommune).from_select(_COMMUNES, _commune_rows(day)))
     return int(written.rowcount or 0), int(summed.rowcount or 0)  # type: ignore[attr-defined]
 
 

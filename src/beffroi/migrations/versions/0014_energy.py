@@ -1,4 +1,4 @@
-"""energy: daily totals per metered asset and per cabinet
+"""energy: daily totals per metered asset, per cabinet and per commune
 
 Revision ID: 0014
 Revises: 0012
@@ -37,6 +37,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("energy_daily", schema=None) as batch_op:
         batch_op.create_index("ix_energy_daily_day_cabinet", ["day", "cabinet_id"], unique=False)
+        batch_op.create_index("ix_energy_daily_cabinet_day", ["cabinet_id", "day"], unique=False)
 
     op.create_table(
         "energy_daily_cabinets",
@@ -55,12 +56,28 @@ def upgrade() -> None:
             "day", "cabinet_id", "commune_code", name=op.f("pk_energy_daily_cabinets")
         ),
     )
+    op.create_table(
+        "energy_daily_communes",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("commune_code", sa.String(length=64), nullable=False),
+        sa.Column("lights", sa.Integer(), nullable=False),
+        sa.Column("energy_wh", sa.Float(), nullable=False),
+        sa.Column("offpeak_wh", sa.Float(), nullable=False),
+        sa.Column("compared_wh", sa.Float(), nullable=False),
+        sa.Column("baseline_wh", sa.Float(), nullable=False),
+        sa.Column("burning_h", sa.Float(), nullable=False),
+        sa.Column("supply_wh", sa.Float(), nullable=True),
+        sa.Column("supply_offpeak_wh", sa.Float(), nullable=True),
+        sa.PrimaryKeyConstraint("day", "commune_code", name=op.f("pk_energy_daily_communes")),
+    )
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    op.drop_table("energy_daily_communes")
     op.drop_table("energy_daily_cabinets")
     with op.batch_alter_table("energy_daily", schema=None) as batch_op:
+        batch_op.drop_index("ix_energy_daily_cabinet_day")
         batch_op.drop_index("ix_energy_daily_day_cabinet")
     op.drop_table("energy_daily")
     with op.batch_alter_table("telemetry_rollups", schema=None) as batch_op:
