@@ -19,9 +19,12 @@ from beffroi.communes import queries as commune_queries
 from beffroi.core.context import Context, Runtime
 from beffroi.core.errors import InvalidInput
 from beffroi.core.principal import Role
+from beffroi.core.time import utcnow
 from beffroi.energy import days
+from beffroi.energy.jobs import daily_totals
 from beffroi.energy.models import EnergyDaily, EnergyDailyCabinet, EnergyDailyCommune
 from beffroi.energy.rollup import roll_days
+from beffroi.scheduler.registry import JOBS
 from beffroi.telemetry.jobs import roll_up
 from beffroi.telemetry.models import TelemetryPoint
 from beffroi.telemetry.partitions import PartitionManager
@@ -42,13 +45,15 @@ EVE = DAY - timedelta(days=1)
 # SL-TAL-1 rises 100 Wh: 10 in the 01:00 hour and 70 in the 23:00 one (off-peak, 22-6),
 #   20 in the 18:00 hour (peak); it burnt 12 h.
 # SL-TAL-2 rises 40 Wh at 20:00 (peak), and has no baseline.
-# SL-CHE-1 rises 200 Wh at 19:00 (peak).
+# SL-CHE-1 rises 200 Wh at 19:00 (peak); without a lamp_hours counter, it burnt the two
+#   hours its level was above zero.
 # CAB-TAL's own meter rises 300 Wh: 50 at 12:00 (peak), 250 at 23:00 (off-peak).
 READINGS = {
     ("SL-TAL-1", "energy_wh"): [(EVE, 23, 1000), (DAY, 1, 1010), (DAY, 18, 1030), (DAY, 23, 1100)],
     ("SL-TAL-1", "lamp_hours"): [(EVE, 23, 500), (DAY, 23, 512)],
     ("SL-TAL-2", "energy_wh"): [(EVE, 23, 0), (DAY, 20, 40)],
     ("SL-CHE-1", "energy_wh"): [(EVE, 23, 7000), (DAY, 19, 7200)],
+    ("SL-CHE-1", "level_pct"): [(DAY, 19, 80), (DAY, 20, 80), (DAY, 21, 0)],
     ("CAB-TAL", "energy_wh"): [(EVE, 23, 5000), (DAY, 12, 5050), (DAY, 23, 5300)],
 }
 
@@ -164,7 +169,7 @@ async def test_savings_from_simulated_meters_equal_the_hand_figure(
     ) / 1000
     assert total["cost_eur"] == round(cost, 2)
     assert total["co2_kg"] == pytest.approx(340 * settings.energy_co2_g_per_kwh / 1e6, abs=1e-3)
-    assert total["burning_h"] == pytest.approx(12)
+    assert total["burning_h"] == pytest.approx(12 + 2)
     assert [p["month"] for p in body["trend"]][-1] == "2026-11-01"
     assert body["trend"][-1]["savings"] == pytest.approx(1 - 300 / baseline)
     assert len(body["trend"]) == 12
@@ -334,10 +339,10 @@ async def test_lamps_due_for_replacement_and_failures_per_model(
             )
     admin, talant = people["admin"].headers, people["talant"].headers
     due = (await client.get(f"{API}/energy/maintenance/due", headers=admin)).json()
-    # 23,000 h before + 12 h measured of an HPS lamp's 24,000; 19,000 of a 20,000 h LED.
+    # 23,000 h before + 12 h measured of an HPS lamp's 24,000; 19,002 of a 20,000 h LED.
     assert [(d["id"], d["burning_h"], d["rated_life_h"]) for d in due] == [
         ("SL-TAL-1", 23_012, 24_000),
-        ("SL-CHE-1", 19_000, 20_000),
+        ("SL-CHE-1", 19_002, 20_000),
     ]
     assert due[0]["life_used"] == pytest.approx(23_012 / 24_000, abs=1e-4)
     mine = (await client.get(f"{API}/energy/maintenance/due", headers=talant)).json()
@@ -386,3 +391,10 @@ async def test_import_checks_the_baseline_attributes(system: Context) -> None:
         "attributes.former_burning_hours_per_year",
         "attributes.former_power_w",
     ], refused.value.errors
+
+
+async def test_the_hourly_job_recomputes_yesterday_and_today(system: Context) -> None:
+    assert any(job.name == "energy.daily-totals" for job in JOBS)
+    done = await daily_totals(system)
+    today = utcnow().astimezone(PARIS).date()
+    assert (done.first, done.last, done.assets) == (today - timedelta(days=1), today, 0)
