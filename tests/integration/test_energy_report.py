@@ -398,3 +398,24 @@ async def test_the_hourly_job_recomputes_yesterday_and_today(system: Context) ->
     done = await daily_totals(system)
     today = utcnow().astimezone(PARIS).date()
     assert (done.first, done.last, done.assets) == (today - timedelta(days=1), today, 0)
+
+
+async def test_a_csv_import_carries_the_baseline_attributes(
+    client: httpx.AsyncClient, people: dict[str, Person]
+) -> None:
+    headers = {**people["admin"].headers, "content-type": "text/csv"}
+    columns = "id,type,name,commune,lon,lat,parent_id,attr.former_power_w,"
+    columns += "attr.former_burning_hours_per_year,attr.burning_hours_before_h"
+    good = [columns, "SL-TAL-9,streetlight,PL 9,talant,5.0,47.33,CAB-TAL,168,4100,12000"]
+    answer = await client.post(f"{API}/assets/import", content="\n".join(good), headers=headers)
+    assert answer.status_code == 200, answer.text
+    asset = (await client.get(f"{API}/assets/SL-TAL-9", headers=people["admin"].headers)).json()
+    assert asset["attributes"]["former_power_w"] == 168
+    assert asset["attributes"]["former_burning_hours_per_year"] == 4100
+    assert asset["attributes"]["burning_hours_before_h"] == 12000
+    bad = [columns, "SL-TAL-8,streetlight,PL 8,talant,5.0,47.33,CAB-TAL,168,9999,0"]
+    refused = await client.post(f"{API}/assets/import", content="\n".join(bad), headers=headers)
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == [
+        "attributes.former_burning_hours_per_year"
+    ]
