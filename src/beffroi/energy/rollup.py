@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, delete, func, insert, literal, select
+from sqlalchemy import ColumnElement, and_, case, delete, func, insert, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.assets import queries as asset_queries
@@ -32,8 +32,9 @@ from beffroi.telemetry import queries as telemetry_queries
 BURNING_KEY = "lamp_hours"
 LEVEL_KEY = "level_pct"
 # How far back the previous reading of a counter is looked for, to count the energy
-# drawn between it and the day's first.
-LOOKBACK = timedelta(days=1)
+# drawn between it and the day's first: meters report every 15 minutes, and each hour
+# looked back costs a twenty-fourth of the day's rows again.
+LOOKBACK = timedelta(hours=6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +248,9 @@ async def roll_days(db: Database, settings: Any, first: date, last: date) -> Rol
     zone = settings.zone
     assets = cabinets = 0
     async with db.write() as session:
+        if db.is_postgres:
+            # Compiling these statements took 2 of the 11 s of a metropolis's day.
+            await session.execute(text("SET LOCAL jit = off"))
         sun = await commune_queries.city_sun(session, settings.timezone)
         day = first
         while day <= last:
