@@ -41,3 +41,12 @@ def test_the_shares_of_a_year_add_up_to_one(year: int) -> None:
     assert sum(shares) == pytest.approx(1)
     assert days.year_share(sun, date(year, 12, 21)) > 1.5 * days.year_share(sun, date(year, 6, 21))
     assert days.year_share(None, first) == 1 / count
+
+
+def test_offpeak_hours_make_runs_of_consecutive_hours() -> None:
+    cheap = days.offpeak_buckets(date(2026, 11, 18), PARIS, offpeak_hours("22-6"))
+    assert days.runs(cheap) == [
+        (datetime(2026, 11, 17, 23, tzinfo=UTC), datetime(2026, 11, 18, 5, tzinfo=UTC)),
+        (datetime(2026, 11, 18, 21, tzinfo=UTC), datetime(2026, 11, 18, 23, tzinfo=UTC)),
+    ]
+    assert days.runs([]) == []

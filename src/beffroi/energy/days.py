@@ -25,6 +25,17 @@ def offpeak_buckets(day: date, zone: ZoneInfo, hours: frozenset[int]) -> list[da
     return [m for m in moments if m.astimezone(zone).hour in hours]
 
 
+def runs(hours: list[datetime]) -> list[tuple[datetime, datetime]]:
+    """Sorted hour starts as ``[start, end)`` runs of consecutive hours."""
+    out: list[tuple[datetime, datetime]] = []
+    for moment in sorted(hours):
+        if out and out[-1][1] == moment:
+            out[-1] = (out[-1][0], moment + timedelta(hours=1))
+        else:
+            out.append((moment, moment + timedelta(hours=1)))
+    return out
+
+
 def dark_hours(sun: SunCalendar, day: date) -> float:
     """Hours of local ``day`` between midnight and sunrise and between sunset and midnight."""
     start, end = bounds(day, sun.zone)

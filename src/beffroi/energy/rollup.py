@@ -81,18 +81,16 @@ def _day_rows(
 ) -> Any:
     """The SELECT of a day's ``energy_daily`` rows."""
     start, end = days.bounds(day, zone)
-    rises = telemetry_queries.hourly_rises(
-        (*meter.meters, BURNING_KEY, LEVEL_KEY), start, end, LOOKBACK
+    cheap = days.runs(days.offpeak_buckets(day, zone, offpeak))
+    rises = telemetry_queries.span_rises(
+        (*meter.meters, BURNING_KEY, LEVEL_KEY), start, end, LOOKBACK, cheap
     )
     assets = asset_queries.with_numbers(meter.types, meter.former_power + meter.former_hours)
     is_meter = rises.c.key.in_(meter.meters)
-    cheap = days.offpeak_buckets(day, zone, offpeak)
-    offpeak_rise = (
-        case((and_(is_meter, rises.c.bucket.in_(cheap)), rises.c.rise)) if cheap else None
-    )
     energy = func.sum(case((is_meter, rises.c.rise)))
+    offpeak_rise = func.coalesce(func.sum(case((is_meter, rises.c.part_rise))), 0.0)
     counted = func.sum(case((rises.c.key == BURNING_KEY, rises.c.rise)))
-    lit = func.sum(case((and_(rises.c.key == LEVEL_KEY, rises.c.max > 0), 1.0)))
+    lit = func.sum(case((rises.c.key == LEVEL_KEY, rises.c.lit)))
     power = _first([assets.c[n] for n in meter.former_power]) if meter.former_power else None
     hours = _first([assets.c[n] for n in meter.former_hours]) if meter.former_hours else None
     # A day whose meter had no earlier reading (the first day metered, or after a long
@@ -115,9 +113,7 @@ def _day_rows(
             assets.c.commune_code,
             cabinet,
             energy,
-            func.coalesce(func.sum(offpeak_rise), 0.0)
-            if offpeak_rise is not None
-            else literal(0.0),
+            offpeak_rise,
             func.coalesce(counted, lit),
             baseline,
         )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, case, exists, func, select
+from sqlalchemy import ColumnElement, Select, Subquery, and_, case, exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.db.lists import among, parts
@@ -168,49 +168,72 @@ async def counter_rise(
     return (float(total) if count else None), int(count)
 
 
-def hourly_rises(
-    keys: Sequence[str], start: datetime, end: datetime, lookback: timedelta
-) -> Subquery:
-    """A subquery of the hourly rollups of ``keys`` in ``[start, end)``: ``asset_id``,
-    ``key``, ``bucket``, ``max`` and ``rise``, what a counter rose since the asset's
-    previous bucket (looked for up to ``lookback`` before ``start``), and ``first``, 1
-    where there was none (the rise before the bucket's first reading is unknown).
+def _rise(before: Any, last: Any, first: Any) -> Any:
+    """What a counter rose to ``last``: since ``before`` (the last value before), else
+    since ``first`` (the first value), when there was none or the counter went back."""
+    return case(
+        (before.is_(None), last - first),
+        (last >= before, last - before),
+        else_=last - first,
+    )
 
-    The rise since the previous bucket's maximum, not within the hour, so the energy
-    between two readings either side of an hour's end is counted once. Without a
-    previous bucket, or when the counter went back (a meter replaced, reset to zero),
-    the rise within the hour is all that is known.
+
+def span_rises(
+    keys: Sequence[str],
+    start: datetime,
+    end: datetime,
+    lookback: timedelta,
+    parts: Sequence[tuple[datetime, datetime]] = (),
+) -> Subquery:
+    """A subquery of what the counters ``keys`` of every asset rose over ``[start, end)``,
+    from the hourly rollups: ``asset_id``, ``key``, ``rise``, ``part_rise`` (the rise over
+    the ``parts``, sub-ranges of hours within it, e.g. the off-peak hours), ``first`` (1
+    when there was no reading in the ``lookback`` before ``start``: the rise before the
+    first reading is unknown) and ``lit`` (the hours whose maximum was above zero).
+
+    Counters only go up, so a counter's value before a moment is the maximum of the
+    buckets before it: one grouped pass, no window over the hours. The rise counts from
+    the last value before ``start`` (the energy between two readings either side of
+    midnight is counted once); without one, or when the counter went back (a meter
+    replaced), from the first value of the range.
     """
-    rollup = TelemetryRollup
-    before = func.lag(rollup.max).over(
-        partition_by=(rollup.asset_id, rollup.key), order_by=rollup.bucket
-    )
-    hours = (
-        select(
-            rollup.asset_id,
-            rollup.key,
-            rollup.bucket,
-            rollup.min,
-            rollup.max,
-            before.label("before"),
+    r = TelemetryRollup
+    inside = r.bucket >= start
+
+    def before(moment: datetime) -> Any:
+        return func.max(case((r.bucket < moment, r.max)))
+
+    def within(low: datetime, high: datetime, column: Any, agg: Any) -> Any:
+        return agg(case((and_(r.bucket >= low, r.bucket < high), column)))
+
+    prior = before(start)
+    rise = _rise(prior, within(start, end, r.max, func.max), within(start, end, r.min, func.min))
+    pieces = [
+        case(
+            (
+                within(low, high, r.max, func.max).is_not(None),
+                _rise(
+                    before(low),
+                    within(low, high, r.max, func.max),
+                    within(low, high, r.min, func.min),
+                ),
+            ),
+            else_=0.0,
         )
-        .where(rollup.key.in_(list(keys)), rollup.bucket >= start - lookback, rollup.bucket < end)
-        .subquery()
-    )
-    rise = case(
-        (hours.c.before.is_(None), hours.c.max - hours.c.min),
-        (hours.c.max >= hours.c.before, hours.c.max - hours.c.before),
-        else_=hours.c.max - hours.c.min,
-    )
+        for low, high in parts
+    ]
+    part_rise: Any = sum(pieces[1:], pieces[0]) if pieces else literal(0.0)
     return (
         select(
-            hours.c.asset_id,
-            hours.c.key,
-            hours.c.bucket,
-            hours.c.max,
+            r.asset_id,
+            r.key,
             rise.label("rise"),
-            case((hours.c.before.is_(None), 1), else_=0).label("first"),
+            part_rise.label("part_rise"),
+            case((prior.is_(None), 1), else_=0).label("first"),
+            func.count(case((and_(inside, r.max > 0), 1))).label("lit"),
         )
-        .where(hours.c.bucket >= start)
+        .where(r.key.in_(list(keys)), r.bucket >= start - lookback, r.bucket < end)
+        .group_by(r.asset_id, r.key)
+        .having(func.max(case((inside, 1))).is_not(None))
         .subquery()
     )
