@@ -419,3 +419,19 @@ async def test_a_csv_import_carries_the_baseline_attributes(
     assert [e["field"] for e in refused.json()["errors"]] == [
         "attributes.former_burning_hours_per_year"
     ]
+
+
+async def test_the_calendar_edges_answer(
+    client: httpx.AsyncClient, people: dict[str, Person]
+) -> None:
+    headers = people["admin"].headers
+    for path, params in [
+        ("report", {"since": "1900-01-01", "until": "1902-12-31", "granularity": "year"}),
+        ("report", {"since": "2098-01-02", "until": "2100-12-31", "level": "commune"}),
+        ("report", {"until": "1900-01-01"}),
+        ("report.csv", {"level": "light", "asset": "nowhere", "until": "2100-12-31"}),
+        ("maintenance/models", {"since": "1900-01-01", "until": "2100-12-31"}),
+        ("maintenance/due", {"share": "2"}),
+    ]:
+        answer = await client.get(f"{API}/energy/{path}", params=params, headers=headers)
+        assert answer.status_code == 200, (path, params, answer.text)
