@@ -8,6 +8,7 @@ from beffroi.communes import models as communes_models
 from beffroi.core import audit as audit_models
 from beffroi.db.base import Base
 from beffroi.devices import models as devices_models
+from beffroi.energy import models as energy_models
 from beffroi.interventions import models as interventions_models
 from beffroi.lighting import models as lighting_models
 from beffroi.notifications import models as notifications_models
@@ -23,6 +24,7 @@ __all__ = [
     "commands_models",
     "communes_models",
     "devices_models",
+    "energy_models",
     "interventions_models",
     "lighting_models",
     "notifications_models",

@@ -37,6 +37,12 @@ def test_defaults_are_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
         ("BEFFROI_MQTT_URL", "http://broker:1883", "BEFFROI_MQTT_URL: must look like mqtt://"),
         ("BEFFROI_MQTT_URL", "mqtt://", "BEFFROI_MQTT_URL: must look like mqtt://"),
         ("BEFFROI_MQTT_URL", "mqtt://broker:99999", "BEFFROI_MQTT_URL: .* port 0 to 65535"),
+        ("BEFFROI_ENERGY_OFFPEAK_HOURS", "22-24", "BEFFROI_ENERGY_OFFPEAK_HOURS: '22-24'"),
+        ("BEFFROI_ENERGY_OFFPEAK_HOURS", "6-6", "BEFFROI_ENERGY_OFFPEAK_HOURS: '6-6'"),
+        ("BEFFROI_ENERGY_OFFPEAK_HOURS", "night", "BEFFROI_ENERGY_OFFPEAK_HOURS"),
+        ("BEFFROI_ENERGY_SAVINGS_TARGET", "65", "BEFFROI_ENERGY_SAVINGS_TARGET"),
+        ("BEFFROI_ENERGY_PEAK_EUR_PER_KWH", "-1", "BEFFROI_ENERGY_PEAK_EUR_PER_KWH"),
+        ("BEFFROI_ENERGY_CO2_G_PER_KWH", "5000", "BEFFROI_ENERGY_CO2_G_PER_KWH"),
     ],
 )
 def test_bad_values_name_the_variable(

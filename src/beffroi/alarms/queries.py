@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.alarms.lifecycle import ACTIVE
@@ -151,3 +151,27 @@ def entry_columns() -> tuple[Any, ...]:
 def alarm_columns() -> tuple[Any, ...]:
     """The columns of an :class:`AlarmFacts`, in order (for the feed's one query)."""
     return _FACTS
+
+
+async def counts_per_asset(
+    session: AsyncSession,
+    scope: Principal,
+    asset_types: Sequence[str],
+    alarm_types: Sequence[str],
+    start: datetime,
+    end: datetime,
+) -> dict[str, int]:
+    """How many alarms of ``alarm_types`` each asset of ``asset_types`` in ``scope`` raised
+    within ``[start, end)`` (assets without any left out)."""
+    rows = await session.execute(
+        select(Alarm.asset_id, func.count())
+        .where(
+            scope.scope_clause(Alarm.commune_code),
+            Alarm.asset_type.in_(list(asset_types)),
+            Alarm.alarm_type.in_(list(alarm_types)),
+            Alarm.raised_at >= start,
+            Alarm.raised_at < end,
+        )
+        .group_by(Alarm.asset_id)
+    )
+    return {row[0]: int(row[1]) for row in rows}

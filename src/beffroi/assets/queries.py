@@ -14,7 +14,7 @@ from typing import Any
 
 from shapely import contains_xy
 from shapely.geometry import shape
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, Subquery, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.assets.lifecycle import AssetStatus
@@ -95,6 +95,31 @@ def id_query(
     if created_before is not None:
         stmt = stmt.where(Asset.created_at < created_before)
     return stmt
+
+
+def with_numbers(
+    types: Sequence[str], numbers: Sequence[str], texts: Sequence[str] = ()
+) -> Subquery:
+    """A subquery of the assets of ``types`` (decommissioned ones too): ``id``, ``type``,
+    ``name``, ``status``, ``commune_code``, ``parent_id``, ``manufacturer``, ``model``, and
+    one column per numeric attribute named in ``numbers`` and per text attribute named in
+    ``texts`` (``NULL`` where the asset has none), for set-based statements."""
+    return (
+        select(
+            Asset.id,
+            Asset.type,
+            Asset.name,
+            Asset.status,
+            Asset.commune_code,
+            Asset.parent_id,
+            Asset.manufacturer,
+            Asset.model,
+            *(Asset.attributes[name].as_float().label(name) for name in numbers),
+            *(Asset.attributes[name].as_string().label(name) for name in texts),
+        )
+        .where(Asset.type.in_(list(types)))
+        .subquery()
+    )
 
 
 async def in_scope(

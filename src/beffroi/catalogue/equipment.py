@@ -13,6 +13,8 @@ from beffroi.catalogue.spec import (
     EquipmentType,
     FaultCode,
     JsonSchema,
+    LampLife,
+    Renovation,
     Severity,
     TelemetryKey,
     ValueKind,
@@ -70,6 +72,15 @@ STREETLIGHT = EquipmentType(
     parent_types=("lighting_cabinet",),
     energy_meter="energy_wh",
     rated_power="rated_power_w",
+    renovation=Renovation("former_power_w", "former_burning_hours_per_year"),
+    # Typical rated lives: LED luminaires L80B10 at 100,000 h, high-pressure sodium
+    # 24,000 h, metal halide 15,000 h, compact fluorescent 12,000 h.
+    lamp_life=LampLife(
+        "lamp_type",
+        (("LED", 100_000), ("HPS", 24_000), ("MH", 15_000), ("CFL", 12_000)),
+        override="rated_life_h",
+        hours_before="burning_hours_before_h",
+    ),
     report_interval_s=900,
     silence_timeout_s=3600,
     attributes=_object(
@@ -79,6 +90,12 @@ STREETLIGHT = EquipmentType(
         circuit=_int(1, 32),
         dimmable=BOOL,
         colour_temperature_k=_int(1800, 6500),
+        # Before the renovation: the former fitting's power (lamp and ballast) and hours.
+        former_power_w=_num(1, 2000),
+        former_burning_hours_per_year=_num(0, 8784),
+        # The lamp's own datasheet life, and the hours it burnt before Beffroi metered it.
+        rated_life_h=_num(1000, 500_000),
+        burning_hours_before_h=_num(0, 1_000_000),
     ),
     telemetry=(
         TelemetryKey("level_pct", N, "%", 0, 100, description="Light output"),

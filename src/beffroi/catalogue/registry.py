@@ -92,6 +92,14 @@ class Catalogue(Mapping[str, EquipmentType]):
                 raise ValueError(f"{spec.key}: energy meter {spec.energy_meter!r} is no counter")
             if spec.rated_power and spec.rated_power not in spec.attributes.get("properties", {}):
                 raise ValueError(f"{spec.key}: no attribute {spec.rated_power!r}")
+            declared: tuple[str, ...] = ()
+            if spec.renovation:
+                declared += (spec.renovation.former_power, spec.renovation.former_hours)
+            if spec.lamp_life:
+                declared += spec.lamp_life.attributes()
+            for name in declared:
+                if name not in spec.attributes.get("properties", {}):
+                    raise ValueError(f"{spec.key}: no attribute {name!r}")
 
     def of_domain(self, domain: Domain, *, cabinet: bool | None = None) -> list[EquipmentType]:
         """The types of ``domain`` (only its cabinets, or none of them, if ``cabinet`` says)."""

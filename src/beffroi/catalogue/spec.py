@@ -121,6 +121,44 @@ class CommandSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Renovation:
+    """The attributes describing what a renovated piece of equipment replaced: the former
+    fitting's power (W) and its burning hours a year, the baseline savings are measured
+    against (docs/energy.md)."""
+
+    former_power: str
+    former_hours: str
+
+
+@dataclass(frozen=True, slots=True)
+class LampLife:
+    """How long a type's lamps last, for maintenance planning.
+
+    ``hours`` gives the rated life per value of the ``attribute`` naming the lamp technology
+    (LED, HPS…); an asset's ``override`` attribute (its model's datasheet) wins over it.
+    ``hours_before`` holds the hours a lamp burnt before Beffroi started metering it.
+    """
+
+    attribute: str
+    hours: tuple[tuple[str, int], ...]
+    override: str
+    hours_before: str
+
+    def rated_hours(self, attributes: dict[str, Any]) -> float | None:
+        """The rated life (h) of a lamp with these attributes, if known."""
+        own = attributes.get(self.override)
+        if isinstance(own, int | float) and not isinstance(own, bool) and own > 0:
+            return float(own)
+        by_kind = dict(self.hours)
+        kind = attributes.get(self.attribute)
+        return float(by_kind[kind]) if kind in by_kind else None
+
+    def attributes(self) -> tuple[str, ...]:
+        """Every attribute this declaration names."""
+        return (self.attribute, self.override, self.hours_before)
+
+
+@dataclass(frozen=True, slots=True)
 class EquipmentType:
     """One type of equipment in the catalogue."""
 
@@ -140,6 +178,9 @@ class EquipmentType:
     energy_meter: str | None = None
     # The attribute holding the equipment's rated power (W), for full-power baselines.
     rated_power: str | None = None
+    # What the equipment replaced (energy baseline) and how long its lamps last.
+    renovation: Renovation | None = None
+    lamp_life: LampLife | None = None
     report_interval_s: int = 900
     silence_timeout_s: int = 3600
     smart_data_model: str | None = None

@@ -189,6 +189,35 @@ class Settings(BaseSettings):
     )
     intervention_poll_s: float = Field(default=5, gt=0, le=3600)
 
+    # Lighting energy (docs/energy.md): the tariff, the emission factor, the target
+    energy_peak_eur_per_kwh: float = Field(
+        default=0.2, ge=0, le=10, description="Price of a peak-hours kWh, taxes included"
+    )
+    energy_offpeak_eur_per_kwh: float = Field(
+        default=0.15, ge=0, le=10, description="Price of an off-peak kWh, taxes included"
+    )
+    energy_offpeak_hours: str = Field(
+        default="22-6",
+        pattern=r"^\d{1,2}-\d{1,2}(,\d{1,2}-\d{1,2})*$",
+        description="Off-peak local hours as whole-hour ranges, start included, end "
+        "excluded, e.g. '22-6' or '1-7,12-14'; a range may cross midnight",
+    )
+    energy_co2_g_per_kwh: float = Field(
+        default=52, ge=0, le=2000, description="Emission factor of a kWh (France: about 52 g)"
+    )
+    energy_savings_target: float = Field(
+        default=0.65,
+        gt=0,
+        lt=1,
+        description="Share of the pre-renovation consumption to save (0.65: 65 %)",
+    )
+    energy_replacement_share: float = Field(
+        default=0.9,
+        gt=0,
+        le=2,
+        description="A lamp is due for replacement at this share of its rated life",
+    )
+
     # Console
     console_tile_url: str | None = Field(
         default=None,
@@ -211,6 +240,12 @@ class Settings(BaseSettings):
         if not value or any(day not in range(7) for day in value):
             raise ValueError("a non-empty list of weekdays 0 (Monday) to 6 (Sunday)")
         return sorted(set(value))
+
+    @field_validator("energy_offpeak_hours")
+    @classmethod
+    def _offpeak_hours(cls, value: str) -> str:
+        offpeak_hours(value)  # raises naming the wrong range
+        return value
 
     @model_validator(mode="after")
     def _working_hours(self) -> Settings:
@@ -325,6 +360,21 @@ class Settings(BaseSettings):
     def zone(self) -> ZoneInfo:
         """The city's time zone, used to show times to people."""
         return ZoneInfo(self.timezone)
+
+
+def offpeak_hours(ranges: str) -> frozenset[int]:
+    """The local hours (0-23) that ``BEFFROI_ENERGY_OFFPEAK_HOURS`` ranges cover: "22-6" is
+    22:00 to 06:00, the hours 22, 23 and 0 to 5."""
+    hours: set[int] = set()
+    for part in ranges.split(","):
+        start, end = (int(h) for h in part.split("-"))
+        if not (0 <= start <= 23 and 0 <= end <= 23) or start == end:
+            raise ValueError(f"{part!r}: two different hours from 0 to 23")
+        hour = start
+        while hour != end:
+            hours.add(hour)
+            hour = (hour + 1) % 24
+    return frozenset(hours)
 
 
 def _describe(error: dict[str, Any]) -> str:

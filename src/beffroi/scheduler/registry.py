@@ -7,6 +7,7 @@ An area offers the function (``async def f(ctx: Context) -> object``, in its
 
 from __future__ import annotations
 
+from beffroi.energy import jobs as energy_jobs
 from beffroi.lighting import jobs as lighting_jobs
 from beffroi.scheduler.job import Job, check_unique
 from beffroi.scheduler.triggers import Every, daily
@@ -51,6 +52,14 @@ JOBS: tuple[Job, ...] = check_unique(
             misfire_grace_s=60,
             about="schedules never sent, or unacknowledged past their wait (1 min doubling "
             "to 1 h): the gateway is told to send them",
+        ),
+        Job(
+            "energy.daily-totals",
+            energy_jobs.daily_totals,
+            Every(3600),
+            misfire_grace_s=1800,
+            about="daily energy totals of yesterday and today, recomputed from the hourly "
+            "rollups (docs/energy.md)",
         ),
     )
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from beffroi.db import Base, BigId, JSONType, UTCDateTime
@@ -33,6 +33,8 @@ class TelemetryRollup(Base):
     """Hourly aggregates of numeric values, kept long after the raw points are gone."""
 
     __tablename__ = "telemetry_rollups"
+    # The energy area reads one key of every asset over a range of hours (daily totals).
+    __table_args__ = (Index("ix_telemetry_rollups_key_bucket", "key", "bucket"),)
 
     asset_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -6,12 +6,12 @@ assets, a selectable of asset ids from :func:`beffroi.assets.queries.id_query`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, Subquery, and_, case, exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.db.lists import among, parts
@@ -179,3 +179,74 @@ async def counter_rise(
     )
     total, count = (await session.execute(select(func.sum(per_asset.c.rise), func.count()))).one()
     return (float(total) if count else None), int(count)
+
+
+def _rise(before: Any, last: Any, first: Any) -> Any:
+    """What a counter rose to ``last``: since ``before`` (the last value before), else
+    since ``first`` (the first value), when there was none or the counter went back."""
+    return case(
+        (before.is_(None), last - first),
+        (last >= before, last - before),
+        else_=last - first,
+    )
+
+
+def span_rises(
+    keys: Sequence[str],
+    start: datetime,
+    end: datetime,
+    lookback: timedelta,
+    parts: Sequence[tuple[datetime, datetime]] = (),
+) -> Subquery:
+    """A subquery of what the counters ``keys`` of every asset rose over ``[start, end)``,
+    from the hourly rollups: ``asset_id``, ``key``, ``rise``, ``part_rise`` (the rise over
+    the ``parts``, sub-ranges of hours within it, e.g. the off-peak hours), ``first`` (1
+    when there was no reading in the ``lookback`` before ``start``: the rise before the
+    first reading is unknown) and ``lit`` (the hours whose maximum was above zero).
+
+    Counters only go up, so a counter's value before a moment is the maximum of the
+    buckets before it: one grouped pass, no window over the hours. The rise counts from
+    the last value before ``start`` (the energy between two readings either side of
+    midnight is counted once); without one, or when the counter went back (a meter
+    replaced), from the first value of the range.
+    """
+    r = TelemetryRollup
+    inside = r.bucket >= start
+
+    def before(moment: datetime) -> Any:
+        return func.max(case((r.bucket < moment, r.max)))
+
+    def within(low: datetime, high: datetime, column: Any, agg: Any) -> Any:
+        return agg(case((and_(r.bucket >= low, r.bucket < high), column)))
+
+    prior = before(start)
+    rise = _rise(prior, within(start, end, r.max, func.max), within(start, end, r.min, func.min))
+    pieces = [
+        case(
+            (
+                within(low, high, r.max, func.max).is_not(None),
+                _rise(
+                    before(low),
+                    within(low, high, r.max, func.max),
+                    within(low, high, r.min, func.min),
+                ),
+            ),
+            else_=0.0,
+        )
+        for low, high in parts
+    ]
+    part_rise: Any = sum(pieces[1:], pieces[0]) if pieces else literal(0.0)
+    return (
+        select(
+            r.asset_id,
+            r.key,
+            rise.label("rise"),
+            part_rise.label("part_rise"),
+            case((prior.is_(None), 1), else_=0).label("first"),
+            func.count(case((and_(inside, r.max > 0), 1))).label("lit"),
+        )
+        .where(r.key.in_(list(keys)), r.bucket >= start - lookback, r.bucket < end)
+        .group_by(r.asset_id, r.key)
+        .having(func.max(case((inside, 1))).is_not(None))
+        .subquery()
+    )

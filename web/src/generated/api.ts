@@ -1675,9 +1675,135 @@ export interface paths {
         /**
          * Lighting Energy
          * @description A day's lighting energy so far in your scope, against the same weekday a year earlier
-         *     and against every light at full power while it was dark.
+         *     and against every light at full power while it was dark (what dimming saves; the
+         *     renovation's savings are in ``/energy/report``).
          */
         get: operations["lighting_energy_api_v1_energy_lighting_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/energy/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Energy Report
+         * @description Lighting energy against the pre-renovation baseline: per ``level`` and
+         *     ``granularity`` over ``[since, until]``, with savings against the target, cost,
+         *     CO₂ and the last twelve months' savings. ``level=light`` needs ``cabinet`` or
+         *     ``asset``.
+         */
+        get: operations["energy_report_api_v1_energy_report_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/energy/report.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Energy Report Csv
+         * @description The rows of ``/energy/report`` with the same parameters, as CSV.
+         */
+        get: operations["energy_report_csv_api_v1_energy_report_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/energy/maintenance/due": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Due For Replacement
+         * @description The lights in your scope whose lamp has burnt ``share`` of its rated life or more,
+         *     most worn first.
+         */
+        get: operations["due_for_replacement_api_v1_energy_maintenance_due_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/energy/maintenance/due.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Due For Replacement Csv
+         * @description The rows of ``/energy/maintenance/due`` as CSV.
+         */
+        get: operations["due_for_replacement_csv_api_v1_energy_maintenance_due_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/energy/maintenance/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lamp Models
+         * @description The lights per model in your scope: rated life, burning hours, and the lamp and
+         *     driver failures raised over ``[since, until]`` (default: the last 365 days).
+         */
+        get: operations["lamp_models_api_v1_energy_maintenance_models_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/energy/maintenance/models.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lamp Models Csv
+         * @description The rows of ``/energy/maintenance/models`` as CSV.
+         */
+        get: operations["lamp_models_csv_api_v1_energy_maintenance_models_csv_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3099,6 +3225,94 @@ export interface components {
          */
         Domain: "lighting" | "traffic" | "video" | "roads" | "environment";
         /**
+         * EnergyReport
+         * @description Lighting energy per ``level`` and ``granularity`` over ``[since, until]`` (local
+         *     days, both included), in the caller's scope, against the ``target`` savings.
+         *
+         *     ``total`` sums every row (its ``period`` is ``since``, its ``key`` the commune or
+         *     cabinet asked for, if any); ``meets_target`` says whether its savings reach the
+         *     target. ``trend`` gives the savings of each of the twelve months ending with
+         *     ``until``'s, in the same scope, oldest first.
+         */
+        EnergyReport: {
+            level: components["schemas"]["Level"];
+            granularity: components["schemas"]["Granularity"];
+            /**
+             * Since
+             * Format: date
+             */
+            since: string;
+            /**
+             * Until
+             * Format: date
+             */
+            until: string;
+            /** Commune */
+            commune: string | null;
+            /** Cabinet */
+            cabinet: string | null;
+            /** Asset */
+            asset: string | null;
+            /** Target */
+            target: number;
+            /** Meets Target */
+            meets_target: boolean | null;
+            tariff: components["schemas"]["Tariff"];
+            total: components["schemas"]["EnergyRow"];
+            /** Rows */
+            rows: components["schemas"]["EnergyRow"][];
+            /** Trend */
+            trend: components["schemas"]["TrendPoint"][];
+        };
+        /**
+         * EnergyRow
+         * @description The lighting energy of one scope over one period, against the renovation baseline.
+         *
+         *     ``key`` is the commune code, cabinet id or light id (``None`` for the metropolis, or
+         *     for lights fed by no cabinet); ``period`` the first day of the day, month or year.
+         *     ``energy_wh`` is what the lights' meters counted (``peak_wh`` + ``offpeak_wh``);
+         *     ``supply_wh`` what the cabinets' own meters counted (cabling and controllers
+         *     included; ``None`` for a light, or when no cabinet meter reported). ``baseline_wh``
+         *     is what the former fittings would have drawn over the same light-days;
+         *     ``compared_wh`` the energy of the lights that have a baseline, and ``savings`` =
+         *     1 - compared_wh / baseline_wh (``None`` without a baseline). ``cost_eur`` prices the
+         *     peak and off-peak energy at the tariff, ``co2_kg`` applies the emission factor, and
+         *     ``avoided_co2_kg`` does so to baseline_wh - compared_wh.
+         */
+        EnergyRow: {
+            /**
+             * Period
+             * Format: date
+             */
+            period: string;
+            /** Key */
+            key: string | null;
+            /** Light Days */
+            light_days: number;
+            /** Energy Wh */
+            energy_wh: number;
+            /** Peak Wh */
+            peak_wh: number;
+            /** Offpeak Wh */
+            offpeak_wh: number;
+            /** Supply Wh */
+            supply_wh: number | null;
+            /** Baseline Wh */
+            baseline_wh: number;
+            /** Compared Wh */
+            compared_wh: number;
+            /** Savings */
+            savings: number | null;
+            /** Cost Eur */
+            cost_eur: number;
+            /** Co2 Kg */
+            co2_kg: number;
+            /** Avoided Co2 Kg */
+            avoided_co2_kg: number | null;
+            /** Burning H */
+            burning_h: number;
+        };
+        /**
          * EquipmentTypeOut
          * @description One type of equipment.
          */
@@ -3163,6 +3377,12 @@ export interface components {
             /** Q */
             q?: string | null;
         };
+        /**
+         * Granularity
+         * @description How long a report row's period is.
+         * @enum {string}
+         */
+        Granularity: "day" | "month" | "year";
         /**
          * GroupCreate
          * @description A new group: by list of asset ids, or every asset inside a polygon.
@@ -3556,6 +3776,32 @@ export interface components {
             groups: components["schemas"]["KpiFigures"][];
         };
         /**
+         * LampState
+         * @description One light's lamp against its rated life (``life_used``: burning_h / rated_life_h).
+         */
+        LampState: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Commune */
+            commune: string;
+            /** Cabinet */
+            cabinet: string | null;
+            /** Manufacturer */
+            manufacturer: string | null;
+            /** Model */
+            model: string | null;
+            /** Lamp Type */
+            lamp_type: string | null;
+            /** Burning H */
+            burning_h: number;
+            /** Rated Life H */
+            rated_life_h: number | null;
+            /** Life Used */
+            life_used: number | null;
+        };
+        /**
          * LatestPage
          * @description States of a page of assets; pass ``next_cursor`` back as ``cursor``.
          */
@@ -3565,6 +3811,12 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /**
+         * Level
+         * @description Whose energy a report's rows give.
+         * @enum {string}
+         */
+        Level: "metropolis" | "commune" | "cabinet" | "light";
         /**
          * LightingEnergy
          * @description A local day's lighting energy so far, in the caller's scope.
@@ -3733,6 +3985,32 @@ export interface components {
             username: string;
             /** Display Name */
             display_name: string;
+        };
+        /**
+         * ModelRecord
+         * @description The lights of one model (manufacturer and model, else the lamp technology): how
+         *     many, their rated life, their mean and highest burning hours, and the failures they
+         *     raised over the period (``failures_per_light`` = failures / lights).
+         */
+        ModelRecord: {
+            /** Manufacturer */
+            manufacturer: string | null;
+            /** Model */
+            model: string | null;
+            /** Lamp Type */
+            lamp_type: string | null;
+            /** Lights */
+            lights: number;
+            /** Rated Life H */
+            rated_life_h: number | null;
+            /** Mean Burning H */
+            mean_burning_h: number;
+            /** Max Burning H */
+            max_burning_h: number;
+            /** Failures */
+            failures: number;
+            /** Failures Per Light */
+            failures_per_light: number;
         };
         /**
          * Note
@@ -4877,6 +5155,20 @@ export interface components {
          */
         TargetKind: "cabinet" | "group" | "polygon" | "commune" | "default";
         /**
+         * Tariff
+         * @description The prices and emission factor the report applied (the settings).
+         */
+        Tariff: {
+            /** Peak Eur Per Kwh */
+            peak_eur_per_kwh: number;
+            /** Offpeak Eur Per Kwh */
+            offpeak_eur_per_kwh: number;
+            /** Offpeak Hours */
+            offpeak_hours: string;
+            /** Co2 G Per Kwh */
+            co2_g_per_kwh: number;
+        };
+        /**
          * TeamCreate
          * @description A new team. ``communes`` accepts commune codes or names.
          */
@@ -5051,6 +5343,23 @@ export interface components {
             detail: {
                 [key: string]: unknown;
             } | null;
+        };
+        /**
+         * TrendPoint
+         * @description The savings of one month (``None`` without a baseline that month).
+         */
+        TrendPoint: {
+            /**
+             * Month
+             * Format: date
+             */
+            month: string;
+            /** Savings */
+            savings: number | null;
+            /** Energy Wh */
+            energy_wh: number;
+            /** Baseline Wh */
+            baseline_wh: number;
         };
         /**
          * UserCreate
@@ -8790,6 +9099,226 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LightingEnergy"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    energy_report_api_v1_energy_report_get: {
+        parameters: {
+            query?: {
+                /** @description Rows per metropolis, commune, cabinet or light */
+                level?: components["schemas"]["Level"];
+                /** @description One row per day, month or year */
+                granularity?: components["schemas"]["Granularity"];
+                /** @description First local day; default 11 months back */
+                since?: string | null;
+                /** @description Last local day, included; default today */
+                until?: string | null;
+                /** @description Only this commune */
+                commune?: string | null;
+                /** @description Only this cabinet's lights */
+                cabinet?: string | null;
+                /** @description Only this light (level=light) */
+                asset?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnergyReport"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    energy_report_csv_api_v1_energy_report_csv_get: {
+        parameters: {
+            query?: {
+                /** @description Rows per metropolis, commune, cabinet or light */
+                level?: components["schemas"]["Level"];
+                /** @description One row per day, month or year */
+                granularity?: components["schemas"]["Granularity"];
+                /** @description First local day; default 11 months back */
+                since?: string | null;
+                /** @description Last local day, included; default today */
+                until?: string | null;
+                /** @description Only this commune */
+                commune?: string | null;
+                /** @description Only this cabinet's lights */
+                cabinet?: string | null;
+                /** @description Only this light (level=light) */
+                asset?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    due_for_replacement_api_v1_energy_maintenance_due_get: {
+        parameters: {
+            query?: {
+                /** @description Share of rated life; default BEFFROI_ENERGY_REPLACEMENT_SHARE */
+                share?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LampState"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    due_for_replacement_csv_api_v1_energy_maintenance_due_csv_get: {
+        parameters: {
+            query?: {
+                /** @description Share of rated life; default BEFFROI_ENERGY_REPLACEMENT_SHARE */
+                share?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    lamp_models_api_v1_energy_maintenance_models_get: {
+        parameters: {
+            query?: {
+                /** @description First local day; default 11 months back */
+                since?: string | null;
+                /** @description Last local day, included; default today */
+                until?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelRecord"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    lamp_models_csv_api_v1_energy_maintenance_models_csv_get: {
+        parameters: {
+            query?: {
+                /** @description First local day; default 11 months back */
+                since?: string | null;
+                /** @description Last local day, included; default today */
+                until?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
                 };
             };
             /** @description Validation Error */

@@ -1,7 +1,7 @@
 """lighting: overrides (a level imposed on a selection for a while)
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-07 06:15:00
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import beffroi.db.base
 
 revision: str = "0015"
-down_revision: str | Sequence[str] | None = "0013"
+down_revision: str | Sequence[str] | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
