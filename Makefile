@@ -70,6 +70,8 @@ bench: $(STAMP) ## Run the benchmarks (figures beside their raw baselines)
 	$(BIN)/python -m bench.commands
 	$(BIN)/python -m bench.lighting
 	$(BIN)/python -m bench.lighting_simulator
+	$(BIN)/python -m bench.lighting_overrides
+	$(BIN)/python -m bench.energy
 	$(BIN)/python -m bench.alarms
 
 clean: ## Remove the virtual environment and local state
