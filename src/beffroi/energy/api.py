@@ -6,10 +6,9 @@ header line of the field names (empty cell: no value).
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from beffroi.core.dates import Day
@@ -53,49 +52,33 @@ AssetQ = Annotated[str | None, Query(max_length=64, description="Only this light
 
 
 def _query(
-    level: Level,
-    granularity: Granularity,
-    since: date | None,
-    until: date | None,
-    commune: str | None,
-    cabinet: str | None,
-    asset: str | None,
+    level: LevelQ = Level.METROPOLIS,
+    granularity: GranularityQ = Granularity.MONTH,
+    since: SinceQ = None,
+    until: UntilQ = None,
+    commune: CommuneQ = None,
+    cabinet: CabinetQ = None,
+    asset: AssetQ = None,
 ) -> report.Query:
     return report.Query(level, granularity, since, until, commune, cabinet, asset)
 
 
+# The report's parameters, read once for the JSON report and its CSV twin.
+ReportQuery = Annotated[report.Query, Depends(_query)]
+
+
 @router.get("/report")
-async def energy_report(
-    ctx: Ctx,
-    level: LevelQ = Level.METROPOLIS,
-    granularity: GranularityQ = Granularity.MONTH,
-    since: SinceQ = None,
-    until: UntilQ = None,
-    commune: CommuneQ = None,
-    cabinet: CabinetQ = None,
-    asset: AssetQ = None,
-) -> EnergyReport:
+async def energy_report(ctx: Ctx, q: ReportQuery) -> EnergyReport:
     """Lighting energy against the pre-renovation baseline: per ``level`` and
     ``granularity`` over ``[since, until]``, with savings against the target, cost,
     CO₂ and the last twelve months' savings. ``level=light`` needs ``cabinet`` or
     ``asset``."""
-    q = _query(level, granularity, since, until, commune, cabinet, asset)
     return await report.report(ctx, q)
 
 
 @router.get("/report.csv", response_class=Response, responses=CSV)
-async def energy_report_csv(
-    ctx: Ctx,
-    level: LevelQ = Level.METROPOLIS,
-    granularity: GranularityQ = Granularity.MONTH,
-    since: SinceQ = None,
-    until: UntilQ = None,
-    commune: CommuneQ = None,
-    cabinet: CabinetQ = None,
-    asset: AssetQ = None,
-) -> Response:
+async def energy_report_csv(ctx: Ctx, q: ReportQuery) -> Response:
     """The rows of ``/energy/report`` with the same parameters, as CSV."""
-    q = _query(level, granularity, since, until, commune, cabinet, asset)
     done = await report.report(ctx, q)
     name = f"beffroi-energy-{done.level}-{done.since}-{done.until}"
     return _csv(report.as_csv(done.rows, report.CSV_COLUMNS), name)
