@@ -27,6 +27,7 @@ from beffroi.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from beffroi.core.principal import Permission
 from beffroi.core.time import utcnow
 from beffroi.core.usecase import UseCase, change
+from beffroi.db.rows import Derived
 from beffroi.lighting import override_reach
 from beffroi.lighting.compiling import compile_in
 from beffroi.lighting.events import OverrideChanged
@@ -65,27 +66,8 @@ _REQUIRED: dict[OverrideTarget, str] = {
 
 def out(row: LightingOverride, now: datetime | None = None) -> OverrideOut:
     """An override as the API shows it, with its state at ``now``."""
-    return OverrideOut(
-        id=row.id,
-        target=OverrideTarget(row.target_kind),
-        asset_ids=row.asset_ids,
-        group_id=row.group_id,
-        polygon=row.polygon,
-        commune=row.commune_code,
-        level_pct=row.level_pct,
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
-        reason=row.reason,
-        author=row.created_by,
-        critical=row.critical,
-        state=OverrideState(state_at(row.state, row.starts_at, row.ends_at, now or utcnow())),
-        created_at=row.created_at,
-        decided_by=row.decided_by,
-        decided_at=row.decided_at,
-        decision_reason=row.decision_reason,
-        cancelled_by=row.cancelled_by,
-        cancelled_at=row.cancelled_at,
-    )
+    state = state_at(row.state, row.starts_at, row.ends_at, now or utcnow())
+    return OverrideOut.model_validate(Derived(row, state=state))
 
 
 def _shape_errors(data: OverrideCreate, now: datetime) -> list[FieldError]:

@@ -280,17 +280,19 @@ class OverrideDecision(BaseModel):
 class OverrideOut(BaseModel):
     """An override, with its state now."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
-    target: OverrideTarget
+    target: OverrideTarget = Field(validation_alias="target_kind")
     asset_ids: list[str] | None
     group_id: int | None
     polygon: dict[str, Any] | None
-    commune: str | None
+    commune: str | None = Field(validation_alias="commune_code")
     level_pct: float
     starts_at: datetime
     ends_at: datetime
     reason: str
-    author: str
+    author: str = Field(validation_alias="created_by")
     critical: bool
     state: OverrideState
     created_at: datetime
