@@ -236,8 +236,17 @@ async def test_schedules_reach_the_controllers_and_come_back_acknowledged(
         await lc1.ack({"version": 1})
         await asyncio.sleep(0.3)
         assert await _state(system, "LC-1") == (2, 2, 2, False)
-        assert lc2.received == []
+
+        # Its controller is replaced (or reset) while up to date: the new one knows no
+        # schedule, and is sent the one in force as soon as it comes online.
         await lc1.disconnect()
+        await wait_for(lambda: _offline(gateway, "LC-1"))
+        replacement = Controller(url, "LC-1", secrets["LC-1"])
+        await replacement.connect()
+        await wait_for(lambda: _true(replacement.versions() == [2]))
+        await replacement.ack({"version": 2})
+        assert lc2.received == []
+        await replacement.disconnect()
         await lc2.disconnect()
 
 

@@ -25,7 +25,7 @@ from enum import StrEnum
 from typing import Any, Final, TypeVar
 
 import orjson
-from sqlalchemy import Select, Table, bindparam, select, update
+from sqlalchemy import Select, Table, bindparam, select, true, update
 
 from beffroi.assets import queries as asset_queries
 from beffroi.core.context import Context
@@ -56,7 +56,7 @@ class Reason(StrEnum):
     """Why a delivery round runs (named in its audit entry)."""
 
     COMPILED = "compiled"  # new versions, or the gateway starting: what was never sent
-    RECONNECTED = "reconnected"  # cabinets back online: whatever they are behind on
+    RECONNECTED = "reconnected"  # cabinets back online: the schedule in force, always
     RETRY = "retry"  # unacknowledged versions whose wait is over
 
 
@@ -107,10 +107,12 @@ async def deliver(
     *,
     now: datetime | None = None,
 ) -> list[Outgoing]:
-    """Mark as sent now, and return to send, the schedules of the cabinets behind (among
-    ``cabinet_ids`` when given) that ``reason`` makes due: for ``COMPILED`` the versions
-    never sent, for ``RETRY`` those too and the unacknowledged ones whose wait is over,
-    for ``RECONNECTED`` every one behind. Idempotent: what is not due is left alone."""
+    """Mark as sent now, and return to send, the schedules (among ``cabinet_ids`` when
+    given) that ``reason`` makes due: for ``COMPILED`` the versions never sent, for
+    ``RETRY`` those too and the unacknowledged ones whose wait is over, for
+    ``RECONNECTED`` the schedule in force of every cabinet named, behind or not: a
+    controller replaced or reset under the same id has acknowledged nothing, and only
+    its reconnection tells the hub. Idempotent: what is not due is left alone."""
     now = now or utcnow()
     async with change(ctx, "lighting_schedule.deliver", target_type="lighting_schedule") as uc:
         ctx.principal.require(Permission.LIGHTING_PROGRAM)
@@ -125,7 +127,7 @@ async def deliver(
                 LightingDelivery.attempts,
             )
             .outerjoin(LightingDelivery)
-            .where(_behind()),
+            .where(true() if reason is Reason.RECONNECTED else _behind()),
             ctx,
         )
         rows = []
