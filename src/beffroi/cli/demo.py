@@ -41,6 +41,7 @@ from beffroi.gateway.runner import Gateway, broker_address
 from beffroi.interventions import policies, teams
 from beffroi.interventions.lifecycle import Category, Priority
 from beffroi.interventions.schemas import PolicyCreate, TeamCreate
+from beffroi.lighting.starter import seed_lighting
 from beffroi.rules import editing as rule_editing
 from beffroi.rules import reading as rule_reading
 from beffroi.rules.conditions import RuleKind
@@ -118,7 +119,7 @@ DEMO_POLICIES = (
 
 
 async def seed_operations(ctx: Context) -> None:
-    """Starter monitoring rules, teams and work-order policies, once."""
+    """Starter monitoring rules, teams, work-order policies and lighting programs, once."""
     if not await rule_reading.list_rules(ctx):
         for rule in DEMO_RULES:
             await rule_editing.create_rule(ctx, rule)
@@ -139,6 +140,7 @@ async def seed_operations(ctx: Context) -> None:
                     priority=priority,
                 ),
             )
+    await seed_lighting(ctx)
 
 
 async def start_broker(current: Settings, runtime: Runtime) -> EmbeddedBroker:
