@@ -76,6 +76,10 @@ async def test_an_override_from_the_selection_shows_and_a_critical_one_is_approv
     await expect(why.get_by_test_id("why-override")).to_contain_text("30 %")
     await expect(why.get_by_test_id("why-override")).to_contain_text("Marché de Noël")
     await expect(why.get_by_test_id("why-level")).to_have_attribute("data-level", "30")
+    # The panel offers an override of this light alone.
+    await page.get_by_test_id("panel-override").click()
+    own = page.get_by_test_id("asset-panel").get_by_test_id("override-form")
+    await expect(own.get_by_test_id("override-target")).to_contain_text("1 ")
     await page.keyboard.press("Escape")
     await _overrides_tab(page)
     active = page.get_by_test_id("overrides-active").locator("tbody tr")
@@ -139,6 +143,15 @@ async def test_a_viewer_sees_no_override_controls(
     await expect(row).to_have_count(1)
     await expect(row.get_by_role("button")).to_have_count(0)
     await expect(page.get_by_test_id("override-on-map")).to_have_count(0)
+    # The override recompiled its cabinet's schedule: its delivery state shows, and the
+    # filter asks the server for the cabinets behind only.
+    await page.get_by_test_id("lighting-tab-schedules").click()
+    schedules = page.get_by_test_id("schedule-list").locator("tbody tr")
+    await expect(schedules.first.get_by_test_id("schedule-acked")).to_be_visible()
+    async with page.expect_response(re.compile(r"/lighting/schedules\?behind=true")) as behind:
+        await page.get_by_test_id("schedule-behind").check()
+    assert (await behind.value).ok
+    await expect(schedules.and_(page.locator('[data-behind="false"]'))).to_have_count(0)
 
 
 async def test_the_energy_page_shows_a_communes_figures_and_its_csv(
