@@ -1,8 +1,8 @@
 """The console's lighting overrides and energy page in headless Chromium against a running
 hub: an override made from the map's selection (its refusal beside the field, then in the
-Overrides tab and in "why this level"), a critical one awaiting a second supervisor's
-approval, a viewer without override controls, and the energy page's figures of a commune
-with its CSV."""
+Overrides tab and in "why this level") and one from the asset panel, a critical one
+awaiting a second supervisor's approval, a viewer without override controls (and the
+schedules' delivery state), and the energy page's figures of a commune with its CSV."""
 
 from __future__ import annotations
 
@@ -80,11 +80,18 @@ async def test_an_override_from_the_selection_shows_and_a_critical_one_is_approv
     await page.get_by_test_id("panel-override").click()
     own = page.get_by_test_id("asset-panel").get_by_test_id("override-form")
     await expect(own.get_by_test_id("override-target")).to_contain_text("1 ")
+    await own.get_by_test_id("override-level").fill("70")
+    await own.get_by_test_id("override-reason").fill("Accident")
+    await own.get_by_test_id("override-submit").click()
+    # The newest override wins: "why" is read again and says so.
+    await expect(why.get_by_test_id("why-level")).to_have_attribute("data-level", "70")
+    await expect(why.get_by_test_id("why-override")).to_contain_text("Accident")
     await page.keyboard.press("Escape")
     await _overrides_tab(page)
     active = page.get_by_test_id("overrides-active").locator("tbody tr")
-    await expect(active).to_have_count(1)
-    await expect(active.first).to_contain_text("Marché de Noël")
+    await expect(active).to_have_count(2)
+    await expect(active.filter(has_text="Marché de Noël")).to_contain_text("Talant")
+    await expect(active.filter(has_text="Accident")).to_contain_text(light)
     pending = page.get_by_test_id("overrides-pending").locator("tbody tr")
     await expect(pending).to_have_count(1)
     # Four-eyes: its author may cancel it, never approve it.
@@ -102,7 +109,7 @@ async def test_an_override_from_the_selection_shows_and_a_critical_one_is_approv
         await waiting.first.locator('[data-testid$="-approve"]').click()
         await expect(other.get_by_test_id("overrides-pending").locator("tbody tr")).to_have_count(0)
         now_active = other.get_by_test_id("overrides-active").locator("tbody tr")
-        await expect(now_active).to_have_count(2)
+        await expect(now_active).to_have_count(3)
         await expect(now_active.filter(has_text="Coupure réseau")).to_contain_text("sup2")
     finally:
         await context.close()

@@ -34,7 +34,8 @@ function targetBody(target: OverrideTarget, commune: string | null): Record<stri
   return { target: "metropolis" };
 }
 
-export function overrideForm(app: App, target: OverrideTarget): HTMLElement {
+/** The form; onMade is told of each override the server accepted. */
+export function overrideForm(app: App, target: OverrideTarget, onMade?: (made: Override) => void): HTMLElement {
   const t = app.t;
   const n = ++forms;
   const id = (name: string) => `override-${name}-${n}`;
@@ -73,6 +74,9 @@ export function overrideForm(app: App, target: OverrideTarget): HTMLElement {
     critical, error, result,
     h("div", { class: "form-actions" }, submit));
   if (target.kind === "assets" && !target.ids.length) submit.disabled = true;
+  // The start left as offered means "now" (the server's): a form left open a while is not
+  // refused for a start in the past.
+  const offeredStart = starts.value;
   // The server decides (catalogue's off level, four-eyes setting); this only warns early.
   const wide = target.kind === "commune" || target.kind === "metropolis";
   const warn = () => { critical.hidden = !(wide && level.value !== "" && Number(level.value) === 0); };
@@ -95,7 +99,7 @@ export function overrideForm(app: App, target: OverrideTarget): HTMLElement {
     const body = {
       ...targetBody(target, limit?.value || null),
       level_pct: Number(level.value),
-      starts_at: starts.value ? new Date(starts.value).toISOString() : null,
+      starts_at: starts.value && starts.value !== offeredStart ? new Date(starts.value).toISOString() : null,
       ends_at: new Date(ends.value).toISOString(),
       reason: reason.value.trim(),
     };
@@ -118,6 +122,7 @@ export function overrideForm(app: App, target: OverrideTarget): HTMLElement {
       : t("override.made", { id: made.id, state: t(`override.state.${made.state}`) });
     result.hidden = false;
     app.toast(result.textContent);
+    onMade?.(made);
   }
 
   function refused(failure: unknown): void {

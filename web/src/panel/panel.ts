@@ -96,7 +96,7 @@ class OpenAsset {
     button.addEventListener("click", () => {
       const open = button.getAttribute("aria-expanded") !== "true";
       button.setAttribute("aria-expanded", String(open));
-      fill(slot, open ? overrideForm(this.app, { kind: "assets", ids: [this.asset.id] }) : null);
+      fill(slot, open ? overrideForm(this.app, { kind: "assets", ids: [this.asset.id] }, () => void this.why?.load().catch(() => undefined)) : null);
     });
     return h("div", { class: "panel-override" }, button, slot);
   }
