@@ -2,10 +2,12 @@
 // while, winning over their programs (POST /lighting/overrides). The end is required (an
 // override always ends by itself) and so is the reason (kept in the audit log). The
 // server's refusals land beside the fields they name; lights out over a commune or more is
-// critical, and waits for another supervisor's approval: the form says so.
+// critical, and waits for another supervisor's approval: the form says so. Times are typed
+// on the installation's clock, as they are shown.
 import { ApiError, type App } from "../app";
 import { h } from "../dom";
 import type { Schema } from "../schemas";
+import { fromLocalInput, toLocalInput } from "../zoned";
 import type { Ring } from "./polygon";
 
 type Override = Schema<"OverrideOut">;
@@ -17,12 +19,6 @@ export type OverrideTarget =
   | { kind: "metropolis" };
 
 const HOUR_MS = 3600_000;
-
-/** A datetime-local input's value (the browser's clock) for a moment. */
-function localInput(date: Date): string {
-  const shifted = new Date(date.getTime() - date.getTimezoneOffset() * 60_000);
-  return shifted.toISOString().slice(0, 16);
-}
 
 let forms = 0;
 
@@ -41,8 +37,8 @@ export function overrideForm(app: App, target: OverrideTarget, onMade?: (made: O
   const id = (name: string) => `override-${name}-${n}`;
   const slot = (field: string) => h("p", { class: "field-error", "data-field": field, "data-testid": `override-error-${field}`, hidden: true });
   const level = h("input", { id: id("level"), type: "number", min: 0, max: 100, step: 1, value: 100, required: true, "data-testid": "override-level" });
-  const starts = h("input", { id: id("starts"), type: "datetime-local", value: localInput(new Date()), "data-testid": "override-starts" });
-  const ends = h("input", { id: id("ends"), type: "datetime-local", required: true, value: localInput(new Date(Date.now() + 2 * HOUR_MS)), "data-testid": "override-ends" });
+  const starts = h("input", { id: id("starts"), type: "datetime-local", value: toLocalInput(new Date(), app.timeZone), "data-testid": "override-starts" });
+  const ends = h("input", { id: id("ends"), type: "datetime-local", required: true, value: toLocalInput(new Date(Date.now() + 2 * HOUR_MS), app.timeZone), "data-testid": "override-ends" });
   const reason = h("textarea", { id: id("reason"), rows: 2, maxlength: 500, required: true, "data-testid": "override-reason" });
   const mine = app.me.user.communes;
   const communes = app.catalogue.allCommunes().filter((c) => mine === null || mine?.includes(c.code));
@@ -99,8 +95,8 @@ export function overrideForm(app: App, target: OverrideTarget, onMade?: (made: O
     const body = {
       ...targetBody(target, limit?.value || null),
       level_pct: Number(level.value),
-      starts_at: starts.value && starts.value !== offeredStart ? new Date(starts.value).toISOString() : null,
-      ends_at: new Date(ends.value).toISOString(),
+      starts_at: starts.value && starts.value !== offeredStart ? fromLocalInput(starts.value, app.timeZone) : null,
+      ends_at: fromLocalInput(ends.value, app.timeZone),
       reason: reason.value.trim(),
     };
     submit.disabled = true;
