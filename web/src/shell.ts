@@ -25,6 +25,7 @@ const ROUTES: Route[] = [
   { name: "dashboard", permission: "kpi:read", load: () => import("./views/dashboard") },
   { name: "approvals", permission: "command:approve", load: () => import("./views/approvals") },
   { name: "lighting", permission: "asset:read", load: () => import("./views/lighting") },
+  { name: "energy", permission: "asset:read", load: () => import("./views/energy-page") },
 ];
 
 const TOAST_MS = 5000;

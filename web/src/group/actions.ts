@@ -6,6 +6,7 @@ import { fill, h } from "../dom";
 import type { MapView } from "../map/view";
 import { paramForm, reportFailure } from "../panel/form";
 import { assignForm, cabinetTypes, type AssignTarget } from "./assign";
+import { overrideForm, type OverrideTarget } from "./override";
 import { inside, PolygonDrawer, type Ring } from "./polygon";
 import { BatchProgress, type Batch } from "./progress";
 
@@ -152,6 +153,7 @@ export class GroupActions {
         : h("p", { class: "hint" }, t("group.no_command")),
       formSlot,
       this.app.can("lighting:program") ? assignForm(this.app, this.assignTarget(selection)) : null,
+      this.app.can("lighting:program") ? overrideForm(this.app, this.overrideTarget(selection)) : null,
       h("div", { class: "form-actions" }, clear),
     );
     this.box.hidden = false;
@@ -166,6 +168,17 @@ export class GroupActions {
       return { kind: "cabinets", ids: [...selection.ids.entries()].filter(([type]) => cabinets.has(type)).flatMap(([, ids]) => ids) };
     }
     return selection.commune ? { kind: "commune", commune: selection.commune } : { kind: "default" };
+  }
+
+  /** What a lighting override would apply to: see group/override.ts. */
+  private overrideTarget(selection: Selection): OverrideTarget {
+    if (selection.how === "polygon") return { kind: "polygon", ring: selection.ring };
+    if (selection.state) {
+      // Lights and cabinets picked by their state: the lighting ones, by id.
+      const lighting = new Set(this.catalogue.allTypes().filter((t) => t.domain === "lighting").map((t) => t.key));
+      return { kind: "assets", ids: [...selection.ids.entries()].filter(([type]) => lighting.has(type)).flatMap(([, ids]) => ids) };
+    }
+    return selection.commune ? { kind: "commune", commune: selection.commune } : { kind: "metropolis" };
   }
 
   private target(selection: Selection, type: string): Record<string, unknown> {

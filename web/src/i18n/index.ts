@@ -1,6 +1,7 @@
 // The console's words in French (the default) and English: the shell's, the views' and
 // the asset panel's connection problems.
 import type { Lang } from "../format";
+import { energy } from "./energy";
 import { lighting } from "./lighting";
 import { problems } from "./problems";
 import { shell } from "./shell";
@@ -9,8 +10,8 @@ import { views } from "./views";
 type Words = Record<string, string>;
 
 const dictionaries: Record<Lang, Words> = {
-  fr: { ...shell.fr, ...views.fr, ...problems.fr, ...lighting.fr },
-  en: { ...shell.en, ...views.en, ...problems.en, ...lighting.en },
+  fr: { ...shell.fr, ...views.fr, ...problems.fr, ...lighting.fr, ...energy.fr },
+  en: { ...shell.en, ...views.en, ...problems.en, ...lighting.en, ...energy.en },
 };
 
 const STORED = "beffroi.lang";

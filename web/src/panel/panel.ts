@@ -10,6 +10,7 @@ import { chartableKeys, TelemetryChart } from "./chart";
 import { CommandSection } from "./commands";
 import { ConnectionProblems } from "./problems";
 import type { Schema } from "../schemas";
+import { overrideForm } from "../group/override";
 import { WhySection } from "./why";
 
 type Asset = Schema<"AssetOut">;
@@ -78,13 +79,26 @@ class OpenAsset {
       app.can("alarm:read") ? h("section", { "aria-labelledby": "panel-h-alarms" },
         h("h3", { id: "panel-h-alarms" }, t("panel.alarms")), this.alarms) : null,
       this.why ? h("section", { "aria-labelledby": "panel-h-why" },
-        h("h3", { id: "panel-h-why" }, t("why.title")), this.why.element) : null,
+        h("h3", { id: "panel-h-why" }, t("why.title")), this.why.element, this.overrideToggle()) : null,
       h("section", { "aria-labelledby": "panel-h-commands" },
         h("h3", { id: "panel-h-commands" }, t("panel.commands")), this.commands.element),
       app.can("intervention:read") ? h("section", { "aria-labelledby": "panel-h-interventions" },
         h("h3", { id: "panel-h-interventions" }, t("panel.interventions")), this.interventions, createIntervention) : null,
       this.problems?.element,
     );
+  }
+
+  /** Lights and cabinets take an override from here, for those who may make one. */
+  private overrideToggle(): HTMLElement | null {
+    if (!this.app.can("lighting:program")) return null;
+    const slot = h("div", {});
+    const button = h("button", { type: "button", "data-testid": "panel-override", "aria-expanded": "false" }, this.app.t("override.open"));
+    button.addEventListener("click", () => {
+      const open = button.getAttribute("aria-expanded") !== "true";
+      button.setAttribute("aria-expanded", String(open));
+      fill(slot, open ? overrideForm(this.app, { kind: "assets", ids: [this.asset.id] }, () => void this.why?.load().catch(() => undefined)) : null);
+    });
+    return h("div", { class: "panel-override" }, button, slot);
   }
 
   load(): void {

@@ -5,11 +5,12 @@ import type { Mount } from "../app";
 import { h } from "./dom";
 import { assignmentsTab, schedulesTab } from "./lighting/assignments";
 import { calendarsTab } from "./lighting/calendars";
+import { overridesTab } from "./lighting/overrides";
 import { programsTab } from "./lighting/programs";
 import "./views.css";
 import "./lighting/lighting.css";
 
-const TABS = { programs: programsTab, calendars: calendarsTab, assignments: assignmentsTab, schedules: schedulesTab };
+const TABS = { programs: programsTab, calendars: calendarsTab, assignments: assignmentsTab, overrides: overridesTab, schedules: schedulesTab };
 type Tab = keyof typeof TABS;
 
 export const mount: Mount = (root, app) => {

@@ -70,26 +70,40 @@ export function schedulesTab(root: HTMLElement, app: App): () => void {
   const t = app.t;
   const body = h("tbody", {});
   const status = h("p", { class: "v-muted", role: "status" });
+  const behindOnly = h("input", { type: "checkbox", id: "schedule-behind", "data-testid": "schedule-behind" });
+  behindOnly.addEventListener("change", () => void load());
+  const version = (v: number | null | undefined) => (v === null || v === undefined ? "—" : String(v));
   root.replaceChildren(
     h("p", { class: "v-note" }, t("lighting.schedule.about")),
+    h("p", { class: "field checkbox" }, behindOnly, h("label", { for: "schedule-behind" }, t("lighting.schedule.behindOnly"))),
     status,
     h("div", { class: "v-scroll" }, h("table", { class: "v-table v-compact", "data-testid": "schedule-list" },
-      h("thead", {}, h("tr", {}, ["cabinet", "version", "hash", "compiled"].map((c) => h("th", { scope: "col" }, t(`lighting.schedule.${c}`))))),
+      h("thead", {}, h("tr", {}, ["cabinet", "version", "delivered", "acked", "hash", "compiled"].map((c) => h("th", { scope: "col" }, t(`lighting.schedule.${c}`))))),
       body)));
-  void (async () => {
+
+  async function load(): Promise<void> {
     try {
-      const schedules = await app.api.get<Schedule[]>("/lighting/schedules");
-      status.textContent = schedules.length ? t("lighting.schedule.count", { n: schedules.length }) : t("lighting.schedule.none");
+      const schedules = await app.api.get<Schedule[]>(`/lighting/schedules${behindOnly.checked ? "?behind=true" : ""}`);
+      const behind = schedules.filter((s) => s.behind).length;
+      status.textContent = schedules.length
+        ? `${t("lighting.schedule.count", { n: schedules.length })} · ${t("lighting.schedule.behindCount", { n: behind })}`
+        : t(behindOnly.checked ? "lighting.schedule.noneBehind" : "lighting.schedule.none");
       body.replaceChildren(...schedules.map((s) => {
         const link = h("button", { type: "button", class: "v-link" }, s.cabinet_id);
         link.addEventListener("click", () => app.openAsset(s.cabinet_id));
-        return h("tr", { "data-testid": `schedule-${s.cabinet_id}` },
-          h("td", {}, link), h("td", { "data-testid": "schedule-version" }, String(s.version)),
+        // Behind: the controller does not run (or was not sent) the latest version.
+        return h("tr", { "data-testid": `schedule-${s.cabinet_id}`, "data-behind": String(s.behind), class: s.behind ? "l-behind" : "" },
+          h("td", {}, link, s.behind ? h("span", { class: "l-badge" }, ` ${t("lighting.schedule.behind")}`) : null),
+          h("td", { "data-testid": "schedule-version" }, String(s.version)),
+          h("td", { "data-testid": "schedule-delivered", title: app.formatTime(s.delivered_at) }, version(s.delivered_version)),
+          h("td", { "data-testid": "schedule-acked", title: app.formatTime(s.acked_at) }, version(s.acked_version)),
           h("td", {}, h("code", { title: s.content_hash }, s.content_hash.slice(0, 12))), h("td", {}, app.formatTime(s.compiled_at)));
       }));
     } catch (error) {
       status.textContent = errorText(app, error);
     }
-  })();
+  }
+
+  void load();
   return () => undefined;
 }
