@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -89,6 +89,7 @@ GHOSTS: dict[str, str | int] = {
             "program_id",
             "calendar_id",
             "assignment_id",
+            "override_id",
         ),
         987_654,
     ),
@@ -144,7 +145,7 @@ class World:
     watch: Watch
     foreign_people: tuple[str, ...] = ("Lucie Martin", "Jean Dupont")
     # Lighting programs, calendars and assignments (ids made by build_lighting).
-    lighting: Lit = field(default_factory=lambda: Lit(1, 2, 3, 4, 5, 6))
+    lighting: Lit = field(default_factory=lambda: Lit(1, 2, 3, 4, 5, 6, 7))
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +160,7 @@ class Lit:
     metropolis_program: int
     metropolis_calendar: int
     talant_calendar: int
+    chenove_override: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +302,7 @@ def foreign_values(w: World) -> dict[str, list[str | int]]:
         "program_id": [w.lighting.chenove_program],
         "calendar_id": [w.lighting.chenove_calendar],
         "assignment_id": [w.lighting.chenove_assignment],
+        "override_id": [w.lighting.chenove_override],
     }
 
 
@@ -627,6 +630,7 @@ def walk_plan(w: World) -> dict[tuple[str, str], list[Call]]:
         # Sums hold no ids or names for the walk to spot: test_energy.py checks that
         # Chenôve's meters do not count in Talant's energy.
         ("GET", f"{API}/energy/lighting"): [Call(), Call("Talant", expect=200)],
+        **energy_plan(w),
         # The page and its files hold no data (the stream has tests of its own).
         ("GET", "/"): [Call()],
         ("GET", "/api/docs"): [Call()],
@@ -647,6 +651,7 @@ def lighting_plan(w: World) -> dict[tuple[str, str], list[Call]]:
     metro_calendar = {"calendar_id": lit.metropolis_calendar}
     program = {"name": "walk-program", "steps": LIGHT_STEPS}
     tal = lit.talant_calendar
+    week = {"start": "2026-12-01", "days": "7"}
 
     def calendar_with(program_id: str | int) -> dict[str, Any]:
         return {"name": "walk-calendar", "commune": TALANT, "default_program_id": program_id}
@@ -750,7 +755,101 @@ def lighting_plan(w: World) -> dict[tuple[str, str], list[Call]]:
         ("GET", f"{API}/lighting/schedules/{{asset_id}}"): [Call()],
         # Compiles Talant's cabinets only; the snapshot checks Chenôve's schedules stay.
         ("POST", f"{API}/lighting/schedules/compile"): [Call("Talant", expect=200)],
+        ("GET", f"{API}/lighting/calendars/{{calendar_id}}/days"): [
+            Call(query=week),
+            Call("metropolis-wide", path=metro_calendar, query=week, expect=200),
+        ],
+        # A preview changes nothing: aimed at Chenôve's position it is refused all the same.
+        ("POST", f"{API}/lighting/preview"): [
+            aimed("at Chenôve", "ref", CHENOVE, lambda v: {"steps": LIGHT_STEPS, "commune": v}),
+            Call("at Talant", json={"steps": LIGHT_STEPS, "commune": TALANT}, expect=200),
+        ],
+        **override_plan(w),
     }
+
+
+def override_plan(w: World) -> dict[tuple[str, str], list[Call]]:
+    """The routes of lighting overrides: Chenôve's override is the target."""
+    ends = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+
+    def override(**target: Any) -> dict[str, Any]:
+        return {"level_pct": 100, "ends_at": ends, "reason": "walk", **target}
+
+    decision = {"reason": "walk"}
+    return {
+        ("GET", f"{API}/lighting/overrides"): [Call(), Call("active", query={"state": "active"})],
+        ("GET", f"{API}/lighting/overrides/{{override_id}}"): [Call()],
+        ("POST", f"{API}/lighting/overrides"): [
+            aimed(
+                "Chenôve cabinet",
+                "asset_id",
+                w.chenove_cabinet,
+                lambda v: override(target="assets", asset_ids=[v]),
+            ),
+            aimed(
+                "Chenôve light beside a Talant one",
+                "asset_id",
+                w.chenove_light,
+                lambda v: override(target="assets", asset_ids=[w.talant_light, v]),
+            ),
+            Call("Chenôve", json=override(target="commune", commune=CHENOVE)),
+            Call("Chenôve by name", json=override(target="commune", commune="Chenôve")),
+            Call("the metropolis", json=override(target="metropolis")),
+            Call(
+                "polygon in Chenôve",
+                json=override(target="polygon", polygon=box_polygon(CHENOVE_BOX)),
+            ),
+            aimed(
+                "Chenôve group",
+                "group_id",
+                next(iter(w.foreign_groups.values())),
+                lambda v: override(target="group", group_id=v),
+            ),
+            Call(
+                "Talant cabinet",
+                json=override(target="assets", asset_ids=[w.talant_cabinet]),
+                expect=201,
+            ),
+        ],
+        ("POST", f"{API}/lighting/overrides/{{override_id}}/approve"): [Call(json=decision)],
+        ("POST", f"{API}/lighting/overrides/{{override_id}}/refuse"): [Call(json=decision)],
+        ("POST", f"{API}/lighting/overrides/{{override_id}}/cancel"): [Call(json=decision)],
+    }
+
+
+def energy_plan(w: World) -> dict[tuple[str, str], list[Call]]:
+    """The energy reports and maintenance lists: a Chenôve commune, cabinet or light named
+    is refused as one that does not exist; unnamed, the sums and lists are Talant's alone
+    (test_energy_report.py checks the figures)."""
+    reports: dict[tuple[str, str], list[Call]] = {}
+    for path in ("report", "report.csv"):
+        reports[("GET", f"{API}/energy/{path}")] = [
+            Call(),
+            Call("per commune", query={"level": "commune"}),
+            Call("per cabinet", query={"level": "cabinet"}),
+            aimed("Chenôve", "ref", CHENOVE, lambda v: {"commune": str(v)}, in_query=True),
+            aimed(
+                "Chenôve cabinet",
+                "asset_id",
+                w.chenove_cabinet,
+                lambda v: {"level": "cabinet", "cabinet": str(v)},
+                in_query=True,
+            ),
+            aimed(
+                "Chenôve light",
+                "asset_id",
+                w.chenove_light,
+                lambda v: {"level": "light", "asset": str(v)},
+                in_query=True,
+            ),
+            Call("Talant", query={"commune": TALANT}, expect=200),
+        ]
+    for path in ("maintenance/due", "maintenance/models"):
+        for suffix in ("", ".csv"):
+            reports[("GET", f"{API}/energy/{path}{suffix}")] = [
+                Call(query={"share": "0.01"} if path.endswith("due") else {}, expect=200)
+            ]
+    return reports
 
 
 def command_plan(w: World) -> dict[tuple[str, str], list[Call]]:
@@ -2032,9 +2131,25 @@ async def build_lighting(
         "assignments",
         {"calendar_id": che_calendar, "target": "cabinet", "cabinet_id": chenove_cabinet},
     )
+    che_override = await create(
+        "overrides",
+        {
+            "target": "assets",
+            "asset_ids": [chenove_cabinet],
+            "level_pct": 80,
+            "ends_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+            "reason": "travaux de Chenôve",
+        },
+    )
     await lighting_service.compile_schedules(system)
     return Lit(
-        che_program, che_calendar, che_assignment, metro_program, metro_calendar, talant_calendar
+        che_program,
+        che_calendar,
+        che_assignment,
+        metro_program,
+        metro_calendar,
+        talant_calendar,
+        che_override,
     )
 
 

@@ -197,13 +197,13 @@ async def test_rows_per_level_in_scope(
         ("talant", 140, 300)
     ]
     assert communes["rows"][0]["savings"] == pytest.approx(1 - 100 / (100 * 4000 * share))
-    # Another commune asked for reads as empty, never as its figures.
-    other = (
-        await client.get(
-            f"{API}/energy/report", params=_day_params(commune="chenove"), headers=talant
+    # Another commune, or a cabinet of it, asked for is unknown to them, never its figures.
+    for field, value in [("commune", "chenove"), ("cabinet", "CAB-CHE"), ("commune", "nowhere")]:
+        other = await client.get(
+            f"{API}/energy/report", params=_day_params(**{field: value}), headers=talant
         )
-    ).json()
-    assert (other["rows"], other["total"]["energy_wh"], other["total"]["savings"]) == ([], 0, None)
+        assert other.status_code == 422, other.text
+        assert [e["field"] for e in other.json()["errors"]] == [field]
     admin = people["admin"].headers
     cabinets = (
         await client.get(f"{API}/energy/report", params=_day_params(level="cabinet"), headers=admin)
@@ -429,7 +429,7 @@ async def test_the_calendar_edges_answer(
         ("report", {"since": "1900-01-01", "until": "1902-12-31", "granularity": "year"}),
         ("report", {"since": "2098-01-02", "until": "2100-12-31", "level": "commune"}),
         ("report", {"until": "1900-01-01"}),
-        ("report.csv", {"level": "light", "asset": "nowhere", "until": "2100-12-31"}),
+        ("report.csv", {"level": "light", "asset": "SL-TAL-1", "until": "2100-12-31"}),
         ("maintenance/models", {"since": "1900-01-01", "until": "2100-12-31"}),
         ("maintenance/due", {"share": "2"}),
     ]:

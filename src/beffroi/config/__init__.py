@@ -25,8 +25,9 @@ from pydantic_settings import (
 
 # The type of the broker URL settings, where every caller finds the settings.
 from beffroi.config.broker_url import BrokerUrl as BrokerUrl
+from beffroi.config.checks import ENV_PREFIX, describe, unknown_variables
+from beffroi.config.checks import offpeak_hours as offpeak_hours
 
-ENV_PREFIX = "BEFFROI_"
 DEFAULT_SECRET = "insecure-development-secret-change-me"
 
 
@@ -362,65 +363,17 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
 
-def offpeak_hours(ranges: str) -> frozenset[int]:
-    """The local hours (0-23) that ``BEFFROI_ENERGY_OFFPEAK_HOURS`` ranges cover: "22-6" is
-    22:00 to 06:00, the hours 22, 23 and 0 to 5."""
-    hours: set[int] = set()
-    for part in ranges.split(","):
-        start, end = (int(h) for h in part.split("-"))
-        if not (0 <= start <= 23 and 0 <= end <= 23) or start == end:
-            raise ValueError(f"{part!r}: two different hours from 0 to 23")
-        hour = start
-        while hour != end:
-            hours.add(hour)
-            hour = (hour + 1) % 24
-    return frozenset(hours)
-
-
-def _describe(error: dict[str, Any]) -> str:
-    loc = [str(part) for part in error.get("loc", ())]
-    name = f"{ENV_PREFIX}{'_'.join(loc).upper()}" if loc else "configuration"
-    message = str(error.get("msg", "invalid"))
-    if message.startswith("Value error, "):
-        message = message.removeprefix("Value error, ")
-    if message.startswith(ENV_PREFIX):
-        return message
-    given = error.get("input")
-    if loc and given is not None and not isinstance(given, dict):
-        return f"{name}: {message} (got {given!r})"
-    return f"{name}: {message}"
-
-
-# Variables with the prefix that are not settings: the TOML file's path, the tests' and
-# benchmarks' own switches, and a CLI password input.
-NOT_SETTINGS = frozenset({"CONFIG_FILE", "NEW_PASSWORD"})
-NOT_SETTINGS_PREFIXES = ("TEST_", "BENCH_")
-
-
-def _unknown_variables() -> list[str]:
-    known = {name.upper() for name in Settings.model_fields}
-    unknown = []
-    for variable in os.environ:
-        if not variable.startswith(ENV_PREFIX):
-            continue
-        name = variable.removeprefix(ENV_PREFIX)
-        if name in known or name in NOT_SETTINGS or name.startswith(NOT_SETTINGS_PREFIXES):
-            continue
-        unknown.append(f"{variable}: unknown setting (a typo?)")
-    return sorted(unknown)
-
-
 def load_settings(**overrides: Any) -> Settings:
     """Read and validate the settings, raising :class:`ConfigError` naming each bad one.
 
     An unknown ``BEFFROI_*`` variable is an error too: a misspelt setting silently
     ignored is how a production server ends up on its defaults.
     """
-    lines = _unknown_variables()
+    lines = unknown_variables(Settings.model_fields)
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
-        lines += [_describe(dict(err)) for err in exc.errors()]
+        lines += [describe(dict(err)) for err in exc.errors()]
     if lines:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
     return settings

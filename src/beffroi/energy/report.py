@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Date, case, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beffroi.assets import queries as asset_queries
+from beffroi.communes.service import resolve as resolve_commune
 from beffroi.config import Settings
 from beffroi.core.context import Context
 from beffroi.core.errors import FieldError, InvalidInput
@@ -68,6 +70,30 @@ def _check(query: Query, today: date) -> tuple[date, date]:
     if errors:
         raise InvalidInput(errors)
     return since, until
+
+
+async def _known(session: AsyncSession, principal: Principal, query: Query) -> Query:
+    """``query`` with its commune as a code; a commune, cabinet or light that does not
+    exist, or is outside the caller's scope (which reads as not existing), is refused
+    naming its field rather than answered with an empty report."""
+    errors: list[FieldError] = []
+    commune = query.commune
+    if commune:
+        try:
+            commune = (await resolve_commune(session, commune)).code
+        except InvalidInput as exc:
+            errors += exc.errors
+        else:
+            if not principal.sees(commune):
+                errors.append(FieldError("commune", f"unknown commune {query.commune!r}"))
+    named = {"cabinet": query.cabinet, "asset": query.asset}
+    facts = await asset_queries.facts(session, [v for v in named.values() if v])
+    for field, asset_id in named.items():
+        if asset_id and (asset_id not in facts or not principal.sees(facts[asset_id].commune)):
+            errors.append(FieldError(field, f"unknown asset {asset_id!r}"))
+    if errors:
+        raise InvalidInput(errors)
+    return replace(query, commune=commune)
 
 
 def _period(is_postgres: bool, day: Any, granularity: Granularity) -> ColumnElement[Any]:
@@ -249,13 +275,15 @@ def _months_back(month: date, count: int) -> date:
 
 async def report(ctx: Context, query: Query) -> EnergyReport:
     """The energy report ``query`` asks for, in the caller's scope (a commune user sees
-    their communes' lights only; another commune asked for reads as empty)."""
+    their communes' lights only; another commune, cabinet or light asked for is refused as
+    unknown)."""
     ctx.principal.require(Permission.ASSET_READ)
     settings = ctx.settings
     since, until = _check(query, utcnow().astimezone(settings.zone).date())
     is_postgres = ctx.db.is_postgres
     first_month = _months_back(until.replace(day=1), TREND_MONTHS - 1)
     async with ctx.db.read() as session:
+        query = await _known(session, ctx.principal, query)
         sums = await _sums(
             session, is_postgres, query, ctx.principal, since, until, query.granularity
         )
