@@ -11,9 +11,10 @@ STAMP := $(VENV)/.installed
 .DEFAULT_GOAL := help
 .PHONY: help demo test test-fast lint format bench clean web generated
 
-# The console (TypeScript, Vite) builds into the Python package, which serves it at /.
+# The console and the public portal (TypeScript, Vite) build into the Python package, which
+# serves them at / and /open/.
 CONSOLE := src/beffroi/console/static/index.html
-WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/package.json \
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/portal.html web/package.json \
 	web/tsconfig.json web/vite.config.ts
 
 help: ## List the targets
@@ -33,7 +34,7 @@ web/node_modules/.package-lock.json: web/package-lock.json
 $(CONSOLE): web/node_modules/.package-lock.json $(WEB_SOURCES)
 	cd web && npm run build
 
-web: $(CONSOLE) ## Build the operator console (TypeScript type check, then Vite)
+web: $(CONSOLE) ## Build the operator console and the public portal (TypeScript type check, then Vite)
 
 generated: $(STAMP) web/node_modules/.package-lock.json ## Write the console's generated types again (events, API)
 	$(BIN)/python -m beffroi.events.typescript > web/src/generated/events.ts
@@ -48,7 +49,7 @@ test: $(STAMP) $(CONSOLE) ## Run lint, type checks, the layer contracts and the 
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist load $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist load --durations=25 $(PYTEST_ARGS)
 
 test-fast: $(STAMP) $(CONSOLE) ## Run the quick tests: SQLite only, no browser, broker, faults or fuzzing
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist load -x -q \

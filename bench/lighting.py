@@ -44,7 +44,7 @@ from sqlalchemy import func, select
 from beffroi import collector, logs
 from beffroi.assets.importing import import_assets
 from beffroi.cli.common import spawned
-from beffroi.communes.service import ensure_default_communes, list_communes
+from beffroi.communes.service import ensure_default_communes
 from beffroi.config import BrokerUrl, Settings, load_settings
 from beffroi.core import process
 from beffroi.core.context import Runtime, open_runtime
@@ -62,7 +62,7 @@ from beffroi.lighting.schemas import (
     ProgramUpdate,
     TargetKind,
 )
-from beffroi.simulator import Simulator, city_centre, load_sim_assets
+from beffroi.simulator import Simulator, load_sim_fleet
 from beffroi.simulator.fleet import generate_fleet
 from bench.commands import _broker, _wait_online
 from bench.common import postgres_available, scratch_database
@@ -131,8 +131,7 @@ def cabinets_main(
     async def _main(stop: asyncio.Event) -> None:
         async with open_runtime(current) as runtime:
             ctx = runtime.system_context("bench-simulator")
-            fleet = await load_sim_assets(ctx, types=[CABINET])
-            latitude, longitude = city_centre(list(await list_communes(ctx)))
+            fleet, (latitude, longitude) = await load_sim_fleet(ctx, types=[CABINET])
         simulator = Simulator(
             fleet,
             secrets,

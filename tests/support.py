@@ -6,18 +6,24 @@ import asyncio
 import os
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import IO
 
 from sqlalchemy import func, select
 
 from beffroi.accounts import service as accounts
 from beffroi.accounts import tokens
+from beffroi.accounts.models import User
 from beffroi.accounts.schemas import TokenCreate, UserCreate
 from beffroi.catalogue import Domain
 from beffroi.core.audit import AuditEntry
 from beffroi.core.context import Context, Runtime
 from beffroi.core.principal import Role
+from beffroi.core.time import utcnow
 from beffroi.tables import Base
+from beffroi.video.models import Habilitation
 
 PASSWORD = "correct horse battery staple"
 
@@ -96,3 +102,52 @@ async def run_cli(
         timeout=300,
         check=False,
     )
+
+
+async def habilitate(
+    runtime: Runtime,
+    username: str,
+    *,
+    start: timedelta = timedelta(days=-1),
+    end: timedelta = timedelta(days=30),
+    cameras: tuple[str, ...] = (),
+) -> None:
+    """Record a video habilitation for ``username`` (valid from now + ``start`` to now +
+    ``end``, covering ``cameras``), straight in the table: without one a video agent sees
+    no camera."""
+    now = utcnow()
+    async with runtime.db.write() as session:
+        user_id = await session.scalar(select(User.id).where(User.username == username))
+        assert user_id is not None, username
+        session.add(
+            Habilitation(
+                user_id=user_id,
+                authority="Préfecture de la Côte-d'Or",
+                reference="arrêté test",
+                communes=[],
+                cameras=list(cameras),
+                valid_from=now + start,
+                valid_until=now + end,
+                created_by="tests",
+            )
+        )
+
+
+class Drained(list[str]):
+    """The lines read so far from a stream read in a thread of its own."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        super().__init__()
+        self._thread = threading.Thread(target=self.extend, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def to_the_end(self, timeout_s: float = 10.0) -> list[str]:
+        """Every line, once the stream ended (its process exited)."""
+        self._thread.join(timeout_s)
+        return list(self)
+
+
+def drain(stream: IO[str]) -> Drained:
+    """Read ``stream`` to its end in a thread of its own, keeping its lines: a process
+    whose output nobody reads blocks once the pipe is full (64 KiB)."""
+    return Drained(stream)

@@ -33,10 +33,15 @@ export default defineConfig({
     emptyOutDir: true,
     // The map's 36,000 points are the heavy part, not the bundle: one chunk loads fastest.
     chunkSizeWarningLimit: 400,
+    // Two pages: the console (/) and the public portal (/open/, served by console/static.py).
+    rollupOptions: {
+      input: { console: join(here, "index.html"), portal: join(here, "portal.html") },
+    },
   },
   server: {
     proxy: {
       "/api": { target: api, changeOrigin: false, ws: true },
+      "/open311": { target: api, changeOrigin: false },
     },
   },
 });

@@ -103,3 +103,17 @@ SCHEDULER_JOBS_HELD = Gauge(
     ["job"],
     registry=REGISTRY,
 )
+
+# Bus priority (docs/mobility.md): reads of the GTFS-Realtime feed, by outcome
+# (ok, unreachable, malformed), and priority requests made to controllers.
+MOBILITY_FEED_READS = Counter(
+    "beffroi_mobility_feed_reads_total",
+    "Reads of the vehicle positions feed, by outcome",
+    ["outcome"],
+    registry=REGISTRY,
+)
+MOBILITY_PRIORITY_REQUESTS = Counter(
+    "beffroi_mobility_priority_requests_total",
+    "Bus priority requests sent to controllers",
+    registry=REGISTRY,
+)

@@ -11,9 +11,16 @@ from beffroi.devices import models as devices_models
 from beffroi.energy import models as energy_models
 from beffroi.interventions import models as interventions_models
 from beffroi.lighting import models as lighting_models
+from beffroi.mobility import models as mobility_models
 from beffroi.notifications import models as notifications_models
+from beffroi.opendata import models as opendata_models
+from beffroi.opslog import models as opslog_models
+from beffroi.reports import models as reports_models
+from beffroi.roads import models as roads_models
 from beffroi.rules import models as rules_models
 from beffroi.telemetry import models as telemetry_models
+from beffroi.traffic import models as traffic_models
+from beffroi.video import models as video_models
 
 __all__ = [
     "Base",
@@ -27,7 +34,14 @@ __all__ = [
     "energy_models",
     "interventions_models",
     "lighting_models",
+    "mobility_models",
     "notifications_models",
+    "opendata_models",
+    "opslog_models",
+    "reports_models",
+    "roads_models",
     "rules_models",
     "telemetry_models",
+    "traffic_models",
+    "video_models",
 ]

@@ -39,6 +39,7 @@ UNKNOWN = "zz-no-such-value"
 FREE_TEXT = frozenset(
     {
         "q",
+        "idPattern",  # NGSI-LD: a regular expression over entity ids
         "cursor",
         "asset_id",
         "batch_id",
@@ -51,6 +52,15 @@ FREE_TEXT = frozenset(
         "alarm_type",
         "username",
         "reason",
+        # The video register's search: an agent's name and a camera id are searched as
+        # written (a camera since removed keeps its entries for three years).
+        "agent",
+        "camera_id",
+        # Open311: tickets are random strings; an unknown one matches nothing.
+        "service_request_id",
+        # Mobility: a controller id and a transit line id (GTFS route_id), as written.
+        "controller_id",
+        "line",
     }
 )
 EARLIEST, LATEST = date(1900, 1, 1), date(2100, 12, 31)
@@ -69,9 +79,17 @@ NON_FINITE = st.one_of(
     st.just("NaN"), st.sampled_from(["Infinity", "-Infinity", "1e999", "-1E400"])
 )
 PLACEHOLDER = "__beffroi_not_finite__"
-# Routes that take no person's credentials: the sign-in and device ingest (whose device
-# token the run's configuration sets).
-PUBLIC = ("/api/v1/auth/login", "/api/v1/devices/", "/api/health")
+# Routes that take no person's credentials: the sign-in, device ingest (whose device
+# token the run's configuration sets) and the public side (Open311: anyone may report; the
+# open data API, DATEX II).
+PUBLIC = (
+    "/api/v1/auth/login",
+    "/api/v1/devices/",
+    "/api/health",
+    "/open311/",
+    "/api/explore/",
+    "/api/datex2/",  # road situations for navigation services (docs/roads.md)
+)
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 

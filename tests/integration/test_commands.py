@@ -35,7 +35,7 @@ from beffroi.gateway.runner import Gateway, broker_address
 from beffroi.telemetry.models import RejectionCount
 from tests.integration.test_gateway import broker
 from tests.mqtt_support import DeviceSite, make_device_site
-from tests.support import Person, make_person
+from tests.support import Person, habilitate, make_person
 
 pytestmark = pytest.mark.asyncio
 ROOT = "beffroi/v1"
@@ -181,6 +181,8 @@ async def hub(
         "video": await make_person(system, "video", [Role.VIDEO_AGENT]),
         "viewer": await make_person(system, "viewer", [Role.VIEWER]),
     }
+    # A video agent steers cameras only within a habilitation (CSI L252-2).
+    await habilitate(runtime, "video")
     if settings:
         runtime = Runtime(
             settings=runtime.settings.model_copy(update=settings),
@@ -402,24 +404,19 @@ async def test_four_eyes_scope_and_domains(
             "lighting", asset_id="TC-TAL-1", name="set_plan", params={"plan": 2}
         )
         assert response.status_code == 403
-        # Only video agents steer cameras, and with a reason.
+        # Cameras do not exist for people the law does not designate: not found.
         response = await h.command(
-            "admin", asset_id="CA-TAL-1", name="goto_preset", params={"preset": 2}
+            "lighting", asset_id="CA-TAL-1", name="goto_preset", params={"preset": 2}, reason="x"
         )
-        assert response.status_code == 403
-        response = await h.command(
-            "video", asset_id="CA-TAL-1", name="goto_preset", params={"preset": 2}
-        )
-        assert response.status_code == 422
-        assert response.json()["errors"][0]["field"] == "reason"
-        response = await h.command(
-            "video",
-            asset_id="CA-TAL-1",
-            name="goto_preset",
-            params={"preset": 2},
-            reason="incident",
-        )
-        assert response.status_code == 201
+        assert response.status_code == 404
+        # Cameras are steered only within a video session (test_video_sessions.py): the
+        # generic route refuses their commands, whoever asks and with whatever reason.
+        for who in ("admin", "video"):
+            response = await h.command(
+                who, asset_id="CA-TAL-1", name="goto_preset", params={"preset": 2}, reason="x"
+            )
+            assert response.status_code == 403
+            assert "within a video session" in response.json()["detail"]
         # A viewer sends nothing; a command the type does not have is named.
         assert (
             await h.command("viewer", asset_id=h.site.child, name="dim", params={"level_pct": 5})

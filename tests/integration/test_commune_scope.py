@@ -31,6 +31,7 @@ import httpx
 import orjson
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from PIL import Image
 from sqlalchemy import text
 
 from beffroi.alarms import raising
@@ -47,13 +48,26 @@ from beffroi.core.time import utcnow
 from beffroi.devices import topics
 from beffroi.devices.credentials import issue_credentials
 from beffroi.devices.topics import Channel, Topic
+from beffroi.http.ratelimit import RateLimiter
 from beffroi.lighting import service as lighting_service
+from beffroi.mobility import approaches as mobility_approaches
+from beffroi.mobility.models import PriorityRequest, TrafficCount
+from beffroi.mobility.schemas import ApproachCreate
+from beffroi.opendata import keys as opendata_keys
+from beffroi.opendata import service as opendata_service
+from beffroi.opendata.datasets import DATASETS
+from beffroi.reports import intake
+from beffroi.reports.checks import Photo, Submission
+from beffroi.reports.lifecycle import Channel as ReportChannel
 from beffroi.simulator.fleet import generate_fleet
 from beffroi.telemetry.decode import Rejection, decode
 from beffroi.telemetry.directory import DeviceDirectory
 from beffroi.telemetry.store import Batch, TelemetryStore
 from beffroi.web.app import create_app
-from tests.support import PASSWORD, Person, make_person
+from tests.integration.opendata_world import SECRETS
+from tests.integration.opendata_world import build_world as build_opendata_world
+from tests.integration.traffic_walk import Traf, build_traffic, traffic_plan, traffic_values
+from tests.support import PASSWORD, Person, habilitate, make_person
 
 API = "/api/v1"
 # Sign-in and sign-out take a password and a cookie rather than a bearer token; the test
@@ -72,6 +86,8 @@ GHOSTS: dict[str, str | int] = {
     "username": "ghost-0404",
     "token_id": 987_654,
     "ref": "ghost-0404",
+    # NGSI-LD entity ids are URNs of asset ids.
+    "entity_id": "urn:ngsi-ld:Device:GHOST-0404",
     # Command and batch ids are 32 hex digits.
     "command_id": "0" * 28 + "0404",
     "batch_id": "0" * 28 + "b404",
@@ -90,9 +106,22 @@ GHOSTS: dict[str, str | int] = {
             "calendar_id",
             "assignment_id",
             "override_id",
+            "habilitation_id",
+            "session_id",
+            "hold_id",
+            "extraction_id",
+            "report_id",
+            "key_id",
+            "situation_id",
+            "entry_id",
         ),
         987_654,
     ),
+    "camera_id": "GHOST-0404",
+    "dataset_id": "ghost-0404",
+    "controller_id": "GHOST-0404",
+    "selection_id": 987_654,
+    "corridor_id": 987_654,
 }
 # Around each commune's centre (Talant 5.005/47.337, Chenôve 5.006/47.292).
 CHENOVE_BOX = (4.97, 47.26, 5.04, 47.32)
@@ -146,6 +175,72 @@ class World:
     foreign_people: tuple[str, ...] = ("Lucie Martin", "Jean Dupont")
     # Lighting programs, calendars and assignments (ids made by build_lighting).
     lighting: Lit = field(default_factory=lambda: Lit(1, 2, 3, 4, 5, 6, 7))
+    # Video-protection: Chenôve's habilitation, session, hold and extraction.
+    video: Vid = field(default_factory=lambda: Vid(1, 2, 3, 4, "t"))
+    # Citizen reports (made by build_reports).
+    reports: Reps = field(default_factory=lambda: Reps(1, "t" * 16))
+    # Bus priority: the approach of Chenôve's controller (made by build_mobility).
+    mobility_approach: int = 1
+    # An open data API key the administrator handed out (metropolis-wide).
+    opendata_key: int = 1
+    # Road situations (made by build_roads).
+    roads: Rds = field(default_factory=lambda: Rds(1, 2, 3, "t"))
+    # Traffic: Chenôve's controllers, a plan imposed by hand, a corridor (build_traffic).
+    traffic: Traf = field(default_factory=lambda: Traf(("t1", "t2"), 1, 1))
+    # The operations log: Chenôve's entry and Talant's (made by build_opslog).
+    opslog: Ops = field(default_factory=lambda: Ops(1, 2))
+
+
+@dataclass(frozen=True, slots=True)
+class Ops:
+    """The operations log: a Chenôve entry naming Chenôve's light, alarm, work order,
+    report and command (the target), and a Talant entry (the control)."""
+
+    chenove_entry: int
+    talant_entry: int
+    markers: tuple[str, ...] = ("mc-che-vitrine",)
+
+
+@dataclass(frozen=True, slots=True)
+class Rds:
+    """Road situations: Chenôve's closure (shown on Chenôve's sign), one crossing Talant
+    and Chenôve (seen by the Talant user, changed only metropolis-wide, its Chenôve side
+    unnamed), and Talant's (the control)."""
+
+    chenove_situation: int
+    mixed_situation: int
+    talant_situation: int
+    chenove_sign: str
+    markers: tuple[str, ...] = ("rd-che-fermeture",)
+
+
+@dataclass(frozen=True, slots=True)
+class Vid:
+    """Video: the habilitation of a metropolis agent over Chenôve, the session they opened
+    on Chenôve's camera, a hold asked on it, an extraction of it; and Talant's camera (the
+    control)."""
+
+    chenove_habilitation: int
+    chenove_session: int
+    chenove_hold: int
+    chenove_extraction: int
+    talant_camera: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reps:
+    """A Chenôve citizen report (taken by phone, with its caller's contact and a photo),
+    and the personal data it holds: no Talant user reads it, and no public route shows
+    it (:func:`public_problems`)."""
+
+    chenove_report: int
+    chenove_ticket: str
+    personal: tuple[str, ...] = (
+        "Rosalie",
+        "Vauchez-Chenove",
+        "rosalie.v@example.net",
+        "+33 3 80 99 88 77",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +380,7 @@ def foreign_values(w: World) -> dict[str, list[str | int]]:
         # The catalogue is the same for everybody; the walk still passes through it.
         "key": ["lighting_cabinet", "streetlight"],
         # The console's own paths: its page whatever the path, never data.
-        "path": [CHENOVE, f"assets/{w.chenove_light}"],
+        "path": [CHENOVE, f"assets/{w.chenove_light}", f"open/datasets/{CHENOVE}"],
         "command_id": list(w.chenove_commands.values()),
         "batch_id": [*w.chenove_batches.values(), *w.mixed_batches.values()],
         "alarm_id": list(w.watch.chenove_alarms.values()),
@@ -303,6 +398,94 @@ def foreign_values(w: World) -> dict[str, list[str | int]]:
         "calendar_id": [w.lighting.chenove_calendar],
         "assignment_id": [w.lighting.chenove_assignment],
         "override_id": [w.lighting.chenove_override],
+        # Open data is the metropolis's: no commune user manages its keys or snapshots.
+        "key_id": [w.opendata_key],
+        "dataset_id": ["streetlights", "traffic-counts-hourly"],
+        "report_id": [w.reports.chenove_report],
+        "approach_id": [w.mobility_approach],
+        "situation_id": [w.roads.chenove_situation],
+        "entry_id": [w.opslog.chenove_entry],
+        # Public (Open311): what anyone reads, the same for everybody.
+        "service_code": ["streetlight-out", "no-such-service"],
+        "service_request_id": [w.reports.chenove_ticket],
+        "habilitation_id": [w.video.chenove_habilitation],
+        "session_id": [w.video.chenove_session],
+        "hold_id": [w.video.chenove_hold],
+        "extraction_id": [w.video.chenove_extraction],
+        # Chenôve's camera, and a Chenôve asset that is no camera.
+        "camera_id": [w.chenove_equipment["camera"], w.chenove_light],
+        # A preset is nobody's: the calls pin it, the camera is what is aimed at.
+        "preset": [1],
+        "entity_id": ngsi_entities(w),
+        **traffic_values(w.traffic, w.chenove_light),
+    }
+
+
+NGSI = "/ngsi-ld/v1"
+
+
+def ngsi_entities(w: World) -> list[str | int]:
+    """The NGSI-LD entities of Chenôve's assets (and of the moved and retired ones)."""
+    urns: list[str | int] = [
+        f"urn:ngsi-ld:Streetlight:{w.chenove_light}",
+        f"urn:ngsi-ld:StreetlightControlCabinet:{w.chenove_cabinet}",
+    ]
+    others = (w.chenove_light, w.chenove_cabinet, w.moved_asset, w.decommissioned_asset)
+    urns += [f"urn:ngsi-ld:Device:{a}" for a in (*others, *w.chenove_equipment.values())]
+    return urns
+
+
+def ngsi_plan(w: World) -> dict[tuple[str, str], list[Call]]:
+    """The NGSI-LD facade: every query form aimed at Chenôve (ids, patterns, q, geometry,
+    temporal windows) answers as if Chenôve had nothing; plain queries answer Talant's."""
+    w_, s_, e_, n_ = CHENOVE_BOX
+    chenove_polygon = f"[[[{w_},{s_}],[{e_},{s_}],[{e_},{n_}],[{w_},{n_}],[{w_},{s_}]]]"
+    near_chenove = {
+        "georel": "near;maxDistance==3000",
+        "geometry": "Point",
+        "coordinates": "[5.006,47.292]",
+    }
+    within = {"georel": "within", "geometry": "Polygon", "coordinates": chenove_polygon}
+    window = {"timerel": "after", "timeAt": "2000-01-01T00:00:00Z"}
+
+    def by_id(value: str | int) -> dict[str, Any]:
+        return {"id": f"urn:ngsi-ld:Streetlight:{value}"}
+
+    def queries(extra: Mapping[str, str]) -> list[Call]:
+        return [
+            Call("all", query={**extra, "limit": "100", "count": "true"}, expect=200),
+            Call("Talant lights", query={**extra, "type": "Streetlight"}, expect=200),
+            aimed(
+                "Chenôve light",
+                "asset_id",
+                w.chenove_light,
+                lambda v: {**extra, **by_id(v)},
+                in_query=True,
+            ),
+            Call("pattern", query={**extra, "idPattern": "CHE", "limit": "100"}),
+            Call("q commune", query={**extra, "q": 'areaServed=="chenove"'}),
+            Call("near Chenôve", query={**extra, **near_chenove, "limit": "100"}),
+            Call("within Chenôve", query={**extra, **within, "limit": "100"}),
+            Call("Devices", query={**extra, "type": "Device", "limit": "100"}),
+        ]
+
+    return {
+        ("GET", f"{NGSI}/entities"): [
+            *queries({}),
+            Call("keyValues", query={"options": "keyValues", "limit": "100"}),
+            Call("JSON-LD", query={"limit": "100"}, headers={"Accept": "application/ld+json"}),
+        ],
+        ("GET", f"{NGSI}/entities/{{entity_id}}"): [Call(), Call(query={"options": "keyValues"})],
+        ("GET", f"{NGSI}/temporal/entities"): [
+            *queries(window),
+            Call("last readings", query={"lastN": "5", "limit": "100"}),
+        ],
+        ("GET", f"{NGSI}/temporal/entities/{{entity_id}}"): [
+            Call(query=window),
+            Call(query={"lastN": "3"}),
+        ],
+        ("GET", f"{NGSI}/types"): [Call(expect=200), Call(query={"details": "true"})],
+        ("GET", f"{NGSI}/jsonldContexts/beffroi.jsonld"): [Call(expect=200)],
     }
 
 
@@ -323,7 +506,11 @@ def light_body(asset_id: str, commune: str, parent: str | None = None) -> dict[s
 # Equipment beyond lighting, with the attributes the catalogue asks for.
 EQUIPMENT: dict[str, dict[str, Any]] = {
     "bollard": {"site": "Place du marché", "access": "permanent"},
-    "traffic_controller": {"intersection": "Carrefour de la mairie", "plans": 4},
+    "traffic_controller": {
+        "intersection": "Carrefour de la mairie",
+        "plans": 4,
+        "bus_priority": True,
+    },
     "camera": {"kind": "ptz", "presets": 8},
 }
 
@@ -572,7 +759,7 @@ def walk_plan(w: World) -> dict[tuple[str, str], list[Call]]:
             Call(),
             Call("commune", query={"commune": CHENOVE}),
             Call("target", query={"target_id": w.chenove_light}),
-            Call("group", query={"target_type": "group", "limit": "1000"}),
+            Call("group", query={"target_type": "group", "limit": "100"}),
             Call("assets", query={"action": "asset"}),
             Call("admin", query={"actor": "admin"}),
             Call("Chenôve user", query={"target_id": w.chenove_user}),
@@ -638,7 +825,452 @@ def walk_plan(w: World) -> dict[tuple[str, str], list[Call]]:
         **command_plan(w),
         **watch_plan(w),
         **lighting_plan(w),
+        **traffic_plan(w.traffic, Call, aimed),
+        **ngsi_plan(w),
+        **video_plan(w),
+        **reports_plan(w),
+        **mobility_plan(w),
+        **roads_plan(w),
+        **opslog_plan(w),
+        **PUBLIC_PLAN,
+        **opendata_plan(),
     }
+
+
+def video_plan(w: World) -> dict[tuple[str, str], list[Call]]:
+    """The video area: Chenôve's camera, habilitation, session, hold and extraction are the
+    targets; Talant's camera is the control (docs/video.md)."""
+    v = w.video
+    camera = w.chenove_equipment["camera"]
+    talant_camera = {"camera_id": v.talant_camera}
+    now = datetime.now(UTC)
+    period = {
+        "period_start": (now - timedelta(days=3)).isoformat(),
+        "period_end": (now - timedelta(days=2)).isoformat(),
+    }
+
+    def habilitation(**cover: Any) -> dict[str, Any]:
+        return {
+            "username": w.actor,
+            "authority": "Préfecture",
+            "reference": "walk",
+            "valid_from": (now - timedelta(days=1)).isoformat(),
+            "valid_until": (now + timedelta(days=3)).isoformat(),
+            **cover,
+        }
+
+    def session(cameras: list[Any]) -> dict[str, Any]:
+        return {"cameras": cameras, "reason": "incident en cours"}
+
+    def hold(cameras: list[Any]) -> dict[str, Any]:
+        return {"cameras": cameras, "reference": "walk", "reason": "walk", **period}
+
+    masks = {"polygons": [[[0.1, 0.1], [0.2, 0.1], [0.2, 0.2]]]}
+    decision = {"reason": "walk"}
+    steer = {"name": "goto_preset", "params": {"preset": 2}}
+    return {
+        ("GET", f"{API}/video/reasons"): [Call(expect=200)],
+        ("GET", f"{API}/video/habilitations"): [
+            Call(),
+            Call("active", query={"active": "true"}),
+            Call("of the Chenôve agent", query={"username": "video-metro"}),
+        ],
+        ("GET", f"{API}/video/habilitations/{{habilitation_id}}"): [Call()],
+        ("POST", f"{API}/video/habilitations"): [
+            Call("Chenôve", json=habilitation(communes=[CHENOVE])),
+            Call("Chenôve by name", json=habilitation(communes=["Chenôve"])),
+            aimed("Chenôve camera", "asset_id", camera, lambda c: habilitation(cameras=[c])),
+            Call(
+                "for the Chenôve agent",
+                json={**habilitation(communes=[TALANT]), "username": "video-metro"},
+            ),
+            Call("Talant", json=habilitation(communes=[TALANT]), expect=201),
+        ],
+        ("POST", f"{API}/video/habilitations/{{habilitation_id}}/revoke"): [Call(json=decision)],
+        ("GET", f"{API}/video/sessions"): [
+            Call(),
+            Call("everyone's", query={"mine": "false"}, expect=200),
+            Call("open", query={"mine": "false", "open": "true"}),
+        ],
+        ("GET", f"{API}/video/sessions/{{session_id}}"): [Call()],
+        ("POST", f"{API}/video/sessions"): [
+            aimed("Chenôve camera", "asset_id", camera, lambda c: session([c])),
+            aimed(
+                "beside Talant's",
+                "asset_id",
+                camera,
+                lambda c: session([v.talant_camera, c]),
+            ),
+            Call("Talant camera", json=session([v.talant_camera]), expect=201),
+        ],
+        ("POST", f"{API}/video/sessions/{{session_id}}/end"): [Call()],
+        ("POST", f"{API}/video/sessions/{{session_id}}/commands"): [
+            Call("its camera", json={"camera_id": camera, **steer}),
+        ],
+        ("POST", f"{API}/video/extractions"): [
+            aimed(
+                "Chenôve camera",
+                "asset_id",
+                camera,
+                lambda c: {
+                    "camera_id": c,
+                    "start": (now - timedelta(hours=3)).isoformat(),
+                    "end": (now - timedelta(hours=2)).isoformat(),
+                    "reason": "walk",
+                },
+            ),
+        ],
+        ("POST", f"{API}/video/transmissions"): [
+            aimed(
+                "Chenôve extraction",
+                "extraction_id",
+                v.chenove_extraction,
+                lambda e: {
+                    "extraction_id": e,
+                    "requester": "police",
+                    "reference": "walk",
+                    "recipient": "OPJ",
+                    "medium": "USB",
+                },
+            ),
+        ],
+        ("GET", f"{API}/video/cameras/{{camera_id}}/retention"): [
+            Call(),
+            Call("Talant", path=talant_camera, expect=200),
+        ],
+        ("PUT", f"{API}/video/cameras/{{camera_id}}/retention"): [
+            Call(json={"days": 7, "authorisation": "walk"}),
+            Call(
+                "Talant", path=talant_camera, json={"days": 20, "authorisation": "walk"}, expect=200
+            ),
+        ],
+        ("GET", f"{API}/video/cameras/{{camera_id}}/masks"): [
+            Call(),
+            Call("Talant", path=talant_camera, expect=200),
+        ],
+        ("PUT", f"{API}/video/cameras/{{camera_id}}/masks/{{preset}}"): [
+            Call(path={"preset": 1}, json=masks),
+            Call("Talant", path={**talant_camera, "preset": 1}, json=masks, expect=200),
+        ],
+        ("GET", f"{API}/video/holds"): [Call(), Call("asked", query={"state": "requested"})],
+        ("GET", f"{API}/video/holds/{{hold_id}}"): [Call()],
+        ("POST", f"{API}/video/holds"): [
+            aimed("Chenôve camera", "asset_id", camera, lambda c: hold([c])),
+            aimed("beside Talant's", "asset_id", camera, lambda c: hold([v.talant_camera, c])),
+            Call("Talant camera", json=hold([v.talant_camera]), expect=201),
+        ],
+        ("POST", f"{API}/video/holds/{{hold_id}}/approve"): [Call(json=decision)],
+        ("POST", f"{API}/video/holds/{{hold_id}}/refuse"): [Call(json=decision)],
+        ("POST", f"{API}/video/holds/{{hold_id}}/lift"): [Call(json=decision)],
+        ("GET", f"{API}/video/register"): [
+            Call(expect=200),
+            aimed(
+                "Chenôve camera", "asset_id", camera, lambda c: {"camera_id": str(c)}, in_query=True
+            ),
+            Call("by the Chenôve agent", query={"agent": "video-metro"}),
+            Call("views", query={"kind": "view.start,steering,extraction"}),
+        ],
+        ("GET", f"{API}/video/register/export"): [
+            Call("csv", query={"format": "csv"}, expect=200),
+            Call("pdf", query={"format": "pdf"}, expect=200),
+            Call("Chenôve camera", query={"format": "csv", "camera_id": camera}),
+        ],
+        ("GET", f"{API}/video/register/verify"): [Call()],
+    }
+
+
+def reports_plan(w: World) -> dict[tuple[str, str], list[Call]]:
+    """The staff side of citizen reports (the citizen line, the reports list)."""
+    line = {"service_code": "graffiti", "description": "walk: tags on a wall"}
+    at_chenove = {"type": "Point", "coordinates": [5.006, 47.292]}
+    return {
+        ("GET", f"{API}/reports"): [
+            Call(),
+            Call("Chenôve", query={"commune": CHENOVE}),
+            Call("Talant", query={"commune": TALANT}, expect=200),
+        ],
+        ("GET", f"{API}/reports/{{report_id}}"): [Call()],
+        ("GET", f"{API}/reports/{{report_id}}/photo"): [Call()],
+        ("POST", f"{API}/reports/{{report_id}}/notes"): [Call(json={"text": "walk note"})],
+        ("POST", f"{API}/reports"): [
+            Call("Chenôve", json={**line, "commune": CHENOVE}),
+            Call("Chenôve by position", json={**line, "location": at_chenove}),
+            Call("Talant", json={**line, "commune": TALANT}, expect=201),
+        ],
+    }
+
+
+def mobility_plan(w: World) -> dict[tuple[str, str], list[Call]]:
+    """Bus priority and traffic counts: Chenôve's controller, its approach, its request
+    and its counts are the targets (docs/mobility.md)."""
+    controller = w.chenove_equipment["traffic_controller"]
+    sector = {
+        "controller_id": controller,
+        "name": "walk approach",
+        "direction": "north",
+        "shape": "sector",
+        "coordinates": [[5.006, 47.292]],
+        "radius_m": 100,
+    }
+    counts: list[Call] = [
+        Call(),
+        Call("Chenôve", query={"commune": CHENOVE}),
+        Call("Chenôve controller", query={"asset_id": controller, "period": "6"}),
+        Call("Talant", query={"commune": TALANT}, expect=200),
+    ]
+    by_controller = {"controller_id": controller}
+    return {
+        ("GET", f"{API}/mobility/approaches"): [
+            Call(),
+            Call("Chenôve controller", query=by_controller),
+            Call("Talant", expect=200),
+        ],
+        ("POST", f"{API}/mobility/approaches"): [Call("Chenôve controller", json=sector)],
+        ("GET", f"{API}/mobility/approaches/{{approach_id}}"): [Call()],
+        ("PATCH", f"{API}/mobility/approaches/{{approach_id}}"): [
+            Call(json={"version": 1, "radius_m": 60})
+        ],
+        ("DELETE", f"{API}/mobility/approaches/{{approach_id}}"): [Call()],
+        ("GET", f"{API}/mobility/requests"): [
+            Call(),
+            Call("Chenôve controller", query=by_controller),
+            Call("Talant", expect=200),
+        ],
+        ("GET", f"{API}/mobility/delay-saved"): [Call(), Call("Talant", expect=200)],
+        ("GET", f"{API}/mobility/counts"): counts,
+        ("GET", f"{API}/mobility/counts.csv"): counts,
+    }
+
+
+# The public routes (Open311, no login): whoever calls, the same answer, and never a
+# person's data (public_problems posts a report with some and reads them all again).
+# The walk sends them as it sends the others; a post there is anyone's right, so the
+# walk's one is refused for its input and public_problems makes the real one.
+PUBLIC_PLAN: dict[tuple[str, str], list[Call]] = {
+    key: calls
+    for fmt in ("json", "xml")
+    for key, calls in {
+        ("GET", f"/open311/v2/discovery.{fmt}"): [Call(expect=200)],
+        ("GET", f"/open311/v2/services.{fmt}"): [Call(expect=200)],
+        ("GET", f"/open311/v2/services/{{service_code}}.{fmt}"): [Call()],
+        ("GET", f"/open311/v2/requests.{fmt}"): [Call(expect=200)],
+        ("GET", f"/open311/v2/requests/{{service_request_id}}.{fmt}"): [Call()],
+        ("POST", f"/open311/v2/requests.{fmt}"): [
+            Call(
+                "no service",
+                content="description=walk",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+        ],
+    }.items()
+}
+PUBLIC_REFUSED = REFUSED | {400}
+
+
+# Roads (GeoJSON lines): within Chenôve, within Talant, and from Talant down to Chenôve.
+CHENOVE_ROAD = {"type": "LineString", "coordinates": [[5.003, 47.291], [5.010, 47.293]]}
+TALANT_ROAD = {"type": "LineString", "coordinates": [[5.000, 47.336], [5.010, 47.338]]}
+ACROSS_ROAD = {"type": "LineString", "coordinates": [[5.005, 47.337], [5.006, 47.292]]}
+
+
+def road_situation(line: dict[str, Any], title: str = "walk") -> dict[str, Any]:
+    """A road closure to record along ``line``."""
+    ends = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    return {
+        "type": "closure",
+        "title": title,
+        "road": "Rue du Walk",
+        "geometry": line,
+        "ends_at": ends,
+        "impact": {"road_closed": True},
+    }
+
+
+def roads_plan(w: World) -> dict[tuple[str, str], list[Call]]:
+    """Road situations: Chenôve's is the target; the one crossing both communes is read
+    by the Talant user (its Chenôve side unnamed) and changed by no commune user."""
+    r = w.roads
+    across = {"situation_id": r.mixed_situation}
+    mine = {"situation_id": r.talant_situation}
+    close = {"version": 1, "reason": "walk"}
+    base = f"{API}/roads/situations/{{situation_id}}"
+
+    def on_sign(asset_id: str | int) -> dict[str, Any]:
+        return {"signs": [{"asset_id": asset_id, "text": "ROUTE FERMEE"}]}
+
+    return {
+        ("GET", f"{API}/roads/situations"): [
+            Call(),
+            Call("ended", query={"status": "ended"}),
+            Call("Talant's closures", query={"type": "closure"}, expect=200),
+        ],
+        ("POST", f"{API}/roads/situations"): [
+            Call("in Chenôve", json=road_situation(CHENOVE_ROAD)),
+            Call("across both", json=road_situation(ACROSS_ROAD)),
+            Call("in Talant", json=road_situation(TALANT_ROAD), expect=201),
+        ],
+        ("GET", base): [Call(), Call("across both", path=across, expect=200)],
+        ("PATCH", base): [
+            Call(json={"version": 1, "title": "walk"}),
+            Call("across both", path=across, json={"version": 1, "title": "walk"}),
+            Call(
+                "Talant's, moved to Chenôve",
+                path=mine,
+                json={"version": 1, "geometry": CHENOVE_ROAD},
+            ),
+        ],
+        ("POST", f"{base}/end"): [Call(json=close), Call("across both", path=across, json=close)],
+        ("POST", f"{base}/cancel"): [
+            Call(json=close),
+            Call("across both", path=across, json=close),
+        ],
+        ("GET", f"{base}/signs"): [
+            Call(),
+            Call("across both", path=across, expect=200),
+            Call("far", path=across, query={"within_m": "20000"}, expect=200),
+        ],
+        ("POST", f"{base}/signs/display"): [
+            Call(json=on_sign("PMV-TAL-WALK")),
+            Call("across both", path=across, json=on_sign("PMV-TAL-WALK")),
+            replace(
+                aimed("Chenôve sign, Talant's situation", "asset_id", r.chenove_sign, on_sign),
+                path=mine,
+            ),
+        ],
+        ("POST", f"{base}/signs/clear"): [
+            Call(json={}),
+            Call("across both", path=across, json={}),
+        ],
+        # The DATEX II file: what the public endpoint publishes, the same for everyone.
+        ("GET", f"{API}/roads/datex2"): [Call(expect=200)],
+    }
+
+
+def log_entry(commune: str, **links: Any) -> dict[str, Any]:
+    """An operations log entry to write in ``commune``."""
+    return {"desk": "police", "category": "incident", "text": "walk", "commune": commune, **links}
+
+
+def opslog_plan(w: World) -> dict[tuple[str, str], list[Call]]:
+    """The operations log: Chenôve's entry is the target; a Talant entry may name nothing
+    of Chenôve (each kind of link twinned with a ghost); the chain is verified only
+    metropolis-wide."""
+    base = f"{API}/opslog/entries"
+    today = {"day": datetime.now(UTC).date().isoformat(), "desk": "police"}
+
+    def naming(field_: str) -> Build:
+        return lambda v: log_entry(TALANT, **{field_: [v]})
+
+    alarm = next(iter(w.watch.chenove_alarms.values()))
+    command = next(iter(w.chenove_commands.values()))
+    return {
+        ("GET", base): [
+            Call(),
+            Call("Chenôve", query={"commune": CHENOVE}),
+            Call("text", query={"q": "vitrine"}),
+            aimed("Chenôve light", "asset_id", w.chenove_light, by_asset, in_query=True),
+            aimed(
+                "Chenôve alarm", "alarm_id", alarm, lambda v: {"alarm_id": str(v)}, in_query=True
+            ),
+            Call("Talant", query={"commune": TALANT}, expect=200),
+        ],
+        ("POST", base): [
+            Call("in Chenôve", json=log_entry(CHENOVE)),
+            aimed("Chenôve light", "asset_id", w.chenove_light, naming("asset_ids")),
+            aimed("Chenôve alarm", "alarm_id", alarm, naming("alarm_ids")),
+            aimed(
+                "Chenôve work order",
+                "intervention_id",
+                w.watch.chenove_intervention,
+                naming("intervention_ids"),
+            ),
+            aimed("Chenôve report", "report_id", w.reports.chenove_report, naming("report_ids")),
+            aimed("Chenôve command", "command_id", command, naming("command_ids")),
+            aimed(
+                "following Chenôve's",
+                "entry_id",
+                w.opslog.chenove_entry,
+                lambda v: log_entry(TALANT, follows=v),
+            ),
+            Call("in Talant", json=log_entry(TALANT), expect=201),
+        ],
+        ("GET", f"{base}/{{entry_id}}"): [
+            Call(),
+            Call("Talant's", path={"entry_id": w.opslog.talant_entry}, expect=200),
+        ],
+        ("POST", f"{base}/{{entry_id}}/amendments"): [
+            Call(json={"text": "walk"}),
+            Call(
+                "Talant's",
+                path={"entry_id": w.opslog.talant_entry},
+                json={"text": "walk"},
+                expect=201,
+            ),
+        ],
+        ("GET", f"{API}/opslog/daily"): [
+            Call(query=today),
+            Call("Talant", query=today, expect=200),
+        ],
+        ("GET", f"{API}/opslog/verify"): [Call()],
+    }
+
+
+async def build_opslog(client: httpx.AsyncClient, admin: Person, w: World) -> Ops:
+    """A Chenôve entry naming Chenôve's things, and a Talant one."""
+    h = admin.headers
+    links = {
+        "asset_ids": [w.chenove_light],
+        "alarm_ids": list(w.watch.chenove_alarms.values()),
+        "intervention_ids": [w.watch.chenove_intervention],
+        "report_ids": [w.reports.chenove_report],
+        "command_ids": list(w.chenove_commands.values())[:1],
+    }
+    chenove = {**log_entry(CHENOVE, **links), "text": "mc-che-vitrine brisée"}
+    made = ok(await client.post(f"{API}/opslog/entries", json=chenove, headers=h), 201)
+    ok(
+        await client.post(
+            f"{API}/opslog/entries/{made['id']}/amendments",
+            json={"text": "mc-che-vitrine"},
+            headers=h,
+        ),
+        201,
+    )
+    talant = {**log_entry(TALANT), "text": "Rixe à Talant"}
+    mine = ok(await client.post(f"{API}/opslog/entries", json=talant, headers=h), 201)
+    return Ops(made["id"], mine["id"])
+
+
+def opendata_plan() -> dict[tuple[str, str], list[Call]]:
+    """Open data's administration: metropolis-wide, refused to any commune user (the
+    public routes are in :data:`PUBLIC_ROUTES`)."""
+    return {
+        ("GET", f"{API}/opendata/keys"): [Call()],
+        ("POST", f"{API}/opendata/keys"): [Call("hand out a key", json={"name": "walk"})],
+        ("DELETE", f"{API}/opendata/keys/{{key_id}}"): [Call()],
+        ("POST", f"{API}/opendata/datasets/{{dataset_id}}/refresh"): [Call()],
+    }
+
+
+EXPLORE = "/api/explore/v2.1"
+# The public routes (no login): the same answer for everyone, nothing scoped or personal
+# in it (test_public_routes_expose_nothing_scoped_or_personal walks them).
+PUBLIC_ROUTES: dict[tuple[str, str], list[Call]] = {
+    ("GET", f"{EXPLORE}/catalog/datasets"): [
+        Call(query={"limit": "100"}),
+        Call("search", query={"q": "éclairage"}),
+    ],
+    ("GET", f"{EXPLORE}/catalog/datasets/{{dataset_id}}"): [Call()],
+    ("GET", f"{EXPLORE}/catalog/datasets/{{dataset_id}}/records"): [
+        Call(query={"limit": "100"}),
+        Call(
+            "grouped", query={"select": "commune_code, count(*) as n", "group_by": "commune_code"}
+        ),
+    ],
+    ("GET", f"{EXPLORE}/catalog/datasets/{{dataset_id}}/exports/{{format}}"): [Call()],
+    ("GET", f"{EXPLORE}/catalog/exports/dcat.jsonld"): [Call()],
+    ("GET", f"{EXPLORE}/catalog/exports/dcat.ttl"): [Call()],
+    ("GET", "/api/datex2/v3/situations"): [Call(), Call("planned", query={"planned": "true"})],
+}
 
 
 LIGHT_STEPS = [{"anchor": "sunset", "level_pct": 100}, {"anchor": "sunrise", "level_pct": 0}]
@@ -1604,10 +2236,16 @@ def coverage_problems(
 ) -> list[str]:
     """Why the tables do not cover the application's routes (empty when they do)."""
     routes = api_routes(app)
+    public = set(PUBLIC_ROUTES)
     problems = [
-        f"{m} {p}: no entry in walk_plan() - say how to aim it at Chenôve"
-        for m, p in sorted(set(routes) - set(plan) - EXPLICIT)
+        f"{m} {p}: no entry in walk_plan() - say how to aim it at Chenôve (or, public, "
+        "in PUBLIC_ROUTES)"
+        for m, p in sorted(set(routes) - set(plan) - public - EXPLICIT)
     ]
+    problems += [
+        f"{m} {p}: in PUBLIC_ROUTES but not in the app" for m, p in sorted(public - set(routes))
+    ]
+    problems += [f"{m} {p}: both public and walked" for m, p in sorted(public & set(plan))]
     problems += [
         f"{m} {p}: in walk_plan() but not in the app" for m, p in sorted(set(plan) - set(routes))
     ]
@@ -1711,6 +2349,9 @@ def markers_of(w: World) -> Markers:
     # is on its Talant children, which are Talant's (command_problems checks it is hidden).
     groups += [(c,) for c in (*w.chenove_command_ids, *w.chenove_batches.values())]
     groups += [(m.lower(),) for m in w.watch.markers]
+    groups += [(m.lower(),) for m in w.reports.personal]
+    groups += [(m.lower(),) for m in w.roads.markers]
+    groups += [(m.lower(),) for m in w.opslog.markers]
     return Markers(tuple(groups))
 
 
@@ -1970,13 +2611,21 @@ async def build_world(client: httpx.AsyncClient, system: Context, admin: Person)
     [(_, device_secret)] = await issue_credentials(system, [tal_lights[0]])
 
     equipment = {t: f"{t[:3].upper()}-CHE-01" for t in EQUIPMENT}
-    for asset_type, asset_id in (*equipment.items(), ("bollard", TALANT_BOLLARD)):
-        commune = CHENOVE if asset_id in equipment.values() else TALANT
+    second_controller = ("traffic_controller", "TRA-CHE-02")
+    for asset_type, asset_id in (
+        *equipment.items(),
+        second_controller,
+        ("bollard", TALANT_BOLLARD),
+    ):
+        commune = TALANT if asset_id == TALANT_BOLLARD else CHENOVE
         body = equipment_body(asset_id, asset_type, commune)
         ok(await client.post(api, json=body, headers=h), 201)
     orders = Orders(client, h)
     chenove_user = {"Authorization": f"Bearer {secrets['lmartin-che']}"}
     video = await make_person(system, "video-metro", [Role.VIDEO_AGENT])
+    await habilitate(system.runtime, "video-metro")  # cameras exist only for the habilitated
+    # Cameras are steered within a view session, under a habilitation (docs/video.md).
+    vid = await build_video(client, admin, video, equipment["camera"])
     # Chenôve's own commands: queued (no gateway runs, they stay so) or awaiting approval.
     raise_: dict[str, Any] = {"name": "raise", "reason": "Marché"}
     chenove_commands = {
@@ -1990,9 +2639,6 @@ async def build_world(client: httpx.AsyncClient, system: Context, admin: Person)
             {"mode": "all_red", "revert_after_min": 30},
             reason="Accident",
             state=AWAITING,
-        ),
-        "camera preset": await orders.command(
-            equipment["camera"], "goto_preset", {"preset": 3}, reason="Rixe", headers=video.headers
         ),
     }
     dim: dict[str, Any] = {"type": "streetlight", "name": "dim", "params": {"level_pct": 50}}
@@ -2047,7 +2693,9 @@ async def build_world(client: httpx.AsyncClient, system: Context, admin: Person)
     assert closed.expired == 4, closed
     for label, batch_id in (*chenove_batches.items(), *mixed_batches.items()):
         chenove_commands[f"child of {label}"] = await orders.child(batch_id, CHENOVE)
+    chenove_commands["camera preset"] = vid.camera_command
 
+    roads = await build_roads(client, admin)
     watch = await build_watch(
         client,
         system,
@@ -2071,7 +2719,9 @@ async def build_world(client: httpx.AsyncClient, system: Context, admin: Person)
             .scalars()
             .all()
         )
-    return World(
+    key, _secret = await opendata_keys.create_key(system, "a harvester")
+    world = World(
+        opendata_key=key.id,
         chenove_assets=tuple(sorted(chenove_ids)),
         chenove_cabinet=che_cabinet,
         chenove_light=che_lights[1],
@@ -2099,7 +2749,203 @@ async def build_world(client: httpx.AsyncClient, system: Context, admin: Person)
         talant_batches=talant_batches,
         watch=watch,
         lighting=await build_lighting(client, system, admin, che_cabinet),
+        traffic=await build_traffic(
+            client, h, (equipment["traffic_controller"], second_controller[1]), ok
+        ),
+        video=vid.ids,
+        reports=await build_reports(system),
+        mobility_approach=await build_mobility(system, equipment["traffic_controller"]),
+        roads=roads,
     )
+    # Last: its entry names Chenôve's things made above.
+    return replace(world, opslog=await build_opslog(client, admin, world))
+
+
+@dataclass(frozen=True, slots=True)
+class _VideoSetup:
+    ids: Vid
+    camera_command: str
+
+
+async def build_video(
+    client: httpx.AsyncClient, admin: Person, agent: Person, camera: str
+) -> _VideoSetup:
+    """A metropolis agent habilitated over Chenôve watches and steers its camera, and
+    extracts footage of it; a hold is asked on it; Talant gets a camera (the control)."""
+    h, api, now = admin.headers, f"{API}/video", datetime.now(UTC)
+    talant_camera = "CAM-TAL-01"
+    body = equipment_body(talant_camera, "camera", TALANT)
+    ok(await client.post(f"{API}/assets", json=body, headers=h), 201)
+    habilitation = {
+        "username": "video-metro",
+        "authority": "Préfecture de la Côte-d'Or",
+        "reference": "arrêté 2026-118",
+        "communes": [CHENOVE],
+        "valid_from": (now - timedelta(days=1)).isoformat(),
+        "valid_until": (now + timedelta(days=30)).isoformat(),
+    }
+    hab = ok(await client.post(f"{api}/habilitations", json=habilitation, headers=h), 201)
+    opened = {"cameras": [camera], "reason": "incident en cours", "reason_text": "Rixe"}
+    session = ok(await client.post(f"{api}/sessions", json=opened, headers=agent.headers), 201)
+    steer = {"camera_id": camera, "name": "goto_preset", "params": {"preset": 3}}
+    url = f"{api}/sessions/{session['id']}/commands"
+    command = ok(await client.post(url, json=steer, headers=agent.headers), 201)
+    period = {
+        "start": (now - timedelta(hours=3)).isoformat(),
+        "end": (now - timedelta(hours=2)).isoformat(),
+    }
+    extraction = {"camera_id": camera, "reason": "réquisition", **period}
+    made = ok(await client.post(f"{api}/extractions", json=extraction, headers=agent.headers), 201)
+    asked = {
+        "cameras": [camera],
+        "period_start": period["start"],
+        "period_end": period["end"],
+        "reference": "PV 2026/1",
+        "reason": "procédure",
+    }
+    hold = ok(await client.post(f"{api}/holds", json=asked, headers=h), 201)
+    ids = Vid(hab["id"], session["id"], hold["id"], made["id"], talant_camera)
+    return _VideoSetup(ids, str(command["id"]))
+
+
+async def build_mobility(system: Context, controller: str) -> int:
+    """An approach of Chenôve's controller, a priority request on it, a count of it."""
+    approach = await mobility_approaches.create_approach(
+        system,
+        ApproachCreate(
+            controller_id=controller,
+            name="Chenôve northbound",
+            direction="north",
+            lines=["L4"],
+            shape="sector",
+            coordinates=[[5.006, 47.292]],
+            radius_m=120,
+        ),
+    )
+    now = utcnow()
+    async with system.db.write() as session:
+        session.add(
+            PriorityRequest(
+                approach_id=approach.id,
+                controller_id=controller,
+                commune_code=CHENOVE,
+                vehicle_id="bus-che",
+                pass_key="t:walk",
+                line="L4",
+                direction="north",
+                distance_m=80.0,
+                observed_at=now,
+                requested_at=now,
+                outcome="succeeded",
+                delay_saved_s=11.0,
+            )
+        )
+        for period in (6, 60):
+            session.add(
+                TrafficCount(
+                    asset_id=controller,
+                    lane=1,
+                    period_min=period,
+                    bucket=now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1),
+                    commune_code=CHENOVE,
+                    vehicles=40,
+                    flow_vph=40.0 * 60 / period,
+                    occupancy_pct=12.0,
+                    speed_kmh=None,
+                    samples=4,
+                )
+            )
+    return approach.id
+
+
+async def build_roads(client: httpx.AsyncClient, admin: Person) -> Rds:
+    """A closure in Chenôve shown on Chenôve's sign, one from Talant down to Chenôve,
+    and one in Talant (the control)."""
+    h = admin.headers
+    sign = "PMV-CHE-01"
+    body = {
+        **light_body(sign, CHENOVE),
+        "type": "message_sign",
+        "name": f"Panneau {sign}",
+        "attributes": {"lines": 3, "width_chars": 16},
+    }
+    ok(await client.post(f"{API}/assets", json=body, headers=h), 201)
+
+    async def create(line: dict[str, Any], title: str) -> int:
+        made = await client.post(
+            f"{API}/roads/situations", json=road_situation(line, title), headers=h
+        )
+        return int(ok(made, 201)["id"])
+
+    chenove = await create(CHENOVE_ROAD, "rd-che-fermeture")
+    shown = {"signs": [{"asset_id": sign, "text": "ROUTE FERMEE"}]}
+    ok(await client.post(f"{API}/roads/situations/{chenove}/signs/display", json=shown, headers=h))
+    mixed = await create(ACROSS_ROAD, "Fermeture de la côte")
+    talant = await create(TALANT_ROAD, "Fermeture à Talant")
+    return Rds(chenove, mixed, talant, sign)
+
+
+async def build_reports(system: Context) -> Reps:
+    """A Chenôve report taken by phone, with its caller's contact and a photo."""
+    blank = Reps(0, "")
+    first, last, email, phone = blank.personal
+    photo = io.BytesIO()
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(photo, "PNG")
+    received = await intake.receive(
+        system,
+        Submission(
+            channel=ReportChannel.PHONE,
+            service_code="streetlight-out",
+            lon=5.006,
+            lat=47.292,
+            description="lamp out by the school",
+            first_name=first,
+            last_name=last,
+            email=email,
+            phone=phone,
+            photo=Photo("image/png", photo.getvalue()),
+        ),
+        long_name="location",
+    )
+    return Reps(received.report_id, received.ticket)
+
+
+async def public_problems(client: httpx.AsyncClient, w: World, markers: Markers) -> list[str]:
+    """A citizen posts a report with their name and contact: no public route shows any
+    of it, nor the personal data of the Chenôve phone call."""
+    mine = ("Prudence", "Lambert-Walk", "prudence.walk@example.org", "+33 6 00 11 22 33")
+    data = {
+        "service_code": "graffiti",
+        "lat": "47.292",
+        "long": "5.006",
+        "description": "tags",
+        "first_name": mine[0],
+        "last_name": mine[1],
+        "email": mine[2],
+        "phone": mine[3],
+    }
+    posted = await client.post("/open311/v2/requests.json", data=data)
+    if posted.status_code != 200:
+        return [f"public post: {posted.status_code} {posted.text[:300]}"]
+    ticket = posted.json()[0]["service_request_id"]
+    personal = [s.lower() for s in (*mine, *w.reports.personal)]
+    problems: list[str] = []
+    for url in (
+        "/open311/v2/requests.json",
+        f"/open311/v2/requests/{ticket}.json",
+        f"/open311/v2/requests/{w.reports.chenove_ticket}.json",
+        f"/open311/v2/requests.json?service_request_id={ticket},{w.reports.chenove_ticket}",
+        f"/open311/v2/requests/{ticket}.xml",
+        "/open311/v2/requests.xml",
+        "/open311/v2/discovery.json",
+        "/open311/v2/services.json",
+    ):
+        answer = await client.get(url)
+        shown = response_text(answer).lower()
+        found = [p for p in personal if p in shown]
+        if answer.status_code != 200 or found:
+            problems.append(f"public {url}: {answer.status_code}, shows {found}")
+    return problems
 
 
 async def build_lighting(
@@ -2323,6 +3169,40 @@ async def build_watch(
 
 
 SNAPSHOT = {
+    "priority approaches outside Talant": (
+        "SELECT * FROM priority_approaches WHERE commune_code <> 'talant' ORDER BY id"
+    ),
+    "priority requests outside Talant": (
+        "SELECT * FROM priority_requests WHERE commune_code <> 'talant' ORDER BY id"
+    ),
+    "reports outside Talant": "SELECT * FROM reports WHERE commune_code <> 'talant' ORDER BY id",
+    "report contacts outside Talant": (
+        "SELECT c.* FROM report_contacts c JOIN reports r ON r.id = c.report_id "
+        "WHERE r.commune_code <> 'talant' ORDER BY c.report_id"
+    ),
+    "report notes outside Talant": (
+        "SELECT n.* FROM report_notes n JOIN interventions i ON i.id = n.intervention_id "
+        "WHERE i.commune_code <> 'talant' ORDER BY n.id"
+    ),
+    "road situations outside Talant": (
+        "SELECT * FROM road_situations WHERE commune_code IS NULL OR commune_code <> 'talant' "
+        "ORDER BY id"
+    ),
+    "communes of road situations outside Talant": (
+        "SELECT * FROM road_situation_communes WHERE situation_id IN "
+        "(SELECT situation_id FROM road_situation_communes WHERE commune_code <> 'talant') "
+        "ORDER BY situation_id, commune_code"
+    ),
+    "operations log outside Talant": (
+        "SELECT * FROM opslog_records WHERE commune_code <> 'talant' ORDER BY seq"
+    ),
+    "operations log links outside Talant": (
+        "SELECT l.* FROM opslog_links l JOIN opslog_records r ON r.seq = l.seq "
+        "WHERE r.commune_code <> 'talant' ORDER BY l.seq, l.kind, l.ref"
+    ),
+    "road sign postings outside Talant": (
+        "SELECT * FROM road_sign_postings WHERE commune_code <> 'talant' ORDER BY id"
+    ),
     "lighting programs outside Talant": (
         "SELECT * FROM lighting_programs WHERE commune_code IS NULL OR commune_code <> 'talant' "
         "ORDER BY id"
@@ -2341,6 +3221,13 @@ SNAPSHOT = {
         "ORDER BY s.cabinet_id"
     ),
     "assets outside Talant": "SELECT * FROM assets WHERE commune_code <> 'talant' ORDER BY id",
+    "traffic configurations": "SELECT * FROM traffic_configs ORDER BY controller_id",
+    "traffic plans": "SELECT * FROM traffic_plans ORDER BY id",
+    "traffic timetables": (
+        "SELECT controller_id, version, content_hash FROM traffic_timetables ORDER BY 1"
+    ),
+    "traffic manual plans": "SELECT * FROM traffic_manual_plans ORDER BY id",
+    "traffic corridors": "SELECT * FROM traffic_corridors ORDER BY id",
     "groups outside Talant": (
         "SELECT * FROM asset_groups WHERE commune_code IS NULL OR commune_code <> 'talant' "
         "ORDER BY id"
@@ -2378,6 +3265,29 @@ SNAPSHOT = {
     "device events outside Talant": (
         "SELECT e.* FROM device_events e JOIN assets a ON a.id = e.asset_id "
         "WHERE a.commune_code <> 'talant' ORDER BY e.id"
+    ),
+    # Talant's own (the controls) cover Talant alone.
+    "video habilitations outside Talant": (
+        "SELECT * FROM video_habilitations "
+        "WHERE CAST(communes AS TEXT) <> '[\"talant\"]' ORDER BY id"
+    ),
+    "video sessions outside Talant": (
+        "SELECT * FROM video_sessions WHERE CAST(communes AS TEXT) <> '[\"talant\"]' ORDER BY id"
+    ),
+    "video holds outside Talant": (
+        "SELECT * FROM video_holds WHERE CAST(communes AS TEXT) <> '[\"talant\"]' ORDER BY id"
+    ),
+    "video extractions": "SELECT * FROM video_extractions ORDER BY id",
+    "video retention outside Talant": (
+        "SELECT * FROM video_retention WHERE commune_code <> 'talant' ORDER BY camera_id"
+    ),
+    "video masks outside Talant": (
+        "SELECT * FROM video_masks WHERE commune_code <> 'talant' ORDER BY id"
+    ),
+    # Refused attempts are registered (the register's very purpose); nothing else may be.
+    "video register outside Talant": (
+        "SELECT * FROM video_register WHERE outcome = 'done' "
+        "AND (commune_code IS NULL OR commune_code <> 'talant') ORDER BY seq"
     ),
     "audit outside Talant": (
         "SELECT * FROM audit_entries WHERE commune_code IS NOT NULL "
@@ -2469,6 +3379,8 @@ SNAPSHOT = {
     ),
     # Metropolis-wide: no commune user changes one.
     "intervention policies": "SELECT * FROM intervention_policies ORDER BY id",
+    "open data API keys": "SELECT * FROM opendata_api_keys ORDER BY id",
+    "open data snapshots": "SELECT * FROM opendata_snapshots ORDER BY dataset, version",
 }
 
 
@@ -2560,7 +3472,8 @@ async def walk(
                 leaked = leaks(markers, response)
                 if leaked:
                     problems.append(f"{where}: shows {sorted(leaked)}: {response.text[:300]}")
-                if method not in SAFE_METHODS and not call.may_write and status not in REFUSED:
+                refused = PUBLIC_REFUSED if (method, path) in PUBLIC_PLAN else REFUSED
+                if method not in SAFE_METHODS and not call.may_write and status not in refused:
                     problems.append(f"{where}: a write aimed at Chenôve answered {status}")
                 if call.expect is not None and status != call.expect:
                     problems.append(
@@ -2887,6 +3800,8 @@ async def test_a_talant_user_sees_and_changes_nothing_of_chenove(
     runtime: Runtime, system: Context, admin: Person
 ) -> None:
     app = create_app(runtime)
+    # What the lifespan would make (the transport runs none): the public side's limits.
+    app.state.rate_limiter = RateLimiter("memory://")
     # A 500 is one more problem to list with the others, not a crash of the walk.
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
@@ -2919,6 +3834,8 @@ async def test_a_talant_user_sees_and_changes_nothing_of_chenove(
         problems += await watch_problems(client, talant.headers, w, markers, runtime)
         problems += await session_problems(client, w.actor, markers, expected)
         after = await snapshot(runtime)
+        # After the snapshot: a public report is anyone's to make, Chenôve's included.
+        problems += await public_problems(client, w, markers)
         for name in SNAPSHOT:
             if before[name] != after[name]:
                 gone = [r for r in before[name] if r not in after[name]]
@@ -2936,5 +3853,81 @@ async def test_a_talant_user_sees_and_changes_nothing_of_chenove(
         if chenove_answer != nobody_answer:
             problems.append(f"login tells users apart: {[r.text for r in answers]}")
 
+    await app.state.rate_limiter.close()
     assert sent > 150, f"the walk sent only {sent} requests"
     assert not problems, f"{len(problems)} problem(s):\n" + "\n".join(problems)
+
+
+# --- the public routes ---------------------------------------------------------------------
+
+
+def public_values() -> dict[str, list[str]]:
+    """The path values the public routes are called with: every dataset, every format."""
+    return {"dataset_id": [ds.id for ds in DATASETS], "format": ["csv", "json", "parquet"]}
+
+
+async def test_public_routes_expose_nothing_scoped_or_personal(
+    runtime: Runtime, system: Context, admin: Person
+) -> None:
+    """Every public route answers without login, says the same to anyone (a Talant user,
+    the administrator, nobody: nothing in it depends on a scope), and shows no person,
+    account, secret, camera or text typed by people."""
+    await build_opendata_world(runtime, system)
+    await opendata_service.refresh_all(system)
+    talant = await make_person(system, "public-talant", list(Role), communes=[TALANT])
+    key, secret = await opendata_keys.create_key(system, "public walk")
+    markers = [
+        *SECRETS,
+        admin.username,
+        talant.username,
+        admin.token,
+        talant.token,
+        secret,
+        key.prefix,
+        "tests",
+        "bearer",
+        "camera",
+    ]
+    generous = Runtime(
+        runtime.settings.model_copy(update={"opendata_rate_limit": "100000/minute"}), runtime.db
+    )
+    app = create_app(generous)
+    problems: list[str] = []
+    sent = 0
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://opendata.example"
+        ) as client:
+            for (method, path), calls in PUBLIC_ROUTES.items():
+                names = path_params(path)
+                values = public_values()
+                combos: list[dict[str, str]] = [{}]
+                for name in names:
+                    combos = [{**c, name: v} for c in combos for v in values[name]]
+                for given in combos:
+                    for call in calls:
+                        anonymous = await send(client, method, fill(path, given), call, {})
+                        sent += 1
+                        where = f"{method} {anonymous.request.url} [{call.label or 'plain'}]"
+                        if anonymous.status_code != 200:
+                            problems.append(
+                                f"{where}: {anonymous.status_code} {anonymous.text[:200]}"
+                            )
+                        shown = anonymous.content.decode("latin-1").lower()
+                        shown += "\n".join(f"{k}: {v}" for k, v in anonymous.headers.items())
+                        problems += [f"{where}: shows {m!r}" for m in markers if m.lower() in shown]
+                        if "set-cookie" in anonymous.headers:
+                            problems.append(f"{where}: sets a cookie")
+                        for person in (talant, admin):
+                            other = await send(
+                                client, method, fill(path, given), call, person.headers
+                            )
+                            sent += 1
+                            if (other.status_code, other.content) != (
+                                anonymous.status_code,
+                                anonymous.content,
+                            ):
+                                problems.append(f"{where}: {person.username} gets another answer")
+    assert sent > 100
+    assert not problems, "\n".join(problems)

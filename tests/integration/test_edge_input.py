@@ -322,3 +322,29 @@ async def test_the_energy_service_refuses_a_day_out_of_range(system: Context) ->
     with pytest.raises(InvalidInput) as refused:
         await lighting_energy(system, date(1, 1, 1))
     assert [e.field for e in refused.value.errors] == ["day"]
+
+
+async def test_every_answer_carries_the_security_headers(
+    client: httpx.AsyncClient, admin: Person
+) -> None:
+    """An answer, a refusal (no credentials, unstorable input, unknown route) and a page:
+    each says nosniff, no framing, no referrer; an answer that chose its own caching keeps
+    it."""
+    answers = [
+        await client.get("/api/v1/assets", headers=admin.headers),
+        await client.get("/api/v1/assets"),
+        await client.get("/api/v1/assets?q=a%00b", headers=admin.headers),
+        await client.get("/api/v1/nothing-here", headers=admin.headers),
+        await client.get("/api/health"),
+    ]
+    assert [a.status_code for a in answers] == [200, 401, 422, 404, 200]
+    for answer in answers:
+        assert answer.headers["x-content-type-options"] == "nosniff", answer.url
+        assert answer.headers["x-frame-options"] == "DENY", answer.url
+        assert answer.headers["referrer-policy"] == "no-referrer", answer.url
+        assert answer.headers["cache-control"] == "no-store", answer.url
+    # The open data API says how long its answers may be kept: its choice stands.
+    public = await client.get("/api/explore/v2.1/catalog/datasets")
+    assert public.headers["x-content-type-options"] == "nosniff"
+    assert public.headers["cache-control"] != "no-store"
+    assert len(public.headers.get_list("cache-control")) == 1

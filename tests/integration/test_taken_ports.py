@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from amqtt.errors import BrokerError
 
-from beffroi.cli.demo import start_broker
+from beffroi.cli.demo_broker import start_broker
 from beffroi.cli.ports import AMQTT_BROKER_LOGGER
 from beffroi.core.context import Runtime
 
@@ -99,7 +99,7 @@ async def test_only_the_bind_failure_is_quieted(
         settings = runtime.settings.model_copy(
             update={"broker_host": "127.0.0.1", "broker_port": taken}
         )
-        broker = await start_broker(settings, runtime)
+        broker = await start_broker(settings, runtime.db)
     port = broker.port
     await broker.stop()
     assert port not in (None, taken)
@@ -111,7 +111,7 @@ async def test_only_the_bind_failure_is_quieted(
     caplog.clear()
     bad = runtime.settings.model_copy(update={"broker_host": "127.0.0.1", "broker_port": 70000})
     with pytest.raises(BrokerError):
-        await start_broker(bad, runtime)
+        await start_broker(bad, runtime.db)
     failed = [r for r in caplog.records if r.getMessage() == "Broker startup failed"]
     assert len(failed) == 1, caplog.text
     assert failed[0].exc_info

@@ -106,6 +106,17 @@ def test_who_may_send_what() -> None:
             None,
             policy.Timing(),
         )
+    # Camera commands go only within a video session (the video area checks it).
+    with pytest.raises(PermissionDenied, match="within a video session"):
+        policy.check(
+            person(Role.VIDEO_AGENT),
+            settings,
+            "camera",
+            "goto_preset",
+            {"preset": 1},
+            "incident",
+            policy.Timing(),
+        )
     video = policy.check(
         person(Role.VIDEO_AGENT),
         settings,
@@ -114,8 +125,20 @@ def test_who_may_send_what() -> None:
         {"preset": 1},
         "incident",
         policy.Timing(),
+        within_session=True,
     )
     assert not video.needs_approval
+    with pytest.raises(PermissionDenied, match="roles"):
+        policy.check(
+            person(Role.ADMIN),
+            settings,
+            "camera",
+            "goto_preset",
+            {"preset": 1},
+            "x",
+            policy.Timing(),
+            within_session=True,
+        )
 
 
 def test_bad_requests_name_their_field() -> None:

@@ -161,6 +161,17 @@ def test_events_status_replies() -> None:
     assert reply == Reply("SL-1", "c-42", "succeeded", {}, NOW)
 
 
+def test_a_controller_reports_a_fault_by_its_rsmp_code() -> None:
+    event = run("devices/TC-1/events", {"code": "A0201", "active": True, "detail": {"sg": 3}})
+    assert event == Event(
+        "TC-1", NOW, "signalLampFault", True, {"sg": 3, "reported_code": "A0201"}, None
+    )
+    unknown = run("devices/TC-1/events", {"code": "A9999", "active": True})
+    assert "no fault code 'A9999'" in str(unknown)
+    # An alias is the controller's: a streetlight has no RSMP codes.
+    assert "no fault code 'A0201'" in str(run("devices/SL-1/events", {"code": "A0201"}))
+
+
 def _dumps(value: Any) -> bytes:
     # The standard library writes what orjson refuses: huge integers, NaN, Infinity.
     return json.dumps(value).encode()

@@ -227,16 +227,20 @@ def test_mosquitto_patterns_come_from_the_same_grants() -> None:
     assert f"{ROOT}/gateways/%u/telemetry" in grants.publish  # the bulk form
     assert f"{ROOT}/gateways/%u/commands/+/reply" in grants.publish
     assert f"{ROOT}/gateways/%u/schedule/ack" in grants.publish
+    assert f"{ROOT}/devices/%u/timetable/ack" in grants.publish
     assert grants.subscribe == (
         f"{ROOT}/devices/%u/commands/+",
         f"{ROOT}/gateways/%u/devices/+/commands/+",
         f"{ROOT}/gateways/%u/commands/+",
         f"{ROOT}/gateways/%u/schedule",
+        f"{ROOT}/devices/%u/timetable",
     )
     # The Mosquitto ACL carries them as %u patterns.
     acl = render_acl_file(ROOT, HUB)
     assert f"pattern read {ROOT}/gateways/%u/schedule\n" in acl
     assert f"pattern write {ROOT}/gateways/%u/schedule/ack\n" in acl
+    assert f"pattern read {ROOT}/devices/%u/timetable\n" in acl
+    assert f"pattern write {ROOT}/devices/%u/timetable/ack\n" in acl
 
 
 @pytest.mark.parametrize(

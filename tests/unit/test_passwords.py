@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from beffroi.accounts.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
+
+pytestmark = pytest.mark.real_password_hashing
 
 
 def test_the_dummy_hash_costs_what_a_real_one_does() -> None:

@@ -13,7 +13,8 @@ import { Stream } from "./stream";
 
 interface Route {
   name: string;
-  permission: string;
+  // Shown to whoever holds one of these.
+  permission: string | string[];
   load?: () => Promise<{ mount: Mount }>;
 }
 
@@ -25,7 +26,12 @@ const ROUTES: Route[] = [
   { name: "dashboard", permission: "kpi:read", load: () => import("./views/dashboard") },
   { name: "approvals", permission: "command:approve", load: () => import("./views/approvals") },
   { name: "lighting", permission: "asset:read", load: () => import("./views/lighting") },
+  { name: "traffic", permission: "asset:read", load: () => import("./views/traffic") },
   { name: "energy", permission: "asset:read", load: () => import("./views/energy-page") },
+  { name: "mobility", permission: "command:read", load: () => import("./views/mobility") },
+  { name: "reports", permission: "report:read", load: () => import("./views/reports") },
+  { name: "roads", permission: "asset:read", load: () => import("./views/roads") },
+  { name: "video", permission: ["video:watch", "video:register", "video:manage"], load: () => import("./views/video") },
 ];
 
 const TOAST_MS = 5000;
@@ -86,7 +92,7 @@ export async function startConsole(root: HTMLElement, me: Me, lang: Lang): Promi
     formatTime: timeFormatter(lang, timeZone),
   };
 
-  const routes = ROUTES.filter((r) => app.can(r.permission));
+  const routes = ROUTES.filter((r) => [r.permission].flat().some((p) => app.can(p)));
   const viewRoot = h("div", { class: "view-root" });
   const nav = h("nav", { class: "main-nav", "aria-label": t("nav.label") },
     routes.map((r) => h("a", { href: `#/${r.name}`, "data-testid": `nav-${r.name}`, "data-view": r.name }, t(`nav.${r.name}`))),

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.alarms.lifecycle import ACTIVE
 from beffroi.alarms.models import Alarm, AlarmHistory
+from beffroi.catalogue.visibility import hidden_types, type_clause
 from beffroi.core.principal import Principal
 from beffroi.db.lists import among, parts
 
@@ -92,7 +93,9 @@ async def in_period(
         and_(Alarm.cleared_at >= start, Alarm.cleared_at < end),
     )
     rows = await session.execute(
-        select(*_FACTS).where(scope.scope_clause(Alarm.commune_code), period).order_by(Alarm.id)
+        select(*_FACTS)
+        .where(scope.scope_clause(Alarm.commune_code), type_clause(scope, Alarm.asset_type), period)
+        .order_by(Alarm.id)
     )
     return [_facts(row) for row in rows]
 
@@ -167,6 +170,7 @@ async def counts_per_asset(
         select(Alarm.asset_id, func.count())
         .where(
             scope.scope_clause(Alarm.commune_code),
+            type_clause(scope, Alarm.asset_type),
             Alarm.asset_type.in_(list(asset_types)),
             Alarm.alarm_type.in_(list(alarm_types)),
             Alarm.raised_at >= start,
@@ -175,3 +179,12 @@ async def counts_per_asset(
         .group_by(Alarm.asset_id)
     )
     return {row[0]: int(row[1]) for row in rows}
+
+
+def hidden_ids(principal: Principal) -> Select[Any] | None:
+    """A selectable of the ids of the alarms on equipment hidden from ``principal``
+    (cameras), for another area's tables that name alarms; ``None`` when nothing is."""
+    hidden = hidden_types(principal)
+    if not hidden:
+        return None
+    return select(Alarm.id).where(Alarm.asset_type.in_(sorted(hidden)))

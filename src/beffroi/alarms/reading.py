@@ -19,6 +19,7 @@ from beffroi.alarms.lifecycle import OPEN, AlarmSource, AlarmState
 from beffroi.alarms.models import Alarm, AlarmHistory
 from beffroi.alarms.schemas import AlarmDetail, AlarmOut, AlarmPage, Summary
 from beffroi.catalogue import Domain, Severity
+from beffroi.catalogue.visibility import in_view, type_clause
 from beffroi.communes.lookup import filter_codes
 from beffroi.core.context import Context
 from beffroi.core.errors import NotFound
@@ -60,7 +61,10 @@ class AlarmFilter:
 
     def clauses(self, principal: Principal, now: datetime) -> list[ColumnElement[bool]]:
         """SQL conditions of this filter within the principal's scope."""
-        out = [principal.scope_clause(Alarm.commune_code)]
+        out = [
+            principal.scope_clause(Alarm.commune_code),
+            type_clause(principal, Alarm.asset_type),
+        ]
         if self.states:
             out.append(Alarm.state.in_(sorted(s.value for s in self.states)))
         if self.severities:
@@ -122,7 +126,11 @@ async def summary(ctx: Context) -> Summary:
     """Counts of open alarms in scope (grouped ones included), by severity and state."""
     ctx.principal.require(Permission.ALARM_READ)
     now = utcnow()
-    scope = [ctx.principal.scope_clause(Alarm.commune_code), Alarm.state.in_(sorted(OPEN))]
+    scope = [
+        ctx.principal.scope_clause(Alarm.commune_code),
+        type_clause(ctx.principal, Alarm.asset_type),
+        Alarm.state.in_(sorted(OPEN)),
+    ]
     shelved = and_(Alarm.shelved_until.is_not(None), Alarm.shelved_until > now)
     async with ctx.db.read() as session:
         rows = (
@@ -155,7 +163,7 @@ async def load(session: AsyncSession, ctx: Context, alarm_id: int, *, lock: bool
     if lock:
         stmt = stmt.with_for_update()
     row = (await session.execute(stmt)).scalar_one_or_none()
-    if row is None or not ctx.principal.sees(row.commune_code):
+    if row is None or not in_view(ctx.principal, row.commune_code, row.asset_type):
         raise NotFound(f"alarm {alarm_id} not found")
     return row
 

@@ -24,6 +24,7 @@ from beffroi.assets.schemas import (
     ImportReport,
 )
 from beffroi.catalogue import CATALOGUE
+from beffroi.catalogue.visibility import hidden_types
 from beffroi.core.errors import FieldError, InvalidInput
 from beffroi.http.cache import Cached, ResponseCache
 from beffroi.http.deps import Ctx
@@ -94,8 +95,12 @@ async def list_assets(
         items, next_cursor = await reading.list_assets(ctx, f)
         return AssetPage(items=items, next_cursor=next_cursor)
     scope = "*" if ctx.principal.communes is None else ",".join(sorted(ctx.principal.communes))
+    # The cached body depends on what exists for the caller: the commune scope, and the
+    # equipment hidden from them (cameras), both in the key.
+    hidden = ",".join(sorted(hidden_types(ctx.principal)))
     version = await reading.fingerprint(ctx, f)
-    digest = hashlib.sha256(f"{version}|{scope}|{request.url.query}".encode()).hexdigest()
+    key = f"{version}|{scope}|{hidden}|{request.url.query}"
+    digest = hashlib.sha256(key.encode()).hexdigest()
     etag = f'"{digest[:32]}"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if etag in request.headers.get("if-none-match", ""):

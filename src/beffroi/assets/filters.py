@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.assets.lifecycle import AssetStatus
 from beffroi.assets.models import Asset
+from beffroi.catalogue.visibility import type_clause
 from beffroi.communes.lookup import filter_codes
 from beffroi.core.context import Context
 from beffroi.core.errors import FieldError, InvalidInput
@@ -69,7 +70,9 @@ async def filtered(
     ctx: Context, session: AsyncSession, stmt: AnySelect, f: AssetFilter
 ) -> AnySelect:
     """Apply the caller's scope and the filter (not its cursor) to a select over assets."""
-    stmt = stmt.where(ctx.principal.scope_clause(Asset.commune_code))
+    stmt = stmt.where(
+        ctx.principal.scope_clause(Asset.commune_code), type_clause(ctx.principal, Asset.type)
+    )
     if f.types:
         stmt = stmt.where(Asset.type.in_(list(f.types)))
     if f.communes:

@@ -16,6 +16,7 @@ from beffroi.assets.lifecycle import AssetStatus
 from beffroi.assets.models import Asset, AssetGroup, AssetGroupMember, GroupKind
 from beffroi.assets.schemas import GroupCreate, GroupOut, GroupUpdate, PolygonGeometry
 from beffroi.assets.validation import CHUNK, known_assets
+from beffroi.catalogue.visibility import in_view, type_clause
 from beffroi.communes.service import resolve
 from beffroi.core.context import Context
 from beffroi.core.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -57,6 +58,7 @@ async def ids_in_polygon(
     min_lon, min_lat, max_lon, max_lat = polygon.bounds
     stmt = select(Asset.id, Asset.lon, Asset.lat).where(
         ctx.principal.scope_clause(Asset.commune_code),
+        type_clause(ctx.principal, Asset.type),
         Asset.status != AssetStatus.DECOMMISSIONED.value,
         Asset.lon.between(min_lon, max_lon),
         Asset.lat.between(min_lat, max_lat),
@@ -90,6 +92,7 @@ async def member_ids(session: AsyncSession, ctx: Context, group: AssetGroup) -> 
         .where(
             AssetGroupMember.group_id == group.id,
             ctx.principal.scope_clause(Asset.commune_code),
+            type_clause(ctx.principal, Asset.type),
         )
         .order_by(AssetGroupMember.asset_id)
     )
@@ -109,7 +112,7 @@ async def _check_members(
     errors = []
     for index, asset_id in enumerate(ids):
         asset = known.get(asset_id)
-        if asset is None or not ctx.principal.sees(asset.commune):
+        if asset is None or not in_view(ctx.principal, asset.commune, asset.type):
             errors.append(FieldError(f"{field}[{index}]", f"unknown asset {asset_id!r}"))
         elif commune is not None and asset.commune != commune:
             errors.append(
@@ -229,11 +232,19 @@ async def update_group(ctx: Context, group_id: int, changes: GroupUpdate) -> Gro
                 ).scalars()
             )
             await _add_members(session, group.id, [i for i in changes.add if i not in present])
-        for start in range(0, len(changes.remove), CHUNK):
+        # Only members the caller sees can be removed: a hidden one (another commune's,
+        # a camera) is left as it is, as an id that is no member would be.
+        known = await known_assets(session, changes.remove)
+        removable = [
+            i
+            for i in changes.remove
+            if i in known and in_view(ctx.principal, known[i].commune, known[i].type)
+        ]
+        for start in range(0, len(removable), CHUNK):
             await session.execute(
                 delete(AssetGroupMember).where(
                     AssetGroupMember.group_id == group.id,
-                    AssetGroupMember.asset_id.in_(changes.remove[start : start + CHUNK]),
+                    AssetGroupMember.asset_id.in_(removable[start : start + CHUNK]),
                 )
             )
         group.updated_at = utcnow()

@@ -14,11 +14,12 @@ from typing import Any
 
 from shapely import contains_xy
 from shapely.geometry import shape
-from sqlalchemy import ColumnElement, Select, Subquery, func, select
+from sqlalchemy import ColumnElement, Select, Subquery, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.assets.lifecycle import AssetStatus
 from beffroi.assets.models import Asset, AssetGroup, AssetGroupMember, GroupKind
+from beffroi.catalogue.visibility import hidden_types, type_clause
 from beffroi.core.principal import Principal
 from beffroi.db.lists import among, parts
 
@@ -89,12 +90,25 @@ def id_query(
     if communes:
         stmt = stmt.where(Asset.commune_code.in_(list(communes)))
     if scope is not None:
-        stmt = stmt.where(scope.scope_clause(Asset.commune_code))
+        stmt = stmt.where(scope.scope_clause(Asset.commune_code), type_clause(scope, Asset.type))
     if only_live:
         stmt = stmt.where(live())
     if created_before is not None:
         stmt = stmt.where(Asset.created_at < created_before)
     return stmt
+
+
+def shown_clause(principal: Principal, column: Any) -> ColumnElement[bool]:
+    """A SQL condition on an asset-id column of another area's table that holds no asset
+    type: the asset is of a type that exists for ``principal`` (a ``NULL`` id is kept).
+
+    Where a table holds the type (commands, alarms), ``catalogue.visibility.type_clause``
+    on it is cheaper; this one reads the registry (a subquery of the few hidden ids)."""
+    hidden = hidden_types(principal)
+    if not hidden:
+        return true()
+    hidden_ids = select(Asset.id).where(Asset.type.in_(sorted(hidden)))
+    return or_(column.is_(None), column.not_in(hidden_ids))
 
 
 def with_numbers(
@@ -128,7 +142,7 @@ async def in_scope(
     """(id, commune) of every live asset in ``scope``, by id."""
     stmt = (
         select(Asset.id, Asset.commune_code)
-        .where(scope.scope_clause(Asset.commune_code), live())
+        .where(scope.scope_clause(Asset.commune_code), type_clause(scope, Asset.type), live())
         .order_by(Asset.id)
     )
     left_out = sorted(set(exclude))
@@ -322,3 +336,48 @@ async def ids_inside(
         return []
     inside = contains_xy(area, [r.lon for r in rows], [r.lat for r in rows])
     return [row.id for row, hit in zip(rows, inside, strict=True) if hit]
+
+
+@dataclass(frozen=True, slots=True)
+class Described:
+    """A live asset with its attributes, as the open data of its type publishes it."""
+
+    id: str
+    name: str
+    commune: str
+    parent_id: str | None
+    lon: float
+    lat: float
+    status: str
+    attributes: dict[str, Any]
+
+
+async def described(session: AsyncSession, asset_type: str) -> list[Described]:
+    """Every live asset of ``asset_type``, with its attributes, by id."""
+    rows = await session.execute(
+        select(
+            Asset.id,
+            Asset.name,
+            Asset.commune_code,
+            Asset.parent_id,
+            Asset.lon,
+            Asset.lat,
+            Asset.status,
+            Asset.attributes,
+        )
+        .where(Asset.type == asset_type, live())
+        .order_by(Asset.id)
+    )
+    return [
+        Described(
+            row.id,
+            row.name,
+            row.commune_code,
+            row.parent_id,
+            row.lon,
+            row.lat,
+            row.status,
+            dict(row.attributes or {}),
+        )
+        for row in rows
+    ]

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beffroi.assets.filters import ORDER, AssetFilter, filtered
 from beffroi.assets.models import Asset
 from beffroi.assets.schemas import AssetOut
+from beffroi.catalogue.visibility import in_view
 from beffroi.core.context import Context
 from beffroi.core.errors import NotFound
 from beffroi.core.principal import Permission
@@ -111,9 +112,18 @@ async def get_in_scope(
     if lock:
         stmt = stmt.with_for_update()
     asset = (await session.execute(stmt)).scalar_one_or_none()
-    if asset is None or not ctx.principal.sees(asset.commune_code):
+    if asset is None or not in_view(ctx.principal, asset.commune_code, asset.type):
         raise NotFound(f"asset {asset_id!r} not found")
     return asset
+
+
+async def ref_in(session: AsyncSession, ctx: Context, asset_id: str) -> AssetRef:
+    """The asset ``asset_id`` in scope, read in the caller's session: a use case under way
+    holds SQLite's write lock, and a second session of its own would wait for a pooled
+    connection that writers queued behind that lock hold (a deadlock until the timeout)."""
+    ctx.principal.require(Permission.ASSET_READ)
+    a = await get_in_scope(session, ctx, asset_id)
+    return AssetRef(a.id, a.type, a.commune_code, a.status, a.parent_id)
 
 
 async def get_asset(ctx: Context, asset_id: str) -> AssetOut:

@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 from beffroi.assets.filters import AssetFilter, BBox
 from beffroi.assets.lifecycle import AssetStatus
 from beffroi.assets.models import Asset
-from beffroi.assets.reading import AssetRef, asset_refs, get_asset, get_in_scope
+from beffroi.assets.reading import AssetRef, asset_refs, get_asset, get_in_scope, ref_in
 from beffroi.assets.schemas import AssetCreate, AssetOut, AssetUpdate, Point
 from beffroi.assets.validation import CommuneIndex, Known, check_asset, known_assets
 from beffroi.core.context import Context
@@ -20,7 +20,7 @@ from beffroi.core.time import utcnow
 from beffroi.core.usecase import change
 
 # Other areas import these from here, where they were before reading had its own module.
-__all__ = ["AssetFilter", "AssetRef", "BBox", "asset_refs", "get_asset"]
+__all__ = ["AssetFilter", "AssetRef", "BBox", "asset_refs", "get_asset", "ref_in"]
 
 
 def new_row(item: AssetCreate, commune: str) -> dict[str, Any]:

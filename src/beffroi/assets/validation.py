@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beffroi.assets.models import Asset
 from beffroi.assets.schemas import AssetCreate
 from beffroi.catalogue import CATALOGUE
+from beffroi.catalogue.visibility import shows
 from beffroi.communes import queries as commune_queries
 from beffroi.core.errors import FieldError
 from beffroi.core.principal import Principal
@@ -78,9 +79,11 @@ def check_asset(
     def bad(where: str, message: str) -> None:
         errors.append(FieldError(where, message, row=row))
 
-    spec = CATALOGUE.get(item.type)
+    # A type that does not exist for the principal (a camera) is as unknown as a typo.
+    spec = CATALOGUE.get(item.type) if shows(principal, item.type) else None
     if spec is None:
-        bad("type", f"unknown equipment type {item.type!r}; known: {list(CATALOGUE)}")
+        known = [key for key in CATALOGUE if shows(principal, key)]
+        bad("type", f"unknown equipment type {item.type!r}; known: {known}")
     else:
         errors.extend(
             FieldError(e.field, e.message, row=row)
@@ -92,9 +95,10 @@ def check_asset(
     elif not principal.sees(code):
         bad("commune", f"commune {code!r} is outside your scope")
     if existing is not None:
-        if existing.type != item.type:
+        hidden = not principal.sees(existing.commune) or not shows(principal, existing.type)
+        if existing.type != item.type and not hidden:
             bad("type", f"asset {item.id!r} exists as a {existing.type}; a type never changes")
-        if not principal.sees(existing.commune):
+        if hidden:
             # Reported as a taken id, so another commune's inventory is not revealed.
             bad("id", f"id {item.id!r} is not available")
     if item.parent_id is not None and spec is not None:
@@ -118,7 +122,7 @@ def check_parent(
         bad("parent_id", "this type of equipment has no parent")
         return
     parent = parents.get(parent_id)
-    if parent is None or not principal.sees(parent.commune):
+    if parent is None or not principal.sees(parent.commune) or not shows(principal, parent.type):
         bad("parent_id", f"unknown parent {parent_id!r}")
     elif parent.type not in allowed:
         bad("parent_id", f"parent {parent_id!r} is a {parent.type}; expected one of {allowed}")

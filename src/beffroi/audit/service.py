@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 from beffroi.communes.lookup import filter_codes
-from beffroi.core.audit import GENESIS_HASH, HEAD_ID, AuditEntry, AuditHead, entry_hash
+from beffroi.core.audit import HEAD_ID, AuditEntry, AuditHead, entry_hash
+from beffroi.core.chain import ChainWalk
 from beffroi.core.context import Context
 from beffroi.core.errors import PermissionDenied
 from beffroi.core.keyset import Keyset
@@ -41,9 +42,7 @@ async def verify_chain(ctx: Context) -> VerifyReport:
 
 async def verify(db: Database, chunk: int = 5000) -> VerifyReport:
     """Walk the whole chain and report every break: edited, inserted or deleted entries."""
-    report = VerifyReport()
-    expected_prev = GENESIS_HASH
-    expected_seq = 1
+    walk = ChainWalk()
     async with db.read() as session:
         last_seq = 0
         while True:
@@ -62,29 +61,13 @@ async def verify(db: Database, chunk: int = 5000) -> VerifyReport:
             if not rows:
                 break
             for entry in rows:
-                report.checked += 1
-                if entry.seq != expected_seq:
-                    report.problems.append(
-                        f"entry {entry.seq}: expected sequence {expected_seq} "
-                        f"(entries {expected_seq}..{entry.seq - 1} are missing)"
-                    )
-                if entry.prev_hash != expected_prev:
-                    report.problems.append(f"entry {entry.seq}: previous-hash link is broken")
-                if entry_hash(entry.prev_hash, entry) != entry.hash:
-                    report.problems.append(f"entry {entry.seq}: content does not match its hash")
-                expected_prev = entry.hash
-                expected_seq = entry.seq + 1
+                computed = entry_hash(entry.prev_hash, entry)
+                walk.step(entry.seq, entry.prev_hash, entry.hash, computed)
             last_seq = rows[-1].seq
             session.expunge_all()
         head = await session.get(AuditHead, HEAD_ID)
-    if head is None:
-        report.problems.append("the chain head is missing")
-    elif head.seq != expected_seq - 1 or head.hash != expected_prev:
-        report.problems.append(
-            f"the chain head says {head.seq} entries but {expected_seq - 1} were found: "
-            "entries were removed from the end"
-        )
-    return report
+    walk.end(head.seq if head else None, head.hash if head else None)
+    return VerifyReport(checked=walk.checked, problems=walk.problems)
 
 
 @dataclass(frozen=True, slots=True)

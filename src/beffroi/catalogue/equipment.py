@@ -6,13 +6,18 @@ cameras, and FIWARE Smart Data Models names where a model exists.
 
 from __future__ import annotations
 
-from typing import Any
-
+from beffroi.catalogue import rsmp
+from beffroi.catalogue.camera import CAMERA
+from beffroi.catalogue.shapes import BOOL
+from beffroi.catalogue.shapes import closed_object as _object
+from beffroi.catalogue.shapes import enum as _enum
+from beffroi.catalogue.shapes import integer as _int
+from beffroi.catalogue.shapes import number as _num
+from beffroi.catalogue.shapes import text as _text
 from beffroi.catalogue.spec import (
     CommandSpec,
     EquipmentType,
     FaultCode,
-    JsonSchema,
     LampLife,
     Renovation,
     Severity,
@@ -28,40 +33,11 @@ E = ValueKind.ENUM
 T = ValueKind.TEXT
 
 
-def _object(required: tuple[str, ...] = (), **properties: JsonSchema) -> JsonSchema:
-    """A closed JSON Schema object: unknown fields are errors, not silently kept."""
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(required),
-        "additionalProperties": False,
-    }
-
-
-def _int(minimum: int, maximum: int, **extra: Any) -> JsonSchema:
-    return {"type": "integer", "minimum": minimum, "maximum": maximum, **extra}
-
-
-def _num(minimum: float, maximum: float, **extra: Any) -> JsonSchema:
-    return {"type": "number", "minimum": minimum, "maximum": maximum, **extra}
-
-
-def _enum(*values: str) -> JsonSchema:
-    return {"type": "string", "enum": list(values)}
-
-
-def _text(max_length: int, **extra: Any) -> JsonSchema:
-    return {"type": "string", "minLength": 1, "maxLength": max_length, **extra}
-
-
-BOOL: JsonSchema = {"type": "boolean"}
 COMMUNICATION_FAILURE = FaultCode(
     "communicationFailure", Severity.MAJOR, "The device stopped answering its controller"
 )
 SUPPLY_LOSS = FaultCode("supplyLoss", Severity.CRITICAL, "Mains supply lost")
 TRAFFIC_MODES = ("normal", "yellow_flash", "dark", "all_red")
-# Only authorised video agents steer cameras, and each time with a reason.
-VIDEO: dict[str, Any] = {"roles": ("video_agent",), "reason_required": True}
 
 STREETLIGHT = EquipmentType(
     key="streetlight",
@@ -137,6 +113,7 @@ LIGHTING_CABINET = EquipmentType(
     label="Lighting cabinet",
     label_fr="Armoire d'éclairage",
     domain=Domain.LIGHTING,
+    smart_data_model="StreetlightControlCabinet",
     cabinet=True,
     energy_meter="energy_wh",
     report_interval_s=900,
@@ -179,6 +156,23 @@ LIGHTING_CABINET = EquipmentType(
     ),
 )
 
+# A controller's control state (RSMP S0007/S0020, NTCIP 1202 unit control status): who or
+# what drives the signals now; "no_communication" is the state the hub shows when the
+# controller is silent, and a controller in it reports it on reconnection.
+TRAFFIC_CONTROL_STATES = (
+    "normal",
+    "local_manual",
+    "police_key",
+    "yellow_flash",
+    "dark",
+    "all_red",
+    "no_communication",
+)
+# A signal group's aspect (RSMP S0001 signal group status, simplified).
+SIGNAL_ASPECTS = ("red", "red_amber", "green", "amber", "amber_flashing", "dark")
+# Where the plan running comes from.
+PLAN_SOURCES = ("timetable", "manual", "corridor", "local")
+
 TRAFFIC_CONTROLLER = EquipmentType(
     key="traffic_controller",
     label="Traffic signal controller",
@@ -195,19 +189,40 @@ TRAFFIC_CONTROLLER = EquipmentType(
     ),
     telemetry=(
         TelemetryKey("mode", E, choices=TRAFFIC_MODES),
+        TelemetryKey("control_state", E, choices=TRAFFIC_CONTROL_STATES),
         TelemetryKey("plan", I, None, 1, 255),
+        TelemetryKey("plan_source", E, choices=PLAN_SOURCES),
         TelemetryKey("cycle_s", N, "s", 0, 600),
+        TelemetryKey("offset_s", N, "s", 0, 600),
+        TelemetryKey("cycle_second", N, "s", 0, 600, description="Position in the cycle"),
+        TelemetryKey("stage", I, None, 1, 64, description="Stage running (1-based)"),
+        TelemetryKey("timetable_version", I, None, 0, 2**31 - 1),
+        TelemetryKey(
+            "group_{n}_state", E, choices=SIGNAL_ASPECTS, index_max=64, description="Aspect"
+        ),
         TelemetryKey("detector_{n}_count", I, None, 0, 100_000, description="Vehicles counted"),
         TelemetryKey("detector_{n}_occupancy_pct", N, "%", 0, 100),
     ),
+    # Fault classes after the RSMP SXL for traffic light controllers (A0001..A0304): a
+    # controller may report each by its RSMP alarm code (beffroi.catalogue.rsmp).
     faults=(
-        FaultCode("hardwareFault", Severity.CRITICAL),
+        FaultCode("hardwareFault", Severity.CRITICAL, "Serious hardware error"),
+        FaultCode("hardwareWarning", Severity.MINOR, "Less serious hardware error"),
+        FaultCode("configurationFault", Severity.CRITICAL, "Serious configuration error"),
+        FaultCode("configurationWarning", Severity.MINOR, "Less serious configuration error"),
+        FaultCode("synchronisationFault", Severity.MAJOR, "Coordination lost (clock, offset)"),
         FaultCode("conflictFlash", Severity.CRITICAL, "Conflicting greens: fell to flash"),
-        FaultCode("signalLampFault", Severity.MAJOR),
+        FaultCode("deadlock", Severity.MAJOR, "Controller logic stuck"),
+        FaultCode("otherFault", Severity.MINOR, "Other controller error"),
+        FaultCode("pushButtonFault", Severity.MINOR, "Pedestrian push button error"),
+        FaultCode("signalLampFault", Severity.MAJOR, "Serious lamp error (red out)"),
+        FaultCode("lampWarning", Severity.MINOR, "Less serious lamp error"),
         FaultCode("detectorFault", Severity.MINOR),
+        FaultCode("detectorSeriousFault", Severity.MAJOR, "Serious detector error"),
         FaultCode("doorOpen", Severity.MAJOR),
         COMMUNICATION_FAILURE,
     ),
+    fault_aliases=rsmp.aliases(),
     commands=(
         CommandSpec(
             "set_mode",
@@ -224,9 +239,35 @@ TRAFFIC_CONTROLLER = EquipmentType(
         ),
         CommandSpec(
             "set_plan",
-            _object(("plan",), plan=_int(1, 255)),
-            "Switch signal timing plan",
+            _object(
+                ("plan",),
+                plan=_int(1, 255),
+                # The controller returns to its timetable by itself then, hub or no hub.
+                until={"type": "string", "format": "date-time"},
+            ),
+            "Switch signal timing plan, until a time (RSMP M0002)",
             verify=(("plan", "plan"),),
+        ),
+        CommandSpec(
+            "resume_timetable",
+            description="Return to the timetable now, ending a plan imposed by hand",
+        ),
+        CommandSpec(
+            "apply_green_wave",
+            _object(
+                ("corridor", "plan", "cycle_s", "offsets"),
+                corridor=_text(200),
+                plan=_int(1, 255),
+                cycle_s=_int(20, 300),
+                # Every controller of the batch gets the whole table and takes its own line:
+                # one batch carries one set of parameters.
+                offsets={
+                    "type": "object",
+                    "additionalProperties": _int(0, 299),
+                    "maxProperties": 200,
+                },
+            ),
+            "Run a plan with the offset of a green wave (RSMP M0002 with offset)",
         ),
         CommandSpec(
             "priority_request",
@@ -236,40 +277,6 @@ TRAFFIC_CONTROLLER = EquipmentType(
             expires_s=120,
             idempotent=False,
         ),
-    ),
-)
-
-CAMERA = EquipmentType(
-    key="camera",
-    label="Video-protection camera",
-    label_fr="Caméra de vidéoprotection",
-    domain=Domain.VIDEO,
-    report_interval_s=300,
-    silence_timeout_s=900,
-    attributes=_object(
-        kind=_enum("fixed", "ptz", "dome"),
-        presets=_int(0, 255),
-        onvif_profile=_enum("S", "T", "G"),
-    ),
-    telemetry=(
-        TelemetryKey("online", B),
-        TelemetryKey("recording", B),
-        TelemetryKey("preset", I, None, 0, 255),
-    ),
-    faults=(
-        FaultCode("videoLoss", Severity.MAJOR),
-        FaultCode("tamper", Severity.CRITICAL, "Camera tampered with or masked"),
-        FaultCode("recordingFailure", Severity.MAJOR),
-    ),
-    commands=(
-        CommandSpec(
-            "goto_preset",
-            _object(("preset",), preset=_int(1, 255)),
-            verify=(("preset", "preset"),),
-            **VIDEO,
-        ),
-        CommandSpec("set_preset", _object(("preset",), preset=_int(1, 255)), **VIDEO),
-        CommandSpec("recording", _object(("on",), on=BOOL), verify=(("recording", "on"),), **VIDEO),
     ),
 )
 
@@ -329,6 +336,10 @@ TRAFFIC_COUNTER = EquipmentType(
         TelemetryKey("count", I, None, 0, 100_000),
         TelemetryKey("occupancy_pct", N, "%", 0, 100),
         TelemetryKey("speed_kmh", N, "km/h", 0, 300),
+        # Per lane (1 to ``lanes``), over the same report interval (docs/mobility.md).
+        TelemetryKey("lane_{n}_count", I, None, 0, 100_000, description="Vehicles counted"),
+        TelemetryKey("lane_{n}_occupancy_pct", N, "%", 0, 100),
+        TelemetryKey("lane_{n}_speed_kmh", N, "km/h", 0, 300),
     ),
     faults=(FaultCode("detectorFault", Severity.MINOR),),
 )

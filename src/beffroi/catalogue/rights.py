@@ -24,12 +24,18 @@ def may_send(principal: Principal, type_spec: EquipmentType, spec: CommandSpec) 
 
 
 def sendable(principal: Principal) -> dict[str, list[str]]:
-    """The commands ``principal`` may send, by equipment type (types with none left out):
-    what the console offers, decided by :func:`may_send` as every request is."""
+    """The commands ``principal`` may send through the command routes, by equipment type
+    (types with none left out): what the console offers, decided by :func:`may_send` as
+    every request is. Commands kept to video sessions are left out: they are sent within a
+    session (``POST /api/v1/video/sessions/{id}/commands``), which the video wall offers."""
     out: dict[str, list[str]] = {}
     for key in CATALOGUE.keys_sorted:
         type_spec = CATALOGUE[key]
-        names = [c.name for c in type_spec.commands if may_send(principal, type_spec, c)]
+        names = [
+            c.name
+            for c in type_spec.commands
+            if not c.in_session and may_send(principal, type_spec, c)
+        ]
         if names:
             out[key] = names
     return out

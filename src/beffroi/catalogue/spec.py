@@ -108,6 +108,12 @@ class CommandSpec:
     roles: tuple[str, ...] = COMMAND_ROLES
     # A reason is always required (camera steering is logged with its reason).
     reason_required: bool = False
+    # Sent only within a video view session, through the video area's route (which checks
+    # the session and the habilitation, and registers it): the generic command routes
+    # refuse it (docs/video.md).
+    in_session: bool = False
+    # The name of the operation in the standard the type follows (ONVIF for cameras).
+    standard_name: str = ""
 
     def is_critical(self, params: dict[str, Any]) -> bool:
         """Whether this command, with these parameters, needs a reason and approval."""
@@ -169,6 +175,9 @@ class EquipmentType:
     attributes: JsonSchema
     telemetry: tuple[TelemetryKey, ...] = ()
     faults: tuple[FaultCode, ...] = ()
+    # Codes of another vocabulary (RSMP's A0201) a device may report a fault by, each with
+    # the fault code it means.
+    fault_aliases: tuple[tuple[str, str], ...] = ()
     commands: tuple[CommandSpec, ...] = ()
     parent_types: tuple[str, ...] = ()
     # A cabinet feeds the equipment wired below it (a lighting cabinet, its lights): a
@@ -192,6 +201,15 @@ class EquipmentType:
     def fault(self, code: str) -> FaultCode | None:
         """The fault of that code, if the type raises it."""
         return next((f for f in self.faults if f.code == code), None)
+
+    def reported_fault(self, code: str) -> FaultCode | None:
+        """The fault a device means by ``code``: one of the type's, or one an alias
+        (``fault_aliases``) names."""
+        found = self.fault(code)
+        if found is None:
+            alias = next((fault for other, fault in self.fault_aliases if other == code), None)
+            found = self.fault(alias) if alias is not None else None
+        return found
 
     def telemetry_key(self, key: str) -> TelemetryKey | None:
         """The spec matching a concrete telemetry key, if any."""

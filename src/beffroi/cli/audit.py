@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from beffroi.audit import service
-from beffroi.cli.common import console, out, run
+from beffroi.cli.common import run, say_chain
 from beffroi.core.context import Context, Runtime
 
 app = typer.Typer(help="Audit log.", no_args_is_help=True)
@@ -18,11 +18,4 @@ def verify() -> None:
     async def _job(runtime: Runtime, _ctx: Context) -> service.VerifyReport:
         return await service.verify(runtime.db)
 
-    report = run(_job)
-    if report.ok:
-        out.print(f"audit chain intact: {report.checked} entries")
-        return
-    console.print(f"[red]audit chain broken[/red] ({report.checked} entries checked):")
-    for problem in report.problems:
-        console.print(f"  - {problem}")
-    raise typer.Exit(1)
+    say_chain("audit", "entries", run(_job))

@@ -8,7 +8,7 @@ import multiprocessing.process
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import typer
 from rich.console import Console
@@ -155,3 +155,24 @@ def spawned(
         if process.is_alive():
             process.kill()
             process.join()
+
+
+class ChainCheck(Protocol):
+    """What a walk along a hash chain found (the audit log's, the operations log's)."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    checked: int
+    problems: list[str]
+
+
+def say_chain(name: str, unit: str, check: ChainCheck) -> None:
+    """Say whether the chain ``name`` is intact; exit 1 naming each break if it is not."""
+    if check.ok:
+        out.print(f"{name} chain intact: {check.checked} {unit}")
+        return
+    console.print(f"[red]{name} chain broken[/red] ({check.checked} {unit} checked):")
+    for problem in check.problems:
+        console.print(f"  - {problem}")
+    raise typer.Exit(1)

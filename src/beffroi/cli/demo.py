@@ -1,8 +1,8 @@
-"""``beffroi demo``: the whole control room in one process, on embedded defaults.
+"""``beffroi demo``: the whole control room on one machine, on embedded defaults.
 
-SQLite in the data directory, the embedded MQTT broker, the device gateway, the scheduler,
-the simulated Dijon fleet (connected with its own credentials) and the API, in one event
-loop.
+SQLite in the data directory, the device gateway, the scheduler and the API in one event
+loop; the embedded MQTT broker and the simulated Dijon fleet (connected with its own
+credentials) in a process each, as the broker and the devices are in a real city.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ import asyncio
 import contextlib
 import multiprocessing
 import socket
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
 from typing import Annotated, Any
 
 import typer
-from amqtt.errors import BrokerError
 
 from beffroi import logs, workers
 from beffroi.accounts import service as accounts
@@ -22,17 +23,16 @@ from beffroi.accounts.schemas import UserCreate
 from beffroi.assets import importing
 from beffroi.assets import reading as assets
 from beffroi.assets.filters import AssetFilter
-from beffroi.broker.embedded import EmbeddedBroker
 from beffroi.catalogue import Severity
 from beffroi.cli import scheduler
 from beffroi.cli.accounts import generate_password
-from beffroi.cli.common import console, out, progress_bar, settings, spawned
+from beffroi.cli.children import lifeline, run_child
+from beffroi.cli.common import out, progress_bar, settings, spawned
 from beffroi.cli.db import upgrade_database
-from beffroi.cli.ports import port_taken, quiet_taken_port
-from beffroi.cli.serve import bind_socket, run_until_stopped, serve_app
+from beffroi.cli.demo_broker import broker_in_process
+from beffroi.cli.serve import bind_socket, build_app, run_until_stopped, serve_app
 from beffroi.communes.service import list_communes
 from beffroi.config import BrokerUrl, Settings
-from beffroi.core import process
 from beffroi.core.context import Context, Runtime, open_runtime
 from beffroi.core.principal import Role
 from beffroi.core.process import Process
@@ -46,9 +46,10 @@ from beffroi.rules import editing as rule_editing
 from beffroi.rules import reading as rule_reading
 from beffroi.rules.conditions import RuleKind
 from beffroi.rules.schemas import RuleCreate
-from beffroi.simulator import Simulator, city_centre, load_sim_assets
+from beffroi.simulator import Simulator, load_sim_fleet
+from beffroi.simulator.buses import BusFleet, feed_on_loopback
+from beffroi.simulator.buses import seed as seed_buses
 from beffroi.simulator.fleet import generate_fleet
-from beffroi.web.app import create_app
 
 DEMO_ADMIN = "admin"
 
@@ -90,6 +91,16 @@ DEMO_RULES = (
         params={"key": "level_pct", "op": ">", "value": 0, "when": "daylight", "margin_min": 30},
         alarm_type="lampUnexpectedOn",
         severity=Severity.WARNING,
+    ),
+    RuleCreate(
+        key="congestion",
+        name="Congestion at a counting station",
+        kind=RuleKind.THRESHOLD,
+        asset_type="traffic_counter",
+        # Occupancy above 35 % for 10 minutes: saturated flow (docs/mobility.md).
+        params={"key": "occupancy_pct", "op": ">", "value": 35, "clear_value": 25, "for_s": 600},
+        alarm_type="congestion",
+        severity=Severity.MINOR,
     ),
     RuleCreate(
         key="low-mains-voltage",
@@ -143,29 +154,8 @@ async def seed_operations(ctx: Context) -> None:
     await seed_lighting(ctx)
 
 
-async def start_broker(current: Settings, runtime: Runtime) -> EmbeddedBroker:
-    """The embedded broker on the configured port, or on a free one if it is taken: the
-    expected path where a broker already runs, said in one line (not amqtt's traceback)."""
-    try:
-        with quiet_taken_port():
-            broker = EmbeddedBroker(current, runtime.db)
-            await broker.start()
-        return broker
-    except (BrokerError, OSError) as exc:
-        if not port_taken(exc):
-            raise
-    broker = EmbeddedBroker(current.model_copy(update={"broker_port": 0}), runtime.db)
-    await broker.start()
-    console.print(
-        f"[yellow]port {current.broker_port} is taken, the embedded broker listens on "
-        f"{broker.port}[/yellow]",
-        soft_wrap=True,
-    )
-    return broker
-
-
 def simulator_process(
-    settings_data: dict[str, Any], broker_url: BrokerUrl, secrets: dict[str, str]
+    settings_data: dict[str, Any], broker_url: BrokerUrl, secrets: dict[str, str], line: Connection
 ) -> None:
     """Entry point of the demo's simulator process: the fleet, as its devices, in real time.
 
@@ -178,8 +168,7 @@ def simulator_process(
     async def _main(stop: asyncio.Event) -> None:
         async with open_runtime(current) as runtime:
             ctx = runtime.system_context("demo-simulator")
-            fleet = await load_sim_assets(ctx)
-            latitude, longitude = city_centre(list(await list_communes(ctx)))
+            fleet, (latitude, longitude) = await load_sim_fleet(ctx)
         simulator = Simulator(
             fleet,
             secrets,
@@ -191,21 +180,36 @@ def simulator_process(
         )
         await simulator.run(stop)
 
-    process.run(_main)
+    run_child(_main, line)
 
 
+@contextlib.contextmanager
 def simulated_fleet(
     current: Settings, broker_url: BrokerUrl, secrets: dict[str, str]
-) -> contextlib.AbstractContextManager[multiprocessing.process.BaseProcess]:
+) -> Iterator[multiprocessing.process.BaseProcess]:
     """The simulator process, stopped (SIGTERM, then killed) and reaped on exit."""
+    ours, theirs = lifeline()
     # Secrets travel in memory to the child, never through a file.
-    return spawned(
-        simulator_process, (current.model_dump(), broker_url, secrets), "beffroi-simulator"
-    )
+    args = (current.model_dump(), broker_url, secrets, theirs)
+    with ours, spawned(simulator_process, args, "beffroi-simulator") as child:
+        theirs.close()
+        yield child
 
 
 async def run_demo(current: Settings, sock: socket.socket, stop: asyncio.Event) -> None:
     """Broker, gateway, scheduler and API in this process, the fleet in another, until ``stop``."""
+    buses = BusFleet()
+    async with contextlib.AsyncExitStack() as feed:
+        if not current.mobility_feed_url:
+            # No transit operator's feed: the demo's buses, served on loopback.
+            url = await feed.enter_async_context(feed_on_loopback(buses))
+            current = current.model_copy(update={"mobility_feed_url": url})
+        await _run_demo(current, sock, stop, buses)
+
+
+async def _run_demo(
+    current: Settings, sock: socket.socket, stop: asyncio.Event, buses: BusFleet
+) -> None:
     async with open_runtime(current) as runtime, contextlib.AsyncExitStack() as stack:
         password = await prepare(runtime)
         if password:
@@ -220,23 +224,23 @@ async def run_demo(current: Settings, sock: socket.socket, stop: asyncio.Event) 
             )
         ctx = runtime.system_context("demo")
         await seed_operations(ctx)
+        await seed_buses(ctx, buses)
         # Fresh secrets for every device at each start: the simulator holds them in memory.
         secrets = dict(await issue_credentials(ctx, None))
-        broker = await start_broker(current, runtime)
-        stack.push_async_callback(broker.stop)
-        out.print(f"embedded MQTT broker on [bold]{broker.url}[/bold]")
-        gateway = Gateway(runtime, broker_address(runtime, broker.url, embedded=True))
+        broker_url = await stack.enter_async_context(broker_in_process(current))
+        out.print(f"embedded MQTT broker on [bold]{broker_url}[/bold] (its own process)")
+        gateway = Gateway(runtime, broker_address(runtime, broker_url, embedded=True))
         async with Process(stop) as demo:
             demo.start("gateway", gateway.run(stop))
             await gateway.wait_connected()
-            stack.enter_context(simulated_fleet(current, broker.url, secrets))
+            stack.enter_context(simulated_fleet(current, broker_url, secrets))
             out.print("simulating the Dijon fleet in real time (its own process)")
             host, port = sock.getsockname()[:2]
             out.print(
                 f"Beffroi is serving on [bold]http://{host}:{port}[/bold]  (API docs: /api/docs)"
             )
             # The API stopping (Ctrl-C) stops everything.
-            demo.start("api", serve_app(create_app(runtime), sock, stop), essential=True)
+            demo.start("api", serve_app(build_app(runtime), sock, stop), essential=True)
             # The gateway in this process keeps the command clock.
             workers.start(demo, runtime, command_clock=False)
             scheduler.start(demo, runtime)
@@ -245,7 +249,7 @@ async def run_demo(current: Settings, sock: socket.socket, stop: asyncio.Event) 
 def demo(
     port: Annotated[int | None, typer.Option(help="Default: BEFFROI_PORT, or a free one")] = None,
 ) -> None:
-    """The whole control room in one process on embedded defaults, for a first look."""
+    """The whole control room on this machine, on embedded defaults, for a first look."""
     current = settings()
     upgrade_database()
     sock = bind_socket(current.host, current.port if port is None else port, fallback=True)

@@ -18,6 +18,7 @@ from beffroi.cli.common import console, out, progress_bar, run
 from beffroi.core.context import Context, Runtime
 from beffroi.core.errors import InvalidInput
 from beffroi.simulator.fleet import generate_fleet
+from beffroi.simulator.fleet_traffic import setup_fleet
 
 app = typer.Typer(help="The equipment registry as a whole.", no_args_is_help=True)
 
@@ -53,6 +54,18 @@ def generate(
             )
 
     _print_report(run(_job), dry_run)
+
+
+@app.command("traffic")
+def traffic() -> None:
+    """Give every traffic controller without one a plausible configuration, timing plans
+    and timetable (docs/traffic.md); delivered to the controllers by the gateway."""
+
+    async def _job(_runtime: Runtime, ctx: Context) -> list[str]:
+        return await setup_fleet(ctx)
+
+    done = run(_job)
+    out.print(f"{len(done)} traffic controllers set up")
 
 
 @app.command("import")

@@ -11,7 +11,7 @@ import typer
 from beffroi.cli import reach
 from beffroi.cli.common import broker_option, out, settings
 from beffroi.cli.gateway_broker import embedded_broker, watch_broker
-from beffroi.cli.serve import bind_socket, serve_app
+from beffroi.cli.serve import bind_socket, build_app, serve_app
 from beffroi.config import BrokerUrl
 from beffroi.core import process
 from beffroi.core.context import open_runtime
@@ -19,7 +19,6 @@ from beffroi.core.process import Process
 from beffroi.devices.mosquitto_keeper import MosquittoKeeper
 from beffroi.events import relay
 from beffroi.gateway.runner import Gateway, broker_address
-from beffroi.web.app import create_app
 
 
 def gateway(
@@ -69,7 +68,7 @@ def gateway(
                     gatewaying.start("mosquitto-keeper", keeper.run(stop))
                     out.print(f"keeping Mosquitto's {keeper.password_file} in step")
                 if sock is not None:
-                    app = create_app(runtime, operations_only=True)
+                    app = build_app(runtime, operations_only=True)
                     gatewaying.start("operations-api", serve_app(app, sock, stop))
                 out.print(f"gateway ingesting from {target}")
                 gatewaying.start(

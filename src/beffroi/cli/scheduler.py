@@ -8,20 +8,27 @@ from typing import Annotated
 import typer
 
 from beffroi.cli.common import out, ready_runtime, settings
-from beffroi.cli.serve import bind_socket, serve_app
+from beffroi.cli.serve import bind_socket, build_app, serve_app
 from beffroi.core import process
 from beffroi.core.context import Runtime
 from beffroi.core.process import Process
 from beffroi.events import relay
 from beffroi.scheduler import Scheduler
-from beffroi.scheduler.registry import JOBS
-from beffroi.web.app import create_app
+from beffroi.scheduler.job import Job
+
+
+def jobs() -> tuple[Job, ...]:
+    """Every declared job. The registry reads every area (open data brings polars along):
+    imported when a scheduler starts, not for every command."""
+    from beffroi.scheduler.registry import JOBS
+
+    return JOBS
 
 
 def start(running: Process, runtime: Runtime) -> Scheduler:
     """Start the scheduler with every declared job in ``running`` (``scheduler`` and
     ``demo`` alike)."""
-    scheduler = Scheduler(runtime, JOBS)
+    scheduler = Scheduler(runtime, jobs())
     running.start("scheduler", scheduler.run(running.stop))
     return scheduler
 
@@ -52,9 +59,9 @@ def scheduler(
             # What the jobs publish reaches the API processes' hubs (PostgreSQL).
             relay.start(scheduling, runtime)
             if sock is not None:
-                app = create_app(runtime, operations_only=True)
+                app = build_app(runtime, operations_only=True)
                 scheduling.start("operations-api", serve_app(app, sock, stop))
-            for job in JOBS:
+            for job in jobs():
                 out.print(f"scheduled: {job.name} ({job.trigger.describe()})")
             out.print("scheduler running")
         out.print("scheduler stopped")

@@ -7,17 +7,28 @@ import contextlib
 import errno
 import socket
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
-from fastapi import FastAPI
 
 from beffroi import workers
 from beffroi.cli.common import console, out, ready_runtime, settings
 from beffroi.cli.ports import PortTaken
 from beffroi.core import process
-from beffroi.web.app import create_app
+from beffroi.core.context import Runtime
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+
+def build_app(runtime: Runtime, *, operations_only: bool = False) -> FastAPI:
+    """The web application serving ``runtime``. Imported here, on first use: every area's
+    API is most of what the command line loads, and commands that serve nothing (``user
+    list``, ``db check``) start in a fraction of the time without it."""
+    from beffroi.web.app import create_app
+
+    return create_app(runtime, operations_only=operations_only)
 
 
 def bind_socket(
@@ -88,7 +99,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Default: BEFFROI_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="Default: BEFFROI_PORT")] = None,
 ) -> None:
-    """Serve the API (and, later, the console)."""
+    """Serve the API, the operator console and the public portal."""
     current = settings()
     sock = bind_socket(host or current.host, current.port if port is None else port, fallback=False)
 
@@ -98,6 +109,6 @@ def serve(
             out.print(f"Beffroi is serving on [bold]http://{host}:{port}[/bold]  (docs: /api/docs)")
             workers.start(serving, runtime, command_clock=True)
             # The API stopping (Ctrl-C, or failing to start) stops the workers.
-            serving.start("api", serve_app(create_app(runtime), sock, stop), essential=True)
+            serving.start("api", serve_app(build_app(runtime), sock, stop), essential=True)
 
     run_until_stopped(_main)

@@ -15,12 +15,11 @@ from rich.text import Text
 
 from beffroi.catalogue import CATALOGUE
 from beffroi.cli.common import broker_option, console, out, run, settings
-from beffroi.communes.service import list_communes
 from beffroi.config import BrokerUrl
 from beffroi.core import process
 from beffroi.core.context import Context, Runtime
 from beffroi.core.process import Process
-from beffroi.simulator import SimAsset, Simulator, city_centre, load_sim_assets
+from beffroi.simulator import SimAsset, Simulator, load_sim_fleet
 from beffroi.simulator.credentials import read_credentials_csv
 
 SUMMARY_EVERY_S = 2.0
@@ -44,16 +43,6 @@ def _start_time(text: str | None, timezone: str) -> datetime | None:
 
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
     return moment
-
-
-async def _load(
-    ctx: Context, types: list[str], communes: list[str], limit: int | None
-) -> tuple[list[SimAsset], tuple[float, float]]:
-    """The equipment to play, and the city centre (from its communes) for the sun."""
-    assets = await load_sim_assets(ctx, types=types, communes=communes, limit=limit)
-    rows = list(await list_communes(ctx))
-    used = {a.commune for a in assets}
-    return assets, city_centre([r for r in rows if r.code in used] or rows)
 
 
 def _summary(simulator: Simulator, elapsed_s: float, rate: float) -> str:
@@ -180,7 +169,9 @@ def simulate(
     begin = _start_time(start, current.timezone)
 
     async def _job(_runtime: Runtime, ctx: Context) -> tuple[list[SimAsset], tuple[float, float]]:
-        return await _load(ctx, _split(types), _split(communes), limit)
+        return await load_sim_fleet(
+            ctx, types=_split(types), communes=_split(communes), limit=limit
+        )
 
     assets, (latitude, longitude) = run(_job)
     if not assets:

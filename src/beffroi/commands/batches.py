@@ -42,6 +42,14 @@ async def create_batch(ctx: Context, body: BatchCreate) -> BatchOut:
     return await get_batch(ctx, batch_id)
 
 
+async def create_batch_in(uc: UseCase, body: BatchCreate) -> str:
+    """Write a batch inside another area's use case under way (one transaction with what
+    that area writes), audited as ``command_batch.create`` unless the use case audits
+    itself afterwards; returns the batch's id. Call it before the use case's first
+    statement: the targets are read through sessions of their own."""
+    return await _create_batch(uc, body)
+
+
 async def _create_batch(uc: UseCase, body: BatchCreate, retry_of: str | None = None) -> str:
     """Write the batch and its children in the use case's transaction, audited as
     ``command_batch.create``; returns the batch's id."""
@@ -63,7 +71,7 @@ async def _create_batch(uc: UseCase, body: BatchCreate, retry_of: str | None = N
     )
     now = utcnow()
     batch_id = creation.new_id()
-    rows = [creation.new_row(ctx, checked, ref, now, body.reason, batch_id) for ref in refs]
+    rows = creation.new_rows(ctx, checked, refs, now, body.reason, batch_id)
     communes = sorted({r.commune for r in refs})
     batch = CommandBatch(
         id=batch_id,
@@ -180,18 +188,11 @@ async def _decide_batch(
             .execution_options(synchronize_session=False)
         )
         detail = {"reason": reason} if reason else None
+        # Read once, not once per child: an enum's value is a descriptor call.
+        state, actor, kind = to_state.value, ctx.principal.name, ctx.principal.kind.value
         moves = [
             Move(
-                r.id,
-                r.asset_id,
-                batch_id,
-                r.name,
-                to_state.value,
-                r.verification,
-                now,
-                ctx.principal.name,
-                ctx.principal.kind.value,
-                detail,
+                r.id, r.asset_id, batch_id, r.name, state, r.verification, now, actor, kind, detail
             )
             for r in moved
         ]

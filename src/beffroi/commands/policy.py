@@ -53,12 +53,14 @@ def check(
     timing: Timing,
     *,
     critical_because: str | None = None,
+    within_session: bool = False,
 ) -> Checked:
     """Validate a command for a type against the catalogue and the principal.
 
     ``critical_because``: the batch makes it critical whatever the command (its size, a
-    whole commune switched off). Raises :class:`InvalidInput` naming the bad field, or
-    :class:`PermissionDenied`.
+    whole commune switched off). ``within_session``: the video area sends it within a view
+    session it checked (a command the catalogue keeps to sessions is refused otherwise).
+    Raises :class:`InvalidInput` naming the bad field, or :class:`PermissionDenied`.
     """
     type_spec = CATALOGUE.require(asset_type)
     spec = type_spec.command(name)
@@ -66,6 +68,11 @@ def check(
         known = [c.name for c in type_spec.commands]
         raise InvalidInput(
             FieldError("name", f"{asset_type} has no command {name!r}; known: {known}")
+        )
+    if spec.in_session and not within_session:
+        raise PermissionDenied(
+            f"{name} commands to a {asset_type} are sent within a video session: "
+            "POST /api/v1/video/sessions/{id}/commands"
         )
     if not rights.may_send(principal, type_spec, spec):
         raise PermissionDenied(

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.assets.service import get_asset
+from beffroi.catalogue.visibility import in_view, shows, type_clause
 from beffroi.commands.lifecycle import OPEN, BatchState, CommandState
 from beffroi.commands.models import Command, CommandBatch, CommandTransition
 from beffroi.commands.schemas import BatchOut, CommandDetail, CommandOut, CommandPage, TransitionOut
@@ -34,7 +35,7 @@ async def load(session: AsyncSession, ctx: Context, command_id: str, *, lock: bo
     if lock:
         stmt = stmt.with_for_update()
     row = (await session.execute(stmt)).scalar_one_or_none()
-    if row is None or not ctx.principal.sees(row.commune_code):
+    if row is None or not in_view(ctx.principal, row.commune_code, row.asset_type):
         raise NotFound(f"command {command_id!r} not found")
     return row
 
@@ -88,7 +89,10 @@ async def list_commands(
 ) -> CommandPage:
     """Commands in scope, newest first, filtered; cursor-paginated."""
     ctx.principal.require(Permission.COMMAND_READ)
-    stmt = select(Command).where(ctx.principal.scope_clause(Command.commune_code))
+    stmt = select(Command).where(
+        ctx.principal.scope_clause(Command.commune_code),
+        type_clause(ctx.principal, Command.asset_type),
+    )
     if asset_id:
         stmt = stmt.where(Command.asset_id == asset_id)
     if batch_id:
@@ -141,7 +145,12 @@ async def load_batch(
         stmt = stmt.with_for_update()
     batch = (await session.execute(stmt)).scalar_one_or_none()
     # A batch is shown whole or not at all: to whoever sees every commune it touches.
-    if batch is None or not ctx.principal.covers(batch.communes):
+    # A batch over hidden equipment (cameras) does not exist for the caller.
+    if (
+        batch is None
+        or not ctx.principal.covers(batch.communes)
+        or not shows(ctx.principal, batch.asset_type)
+    ):
         raise NotFound(f"command batch {batch_id!r} not found")
     return batch
 
@@ -195,7 +204,11 @@ async def list_batches(ctx: Context, limit: int = 50) -> list[BatchOut]:
     """The newest group commands the caller may see whole."""
     ctx.principal.require(Permission.COMMAND_READ)
     async with ctx.db.read() as session:
-        stmt = select(CommandBatch).order_by(CommandBatch.created_at.desc())
+        stmt = (
+            select(CommandBatch)
+            .where(type_clause(ctx.principal, CommandBatch.asset_type))
+            .order_by(CommandBatch.created_at.desc())
+        )
         out: list[BatchOut] = []
         result = await session.stream_scalars(stmt.execution_options(yield_per=200))
         async for batch in result:

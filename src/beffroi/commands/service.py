@@ -1,7 +1,8 @@
 """Use cases of remote commands: the area's public face (the API, the tests and other areas
 import them from here). Each lives in the module of its job:
 
-- :mod:`~beffroi.commands.single`: send one command; approve, refuse or cancel it;
+- :mod:`~beffroi.commands.single`: send one command (or create one inside another area's
+  use case: the video area's steering); approve, refuse or cancel it;
 - :mod:`~beffroi.commands.batches`: one command to many assets; approve, refuse, cancel
   or retry the batch;
 - :mod:`~beffroi.commands.reading`: a command, lists of commands, a batch's progress;
@@ -26,10 +27,12 @@ from beffroi.commands.reading import (
     get_command,
     list_batches,
     list_commands,
+    to_out,
 )
 from beffroi.commands.single import (
     approve_command,
     cancel_command,
+    create_in,
     deny_command,
     send_command,
 )
@@ -42,6 +45,7 @@ __all__ = [
     "cancel_batch",
     "cancel_command",
     "create_batch",
+    "create_in",
     "deny_batch",
     "deny_command",
     "get_batch",
@@ -50,4 +54,5 @@ __all__ = [
     "list_commands",
     "retry_batch",
     "send_command",
+    "to_out",
 ]

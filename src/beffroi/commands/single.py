@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from beffroi.assets.lifecycle import AssetStatus
-from beffroi.assets.service import AssetRef, get_asset
+from beffroi.assets.service import ref_in
 from beffroi.commands import creation, history, policy, wakeup
 from beffroi.commands.history import Move
 from beffroi.commands.lifecycle import FINAL, OPEN, CommandState, Verification
@@ -22,7 +22,7 @@ from beffroi.core.context import Context
 from beffroi.core.errors import Conflict, FieldError, InvalidInput
 from beffroi.core.principal import Permission
 from beffroi.core.time import utcnow
-from beffroi.core.usecase import change
+from beffroi.core.usecase import UseCase, change
 
 CANCELLABLE = OPEN - {CommandState.CREATED}
 
@@ -37,40 +37,51 @@ async def send_command(ctx: Context, body: CommandCreate) -> CommandOut:
         target_id=body.asset_id,
         refused_details={"name": body.name},
     ) as uc:
-        ctx.principal.require(Permission.COMMAND_SEND)
-        asset = await get_asset(ctx, body.asset_id)
-        if asset.status == AssetStatus.DECOMMISSIONED:
-            raise Conflict(f"asset {asset.id!r} is decommissioned")
-        checked = policy.check(
-            ctx.principal,
-            ctx.settings,
-            asset.type,
-            body.name,
-            body.params,
-            body.reason,
-            policy.Timing(body.timeout_s, body.expires_in_s),
-        )
-        ref = AssetRef(asset.id, asset.type, asset.commune, asset.status, asset.parent_id)
-        now = utcnow()
-        row = creation.new_row(ctx, checked, ref, now, body.reason, None)
-        await creation.insert(uc.session, [row])
-        uc.publish(*await history.record(uc.session, creation.first_moves(ctx, [row], now)))
-        await wakeup.notify(uc.session)
-        uc.audit(
-            target_id=asset.id,
-            commune=asset.commune,
-            reason=body.reason,
-            details={
-                "command_id": row["id"],
-                "name": body.name,
-                "params": checked.params,
-                "critical": checked.critical,
-                "state": row["state"],
-            },
-        )
-        created = await uc.session.get(Command, row["id"])
-        assert created is not None
+        created = await create_in(uc, body)
     return to_out(created)
+
+
+async def create_in(uc: UseCase, body: CommandCreate, *, within_session: bool = False) -> Command:
+    """Check and queue one command inside a use case under way, audited as its creation.
+
+    ``within_session``: the caller (the video area) checked a view session and the
+    habilitation; the commands the catalogue keeps to sessions are accepted only so.
+    """
+    ctx = uc.ctx
+    ctx.principal.require(Permission.COMMAND_SEND)
+    asset = await ref_in(uc.session, ctx, body.asset_id)
+    if asset.status == AssetStatus.DECOMMISSIONED:
+        raise Conflict(f"asset {asset.id!r} is decommissioned")
+    checked = policy.check(
+        ctx.principal,
+        ctx.settings,
+        asset.type,
+        body.name,
+        body.params,
+        body.reason,
+        policy.Timing(body.timeout_s, body.expires_in_s),
+        within_session=within_session,
+    )
+    now = utcnow()
+    row = creation.new_row(ctx, checked, asset, now, body.reason, None)
+    await creation.insert(uc.session, [row])
+    uc.publish(*await history.record(uc.session, creation.first_moves(ctx, [row], now)))
+    await wakeup.notify(uc.session)
+    uc.audit(
+        target_id=asset.id,
+        commune=asset.commune,
+        reason=body.reason,
+        details={
+            "command_id": row["id"],
+            "name": body.name,
+            "params": checked.params,
+            "critical": checked.critical,
+            "state": row["state"],
+        },
+    )
+    created = await uc.session.get(Command, row["id"])
+    assert created is not None
+    return created
 
 
 def _require_state(row: Command, allowed: frozenset[CommandState], action: str) -> None:

@@ -27,6 +27,12 @@ from pydantic_settings import (
 from beffroi.config.broker_url import BrokerUrl as BrokerUrl
 from beffroi.config.checks import ENV_PREFIX, describe, unknown_variables
 from beffroi.config.checks import offpeak_hours as offpeak_hours
+from beffroi.config.energy import EnergySettings
+from beffroi.config.mobility import MobilitySettings
+from beffroi.config.opendata import OpendataSettings
+from beffroi.config.public import PublicSettings
+from beffroi.config.reports import ReportsSettings
+from beffroi.config.video import VideoSettings
 
 DEFAULT_SECRET = "insecure-development-secret-change-me"
 
@@ -42,7 +48,15 @@ class ConfigError(Exception):
     """A setting is missing or invalid; the message names each bad variable."""
 
 
-class Settings(BaseSettings):
+class Settings(
+    EnergySettings,
+    MobilitySettings,
+    OpendataSettings,
+    PublicSettings,
+    VideoSettings,
+    ReportsSettings,
+    BaseSettings,
+):
     """All of Beffroi's settings. Each field is read from ``BEFFROI_<FIELD>``."""
 
     model_config = SettingsConfigDict(
@@ -190,35 +204,6 @@ class Settings(BaseSettings):
     )
     intervention_poll_s: float = Field(default=5, gt=0, le=3600)
 
-    # Lighting energy (docs/energy.md): the tariff, the emission factor, the target
-    energy_peak_eur_per_kwh: float = Field(
-        default=0.2, ge=0, le=10, description="Price of a peak-hours kWh, taxes included"
-    )
-    energy_offpeak_eur_per_kwh: float = Field(
-        default=0.15, ge=0, le=10, description="Price of an off-peak kWh, taxes included"
-    )
-    energy_offpeak_hours: str = Field(
-        default="22-6",
-        pattern=r"^\d{1,2}-\d{1,2}(,\d{1,2}-\d{1,2})*$",
-        description="Off-peak local hours as whole-hour ranges, start included, end "
-        "excluded, e.g. '22-6' or '1-7,12-14'; a range may cross midnight",
-    )
-    energy_co2_g_per_kwh: float = Field(
-        default=52, ge=0, le=2000, description="Emission factor of a kWh (France: about 52 g)"
-    )
-    energy_savings_target: float = Field(
-        default=0.65,
-        gt=0,
-        lt=1,
-        description="Share of the pre-renovation consumption to save (0.65: 65 %)",
-    )
-    energy_replacement_share: float = Field(
-        default=0.9,
-        gt=0,
-        le=2,
-        description="A lamp is due for replacement at this share of its rated life",
-    )
-
     # Console
     console_tile_url: str | None = Field(
         default=None,
@@ -241,12 +226,6 @@ class Settings(BaseSettings):
         if not value or any(day not in range(7) for day in value):
             raise ValueError("a non-empty list of weekdays 0 (Monday) to 6 (Sunday)")
         return sorted(set(value))
-
-    @field_validator("energy_offpeak_hours")
-    @classmethod
-    def _offpeak_hours(cls, value: str) -> str:
-        offpeak_hours(value)  # raises naming the wrong range
-        return value
 
     @model_validator(mode="after")
     def _working_hours(self) -> Settings:
@@ -356,6 +335,14 @@ class Settings(BaseSettings):
             return self.mqtt_password
         digest = hmac.new(self.secret_key.encode(), b"beffroi-mqtt-hub", hashlib.sha256)
         return digest.hexdigest()
+
+    @property
+    def vms_key(self) -> bytes:
+        """The key stream URLs are signed with: configured, or derived from the secret key
+        (the simulated VMS checks them with the same)."""
+        if self.vms_signing_key:
+            return self.vms_signing_key.encode()
+        return hmac.new(self.secret_key.encode(), b"beffroi-vms", hashlib.sha256).digest()
 
     @property
     def zone(self) -> ZoneInfo:

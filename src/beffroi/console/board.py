@@ -22,6 +22,7 @@ from beffroi.alarms.lifecycle import ACTIVE, Action, AlarmState
 from beffroi.assets import queries as asset_queries
 from beffroi.assets.lifecycle import AssetStatus
 from beffroi.catalogue import CATALOGUE
+from beffroi.catalogue.visibility import shows
 from beffroi.commands import queries as command_queries
 from beffroi.commands.events import CommandChanged
 from beffroi.commands.lifecycle import OPEN as OPEN_COMMANDS
@@ -156,32 +157,44 @@ class LiveBoard:
                 self._shelved.discard(event.alarm_id)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Follow the hub, and read the database again every ``console_resync_s``."""
+        """Follow the hub, and read the database again every ``console_resync_s``, until
+        ``stop`` is set. Stopping interrupts the wait, never a reading: a reading cut
+        off in the middle would leave its database connection to the garbage collector."""
         every = self.runtime.settings.console_resync_s
         with self.runtime.events.subscribe(
             AlarmChanged, ConnectivityChanged, CommandChanged
         ) as subscription:
             loop = asyncio.get_running_loop()
             next_read = loop.time()
-            while not stop.is_set():
-                try:
-                    async with asyncio.timeout(max(0.0, next_read - loop.time())):
-                        first = await subscription.get()
-                except TimeoutError:
-                    next_read = loop.time() + every
-                    try:
-                        async with self._loaded:
-                            await self.reload()
-                    except Exception:  # a database hiccup must not stop the board
-                        log.exception("console.board.reload_failed")
-                    continue
-                if not self.loaded:
-                    continue  # events before the first reading are in it
-                batch = [first]
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    while len(batch) < 5000:
-                        batch.append(subscription.get_nowait())
-                self.runtime.events.publish_many(self.apply(batch))
+            stopping = asyncio.create_task(stop.wait())
+            try:
+                while not stop.is_set():
+                    getting = asyncio.create_task(subscription.get())
+                    await asyncio.wait(
+                        (getting, stopping),
+                        timeout=max(0.0, next_read - loop.time()),
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                    if not getting.done():
+                        getting.cancel()
+                        if stop.is_set():
+                            return
+                        next_read = loop.time() + every
+                        try:
+                            async with self._loaded:
+                                await self.reload()
+                        except Exception:  # a database hiccup must not stop the board
+                            log.exception("console.board.reload_failed")
+                        continue
+                    if not self.loaded:
+                        continue  # events before the first reading are in it
+                    batch = [getting.result()]
+                    with contextlib.suppress(asyncio.QueueEmpty):
+                        while len(batch) < 5000:
+                            batch.append(subscription.get_nowait())
+                    self.runtime.events.publish_many(self.apply(batch))
+            finally:
+                stopping.cancel()
 
     # --- what the map shows -------------------------------------------------------------
 
@@ -197,13 +210,22 @@ class LiveBoard:
                 continue
             if kind is not None and live.type != kind:
                 continue
-            if not sees(live.commune):
+            if not sees(live.commune) or not shows(principal, live.type):
                 continue
             state, severity = live.shown()
             out.append(
                 (asset_id, live.type, live.name, live.commune, live.lon, live.lat, state, severity)
             )
         return out
+
+    def shows(self, principal: Principal, asset_id: str | None) -> bool:
+        """Whether an asset's equipment exists for ``principal`` (cameras: see
+        :mod:`beffroi.catalogue.visibility`). An asset the board does not hold (not read
+        yet, decommissioned) exists only for who sees every type: never a leak."""
+        if principal.sees_video:
+            return True
+        live = self.assets.get(asset_id) if asset_id is not None else None
+        return live is not None and shows(principal, live.type)
 
     def commune_of(self, asset_id: str) -> str | None:
         """The commune of an asset on the board, if any."""

@@ -1,11 +1,15 @@
-"""Serving the built console (``web/`` built by Vite into ``static/``) at ``/``.
+"""Serving the built console (``web/`` built by Vite into ``static/``) at ``/``, and the
+public portal (open data, citizen reports: ``web/portal.html``) at ``/open/``.
 
-Hashed bundles are cached for good; the page itself never is, so a new release shows at
-the next load. Any path that is not a file gives the page, whose own router shows the view.
+Hashed bundles are cached for good; the pages themselves never are, so a new release shows
+at the next load. Any path that is not a file gives the page, whose own router shows the
+view: the portal's under ``/open/``, the console's elsewhere. Neither page holds data: the
+portal reads the public APIs (``/api/explore/v2.1``, ``/open311/v2``) like anyone.
 """
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -36,6 +40,22 @@ def content_security_policy(settings: Settings) -> str:
     )
 
 
+PORTAL = "open"
+PORTAL_NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>Beffroi</title>
+<p>The portal is not built. Run <code>make web</code>, then reload.
+The open data API is at <a href="/api/explore/v2.1/catalog/datasets">/api/explore/v2.1</a>.</p>"""
+
+
+def portal_html(page: str, settings: Settings) -> str:
+    """The portal's page with the map tiles it may load: the console reads them from its
+    (logged-in) configuration; the public page has them written in, the CSP allowing no
+    inline script."""
+    if not settings.console_tile_url:
+        return page
+    meta = f'<meta name="beffroi-tiles" content="{html.escape(settings.console_tile_url)}" />'
+    return page.replace("</head>", f"    {meta}\n  </head>", 1)
+
+
 def _file(path: str) -> Path | None:
     candidate = (STATIC_DIR / path).resolve()
     if STATIC_DIR.resolve() not in candidate.parents or not candidate.is_file():
@@ -55,6 +75,15 @@ def install(app: FastAPI, settings: Settings) -> None:
         response.headers["Content-Security-Policy"] = policy
         return response
 
+    def portal() -> Response:
+        found = _file("portal.html")
+        if found is None:
+            return HTMLResponse(PORTAL_NOT_BUILT)
+        response = HTMLResponse(portal_html(found.read_text(encoding="utf-8"), settings))
+        response.headers["Content-Security-Policy"] = policy
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
     @app.get("/", include_in_schema=False)
     async def console_page() -> Response:
         return page()
@@ -63,6 +92,8 @@ def install(app: FastAPI, settings: Settings) -> None:
     async def console_file(path: str, request: Request) -> Response:
         if path.startswith("api/") or path == "api":
             raise NotFound(f"no route {request.url.path}")
+        if path == PORTAL or path.startswith(f"{PORTAL}/") or path == "portal.html":
+            return portal()
         found = _file(path)
         if found is None or found.name == "index.html":
             return page()

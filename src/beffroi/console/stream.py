@@ -22,7 +22,6 @@ import orjson
 import structlog
 from fastapi import WebSocket, WebSocketDisconnect
 
-from beffroi.accounts.callers import authenticate_request
 from beffroi.alarms.events import AlarmChanged
 from beffroi.commands.events import CommandChanged
 from beffroi.console.board import LiveBoard
@@ -35,7 +34,10 @@ from beffroi.core.principal import Permission, Principal
 from beffroi.http.deps import SESSION_COOKIE
 from beffroi.interventions.events import InterventionChanged
 from beffroi.interventions.teams import teams_of
+from beffroi.opslog.events import RecordAdded
+from beffroi.roads.events import SituationChanged
 from beffroi.telemetry.events import TelemetryUpdated
+from beffroi.video.clearance import authenticate_with_clearance
 
 log = structlog.get_logger(__name__)
 
@@ -71,6 +73,7 @@ class Viewer:
         self.interventions = principal.can(Permission.INTERVENTION_READ)
         # A field agent who does not manage sees only their teams' work.
         self.all_work = principal.can(Permission.INTERVENTION_MANAGE)
+        self.log = principal.can(Permission.OPSLOG_READ)
 
     def admits(self, event: DomainEvent) -> bool:
         """Whether the event is for this person (never, for a kind without a rule)."""
@@ -78,28 +81,56 @@ class Viewer:
         return rule is not None and rule(self, event)
 
 
+# Each rule checks the commune scope and, through the board, that the asset's equipment
+# exists for the viewer (cameras only for designated agents: catalogue.visibility).
+
+
 def _asset(viewer: Viewer, event: AssetStateChanged) -> bool:
-    return viewer.principal.sees(event.commune)
+    return viewer.principal.sees(event.commune) and viewer.board.shows(
+        viewer.principal, event.asset_id
+    )
 
 
 def _telemetry(viewer: Viewer, event: TelemetryUpdated) -> bool:
     # The whole city's readings are not for one screen: only the assets it watches.
-    return event.asset_id in viewer.watched and viewer.principal.sees(
-        viewer.board.commune_of(event.asset_id)
+    return (
+        event.asset_id in viewer.watched
+        and viewer.principal.sees(viewer.board.commune_of(event.asset_id))
+        and viewer.board.shows(viewer.principal, event.asset_id)
     )
 
 
 def _alarm(viewer: Viewer, event: AlarmChanged) -> bool:
-    return viewer.alarms and viewer.principal.sees(event.commune)
+    return (
+        viewer.alarms
+        and viewer.principal.sees(event.commune)
+        and viewer.board.shows(viewer.principal, event.asset_id)
+    )
 
 
 def _command(viewer: Viewer, event: CommandChanged) -> bool:
-    return viewer.commands and viewer.principal.sees(viewer.board.commune_of(event.asset_id))
+    return (
+        viewer.commands
+        and viewer.principal.sees(viewer.board.commune_of(event.asset_id))
+        and viewer.board.shows(viewer.principal, event.asset_id)
+    )
 
 
 def _intervention(viewer: Viewer, event: InterventionChanged) -> bool:
     mine = viewer.all_work or event.team_id in viewer.teams
-    return viewer.interventions and mine and viewer.principal.sees(event.commune)
+    # Without a main asset the work order is bound to no equipment the board knows.
+    bound = event.asset_id is None or viewer.board.shows(viewer.principal, event.asset_id)
+    return viewer.interventions and mine and viewer.principal.sees(event.commune) and bound
+
+
+def _road_situation(viewer: Viewer, event: SituationChanged) -> bool:
+    # A situation is seen by whoever sees one of the communes it crosses.
+    return any(viewer.principal.sees(commune) for commune in event.communes)
+
+
+def _log_record(viewer: Viewer, event: RecordAdded) -> bool:
+    # The event says which entry, not what it says: its commune is the scope.
+    return viewer.log and viewer.principal.sees(event.commune)
 
 
 # Who sees each kind the console is sent (``@kind(..., console=...)``); the stream listens
@@ -110,6 +141,8 @@ RULES: dict[type[DomainEvent], Callable[[Viewer, Any], bool]] = {
     AlarmChanged: _alarm,
     CommandChanged: _command,
     InterventionChanged: _intervention,
+    SituationChanged: _road_situation,
+    RecordAdded: _log_record,
 }
 
 
@@ -145,7 +178,7 @@ async def serve(websocket: WebSocket, runtime: Runtime, board: LiveBoard) -> Non
     # Accepted before being refused, so that the console reads the close code and reason
     # (a refused handshake is only "1006" to a browser) and knows to ask for a sign-in.
     try:
-        found = await authenticate_request(runtime.db, authorization, cookie)
+        found = await authenticate_with_clearance(runtime.db, authorization, cookie)
     except NotAuthenticated as exc:
         await websocket.accept()
         await websocket.close(code=UNAUTHENTICATED, reason=exc.detail)
@@ -216,10 +249,12 @@ async def _send(
             # The session may have ended meanwhile (signed out elsewhere, expired): checked
             # however busy the stream is.
             try:
-                await authenticate_request(runtime.db, authorization, cookie)
+                found = await authenticate_with_clearance(runtime.db, authorization, cookie)
             except NotAuthenticated as exc:
                 await websocket.close(code=UNAUTHENTICATED, reason=exc.detail)
                 return
+            # A habilitation may have ended (or begun) meanwhile: cameras follow it.
+            viewer.principal = found.principal
             await websocket.send_text('{"kind":"ping"}')
             next_ping = loop.time() + PING_S
         try:

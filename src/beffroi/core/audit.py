@@ -8,7 +8,6 @@ every use case (:mod:`beffroi.core.usecase`) can record without depending on an 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime
 from typing import Any
@@ -17,6 +16,7 @@ from sqlalchemy import Integer, String, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from beffroi.core.chain import link_hash
 from beffroi.core.principal import Principal
 from beffroi.core.time import utcnow
 from beffroi.db import Base, BigId, Database, JSONType, UTCDateTime
@@ -57,7 +57,6 @@ class AuditHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-GENESIS_HASH = "0" * 64
 HEAD_ID = 1
 
 
@@ -87,8 +86,7 @@ def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
         "outcome": entry.outcome,
         "details": entry.details,
     }
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256((prev_hash + text).encode()).hexdigest()
+    return link_hash(prev_hash, payload)
 
 
 async def record(

@@ -88,6 +88,18 @@ class Conflict(BeffroiError):
     title = "Conflict"
 
 
+class TooManyRequests(BeffroiError):
+    """A client went over its rate limit; ``retry_after`` says in how many seconds to retry."""
+
+    status = 429
+    slug = "too-many-requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
 def refuse_nulls(given: Mapping[str, Any], fields: Iterable[str]) -> None:
     """Refuse an update that sets to null a field it may only leave out or change.
 

@@ -26,6 +26,7 @@ class Role(StrEnum):
     OPERATOR = "operator"
     FIELD_AGENT = "field_agent"
     VIDEO_AGENT = "video_agent"
+    POLICE = "police"
     AUDITOR = "auditor"
     VIEWER = "viewer"
 
@@ -61,13 +62,45 @@ class Permission(StrEnum):
     KPI_READ = "kpi:read"
     # Write lighting programs and calendars, assign them, compile the cabinets' schedules.
     LIGHTING_PROGRAM = "lighting:program"
+    # Configure traffic signal controllers, write their timing plans, timetables and
+    # corridors (green waves); imposing a plan by hand is a command (command:send).
+    TRAFFIC_PLAN = "traffic:plan"
+    # Video-protection (docs/video.md), ruled by the Code de la sécurité intérieure:
+    # see cameras (positions, commands and their reasons, camera alarms) without a
+    # habilitation - auditors, who check the register, and administrators, who keep the
+    # registry. Viewing and steering need an active habilitation whatever the role.
+    VIDEO_SEE = "video:see"
+    # Open view sessions and steer cameras, within an active habilitation (video agents).
+    VIDEO_WATCH = "video:watch"
+    # Search and export the video register (auditors).
+    VIDEO_REGISTER = "video:register"
+    # Record and revoke agents' habilitations, manage retention and legal holds.
+    VIDEO_MANAGE = "video:manage"
+    # The citizen line: record a phone call as a citizen report, write its public notes.
+    REPORT_RECORD = "report:record"
+    # Read citizen reports, their callers' contact details included (to call them back).
+    REPORT_READ = "report:read"
     # Act (send commands, handle alarms) in every equipment domain; without it, only in
     # the domains granted to the account (an operator's).
     DOMAIN_ALL = "domain:all"
+    # Refresh open data snapshots now, hand out and revoke open data API keys (the
+    # publication itself needs no permission: it is public).
+    OPENDATA_MANAGE = "opendata:manage"
+    # Record, change, end and cancel road situations (works, closures, events,
+    # incidents) and confirm the texts of the message signs they feed.
+    ROADS_MANAGE = "roads:manage"
+    # Read the operations log (main courante) of one's communes (docs/opslog.md).
+    OPSLOG_READ = "opslog:read"
+    # Write entries and amendments in the operations log, in one's communes.
+    OPSLOG_WRITE = "opslog:write"
 
 
 _ALL_READ = {Permission.ASSET_READ, Permission.TOKEN_OWN, Permission.ALARM_READ}
+# The people of the control room keep the operations log together, each from their desk.
+_LOG = {Permission.OPSLOG_READ, Permission.OPSLOG_WRITE}
 _DISPATCH = {
+    Permission.REPORT_RECORD,
+    Permission.REPORT_READ,
     Permission.ALARM_HANDLE,
     Permission.INTERVENTION_READ,
     Permission.INTERVENTION_MANAGE,
@@ -96,20 +129,43 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.NOTIFICATION_MANAGE,
             Permission.TEAM_MANAGE,
             Permission.LIGHTING_PROGRAM,
+            Permission.ROADS_MANAGE,
+            Permission.TRAFFIC_PLAN,
             Permission.DOMAIN_ALL,
         }
         | _DISPATCH
+        | _LOG
     ),
     Role.OPERATOR: frozenset(
         _ALL_READ
-        | {Permission.GROUP_WRITE, Permission.COMMAND_READ, Permission.COMMAND_SEND}
+        | {
+            Permission.GROUP_WRITE,
+            Permission.COMMAND_READ,
+            Permission.COMMAND_SEND,
+            Permission.ROADS_MANAGE,
+        }
         | _DISPATCH
+        | _LOG
     ),
     Role.FIELD_AGENT: frozenset(
         _ALL_READ
         | {Permission.COMMAND_READ, Permission.INTERVENTION_READ, Permission.INTERVENTION_WORK}
     ),
-    Role.VIDEO_AGENT: frozenset(_ALL_READ | {Permission.COMMAND_READ, Permission.COMMAND_SEND}),
+    Role.VIDEO_AGENT: frozenset(
+        _ALL_READ
+        | {Permission.COMMAND_READ, Permission.COMMAND_SEND, Permission.VIDEO_WATCH}
+        | _LOG
+    ),
+    # A municipal police officer in the hub: commune scope like an operator's (Talant's
+    # police sees Talant only). Reads the assets, alarms, commands and work orders of the
+    # scope, to write the operations log and link it to them; sends no equipment command
+    # (the catalogue's per-command roles do not name police) and handles no alarm. An
+    # officer who must also act on equipment (raise a bollard) is given the operator role
+    # beside this one, with that equipment's domain: domains narrow acting, as for any
+    # operator. Citizen reports are not read: they hold callers' contact details.
+    Role.POLICE: frozenset(
+        _ALL_READ | {Permission.COMMAND_READ, Permission.INTERVENTION_READ} | _LOG
+    ),
     Role.AUDITOR: frozenset(
         _ALL_READ
         | {
@@ -118,8 +174,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.COMMAND_READ,
             Permission.INTERVENTION_READ,
             Permission.KPI_READ,
+            Permission.VIDEO_SEE,
+            Permission.VIDEO_REGISTER,
+            # Reads the log (and verifies its chain, with audit:read, metropolis-wide).
+            Permission.OPSLOG_READ,
         }
     ),
+    # A viewer reads the equipment, not the room's log (it names people and incidents).
     Role.VIEWER: frozenset(_ALL_READ),
 }
 
@@ -145,6 +206,8 @@ class Principal:
     """An authenticated actor: a person (by session or token), the system, or a device.
 
     ``communes`` is ``None`` for metropolis-wide scope, else the commune codes in scope.
+    ``video_cleared``: the person holds an active video habilitation (set when the request
+    is authenticated, from the video area's register of habilitations).
     """
 
     name: str
@@ -154,6 +217,7 @@ class Principal:
     communes: frozenset[str] | None = frozenset()
     user_id: int | None = None
     via: str = ""
+    video_cleared: bool = False
 
     @classmethod
     def system(cls, name: str) -> Principal:
@@ -185,6 +249,15 @@ class Principal:
         """Raise :class:`PermissionDenied` unless ``permission`` is granted."""
         if not self.can(permission):
             raise PermissionDenied(f"{self.name} lacks permission {permission.value}")
+
+    @property
+    def sees_video(self) -> bool:
+        """Whether cameras exist for this principal at all: their positions, commands,
+        reasons and alarms. Auditors and administrators see them; a video agent only while
+        holding an active habilitation; nobody else (law: designated agents only)."""
+        return self.can(Permission.VIDEO_SEE) or (
+            self.video_cleared and self.can(Permission.VIDEO_WATCH)
+        )
 
     def in_domain(self, domain: Domain) -> bool:
         """Whether the principal may act in an equipment domain: all of them with

@@ -30,26 +30,31 @@ GRACE_S = 30.0
 
 
 @contextlib.contextmanager
-def stop_on_signals(stop: asyncio.Event) -> Iterator[asyncio.Event]:
-    """While in the block, Ctrl-C and SIGTERM ask for a clean stop (set ``stop``) rather
-    than interrupt: every part finishes what it holds."""
+def stop_on_signals(
+    stop: asyncio.Event, signals: tuple[signal.Signals, ...] = SIGNALS
+) -> Iterator[asyncio.Event]:
+    """While in the block, Ctrl-C and SIGTERM (or ``signals``) ask for a clean stop (set
+    ``stop``) rather than interrupt: every part finishes what it holds."""
     loop = asyncio.get_running_loop()
-    for signum in SIGNALS:
+    for signum in signals:
         loop.add_signal_handler(signum, stop.set)
     try:
         yield stop
     finally:
-        for signum in SIGNALS:
+        for signum in signals:
             loop.remove_signal_handler(signum)
 
 
-def run(main: Callable[[asyncio.Event], Awaitable[T]]) -> T:
-    """Run ``main(stop)`` in a new event loop, ``stop`` being set by Ctrl-C or SIGTERM
-    from the start (a signal during start-up is a clean stop too)."""
+def run(
+    main: Callable[[asyncio.Event], Awaitable[T]],
+    signals: tuple[signal.Signals, ...] = SIGNALS,
+) -> T:
+    """Run ``main(stop)`` in a new event loop, ``stop`` being set by Ctrl-C or SIGTERM (or
+    ``signals``) from the start (a signal during start-up is a clean stop too)."""
 
     async def _main() -> T:
         stop = asyncio.Event()
-        with stop_on_signals(stop):
+        with stop_on_signals(stop, signals):
             return await main(stop)
 
     return asyncio.run(_main())

@@ -13,3 +13,6 @@ class Domain(StrEnum):
     VIDEO = "video"
     ROADS = "roads"
     ENVIRONMENT = "environment"
+    # Public safety: what the security and municipal police desks watch and act on (the
+    # operations log's security and police desks; docs/opslog.md).
+    SECURITY = "security"

@@ -7,6 +7,7 @@ backends get the ordinary executemany.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,15 +33,27 @@ async def insert_rows(
             await session.execute(insert(table), list(rows[start : start + CHUNK]))
         return
     columns = list(rows[0])
-    as_json = _json_columns(table)
-    # asyncpg's COPY takes JSON columns as text; other values go as they are.
-    records = [
-        tuple(
-            orjson.dumps(row[c]).decode() if c in as_json and row[c] is not None else row[c]
-            for c in columns
-        )
-        for row in rows
-    ]
+    as_json = [i for i, c in enumerate(columns) if c in _json_columns(table)]
+    values = operator.itemgetter(*columns) if len(columns) > 1 else lambda r: (r[columns[0]],)
+    records: list[Sequence[Any]]
+    if not as_json:
+        records = [values(row) for row in rows]
+    else:
+        # asyncpg's COPY takes JSON columns as text. A batch's rows share one parameters
+        # object: each distinct object is encoded once (the rows keep them all alive, so
+        # their ids stay unique for the length of this call).
+        encoded: dict[int, str] = {}
+        records = []
+        for row in rows:
+            record = list(values(row))
+            for i in as_json:
+                value = record[i]
+                if value is not None:
+                    text = encoded.get(id(value))
+                    if text is None:
+                        text = encoded[id(value)] = orjson.dumps(value).decode()
+                    record[i] = text
+            records.append(record)
     conn = await session.connection()
     # SQLAlchemy opens the transaction lazily: make sure COPY runs inside it.
     await conn.exec_driver_sql("SELECT 1")

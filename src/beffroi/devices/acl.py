@@ -6,7 +6,8 @@ one rule: a device (username = its asset id) publishes and subscribes only under
 id, and a field gateway also under ``{root}/gateways/{its id}/devices/{child}/…`` and
 ``{root}/gateways/{its id}/…`` (its bulk messages); a lighting cabinet's controller
 receives its schedule on ``{root}/gateways/{its id}/schedule`` and acknowledges it on
-``…/schedule/ack``.
+``…/schedule/ack``; a traffic controller receives its timetable on
+``{root}/devices/{its id}/timetable`` and acknowledges it on ``…/timetable/ack``.
 
 The broker checks only the gateway *prefix*: it does not know which devices are the
 gateway's children (Mosquitto cannot, with one ``pattern`` line for every device). The hub
@@ -23,7 +24,16 @@ from dataclasses import dataclass
 
 from paho.mqtt.client import topic_matches_sub
 
-from beffroi.devices.topics import DEVICE_CHANNELS, ID_RE, build, parse, schedule, schedule_ack
+from beffroi.devices.topics import (
+    DEVICE_CHANNELS,
+    ID_RE,
+    build,
+    parse,
+    schedule,
+    schedule_ack,
+    timetable,
+    timetable_ack,
+)
 
 SINGLE = "+"
 MULTI = "#"
@@ -56,6 +66,9 @@ def device_grants(root: str, device_id: str) -> Grants:
     # A lighting cabinet's controller: its schedule from the hub, and its acknowledgement.
     grants_publish.append(build(schedule_ack(device_id), root))
     grants_subscribe.append(build(schedule(device_id), root))
+    # A traffic signal controller: its timetable from the hub, and its acknowledgement.
+    grants_publish.append(build(timetable_ack(device_id), root))
+    grants_subscribe.append(build(timetable(device_id), root))
     return Grants(tuple(grants_publish), tuple(grants_subscribe))
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.assets import queries as asset_queries
+from beffroi.catalogue.visibility import in_view
 from beffroi.config import Settings
 from beffroi.core.context import Context
 from beffroi.core.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -69,7 +70,11 @@ async def _named_targets(session: AsyncSession, ctx: Context, ids: list[str]) ->
         )
     found = await asset_queries.facts(session, ids)
     # Outside the caller's scope reads as missing, like everywhere else in Beffroi.
-    missing = [i for i in ids if i not in found or not ctx.principal.sees(found[i].commune)]
+    missing = [
+        i
+        for i in ids
+        if i not in found or not in_view(ctx.principal, found[i].commune, found[i].type)
+    ]
     if missing:
         shown = ", ".join(repr(i) for i in missing[:10])
         more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
@@ -82,7 +87,7 @@ async def _named_targets(session: AsyncSession, ctx: Context, ids: list[str]) ->
 
 async def _asset_commune(session: AsyncSession, ctx: Context, asset_id: str) -> str:
     found = (await asset_queries.facts(session, [asset_id])).get(asset_id)
-    if found is None or not ctx.principal.sees(found.commune):
+    if found is None or not in_view(ctx.principal, found.commune, found.type):
         raise NotFound(f"asset {asset_id!r} not found")
     return found.commune
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.assets import queries as asset_queries
+from beffroi.catalogue.visibility import hidden_types
 from beffroi.core.context import Context
 from beffroi.core.principal import Permission
 from beffroi.core.time import utcnow
@@ -240,15 +241,22 @@ async def login_failures(
     """Refused logins seen in the last ``hours``, newest first, in the caller's scope.
 
     Usernames that name no asset of the registry belong to no commune: only people with
-    metropolis-wide scope see them.
+    metropolis-wide scope who see every equipment type see them.
     """
     ctx.principal.require(Permission.INGEST_READ)
     since = utcnow() - timedelta(hours=hours)
     stmt = select(LoginFailure).where(LoginFailure.last_at >= since)
     scope = ctx.principal.scope_clause(LoginFailure.commune_code)
-    if ctx.principal.all_communes:
-        scope = or_(scope, LoginFailure.commune_code.is_(None))
-    stmt = stmt.where(scope)
+    # Usernames naming no asset: for who sees every commune and every type. Shown to a
+    # person from whom cameras are hidden, they would tell a camera's id (hidden) from a
+    # name that is nobody's (shown) to whoever tries both.
+    if not hidden_types(ctx.principal):
+        if ctx.principal.all_communes:
+            scope = or_(scope, LoginFailure.commune_code.is_(None))
+    else:
+        scope = and_(scope, LoginFailure.commune_code.is_not(None))
+    # A device's username is its asset id: a hidden device's (a camera's) failures too.
+    stmt = stmt.where(scope, asset_queries.shown_clause(ctx.principal, LoginFailure.username))
     if asset_id is not None:
         stmt = stmt.where(LoginFailure.username == asset_id)
     stmt = stmt.order_by(LoginFailure.last_at.desc(), LoginFailure.id.desc()).limit(limit)

@@ -24,6 +24,8 @@ class Channel(StrEnum):
     COMMAND = "command"  # hub -> device
     SCHEDULE = "schedule"  # hub -> a lighting cabinet's controller: its schedule
     SCHEDULE_ACK = "schedule_ack"  # controller -> hub: the schedule version it now runs
+    TIMETABLE = "timetable"  # hub -> a traffic signal controller: its timetable and plans
+    TIMETABLE_ACK = "timetable_ack"  # controller -> hub: the timetable version it now runs
 
 
 class ReplyStatus(StrEnum):
@@ -35,9 +37,16 @@ class ReplyStatus(StrEnum):
     REJECTED = "rejected"
 
 
-# Channels a device publishes on; the hub publishes only commands and schedules.
+# Channels a device publishes on; the hub publishes only commands, schedules, timetables.
 DEVICE_CHANNELS = frozenset(
-    {Channel.TELEMETRY, Channel.EVENTS, Channel.STATUS, Channel.REPLY, Channel.SCHEDULE_ACK}
+    {
+        Channel.TELEMETRY,
+        Channel.EVENTS,
+        Channel.STATUS,
+        Channel.REPLY,
+        Channel.SCHEDULE_ACK,
+        Channel.TIMETABLE_ACK,
+    }
 )
 
 
@@ -81,7 +90,20 @@ def schedule_ack(gateway_id: str) -> Topic:
     return bulk(Channel.SCHEDULE_ACK, gateway_id)
 
 
+def timetable(device_id: str) -> Topic:
+    """The topic on which the hub delivers a traffic controller's timetable (a controller
+    is a device of its own: ``{root}/devices/{id}/timetable``)."""
+    return Topic(Channel.TIMETABLE, device_id)
+
+
+def timetable_ack(device_id: str) -> Topic:
+    """The topic on which a traffic controller acknowledges the timetable version it runs."""
+    return Topic(Channel.TIMETABLE_ACK, device_id)
+
+
 _MESSAGE_CHANNELS = ("telemetry", "events", "status")
+_TIMETABLE = ["timetable"]
+_TIMETABLE_ACK = ["timetable", "ack"]
 _SCHEDULE = ["schedule"]
 _SCHEDULE_ACK = ["schedule", "ack"]
 
@@ -119,6 +141,10 @@ def parse(topic: str, root: str = DEFAULT_ROOT) -> Topic | None:
     device_id, rest = parts[1], parts[2:]
     if len(rest) == 1 and rest[0] in _MESSAGE_CHANNELS:
         return Topic(Channel(rest[0]), device_id, gateway_id)
+    if gateway_id is None and rest == _TIMETABLE:
+        return timetable(device_id)
+    if gateway_id is None and rest == _TIMETABLE_ACK:
+        return timetable_ack(device_id)
     return _commands(rest, device_id, gateway_id, bulk=False)
 
 
@@ -137,17 +163,23 @@ def build(topic: Topic, root: str = DEFAULT_ROOT) -> str:
         return f"{root}/gateways/{topic.device_id}/schedule"
     if topic.channel is Channel.SCHEDULE_ACK:
         return f"{root}/gateways/{topic.device_id}/schedule/ack"
+    if topic.channel is Channel.TIMETABLE:
+        return f"{root}/devices/{topic.device_id}/timetable"
+    if topic.channel is Channel.TIMETABLE_ACK:
+        return f"{root}/devices/{topic.device_id}/timetable/ack"
     return f"{base}/{topic.channel.value}"
 
 
 def hub_subscriptions(root: str = DEFAULT_ROOT) -> list[str]:
     """The filters the hub's gateway subscribes to: direct devices, field gateways' children
-    one by one, field gateways' bulk messages, and lighting controllers' schedule acks."""
+    one by one, field gateways' bulk messages, lighting controllers' schedule acks and
+    traffic controllers' timetable acks."""
     filters = []
     for base in (f"{root}/devices/+", f"{root}/gateways/+/devices/+", f"{root}/gateways/+"):
         filters += [f"{base}/telemetry", f"{base}/events", f"{base}/status"]
         filters.append(f"{base}/commands/+/reply")
     filters.append(build(schedule_ack("+"), root))
+    filters.append(build(timetable_ack("+"), root))
     return filters
 
 

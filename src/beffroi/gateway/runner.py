@@ -1,5 +1,6 @@
 """``beffroi gateway``: subscribe to the devices, ingest, keep device state current, and
-deliver the lighting cabinets their schedules."""
+deliver the lighting cabinets their schedules and the traffic controllers their
+timetables."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from beffroi.core.process import Process
 from beffroi.devices import topics
 from beffroi.gateway.pipeline import IngestPipeline
 from beffroi.gateway.publisher import MqttPublisher
-from beffroi.gateway.schedules import ScheduleDelivery
+from beffroi.gateway.schedules import TIMETABLES, ScheduleDelivery
 from beffroi.gateway.source import BrokerAddress, Inbound, MqttSource
 from beffroi.lighting.reading import cabinet_types
 from beffroi.rules import jobs as rule_jobs
@@ -28,6 +29,7 @@ from beffroi.rules.engine import RuleEngine
 from beffroi.telemetry import jobs
 from beffroi.telemetry.directory import DeviceDirectory
 from beffroi.telemetry.store import TelemetryStore
+from beffroi.traffic.reading import controller_types
 
 log = structlog.get_logger(__name__)
 
@@ -118,19 +120,32 @@ class Gateway:
             self.publisher.publish,
             self._ack,
             root=settings.mqtt_root,
-            is_cabinet=self._is_cabinet,
+            holds=self._is_cabinet,
+        )
+        self._controller_types = frozenset(controller_types())
+        self.timetables = ScheduleDelivery(
+            runtime,
+            self.publisher.publish,
+            self._ack,
+            root=settings.mqtt_root,
+            holds=self._is_controller,
+            route=TIMETABLES,
         )
 
     def _deliver(self, items: Sequence[Inbound]) -> None:
         """What the broker sent: schedule acknowledgements to the schedule delivery, the
         rest to the ingest pipeline."""
-        rest = self.schedules.take(items)
+        rest = self.timetables.take(self.schedules.take(items))
         if rest:
             self.pipeline.deliver_many(rest)
 
     def _is_cabinet(self, asset_id: str) -> bool:
         info = self.directory.get(asset_id)
         return info is not None and info.type.key in self._cabinet_types
+
+    def _is_controller(self, asset_id: str) -> bool:
+        info = self.directory.get(asset_id)
+        return info is not None and info.type.key in self._controller_types
 
     def _ack(self, items: Sequence[Inbound]) -> None:
         assert self.source is not None
@@ -157,6 +172,7 @@ class Gateway:
             async with Process(stop, grace_s=0) as beside:
                 beside.start("command-dispatcher", self.dispatcher.run(stop))
                 beside.start("schedule-delivery", self.schedules.run(stop))
+                beside.start("timetable-delivery", self.timetables.run(stop))
                 beside.start("pause-on-stop", self._pause_on(stop))
                 beside.every("directory", schedule.directory_s, self._refresh)
                 beside.every("silence", schedule.silence_s, self._silence)

@@ -17,8 +17,9 @@ from beffroi.http.problems import PROBLEM_TYPE_BASE
 _NUL_URL = re.compile(rb"\x00|%00")
 _NUL_BODY = re.compile(rb"\x00|\\u0000", re.IGNORECASE)
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-# Binary uploads (an intervention's photos) are bytes, not text: NUL is ordinary there.
-_BINARY_TYPES = (b"image/",)
+# Binary uploads (an intervention's photos; a citizen report's form with its photo) are
+# bytes, not text: NUL is ordinary there. A multipart route checks its text fields itself.
+_BINARY_TYPES = (b"image/", b"multipart/form-data")
 # What Python's json reads as a non-finite float: its two constants, or a number too large
 # for a double, which takes an exponent or hundreds of digits. A body with none of these
 # is not parsed here.

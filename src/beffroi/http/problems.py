@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from beffroi.core import audit
-from beffroi.core.errors import BeffroiError, PermissionDenied
+from beffroi.core.errors import BeffroiError, PermissionDenied, TooManyRequests
 
 PROBLEM_TYPE_BASE = "https://beffroi.org/problems/"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -82,6 +82,8 @@ async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
                 details={"detail": exc.detail},
             )
     headers = {"WWW-Authenticate": 'Bearer realm="beffroi"'} if exc.status == 401 else None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
     return problem(
         request, exc.status, exc.slug, exc.title, exc.detail, headers=headers, **exc.extensions
     )

@@ -20,6 +20,8 @@ class InterventionChanged(DomainEvent):
     status: str
     action: str
     at: datetime
+    # The main asset, if any: the live stream hides a camera's work order with the camera.
+    asset_id: str | None = None
 
 
 @kind("team")

@@ -33,6 +33,7 @@ from beffroi.core.time import utcnow
 from beffroi.db.lists import among, parts
 from beffroi.interventions.lifecycle import OPEN, Category, Status
 from beffroi.interventions.models import Intervention, InterventionAlarm
+from beffroi.interventions.records import shown_clause
 from beffroi.interventions.schemas import KpiFigures, KpiGrouping, KpiReport
 
 CATEGORIES = {c.value for c in Category}
@@ -100,6 +101,7 @@ async def kpis(
                 await session.execute(
                     select(Intervention).where(
                         ctx.principal.scope_clause(Intervention.commune_code),
+                        shown_clause(ctx.principal),
                         or_(
                             and_(Intervention.created_at >= start, Intervention.created_at < end),
                             and_(Intervention.resolved_at >= start, Intervention.resolved_at < end),

@@ -28,7 +28,7 @@ from beffroi.interventions.models import (
     InterventionNote,
     InterventionPhoto,
 )
-from beffroi.interventions.records import field_only, load, photo_out, to_out
+from beffroi.interventions.records import field_only, load, photo_out, shown_clause, to_out
 from beffroi.interventions.schemas import (
     HistoryOut,
     InterventionDetail,
@@ -135,7 +135,9 @@ NEWEST = Keyset((Intervention.id,), descending=True)  # the list of intervention
 async def list_interventions(ctx: Context, f: InterventionFilter) -> InterventionPage:
     """Interventions in scope, newest first; a field agent sees their teams' only."""
     ctx.principal.require(Permission.INTERVENTION_READ)
-    stmt = select(Intervention).where(ctx.principal.scope_clause(Intervention.commune_code))
+    stmt = select(Intervention).where(
+        ctx.principal.scope_clause(Intervention.commune_code), shown_clause(ctx.principal)
+    )
     if f.statuses:
         stmt = stmt.where(Intervention.status.in_([s.value for s in f.statuses]))
     if f.open_only:
@@ -174,6 +176,7 @@ async def queue(ctx: Context, *, mine: bool = False) -> list[QueueItem]:
             select(Intervention)
             .where(
                 ctx.principal.scope_clause(Intervention.commune_code),
+                shown_clause(ctx.principal),
                 Intervention.status.in_([s.value for s in OPEN]),
                 Intervention.team_id.in_(team_ids),
             )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.alarms import queries as alarm_queries
@@ -16,6 +16,7 @@ from beffroi.alarms.queries import AlarmFacts
 from beffroi.assets import queries as asset_queries
 from beffroi.assets.queries import Facts
 from beffroi.assets.schemas import Point
+from beffroi.catalogue.visibility import hidden_types, in_view
 from beffroi.core.context import Context
 from beffroi.core.errors import (
     FieldError,
@@ -110,11 +111,34 @@ def field_only(principal: Principal) -> bool:
     )
 
 
+def shown_clause(principal: Principal) -> ColumnElement[bool]:
+    """A SQL condition keeping the interventions that touch no equipment hidden from
+    ``principal`` (cameras): neither their main asset, nor a linked asset or alarm. The
+    work order of a camera is as hidden as the camera."""
+    if not hidden_types(principal):
+        return true()
+    linked_assets = select(InterventionAsset.intervention_id).where(
+        ~asset_queries.shown_clause(principal, InterventionAsset.asset_id)
+    )
+    condition = asset_queries.shown_clause(
+        principal, Intervention.asset_id
+    ) & Intervention.id.not_in(linked_assets)
+    hidden_alarms = alarm_queries.hidden_ids(principal)
+    if hidden_alarms is not None:
+        linked_alarms = select(InterventionAlarm.intervention_id).where(
+            InterventionAlarm.alarm_id.in_(hidden_alarms)
+        )
+        condition = condition & Intervention.id.not_in(linked_alarms)
+    return condition
+
+
 async def load(
     session: AsyncSession, ctx: Context, intervention_id: int, *, lock: bool = False
 ) -> Intervention:
     """An intervention the caller may see, or :class:`NotFound`."""
-    stmt = select(Intervention).where(Intervention.id == intervention_id)
+    stmt = select(Intervention).where(
+        Intervention.id == intervention_id, shown_clause(ctx.principal)
+    )
     if lock:
         stmt = stmt.with_for_update()
     row = (await session.execute(stmt)).scalar_one_or_none()
@@ -150,7 +174,9 @@ def history(
             detail=detail or {},
         )
     )
-    return InterventionChanged(row.id, row.commune_code, row.team_id, row.status, action, at)
+    return InterventionChanged(
+        row.id, row.commune_code, row.team_id, row.status, action, at, row.asset_id
+    )
 
 
 async def check_team(
@@ -189,7 +215,7 @@ async def alarms_in_scope(
     found = {
         i: a
         for i, a in (await alarm_queries.alarms(session, wanted)).items()
-        if principal.sees(a.commune_code)
+        if in_view(principal, a.commune_code, a.asset_type)
     }
     missing = [i for i in wanted if i not in found]
     if missing:
@@ -207,7 +233,7 @@ async def assets_in_scope(
     found = {
         i: a
         for i, a in (await asset_queries.facts(session, wanted)).items()
-        if principal.sees(a.commune)
+        if in_view(principal, a.commune, a.type)
     }
     missing = [i for i in wanted if i not in found]
     if missing:

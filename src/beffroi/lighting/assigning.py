@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.assets import queries as asset_queries
 from beffroi.assets.groups import polygon_shape
+from beffroi.catalogue.visibility import in_view
 from beffroi.communes.service import resolve
 from beffroi.core.context import Context
 from beffroi.core.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -67,7 +68,8 @@ async def _target(
     if data.target is TargetKind.CABINET:
         assert data.cabinet_id is not None
         cabinet = (await asset_queries.facts(session, [data.cabinet_id])).get(data.cabinet_id)
-        if cabinet is None or not cabinet.live or not ctx.principal.sees(cabinet.commune):
+        shown = cabinet is not None and in_view(ctx.principal, cabinet.commune, cabinet.type)
+        if cabinet is None or not cabinet.live or not shown:
             raise InvalidInput(FieldError("cabinet_id", f"unknown cabinet {data.cabinet_id!r}"))
         if cabinet.type not in cabinet_types():
             raise InvalidInput(FieldError("cabinet_id", f"{data.cabinet_id!r} is not a cabinet"))

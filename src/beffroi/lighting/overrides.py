@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.assets import queries as asset_queries
 from beffroi.assets.groups import polygon_shape
+from beffroi.catalogue.visibility import in_view
 from beffroi.commands import policy
 from beffroi.communes.service import resolve
 from beffroi.core.context import Context
@@ -101,7 +102,7 @@ async def _assets_commune(session: AsyncSession, ctx: Context, ids: list[str]) -
     errors, communes = [], set()
     for i, asset_id in enumerate(ids):
         asset = found.get(asset_id)
-        if asset is None or not asset.live or not ctx.principal.sees(asset.commune):
+        if asset is None or not asset.live or not in_view(ctx.principal, asset.commune, asset.type):
             errors.append(FieldError(f"asset_ids.{i}", f"unknown asset {asset_id!r}"))
         elif asset.type not in kinds:
             what = f"{asset_id!r} is not a light nor a cabinet"

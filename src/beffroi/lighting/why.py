@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from beffroi.assets import queries as asset_queries
+from beffroi.catalogue.visibility import in_view
 from beffroi.core.context import Context
 from beffroi.core.errors import NotFound
 from beffroi.core.principal import Permission
@@ -82,7 +83,7 @@ async def why(ctx: Context, asset_id: str, at: datetime | None = None) -> Why:
     at = at or utcnow()
     async with ctx.db.read() as session:
         asset = (await asset_queries.facts(session, [asset_id])).get(asset_id)
-        if asset is None or not ctx.principal.sees(asset.commune):
+        if asset is None or not in_view(ctx.principal, asset.commune, asset.type):
             raise NotFound(f"asset {asset_id!r} not found")
         cabinets = set(cabinet_types())
         cabinet = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from beffroi.catalogue.visibility import type_clause
 from beffroi.core.context import Context
 from beffroi.core.principal import Permission
 from beffroi.notifications.models import NotificationDelivery
@@ -24,7 +25,12 @@ async def list_deliveries(
     ctx.principal.require(Permission.NOTIFICATION_MANAGE)
     stmt = (
         select(NotificationDelivery)
-        .where(ctx.principal.scope_clause(NotificationDelivery.commune_code))
+        .where(
+            ctx.principal.scope_clause(NotificationDelivery.commune_code),
+            # The payload names the alarm's equipment type (none for a test): deliveries
+            # about hidden equipment (cameras) are hidden with it, without a join.
+            type_clause(ctx.principal, NotificationDelivery.payload["asset_type"].as_string()),
+        )
         .order_by(NotificationDelivery.id.desc())
         .limit(limit)
     )

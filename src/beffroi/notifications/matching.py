@@ -1,7 +1,8 @@
 """Which routes an alarm history entry goes to: pure functions, no I/O.
 
 A route matches an entry when every filter it sets holds: severity, alarm type, commune,
-domain, action, and the time window (in the city's time zone) at the entry's time.
+domain, action, and the time window (in the city's time zone) at the entry's time. An
+alarm of a restricted domain (cameras) needs a route that names its domain.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from beffroi.alarms.lifecycle import Action
+from beffroi.catalogue.visibility import RESTRICTED_DOMAINS
 
 DEFAULT_ACTIONS = (Action.RAISED.value, Action.CLEARED.value, Action.ESCALATED.value)
 ALL_DAYS = (1, 2, 3, 4, 5, 6, 7)
@@ -88,5 +90,9 @@ def matches(route: Filter, entry: Entry, zone: ZoneInfo) -> bool:
     if route.communes is not None and entry.commune not in route.communes:
         return False
     if route.domains and entry.domain not in route.domains:
+        return False
+    # Camera alarms go only where a route names their domain - which only the people who
+    # see cameras may do (route_checks): a route for "any domain" is not a way round.
+    if not route.domains and entry.domain in RESTRICTED_DOMAINS:
         return False
     return in_window(route.days, route.time_from, route.time_to, entry.ts.astimezone(zone))

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beffroi.catalogue.visibility import shows_domain
 from beffroi.communes.service import resolve_codes
 from beffroi.core.context import Context
 from beffroi.core.errors import FieldError, InvalidInput, PermissionDenied
@@ -97,6 +98,10 @@ async def normalise(ctx: Context, session: AsyncSession, fields: dict[str, Any])
     if fields["escalation_only"]:
         out["actions"] = ["escalated"]
     require_scope(ctx, out["communes"])
+    hidden = sorted(d for d in out["domains"] if not shows_domain(ctx.principal, d))
+    if hidden:
+        # Camera alarms (their cameras, places and times) only for designated agents.
+        raise PermissionDenied(f"only designated agents may route alarms of {hidden}")
     return out
 
 

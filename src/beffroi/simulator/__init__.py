@@ -13,7 +13,7 @@ time as an argument; only :mod:`.runner` reads the :class:`~.clock.SimClock`.
 """
 
 from beffroi.core.sun import city_centre
-from beffroi.simulator.assets import SimAsset, load_sim_assets
+from beffroi.simulator.assets import SimAsset, load_sim_assets, load_sim_fleet
 from beffroi.simulator.clock import SimClock
 from beffroi.simulator.connection import MqttStats
 from beffroi.simulator.credentials import read_credentials_csv
@@ -28,5 +28,6 @@ __all__ = [
     "Simulator",
     "city_centre",
     "load_sim_assets",
+    "load_sim_fleet",
     "read_credentials_csv",
 ]

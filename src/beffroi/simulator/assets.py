@@ -11,7 +11,9 @@ from beffroi.assets.filters import AssetFilter
 from beffroi.assets.lifecycle import AssetStatus
 from beffroi.assets.reading import iter_assets
 from beffroi.assets.schemas import AssetCreate, AssetOut
+from beffroi.communes.service import list_communes
 from beffroi.core.context import Context
+from beffroi.core.sun import city_centre
 
 # Equipment that is not in the field does not talk.
 LIVE_STATUSES = (AssetStatus.IN_SERVICE, AssetStatus.MAINTENANCE, AssetStatus.OUT_OF_SERVICE)
@@ -72,3 +74,18 @@ async def load_sim_assets(
         gateways = AssetFilter(ids=missing, statuses=LIVE_STATUSES)
         chosen += [SimAsset.from_asset(a) async for a in iter_assets(ctx, gateways)]
     return chosen
+
+
+async def load_sim_fleet(
+    ctx: Context,
+    *,
+    types: Sequence[str] = (),
+    communes: Sequence[str] = (),
+    limit: int | None = None,
+) -> tuple[list[SimAsset], tuple[float, float]]:
+    """The equipment to play (:func:`load_sim_assets`) and the centre of its communes
+    (latitude, longitude), where the simulated sun rises and sets."""
+    assets = await load_sim_assets(ctx, types=types, communes=communes, limit=limit)
+    rows = list(await list_communes(ctx))
+    used = {a.commune for a in assets}
+    return assets, city_centre([r for r in rows if r.code in used] or rows)

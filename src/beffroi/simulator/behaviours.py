@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from beffroi.simulator import curves, lighting
+from beffroi.simulator import curves, lighting, signal_groups
 from beffroi.simulator.noise import between, fixed, jitter
 from beffroi.simulator.state import Device, Environment
+from beffroi.traffic.controller import PlanTiming
 
 Values = dict[str, Any]
 Report = Callable[[Device, datetime, Environment, "float | None"], Values]
@@ -59,9 +60,43 @@ def _flow_vph(env: Environment, device: Device, channel: int, moment: datetime) 
 
 
 def scheduled_plan(device: Device, moment: datetime, env: Environment) -> int:
-    """The timing plan the controller's timetable runs at ``moment``."""
+    """The timing plan the controller's timetable runs at ``moment``: the one the hub
+    delivered, else the built-in day curve (a controller never sent one)."""
+    if device.timetable is not None:
+        return device.timetable.plan_at(moment)
     plans = int(device.attribute("plans", 4))
     return min(curves.TRAFFIC_PLANS.at(env.sun.local(moment)), plans)
+
+
+def _running_stage(timing: PlanTiming | None, second: int) -> tuple[int, str, int] | None:
+    """The stage running at ``second`` of the cycle: where it falls among the plan's
+    splits (its number from 1, its name, the seconds it has left)."""
+    start = 0
+    for index, (stage, split) in enumerate(timing.splits if timing else (), start=1):
+        start += split
+        if second < start:
+            return index, stage, start - second
+    return None
+
+
+def _timing(device: Device, plan: int, moment: datetime) -> Values:
+    """Cycle, offset, position in the cycle and source of the plan running."""
+    timing = device.timetable.plans.get(plan) if device.timetable is not None else None
+    cycle = timing.cycle_s if timing else curves.CYCLE_S_BY_PLAN.get(plan, curves.DEFAULT_CYCLE_S)
+    wave = device.override("offset", moment)
+    offset = int(wave) if wave is not None else (timing.offset_s if timing else 0)
+    source = "corridor" if wave is not None else "timetable"
+    if device.override("plan", moment) is not None and wave is None:
+        source = "manual"
+    values: Values = {
+        "cycle_s": cycle,
+        "offset_s": offset,
+        "cycle_second": int(moment.timestamp() - offset) % cycle if cycle else 0,
+        "plan_source": source,
+    }
+    if device.timetable is not None:
+        values["timetable_version"] = device.timetable.version
+    return values
 
 
 def report_traffic_controller(
@@ -72,8 +107,22 @@ def report_traffic_controller(
     if device.faults and device.has_fault("conflictFlash"):
         mode = "yellow_flash"  # the safety monitor took over
     plan = device.override("plan", moment) or scheduled_plan(device, moment, env)
-    cycle = curves.CYCLE_S_BY_PLAN.get(plan, curves.DEFAULT_CYCLE_S) if mode == "normal" else 0
-    values: Values = {"mode": mode, "plan": plan, "cycle_s": cycle}
+    values: Values = {"mode": mode, "plan": plan, "control_state": mode}
+    values.update(_timing(device, plan, moment))
+    if mode != "normal":
+        values["cycle_s"] = 0
+    timing = device.timetable.plans.get(plan) if device.timetable is not None else None
+    running = _running_stage(timing, int(values["cycle_second"])) if values["cycle_s"] else None
+    if running is not None:
+        values["stage"] = running[0]
+    values.update(
+        signal_groups.aspects(
+            signal_groups.intersection(device.asset.id),
+            mode,
+            running[1] if running else None,
+            running[2] if running else 0,
+        )
+    )
     if interval_s is None:
         return values
     broken = device.faults.get("detectorFault")
@@ -100,11 +149,18 @@ def report_traffic_counter(
     congestion = min(per_lane / LANE_CAPACITY_VPH, 1.0) ** 2
     speed = free_speed * (1 - 0.55 * congestion)
     speed += 3 * jitter(env.seed, "speed", device.id, _noise_slot(moment))
-    return {
+    values: Values = {
         "count": round(sum(flows) * interval_s / 3600),
         "occupancy_pct": round(_occupancy_pct(per_lane), 1),
         "speed_kmh": round(max(speed, 5.0), 1),
     }
+    # Each lane too, as a counting station reports them (docs/mobility.md).
+    for lane, flow in enumerate(flows, 1):
+        lane_speed = free_speed * (1 - 0.55 * min(flow / LANE_CAPACITY_VPH, 1.0) ** 2)
+        values[f"lane_{lane}_count"] = round(flow * interval_s / 3600)
+        values[f"lane_{lane}_occupancy_pct"] = round(_occupancy_pct(flow), 1)
+        values[f"lane_{lane}_speed_kmh"] = round(max(lane_speed, 5.0), 1)
+    return values
 
 
 def report_car_park(
@@ -164,10 +220,12 @@ def report_camera(
     if device.has_fault("videoLoss", "recordingFailure"):
         recording = False
     preset = device.override("preset", moment)
+    tour = device.override("tour", moment)
     return {
         "online": True,
         "recording": recording,
         "preset": home_preset(device) if preset is None else preset,
+        "tour": 0 if tour is None else tour,
     }
 
 

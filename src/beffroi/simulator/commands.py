@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -27,100 +26,38 @@ from beffroi.simulator import curves
 from beffroi.simulator.behaviours import scheduled_position
 from beffroi.simulator.lighting import circuit_key, light_level
 from beffroi.simulator.noise import draw
+from beffroi.simulator.orders import (
+    RADIO_S,
+    SHORT_S,
+    Effect,
+    Failed,
+    Handler,
+    Order,
+    Outcome,
+    Refused,
+    Reply,
+    parse_instant,
+    working,
+)
 from beffroi.simulator.state import SUPPLY_LOSS, Device, Environment, Override
+from beffroi.simulator.traffic_orders import (
+    traffic_green_wave,
+    traffic_priority,
+    traffic_resume_timetable,
+    traffic_set_mode,
+    traffic_set_plan,
+)
 
-RADIO_S: Final = 1.0  # a command's round trip to the equipment and back
 PTZ_TRAVEL_S: Final = 3.0
 BOLLARD_TRAVEL_S: Final = 6.0
-SHORT_S: Final = 0.5
-
-
-class Refused(Exception):
-    """The command cannot be carried out as given: reply ``rejected``."""
-
-    def __init__(self, reason: str, **detail: Any) -> None:
-        super().__init__(reason)
-        self.detail = {"reason": reason, **detail}
-
-
-class Failed(Exception):
-    """The device tried and could not: reply ``accepted``, then ``failed``."""
-
-    def __init__(self, reason: str, **detail: Any) -> None:
-        super().__init__(reason)
-        self.detail = {"reason": reason, **detail}
-
-
-@dataclass(frozen=True, slots=True)
-class Order:
-    """A valid command, as a handler sees it."""
-
-    device: Device
-    params: dict[str, Any]
-    moment: datetime
-    env: Environment
-    # Times from the hub are wall-clock times: this maps them onto simulated time.
-    to_sim: Callable[[datetime], datetime]
-
-
-@dataclass(frozen=True, slots=True)
-class Effect:
-    """What obeying took: how long until done, and later moments the state changes alone
-    (a traffic controller reverting to normal)."""
-
-    duration_s: float = RADIO_S
-    changes_at: tuple[datetime, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """One reply, sent ``after_s`` simulated seconds after the command arrived."""
-
-    status: ReplyStatus
-    detail: dict[str, Any] = field(default_factory=dict)
-    after_s: float = 0.0
-
-    @property
-    def final(self) -> bool:
-        """Whether this reply ends the command."""
-        return self.status is not ReplyStatus.ACCEPTED
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """The replies to a command, and when the device should report its state."""
-
-    replies: tuple[Reply, ...]
-    reports_at: tuple[datetime, ...] = ()
-
-
-Handler = Callable[[Order], Effect]
-
-
-def parse_instant(value: Any) -> datetime:
-    """An instant from ISO 8601 with an offset, or epoch milliseconds; ValueError if not."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValueError("expected ISO 8601 with an offset, or epoch milliseconds")
-    if isinstance(value, str):
-        instant = datetime.fromisoformat(value)
-        if instant.tzinfo is None:
-            raise ValueError(f"{value!r} has no UTC offset")
-        return instant.astimezone(UTC)
-    return datetime.fromtimestamp(value / 1000, UTC)
 
 
 # --- handlers ----------------------------------------------------------------------------
 
 
-def _working(device: Device, *faults: str) -> None:
-    for code in faults:
-        if code in device.faults:
-            raise Failed("equipment fault", fault=code)
-
-
 def _light_override(order: Order, level: float, ramp_s: float = 0.0) -> Effect:
     light = order.device
-    _working(light, "lampFailure", "driverFailure")
+    working(light, "lampFailure", "driverFailure")
     current = light_level(light, order.moment, order.env)
     # A manual order holds until the astronomical clock next switches, then the
     # programme is back in charge (as lighting management systems do).
@@ -153,7 +90,7 @@ def cabinet_switch(order: Order) -> Effect:
     circuits = int(cabinet.attribute("circuits", 1))
     if number > circuits:
         raise Refused("no such circuit", circuit=number, circuits=circuits)
-    _working(cabinet, SUPPLY_LOSS, "contactorError")
+    working(cabinet, SUPPLY_LOSS, "contactorError")
     manual = cabinet.override("mode", order.moment) == "manual"
     until = None if manual else order.env.sun.next_switch(order.moment)
     cabinet.overrides[circuit_key(number)] = Override(bool(order.params["on"]), order.moment, until)
@@ -168,37 +105,6 @@ def cabinet_set_mode(order: Order) -> Effect:
         for key in [k for k in cabinet.overrides if k.startswith("circuit_")]:
             del cabinet.overrides[key]
     return Effect()
-
-
-def traffic_set_mode(order: Order) -> Effect:
-    """Controller ``set_mode``: any mode but normal reverts by itself after its delay."""
-    controller, mode = order.device, order.params["mode"]
-    _working(controller, "hardwareFault", "conflictFlash")
-    if mode == "normal":
-        controller.overrides.pop("mode", None)
-        return Effect()
-    until = order.moment + timedelta(minutes=int(order.params["revert_after_min"]))
-    controller.overrides["mode"] = Override(mode, order.moment, until)
-    return Effect(changes_at=(until,))
-
-
-def traffic_set_plan(order: Order) -> Effect:
-    """Controller ``set_plan``: holds until the timetable's next plan change."""
-    controller, plan = order.device, int(order.params["plan"])
-    plans = int(controller.attribute("plans", 4))
-    if plan > plans:
-        raise Refused("no such plan", plan=plan, plans=plans)
-    local = order.env.sun.local(order.moment)
-    until = curves.TRAFFIC_PLANS.next_change(local).astimezone(UTC)
-    controller.overrides["plan"] = Override(plan, order.moment, until)
-    return Effect(changes_at=(until,))
-
-
-def traffic_priority(order: Order) -> Effect:
-    """Controller ``priority_request``: a bus gets its green (no lasting state)."""
-    if not order.device.attribute("bus_priority", False):
-        raise Refused("intersection has no bus priority")
-    return Effect(duration_s=SHORT_S)
 
 
 def _preset(order: Order) -> int:
@@ -222,11 +128,39 @@ def camera_set_preset(order: Order) -> Effect:
     return Effect(duration_s=SHORT_S)
 
 
+def _ptz(order: Order) -> None:
+    if int(order.device.attribute("presets", 0)) == 0:
+        raise Refused("camera has no pan-tilt-zoom head (fixed)")
+
+
+def camera_ptz_move(order: Order) -> Effect:
+    """Camera ``ptz_move`` and ``ptz_stop``: the head moves off its preset (or stops)."""
+    _ptz(order)
+    order.device.overrides["preset"] = Override(0, order.moment)
+    return Effect(duration_s=SHORT_S)
+
+
+def camera_start_tour(order: Order) -> Effect:
+    """Camera ``start_tour``: the head runs through a preset tour."""
+    _ptz(order)
+    if (tour := int(order.params["tour"])) > int(order.device.attribute("tours", 0)):
+        raise Refused("no such tour", tour=tour)
+    order.device.overrides["tour"] = Override(tour, order.moment)
+    return Effect(duration_s=SHORT_S)
+
+
+def camera_stop_tour(order: Order) -> Effect:
+    """Camera ``stop_tour``: the tour stops where the head is."""
+    _ptz(order)
+    order.device.overrides["tour"] = Override(0, order.moment)
+    return Effect(duration_s=SHORT_S)
+
+
 def camera_recording(order: Order) -> Effect:
     """Camera ``recording(on)``."""
     on = bool(order.params["on"])
     if on:
-        _working(order.device, "videoLoss", "recordingFailure")
+        working(order.device, "videoLoss", "recordingFailure")
     order.device.overrides["recording"] = Override(on, order.moment)
     return Effect()
 
@@ -234,7 +168,7 @@ def camera_recording(order: Order) -> Effect:
 def _bollard_to(position: str) -> Handler:
     def move(order: Order) -> Effect:
         bollard, env, moment = order.device, order.env, order.moment
-        _working(bollard, "motorFault", "obstruction")
+        working(bollard, "motorFault", "obstruction")
         # A scheduled bollard goes back to its timetable at the next change.
         until = None
         if bollard.attribute("access", "permanent") == "scheduled":
@@ -279,10 +213,16 @@ HANDLERS: Final[dict[tuple[str, str], Handler]] = {
     ("lighting_cabinet", "set_mode"): cabinet_set_mode,
     ("traffic_controller", "set_mode"): traffic_set_mode,
     ("traffic_controller", "set_plan"): traffic_set_plan,
+    ("traffic_controller", "resume_timetable"): traffic_resume_timetable,
+    ("traffic_controller", "apply_green_wave"): traffic_green_wave,
     ("traffic_controller", "priority_request"): traffic_priority,
     ("camera", "goto_preset"): camera_goto_preset,
     ("camera", "set_preset"): camera_set_preset,
     ("camera", "recording"): camera_recording,
+    ("camera", "ptz_move"): camera_ptz_move,
+    ("camera", "ptz_stop"): camera_ptz_move,
+    ("camera", "start_tour"): camera_start_tour,
+    ("camera", "stop_tour"): camera_stop_tour,
     ("bollard", "raise"): _bollard_to("up"),
     ("bollard", "lower"): _bollard_to("down"),
     ("message_sign", "display"): sign_display,

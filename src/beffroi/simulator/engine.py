@@ -22,9 +22,10 @@ from beffroi.devices.topics import Channel, ReplyStatus
 from beffroi.lighting.controller import RunningSchedule, read_schedule
 from beffroi.simulator.assets import SimAsset
 from beffroi.simulator.behaviours import BEHAVIOURS
-from beffroi.simulator.commands import Outcome, Reply, obey
+from beffroi.simulator.commands import obey
 from beffroi.simulator.faults import FaultChange, draw_faults
 from beffroi.simulator.noise import draw
+from beffroi.simulator.orders import Outcome, Reply
 from beffroi.simulator.state import (
     POWER_FAULTS,
     RELAYED_TYPES,
@@ -32,7 +33,9 @@ from beffroi.simulator.state import (
     Device,
     Environment,
 )
+from beffroi.traffic.controller import read_timetable
 
+TRAFFIC_CONTROLLER_TYPE: Final = "traffic_controller"  # runs a delivered timetable
 CABINET: Final = "lighting_cabinet"  # the type whose controller runs a delivered schedule
 REMEMBERED_COMMANDS: Final = 10_000  # replies kept to answer a redelivered command alike
 
@@ -232,6 +235,14 @@ class Engine:
 
     # --- schedules -------------------------------------------------------------------------
 
+    def take_document(
+        self, channel: Channel, device_id: str, payload: bytes, moment: datetime
+    ) -> list[Message]:
+        """A versioned document for ``device_id``: a cabinet's schedule, or a traffic
+        controller's timetable."""
+        take = self.take_schedule if channel is Channel.SCHEDULE else self.take_timetable
+        return take(device_id, payload, moment)
+
     def take_schedule(self, cabinet_id: str, payload: bytes, moment: datetime) -> list[Message]:
         """A schedule delivered to a cabinet: it keeps the newest version it was sent and
         acknowledges the version it runs (a repeat, or an older version arriving late,
@@ -252,6 +263,25 @@ class Engine:
             cabinet.schedule = running = RunningSchedule(delivered)
             self.stats.schedules_taken += 1
         return [Message(cabinet, Channel.SCHEDULE_ACK, {"version": running.version})]
+
+    def take_timetable(self, controller_id: str, payload: bytes, moment: datetime) -> list[Message]:
+        """A timetable delivered to a traffic controller: as a cabinet its schedule, it
+        keeps the newest version sent and acknowledges the version it runs; its plans
+        follow it from ``moment``."""
+        controller = self.devices.get(controller_id)
+        if controller is None or controller.spec.key != TRAFFIC_CONTROLLER_TYPE:
+            self.stats.schedules_refused += 1
+            return []
+        try:
+            delivered = read_timetable(orjson.loads(payload))
+        except (orjson.JSONDecodeError, InvalidInput, AttributeError):
+            self.stats.schedules_refused += 1
+            return []
+        running = controller.timetable
+        if running is None or delivered.version > running.version:
+            controller.timetable = running = delivered
+            self.stats.schedules_taken += 1
+        return [Message(controller, Channel.TIMETABLE_ACK, {"version": running.version})]
 
     # --- commands --------------------------------------------------------------------------
 

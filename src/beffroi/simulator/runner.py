@@ -28,7 +28,7 @@ from beffroi.simulator.assets import SimAsset
 from beffroi.simulator.bulk import BULK_VERSION, Bundler, split_command, together
 from beffroi.simulator.clock import SimClock
 from beffroi.simulator.connection import Connection, Identity, MqttStats, Pool
-from beffroi.simulator.engine import CABINET, Engine, Later, Message
+from beffroi.simulator.engine import CABINET, TRAFFIC_CONTROLLER_TYPE, Engine, Later, Message
 from beffroi.simulator.state import Device
 
 Timestamps = Literal["simulated", "wall"]
@@ -160,10 +160,13 @@ class Simulator:
 
     def command_filters(self, identity: Device) -> tuple[str, ...]:
         """What a connection subscribes to: its own commands and its relayed children's
-        (one by one, and in bulk), and a lighting cabinet its schedule."""
+        (one by one, and in bulk), a lighting cabinet its schedule, a traffic controller
+        its timetable."""
         filters = [topics.build(Topic(Channel.COMMAND, identity.id, None, "+"), self.root)]
         if identity.spec.key == CABINET:
             filters.append(topics.build(topics.schedule(identity.id), self.root))
+        if identity.spec.key == TRAFFIC_CONTROLLER_TYPE:
+            filters.append(topics.build(topics.timetable(identity.id), self.root))
         if any(child.relayed for child in identity.children):
             filters.append(topics.build(Topic(Channel.COMMAND, "+", identity.id, "+"), self.root))
             if self.bundler is not None:
@@ -265,10 +268,11 @@ class Simulator:
     def _command(self, connection: Connection, topic_name: str, payload: bytes | bytearray) -> None:
         """A message on a command (or schedule) topic: the engine answers, now and later."""
         topic = topics.parse(topic_name, self.root)
-        if topic is not None and topic.channel is Channel.SCHEDULE:
-            # Its own schedule only: another cabinet's is refused (no such cabinet "").
+        if topic is not None and topic.channel in (Channel.SCHEDULE, Channel.TIMETABLE):
+            # Its own document only: another device's is refused (no such device "").
             mine = topic.device_id if topic.device_id == connection.identity.name else ""
-            self.send(self.engine.take_schedule(mine, bytes(payload), self.clock.now()))
+            at = self.clock.now()
+            self.send(self.engine.take_document(topic.channel, mine, bytes(payload), at))
             return
         if topic is not None and topic.bulk and topic.channel is Channel.COMMAND:
             self._bulk_command(connection, topic, bytes(payload))
@@ -299,10 +303,8 @@ class Simulator:
         bulk, the ones due at the same moment together."""
         commands, error = split_command(payload)
         gateway, message_id = topic.device_id, topic.command_id
-        if error is not None or message_id is None or self.bundler is None:
-            self.engine.stats.commands_ignored += 1
-            return
-        if gateway != connection.identity.name:
+        mine = gateway == connection.identity.name
+        if error is not None or message_id is None or self.bundler is None or not mine:
             self.engine.stats.commands_ignored += 1
             return
         now: list[Message] = []

@@ -17,6 +17,7 @@ from beffroi.catalogue.spec import EquipmentType
 from beffroi.core.sun import LightingProgramme, SunCalendar
 from beffroi.lighting.controller import RunningSchedule
 from beffroi.simulator.assets import SimAsset
+from beffroi.traffic.controller import RunningTimetable
 
 # Types whose messages their parent relays as a field gateway (docs/device-api.md: a lighting
 # cabinet's controller relays for its luminaires). Every other device talks for itself.
@@ -106,6 +107,8 @@ class Device:
     overrides: dict[str, Override] = field(default_factory=dict)
     # A lighting cabinet: the schedule the hub delivered, which its lights then follow.
     schedule: RunningSchedule | None = None
+    # A traffic controller: the timetable the hub delivered, which picks its plans.
+    timetable: RunningTimetable | None = None
 
     @property
     def id(self) -> str:

@@ -283,14 +283,18 @@ def event_of(
     if not isinstance(body, dict):
         raise Bad(Reason.BAD_PAYLOAD, "an event must be an object")
     code, active, detail = body.get("code"), body.get("active"), body.get("detail", {})
-    if not isinstance(code, str) or spec.fault(code) is None:
+    fault = spec.reported_fault(code) if isinstance(code, str) else None
+    if fault is None:
         raise Bad(Reason.UNKNOWN_CODE, f"{spec.key} has no fault code {str(code)[:64]!r}")
     if not isinstance(active, bool):
         raise Bad(Reason.BAD_PAYLOAD, "active must be true or false")
     if not isinstance(detail, dict):
         raise Bad(Reason.BAD_PAYLOAD, "detail must be an object")
+    if fault.code != code:
+        # Reported in another vocabulary (RSMP): the alarm says both.
+        detail = {**detail, "reported_code": code}
     ts = parse_ts(body["ts"], received_at, oldest) if "ts" in body else received_at
-    return Event(asset_id, ts, code, active, detail, gateway_id)
+    return Event(asset_id, ts, fault.code, active, detail, gateway_id)
 
 
 def status_of(asset_id: str, body: Any, received_at: datetime, via: str | None) -> Status:

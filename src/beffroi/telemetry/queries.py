@@ -11,7 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, case, exists, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.db.lists import among, parts
@@ -250,3 +261,134 @@ def span_rises(
         .having(func.max(case((inside, 1))).is_not(None))
         .subquery()
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesPoint:
+    """One stored reading of a series: its time, and its number or its text."""
+
+    asset_id: str
+    key: str
+    ts: datetime
+    value: float | None
+    text: str | None
+
+
+async def series(
+    session: AsyncSession,
+    asset_ids: Sequence[str],
+    keys: Sequence[str],
+    since: datetime | None,
+    until: datetime | None,
+    *,
+    last_n: int | None,
+    cap: int,
+) -> list[SeriesPoint]:
+    """The stored readings of ``keys`` of the assets ``asset_ids`` in ``[since, until)``
+    (unbounded where None), by asset, key and time: the newest ``last_n`` of each series
+    if given, else its oldest ``cap`` readings (both per series, in one statement)."""
+    if not asset_ids or not keys:
+        return []
+    p = TelemetryPoint
+    newest_first = last_n is not None
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=(p.asset_id, p.key),
+            order_by=p.ts.desc() if newest_first else p.ts.asc(),
+        )
+        .label("rank")
+    )
+    inner = select(p.asset_id, p.key, p.ts, p.value, p.text, rank).where(
+        p.asset_id.in_(list(asset_ids)), p.key.in_(list(keys))
+    )
+    if since is not None:
+        inner = inner.where(p.ts >= since)
+    if until is not None:
+        inner = inner.where(p.ts < until)
+    ranked = inner.subquery()
+    keep = min(last_n, cap) if last_n is not None else cap
+    stmt = (
+        select(ranked.c.asset_id, ranked.c.key, ranked.c.ts, ranked.c.value, ranked.c.text)
+        .where(ranked.c.rank <= keep)
+        .order_by(ranked.c.asset_id, ranked.c.key, ranked.c.ts)
+    )
+    return [SeriesPoint(*row) for row in await session.execute(stmt)]
+
+
+@dataclass(frozen=True, slots=True)
+class HourOf:
+    """The hourly rollup of one key of one asset: how many readings, their sum, extremes."""
+
+    asset_id: str
+    key: str
+    bucket: datetime
+    count: int
+    sum: float
+    min: float
+    max: float
+
+
+async def hours_of(
+    session: AsyncSession,
+    assets: Select[Any],
+    keys: Sequence[str],
+    since: datetime,
+    until: datetime,
+) -> list[HourOf]:
+    """The hourly rollups of ``keys`` of the assets selected by ``assets`` over
+    ``[since, until)``, by asset, key and hour."""
+    rows = await session.execute(
+        select(
+            TelemetryRollup.asset_id,
+            TelemetryRollup.key,
+            TelemetryRollup.bucket,
+            TelemetryRollup.count,
+            TelemetryRollup.sum,
+            TelemetryRollup.min,
+            TelemetryRollup.max,
+        )
+        .where(
+            TelemetryRollup.key.in_(list(keys)),
+            TelemetryRollup.bucket >= since,
+            TelemetryRollup.bucket < until,
+            TelemetryRollup.asset_id.in_(assets.scalar_subquery()),
+        )
+        .order_by(TelemetryRollup.asset_id, TelemetryRollup.key, TelemetryRollup.bucket)
+    )
+    return [HourOf(*row) for row in rows]
+
+
+async def newest_of(
+    session: AsyncSession, assets: Select[Any], keys: Sequence[str]
+) -> list[tuple[str, str, datetime, float | None]]:
+    """The newest number of each of ``keys`` of each asset selected by ``assets``:
+    (asset, key, time, value)."""
+    rows = await session.execute(
+        select(LatestValue.asset_id, LatestValue.key, LatestValue.ts, LatestValue.value).where(
+            LatestValue.asset_id.in_(assets.scalar_subquery()), LatestValue.key.in_(list(keys))
+        )
+    )
+    return [(row.asset_id, row.key, row.ts, row.value) for row in rows]
+
+
+async def numbers_like(
+    session: AsyncSession,
+    assets: Select[Any],
+    key_patterns: Sequence[str],
+    since: datetime,
+    until: datetime,
+) -> list[tuple[str, str, datetime, float]]:
+    """The stored numbers of the assets selected by ``assets`` whose key matches one of
+    the SQL ``LIKE`` patterns, in ``[since, until)``: (asset, key, time, value)."""
+    p = TelemetryPoint
+    rows = await session.execute(
+        select(p.asset_id, p.key, p.ts, p.value).where(
+            p.ts >= since,
+            p.ts < until,
+            p.value.is_not(None),
+            p.asset_id.in_(assets.scalar_subquery()),
+            or_(*(p.key.like(k) for k in key_patterns)),
+        )
+    )
+    return [(row.asset_id, row.key, row.ts, row.value) for row in rows]

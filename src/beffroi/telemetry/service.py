@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Float, Integer, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from beffroi.assets import queries as asset_queries
 from beffroi.assets.filters import AssetFilter
 from beffroi.assets.lifecycle import AssetStatus
 from beffroi.assets.reading import get_asset, scoped_asset_ids
@@ -300,7 +301,12 @@ async def rejections(
     if asset_id is not None:
         await get_asset(ctx, asset_id)  # scope check: NotFound outside it
     async with ctx.db.read() as session:
-        recent_query = select(RejectedMessage).order_by(RejectedMessage.id.desc()).limit(limit)
+        recent_query = (
+            select(RejectedMessage)
+            .where(asset_queries.shown_clause(ctx.principal, RejectedMessage.asset_id))
+            .order_by(RejectedMessage.id.desc())
+            .limit(limit)
+        )
         if asset_id is not None:
             recent_query = recent_query.where(
                 RejectedMessage.asset_id == asset_id, RejectedMessage.received_at >= since

@@ -4,6 +4,147 @@
  */
 
 export interface paths {
+    "/api/explore/v2.1/catalog/datasets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Catalog
+         * @description The datasets published, searched by words and themes.
+         */
+        get: operations["catalog_api_explore_v2_1_catalog_datasets_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/explore/v2.1/catalog/datasets/{dataset_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dataset
+         * @description A dataset's metadata: its fields, licence, geometry and current snapshot.
+         */
+        get: operations["dataset_api_explore_v2_1_catalog_datasets__dataset_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/explore/v2.1/catalog/datasets/{dataset_id}/records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Records
+         * @description A page of a dataset's records, selected, filtered, grouped and sorted in ODSQL.
+         */
+        get: operations["records_api_explore_v2_1_catalog_datasets__dataset_id__records_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/explore/v2.1/catalog/datasets/{dataset_id}/exports/{format}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export
+         * @description The whole snapshot (or what ``where``/``select`` keep of it), streamed.
+         */
+        get: operations["export_api_explore_v2_1_catalog_datasets__dataset_id__exports__format__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/explore/v2.1/catalog/exports/dcat.jsonld": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dcat Jsonld
+         * @description The catalogue in DCAT-AP, as JSON-LD (for the national portal's harvester).
+         */
+        get: operations["dcat_jsonld_api_explore_v2_1_catalog_exports_dcat_jsonld_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/explore/v2.1/catalog/exports/dcat.ttl": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dcat Turtle
+         * @description The catalogue in DCAT-AP, as Turtle.
+         */
+        get: operations["dcat_turtle_api_explore_v2_1_catalog_exports_dcat_ttl_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datex2/v3/situations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Situations
+         * @description The active road situations (works, closures, events, incidents) as a DATEX II v3
+         *     SituationPublication.
+         */
+        get: operations["situations_api_datex2_v3_situations_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -2197,6 +2338,1515 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/traffic/controllers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Controllers
+         * @description The traffic signal controllers in your scope and where their plans stand.
+         */
+        get: operations["list_controllers_api_v1_traffic_controllers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/traffic/controllers/{controller_id}/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Config
+         * @description A controller's signal groups, detectors, stages and intergreen matrix.
+         */
+        get: operations["get_config_api_v1_traffic_controllers__controller_id__config_get"];
+        /**
+         * Put Config
+         * @description Store a controller's configuration, checked whole (naming the version read).
+         */
+        put: operations["put_config_api_v1_traffic_controllers__controller_id__config_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/traffic/controllers/{controller_id}/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Plans
+         * @description A controller's timing plans.
+         */
+        get: operations["list_plans_api_v1_traffic_controllers__controller_id__plans_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/traffic/controllers/{controller_id}/plans/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check Plan
+         * @description What the validator says of a plan, without saving it (the editor's errors).
+         */
+        post: operations["check_plan_api_v1_traffic_controllers__controller_id__plans_check_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/traffic/controllers/{controller_id}/plans/{number}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Put Plan
+         * @description Create or change plan ``number``; refused with every broken rule named.
+         */
+        put: operations["put_plan_api_v1_traffic_controllers__controller_id__plans__number__put"];
+        post?: never;
+        /**
+         * Delete Plan
+         * @description Delete a plan the controller's timetable does not name.
+         */
+        delete: operations["delete_plan_api_v1_traffic_controllers__controller_id__plans__number__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/traffic/timetables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Timetables
+         * @description The controllers' timetables and whether each controller runs the current version.
+         */
+        get: operations["list_timetables_api_v1_traffic_timetables_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/traffic/controllers/{controller_id}/timetable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Timetable
+         * @description A controller's timetable, the plan in force now and the next switch.
+         */
+        get: operations["get_timetable_api_v1_traffic_controllers__controller_id__timetable_get"];
+        /**
+         * Put Timetable
+         * @description Replace a controller's timetable; delivered to it as soon as it is stored.
+         */
+        put: operations["put_timetable_api_v1_traffic_controllers__controller_id__timetable_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/traffic/manual-plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Manual Plans
+         * @description Plans imposed by hand, newest first.
+         */
+        get: operations["list_manual_plans_api_v1_traffic_manual_plans_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/traffic/controllers/{controller_id}/manual-plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Select Plan
+         * @description Impose a plan until a time; the controller returns to its timetable by itself.
+         */
+        post: operations["select_plan_api_v1_traffic_controllers__controller_id__manual_plan_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/traffic/manual-plans/{selection_id}/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End Selection
+         * @description End a plan imposed by hand now: the controller resumes its timetable.
+         */
+        post: operations["end_selection_api_v1_traffic_manual_plans__selection_id__end_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/traffic/corridors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Corridors
+         * @description Corridors (green waves) in your scope, with their offsets.
+         */
+        get: operations["list_corridors_api_v1_traffic_corridors_get"];
+        put?: never;
+        /**
+         * Create Corridor
+         * @description Create a corridor: intersections in driving order, design speed, common cycle.
+         */
+        post: operations["create_corridor_api_v1_traffic_corridors_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/traffic/corridors/{corridor_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Corridor
+         * @description One corridor and its offsets.
+         */
+        get: operations["get_corridor_api_v1_traffic_corridors__corridor_id__get"];
+        /**
+         * Update Corridor
+         * @description Change a corridor, naming the version read.
+         */
+        put: operations["update_corridor_api_v1_traffic_corridors__corridor_id__put"];
+        post?: never;
+        /**
+         * Delete Corridor
+         * @description Delete a corridor.
+         */
+        delete: operations["delete_corridor_api_v1_traffic_corridors__corridor_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/traffic/corridors/{corridor_id}/apply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply Corridor
+         * @description Send the corridor's offsets to all its controllers as one command batch.
+         */
+        post: operations["apply_corridor_api_v1_traffic_corridors__corridor_id__apply_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/reasons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reasons
+         * @description The reasons an agent picks from to open a view session (``BEFFROI_VIDEO_REASONS``).
+         */
+        get: operations["reasons_api_v1_video_reasons_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/habilitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Habilitations
+         * @description Habilitations in your scope (managers), or your own (agents), newest first.
+         */
+        get: operations["list_habilitations_api_v1_video_habilitations_get"];
+        put?: never;
+        /**
+         * Record Habilitation
+         * @description Record an agent's habilitation (video:manage): authority, reference, communes or
+         *     cameras covered, validity.
+         */
+        post: operations["record_habilitation_api_v1_video_habilitations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/habilitations/{habilitation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Habilitation
+         * @description One habilitation.
+         */
+        get: operations["get_habilitation_api_v1_video_habilitations__habilitation_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/habilitations/{habilitation_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke Habilitation
+         * @description End a habilitation now, with a reason.
+         */
+        post: operations["revoke_habilitation_api_v1_video_habilitations__habilitation_id__revoke_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Sessions
+         * @description Your sessions (with their stream URLs while open), or every one in scope for
+         *     auditors and managers (``mine=false``).
+         */
+        get: operations["list_sessions_api_v1_video_sessions_get"];
+        put?: never;
+        /**
+         * Open Session
+         * @description Open a view session: cameras your habilitations cover, a reason from the list; the
+         *     answer holds a signed, short-lived stream URL per camera.
+         */
+        post: operations["open_session_api_v1_video_sessions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Session
+         * @description A session; its agent gets fresh stream URLs while it is open.
+         */
+        get: operations["get_session_api_v1_video_sessions__session_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/sessions/{session_id}/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End Session
+         * @description End a session now.
+         */
+        post: operations["end_session_api_v1_video_sessions__session_id__end_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/sessions/{session_id}/commands": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Steer
+         * @description Steer a camera of your open session (presets, PTZ, tours): the command goes through
+         *     the command lifecycle with the session's reason.
+         */
+        post: operations["steer_api_v1_video_sessions__session_id__commands_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/extractions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Extract
+         * @description Have the VMS export a period of a camera your habilitations cover.
+         */
+        post: operations["extract_api_v1_video_extractions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/transmissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Transmit
+         * @description Record the handing over of an extraction on a requisition.
+         */
+        post: operations["transmit_api_v1_video_transmissions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/cameras/{camera_id}/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Retention
+         * @description A camera's retention period: its own, or the default.
+         */
+        get: operations["get_retention_api_v1_video_cameras__camera_id__retention_get"];
+        /**
+         * Set Retention
+         * @description Record a camera's authorised retention period (at most 30 days).
+         */
+        put: operations["set_retention_api_v1_video_cameras__camera_id__retention_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/cameras/{camera_id}/masks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Masks
+         * @description A camera's privacy masks, by preset.
+         */
+        get: operations["list_masks_api_v1_video_cameras__camera_id__masks_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/cameras/{camera_id}/masks/{preset}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Masks
+         * @description Record a camera's privacy masks for a preset and send them to the VMS.
+         */
+        put: operations["set_masks_api_v1_video_cameras__camera_id__masks__preset__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/holds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Holds
+         * @description Legal holds in scope, newest first.
+         */
+        get: operations["list_holds_api_v1_video_holds_get"];
+        put?: never;
+        /**
+         * Request Hold
+         * @description Ask for a legal hold; another manager approves it.
+         */
+        post: operations["request_hold_api_v1_video_holds_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/holds/{hold_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Hold
+         * @description One legal hold.
+         */
+        get: operations["get_hold_api_v1_video_holds__hold_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/holds/{hold_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve Hold
+         * @description Approve placing or lifting a hold (not the person who asked).
+         */
+        post: operations["approve_hold_api_v1_video_holds__hold_id__approve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/holds/{hold_id}/refuse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refuse Hold
+         * @description Refuse a hold asked, or withdraw a lift asked, with a reason.
+         */
+        post: operations["refuse_hold_api_v1_video_holds__hold_id__refuse_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/holds/{hold_id}/lift": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lift Hold
+         * @description Ask to lift a placed hold, with a reason; another manager approves.
+         */
+        post: operations["lift_hold_api_v1_video_holds__hold_id__lift_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search Register
+         * @description Register entries in scope (video:register), newest first; filters by camera, agent,
+         *     kind and period; ``before`` pages on.
+         */
+        get: operations["search_register_api_v1_video_register_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/register/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Register
+         * @description The register entries matching the filters, oldest first, as CSV or PDF.
+         */
+        get: operations["export_register_api_v1_video_register_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/register/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Verify Register
+         * @description Walk the register's hash chain from its checkpoint (metropolis-wide auditors).
+         */
+        get: operations["verify_register_api_v1_video_register_verify_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mobility/approaches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Approaches
+         * @description Priority approaches in your scope, of one controller if named.
+         */
+        get: operations["list_approaches_api_v1_mobility_approaches_get"];
+        put?: never;
+        /**
+         * Create Approach
+         * @description Add an approach to a controller with bus priority (asset:write, traffic domain).
+         */
+        post: operations["create_approach_api_v1_mobility_approaches_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mobility/approaches/{approach_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Approach
+         * @description One approach.
+         */
+        get: operations["get_approach_api_v1_mobility_approaches__approach_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Approach
+         * @description Delete an approach and its requests' record.
+         */
+        delete: operations["delete_approach_api_v1_mobility_approaches__approach_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Approach
+         * @description Change an approach, naming the version you read.
+         */
+        patch: operations["update_approach_api_v1_mobility_approaches__approach_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/mobility/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Requests
+         * @description Bus priority requests in your scope, newest first, with their outcomes.
+         */
+        get: operations["list_requests_api_v1_mobility_requests_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mobility/delay-saved": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Delay Saved
+         * @description Per intersection and line: requests, granted, and the delay saved (estimate:
+         *     docs/mobility.md); default the last seven days.
+         */
+        get: operations["delay_saved_api_v1_mobility_delay_saved_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mobility/counts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Counts
+         * @description Traffic per lane (a counter's lane, a controller's detector; lane 0: the total)
+         *     per 6-minute or hourly period: vehicles, flow (veh/h), occupancy, speed.
+         */
+        get: operations["list_counts_api_v1_mobility_counts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mobility/counts.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Counts Csv
+         * @description The same counts as CSV.
+         */
+        get: operations["counts_csv_api_v1_mobility_counts_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/roads/situations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Situations
+         * @description Works, closures, events and incidents crossing your communes, latest start first.
+         */
+        get: operations["list_situations_api_v1_roads_situations_get"];
+        put?: never;
+        /**
+         * Create Situation
+         * @description Record a situation (a line or an area, its period, impact and detour).
+         */
+        post: operations["create_situation_api_v1_roads_situations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/roads/situations/{situation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Situation
+         * @description One situation.
+         */
+        get: operations["get_situation_api_v1_roads_situations__situation_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Situation
+         * @description Change a planned or active situation, naming the version you read.
+         */
+        patch: operations["update_situation_api_v1_roads_situations__situation_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/roads/situations/{situation_id}/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End Situation
+         * @description End an active situation now.
+         */
+        post: operations["end_situation_api_v1_roads_situations__situation_id__end_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/roads/situations/{situation_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Situation
+         * @description Call a planned or active situation off.
+         */
+        post: operations["cancel_situation_api_v1_roads_situations__situation_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/roads/situations/{situation_id}/signs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Situation Signs
+         * @description The signs near the situation with the text proposed for each, those showing it,
+         *     and (once it is over) those to clear.
+         */
+        get: operations["situation_signs_api_v1_roads_situations__situation_id__signs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/roads/situations/{situation_id}/signs/display": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Display On Signs
+         * @description Show the confirmed texts on these signs until the situation's end.
+         */
+        post: operations["display_on_signs_api_v1_roads_situations__situation_id__signs_display_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/roads/situations/{situation_id}/signs/clear": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Clear Signs
+         * @description Take the situation's text down from its signs.
+         */
+        post: operations["clear_signs_api_v1_roads_situations__situation_id__signs_clear_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/roads/datex2": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Datex File
+         * @description The DATEX II SituationPublication as a file to save (what the public endpoint
+         *     publishes; metropolis-wide, as published).
+         */
+        get: operations["datex_file_api_v1_roads_datex2_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Reports
+         * @description Reports of the caller's communes, newest first (``report:read``).
+         */
+        get: operations["list_reports_api_v1_reports_get"];
+        put?: never;
+        /**
+         * Record Call
+         * @description Record a phone call to the citizen line as a report (``report:record``).
+         */
+        post: operations["record_call_api_v1_reports_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{report_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Report
+         * @description A report, with its caller's contact while it is kept (``report:read``).
+         */
+        get: operations["get_report_api_v1_reports__report_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{report_id}/photo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Photo
+         * @description The report's photo, without its metadata (``report:read``).
+         */
+        get: operations["get_photo_api_v1_reports__report_id__photo_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{report_id}/notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add Note
+         * @description A public note on the report's work: every ticket of that work reads it.
+         */
+        post: operations["add_note_api_v1_reports__report_id__notes_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/opslog/entries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search Entries
+         * @description Entries of your communes, newest first, with their amendments.
+         */
+        get: operations["search_entries_api_v1_opslog_entries_get"];
+        put?: never;
+        /**
+         * Record Entry
+         * @description Write an entry in the log.
+         */
+        post: operations["record_entry_api_v1_opslog_entries_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/opslog/entries/{entry_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Entry
+         * @description One entry with its amendments (the newest last).
+         */
+        get: operations["get_entry_api_v1_opslog_entries__entry_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/opslog/entries/{entry_id}/amendments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Amend Entry
+         * @description Correct or complete an entry: the entry stays as written, the amendment follows it.
+         */
+        post: operations["amend_entry_api_v1_opslog_entries__entry_id__amendments_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/opslog/daily": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Daily Report
+         * @description A desk's day: its entries with their amendments, and counts by category.
+         */
+        get: operations["daily_report_api_v1_opslog_daily_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/opslog/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Verify Chain
+         * @description Walk the log's hash chain (metropolis-wide auditors).
+         */
+        get: operations["verify_chain_api_v1_opslog_verify_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/opendata/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Keys
+         * @description Every open data API key handed out, revoked ones included.
+         */
+        get: operations["list_keys_api_v1_opendata_keys_get"];
+        put?: never;
+        /**
+         * Create Key
+         * @description Hand out a key (raises its holder's rate limit); the key is shown this once.
+         */
+        post: operations["create_key_api_v1_opendata_keys_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/opendata/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Key
+         * @description Revoke a key (its holder falls back to the limit of anyone).
+         */
+        delete: operations["revoke_key_api_v1_opendata_keys__key_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/opendata/datasets/{dataset_id}/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh
+         * @description Build a dataset's snapshot now (as its schedule would).
+         */
+        post: operations["refresh_api_v1_opendata_datasets__dataset_id__refresh_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ngsi-ld/v1/entities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Query Entities
+         * @description Entities in the caller's scope matching the query, normalized or keyValues.
+         */
+        get: operations["query_entities_ngsi_ld_v1_entities_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ngsi-ld/v1/entities/{entity_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Entity
+         * @description One entity by its URN (urn:ngsi-ld:<Type>:<asset id>).
+         */
+        get: operations["get_entity_ngsi_ld_v1_entities__entity_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ngsi-ld/v1/types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Types
+         * @description The entity types the caller sees entities of; with ``details=true``, each with
+         *     its attribute names.
+         */
+        get: operations["list_types_ngsi_ld_v1_types_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ngsi-ld/v1/temporal/entities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Query Temporal
+         * @description The stored readings of the matching entities' attributes over a time window.
+         */
+        get: operations["query_temporal_ngsi_ld_v1_temporal_entities_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ngsi-ld/v1/temporal/entities/{entity_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Temporal
+         * @description The stored readings of one entity's attributes over a time window.
+         */
+        get: operations["get_temporal_ngsi_ld_v1_temporal_entities__entity_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ngsi-ld/v1/jsonldContexts/beffroi.jsonld": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Context
+         * @description The JSON-LD context defining every term the facade's answers hold.
+         */
+        get: operations["get_context_ngsi_ld_v1_jsonldContexts_beffroi_jsonld_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/open311/v2/discovery.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Discovery
+         * @description Service discovery: where this server's GeoReport v2 API is.
+         */
+        get: operations["discovery_open311_v2_discovery_json_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/open311/v2/services.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Services
+         * @description The problems one may report.
+         */
+        get: operations["list_services_open311_v2_services_json_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/open311/v2/services/{service_code}.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Service Definition
+         * @description The questions a service asks (its attributes).
+         */
+        get: operations["service_definition_open311_v2_services__service_code__json_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/open311/v2/requests.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Requests
+         * @description Service requests: by ids (comma-separated), else those made between start_date and
+         *     end_date (by default the last 90 days), of some services and statuses; newest first,
+         *     at most 1000.
+         */
+        get: operations["list_requests_open311_v2_requests_json_get"];
+        put?: never;
+        /**
+         * Post Request
+         * @description Report a problem (a form; a photo as ``media`` in multipart/form-data). The answer's
+         *     service_request_id is the ticket to follow it with.
+         */
+        post: operations["post_request_open311_v2_requests_json_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/open311/v2/requests/{service_request_id}.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Request
+         * @description One service request, by its id (the ticket).
+         */
+        get: operations["get_request_open311_v2_requests__service_request_id__json_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -2414,6 +4064,123 @@ export interface components {
          */
         AlarmState: "active_unacknowledged" | "active_acknowledged" | "cleared_unacknowledged" | "cleared_acknowledged";
         /**
+         * ApproachCreate
+         * @description A new approach of a controller with bus priority.
+         */
+        ApproachCreate: {
+            /**
+             * Controller Id
+             * @description 1-64 of [A-Za-z0-9._-]
+             */
+            controller_id: string;
+            /** Name */
+            name: string;
+            /**
+             * Direction
+             * @description The direction the controller's priority_request names (north, inbound...)
+             */
+            direction: string;
+            /**
+             * Lines
+             * @description GTFS route ids; empty: every line
+             */
+            lines?: string[];
+            /**
+             * Shape
+             * @enum {string}
+             */
+            shape: "line" | "sector";
+            /**
+             * Coordinates
+             * @description [lon, lat] points: the path ending at the stop line (line), or the stop line alone (sector)
+             */
+            coordinates: number[][];
+            /**
+             * Radius M
+             * @description Sector: reach from the stop line; line: corridor half-width
+             */
+            radius_m: number;
+            /**
+             * Bearing Deg
+             * @description Sector: direction of travel to the stop line
+             */
+            bearing_deg?: number | null;
+            /**
+             * Tolerance Deg
+             * @default 45
+             */
+            tolerance_deg: number;
+        };
+        /**
+         * ApproachOut
+         * @description An approach.
+         */
+        ApproachOut: {
+            /** Id */
+            id: number;
+            /** Controller Id */
+            controller_id: string;
+            /** Commune */
+            commune: string;
+            /** Name */
+            name: string;
+            /** Direction */
+            direction: string;
+            /** Lines */
+            lines: string[];
+            /** Shape */
+            shape: string;
+            /** Coordinates */
+            coordinates: number[][];
+            /** Radius M */
+            radius_m: number;
+            /** Bearing Deg */
+            bearing_deg: number | null;
+            /** Tolerance Deg */
+            tolerance_deg: number;
+            /** Version */
+            version: number;
+            /** Created By */
+            created_by: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * ApproachUpdate
+         * @description Changes to an approach; omitted fields are kept. Geometry is changed as a whole.
+         */
+        ApproachUpdate: {
+            /**
+             * Version
+             * @description The version you read
+             */
+            version: number;
+            /** Name */
+            name?: string | null;
+            /** Direction */
+            direction?: string | null;
+            /** Lines */
+            lines?: string[] | null;
+            /** Shape */
+            shape?: ("line" | "sector") | null;
+            /** Coordinates */
+            coordinates?: number[][] | null;
+            /** Radius M */
+            radius_m?: number | null;
+            /** Bearing Deg */
+            bearing_deg?: number | null;
+            /** Tolerance Deg */
+            tolerance_deg?: number | null;
+        };
+        /**
          * AssetCreate
          * @description A new asset. ``commune`` accepts a commune code or name.
          */
@@ -2620,6 +4387,31 @@ export interface components {
             /** Calendar Id */
             calendar_id?: number | null;
             polygon?: components["schemas"]["PolygonGeometry"] | null;
+        };
+        /**
+         * AttributeOut
+         * @description A question of a service definition.
+         */
+        AttributeOut: {
+            /**
+             * Variable
+             * @default true
+             */
+            variable: boolean;
+            /** Code */
+            code: string;
+            /** Datatype */
+            datatype: string;
+            /** Required */
+            required: boolean;
+            /** Datatype Description */
+            datatype_description: string;
+            /** Order */
+            order: number;
+            /** Description */
+            description: string;
+            /** Values */
+            values: components["schemas"]["ValueOut"][];
         };
         /**
          * AuditEntryOut
@@ -2947,6 +4739,16 @@ export interface components {
             default_program_id?: number | null;
         };
         /**
+         * Catalog
+         * @description A page of the catalogue.
+         */
+        Catalog: {
+            /** Total Count */
+            total_count: number;
+            /** Results */
+            results: components["schemas"]["DatasetOut"][];
+        };
+        /**
          * Category
          * @description The kind of field work.
          * @enum {string}
@@ -2957,7 +4759,7 @@ export interface components {
          * @description How a route sends.
          * @enum {string}
          */
-        Channel: "webhook" | "email";
+        "Channel-Input": "webhook" | "email";
         /**
          * ClearRequest
          * @description An operator clearing an alarm says why.
@@ -3146,6 +4948,55 @@ export interface components {
             changed: string[];
         };
         /**
+         * ConfigIn
+         * @description A controller's configuration; ``version``: the one read (absent for the first).
+         */
+        ConfigIn: {
+            /** Groups */
+            groups: components["schemas"]["SignalGroupIn"][];
+            /** Detectors */
+            detectors?: components["schemas"]["DetectorIn"][];
+            /** Stages */
+            stages: components["schemas"]["StageIn"][];
+            /** Intergreens */
+            intergreens?: components["schemas"]["IntergreenIn"][];
+            /** Version */
+            version?: number | null;
+        };
+        /**
+         * ConfigOut
+         * @description A controller's configuration as stored.
+         */
+        ConfigOut: {
+            /** Controller Id */
+            controller_id: string;
+            /** Groups */
+            groups: {
+                [key: string]: unknown;
+            }[];
+            /** Detectors */
+            detectors: {
+                [key: string]: unknown;
+            }[];
+            /** Stages */
+            stages: {
+                [key: string]: unknown;
+            }[];
+            /** Intergreens */
+            intergreens: {
+                [key: string]: unknown;
+            }[];
+            /** Version */
+            version: number;
+            /** Updated By */
+            updated_by: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
          * ConsoleConfig
          * @description What the console needs to know of this installation.
          */
@@ -3154,6 +5005,211 @@ export interface components {
             tile_url: string | null;
             /** Timezone */
             timezone: string;
+        };
+        /**
+         * Contact
+         * @description Who reported, to call them back: personal data (kept apart, purged after a while).
+         */
+        Contact: {
+            /**
+             * First Name
+             * @default
+             */
+            first_name: string;
+            /**
+             * Last Name
+             * @default
+             */
+            last_name: string;
+            /**
+             * Email
+             * @default
+             */
+            email: string;
+            /**
+             * Phone
+             * @default
+             */
+            phone: string;
+        };
+        /**
+         * ControllerSummary
+         * @description A controller as the traffic views list it.
+         */
+        ControllerSummary: {
+            /** Controller Id */
+            controller_id: string;
+            /** Name */
+            name: string;
+            /** Commune */
+            commune: string;
+            /** Configured */
+            configured: boolean;
+            /** Plans */
+            plans: number[];
+            /** Timetable Version */
+            timetable_version: number | null;
+            /** Behind */
+            behind: boolean;
+            /** Manual Plan */
+            manual_plan: number | null;
+        };
+        /**
+         * CorridorApply
+         * @description Why the corridor's offsets are applied now.
+         */
+        CorridorApply: {
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * CorridorIn
+         * @description A green wave: intersections in driving order, design speed, common cycle, the plan
+         *     number the controllers run it with; ``version``: the one read, when changing one.
+         */
+        CorridorIn: {
+            /** Name */
+            name: string;
+            /** Members */
+            members: components["schemas"]["CorridorMemberIn"][];
+            /** Speed Kmh */
+            speed_kmh: number;
+            /** Cycle S */
+            cycle_s: number;
+            /** Plan */
+            plan: number;
+            /** Version */
+            version?: number | null;
+        };
+        /**
+         * CorridorMemberIn
+         * @description An intersection of a corridor; ``distance_m``: measured from the previous one
+         *     (absent: the geodesic distance between the controllers' positions).
+         */
+        CorridorMemberIn: {
+            /** Controller Id */
+            controller_id: string;
+            /** Distance M */
+            distance_m?: number | null;
+        };
+        /**
+         * CorridorOffset
+         * @description An intersection of a corridor with its computed offset.
+         */
+        CorridorOffset: {
+            /** Controller Id */
+            controller_id: string;
+            /** Name */
+            name: string;
+            /** Distance M */
+            distance_m: number;
+            /** Travel S */
+            travel_s: number;
+            /** Offset S */
+            offset_s: number;
+        };
+        /**
+         * CorridorOut
+         * @description A corridor with its offsets as computed now.
+         */
+        CorridorOut: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Commune Code */
+            commune_code: string | null;
+            /** Speed Kmh */
+            speed_kmh: number;
+            /** Cycle S */
+            cycle_s: number;
+            /** Plan */
+            plan: number;
+            /** Version */
+            version: number;
+            /** Offsets */
+            offsets: components["schemas"]["CorridorOffset"][];
+            /** Applied Batch Id */
+            applied_batch_id: string | null;
+            /** Applied At */
+            applied_at: string | null;
+            /** Updated By */
+            updated_by: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * CountOut
+         * @description Traffic on one lane over one 6-minute or hourly period.
+         */
+        CountOut: {
+            /** Asset Id */
+            asset_id: string;
+            /** Lane */
+            lane: number;
+            /** Period Min */
+            period_min: number;
+            /**
+             * Bucket
+             * Format: date-time
+             */
+            bucket: string;
+            /** Commune */
+            commune: string;
+            /** Vehicles */
+            vehicles: number;
+            /** Flow Vph */
+            flow_vph: number;
+            /** Occupancy Pct */
+            occupancy_pct: number | null;
+            /** Speed Kmh */
+            speed_kmh: number | null;
+            /** Samples */
+            samples: number;
+        };
+        /**
+         * DatasetOut
+         * @description A dataset of the catalogue: what it holds, its licence and its current snapshot.
+         */
+        DatasetOut: {
+            /** Dataset Id */
+            dataset_id: string;
+            /** Title */
+            title: string;
+            /** Description */
+            description: string;
+            /** Themes */
+            themes: string[];
+            /** Keywords */
+            keywords: string[];
+            licence: components["schemas"]["LicenceOut"];
+            /** Provenance */
+            provenance: string;
+            /** Publisher */
+            publisher: string;
+            /** Frequency */
+            frequency: string;
+            /**
+             * Refresh Schedule
+             * @description Cron expression, on the city's clock
+             */
+            refresh_schedule: string;
+            /** Fields */
+            fields: components["schemas"]["FieldOut"][];
+            geometry: components["schemas"]["GeometryOut"] | null;
+            /** Has Records */
+            has_records: boolean;
+            snapshot: components["schemas"]["SnapshotOut"] | null;
+            /**
+             * Exports
+             * @description Format -> URL of the whole export
+             */
+            exports: {
+                [key: string]: string;
+            };
         };
         /**
          * Decision
@@ -3170,6 +5226,26 @@ export interface components {
         Decommission: {
             /** Reason */
             reason: string;
+        };
+        /**
+         * DelaySaved
+         * @description Priority requests and the delay they saved, for one line at one intersection.
+         */
+        DelaySaved: {
+            /** Controller Id */
+            controller_id: string;
+            /** Line */
+            line: string;
+            /** Requests */
+            requests: number;
+            /** Granted */
+            granted: number;
+            /** Not Granted */
+            not_granted: number;
+            /** Open */
+            open: number;
+            /** Delay Saved S */
+            delay_saved_s: number;
         };
         /**
          * DeliveryOut
@@ -3190,7 +5266,7 @@ export interface components {
             commune: string | null;
             /** Action */
             action: string;
-            channel: components["schemas"]["Channel"];
+            channel: components["schemas"]["beffroi__notifications__states__Channel"];
             /** Target */
             target: unknown;
             state: components["schemas"]["DeliveryState"];
@@ -3219,11 +5295,71 @@ export interface components {
          */
         DeliveryState: "pending" | "sent" | "failed";
         /**
+         * Desk
+         * @description The desk an entry is written from: the six control rooms the hub replaced (security,
+         *     municipal police, urban video supervision, traffic, citizen line, snow) and the
+         *     equipment desks of the hub itself (lighting, roads).
+         * @enum {string}
+         */
+        Desk: "security" | "police" | "video" | "traffic" | "lighting" | "roads" | "citizen_line" | "snow";
+        /**
+         * DetectorIn
+         * @description A detector and the signal group whose approach it serves.
+         */
+        DetectorIn: {
+            /** Name */
+            name: string;
+            /** Group */
+            group?: string | null;
+        };
+        /**
+         * Discovery
+         * @description Service discovery (``discovery.json``).
+         */
+        Discovery: {
+            /**
+             * Changeset
+             * Format: date-time
+             */
+            changeset: string;
+            /** Contact */
+            contact: string;
+            /** Key Service */
+            key_service: string;
+            /** Endpoints */
+            endpoints: components["schemas"]["Endpoint"][];
+        };
+        /**
          * Domain
          * @description The operational domain an equipment type belongs to; operators are granted domains.
          * @enum {string}
          */
-        Domain: "lighting" | "traffic" | "video" | "roads" | "environment";
+        Domain: "lighting" | "traffic" | "video" | "roads" | "environment" | "security";
+        /**
+         * Endpoint
+         * @description One API of the discovery document.
+         */
+        Endpoint: {
+            /**
+             * Specification
+             * @default http://wiki.open311.org/GeoReport_v2
+             */
+            specification: string;
+            /** Url */
+            url: string;
+            /**
+             * Changeset
+             * Format: date-time
+             */
+            changeset: string;
+            /**
+             * Type
+             * @default production
+             */
+            type: string;
+            /** Formats */
+            formats?: string[];
+        };
         /**
          * EnergyReport
          * @description Lighting energy per ``level`` and ``granularity`` over ``[since, until]`` (local
@@ -3313,6 +5449,47 @@ export interface components {
             burning_h: number;
         };
         /**
+         * EntryOut
+         * @description A register entry.
+         */
+        EntryOut: {
+            /** Seq */
+            seq: number;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /** Kind */
+            kind: string;
+            /** Camera Id */
+            camera_id: string | null;
+            /** Commune */
+            commune: string | null;
+            /** Agent */
+            agent: string;
+            /** Reason */
+            reason: string | null;
+            /** Outcome */
+            outcome: string;
+            /** Session Id */
+            session_id: number | null;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * EntryPage
+         * @description A page of register entries, newest first; ``next_before``: the next page's ``before``.
+         */
+        EntryPage: {
+            /** Items */
+            items: components["schemas"]["EntryOut"][];
+            /** Next Before */
+            next_before: number | null;
+        };
+        /**
          * EquipmentTypeOut
          * @description One type of equipment.
          */
@@ -3345,6 +5522,66 @@ export interface components {
             smart_data_model: string | null;
         };
         /**
+         * ExportFormat
+         * @description The formats of a dataset's exports.
+         * @enum {string}
+         */
+        ExportFormat: "csv" | "json" | "geojson" | "parquet";
+        /**
+         * ExtractionCreate
+         * @description Export a period of a camera's footage, for a requisition.
+         */
+        ExtractionCreate: {
+            /**
+             * Camera Id
+             * @description 1-64 of [A-Za-z0-9._-]
+             */
+            camera_id: string;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * ExtractionOut
+         * @description An export made by the VMS.
+         */
+        ExtractionOut: {
+            /** Id */
+            id: number;
+            /** Export Id */
+            export_id: string;
+            /** Camera Id */
+            camera_id: string;
+            /**
+             * Period Start
+             * Format: date-time
+             */
+            period_start: string;
+            /**
+             * Period End
+             * Format: date-time
+             */
+            period_end: string;
+            /** Reason */
+            reason: string;
+            /** Created By */
+            created_by: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /**
          * FaultOut
          * @description A fault code of a type and the severity of its alarm.
          */
@@ -3355,6 +5592,22 @@ export interface components {
             severity: string;
             /** Description */
             description: string;
+        };
+        /**
+         * FieldOut
+         * @description A published column.
+         */
+        FieldOut: {
+            /** Name */
+            name: string;
+            /** Type */
+            type: string;
+            /** Description */
+            description: string;
+            /** Unit */
+            unit?: string | null;
+            /** Coarsened */
+            coarsened?: string | null;
         };
         /**
          * FilterTarget
@@ -3376,6 +5629,29 @@ export interface components {
             bbox?: string | null;
             /** Q */
             q?: string | null;
+        };
+        /**
+         * GeoJSON
+         * @description A GeoJSON geometry, WGS84 in (lon, lat) order; its shape is checked by the service.
+         */
+        GeoJSON: {
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "LineString" | "MultiLineString" | "Polygon" | "MultiPolygon";
+            /** Coordinates */
+            coordinates: unknown[];
+        };
+        /**
+         * GeometryOut
+         * @description The fields holding each record's point (WGS84).
+         */
+        GeometryOut: {
+            /** Lon */
+            lon: string;
+            /** Lat */
+            lat: string;
         };
         /**
          * Granularity
@@ -3400,7 +5676,7 @@ export interface components {
              * @description Null: metropolis-wide group
              */
             commune?: string | null;
-            kind: components["schemas"]["GroupKind"];
+            kind: components["schemas"]["beffroi__assets__models__GroupKind"];
             /** Asset Ids */
             asset_ids?: string[];
             polygon?: components["schemas"]["PolygonGeometry"] | null;
@@ -3410,7 +5686,7 @@ export interface components {
          * @description How a group names its members.
          * @enum {string}
          */
-        GroupKind: "list" | "polygon";
+        "GroupKind-Output": "list" | "polygon";
         /**
          * GroupOut
          * @description A group as the API shows it.
@@ -3424,7 +5700,7 @@ export interface components {
             description: string;
             /** Commune */
             commune: string | null;
-            kind: components["schemas"]["GroupKind"];
+            kind: components["schemas"]["GroupKind-Output"];
             /** Polygon */
             polygon: {
                 [key: string]: unknown;
@@ -3478,6 +5754,166 @@ export interface components {
             detail?: components["schemas"]["ValidationError"][];
         };
         /**
+         * HabilitationCreate
+         * @description An agent designated by an authority, for cameras or communes, for a period.
+         */
+        HabilitationCreate: {
+            /** Username */
+            username: string;
+            /** Authority */
+            authority: string;
+            /** Reference */
+            reference: string;
+            /**
+             * Communes
+             * @description Codes or names
+             */
+            communes?: string[];
+            /** Cameras */
+            cameras?: string[];
+            /**
+             * Valid From
+             * Format: date-time
+             */
+            valid_from: string;
+            /**
+             * Valid Until
+             * Format: date-time
+             */
+            valid_until: string;
+        };
+        /**
+         * HabilitationOut
+         * @description A habilitation; ``active``: in force now.
+         */
+        HabilitationOut: {
+            /** Id */
+            id: number;
+            /** User Id */
+            user_id: number;
+            /** Username */
+            username: string;
+            /** Authority */
+            authority: string;
+            /** Reference */
+            reference: string;
+            /** Communes */
+            communes: string[];
+            /** Cameras */
+            cameras: string[];
+            /**
+             * Valid From
+             * Format: date-time
+             */
+            valid_from: string;
+            /**
+             * Valid Until
+             * Format: date-time
+             */
+            valid_until: string;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Revoked By */
+            revoked_by: string | null;
+            /** Revoke Reason */
+            revoke_reason: string | null;
+            /** Created By */
+            created_by: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Active */
+            active: boolean;
+        };
+        /**
+         * HoldCreate
+         * @description Ask for a legal hold: cameras, a period, the judicial reference.
+         */
+        HoldCreate: {
+            /** Cameras */
+            cameras: string[];
+            /**
+             * Period Start
+             * Format: date-time
+             */
+            period_start: string;
+            /**
+             * Period End
+             * Format: date-time
+             */
+            period_end: string;
+            /** Reference */
+            reference: string;
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * HoldDecision
+         * @description A decision on a hold (approve, refuse, ask to lift); a reason where required.
+         */
+        HoldDecision: {
+            /** Reason */
+            reason?: string | null;
+        };
+        /**
+         * HoldOut
+         * @description A legal hold and where it stands.
+         */
+        HoldOut: {
+            /** Id */
+            id: number;
+            /** Cameras */
+            cameras: string[];
+            /**
+             * Period Start
+             * Format: date-time
+             */
+            period_start: string;
+            /**
+             * Period End
+             * Format: date-time
+             */
+            period_end: string;
+            /** Reference */
+            reference: string;
+            /** Reason */
+            reason: string;
+            state: components["schemas"]["HoldState"];
+            /** Requested By */
+            requested_by: string;
+            /**
+             * Requested At
+             * Format: date-time
+             */
+            requested_at: string;
+            /** Placed By */
+            placed_by: string | null;
+            /** Placed At */
+            placed_at: string | null;
+            /** Lift Requested By */
+            lift_requested_by: string | null;
+            /** Lift Requested At */
+            lift_requested_at: string | null;
+            /** Lift Reason */
+            lift_reason: string | null;
+            /** Lifted By */
+            lifted_by: string | null;
+            /** Lifted At */
+            lifted_at: string | null;
+            /** Refused By */
+            refused_by: string | null;
+            /** Refused At */
+            refused_at: string | null;
+        };
+        /**
+         * HoldState
+         * @description Where a legal hold stands; only ``placed`` and ``lift_requested`` hold footage.
+         * @enum {string}
+         */
+        HoldState: "requested" | "refused" | "placed" | "lift_requested" | "lifted";
+        /**
          * IdsTarget
          * @description The assets named one by one.
          */
@@ -3489,6 +5925,23 @@ export interface components {
             kind: "ids";
             /** Asset Ids */
             asset_ids: string[];
+        };
+        /**
+         * Impact
+         * @description What the situation does to traffic.
+         */
+        Impact: {
+            /**
+             * Road Closed
+             * @default false
+             */
+            road_closed: boolean;
+            /** Lanes Closed */
+            lanes_closed?: number | null;
+            /** Speed Limit Kmh */
+            speed_limit_kmh?: number | null;
+            /** Delay Min */
+            delay_min?: number | null;
         };
         /**
          * ImportReport
@@ -3507,12 +5960,30 @@ export interface components {
             }[];
         };
         /**
+         * IncidentKind
+         * @description What an incident is, when it is one (DATEX II names a record type for each).
+         * @enum {string}
+         */
+        IncidentKind: "accident" | "broken_down_vehicle" | "obstruction" | "flooding" | "other";
+        /**
          * IngestOut
          * @description What an HTTP ingest stored.
          */
         IngestOut: {
             /** Points */
             points: number;
+        };
+        /**
+         * IntergreenIn
+         * @description From the end of ``from_``'s green to the start of ``to``'s: at least ``seconds``.
+         */
+        IntergreenIn: {
+            /** From */
+            from: string;
+            /** To */
+            to: string;
+            /** Seconds */
+            seconds: number;
         };
         /**
          * InterventionCreate
@@ -3566,7 +6037,7 @@ export interface components {
             team_id: number | null;
             /** Assignee Id */
             assignee_id: number | null;
-            status: components["schemas"]["Status"];
+            status: components["schemas"]["beffroi__interventions__lifecycle__Status"];
             source: components["schemas"]["Source"];
             /**
              * Created At
@@ -3598,7 +6069,7 @@ export interface components {
              */
             updated_at: string;
             /** Next Statuses */
-            next_statuses: components["schemas"]["Status"][];
+            next_statuses: components["schemas"]["beffroi__interventions__lifecycle__Status"][];
             /** Alarm Ids */
             alarm_ids: number[];
             /** Asset Ids */
@@ -3632,7 +6103,7 @@ export interface components {
             team_id: number | null;
             /** Assignee Id */
             assignee_id: number | null;
-            status: components["schemas"]["Status"];
+            status: components["schemas"]["beffroi__interventions__lifecycle__Status"];
             source: components["schemas"]["Source"];
             /**
              * Created At
@@ -3664,7 +6135,7 @@ export interface components {
              */
             updated_at: string;
             /** Next Statuses */
-            next_statuses: components["schemas"]["Status"][];
+            next_statuses: components["schemas"]["beffroi__interventions__lifecycle__Status"][];
         };
         /**
          * InterventionPage
@@ -3689,6 +6160,61 @@ export interface components {
             priority?: components["schemas"]["Priority"] | null;
             /** Reason */
             reason?: string | null;
+        };
+        /**
+         * KeyCreate
+         * @description A key to hand out: whom it is for.
+         */
+        KeyCreate: {
+            /**
+             * Name
+             * @description Who the key is for
+             */
+            name: string;
+        };
+        /**
+         * KeyCreated
+         * @description A new key: ``key`` is shown this once.
+         */
+        KeyCreated: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Prefix */
+            prefix: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Key */
+            key: string;
+        };
+        /**
+         * KeyOut
+         * @description A key handed out (never the key itself, but its first characters).
+         */
+        KeyOut: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Prefix */
+            prefix: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Revoked At */
+            revoked_at: string | null;
         };
         /**
          * KpiFigures
@@ -3818,6 +6344,18 @@ export interface components {
          */
         Level: "metropolis" | "commune" | "cabinet" | "light";
         /**
+         * LicenceOut
+         * @description The dataset's licence.
+         */
+        LicenceOut: {
+            /** Key */
+            key: string;
+            /** Title */
+            title: string;
+            /** Url */
+            url: string;
+        };
+        /**
          * LightingEnergy
          * @description A local day's lighting energy so far, in the caller's scope.
          *
@@ -3858,6 +6396,19 @@ export interface components {
             lit_hours: number;
         };
         /**
+         * LineJSON
+         * @description A GeoJSON line (a detour), WGS84 in (lon, lat) order.
+         */
+        LineJSON: {
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "LineString" | "MultiLineString";
+            /** Coordinates */
+            coordinates: unknown[];
+        };
+        /**
          * Links
          * @description Alarms and assets to link to an intervention.
          */
@@ -3866,6 +6417,198 @@ export interface components {
             alarm_ids?: number[];
             /** Asset Ids */
             asset_ids?: string[];
+        };
+        /**
+         * LogAmendmentCreate
+         * @description A correction or a complement of an entry, which itself is never changed.
+         */
+        LogAmendmentCreate: {
+            /** Text */
+            text: string;
+        };
+        /**
+         * LogAmendmentOut
+         * @description An amendment, as shown under its entry.
+         */
+        LogAmendmentOut: {
+            /** Id */
+            id: number;
+            /**
+             * Recorded At
+             * Format: date-time
+             */
+            recorded_at: string;
+            /** Author */
+            author: string;
+            /** Text */
+            text: string;
+        };
+        /**
+         * LogCategory
+         * @description What kind of thing an entry records. Few on purpose: a daily report counts by
+         *     category, and a long list is filled in at random at 3 a.m. The detail is in the text
+         *     and the links (an alarm, a work order, a citizen report).
+         * @enum {string}
+         */
+        LogCategory: "incident" | "information" | "intervention" | "patrol" | "call" | "other";
+        /**
+         * LogChainCheck
+         * @description The log chain's verification.
+         */
+        LogChainCheck: {
+            /** Ok */
+            ok: boolean;
+            /** Checked */
+            checked: number;
+            /** Problems */
+            problems: string[];
+        };
+        /**
+         * LogDailyReport
+         * @description A desk's local day: its entries (by time of occurrence) with their amendments, and
+         *     how many of each category (every category named, zeros included).
+         */
+        LogDailyReport: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            desk: components["schemas"]["Desk"];
+            /** Timezone */
+            timezone: string;
+            /** Counts */
+            counts: {
+                [key: string]: number;
+            };
+            /** Entries */
+            entries: components["schemas"]["LogEntryOut"][];
+        };
+        /**
+         * LogEntryCreate
+         * @description A new entry. ``occurred_at``: when it happened (now when left out); ``follows``: the
+         *     earlier entry this one follows up.
+         */
+        LogEntryCreate: {
+            /**
+             * Asset Ids
+             * @default []
+             */
+            asset_ids: string[];
+            /**
+             * Alarm Ids
+             * @default []
+             */
+            alarm_ids: number[];
+            /**
+             * Intervention Ids
+             * @default []
+             */
+            intervention_ids: number[];
+            /**
+             * Report Ids
+             * @default []
+             */
+            report_ids: number[];
+            /**
+             * Command Ids
+             * @default []
+             */
+            command_ids: string[];
+            desk: components["schemas"]["Desk"];
+            category: components["schemas"]["LogCategory"];
+            /** Text */
+            text: string;
+            /** Commune */
+            commune: string;
+            /** Occurred At */
+            occurred_at?: string | null;
+            place?: components["schemas"]["LogPlace"] | null;
+            /** Follows */
+            follows?: number | null;
+        };
+        /**
+         * LogEntryOut
+         * @description An entry with its amendments, oldest first (the newest last).
+         */
+        LogEntryOut: {
+            /**
+             * Asset Ids
+             * @default []
+             */
+            asset_ids: string[];
+            /**
+             * Alarm Ids
+             * @default []
+             */
+            alarm_ids: number[];
+            /**
+             * Intervention Ids
+             * @default []
+             */
+            intervention_ids: number[];
+            /**
+             * Report Ids
+             * @default []
+             */
+            report_ids: number[];
+            /**
+             * Command Ids
+             * @default []
+             */
+            command_ids: string[];
+            /** Id */
+            id: number;
+            /**
+             * Occurred At
+             * Format: date-time
+             */
+            occurred_at: string;
+            /**
+             * Recorded At
+             * Format: date-time
+             */
+            recorded_at: string;
+            /** Author */
+            author: string;
+            desk: components["schemas"]["Desk"];
+            category: components["schemas"]["LogCategory"];
+            /** Commune */
+            commune: string;
+            /** Text */
+            text: string;
+            /** Place */
+            place: {
+                [key: string]: unknown;
+            } | null;
+            /** Follows */
+            follows: number | null;
+            /** Amendments */
+            amendments: components["schemas"]["LogAmendmentOut"][];
+        };
+        /**
+         * LogEntryPage
+         * @description One page of entries, newest first.
+         */
+        LogEntryPage: {
+            /** Items */
+            items: components["schemas"]["LogEntryOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /**
+         * LogPlace
+         * @description Where it happened: a GeoJSON Point or Polygon, WGS84 in (lon, lat) order; its shape
+         *     is checked by the service (a closed, valid ring inside the metropolis).
+         */
+        LogPlace: {
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "Point" | "Polygon";
+            /** Coordinates */
+            coordinates: unknown[];
         };
         /**
          * LoginFailureOut
@@ -3929,6 +6672,55 @@ export interface components {
             password: string;
         };
         /**
+         * ManualPlanIn
+         * @description Impose ``plan`` on the controller until ``ends_at`` (at most a week ahead).
+         */
+        ManualPlanIn: {
+            /** Plan */
+            plan: number;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * ManualPlanOut
+         * @description A plan imposed by hand, and whether it still runs.
+         */
+        ManualPlanOut: {
+            /** Id */
+            id: number;
+            /** Controller Id */
+            controller_id: string;
+            /** Plan */
+            plan: number;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /** Reason */
+            reason: string;
+            /** Command Id */
+            command_id: string | null;
+            /** Created By */
+            created_by: string;
+            /** Ended At */
+            ended_at: string | null;
+            /** Ended By */
+            ended_by: string | null;
+            /** Active */
+            active: boolean;
+        };
+        /**
          * MapOut
          * @description Every asset the caller sees, as rows of ``columns`` (compact for 36,000 assets).
          */
@@ -3939,6 +6731,34 @@ export interface components {
             columns: string[];
             /** Rows */
             rows: unknown[][];
+        };
+        /**
+         * MaskOut
+         * @description The privacy masks of a camera and preset.
+         */
+        MaskOut: {
+            /** Camera Id */
+            camera_id: string;
+            /** Preset */
+            preset: number;
+            /** Polygons */
+            polygons: number[][][];
+            /** Set By */
+            set_by: string;
+            /**
+             * Set At
+             * Format: date-time
+             */
+            set_at: string;
+        };
+        /**
+         * MaskSet
+         * @description Privacy masks of a camera for one preset (0: every view): polygons of points
+         *     ``[x, y]`` in image coordinates, 0..1 from the top left.
+         */
+        MaskSet: {
+            /** Polygons */
+            polygons: number[][][];
         };
         /**
          * MeOut
@@ -4199,6 +7019,81 @@ export interface components {
             url: string;
         };
         /**
+         * PlanCheck
+         * @description What the plan validator says of a plan (saved or not): the plan editor's errors.
+         */
+        PlanCheck: {
+            /** Valid */
+            valid: boolean;
+            /** Problems */
+            problems: components["schemas"]["PlanProblem"][];
+        };
+        /**
+         * PlanIn
+         * @description A timing plan; ``version``: the one read, when changing one.
+         */
+        PlanIn: {
+            /** Number */
+            number: number;
+            /**
+             * Name
+             * @default
+             */
+            name: string;
+            /** Cycle S */
+            cycle_s: number;
+            /**
+             * Offset S
+             * @default 0
+             */
+            offset_s: number;
+            /** Stages */
+            stages: components["schemas"]["StageSplitIn"][];
+            /** Version */
+            version?: number | null;
+        };
+        /**
+         * PlanOut
+         * @description A stored (valid) timing plan.
+         */
+        PlanOut: {
+            /** Controller Id */
+            controller_id: string;
+            /** Number */
+            number: number;
+            /** Name */
+            name: string;
+            /** Cycle S */
+            cycle_s: number;
+            /** Offset S */
+            offset_s: number;
+            /** Stages */
+            stages: {
+                [key: string]: unknown;
+            }[];
+            /** Version */
+            version: number;
+            /** Updated By */
+            updated_by: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * PlanProblem
+         * @description One rule a plan breaks: which, where, and why (stage, groups, seconds).
+         */
+        PlanProblem: {
+            /** Rule */
+            rule: string;
+            /** Field */
+            field: string;
+            /** Message */
+            message: string;
+        };
+        /**
          * Point
          * @description A GeoJSON Point in WGS84, coordinates in (lon, lat) order.
          */
@@ -4363,6 +7258,46 @@ export interface components {
          */
         Priority: "critical" | "high" | "normal" | "low";
         /**
+         * PriorityRequestOut
+         * @description A bus priority request and its outcome.
+         */
+        PriorityRequestOut: {
+            /** Id */
+            id: number;
+            /** Approach Id */
+            approach_id: number;
+            /** Controller Id */
+            controller_id: string;
+            /** Commune */
+            commune: string;
+            /** Vehicle Id */
+            vehicle_id: string;
+            /** Line */
+            line: string;
+            /** Direction */
+            direction: string;
+            /** Distance M */
+            distance_m: number;
+            /**
+             * Observed At
+             * Format: date-time
+             */
+            observed_at: string;
+            /**
+             * Requested At
+             * Format: date-time
+             */
+            requested_at: string;
+            /** Command Id */
+            command_id: string | null;
+            /** Outcome */
+            outcome: string;
+            /** Finished At */
+            finished_at: string | null;
+            /** Delay Saved S */
+            delay_saved_s: number | null;
+        };
+        /**
          * ProgramCreate
          * @description A new program. ``commune``: a code or name; none for a metropolis-wide program.
          */
@@ -4509,6 +7444,66 @@ export interface components {
             steps?: components["schemas"]["ProgramStep"][] | null;
         };
         /**
+         * ProgressOut
+         * @description A public step of the work (an extension of the spec: clients may ignore it).
+         */
+        ProgressOut: {
+            status: components["schemas"]["beffroi__interventions__lifecycle__Status"];
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Note */
+            note: string;
+        };
+        /**
+         * ProgressStep
+         * @description A public step of the work a report follows.
+         */
+        ProgressStep: {
+            status: components["schemas"]["beffroi__interventions__lifecycle__Status"];
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Note */
+            note: string;
+        };
+        /**
+         * PublicNoteCreate
+         * @description A note every ticket of the report's intervention will read: write nothing internal
+         *     (no team, no person).
+         */
+        PublicNoteCreate: {
+            /** Text */
+            text: string;
+        };
+        /**
+         * PublicNoteOut
+         * @description A public note.
+         */
+        PublicNoteOut: {
+            /** Id */
+            id: number;
+            /** Intervention Id */
+            intervention_id: number;
+            /** Text */
+            text: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+        };
+        /**
+         * PublicStatus
+         * @description Open311's statuses.
+         * @enum {string}
+         */
+        PublicStatus: "open" | "closed";
+        /**
          * QueueItem
          * @description An intervention as a phone lists it: the least needed to choose the next job.
          */
@@ -4518,7 +7513,7 @@ export interface components {
             /** Title */
             title: string;
             priority: components["schemas"]["Priority"];
-            status: components["schemas"]["Status"];
+            status: components["schemas"]["beffroi__interventions__lifecycle__Status"];
             category: components["schemas"]["Category"];
             /** Commune */
             commune: string;
@@ -4540,6 +7535,18 @@ export interface components {
             mine: boolean;
         };
         /**
+         * RecordsPage
+         * @description A page of records (each a JSON object of the selected fields).
+         */
+        RecordsPage: {
+            /** Total Count */
+            total_count: number;
+            /** Results */
+            results: {
+                [key: string]: unknown;
+            }[];
+        };
+        /**
          * Reference
          * @description What the same hours of another day metered.
          */
@@ -4553,6 +7560,18 @@ export interface components {
             wh: number | null;
             /** Cabinets Reporting */
             cabinets_reporting: number;
+        };
+        /**
+         * RegisterCheck
+         * @description The register's verification.
+         */
+        RegisterCheck: {
+            /** Ok */
+            ok: boolean;
+            /** Checked */
+            checked: number;
+            /** Problems */
+            problems: string[];
         };
         /**
          * RejectedOut
@@ -4607,11 +7626,228 @@ export interface components {
             recent: components["schemas"]["RejectedOut"][];
         };
         /**
+         * ReportDetail
+         * @description A report with its caller's contact (while kept) and its public progress.
+         */
+        ReportDetail: {
+            /** Id */
+            id: number;
+            /** Ticket */
+            ticket: string;
+            /** Service Code */
+            service_code: string;
+            category: components["schemas"]["Category"];
+            /** Commune */
+            commune: string;
+            location: components["schemas"]["Point"] | null;
+            /** Address String */
+            address_string: string;
+            /** Description */
+            description: string;
+            /** Attributes */
+            attributes: {
+                [key: string]: string;
+            };
+            channel: components["schemas"]["beffroi__reports__lifecycle__Channel"];
+            /** Received By */
+            received_by: string;
+            /** Intervention Id */
+            intervention_id: number;
+            /** Joined */
+            joined: boolean;
+            /** Has Photo */
+            has_photo: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Purged At */
+            purged_at: string | null;
+            status: components["schemas"]["PublicStatus"];
+            /** Status Notes */
+            status_notes: string;
+            contact: components["schemas"]["Contact"] | null;
+            /** Progress */
+            progress: components["schemas"]["ProgressStep"][];
+        };
+        /**
+         * ReportOut
+         * @description A report as staff read it (no personal data: see :class:`ReportDetail`).
+         */
+        ReportOut: {
+            /** Id */
+            id: number;
+            /** Ticket */
+            ticket: string;
+            /** Service Code */
+            service_code: string;
+            category: components["schemas"]["Category"];
+            /** Commune */
+            commune: string;
+            location: components["schemas"]["Point"] | null;
+            /** Address String */
+            address_string: string;
+            /** Description */
+            description: string;
+            /** Attributes */
+            attributes: {
+                [key: string]: string;
+            };
+            channel: components["schemas"]["beffroi__reports__lifecycle__Channel"];
+            /** Received By */
+            received_by: string;
+            /** Intervention Id */
+            intervention_id: number;
+            /** Joined */
+            joined: boolean;
+            /** Has Photo */
+            has_photo: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Purged At */
+            purged_at: string | null;
+            status: components["schemas"]["PublicStatus"];
+            /** Status Notes */
+            status_notes: string;
+        };
+        /**
+         * ReportPage
+         * @description One page of reports, newest first.
+         */
+        ReportPage: {
+            /** Items */
+            items: components["schemas"]["ReportOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /**
+         * ReportRecord
+         * @description A phone call to the citizen line, recorded by an operator. The place is a position
+         *     (``location``), else a commune (code or name) and words (``address_string``).
+         */
+        ReportRecord: {
+            /** Service Code */
+            service_code: string;
+            location?: components["schemas"]["Point"] | null;
+            /** Commune */
+            commune?: string | null;
+            /**
+             * Address String
+             * @default
+             */
+            address_string: string;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** Attributes */
+            attributes?: {
+                [key: string]: string;
+            };
+            caller?: components["schemas"]["Contact"] | null;
+        };
+        /**
+         * RequestCreated
+         * @description The answer to a posted request: its id (the citizen's ticket).
+         */
+        RequestCreated: {
+            /** Service Request Id */
+            service_request_id: string;
+            /** Service Notice */
+            service_notice: string;
+            /** Account Id */
+            account_id?: string | null;
+        };
+        /**
+         * RequestOut
+         * @description A service request as anyone may read it.
+         */
+        RequestOut: {
+            /** Service Request Id */
+            service_request_id: string;
+            status: components["schemas"]["PublicStatus"];
+            /** Status Notes */
+            status_notes: string;
+            /** Service Name */
+            service_name: string;
+            /** Service Code */
+            service_code: string;
+            /** Description */
+            description: string;
+            /** Agency Responsible */
+            agency_responsible: string;
+            /** Service Notice */
+            service_notice: string;
+            /**
+             * Requested Datetime
+             * Format: date-time
+             */
+            requested_datetime: string;
+            /**
+             * Updated Datetime
+             * Format: date-time
+             */
+            updated_datetime: string;
+            /** Expected Datetime */
+            expected_datetime: string | null;
+            /** Address */
+            address: string;
+            /** Address Id */
+            address_id?: string | null;
+            /** Zipcode */
+            zipcode?: string | null;
+            /** Lat */
+            lat: number | null;
+            /** Long */
+            long: number | null;
+            /** Media Url */
+            media_url?: string | null;
+            /** Progress */
+            progress: components["schemas"]["ProgressOut"][];
+        };
+        /**
+         * RetentionOut
+         * @description A camera's retention: its own period, or the default.
+         */
+        RetentionOut: {
+            /** Camera Id */
+            camera_id: string;
+            /** Days */
+            days: number;
+            /** Authorisation */
+            authorisation: string | null;
+            /** Default */
+            default: boolean;
+        };
+        /**
+         * RetentionSet
+         * @description A camera's authorised retention period (at most 30 days).
+         */
+        RetentionSet: {
+            /** Days */
+            days: number;
+            /** Authorisation */
+            authorisation: string;
+        };
+        /**
+         * Revocation
+         * @description Why a habilitation ends early.
+         */
+        Revocation: {
+            /** Reason */
+            reason: string;
+        };
+        /**
          * Role
          * @description The roles of the people who use Beffroi (docs/architecture.md, security model).
          * @enum {string}
          */
-        Role: "admin" | "supervisor" | "operator" | "field_agent" | "video_agent" | "auditor" | "viewer";
+        Role: "admin" | "supervisor" | "operator" | "field_agent" | "video_agent" | "police" | "auditor" | "viewer";
         /**
          * RouteCreate
          * @description A new notification route.
@@ -4667,7 +7903,7 @@ export interface components {
             escalation_only: boolean;
             /** Name */
             name: string;
-            channel: components["schemas"]["Channel"];
+            channel: components["schemas"]["Channel-Input"];
             /**
              * Target
              * @description webhook: an http(s) URL; email: a list of addresses
@@ -4685,7 +7921,7 @@ export interface components {
             name: string;
             /** Enabled */
             enabled: boolean;
-            channel: components["schemas"]["Channel"];
+            channel: components["schemas"]["beffroi__notifications__states__Channel"];
             /** Target */
             target: unknown;
             /** Severities */
@@ -4737,7 +7973,7 @@ export interface components {
             name?: string | null;
             /** Enabled */
             enabled?: boolean | null;
-            channel?: components["schemas"]["Channel"] | null;
+            channel?: components["schemas"]["Channel-Input"] | null;
             /** Target */
             target?: (string | string[]) | null;
             /** Severities */
@@ -5025,6 +8261,113 @@ export interface components {
             points: components["schemas"]["PointOut"][];
         };
         /**
+         * ServiceDefinition
+         * @description ``services/{service_code}.json``.
+         */
+        ServiceDefinition: {
+            /** Service Code */
+            service_code: string;
+            /** Attributes */
+            attributes: components["schemas"]["AttributeOut"][];
+        };
+        /**
+         * ServiceOut
+         * @description An entry of ``services.json``.
+         */
+        ServiceOut: {
+            /** Service Code */
+            service_code: string;
+            /** Service Name */
+            service_name: string;
+            /** Description */
+            description: string;
+            /** Metadata */
+            metadata: boolean;
+            /**
+             * Type
+             * @default realtime
+             */
+            type: string;
+            /** Keywords */
+            keywords: string;
+            /** Group */
+            group: string;
+        };
+        /**
+         * SessionCommand
+         * @description A steering command to one camera of the session (ONVIF vocabulary: goto_preset,
+         *     set_preset, ptz_move, ptz_stop, start_tour, stop_tour, recording).
+         */
+        SessionCommand: {
+            /**
+             * Camera Id
+             * @description 1-64 of [A-Za-z0-9._-]
+             */
+            camera_id: string;
+            /** Name */
+            name: string;
+            /** Params */
+            params?: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * SessionCreate
+         * @description Open a view session: the cameras, a reason from the list, and words of one's own.
+         */
+        SessionCreate: {
+            /** Cameras */
+            cameras: string[];
+            /**
+             * Reason
+             * @description One of GET /video/reasons
+             */
+            reason: string;
+            /** Reason Text */
+            reason_text?: string | null;
+            /**
+             * Profile
+             * @default main
+             */
+            profile: string;
+        };
+        /**
+         * SessionOut
+         * @description A view session; ``streams`` only while it is open, and only to its agent.
+         */
+        SessionOut: {
+            /** Id */
+            id: number;
+            /** Agent */
+            agent: string;
+            /** Cameras */
+            cameras: string[];
+            /** Reason */
+            reason: string;
+            /** Reason Text */
+            reason_text: string | null;
+            /** Profile */
+            profile: string;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Ended At */
+            ended_at: string | null;
+            /** Ended Because */
+            ended_because: string | null;
+            /** Open */
+            open: boolean;
+            /** Streams */
+            streams?: components["schemas"]["Stream"][];
+        };
+        /**
          * Severity
          * @description Alarm severity, most severe first.
          * @enum {string}
@@ -5041,11 +8384,307 @@ export interface components {
             reason: string;
         };
         /**
+         * SignPosting
+         * @description A sign that shows, or showed, a situation.
+         */
+        SignPosting: {
+            /** Id */
+            id: number;
+            /** Asset Id */
+            asset_id: string;
+            /** Text */
+            text: string;
+            /** Display Command Id */
+            display_command_id: string;
+            /** Posted By */
+            posted_by: string;
+            /**
+             * Posted At
+             * Format: date-time
+             */
+            posted_at: string;
+            /** Clear Command Id */
+            clear_command_id: string | null;
+            /** Cleared By */
+            cleared_by: string | null;
+            /** Cleared At */
+            cleared_at: string | null;
+        };
+        /**
+         * SignProposal
+         * @description A message sign near a situation and the text proposed for it.
+         */
+        SignProposal: {
+            /** Asset Id */
+            asset_id: string;
+            /** Name */
+            name: string;
+            /** Commune */
+            commune: string;
+            /** Distance M */
+            distance_m: number;
+            /** Lines */
+            lines: number;
+            /** Width Chars */
+            width_chars: number;
+            /**
+             * Proposed
+             * @description The proposed lines
+             */
+            proposed: string[];
+            /**
+             * Showing
+             * @description What the sign shows for this situation, if it does
+             */
+            showing: string | null;
+        };
+        /**
+         * SignText
+         * @description One sign and the text to show on it (lines separated by newlines).
+         */
+        SignText: {
+            /**
+             * Asset Id
+             * @description 1-64 of [A-Za-z0-9._-]
+             */
+            asset_id: string;
+            /** Text */
+            text: string;
+        };
+        /**
+         * SignalGroupIn
+         * @description A signal group: its name (``K1``), what it controls, its minimum green.
+         */
+        SignalGroupIn: {
+            /** Name */
+            name: string;
+            /** @default vehicle */
+            kind: components["schemas"]["beffroi__traffic__config__GroupKind"];
+            /**
+             * Min Green S
+             * @default 6
+             */
+            min_green_s: number;
+        };
+        /**
+         * SignsClear
+         * @description The operator's confirmation: clear these signs (default: all still showing it).
+         */
+        SignsClear: {
+            /** Asset Ids */
+            asset_ids?: string[] | null;
+        };
+        /**
+         * SignsConfirm
+         * @description The operator's confirmation: show these texts on these signs.
+         */
+        SignsConfirm: {
+            /** Signs */
+            signs: components["schemas"]["SignText"][];
+        };
+        /**
+         * SignsOut
+         * @description The signs of a situation: those proposed (an open situation), those showing it,
+         *     and those to clear (the situation is over and they still show it).
+         */
+        SignsOut: {
+            /** Proposals */
+            proposals: components["schemas"]["SignProposal"][];
+            /** Postings */
+            postings: components["schemas"]["SignPosting"][];
+            /** To Clear */
+            to_clear: string[];
+        };
+        /**
+         * SignsSent
+         * @description The commands sent.
+         */
+        SignsSent: {
+            /** Commands */
+            commands: string[];
+            /** Postings */
+            postings: components["schemas"]["SignPosting"][];
+        };
+        /**
+         * SituationClose
+         * @description Why a situation is ended now or cancelled.
+         */
+        SituationClose: {
+            /**
+             * Version
+             * @description The version you read: the change is refused if it moved on
+             */
+            version: number;
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * SituationCreate
+         * @description New works, closure, event or incident.
+         */
+        SituationCreate: {
+            type: components["schemas"]["SituationType"];
+            /** @description Incidents only */
+            incident_kind?: components["schemas"]["IncidentKind"] | null;
+            /** Title */
+            title: string;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Road
+             * @description The road's name, for signs
+             * @default
+             */
+            road: string;
+            geometry: components["schemas"]["GeoJSON"];
+            detour?: components["schemas"]["LineJSON"] | null;
+            /**
+             * Starts At
+             * @description Default: now
+             */
+            starts_at?: string | null;
+            /**
+             * Ends At
+             * @description Unknown yet: incidents only
+             */
+            ends_at?: string | null;
+            impact?: components["schemas"]["Impact"];
+        };
+        /**
+         * SituationOut
+         * @description A road situation.
+         */
+        SituationOut: {
+            /** Id */
+            id: number;
+            type: components["schemas"]["SituationType"];
+            incident_kind: components["schemas"]["IncidentKind"] | null;
+            /** Title */
+            title: string;
+            /** Description */
+            description: string;
+            /** Road */
+            road: string;
+            /** Geometry */
+            geometry: {
+                [key: string]: unknown;
+            };
+            /** Detour */
+            detour: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /** Ends At */
+            ends_at: string | null;
+            status: components["schemas"]["beffroi__roads__situation__Status"];
+            impact: components["schemas"]["Impact"];
+            /** Communes */
+            communes: string[];
+            /** Version */
+            version: number;
+            /** Created By */
+            created_by: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Closed By */
+            closed_by: string | null;
+            /** Closed At */
+            closed_at: string | null;
+            /** Close Reason */
+            close_reason: string | null;
+        };
+        /**
+         * SituationType
+         * @description The four kinds of road situation the control room records.
+         * @enum {string}
+         */
+        SituationType: "roadworks" | "closure" | "event" | "incident";
+        /**
+         * SituationUpdate
+         * @description Changes to a planned or active situation, naming the version read.
+         */
+        SituationUpdate: {
+            /**
+             * Version
+             * @description The version you read: the change is refused if it moved on
+             */
+            version: number;
+            /** Title */
+            title?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Road */
+            road?: string | null;
+            geometry?: components["schemas"]["GeoJSON"] | null;
+            detour?: components["schemas"]["LineJSON"] | null;
+            /** Starts At */
+            starts_at?: string | null;
+            /** Ends At */
+            ends_at?: string | null;
+            impact?: components["schemas"]["Impact"] | null;
+        };
+        /**
+         * SnapshotOut
+         * @description A published version of a dataset.
+         */
+        SnapshotOut: {
+            /** Dataset */
+            dataset: string;
+            /** Version */
+            version: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Row Count */
+            row_count: number;
+            /** Sha256 */
+            sha256: string;
+            /** Size */
+            size: number;
+        };
+        /**
          * Source
          * @description What opened the intervention.
          * @enum {string}
          */
         Source: "manual" | "alarm" | "report";
+        /**
+         * StageIn
+         * @description A stage: the signal groups green together.
+         */
+        StageIn: {
+            /** Name */
+            name: string;
+            /** Groups */
+            groups: string[];
+        };
+        /**
+         * StageSplitIn
+         * @description One step of a plan: a stage and its split (green and the change to the next).
+         */
+        StageSplitIn: {
+            /** Stage */
+            stage: string;
+            /** Split S */
+            split_s: number;
+        };
         /**
          * StateOut
          * @description What is known now of an asset.
@@ -5069,18 +8708,12 @@ export interface components {
             };
         };
         /**
-         * Status
-         * @description Where an intervention stands.
-         * @enum {string}
-         */
-        Status: "new" | "assigned" | "in_progress" | "on_hold" | "resolved" | "closed" | "cancelled";
-        /**
          * StatusChange
          * @description Move an intervention to another status. ``clear_alarms`` (to ``resolved`` only):
          *     clear the linked alarms once the asset's state confirms the repair.
          */
         StatusChange: {
-            status: components["schemas"]["Status"];
+            status: components["schemas"]["beffroi__interventions__lifecycle__Status"];
             /** Reason */
             reason?: string | null;
             /** Note */
@@ -5131,6 +8764,20 @@ export interface components {
             hold_s?: number | null;
         };
         /**
+         * Stream
+         * @description One camera of a session and where to play it (a signed URL, until ``expires_at``).
+         */
+        Stream: {
+            /** Camera Id */
+            camera_id: string;
+            /** Name */
+            name: string;
+            /** Url */
+            url: string | null;
+            /** Expires At */
+            expires_at: string | null;
+        };
+        /**
          * Summary
          * @description Counts of the alarms on the list, for a banner: by severity and by state.
          */
@@ -5147,6 +8794,21 @@ export interface components {
             unacknowledged: number;
             /** Shelved */
             shelved: number;
+        };
+        /**
+         * SwitchPointIn
+         * @description From ``start`` (local HH:MM) on ``days`` (ISO weekdays, Monday 1), run ``plan``.
+         */
+        SwitchPointIn: {
+            /** Days */
+            days: number[];
+            /**
+             * Start
+             * Format: time
+             */
+            start: string;
+            /** Plan */
+            plan: number;
         };
         /**
          * TargetKind
@@ -5239,6 +8901,42 @@ export interface components {
             counter: boolean;
             /** Description */
             description: string;
+        };
+        /**
+         * TimetableIn
+         * @description A controller's timetable: its switch points.
+         */
+        TimetableIn: {
+            /** Entries */
+            entries: components["schemas"]["SwitchPointIn"][];
+        };
+        /**
+         * TimetableOut
+         * @description A controller's timetable, its version, and where its delivery stands.
+         */
+        TimetableOut: {
+            /** Controller Id */
+            controller_id: string;
+            /** Entries */
+            entries: {
+                [key: string]: unknown;
+            }[];
+            /** Version */
+            version: number;
+            /** Delivered Version */
+            delivered_version: number | null;
+            /** Acked Version */
+            acked_version: number | null;
+            /** Acked At */
+            acked_at: string | null;
+            /** Behind */
+            behind: boolean;
+            /** Plan Now */
+            plan_now: number | null;
+            /** Next Switch At */
+            next_switch_at: string | null;
+            /** Next Plan */
+            next_plan: number | null;
         };
         /**
          * TimingError
@@ -5343,6 +9041,24 @@ export interface components {
             detail: {
                 [key: string]: unknown;
             } | null;
+        };
+        /**
+         * TransmissionCreate
+         * @description An extraction handed over on a requisition by the police or the justice.
+         */
+        TransmissionCreate: {
+            /** Extraction Id */
+            extraction_id: number;
+            /** Requester */
+            requester: string;
+            /** Reference */
+            reference: string;
+            /** Recipient */
+            recipient: string;
+            /** Medium */
+            medium: string;
+            /** Reason */
+            reason?: string | null;
         };
         /**
          * TrendPoint
@@ -5452,6 +9168,16 @@ export interface components {
             ctx?: Record<string, never>;
         };
         /**
+         * ValueOut
+         * @description A choice of a list attribute.
+         */
+        ValueOut: {
+            /** Key */
+            key: string;
+            /** Name */
+            name: string;
+        };
+        /**
          * Verification
          * @description Whether the device's telemetry confirmed what its reply said.
          * @enum {string}
@@ -5559,6 +9285,12 @@ export interface components {
             };
         };
         /**
+         * GroupKind
+         * @description How a group names its members.
+         * @enum {string}
+         */
+        beffroi__assets__models__GroupKind: "list" | "polygon";
+        /**
          * CommandOut
          * @description A command of a type: its parameter schema and safety.
          */
@@ -5655,6 +9387,12 @@ export interface components {
             } | null;
         };
         /**
+         * Status
+         * @description Where an intervention stands.
+         * @enum {string}
+         */
+        beffroi__interventions__lifecycle__Status: "new" | "assigned" | "in_progress" | "on_hold" | "resolved" | "closed" | "cancelled";
+        /**
          * HistoryOut
          * @description One change of an intervention.
          */
@@ -5670,13 +9408,38 @@ export interface components {
             actor_kind: string;
             /** Action */
             action: string;
-            from_status: components["schemas"]["Status"] | null;
-            to_status: components["schemas"]["Status"] | null;
+            from_status: components["schemas"]["beffroi__interventions__lifecycle__Status"] | null;
+            to_status: components["schemas"]["beffroi__interventions__lifecycle__Status"] | null;
             /** Detail */
             detail: {
                 [key: string]: unknown;
             };
         };
+        /**
+         * Channel
+         * @description How a route sends.
+         * @enum {string}
+         */
+        beffroi__notifications__states__Channel: "webhook" | "email";
+        /**
+         * Channel
+         * @description How a report reached the hub.
+         * @enum {string}
+         */
+        beffroi__reports__lifecycle__Channel: "open311" | "phone";
+        /**
+         * Status
+         * @description Where a situation stands: planned until its start, active until its end, then
+         *     ended; cancelled when called off (before or during).
+         * @enum {string}
+         */
+        beffroi__roads__situation__Status: "planned" | "active" | "ended" | "cancelled";
+        /**
+         * GroupKind
+         * @description What a signal group controls.
+         * @enum {string}
+         */
+        beffroi__traffic__config__GroupKind: "vehicle" | "pedestrian" | "cycle" | "bus";
     };
     responses: never;
     parameters: never;
@@ -5686,6 +9449,314 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    catalog_api_explore_v2_1_catalog_datasets_get: {
+        parameters: {
+            query?: {
+                /** @description Words to find */
+                q?: string | null;
+                /** @description Only these themes */
+                theme?: string[];
+                /** @description theme:"Énergie" */
+                refine?: string[];
+                /** @description Datasets per page, at most 100 */
+                limit?: number;
+                /** @description Records skipped */
+                offset?: number;
+            };
+            header?: {
+                "if-none-match"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Catalog"];
+                };
+            };
+            /** @description Not modified (If-None-Match) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    dataset_api_explore_v2_1_catalog_datasets__dataset_id__get: {
+        parameters: {
+            query?: never;
+            header?: {
+                "if-none-match"?: string | null;
+            };
+            path: {
+                /** @description Dataset identifier */
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetOut"];
+                };
+            };
+            /** @description Not modified (If-None-Match) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    records_api_explore_v2_1_catalog_datasets__dataset_id__records_get: {
+        parameters: {
+            query?: {
+                /** @description Fields, aggregates, AS */
+                select?: string | null;
+                /** @description ODSQL conditions */
+                where?: string | null;
+                /** @description Fields or month(f)… */
+                group_by?: string | null;
+                /** @description Fields, ASC or DESC */
+                order_by?: string | null;
+                /** @description Records per page (default 10, at most 100) */
+                limit?: number | null;
+                /** @description Records skipped */
+                offset?: number;
+            };
+            header?: {
+                "if-none-match"?: string | null;
+            };
+            path: {
+                /** @description Dataset identifier */
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordsPage"];
+                };
+            };
+            /** @description Not modified (If-None-Match) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_api_explore_v2_1_catalog_datasets__dataset_id__exports__format__get: {
+        parameters: {
+            query?: {
+                /** @description Fields, aggregates, AS */
+                select?: string | null;
+                /** @description ODSQL conditions */
+                where?: string | null;
+                /** @description Fields or month(f)… */
+                group_by?: string | null;
+                /** @description Fields, ASC or DESC */
+                order_by?: string | null;
+                /** @description Records at most; -1 or none: all */
+                limit?: number | null;
+                /** @description Records skipped */
+                offset?: number;
+            };
+            header?: {
+                "if-none-match"?: string | null;
+            };
+            path: {
+                /** @description Dataset identifier */
+                dataset_id: string;
+                format: components["schemas"]["ExportFormat"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/csv": unknown;
+                    "application/geo+json": unknown;
+                    "application/vnd.apache.parquet": unknown;
+                };
+            };
+            /** @description Not modified (If-None-Match) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    dcat_jsonld_api_explore_v2_1_catalog_exports_dcat_jsonld_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                "if-none-match"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/ld+json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    dcat_turtle_api_explore_v2_1_catalog_exports_dcat_ttl_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                "if-none-match"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/turtle": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    situations_api_datex2_v3_situations_get: {
+        parameters: {
+            query?: {
+                /** @description Planned situations (works ahead) too */
+                planned?: boolean;
+            };
+            header?: {
+                "if-none-match"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/xml": unknown;
+                };
+            };
+            /** @description Not modified (If-None-Match) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     login_api_v1_auth_login_post: {
         parameters: {
             query?: never;
@@ -6872,7 +10943,7 @@ export interface operations {
                 type?: string;
                 /** @description Statuses, comma-separated, of: planned, in_service, maintenance, out_of_service, decommissioned */
                 status?: string;
-                /** @description Telemetry keys, comma-separated, of: level_pct, power_w, energy_wh, voltage_v, lamp_hours, voltage_l1_v, voltage_l2_v, voltage_l3_v, door_open, mode, circuit_{n}_on, plan, cycle_s, detector_{n}_count, detector_{n}_occupancy_pct, online, recording, preset, position, message, brightness_pct, count, occupancy_pct, speed_kmh, free_spaces, capacity, no2_ugm3, pm10_ugm3, pm25_ugm3, o3_ugm3 */
+                /** @description Telemetry keys, comma-separated, of: level_pct, power_w, energy_wh, voltage_v, lamp_hours, voltage_l1_v, voltage_l2_v, voltage_l3_v, door_open, mode, circuit_{n}_on, control_state, plan, plan_source, cycle_s, offset_s, cycle_second, stage, timetable_version, group_{n}_state, detector_{n}_count, detector_{n}_occupancy_pct, online, recording, preset, tour, position, message, brightness_pct, count, occupancy_pct, speed_kmh, lane_{n}_count, lane_{n}_occupancy_pct, lane_{n}_speed_kmh, free_spaces, capacity, no2_ugm3, pm10_ugm3, pm25_ugm3, o3_ugm3 */
                 keys?: string;
             };
             header?: never;
@@ -6947,7 +11018,7 @@ export interface operations {
                 /** @description States, comma-separated, of: created, awaiting_approval, queued, sent, accepted, succeeded, failed, rejected, expired, cancelled */
                 state?: string;
                 /** @description Command name */
-                name?: "clear" | "dim" | "display" | "goto_preset" | "lower" | "priority_request" | "raise" | "recording" | "set_mode" | "set_plan" | "set_preset" | "switch";
+                name?: "apply_green_wave" | "clear" | "dim" | "display" | "goto_preset" | "lower" | "priority_request" | "ptz_move" | "ptz_stop" | "raise" | "recording" | "resume_timetable" | "set_mode" | "set_plan" | "set_preset" | "start_tour" | "stop_tour" | "switch";
             };
             header?: never;
             path?: never;
@@ -10164,6 +14235,2995 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScheduleOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_controllers_api_v1_traffic_controllers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ControllerSummary"][];
+                };
+            };
+        };
+    };
+    get_config_api_v1_traffic_controllers__controller_id__config_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Asset id */
+                controller_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    put_config_api_v1_traffic_controllers__controller_id__config_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Asset id */
+                controller_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfigIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_plans_api_v1_traffic_controllers__controller_id__plans_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Asset id */
+                controller_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    check_plan_api_v1_traffic_controllers__controller_id__plans_check_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Asset id */
+                controller_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanCheck"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    put_plan_api_v1_traffic_controllers__controller_id__plans__number__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Asset id */
+                controller_id: string;
+                /** @description Plan number */
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_plan_api_v1_traffic_controllers__controller_id__plans__number__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Asset id */
+                controller_id: string;
+                /** @description Plan number */
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_timetables_api_v1_traffic_timetables_get: {
+        parameters: {
+            query?: {
+                /** @description Only controllers behind (or not) */
+                behind?: boolean | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TimetableOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_timetable_api_v1_traffic_controllers__controller_id__timetable_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Asset id */
+                controller_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TimetableOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    put_timetable_api_v1_traffic_controllers__controller_id__timetable_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Asset id */
+                controller_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TimetableIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TimetableOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_manual_plans_api_v1_traffic_manual_plans_get: {
+        parameters: {
+            query?: {
+                /** @description Only running selections (or not) */
+                active?: boolean | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ManualPlanOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    select_plan_api_v1_traffic_controllers__controller_id__manual_plan_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Asset id */
+                controller_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ManualPlanIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ManualPlanOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    end_selection_api_v1_traffic_manual_plans__selection_id__end_post: {
+        parameters: {
+            query: {
+                reason: string;
+            };
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                selection_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ManualPlanOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_corridors_api_v1_traffic_corridors_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CorridorOut"][];
+                };
+            };
+        };
+    };
+    create_corridor_api_v1_traffic_corridors_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CorridorIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CorridorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_corridor_api_v1_traffic_corridors__corridor_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                corridor_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CorridorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_corridor_api_v1_traffic_corridors__corridor_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                corridor_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CorridorIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CorridorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_corridor_api_v1_traffic_corridors__corridor_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                corridor_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    apply_corridor_api_v1_traffic_corridors__corridor_id__apply_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                corridor_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CorridorApply"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CorridorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reasons_api_v1_video_reasons_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string[];
+                };
+            };
+        };
+    };
+    list_habilitations_api_v1_video_habilitations_get: {
+        parameters: {
+            query?: {
+                username?: string | null;
+                active?: boolean | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HabilitationOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    record_habilitation_api_v1_video_habilitations_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HabilitationCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HabilitationOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_habilitation_api_v1_video_habilitations__habilitation_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                habilitation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HabilitationOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    revoke_habilitation_api_v1_video_habilitations__habilitation_id__revoke_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                habilitation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Revocation"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HabilitationOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_sessions_api_v1_video_sessions_get: {
+        parameters: {
+            query?: {
+                mine?: boolean;
+                open?: boolean;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    open_session_api_v1_video_sessions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_session_api_v1_video_sessions__session_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                session_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    end_session_api_v1_video_sessions__session_id__end_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                session_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    steer_api_v1_video_sessions__session_id__commands_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                session_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionCommand"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["beffroi__commands__schemas__CommandOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    extract_api_v1_video_extractions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExtractionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExtractionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    transmit_api_v1_video_transmissions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TransmissionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExtractionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_retention_api_v1_video_cameras__camera_id__retention_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Camera id */
+                camera_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_retention_api_v1_video_cameras__camera_id__retention_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Camera id */
+                camera_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RetentionSet"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_masks_api_v1_video_cameras__camera_id__masks_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Camera id */
+                camera_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaskOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_masks_api_v1_video_cameras__camera_id__masks__preset__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Camera id */
+                camera_id: string;
+                /** @description Preset (0: every view) */
+                preset: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MaskSet"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaskOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_holds_api_v1_video_holds_get: {
+        parameters: {
+            query?: {
+                /** @description Hold states, comma-separated, of: requested, refused, placed, lift_requested, lifted */
+                state?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    request_hold_api_v1_video_holds_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HoldCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_hold_api_v1_video_holds__hold_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                hold_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    approve_hold_api_v1_video_holds__hold_id__approve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                hold_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HoldDecision"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    refuse_hold_api_v1_video_holds__hold_id__refuse_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                hold_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HoldDecision"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    lift_hold_api_v1_video_holds__hold_id__lift_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                hold_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HoldDecision"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    search_register_api_v1_video_register_get: {
+        parameters: {
+            query?: {
+                camera_id?: string | null;
+                agent?: string | null;
+                since?: string | null;
+                until?: string | null;
+                before?: number | null;
+                limit?: number;
+                /** @description Entry kinds, comma-separated, of: view.start, view.end, steering, extraction, transmission, deletion, hold.placed, hold.lifted, mask */
+                kind?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EntryPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_register_api_v1_video_register_export_get: {
+        parameters: {
+            query?: {
+                format?: "csv" | "pdf";
+                camera_id?: string | null;
+                agent?: string | null;
+                since?: string | null;
+                until?: string | null;
+                /** @description Entry kinds, comma-separated, of: view.start, view.end, steering, extraction, transmission, deletion, hold.placed, hold.lifted, mask */
+                kind?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    verify_register_api_v1_video_register_verify_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegisterCheck"];
+                };
+            };
+        };
+    };
+    list_approaches_api_v1_mobility_approaches_get: {
+        parameters: {
+            query?: {
+                controller_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApproachOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_approach_api_v1_mobility_approaches_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApproachCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApproachOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_approach_api_v1_mobility_approaches__approach_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                approach_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApproachOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_approach_api_v1_mobility_approaches__approach_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                approach_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_approach_api_v1_mobility_approaches__approach_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                approach_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApproachUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApproachOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_requests_api_v1_mobility_requests_get: {
+        parameters: {
+            query?: {
+                controller_id?: string | null;
+                line?: string | null;
+                /** @description From (included); default a day back */
+                since?: string | null;
+                /** @description Until (excluded); default now */
+                until?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriorityRequestOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delay_saved_api_v1_mobility_delay_saved_get: {
+        parameters: {
+            query?: {
+                /** @description From (included); default a day back */
+                since?: string | null;
+                /** @description Until (excluded); default now */
+                until?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DelaySaved"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_counts_api_v1_mobility_counts_get: {
+        parameters: {
+            query?: {
+                asset_id?: string | null;
+                commune?: string | null;
+                /** @description Minutes: 6 or 60 */
+                period?: number;
+                /** @description From (included); default a day back */
+                since?: string | null;
+                /** @description Until (excluded); default now */
+                until?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CountOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    counts_csv_api_v1_mobility_counts_csv_get: {
+        parameters: {
+            query?: {
+                asset_id?: string | null;
+                commune?: string | null;
+                /** @description Minutes: 6 or 60 */
+                period?: number;
+                /** @description From (included); default a day back */
+                since?: string | null;
+                /** @description Until (excluded); default now */
+                until?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_situations_api_v1_roads_situations_get: {
+        parameters: {
+            query?: {
+                /** @description Only in these statuses */
+                status?: components["schemas"]["beffroi__roads__situation__Status"][];
+                /** @description Only of these types */
+                type?: components["schemas"]["SituationType"][];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SituationOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_situation_api_v1_roads_situations_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SituationCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SituationOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_situation_api_v1_roads_situations__situation_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                situation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SituationOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_situation_api_v1_roads_situations__situation_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                situation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SituationUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SituationOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    end_situation_api_v1_roads_situations__situation_id__end_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                situation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SituationClose"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SituationOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_situation_api_v1_roads_situations__situation_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                situation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SituationClose"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SituationOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    situation_signs_api_v1_roads_situations__situation_id__signs_get: {
+        parameters: {
+            query?: {
+                /** @description Signs this near are proposed */
+                within_m?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                situation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignsOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    display_on_signs_api_v1_roads_situations__situation_id__signs_display_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                situation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignsConfirm"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignsSent"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    clear_signs_api_v1_roads_situations__situation_id__signs_clear_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                situation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignsClear"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignsSent"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    datex_file_api_v1_roads_datex2_get: {
+        parameters: {
+            query?: {
+                /** @description Planned situations too */
+                planned?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/xml": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_reports_api_v1_reports_get: {
+        parameters: {
+            query?: {
+                /** @description Commune codes or names, comma-separated */
+                commune?: string | null;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    record_call_api_v1_reports_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportRecord"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_report_api_v1_reports__report_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_photo_api_v1_reports__report_id__photo_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
+                    "image/png": unknown;
+                    "image/webp": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    add_note_api_v1_reports__report_id__notes_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PublicNoteCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicNoteOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    search_entries_api_v1_opslog_entries_get: {
+        parameters: {
+            query?: {
+                /** @description Codes or names */
+                commune?: string | null;
+                /** @description Occurred at or after */
+                since?: string | null;
+                /** @description Occurred before */
+                until?: string | null;
+                /** @description Text contained */
+                q?: string | null;
+                /** @description Naming this asset */
+                asset_id?: string | null;
+                /** @description Naming this alarm */
+                alarm_id?: number | null;
+                cursor?: string | null;
+                limit?: number;
+                /** @description Written from these desks, comma-separated, of: security, police, video, traffic, lighting, roads, citizen_line, snow */
+                desk?: string;
+                /** @description Categories, comma-separated, of: incident, information, intervention, patrol, call, other */
+                category?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogEntryPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    record_entry_api_v1_opslog_entries_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LogEntryCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogEntryOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_entry_api_v1_opslog_entries__entry_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                entry_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogEntryOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    amend_entry_api_v1_opslog_entries__entry_id__amendments_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                entry_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LogAmendmentCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogEntryOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    daily_report_api_v1_opslog_daily_get: {
+        parameters: {
+            query: {
+                /** @description Local day (the installation's time zone) */
+                day: string;
+                /** @description The desk */
+                desk: components["schemas"]["Desk"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogDailyReport"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    verify_chain_api_v1_opslog_verify_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogChainCheck"];
+                };
+            };
+        };
+    };
+    list_keys_api_v1_opendata_keys_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyOut"][];
+                };
+            };
+        };
+    };
+    create_key_api_v1_opendata_keys_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KeyCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyCreated"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    revoke_key_api_v1_opendata_keys__key_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                key_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    refresh_api_v1_opendata_datasets__dataset_id__refresh_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Dataset identifier */
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SnapshotOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    query_entities_ngsi_ld_v1_entities_get: {
+        parameters: {
+            query?: {
+                /** @description Entity types */
+                type?: string | null;
+                /** @description Entity ids */
+                id?: string | null;
+                idPattern?: string | null;
+                attrs?: string | null;
+                q?: string | null;
+                georel?: string | null;
+                geometry?: string | null;
+                coordinates?: string | null;
+                geoproperty?: string | null;
+                limit?: string | null;
+                offset?: string | null;
+                count?: string | null;
+                options?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_entity_ngsi_ld_v1_entities__entity_id__get: {
+        parameters: {
+            query?: {
+                attrs?: string | null;
+                options?: string | null;
+            };
+            header?: never;
+            path: {
+                entity_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_types_ngsi_ld_v1_types_get: {
+        parameters: {
+            query?: {
+                details?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    query_temporal_ngsi_ld_v1_temporal_entities_get: {
+        parameters: {
+            query?: {
+                /** @description Entity types */
+                type?: string | null;
+                /** @description Entity ids */
+                id?: string | null;
+                idPattern?: string | null;
+                attrs?: string | null;
+                q?: string | null;
+                georel?: string | null;
+                geometry?: string | null;
+                coordinates?: string | null;
+                geoproperty?: string | null;
+                timerel?: string | null;
+                timeAt?: string | null;
+                endTimeAt?: string | null;
+                lastN?: string | null;
+                limit?: string | null;
+                offset?: string | null;
+                count?: string | null;
+                options?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_temporal_ngsi_ld_v1_temporal_entities__entity_id__get: {
+        parameters: {
+            query?: {
+                attrs?: string | null;
+                timerel?: string | null;
+                timeAt?: string | null;
+                endTimeAt?: string | null;
+                lastN?: string | null;
+                options?: string | null;
+            };
+            header?: never;
+            path: {
+                entity_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_context_ngsi_ld_v1_jsonldContexts_beffroi_jsonld_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+        };
+    };
+    discovery_open311_v2_discovery_json_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Discovery"];
+                };
+            };
+        };
+    };
+    list_services_open311_v2_services_json_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceOut"][];
+                };
+            };
+        };
+    };
+    service_definition_open311_v2_services__service_code__json_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                service_code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceDefinition"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_requests_open311_v2_requests_json_get: {
+        parameters: {
+            query?: {
+                service_request_id?: string | null;
+                service_code?: string | null;
+                start_date?: string | null;
+                end_date?: string | null;
+                status?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    post_request_open311_v2_requests_json_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    service_code: string;
+                    lat?: number;
+                    long?: number;
+                    address_string?: string;
+                    description?: string;
+                    first_name?: string;
+                    last_name?: string;
+                    email?: string;
+                    phone?: string;
+                    api_key?: string;
+                };
+                "multipart/form-data": {
+                    service_code: string;
+                    lat?: number;
+                    long?: number;
+                    address_string?: string;
+                    description?: string;
+                    first_name?: string;
+                    last_name?: string;
+                    email?: string;
+                    phone?: string;
+                    api_key?: string;
+                    /** Format: binary */
+                    media?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestCreated"][];
+                };
+            };
+        };
+    };
+    get_request_open311_v2_requests__service_request_id__json_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                service_request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestOut"][];
                 };
             };
             /** @description Validation Error */

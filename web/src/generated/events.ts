@@ -45,6 +45,26 @@ export interface InterventionChanged {
   status: string;
   action: string;
   at: string;
+  asset_id: string | null;
+}
+
+/** An entry (``record`` entry) or an amendment of entry ``entry_id`` was recorded. */
+export interface RecordAdded {
+  kind: "opslog_record";
+  seq: number;
+  entry_id: number;
+  record: string;
+  desk: string;
+  category: string;
+  commune: string;
+  at: string;
+}
+
+/** A situation was created, changed, activated, ended or cancelled; ``communes``: those */
+export interface SituationChanged {
+  kind: "road_situation";
+  id: number;
+  status: string;
 }
 
 /** New latest values of an asset (only keys whose timestamp moved forward). */
@@ -61,7 +81,9 @@ export type StreamedEvent =
   | AssetStateChanged
   | CommandChanged
   | InterventionChanged
+  | RecordAdded
+  | SituationChanged
   | TelemetryUpdated;
 
 /** The kinds of event the live stream sends. */
-export const EVENT_KINDS = ["alarm", "asset", "command", "intervention", "telemetry"] as const;
+export const EVENT_KINDS = ["alarm", "asset", "command", "intervention", "opslog_record", "road_situation", "telemetry"] as const;

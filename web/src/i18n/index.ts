@@ -3,15 +3,42 @@
 import type { Lang } from "../format";
 import { energy } from "./energy";
 import { lighting } from "./lighting";
+import { mobility } from "./mobility";
 import { problems } from "./problems";
+import { reports } from "./reports";
+import { roads } from "./roads";
 import { shell } from "./shell";
+import { traffic } from "./traffic";
+import { video } from "./video";
 import { views } from "./views";
 
 type Words = Record<string, string>;
 
 const dictionaries: Record<Lang, Words> = {
-  fr: { ...shell.fr, ...views.fr, ...problems.fr, ...lighting.fr, ...energy.fr },
-  en: { ...shell.en, ...views.en, ...problems.en, ...lighting.en, ...energy.en },
+  fr: {
+    ...shell.fr,
+    ...views.fr,
+    ...problems.fr,
+    ...lighting.fr,
+    ...energy.fr,
+    ...reports.fr,
+    ...roads.fr,
+    ...video.fr,
+    ...mobility.fr,
+    ...traffic.fr,
+  },
+  en: {
+    ...shell.en,
+    ...views.en,
+    ...problems.en,
+    ...lighting.en,
+    ...energy.en,
+    ...reports.en,
+    ...roads.en,
+    ...video.en,
+    ...mobility.en,
+    ...traffic.en,
+  },
 };
 
 const STORED = "beffroi.lang";

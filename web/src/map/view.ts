@@ -11,6 +11,7 @@ import { CommuneLabels } from "./labels";
 import { AssetLayer } from "./layer";
 import { legend } from "./legend";
 import { MemberList } from "./members";
+import { SituationLayer } from "./situations";
 import { AssetStore, type MapPayload } from "./store";
 
 declare global {
@@ -44,6 +45,7 @@ export class MapView {
   readonly overlay: HTMLElement;
   readonly area: HTMLElement;
   private readonly members: MemberList;
+  private readonly situations: SituationLayer;
   private labels: CommuneLabels | null = null;
   filter: Filter = { ...NO_FILTER };
   /** While a polygon is drawn, a click on the map places a corner instead of opening an asset. */
@@ -89,6 +91,8 @@ export class MapView {
       if (this.drawnAt === null && this.store.size > 0) this.drawnAt = performance.now();
       this.labels?.place(this.layer.clusterDiscs());
     };
+    // Road situations under the assets: drawn first, so the markers stay on top.
+    this.situations = new SituationLayer(app, this.map);
     this.layer.addTo(this.map);
     this.members = new MemberList(app, this.store, container);
     this.area.append(this.members.element);
@@ -110,6 +114,7 @@ export class MapView {
     this.map.invalidateSize();
     this.drawCommunes();
     this.addTiles();
+    void this.situations.reload();
     await this.reload();
     this.buildControls();
     this.fitToAssets();
@@ -139,6 +144,7 @@ export class MapView {
         void this.reload();
         return;
       }
+      if (event.kind === "road_situation") this.situations.reloadSoon();
       if (event.kind !== "asset") continue;
       const i = this.store.setState(event.id, event.state, event.severity);
       if (i === undefined) continue;

@@ -6,7 +6,7 @@ import { h } from "./dom";
 export interface Field {
   name: string;
   label: string;
-  kind?: "text" | "textarea" | "number" | "select";
+  kind?: "text" | "textarea" | "number" | "select" | "datetime-local";
   required?: boolean;
   minLength?: number;
   min?: number;

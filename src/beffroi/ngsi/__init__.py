@@ -1,0 +1,1 @@
+"""NGSI-LD read facade: assets and their observations as FIWARE Smart Data Models."""

@@ -1,0 +1,1 @@
+"""Open data: the hub's data published to everyone, without login (docs/opendata.md)."""
