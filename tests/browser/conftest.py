@@ -190,6 +190,13 @@ async def page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterato
         await context.close()
 
 
+async def sign_out(page: Page) -> None:
+    """Sign out and wait for the reloaded login form: a navigation started before that
+    reload has finished is aborted by it (net::ERR_ABORTED)."""
+    await page.get_by_test_id("logout").click()
+    await page.get_by_test_id("login-username").wait_for()
+
+
 async def sign_in(page: Page, room: ControlRoom, who: str) -> None:
     """Open the console and sign in as one of the room's users."""
     await page.goto(room.url)

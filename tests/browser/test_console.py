@@ -22,7 +22,7 @@ from beffroi.lighting.schemas import (
 )
 from beffroi.telemetry.decode import Reason, Rejection
 from beffroi.telemetry.store import Batch, TelemetryStore
-from tests.browser.conftest import ControlRoom, sign_in
+from tests.browser.conftest import ControlRoom, sign_in, sign_out
 
 # The browser half is the same on either database: it runs on the demo's (SQLite); the
 # API under it is tested on both.
@@ -42,8 +42,7 @@ async def test_a_user_sees_the_map_of_their_communes_only(
     everything = len(room.assets["talant"]) + len(room.assets["chenove"])
     assert await _drawn(page) == everything
     await expect(page.get_by_test_id("asset-count")).to_have_text(str(everything))
-    await page.get_by_test_id("logout").click()
-    await page.get_by_test_id("login-username").wait_for()
+    await sign_out(page)
 
     # Chenôve's operator: Chenôve's assets, but no camera (the law designates who sees them).
     await sign_in(page, room, "chenove")
@@ -226,8 +225,7 @@ async def test_the_console_offers_only_what_the_api_accepts(
     await page.goto(f"{room.url}/#/approvals")
     await expect(page.get_by_test_id("asset-count")).to_be_visible()
     await expect(page.locator("section.view[data-view=approvals]")).to_have_count(0)
-    await page.get_by_test_id("logout").click()
-    await page.get_by_test_id("login-username").wait_for()
+    await sign_out(page)
 
     # Chenôve's operator works on lighting only: a traffic controller offers no command and
     # its alarm no handling; a light offers both.
@@ -362,8 +360,7 @@ async def test_a_supervisor_sees_why_a_device_cannot_connect(
     await expect(wrong.get_by_test_id("login-failure-count")).to_have_text("4 times")
     await expect(stolen.get_by_test_id("login-failure-count")).to_have_text("once")
     await expect(as_base64.get_by_test_id("rejected-size")).to_have_text(f"{len(binary)} bytes")
-    await page.get_by_test_id("logout").click()
-    await page.get_by_test_id("login-username").wait_for()
+    await sign_out(page)
 
     # A viewer may not read ingest: the panel has no such section.
     await sign_in(page, room, "viewer")

@@ -17,7 +17,7 @@ from beffroi.core.principal import Role
 from beffroi.core.time import utcnow
 from beffroi.video import habilitations
 from beffroi.video.schemas import HabilitationCreate
-from tests.browser.conftest import ControlRoom, sign_in
+from tests.browser.conftest import ControlRoom, sign_in, sign_out
 from tests.integration.video_support import make_cameras
 from tests.support import make_person
 
@@ -82,7 +82,7 @@ async def test_an_agent_watches_a_session_and_an_auditor_finds_it_in_the_registe
     await page.get_by_test_id("video-end").click()
     await expect(wall).to_have_count(0)
 
-    await page.get_by_test_id("logout").click()
+    await sign_out(page)
     await sign_in(page, room, "auditor")
     await page.get_by_test_id("nav-video").click()
     await expect(page.get_by_test_id("video-tab-session")).to_have_count(0)
