@@ -7,6 +7,7 @@ import { h } from "./dom";
 import { timeFormatter, type Lang } from "./format";
 import { GroupActions } from "./group/actions";
 import { rememberLang, translator } from "./i18n";
+import { LogPanel } from "./log/panel";
 import { MapView } from "./map/view";
 import { AssetPanel } from "./panel/panel";
 import { Stream } from "./stream";
@@ -120,6 +121,8 @@ export async function startConsole(root: HTMLElement, me: Me, lang: Lang): Promi
       location.reload();
     }
   });
+  // The log is every desk's: whoever reads it has it one click away, on any view.
+  const log = app.can("opslog:read") ? new LogPanel(app) : null;
   const other: Lang = lang === "fr" ? "en" : "fr";
   const langToggle = h("button", { type: "button", class: "lang-toggle", "data-testid": "lang-toggle", lang: other, "aria-label": t("app.lang.aria") },
     other === "en" ? "English" : "Français");
@@ -143,12 +146,13 @@ export async function startConsole(root: HTMLElement, me: Me, lang: Lang): Promi
       nav,
       h("div", { class: "user" },
         h("span", { class: "user-name", "data-testid": "user-name" }, me.user.display_name || me.user.username),
+        log?.toggle,
         langToggle,
         logout,
       ),
     ),
     banner,
-    h("div", { class: "workspace" }, main, panel.element),
+    h("div", { class: "workspace" }, main, panel.element, log?.element),
     toasts,
   );
 
@@ -158,6 +162,7 @@ export async function startConsole(root: HTMLElement, me: Me, lang: Lang): Promi
     mapView?.apply(events);
     panel?.apply(events);
     groups?.apply(events);
+    log?.apply(events);
     for (const listener of listeners) listener(events);
   });
 
