@@ -16,6 +16,7 @@ from fastapi.responses import Response, StreamingResponse
 from beffroi.core.context import Runtime
 from beffroi.core.errors import NotAuthenticated
 from beffroi.http.ratelimit import RateLimiter, client_key, get_rate_limiter
+from beffroi.http.streaming import rendered_ahead
 from beffroi.opendata import dcat, keys, portal
 from beffroi.opendata.datasets import DATASETS
 from beffroi.opendata.exports import MEDIA_TYPES, ExportFormat
@@ -206,7 +207,7 @@ async def export(
     }
     if out.not_modified:
         return Response(status_code=304, headers=headers)
-    return StreamingResponse(out.chunks, media_type=out.media_type, headers=headers)
+    return StreamingResponse(rendered_ahead(out.chunks), media_type=out.media_type, headers=headers)
 
 
 async def _dcat(
