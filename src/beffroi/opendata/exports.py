@@ -121,8 +121,12 @@ def geojson_chunks(frame: pl.DataFrame, lon: str, lat: str) -> Iterator[bytes]:
     for index, part in enumerate(_chunks(frame)):
         if part.height == 0:
             continue
-        text: str = part.select(line.str.join(",")).item()
-        yield (("," if index else "") + text).encode()
+        if index:
+            yield b","
+        # As bytes straight from polars' buffer: through a Python str, a chunk holding
+        # one non-ASCII letter is decoded and encoded again character by character.
+        body: bytes = part.select(line.str.join(",").cast(pl.Binary)).item()
+        yield body
     yield b"]}"
 
 
