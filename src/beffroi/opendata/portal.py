@@ -111,11 +111,15 @@ async def catalog(
         offset,
         sorted((k, s.version if s else 0) for k, s in snapshots.items()),
     )
-    page = Catalog(
-        total_count=len(found),
-        results=[dataset_out(ds, snapshots[ds.id], api) for ds in found[offset : offset + limit]],
-    )
-    return Tagged(etag, published.answer(etag, page.model_dump_json(by_alias=True).encode))
+
+    # Built only when not cached: the models cost more than the rest of the answer.
+    def render() -> bytes:
+        shown = found[offset : offset + limit]
+        results = [dataset_out(ds, snapshots[ds.id], api) for ds in shown]
+        page = Catalog(total_count=len(found), results=results)
+        return page.model_dump_json(by_alias=True).encode()
+
+    return Tagged(etag, published.answer(etag, render))
 
 
 async def metadata(db: Database, published: Published, api: str, dataset_id: str) -> Tagged:
@@ -124,7 +128,8 @@ async def metadata(db: Database, published: Published, api: str, dataset_id: str
     snapshot = await published.snapshot(db, ds.id)
     etag = etag_of("dataset", api, ds.id, snapshot.version if snapshot else 0)
     return Tagged(
-        etag, published.answer(etag, dataset_out(ds, snapshot, api).model_dump_json().encode)
+        etag,
+        published.answer(etag, lambda: dataset_out(ds, snapshot, api).model_dump_json().encode()),
     )
 
 
