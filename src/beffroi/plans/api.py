@@ -13,10 +13,10 @@ from beffroi.http.params import enum_list
 from beffroi.plans import reading, report, runs, templates
 from beffroi.plans.lifecycle import MAX_ITEMS, MAX_STEPS, RunState
 from beffroi.plans.schemas import (
+    CrisisPlanCreate,
+    CrisisPlanOut,
     NotifyListCreate,
     NotifyListOut,
-    PlanCreate,
-    PlanOut,
     RunDecision,
     RunOut,
     RunReport,
@@ -33,13 +33,13 @@ CSV: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("")
-async def list_plans(ctx: Ctx) -> list[PlanOut]:
+async def list_plans(ctx: Ctx) -> list[CrisisPlanOut]:
     """The plans within your communes."""
     return await templates.list_plans(ctx)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_plan(ctx: Ctx, body: PlanCreate) -> PlanOut:
+async def create_plan(ctx: Ctx, body: CrisisPlanCreate) -> CrisisPlanOut:
     """Write a plan: its ordered steps (group commands, checklists, notifications)."""
     return await templates.create_plan(ctx, body)
 
@@ -118,7 +118,7 @@ async def run_report_csv(ctx: Ctx, run_id: RowId) -> Response:
 
 
 @router.get("/{plan_id}")
-async def get_plan(ctx: Ctx, plan_id: RowId) -> PlanOut:
+async def get_plan(ctx: Ctx, plan_id: RowId) -> CrisisPlanOut:
     """A plan."""
     return await templates.get_plan(ctx, plan_id)
 

@@ -16,7 +16,7 @@ class PlanKind(StrEnum):
     OTHER = "other"
 
 
-class StepKind(StrEnum):
+class PlanStepKind(StrEnum):
     """What a step does: a group command, a list of things people tick, a notification."""
 
     COMMAND = "command"

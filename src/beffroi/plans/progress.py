@@ -32,7 +32,7 @@ from beffroi.core.vocabulary import Domain
 from beffroi.notifications import plain
 from beffroi.notifications.states import Channel, DeliveryState
 from beffroi.plans.journal import commune_of, note
-from beffroi.plans.lifecycle import ENDED, MAX_STEPS, RunState, StepKind, StepState
+from beffroi.plans.lifecycle import ENDED, MAX_STEPS, PlanStepKind, RunState, StepState
 from beffroi.plans.models import NotifyList, PlanRun, PlanRunStep
 from beffroi.plans.reading import steps_of
 from beffroi.plans.schemas import CommandStep
@@ -142,7 +142,7 @@ async def _start(ctx: Context, run: PlanRun, step: PlanRunStep) -> None:
     try:
         async with change(ctx, "plan_run.step", target_type=TARGET, target_id=run.id) as uc:
             batch_id = None
-            if step.kind == StepKind.COMMAND:
+            if step.kind == PlanStepKind.COMMAND:
                 spec = CommandStep.model_validate(step.spec)
                 why = f"plan run {run.id} ({run.plan_name}), step {step.position}: {run.reason}"
                 # Before the use case's first statement: it reads the targets on its own.
@@ -152,7 +152,7 @@ async def _start(ctx: Context, run: PlanRun, step: PlanRunStep) -> None:
             row.state = StepState.RUNNING.value
             row.started_at = now
             row.batch_id = batch_id
-            if step.kind == StepKind.NOTIFY:
+            if step.kind == PlanStepKind.NOTIFY:
                 row.delivery_ids = await _deliveries(uc.session, run, row, now)
             await uc.session.flush()
             event = note(uc.session, run, ctx.principal.name, "step_started", now, row)
@@ -189,12 +189,12 @@ async def _outcome(
     ctx: Context, session: AsyncSession, step: PlanRunStep
 ) -> tuple[StepState, str] | None:
     """How a running step ended, or ``None`` while it goes on."""
-    if step.kind == StepKind.NOTIFY:
+    if step.kind == PlanStepKind.NOTIFY:
         counts = await plain.states(session, step.delivery_ids)
         if counts.get(DeliveryState.PENDING, 0):
             return None
         failed = counts.get(DeliveryState.FAILED, 0)
-    elif step.kind == StepKind.COMMAND and step.batch_id:
+    elif step.kind == PlanStepKind.COMMAND and step.batch_id:
         batch = await batch_out(session, await load_batch(session, ctx, step.batch_id, lock=False))
         counts = {s: n for s, n in batch.counts.items() if n}
         if batch.state not in _FAILED_BATCH and any(CommandState(s) in OPEN for s in counts):

@@ -15,7 +15,7 @@ from beffroi.core.time import utcnow
 from beffroi.energy import report as energy_report
 from beffroi.energy.schemas import Granularity, Level
 from beffroi.interventions.periods import opened_between
-from beffroi.plans.lifecycle import StepKind
+from beffroi.plans.lifecycle import PlanStepKind
 from beffroi.plans.reading import load_run, run_out, timeline
 from beffroi.plans.schemas import (
     ReportCommands,
@@ -36,7 +36,7 @@ async def run_report(ctx: Context, run_id: int) -> RunReport:
     until = run.closed_at or utcnow()
     commands = []
     for step in out.steps:
-        if step.kind == StepKind.COMMAND and step.batch_id:
+        if step.kind == PlanStepKind.COMMAND and step.batch_id:
             batch = await get_batch(ctx, step.batch_id)
             commands.append(
                 ReportCommands(

@@ -15,7 +15,7 @@ from beffroi.core.time import utcnow
 from beffroi.core.usecase import change
 from beffroi.plans import progress
 from beffroi.plans.journal import commune_of, note
-from beffroi.plans.lifecycle import ENDED, RunState, StepKind, StepState
+from beffroi.plans.lifecycle import ENDED, PlanStepKind, RunState, StepState
 from beffroi.plans.models import PlanRun, PlanRunStep
 from beffroi.plans.reading import get_run, load_run, run_out
 from beffroi.plans.schemas import RunDecision, RunOut, RunStart
@@ -121,7 +121,7 @@ async def tick(ctx: Context, run_id: int, position: int, item: int) -> RunOut:
         step = await uc.session.get(PlanRunStep, (run.id, position))
         if step is None:
             raise NotFound(f"step {position} of plan run {run_id} not found")
-        if step.kind != StepKind.CHECKLIST or step.state != StepState.RUNNING:
+        if step.kind != PlanStepKind.CHECKLIST or step.state != StepState.RUNNING:
             raise Conflict(
                 f"step {position} is a {step.kind} step, {step.state}: nothing to tick",
                 current_state=step.state,

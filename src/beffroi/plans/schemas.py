@@ -15,8 +15,8 @@ from beffroi.plans.lifecycle import (
     MAX_STEPS,
     AlertLevel,
     PlanKind,
+    PlanStepKind,
     RunState,
-    StepKind,
     StepState,
 )
 
@@ -41,7 +41,7 @@ class CommandStep(_Step):
     """A group command over a selection of assets (as ``POST /commands/batches`` takes it):
     each target gets its command, its lifecycle, its verification."""
 
-    kind: Literal[StepKind.COMMAND]
+    kind: Literal[PlanStepKind.COMMAND]
     type: Annotated[str, Field(min_length=1, max_length=64)]
     name: CommandName
     params: dict[str, Any] = Field(default_factory=dict)
@@ -51,14 +51,14 @@ class CommandStep(_Step):
 class ChecklistStep(_Step):
     """Things people do and tick, each recorded with who and when."""
 
-    kind: Literal[StepKind.CHECKLIST]
+    kind: Literal[PlanStepKind.CHECKLIST]
     items: list[Title] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
 class NotifyStep(_Step):
     """A message to every recipient of a notification list."""
 
-    kind: Literal[StepKind.NOTIFY]
+    kind: Literal[PlanStepKind.NOTIFY]
     list_id: int = Field(ge=1, le=2**31 - 1)
     message: str = Field(min_length=1, max_length=1000)
 
@@ -69,7 +69,7 @@ StepSpec = Annotated[
 ]
 
 
-class PlanCreate(BaseModel):
+class CrisisPlanCreate(BaseModel):
     """A new plan: its ordered steps."""
 
     model_config = ConfigDict(extra="forbid")
@@ -81,7 +81,7 @@ class PlanCreate(BaseModel):
     steps: list[StepSpec] = Field(min_length=1, max_length=MAX_STEPS)
 
 
-class PlanOut(BaseModel):
+class CrisisPlanOut(BaseModel):
     """A plan."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -162,7 +162,7 @@ class RunStepOut(BaseModel):
 
     position: int
     title: str
-    kind: StepKind
+    kind: PlanStepKind
     min_level: int
     state: StepState
     batch_id: str | None

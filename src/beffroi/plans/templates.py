@@ -25,11 +25,11 @@ from beffroi.notifications.states import Channel
 from beffroi.plans.models import NotifyList, Plan
 from beffroi.plans.schemas import (
     CommandStep,
+    CrisisPlanCreate,
+    CrisisPlanOut,
     NotifyListCreate,
     NotifyListOut,
     NotifyStep,
-    PlanCreate,
-    PlanOut,
     Recipient,
     StepSpec,
 )
@@ -114,7 +114,7 @@ async def _unique(session: AsyncSession, model: Any, name: str) -> None:
         raise Conflict(f"{name!r} already exists")
 
 
-async def create_plan(ctx: Context, body: PlanCreate) -> PlanOut:
+async def create_plan(ctx: Context, body: CrisisPlanCreate) -> CrisisPlanOut:
     """Write a plan, its steps checked (commands, their targets within its communes,
     the lists it notifies)."""
     async with change(
@@ -145,7 +145,7 @@ async def create_plan(ctx: Context, body: PlanCreate) -> PlanOut:
             commune=communes[0] if communes and len(communes) == 1 else None,
             details={"name": row.name, "kind": row.kind, "communes": communes, "steps": row.steps},
         )
-        out = PlanOut.model_validate(row)
+        out = CrisisPlanOut.model_validate(row)
     return out
 
 
@@ -157,19 +157,19 @@ async def load_plan(session: AsyncSession, principal: Principal, plan_id: int) -
     return row
 
 
-async def list_plans(ctx: Context) -> list[PlanOut]:
+async def list_plans(ctx: Context) -> list[CrisisPlanOut]:
     """The plans within the caller's scope, by name."""
     ctx.principal.require(Permission.PLAN_READ)
     async with ctx.db.read() as session:
         rows = (await session.execute(select(Plan).order_by(Plan.name))).scalars().all()
-    return [PlanOut.model_validate(r) for r in rows if visible(ctx.principal, r.communes)]
+    return [CrisisPlanOut.model_validate(r) for r in rows if visible(ctx.principal, r.communes)]
 
 
-async def get_plan(ctx: Context, plan_id: int) -> PlanOut:
+async def get_plan(ctx: Context, plan_id: int) -> CrisisPlanOut:
     """One plan of the caller's scope."""
     ctx.principal.require(Permission.PLAN_READ)
     async with ctx.db.read() as session:
-        return PlanOut.model_validate(await load_plan(session, ctx.principal, plan_id))
+        return CrisisPlanOut.model_validate(await load_plan(session, ctx.principal, plan_id))
 
 
 def _check_recipient(index: int, recipient: Recipient) -> None:

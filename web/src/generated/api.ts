@@ -5498,6 +5498,60 @@ export interface components {
             samples: number;
         };
         /**
+         * CrisisPlanCreate
+         * @description A new plan: its ordered steps.
+         */
+        CrisisPlanCreate: {
+            /** Name */
+            name: string;
+            kind: components["schemas"]["PlanKind"];
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Communes
+             * @description Codes or names; none: the whole metropolis
+             */
+            communes?: string[] | null;
+            /** Steps */
+            steps: (components["schemas"]["CommandStep"] | components["schemas"]["ChecklistStep"] | components["schemas"]["NotifyStep"])[];
+        };
+        /**
+         * CrisisPlanOut
+         * @description A plan.
+         */
+        CrisisPlanOut: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            kind: components["schemas"]["PlanKind"];
+            /** Description */
+            description: string;
+            /** Communes */
+            communes: string[] | null;
+            /** Steps */
+            steps: (components["schemas"]["CommandStep"] | components["schemas"]["ChecklistStep"] | components["schemas"]["NotifyStep"])[];
+            /** Version */
+            version: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Updated By */
+            updated_by: string;
+        };
+        /**
          * DatasetOut
          * @description A dataset of the catalogue: what it holds, its licence and its current snapshot.
          */
@@ -7426,27 +7480,6 @@ export interface components {
             problems: components["schemas"]["PlanProblem"][];
         };
         /**
-         * PlanCreate
-         * @description A new plan: its ordered steps.
-         */
-        PlanCreate: {
-            /** Name */
-            name: string;
-            kind: components["schemas"]["PlanKind"];
-            /**
-             * Description
-             * @default
-             */
-            description: string;
-            /**
-             * Communes
-             * @description Codes or names; none: the whole metropolis
-             */
-            communes?: string[] | null;
-            /** Steps */
-            steps: (components["schemas"]["CommandStep"] | components["schemas"]["ChecklistStep"] | components["schemas"]["NotifyStep"])[];
-        };
-        /**
          * PlanIn
          * @description A timing plan; ``version``: the one read, when changing one.
          */
@@ -7477,6 +7510,35 @@ export interface components {
          */
         PlanKind: "snow" | "flood" | "event" | "heatwave" | "other";
         /**
+         * PlanOut
+         * @description A stored (valid) timing plan.
+         */
+        PlanOut: {
+            /** Controller Id */
+            controller_id: string;
+            /** Number */
+            number: number;
+            /** Name */
+            name: string;
+            /** Cycle S */
+            cycle_s: number;
+            /** Offset S */
+            offset_s: number;
+            /** Stages */
+            stages: {
+                [key: string]: unknown;
+            }[];
+            /** Version */
+            version: number;
+            /** Updated By */
+            updated_by: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
          * PlanProblem
          * @description One rule a plan breaks: which, where, and why (stage, groups, seconds).
          */
@@ -7488,6 +7550,12 @@ export interface components {
             /** Message */
             message: string;
         };
+        /**
+         * PlanStepKind
+         * @description What a step does: a group command, a list of things people tick, a notification.
+         * @enum {string}
+         */
+        PlanStepKind: "command" | "checklist" | "notify";
         /**
          * Point
          * @description A GeoJSON Point in WGS84, coordinates in (lon, lat) order.
@@ -7628,7 +7696,7 @@ export interface components {
          */
         PreviewRequest: {
             /** Steps */
-            steps: components["schemas"]["ProgramStep-Input"][];
+            steps: components["schemas"]["ProgramStep"][];
             /**
              * Day
              * @description The lighting day (its evening's date); default today's
@@ -7707,7 +7775,7 @@ export interface components {
             /** Commune */
             commune?: string | null;
             /** Steps */
-            steps: components["schemas"]["ProgramStep-Input"][];
+            steps: components["schemas"]["ProgramStep"][];
         };
         /**
          * ProgramOut
@@ -7723,7 +7791,7 @@ export interface components {
             /** Commune */
             commune: string | null;
             /** Steps */
-            steps: components["schemas"]["ProgramStep-Output"][];
+            steps: components["schemas"]["ProgramStep"][];
             /** Version */
             version: number;
             /** Created By */
@@ -7784,50 +7852,9 @@ export interface components {
          * ProgramStep
          * @description One step of a program: from when, to what level, how fast.
          */
-        "ProgramStep-Input": {
+        ProgramStep: {
             /** @default level */
-            kind: components["schemas"]["StepKind-Input"];
-            anchor: components["schemas"]["StepAnchor"];
-            /**
-             * At
-             * @description Local time, for anchor 'time' (HH:MM; noon to noon)
-             */
-            at?: string | null;
-            /**
-             * Offset Min
-             * @description Minutes after (negative: before) sunset or sunrise
-             * @default 0
-             */
-            offset_min: number;
-            /**
-             * Level Pct
-             * @description Light level, %
-             */
-            level_pct: number;
-            /**
-             * Ramp S
-             * @description Seconds to reach the level
-             * @default 0
-             */
-            ramp_s: number;
-            /**
-             * Presence Level Pct
-             * @description Presence steps: the level while someone is detected
-             */
-            presence_level_pct?: number | null;
-            /**
-             * Hold S
-             * @description Presence steps: seconds the presence level is held after the last detection
-             */
-            hold_s?: number | null;
-        };
-        /**
-         * ProgramStep
-         * @description One step of a program: from when, to what level, how fast.
-         */
-        "ProgramStep-Output": {
-            /** @default level */
-            kind: components["schemas"]["beffroi__lighting__program__StepKind"];
+            kind: components["schemas"]["StepKind"];
             anchor: components["schemas"]["StepAnchor"];
             /**
              * At
@@ -7877,7 +7904,7 @@ export interface components {
             /** Description */
             description?: string | null;
             /** Steps */
-            steps?: components["schemas"]["ProgramStep-Input"][] | null;
+            steps?: components["schemas"]["ProgramStep"][] | null;
         };
         /**
          * ProgressOut
@@ -8798,7 +8825,7 @@ export interface components {
             position: number;
             /** Title */
             title: string;
-            kind: components["schemas"]["beffroi__plans__lifecycle__StepKind"];
+            kind: components["schemas"]["PlanStepKind"];
             /** Min Level */
             min_level: number;
             state: components["schemas"]["StepState"];
@@ -9383,7 +9410,7 @@ export interface components {
          * @description A plain level, or a level raised while a presence sensor sees someone.
          * @enum {string}
          */
-        "StepKind-Input": "level" | "presence";
+        StepKind: "level" | "presence";
         /**
          * StepOnDay
          * @description A program's step placed on a lighting day.
@@ -9401,7 +9428,7 @@ export interface components {
              * @description HH:MM in the city's time zone
              */
             local_time: string;
-            kind: components["schemas"]["beffroi__lighting__program__StepKind"];
+            kind: components["schemas"]["StepKind"];
             /** Level Pct */
             level_pct: number;
             /** Ramp S */
@@ -10070,56 +10097,11 @@ export interface components {
             };
         };
         /**
-         * StepKind
-         * @description A plain level, or a level raised while a presence sensor sees someone.
-         * @enum {string}
-         */
-        beffroi__lighting__program__StepKind: "level" | "presence";
-        /**
          * Channel
          * @description How a route sends.
          * @enum {string}
          */
         beffroi__notifications__states__Channel: "webhook" | "email";
-        /**
-         * StepKind
-         * @description What a step does: a group command, a list of things people tick, a notification.
-         * @enum {string}
-         */
-        beffroi__plans__lifecycle__StepKind: "command" | "checklist" | "notify";
-        /**
-         * PlanOut
-         * @description A plan.
-         */
-        beffroi__plans__schemas__PlanOut: {
-            /** Id */
-            id: number;
-            /** Name */
-            name: string;
-            kind: components["schemas"]["PlanKind"];
-            /** Description */
-            description: string;
-            /** Communes */
-            communes: string[] | null;
-            /** Steps */
-            steps: (components["schemas"]["CommandStep"] | components["schemas"]["ChecklistStep"] | components["schemas"]["NotifyStep"])[];
-            /** Version */
-            version: number;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /** Created By */
-            created_by: string;
-            /**
-             * Updated At
-             * Format: date-time
-             */
-            updated_at: string;
-            /** Updated By */
-            updated_by: string;
-        };
         /**
          * Channel
          * @description How a report reached the hub.
@@ -10139,35 +10121,6 @@ export interface components {
          * @enum {string}
          */
         beffroi__traffic__config__GroupKind: "vehicle" | "pedestrian" | "cycle" | "bus";
-        /**
-         * PlanOut
-         * @description A stored (valid) timing plan.
-         */
-        beffroi__traffic__schemas__PlanOut: {
-            /** Controller Id */
-            controller_id: string;
-            /** Number */
-            number: number;
-            /** Name */
-            name: string;
-            /** Cycle S */
-            cycle_s: number;
-            /** Offset S */
-            offset_s: number;
-            /** Stages */
-            stages: {
-                [key: string]: unknown;
-            }[];
-            /** Version */
-            version: number;
-            /** Updated By */
-            updated_by: string;
-            /**
-             * Updated At
-             * Format: date-time
-             */
-            updated_at: string;
-        };
     };
     responses: never;
     parameters: never;
@@ -15082,7 +15035,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["beffroi__traffic__schemas__PlanOut"][];
+                    "application/json": components["schemas"]["PlanOut"][];
                 };
             };
             /** @description Validation Error */
@@ -15156,7 +15109,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["beffroi__traffic__schemas__PlanOut"];
+                    "application/json": components["schemas"]["PlanOut"];
                 };
             };
             /** @description Validation Error */
@@ -17460,7 +17413,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["beffroi__plans__schemas__PlanOut"][];
+                    "application/json": components["schemas"]["CrisisPlanOut"][];
                 };
             };
         };
@@ -17474,7 +17427,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["PlanCreate"];
+                "application/json": components["schemas"]["CrisisPlanCreate"];
             };
         };
         responses: {
@@ -17484,7 +17437,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["beffroi__plans__schemas__PlanOut"];
+                    "application/json": components["schemas"]["CrisisPlanOut"];
                 };
             };
             /** @description Validation Error */
@@ -17879,7 +17832,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["beffroi__plans__schemas__PlanOut"];
+                    "application/json": components["schemas"]["CrisisPlanOut"];
                 };
             };
             /** @description Validation Error */

@@ -4,6 +4,7 @@ import type { Lang } from "../format";
 import { energy } from "./energy";
 import { lighting } from "./lighting";
 import { mobility } from "./mobility";
+import { plans } from "./plans";
 import { problems } from "./problems";
 import { reports } from "./reports";
 import { roads } from "./roads";
@@ -26,6 +27,7 @@ const dictionaries: Record<Lang, Words> = {
     ...video.fr,
     ...mobility.fr,
     ...traffic.fr,
+    ...plans.fr,
   },
   en: {
     ...shell.en,
@@ -38,6 +40,7 @@ const dictionaries: Record<Lang, Words> = {
     ...video.en,
     ...mobility.en,
     ...traffic.en,
+    ...plans.en,
   },
 };
 
