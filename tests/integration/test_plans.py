@@ -22,7 +22,8 @@ from beffroi.core.context import Context, Runtime
 from beffroi.core.principal import Role
 from beffroi.core.time import utcnow
 from beffroi.notifications.delivery import send_due
-from beffroi.plans import jobs, progress
+from beffroi.plans import jobs, progress, starter
+from beffroi.plans.lifecycle import AlertLevel
 from beffroi.telemetry.decode import Reply, Status
 from beffroi.telemetry.store import Batch, TelemetryStore
 from tests.integration.test_commands import ROOT
@@ -419,3 +420,39 @@ async def test_commune_scope_and_bad_input(
     assert refused.status_code == 422
     assert "recipients[0].target" in refused.text
     assert await table_rows(runtime, *TABLES) == before
+
+
+async def test_the_demo_plays_a_snow_night(
+    client: httpx.AsyncClient, runtime: Runtime, system: Context, admin: Person, smtp: Smtp
+) -> None:
+    sign = {
+        "id": "PMV-TAL-01",
+        "type": "message_sign",
+        "name": "PMV avenue du Mont Afrique",
+        "commune": "talant",
+        "location": {"type": "Point", "coordinates": [5.005, 47.337]},
+        "attributes": {"lines": 2, "width_chars": 16},
+    }
+    ok(await client.post("/api/v1/assets", json=sign, headers=admin.headers), 201)
+    await make_device_site(system)  # streetlights for the heavy-snow step
+    first = await starter.seed_winter_plan(system)
+    assert await starter.seed_winter_plan(system) == first
+    run = await starter.snow_night(system, AlertLevel.SALTING)
+    assert run.state == "running"
+    assert (run.started_by, run.decided_by) == ("demo:dispatcher", "demo:duty-officer")
+    assert [s.state for s in run.steps][:2] == ["done", "running"]
+    async with httpx.AsyncClient() as http:
+        await send_due(runtime.db, runtime.settings, utcnow(), client=http)
+    [(to, _mail)] = smtp.mailbox.messages
+    assert to == ["astreinte-hiver@example.org"]
+    await progress.advance(runtime, run.id)
+    now = ok(await client.get(f"{API}/runs/{run.id}", headers=admin.headers))
+    signs = now["steps"][2]
+    assert signs["state"] == "running"
+    batch = ok(
+        await client.get(f"/api/v1/command-batches/{signs['batch_id']}", headers=admin.headers)
+    )
+    assert (batch["type"], batch["name"], batch["total"]) == ("message_sign", "display", 1)
+    assert batch["params"] == {"text": starter.SIGN_TEXT}
+    # Level 2: the heavy-snow step waits behind the signs, to be skipped in turn.
+    assert now["steps"][3]["state"] == "pending"
