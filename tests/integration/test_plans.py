@@ -401,6 +401,24 @@ async def test_commune_scope_and_bad_input(
             "steps[0].name",
         ),
         ({**snow_plan(site, list_id), "name": mine["name"]}, "already exists"),
+        # Cameras are steered within a view session by a habilitated agent, never by a plan.
+        (
+            {
+                **snow_plan(site, list_id),
+                "name": "u",
+                "steps": [
+                    {
+                        "kind": "command",
+                        "title": "Caméra",
+                        "type": "camera",
+                        "name": "goto_preset",
+                        "params": {"preset": 1},
+                        "target": {"kind": "commune", "commune": "talant"},
+                    }
+                ],
+            },
+            "video session",
+        ),
     ]
     for body, named in bad:
         refused = await client.post(API, json=body, headers=first.headers)

@@ -5,6 +5,7 @@ themselves move in :mod:`progress`."""
 
 from __future__ import annotations
 
+import structlog
 from sqlalchemy import select
 
 from beffroi.commands import policy
@@ -22,6 +23,16 @@ from beffroi.plans.schemas import RunDecision, RunOut, RunStart
 from beffroi.plans.templates import load_plan
 
 TARGET = "plan_run"
+log = structlog.get_logger(__name__)
+
+
+async def _advance(ctx: Context, run_id: int) -> None:
+    """Move the run on now; what fails here is the plans job's to retry (the decision or
+    tick itself is committed)."""
+    try:
+        await progress.advance(ctx.runtime, run_id)
+    except Exception:
+        log.exception("plan run did not move on", run_id=run_id)
 
 
 async def start(ctx: Context, plan_id: int, body: RunStart) -> RunOut:
@@ -102,7 +113,7 @@ async def _decide(ctx: Context, run_id: int, body: RunDecision, *, approve: bool
 async def approve(ctx: Context, run_id: int, body: RunDecision) -> RunOut:
     """A supervisor other than the starter lets the plan go: its steps start in order."""
     await _decide(ctx, run_id, body, approve=True)
-    await progress.advance(ctx.runtime, run_id)
+    await _advance(ctx, run_id)
     return await get_run(ctx, run_id)
 
 
@@ -146,7 +157,7 @@ async def tick(ctx: Context, run_id: int, position: int, item: int) -> RunOut:
             details={"position": position, "item": item, "step_state": step.state},
         )
         uc.publish(event)
-    await progress.advance(ctx.runtime, run_id)
+    await _advance(ctx, run_id)
     return await get_run(ctx, run_id)
 
 
@@ -171,7 +182,7 @@ async def skip(ctx: Context, run_id: int, position: int, body: RunDecision) -> R
         event = note(uc.session, run, ctx.principal.name, "skipped", now, step, reason=body.reason)
         uc.audit(commune=commune_of(run), reason=body.reason, details={"position": position})
         uc.publish(event)
-    await progress.advance(ctx.runtime, run_id)
+    await _advance(ctx, run_id)
     return await get_run(ctx, run_id)
 
 

@@ -75,8 +75,12 @@ def batch_of(step: CommandStep, reason: str | None = None) -> BatchCreate:
 async def _check_command(ctx: Context, index: int, step: CommandStep) -> None:
     where = f"steps[{index}]"
     type_spec = CATALOGUE.require(step.type, f"{where}.type")
-    if type_spec.command(step.name) is None:
+    spec = type_spec.command(step.name)
+    if spec is None:
         raise InvalidInput(FieldError(f"{where}.name", f"no command {step.name!r}"))
+    if spec.in_session:
+        # Steered within a view session by a habilitated agent, never by a plan.
+        raise InvalidInput(FieldError(f"{where}.name", "sent within a video session only"))
     try:
         await targets.resolve(ctx, batch_of(step))
     except (InvalidInput, NotFound) as exc:
