@@ -1,5 +1,6 @@
 """The crisis plans view in headless Chromium against a running hub: a Talant operator
-starts the snow plan at level 2, it waits; a supervisor approves it, ticks the checklist,
+starts the snow plan at level 2, it waits; a supervisor approves it from the approval
+queue, ticks the checklist,
 the group command goes to the simulated lights and the step turns done live; the run's
 assets are shown on the map."""
 
@@ -58,9 +59,15 @@ async def test_a_snow_plan_started_approved_and_followed_live(
     await expect(run.get_by_test_id("run-approve")).to_have_count(0)
     await sign_out(page)
 
+    # The supervisor finds it in the approval queue, beside the commands.
     await sign_in(page, control_room, "supervisor")
+    await page.get_by_test_id("nav-approvals").click()
+    waiting = page.locator("[data-testid=approval-item][data-kind=plan]")
+    await expect(waiting).to_contain_text("Plan neige Talant")
+    await expect(waiting).to_contain_text("op-talant")
+    await waiting.get_by_test_id("approve").click()
+    await expect(waiting).to_have_count(0)
     await page.get_by_test_id("nav-plans").click()
-    await page.get_by_test_id("run-approve").click()
     await expect(run).to_have_attribute("data-state", "running")
     steps = run.get_by_test_id("run-step")
     await expect(steps.nth(0)).to_have_attribute("data-state", "running")

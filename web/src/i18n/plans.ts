@@ -1,6 +1,7 @@
 // Strings of the crisis plans view.
 const fr = {
   "nav.plans": "Plans de crise",
+  "approvals.kind.plan": "Plan de crise",
   "plans.title": "Plans de crise",
   "plans.plans": "Plans",
   "plans.runs": "Déclenchements",
@@ -49,6 +50,7 @@ const fr = {
 
 const en: typeof fr = {
   "nav.plans": "Crisis plans",
+  "approvals.kind.plan": "Crisis plan",
   "plans.title": "Crisis plans",
   "plans.plans": "Plans",
   "plans.runs": "Runs",
