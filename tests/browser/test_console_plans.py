@@ -91,3 +91,5 @@ async def test_a_snow_plan_started_approved_and_followed_live(
 
     await run.get_by_test_id("run-map").click()
     await expect(page).to_have_url(f"{control_room.url}/#/map")
+    # Only the run's two lights are left on the map.
+    await expect(page.get_by_test_id("asset-count")).to_have_attribute("data-visible", "2")
