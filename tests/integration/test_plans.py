@@ -165,6 +165,7 @@ async def test_a_snow_night_runs_step_by_step_after_a_second_approval(
     client: httpx.AsyncClient,
     runtime: Runtime,
     system: Context,
+    admin: Person,
     receiver: Receiver,
     smtp: Smtp,
 ) -> None:
@@ -234,6 +235,11 @@ async def test_a_snow_night_runs_step_by_step_after_a_second_approval(
     assert to == ["quart@talant.example"]
     assert mail["Subject"] == "[Plan neige Talant] Plan neige déclenché"
 
+    # Work opened while the plan runs, in its commune and in another: the report keeps
+    # Talant's.
+    for commune, title in (("talant", "Arbre tombé rue de la Libération"), ("chenove", "x")):
+        work = {"category": "snow", "title": title, "commune": commune}
+        ok(await client.post("/api/v1/interventions", json=work, headers=admin.headers), 201)
     await jobs.advance_runs(system)
     run = ok(await client.get(f"{API}/runs/{rid}", headers=first.headers))
     assert [s["state"] for s in run["steps"]] == ["done", "done", "done", "skipped"]
@@ -256,6 +262,9 @@ async def test_a_snow_night_runs_step_by_step_after_a_second_approval(
         }
     ]
     assert [e["commune"] for e in report["energy"]] == ["talant"]
+    assert [(i["commune"], i["title"]) for i in report["interventions"]] == [
+        ("talant", "Arbre tombé rue de la Libération")
+    ]
     csv_text = (await client.get(f"{API}/runs/{rid}/report.csv", headers=first.headers)).text
     assert "command,,1," in csv_text
     assert "succeeded=1" in csv_text
