@@ -15,6 +15,7 @@ from beffroi.mobility import models as mobility_models
 from beffroi.notifications import models as notifications_models
 from beffroi.opendata import models as opendata_models
 from beffroi.opslog import models as opslog_models
+from beffroi.plans import models as plans_models
 from beffroi.reports import models as reports_models
 from beffroi.roads import models as roads_models
 from beffroi.rules import models as rules_models
@@ -38,6 +39,7 @@ __all__ = [
     "notifications_models",
     "opendata_models",
     "opslog_models",
+    "plans_models",
     "reports_models",
     "roads_models",
     "rules_models",

@@ -47,6 +47,7 @@ from beffroi.interventions.events import InterventionChanged
 from beffroi.telemetry.events import TelemetryUpdated
 from beffroi.video.clearance import authenticate_with_clearance
 from beffroi.web.app import create_app
+from tests.integration.plans_walk import PLANS_NOT_CAMERA, plans_camera_calls
 from tests.integration.test_commune_scope import (
     API,
     EXPLICIT,
@@ -152,6 +153,11 @@ def pins(c: Cam) -> dict[str, str | int]:
         "approach_id": 987_654,  # approaches are of controllers only
         "situation_id": 987_654,
         "entry_id": 987_654,  # the log's entries are read in the list (GET opslog/entries)
+        # A plan's command step is checked when written (POST plans, in camera_plan).
+        "plan_id": 987_654,
+        "run_id": 987_654,
+        "position": 0,
+        "item": 0,
         "number": 1,
         "selection_id": GHOSTS["selection_id"],
         "corridor_id": GHOSTS["corridor_id"],
@@ -422,6 +428,7 @@ def camera_plan(c: Cam) -> dict[tuple[str, str], list[Call]]:
         ],
         # --- traffic: the camera is no controller, and is not found as one ---
         **traffic_camera_calls(Call),
+        **plans_camera_calls(Call, aimed, CAMERA),
         ("POST", f"{API}/traffic/corridors"): [
             aimed("the camera", "asset_id", CAMERA, lambda v: corridor_body(v, LIGHT))
         ],
@@ -451,6 +458,7 @@ NOT_CAMERA: dict[tuple[str, str], str] = {
             ("PUT", "cameras/{camera_id}/masks/{preset}"),
         )
     },
+    **PLANS_NOT_CAMERA,
     ("POST", f"{API}/opendata/keys"): "open data keys name a client, never an asset",
     ("DELETE", f"{API}/opendata/keys/{{key_id}}"): "open data keys name a client",
     ("POST", f"{API}/opendata/datasets/{{dataset_id}}/refresh"): "no dataset reads cameras "

@@ -66,6 +66,13 @@ from beffroi.telemetry.store import Batch, TelemetryStore
 from beffroi.web.app import create_app
 from tests.integration.opendata_world import SECRETS
 from tests.integration.opendata_world import build_world as build_opendata_world
+from tests.integration.plans_walk import (
+    PLANS_SNAPSHOT,
+    Pln,
+    build_plans,
+    plans_plan,
+    plans_values,
+)
 from tests.integration.traffic_walk import Traf, build_traffic, traffic_plan, traffic_values
 from tests.support import PASSWORD, Person, habilitate, make_person
 
@@ -114,6 +121,8 @@ GHOSTS: dict[str, str | int] = {
             "key_id",
             "situation_id",
             "entry_id",
+            "plan_id",
+            "run_id",
         ),
         987_654,
     ),
@@ -189,6 +198,8 @@ class World:
     traffic: Traf = field(default_factory=lambda: Traf(("t1", "t2"), 1, 1))
     # The operations log: Chenôve's entry and Talant's (made by build_opslog).
     opslog: Ops = field(default_factory=lambda: Ops(1, 2))
+    # Crisis plans: Chenôve's plan and running run, Talant's run (made by build_plans).
+    plans: Pln = field(default_factory=lambda: Pln(1, 2, 3))
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,6 +429,7 @@ def foreign_values(w: World) -> dict[str, list[str | int]]:
         "preset": [1],
         "entity_id": ngsi_entities(w),
         **traffic_values(w.traffic, w.chenove_light),
+        **plans_values(w.plans),
     }
 
 
@@ -832,6 +844,7 @@ def walk_plan(w: World) -> dict[tuple[str, str], list[Call]]:
         **mobility_plan(w),
         **roads_plan(w),
         **opslog_plan(w),
+        **plans_plan(w.plans, Call, aimed, w.chenove_light),
         **PUBLIC_PLAN,
         **opendata_plan(),
     }
@@ -2352,6 +2365,7 @@ def markers_of(w: World) -> Markers:
     groups += [(m.lower(),) for m in w.reports.personal]
     groups += [(m.lower(),) for m in w.roads.markers]
     groups += [(m.lower(),) for m in w.opslog.markers]
+    groups += [(m.lower(),) for m in w.plans.markers]
     return Markers(tuple(groups))
 
 
@@ -2757,6 +2771,8 @@ async def build_world(client: httpx.AsyncClient, system: Context, admin: Person)
         mobility_approach=await build_mobility(system, equipment["traffic_controller"]),
         roads=roads,
     )
+    approver = await make_person(system, "plans-approver", [Role.SUPERVISOR])
+    world = replace(world, plans=await build_plans(client, h, approver.headers, ok))
     # Last: its entry names Chenôve's things made above.
     return replace(world, opslog=await build_opslog(client, admin, world))
 
@@ -3169,6 +3185,7 @@ async def build_watch(
 
 
 SNAPSHOT = {
+    **PLANS_SNAPSHOT,
     "priority approaches outside Talant": (
         "SELECT * FROM priority_approaches WHERE commune_code <> 'talant' ORDER BY id"
     ),

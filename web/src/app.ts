@@ -71,6 +71,8 @@ export interface App {
   onEvents(listener: (events: StreamEvent[]) => void): () => void;
   /** Open the asset panel on an asset. */
   openAsset(id: string): void;
+  /** Show the map with only these assets on it (a crisis plan's). */
+  showOnMap(ids: string[]): void;
   /** Show another view: "map", "alarms", "interventions", "dashboard", "approvals". */
   navigate(view: string): void;
   /** A short message at the corner of the screen. */

@@ -32,6 +32,7 @@ const ROUTES: Route[] = [
   { name: "mobility", permission: "command:read", load: () => import("./views/mobility") },
   { name: "reports", permission: "report:read", load: () => import("./views/reports") },
   { name: "roads", permission: "asset:read", load: () => import("./views/roads") },
+  { name: "plans", permission: "plan:read", load: () => import("./views/plans") },
   { name: "video", permission: ["video:watch", "video:register", "video:manage"], load: () => import("./views/video") },
 ];
 
@@ -84,6 +85,10 @@ export async function startConsole(root: HTMLElement, me: Me, lang: Lang): Promi
     },
     navigate(view) {
       location.hash = `#/${view}`;
+    },
+    showOnMap(ids) {
+      mapView?.showOnly(ids);
+      location.hash = "#/map";
     },
     toast(message, kind = "info") {
       const toast = h("div", { class: `toast toast-${kind}`, "data-testid": "toast", role: kind === "error" ? "alert" : null }, message);

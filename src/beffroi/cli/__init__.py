@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "device": ("beffroi.cli.devices", "app"),
     "opendata": ("beffroi.cli.opendata", "app"),
     "opslog": ("beffroi.cli.opslog", "app"),
+    "plans": ("beffroi.cli.plans", "app"),
     "roads": ("beffroi.cli.roads", "app"),
 }
 

@@ -42,6 +42,7 @@ from beffroi.interventions import policies, teams
 from beffroi.interventions.lifecycle import Category, Priority
 from beffroi.interventions.schemas import PolicyCreate, TeamCreate
 from beffroi.lighting.starter import seed_lighting
+from beffroi.plans.starter import seed_winter_plan
 from beffroi.rules import editing as rule_editing
 from beffroi.rules import reading as rule_reading
 from beffroi.rules.conditions import RuleKind
@@ -152,6 +153,7 @@ async def seed_operations(ctx: Context) -> None:
                 ),
             )
     await seed_lighting(ctx)
+    await seed_winter_plan(ctx)
 
 
 def simulator_process(

@@ -35,6 +35,7 @@ from beffroi.http.deps import SESSION_COOKIE
 from beffroi.interventions.events import InterventionChanged
 from beffroi.interventions.teams import teams_of
 from beffroi.opslog.events import RecordAdded
+from beffroi.plans.events import RunChanged
 from beffroi.roads.events import SituationChanged
 from beffroi.telemetry.events import TelemetryUpdated
 from beffroi.video.clearance import authenticate_with_clearance
@@ -74,6 +75,7 @@ class Viewer:
         # A field agent who does not manage sees only their teams' work.
         self.all_work = principal.can(Permission.INTERVENTION_MANAGE)
         self.log = principal.can(Permission.OPSLOG_READ)
+        self.plans = principal.can(Permission.PLAN_READ)
 
     def admits(self, event: DomainEvent) -> bool:
         """Whether the event is for this person (never, for a kind without a rule)."""
@@ -133,6 +135,11 @@ def _log_record(viewer: Viewer, event: RecordAdded) -> bool:
     return viewer.log and viewer.principal.sees(event.commune)
 
 
+def _plan_run(viewer: Viewer, event: RunChanged) -> bool:
+    # As the run is read: by whoever sees every one of its communes (none: metropolis).
+    return viewer.plans and viewer.principal.covers(event.communes or None)
+
+
 # Who sees each kind the console is sent (``@kind(..., console=...)``); the stream listens
 # to these only. A test checks every such kind has its rule here.
 RULES: dict[type[DomainEvent], Callable[[Viewer, Any], bool]] = {
@@ -143,6 +150,7 @@ RULES: dict[type[DomainEvent], Callable[[Viewer, Any], bool]] = {
     InterventionChanged: _intervention,
     SituationChanged: _road_situation,
     RecordAdded: _log_record,
+    RunChanged: _plan_run,
 }
 
 

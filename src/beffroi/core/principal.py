@@ -93,11 +93,19 @@ class Permission(StrEnum):
     OPSLOG_READ = "opslog:read"
     # Write entries and amendments in the operations log, in one's communes.
     OPSLOG_WRITE = "opslog:write"
+    # Read crisis plans, their runs and their post-event reports (docs/plans.md).
+    PLAN_READ = "plan:read"
+    # Write crisis plans and their notification lists.
+    PLAN_WRITE = "plan:write"
+    # Start a plan (a second person approves, with command:approve), tick its checklists,
+    # skip a step, close a run.
+    PLAN_RUN = "plan:run"
 
 
 _ALL_READ = {Permission.ASSET_READ, Permission.TOKEN_OWN, Permission.ALARM_READ}
 # The people of the control room keep the operations log together, each from their desk.
 _LOG = {Permission.OPSLOG_READ, Permission.OPSLOG_WRITE}
+_PLANS = {Permission.PLAN_READ, Permission.PLAN_RUN}
 _DISPATCH = {
     Permission.REPORT_RECORD,
     Permission.REPORT_READ,
@@ -135,6 +143,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
         | _DISPATCH
         | _LOG
+        | _PLANS
+        | {Permission.PLAN_WRITE}
     ),
     Role.OPERATOR: frozenset(
         _ALL_READ
@@ -146,6 +156,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
         | _DISPATCH
         | _LOG
+        | _PLANS
     ),
     Role.FIELD_AGENT: frozenset(
         _ALL_READ
@@ -164,7 +175,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # beside this one, with that equipment's domain: domains narrow acting, as for any
     # operator. Citizen reports are not read: they hold callers' contact details.
     Role.POLICE: frozenset(
-        _ALL_READ | {Permission.COMMAND_READ, Permission.INTERVENTION_READ} | _LOG
+        _ALL_READ
+        | {Permission.COMMAND_READ, Permission.INTERVENTION_READ}
+        | _LOG
+        | {Permission.PLAN_READ}
     ),
     Role.AUDITOR: frozenset(
         _ALL_READ
@@ -178,6 +192,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VIDEO_REGISTER,
             # Reads the log (and verifies its chain, with audit:read, metropolis-wide).
             Permission.OPSLOG_READ,
+            Permission.PLAN_READ,
         }
     ),
     # A viewer reads the equipment, not the room's log (it names people and incidents).

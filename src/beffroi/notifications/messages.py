@@ -95,6 +95,9 @@ def body(payload: dict[str, Any], zone: ZoneInfo, public_url: str = "") -> str:
             f"{_local(str(payload['at']), zone)}. No alarm is concerned."
         )
         return "\n".join(lines) + "\n"
+    if payload.get("kind") == "message":
+        lines.append(f"Sent by Beffroi to the list {payload.get('route')!r}.")
+        return "\n".join(lines) + "\n"
     facts = [
         ("Alarm", payload.get("alarm_id")),
         ("Action", payload.get("action")),

@@ -12,6 +12,7 @@ from beffroi.lighting import jobs as lighting_jobs
 from beffroi.mobility import jobs as mobility_jobs
 from beffroi.opendata import jobs as opendata_jobs
 from beffroi.opendata.datasets import DATASETS
+from beffroi.plans import jobs as plans_jobs
 from beffroi.reports import jobs as reports_jobs
 from beffroi.roads import jobs as roads_jobs
 from beffroi.scheduler.job import Job, check_unique
@@ -59,6 +60,14 @@ JOBS: tuple[Job, ...] = check_unique(
             misfire_grace_s=60,
             about="schedules never sent, or unacknowledged past their wait (1 min doubling "
             "to 1 h): the gateway is told to send them",
+        ),
+        Job(
+            "plans.runs",
+            plans_jobs.advance_runs,
+            Every(10),
+            misfire_grace_s=10,
+            about="crisis plan runs move on: a command step ends with its batch, a notify "
+            "step once its messages went, and the next step starts (docs/plans.md)",
         ),
         Job(
             "roads.lifecycle",

@@ -42,6 +42,7 @@ from beffroi.notifications.api import router as notifications_router
 from beffroi.opendata.admin_api import router as opendata_admin_router
 from beffroi.opendata.api import router as opendata_router
 from beffroi.opslog.api import router as opslog_router
+from beffroi.plans.api import router as plans_router
 from beffroi.reports.api import router as reports_router
 from beffroi.reports.open311 import router as open311_router
 from beffroi.roads.api import router as roads_router
@@ -83,6 +84,7 @@ def api_router() -> APIRouter:
         roads_router,
         reports_router,
         opslog_router,
+        plans_router,
         opendata_admin_router,
     ):
         api.include_router(router)

@@ -3555,6 +3555,274 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Plans
+         * @description The plans within your communes.
+         */
+        get: operations["list_plans_api_v1_plans_get"];
+        put?: never;
+        /**
+         * Create Plan
+         * @description Write a plan: its ordered steps (group commands, checklists, notifications).
+         */
+        post: operations["create_plan_api_v1_plans_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/notify-lists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Lists
+         * @description The notification lists within your communes.
+         */
+        get: operations["list_lists_api_v1_plans_notify_lists_get"];
+        put?: never;
+        /**
+         * Create List
+         * @description Write a notification list (e-mail addresses, SMS gateway webhooks).
+         */
+        post: operations["create_list_api_v1_plans_notify_lists_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Runs
+         * @description Runs within your communes, newest first.
+         */
+        get: operations["list_runs_api_v1_plans_runs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Run
+         * @description A run and its steps.
+         */
+        get: operations["get_run_api_v1_plans_runs__run_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/runs/{run_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve Run
+         * @description Approve a run (a supervisor other than its starter): its steps start.
+         */
+        post: operations["approve_run_api_v1_plans_runs__run_id__approve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/runs/{run_id}/refuse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refuse Run
+         * @description Refuse a run (a supervisor other than its starter), with a reason.
+         */
+        post: operations["refuse_run_api_v1_plans_runs__run_id__refuse_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/runs/{run_id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close Run
+         * @description Close a run; steps not ended are skipped.
+         */
+        post: operations["close_run_api_v1_plans_runs__run_id__close_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/runs/{run_id}/steps/{position}/items/{item}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tick Item
+         * @description Tick an item of a running checklist step.
+         */
+        post: operations["tick_item_api_v1_plans_runs__run_id__steps__position__items__item__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/runs/{run_id}/steps/{position}/skip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Skip Step
+         * @description Skip a step not ended yet, with a reason.
+         */
+        post: operations["skip_step_api_v1_plans_runs__run_id__steps__position__skip_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/runs/{run_id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run Report
+         * @description The post-event report: timeline, commands and outcomes, work orders, energy.
+         */
+        get: operations["run_report_api_v1_plans_runs__run_id__report_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/runs/{run_id}/report.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run Report Csv
+         * @description The post-event report as CSV.
+         */
+        get: operations["run_report_csv_api_v1_plans_runs__run_id__report_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{plan_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Plan
+         * @description A plan.
+         */
+        get: operations["get_plan_api_v1_plans__plan_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{plan_id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Run
+         * @description Start a plan at a level: it waits for a second person's approval.
+         */
+        post: operations["start_run_api_v1_plans__plan_id__runs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/opendata/keys": {
         parameters: {
             query?: never;
@@ -4063,6 +4331,13 @@ export interface components {
          * @enum {string}
          */
         AlarmState: "active_unacknowledged" | "active_acknowledged" | "cleared_unacknowledged" | "cleared_acknowledged";
+        /**
+         * AlertLevel
+         * @description Alert levels a run is started at (the winter service's meaning; other plans use the
+         *     same scale). A step with a minimum level above the run's is skipped.
+         * @enum {integer}
+         */
+        AlertLevel: 1 | 2 | 3;
         /**
          * ApproachCreate
          * @description A new approach of a controller with bus priority.
@@ -4761,6 +5036,26 @@ export interface components {
          */
         "Channel-Input": "webhook" | "email";
         /**
+         * ChecklistStep
+         * @description Things people do and tick, each recorded with who and when.
+         */
+        ChecklistStep: {
+            /** Title */
+            title: string;
+            /**
+             * @description Skipped in a run started at a lower level
+             * @default 1
+             */
+            min_level: components["schemas"]["AlertLevel"];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "checklist";
+            /** Items */
+            items: string[];
+        };
+        /**
          * ClearRequest
          * @description An operator clearing an alarm says why.
          */
@@ -4877,6 +5172,38 @@ export interface components {
          * @enum {string}
          */
         CommandState: "created" | "awaiting_approval" | "queued" | "sent" | "accepted" | "succeeded" | "failed" | "rejected" | "expired" | "cancelled";
+        /**
+         * CommandStep
+         * @description A group command over a selection of assets (as ``POST /commands/batches`` takes it):
+         *     each target gets its command, its lifecycle, its verification.
+         */
+        CommandStep: {
+            /** Title */
+            title: string;
+            /**
+             * @description Skipped in a run started at a lower level
+             * @default 1
+             */
+            min_level: components["schemas"]["AlertLevel"];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "command";
+            /** Type */
+            type: string;
+            /** Name */
+            name: string;
+            /** Params */
+            params?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Target
+             * @description The targets of a group command, one shape per kind
+             */
+            target: components["schemas"]["IdsTarget"] | components["schemas"]["GroupTarget"] | components["schemas"]["CabinetTarget"] | components["schemas"]["CommuneTarget"] | components["schemas"]["PolygonTarget"] | components["schemas"]["FilterTarget"];
+        };
         /**
          * Comment
          * @description A comment on an alarm.
@@ -5169,6 +5496,60 @@ export interface components {
             speed_kmh: number | null;
             /** Samples */
             samples: number;
+        };
+        /**
+         * CrisisPlanCreate
+         * @description A new plan: its ordered steps.
+         */
+        CrisisPlanCreate: {
+            /** Name */
+            name: string;
+            kind: components["schemas"]["PlanKind"];
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Communes
+             * @description Codes or names; none: the whole metropolis
+             */
+            communes?: string[] | null;
+            /** Steps */
+            steps: (components["schemas"]["CommandStep"] | components["schemas"]["ChecklistStep"] | components["schemas"]["NotifyStep"])[];
+        };
+        /**
+         * CrisisPlanOut
+         * @description A plan.
+         */
+        CrisisPlanOut: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            kind: components["schemas"]["PlanKind"];
+            /** Description */
+            description: string;
+            /** Communes */
+            communes: string[] | null;
+            /** Steps */
+            steps: (components["schemas"]["CommandStep"] | components["schemas"]["ChecklistStep"] | components["schemas"]["NotifyStep"])[];
+            /** Version */
+            version: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Updated By */
+            updated_by: string;
         };
         /**
          * DatasetOut
@@ -6162,6 +6543,18 @@ export interface components {
             reason?: string | null;
         };
         /**
+         * ItemOut
+         * @description A checklist item and who ticked it, when.
+         */
+        ItemOut: {
+            /** Text */
+            text: string;
+            /** Done By */
+            done_by?: string | null;
+            /** Done At */
+            done_at?: string | null;
+        };
+        /**
          * KeyCreate
          * @description A key to hand out: whom it is for.
          */
@@ -6866,6 +7259,64 @@ export interface components {
             author: string;
         };
         /**
+         * NotifyListCreate
+         * @description A new notification list.
+         */
+        NotifyListCreate: {
+            /** Name */
+            name: string;
+            /**
+             * Communes
+             * @description Codes or names; none: the whole metropolis
+             */
+            communes?: string[] | null;
+            /** Recipients */
+            recipients: components["schemas"]["Recipient-Input"][];
+        };
+        /**
+         * NotifyListOut
+         * @description A notification list.
+         */
+        NotifyListOut: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Communes */
+            communes: string[] | null;
+            /** Recipients */
+            recipients: components["schemas"]["Recipient-Output"][];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+        };
+        /**
+         * NotifyStep
+         * @description A message to every recipient of a notification list.
+         */
+        NotifyStep: {
+            /** Title */
+            title: string;
+            /**
+             * @description Skipped in a run started at a lower level
+             * @default 1
+             */
+            min_level: components["schemas"]["AlertLevel"];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "notify";
+            /** List Id */
+            list_id: number;
+            /** Message */
+            message: string;
+        };
+        /**
          * OverrideCreate
          * @description A level imposed for a while on a selection of lights, winning over the programs.
          *
@@ -7053,6 +7504,12 @@ export interface components {
             version?: number | null;
         };
         /**
+         * PlanKind
+         * @description What a plan answers.
+         * @enum {string}
+         */
+        PlanKind: "snow" | "flood" | "event" | "heatwave" | "other";
+        /**
          * PlanOut
          * @description A stored (valid) timing plan.
          */
@@ -7093,6 +7550,12 @@ export interface components {
             /** Message */
             message: string;
         };
+        /**
+         * PlanStepKind
+         * @description What a step does: a group command, a list of things people tick, a notification.
+         * @enum {string}
+         */
+        PlanStepKind: "command" | "checklist" | "notify";
         /**
          * Point
          * @description A GeoJSON Point in WGS84, coordinates in (lon, lat) order.
@@ -7535,6 +7998,28 @@ export interface components {
             mine: boolean;
         };
         /**
+         * Recipient
+         * @description One person to tell: an e-mail address, or the SMS gateway's webhook URL.
+         */
+        "Recipient-Input": {
+            /** Name */
+            name: string;
+            channel: components["schemas"]["Channel-Input"];
+            /** Target */
+            target: string;
+        };
+        /**
+         * Recipient
+         * @description One person to tell: an e-mail address, or the SMS gateway's webhook URL.
+         */
+        "Recipient-Output": {
+            /** Name */
+            name: string;
+            channel: components["schemas"]["beffroi__notifications__states__Channel"];
+            /** Target */
+            target: string;
+        };
+        /**
          * RecordsPage
          * @description A page of records (each a JSON object of the selected fields).
          */
@@ -7626,6 +8111,28 @@ export interface components {
             recent: components["schemas"]["RejectedOut"][];
         };
         /**
+         * ReportCommands
+         * @description A command step's batch and how its commands ended (count by state).
+         */
+        ReportCommands: {
+            /** Position */
+            position: number;
+            /** Title */
+            title: string;
+            /** Batch Id */
+            batch_id: string;
+            /** Type */
+            type: string;
+            /** Name */
+            name: string;
+            /** Total */
+            total: number;
+            /** States */
+            states: {
+                [key: string]: number;
+            };
+        };
+        /**
          * ReportDetail
          * @description A report with its caller's contact (while kept) and its public progress.
          */
@@ -7670,6 +8177,39 @@ export interface components {
             contact: components["schemas"]["Contact"] | null;
             /** Progress */
             progress: components["schemas"]["ProgressStep"][];
+        };
+        /**
+         * ReportEnergy
+         * @description Lighting energy and cost of one commune over the run's days (local days).
+         */
+        ReportEnergy: {
+            /** Commune */
+            commune: string;
+            /** Energy Wh */
+            energy_wh: number;
+            /** Cost Eur */
+            cost_eur: number;
+        };
+        /**
+         * ReportIntervention
+         * @description A work order opened in the run's communes while it ran.
+         */
+        ReportIntervention: {
+            /** Id */
+            id: number;
+            /** Title */
+            title: string;
+            /** Commune */
+            commune: string;
+            /** Status */
+            status: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Resolved At */
+            resolved_at: string | null;
         };
         /**
          * ReportOut
@@ -8168,6 +8708,141 @@ export interface components {
              * Format: date-time
              */
             changed_at: string;
+        };
+        /**
+         * RunDecision
+         * @description An approval, a refusal or a closing, with its reason.
+         */
+        RunDecision: {
+            /** Reason */
+            reason?: string | null;
+        };
+        /**
+         * RunEventOut
+         * @description A line of a run's timeline.
+         */
+        RunEventOut: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Actor */
+            actor: string;
+            /** Kind */
+            kind: string;
+            /** Position */
+            position: number | null;
+            /** Detail */
+            detail: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * RunOut
+         * @description A run of a plan with its steps.
+         */
+        RunOut: {
+            /** Id */
+            id: number;
+            /** Plan Id */
+            plan_id: number;
+            /** Plan Name */
+            plan_name: string;
+            kind: components["schemas"]["PlanKind"];
+            /** Communes */
+            communes: string[] | null;
+            /** Level */
+            level: number;
+            state: components["schemas"]["RunState"];
+            /** Reason */
+            reason: string;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Started By */
+            started_by: string;
+            /** Decided At */
+            decided_at: string | null;
+            /** Decided By */
+            decided_by: string | null;
+            /** Closed At */
+            closed_at: string | null;
+            /** Closed By */
+            closed_by: string | null;
+            /** Steps */
+            steps: components["schemas"]["RunStepOut"][];
+        };
+        /**
+         * RunReport
+         * @description The post-event report of a run.
+         */
+        RunReport: {
+            run: components["schemas"]["RunOut"];
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /**
+             * Until
+             * Format: date-time
+             */
+            until: string;
+            /** Timeline */
+            timeline: components["schemas"]["RunEventOut"][];
+            /** Commands */
+            commands: components["schemas"]["ReportCommands"][];
+            /** Interventions */
+            interventions: components["schemas"]["ReportIntervention"][];
+            /** Energy */
+            energy: components["schemas"]["ReportEnergy"][];
+        };
+        /**
+         * RunStart
+         * @description Start a plan at a level; a second person approves before anything is done.
+         */
+        RunStart: {
+            level: components["schemas"]["AlertLevel"];
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * RunState
+         * @description Where a run stands. Started, it waits for a second person's approval; approved it
+         *     runs its steps in order; ``finished`` once every step ended, ``closed`` by a person.
+         * @enum {string}
+         */
+        RunState: "awaiting_approval" | "running" | "finished" | "refused" | "closed";
+        /**
+         * RunStepOut
+         * @description A step of a run and where it stands.
+         */
+        RunStepOut: {
+            /** Position */
+            position: number;
+            /** Title */
+            title: string;
+            kind: components["schemas"]["PlanStepKind"];
+            /** Min Level */
+            min_level: number;
+            state: components["schemas"]["StepState"];
+            /** Batch Id */
+            batch_id: string | null;
+            /** Delivery Ids */
+            delivery_ids: number[];
+            /** Items */
+            items: components["schemas"]["ItemOut"][];
+            /** Outcome */
+            outcome: string | null;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Finished By */
+            finished_by: string | null;
         };
         /**
          * ScheduleOut
@@ -8763,6 +9438,12 @@ export interface components {
             /** Hold S */
             hold_s?: number | null;
         };
+        /**
+         * StepState
+         * @description Where a step of a run stands.
+         * @enum {string}
+         */
+        StepState: "pending" | "running" | "done" | "failed" | "skipped";
         /**
          * Stream
          * @description One camera of a session and where to play it (a signed URL, until ``expires_at``).
@@ -16713,6 +17394,490 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LogChainCheck"];
+                };
+            };
+        };
+    };
+    list_plans_api_v1_plans_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CrisisPlanOut"][];
+                };
+            };
+        };
+    };
+    create_plan_api_v1_plans_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CrisisPlanCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CrisisPlanOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_lists_api_v1_plans_notify_lists_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotifyListOut"][];
+                };
+            };
+        };
+    };
+    create_list_api_v1_plans_notify_lists_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotifyListCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotifyListOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_runs_api_v1_plans_runs_get: {
+        parameters: {
+            query?: {
+                /** @description States, comma-separated, of: awaiting_approval, running, finished, refused, closed */
+                state?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_run_api_v1_plans_runs__run_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    approve_run_api_v1_plans_runs__run_id__approve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunDecision"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    refuse_run_api_v1_plans_runs__run_id__refuse_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunDecision"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    close_run_api_v1_plans_runs__run_id__close_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunDecision"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    tick_item_api_v1_plans_runs__run_id__steps__position__items__item__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                run_id: number;
+                /** @description The step's place, from 0 */
+                position: number;
+                /** @description The item's place, from 0 */
+                item: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    skip_step_api_v1_plans_runs__run_id__steps__position__skip_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                run_id: number;
+                /** @description The step's place, from 0 */
+                position: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunDecision"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    run_report_api_v1_plans_runs__run_id__report_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunReport"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    run_report_csv_api_v1_plans_runs__run_id__report_csv_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_plan_api_v1_plans__plan_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                plan_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CrisisPlanOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_run_api_v1_plans__plan_id__runs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                plan_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunStart"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

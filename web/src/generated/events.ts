@@ -60,6 +60,15 @@ export interface RecordAdded {
   at: string;
 }
 
+/** A run changed state, or its step at ``position`` (-1: none) moved to ``step``; */
+export interface RunChanged {
+  kind: "plan_run";
+  run_id: number;
+  state: string;
+  position: number;
+  step: string;
+}
+
 /** A situation was created, changed, activated, ended or cancelled; ``communes``: those */
 export interface SituationChanged {
   kind: "road_situation";
@@ -82,8 +91,9 @@ export type StreamedEvent =
   | CommandChanged
   | InterventionChanged
   | RecordAdded
+  | RunChanged
   | SituationChanged
   | TelemetryUpdated;
 
 /** The kinds of event the live stream sends. */
-export const EVENT_KINDS = ["alarm", "asset", "command", "intervention", "opslog_record", "road_situation", "telemetry"] as const;
+export const EVENT_KINDS = ["alarm", "asset", "command", "intervention", "opslog_record", "plan_run", "road_situation", "telemetry"] as const;

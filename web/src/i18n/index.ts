@@ -5,6 +5,7 @@ import { energy } from "./energy";
 import { lighting } from "./lighting";
 import { mobility } from "./mobility";
 import { opslog } from "./opslog";
+import { plans } from "./plans";
 import { problems } from "./problems";
 import { reports } from "./reports";
 import { roads } from "./roads";
@@ -28,6 +29,7 @@ const dictionaries: Record<Lang, Words> = {
     ...mobility.fr,
     ...traffic.fr,
     ...opslog.fr,
+    ...plans.fr,
   },
   en: {
     ...shell.en,
@@ -41,6 +43,7 @@ const dictionaries: Record<Lang, Words> = {
     ...mobility.en,
     ...traffic.en,
     ...opslog.en,
+    ...plans.en,
   },
 };
 

@@ -9,6 +9,8 @@ export interface Filter {
   type: string;
   commune: string;
   state: string;
+  // Only these assets (a crisis plan's), when set; the filter bar's next change clears it.
+  only?: ReadonlySet<string>;
 }
 
 export const NO_FILTER: Filter = { type: "", commune: "", state: "" };
@@ -17,6 +19,7 @@ const RESULTS = 12;
 const lookName = (look: number) => LOOKS[look] ?? "unknown";
 
 export function passes(store: AssetStore, filter: Filter, i: number): boolean {
+  if (filter.only && !filter.only.has(store.ids[i])) return false;
   if (filter.type && store.typeOf(i) !== filter.type) return false;
   if (filter.commune && store.communeOf(i) !== filter.commune) return false;
   if (filter.state && stateOfLook(store.looks[i]) !== filter.state) return false;
@@ -42,7 +45,7 @@ export function filterBar(app: App, catalogue: Catalogue, store: AssetStore, onC
     .map((code): [string, string] => [code, catalogue.communeName(code)])
     .sort((a, b) => a[1].localeCompare(b[1], "fr"));
   const states = STATES.map((state): [string, string] => [state, app.t(`state.${state}`)]);
-  const change = (field: keyof Filter) => (value: string) => {
+  const change = (field: "type" | "commune" | "state") => (value: string) => {
     filter[field] = value;
     onChange({ ...filter });
   };

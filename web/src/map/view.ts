@@ -202,6 +202,13 @@ export class MapView {
     for (const listener of this.filterListeners) listener();
   }
 
+  /** Show only these assets (null: every asset the other filters let through). */
+  showOnly(ids: string[] | null): void {
+    this.filter = { ...this.filter, only: ids ? new Set(ids) : undefined };
+    this.members.close();
+    this.applyFilter();
+  }
+
   private refilterSoon(): void {
     this.refilterTimer ??= window.setTimeout(() => this.applyFilter(), REFILTER_MS);
   }

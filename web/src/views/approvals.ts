@@ -10,10 +10,11 @@ import "./views.css";
 
 type Command = Schema<"beffroi__commands__schemas__CommandOut">;
 type Batch = Schema<"BatchOut">;
+type PlanRun = Schema<"RunOut">;
 
 /** One line of the queue, whichever kind it is. */
 interface Request {
-  kind: "command" | "batch";
+  kind: "command" | "batch" | "plan";
   id: string;
   what: string;
   target: string;
@@ -39,13 +40,16 @@ export const mount: Mount = (root, app) => {
   async function load(): Promise<void> {
     const seq = ++loadSeq;
     try {
-      const [commands, batches] = await Promise.all([
+      const [commands, batches, runs] = await Promise.all([
         app.api.get<Schema<"CommandPage">>("/commands", { state: "awaiting_approval", limit: 500 }),
         // The batch list has no state filter: the newest ones, the waiting ones picked here.
         app.api.get<Batch[]>("/command-batches", { limit: 500 }),
+        // Crisis plans started and waiting for their one approval (docs/plans.md).
+        app.can("plan:read") ? app.api.get<PlanRun[]>("/plans/runs", { state: "awaiting_approval" }) : Promise.resolve([]),
       ]);
       if (seq !== loadSeq) return;
       const requests = [
+        ...runs.map(fromRun),
         ...batches.filter((b) => b.state === "awaiting_approval").map(fromBatch),
         // A batch's children are approved with their batch.
         ...commands.items.filter((c) => c.batch_id === null).map(fromCommand),
@@ -66,6 +70,19 @@ export const mount: Mount = (root, app) => {
       createdAt: c.created_at,
       createdBy: c.created_by,
       expiresAt: c.approval_expires_at,
+    };
+  }
+
+  function fromRun(r: PlanRun): Request {
+    return {
+      kind: "plan",
+      id: String(r.id),
+      what: `${r.plan_name} (${app.t("plans.level", { n: r.level })})`,
+      target: r.steps.map((s) => s.title).join(" · "),
+      reason: r.reason,
+      createdAt: r.started_at,
+      createdBy: r.started_by,
+      expiresAt: null,
     };
   }
 
@@ -137,7 +154,8 @@ export const mount: Mount = (root, app) => {
     }
   }
 
-  const path = (r: Request) => `/${r.kind === "batch" ? "command-batches" : "commands"}/${r.id}`;
+  const path = (r: Request) =>
+    r.kind === "plan" ? `/plans/runs/${r.id}` : `/${r.kind === "batch" ? "command-batches" : "commands"}/${r.id}`;
 
   async function approve(r: Request): Promise<void> {
     if (await attempt(app, () => app.api.post(`${path(r)}/approve`, {}))) {
@@ -153,7 +171,7 @@ export const mount: Mount = (root, app) => {
       [{ name: "reason", label: app.t("approvals.reason"), kind: "textarea", required: true }],
       app.t("approvals.deny"),
     );
-    if (form && (await attempt(app, () => app.api.post(`${path(r)}/deny`, { reason: form.reason })))) {
+    if (form && (await attempt(app, () => app.api.post(`${path(r)}/${r.kind === "plan" ? "refuse" : "deny"}`, { reason: form.reason })))) {
       app.toast(app.t("approvals.denied"));
       void load();
     }
@@ -162,7 +180,7 @@ export const mount: Mount = (root, app) => {
   const reload = throttle(() => void load(), 1000);
   const unsubscribe = app.onEvents((events: StreamEvent[]) => {
     // A command entering or leaving the queue changes it; progress of running ones does not.
-    if (events.some((e) => e.kind === "resync" || (e.kind === "command" && ["awaiting_approval", "queued", "rejected", "expired", "cancelled"].includes(e.state)))) {
+    if (events.some((e) => e.kind === "resync" || e.kind === "plan_run" || (e.kind === "command" && ["awaiting_approval", "queued", "rejected", "expired", "cancelled"].includes(e.state)))) {
       reload.call();
     }
   });
