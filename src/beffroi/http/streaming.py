@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 
 _DONE = object()
 
 
-async def rendered_ahead(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+async def rendered_ahead(chunks: Iterator[bytes]) -> AsyncGenerator[bytes, None]:
     """The chunks of ``chunks``, each produced in a worker thread while the one before it
     is being sent: rendering (polars, which releases the GIL) and sending then overlap
     instead of taking turns, as they do when Starlette draws a plain iterator."""
