@@ -29,7 +29,7 @@ from beffroi.telemetry.store import Batch, TelemetryStore
 from tests.integration.test_commands import ROOT
 from tests.integration.test_notifications import Receiver, Smtp, free_port
 from tests.mqtt_support import DeviceSite, make_device_site
-from tests.support import Person, audit_seq, audited_since, make_person, run_cli, table_rows
+from tests.support import Person, audit_seq, audited_since, make_person, table_rows
 
 pytestmark = pytest.mark.asyncio
 API = "/api/v1/plans"
@@ -483,9 +483,3 @@ async def test_the_demo_plays_a_snow_night(
     assert batch["params"] == {"text": starter.SIGN_TEXT}
     # Level 2: the heavy-snow step waits behind the signs, to be skipped in turn.
     assert now["steps"][3]["state"] == "pending"
-    # The same night from the server's shell (a run of its own, at level 1).
-    env = {"BEFFROI_DATABASE_URL": runtime.settings.database_url, "BEFFROI_SMTP_HOST": ""}
-    played = await run_cli("plans", "snow-night", "--level", "1", env=env)
-    assert played.returncode == 0, played.stdout + played.stderr
-    assert f"plan run {run.id + 1}: running" in played.stdout
-    assert "0. Veille: done" in played.stdout

@@ -42,7 +42,9 @@ from beffroi.interventions import policies, teams
 from beffroi.interventions.lifecycle import Category, Priority
 from beffroi.interventions.schemas import PolicyCreate, TeamCreate
 from beffroi.lighting.starter import seed_lighting
+from beffroi.plans.lifecycle import AlertLevel
 from beffroi.plans.starter import seed_winter_plan
+from beffroi.plans.starter import snow_night as play_snow_night
 from beffroi.rules import editing as rule_editing
 from beffroi.rules import reading as rule_reading
 from beffroi.rules.conditions import RuleKind
@@ -198,19 +200,22 @@ def simulated_fleet(
         yield child
 
 
-async def run_demo(current: Settings, sock: socket.socket, stop: asyncio.Event) -> None:
-    """Broker, gateway, scheduler and API in this process, the fleet in another, until ``stop``."""
+async def run_demo(
+    current: Settings, sock: socket.socket, stop: asyncio.Event, snow_night: int = 0
+) -> None:
+    """Broker, gateway, scheduler and API in this process, the fleet in another, until
+    ``stop``; the winter plan played at alert level ``snow_night`` (0: not played)."""
     buses = BusFleet()
     async with contextlib.AsyncExitStack() as feed:
         if not current.mobility_feed_url:
             # No transit operator's feed: the demo's buses, served on loopback.
             url = await feed.enter_async_context(feed_on_loopback(buses))
             current = current.model_copy(update={"mobility_feed_url": url})
-        await _run_demo(current, sock, stop, buses)
+        await _run_demo(current, sock, stop, buses, snow_night)
 
 
 async def _run_demo(
-    current: Settings, sock: socket.socket, stop: asyncio.Event, buses: BusFleet
+    current: Settings, sock: socket.socket, stop: asyncio.Event, buses: BusFleet, snow_night: int
 ) -> None:
     async with open_runtime(current) as runtime, contextlib.AsyncExitStack() as stack:
         password = await prepare(runtime)
@@ -237,6 +242,9 @@ async def _run_demo(
             await gateway.wait_connected()
             stack.enter_context(simulated_fleet(current, broker_url, secrets))
             out.print("simulating the Dijon fleet in real time (its own process)")
+            if snow_night:
+                run = await play_snow_night(ctx, AlertLevel(snow_night))
+                out.print(f"snow night: winter plan run {run.id} at alert level {snow_night}")
             host, port = sock.getsockname()[:2]
             out.print(
                 f"Beffroi is serving on [bold]http://{host}:{port}[/bold]  (API docs: /api/docs)"
@@ -250,6 +258,15 @@ async def _run_demo(
 
 def demo(
     port: Annotated[int | None, typer.Option(help="Default: BEFFROI_PORT, or a free one")] = None,
+    snow_night: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=3,
+            help="Play a snow night: the winter plan started and approved at this alert "
+            "level (1 watch, 2 salting, 3 heavy snow); 0: none",
+        ),
+    ] = 0,
 ) -> None:
     """The whole control room on this machine, on embedded defaults, for a first look."""
     current = settings()
@@ -257,6 +274,6 @@ def demo(
     sock = bind_socket(current.host, current.port if port is None else port, fallback=True)
 
     async def _main(stop: asyncio.Event) -> None:
-        await run_demo(current, sock, stop)
+        await run_demo(current, sock, stop, snow_night)
 
     run_until_stopped(_main)
