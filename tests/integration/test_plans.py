@@ -23,6 +23,7 @@ from beffroi.core.principal import Role
 from beffroi.core.time import utcnow
 from beffroi.notifications.delivery import send_due
 from beffroi.plans import jobs, progress, starter
+from beffroi.plans import reading as plans_reading
 from beffroi.plans.lifecycle import AlertLevel
 from beffroi.telemetry.decode import Reply, Status
 from beffroi.telemetry.store import Batch, TelemetryStore
@@ -351,7 +352,12 @@ async def test_a_run_refused_does_nothing(
 
 
 async def test_commune_scope_and_bad_input(
-    client: httpx.AsyncClient, runtime: Runtime, system: Context, admin: Person, receiver: Receiver
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    system: Context,
+    admin: Person,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     site = await make_device_site(system)
     first, _, operator = await people(system)
@@ -373,14 +379,25 @@ async def test_commune_scope_and_bad_input(
         f"{API}/{made['id']}/runs", json={"level": 1, "reason": "x"}, headers=operator.headers
     )
     assert start.status_code == 404
-    ok(
+    talant_run = ok(
+        await client.post(
+            f"{API}/{mine['id']}/runs", json={"level": 1, "reason": "x"}, headers=operator.headers
+        ),
+        201,
+    )
+    chenove_run = ok(
         await client.post(
             f"{API}/{made['id']}/runs", json={"level": 1, "reason": "x"}, headers=admin.headers
         ),
         201,
     )
-    assert ok(await client.get(f"{API}/runs", headers=operator.headers)) == []
-    assert len(ok(await client.get(f"{API}/runs", headers=admin.headers))) == 1
+    # The list holds the newest runs in scope: with room for one, the Talant user's is
+    # found behind the newer Chenôve run.
+    monkeypatch.setattr(plans_reading, "MAX_RUNS", 1)
+    seen = ok(await client.get(f"{API}/runs", headers=operator.headers))
+    assert [r["id"] for r in seen] == [talant_run["id"]]
+    everything = ok(await client.get(f"{API}/runs", headers=admin.headers))
+    assert [r["id"] for r in everything] == [chenove_run["id"]]
 
     before = await table_rows(runtime, *TABLES)
     bad: list[tuple[dict[str, Any], str]] = [

@@ -83,16 +83,25 @@ async def get_run(ctx: Context, run_id: int) -> RunOut:
 
 
 async def list_runs(ctx: Context, states: list[RunState]) -> list[RunOut]:
-    """Runs of the caller's scope, newest first (``states``: only those; none: all)."""
+    """The newest runs of the caller's scope, at most ``MAX_RUNS`` (``states``: only
+    those; none: all)."""
     ctx.principal.require(Permission.PLAN_READ)
     stmt = select(PlanRun).order_by(PlanRun.id.desc()).limit(MAX_RUNS)
     if states:
         stmt = stmt.where(PlanRun.state.in_([s.value for s in states]))
+    found: list[PlanRun] = []
     async with ctx.db.read() as session:
-        rows = [
-            r for r in (await session.execute(stmt)).scalars() if visible(ctx.principal, r.communes)
-        ]
-        return [await run_out(session, r) for r in rows]
+        # Scope is "sees all of the run's communes", checked here rather than in SQL: read
+        # on, a page at a time, until the newest runs in scope fill the list.
+        before: int | None = None
+        while len(found) < MAX_RUNS:
+            page = stmt if before is None else stmt.where(PlanRun.id < before)
+            rows = list((await session.execute(page)).scalars())
+            found += [r for r in rows if visible(ctx.principal, r.communes)]
+            if len(rows) < MAX_RUNS:
+                break
+            before = rows[-1].id
+        return [await run_out(session, r) for r in found[:MAX_RUNS]]
 
 
 async def timeline(session: AsyncSession, run_id: int) -> list[RunEventOut]:
