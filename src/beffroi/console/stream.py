@@ -37,6 +37,7 @@ from beffroi.interventions.teams import teams_of
 from beffroi.opslog.events import RecordAdded
 from beffroi.roads.events import SituationChanged
 from beffroi.telemetry.events import TelemetryUpdated
+from beffroi.vehicles.events import VehicleMoved
 from beffroi.video.clearance import authenticate_with_clearance
 
 log = structlog.get_logger(__name__)
@@ -133,6 +134,11 @@ def _log_record(viewer: Viewer, event: RecordAdded) -> bool:
     return viewer.log and viewer.principal.sees(event.commune)
 
 
+def _vehicle(viewer: Viewer, event: VehicleMoved) -> bool:
+    # The vehicle's commune is its registry's (its home), wherever it drives.
+    return viewer.principal.sees(viewer.board.commune_of(event.asset_id))
+
+
 # Who sees each kind the console is sent (``@kind(..., console=...)``); the stream listens
 # to these only. A test checks every such kind has its rule here.
 RULES: dict[type[DomainEvent], Callable[[Viewer, Any], bool]] = {
@@ -143,6 +149,7 @@ RULES: dict[type[DomainEvent], Callable[[Viewer, Any], bool]] = {
     InterventionChanged: _intervention,
     SituationChanged: _road_situation,
     RecordAdded: _log_record,
+    VehicleMoved: _vehicle,
 }
 
 
