@@ -67,6 +67,7 @@ from beffroi.web.app import create_app
 from tests.integration.opendata_world import SECRETS
 from tests.integration.opendata_world import build_world as build_opendata_world
 from tests.integration.traffic_walk import Traf, build_traffic, traffic_plan, traffic_values
+from tests.integration.vehicles_walk import Veh, build_vehicles, vehicles_plan
 from tests.support import PASSWORD, Person, habilitate, make_person
 
 API = "/api/v1"
@@ -189,6 +190,8 @@ class World:
     traffic: Traf = field(default_factory=lambda: Traf(("t1", "t2"), 1, 1))
     # The operations log: Chenôve's entry and Talant's (made by build_opslog).
     opslog: Ops = field(default_factory=lambda: Ops(1, 2))
+    # Vehicles and salting routes (made by build_vehicles).
+    vehicles: Veh = field(default_factory=lambda: Veh((1, 2), 3, 4, 5))
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,6 +408,7 @@ def foreign_values(w: World) -> dict[str, list[str | int]]:
         "approach_id": [w.mobility_approach],
         "situation_id": [w.roads.chenove_situation],
         "entry_id": [w.opslog.chenove_entry],
+        "salting_route_id": list(w.vehicles.chenove_routes),
         # Public (Open311): what anyone reads, the same for everybody.
         "service_code": ["streetlight-out", "no-such-service"],
         "service_request_id": [w.reports.chenove_ticket],
@@ -832,6 +836,7 @@ def walk_plan(w: World) -> dict[tuple[str, str], list[Call]]:
         **mobility_plan(w),
         **roads_plan(w),
         **opslog_plan(w),
+        **vehicles_plan(w.vehicles, Call),
         **PUBLIC_PLAN,
         **opendata_plan(),
     }
@@ -2352,6 +2357,7 @@ def markers_of(w: World) -> Markers:
     groups += [(m.lower(),) for m in w.reports.personal]
     groups += [(m.lower(),) for m in w.roads.markers]
     groups += [(m.lower(),) for m in w.opslog.markers]
+    groups += [(m.lower(),) for m in w.vehicles.markers]
     return Markers(tuple(groups))
 
 
@@ -2757,6 +2763,7 @@ async def build_world(client: httpx.AsyncClient, system: Context, admin: Person)
         mobility_approach=await build_mobility(system, equipment["traffic_controller"]),
         roads=roads,
     )
+    world = replace(world, vehicles=await build_vehicles(client, h, system.runtime, ok))
     # Last: its entry names Chenôve's things made above.
     return replace(world, opslog=await build_opslog(client, admin, world))
 

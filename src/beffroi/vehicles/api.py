@@ -65,31 +65,33 @@ async def create_route(ctx: Ctx, body: SaltingRouteCreate) -> SaltingRouteOut:
     return await routes.create(ctx, body)
 
 
-@router.get("/salting-routes/{route_id}")
-async def get_route(ctx: Ctx, route_id: RowId) -> SaltingRouteOut:
+@router.get("/salting-routes/{salting_route_id}")
+async def get_route(ctx: Ctx, salting_route_id: RowId) -> SaltingRouteOut:
     """One salting route."""
-    return await routes.get(ctx, route_id)
+    return await routes.get(ctx, salting_route_id)
 
 
-@router.patch("/salting-routes/{route_id}")
-async def update_route(ctx: Ctx, route_id: RowId, body: SaltingRouteUpdate) -> SaltingRouteOut:
+@router.patch("/salting-routes/{salting_route_id}")
+async def update_route(
+    ctx: Ctx, salting_route_id: RowId, body: SaltingRouteUpdate
+) -> SaltingRouteOut:
     """Change a salting route."""
-    return await routes.update(ctx, route_id, body)
+    return await routes.update(ctx, salting_route_id, body)
 
 
-@router.delete("/salting-routes/{route_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_route(ctx: Ctx, route_id: RowId) -> Response:
+@router.delete("/salting-routes/{salting_route_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_route(ctx: Ctx, salting_route_id: RowId) -> Response:
     """Delete a salting route."""
-    await routes.delete(ctx, route_id)
+    await routes.delete(ctx, salting_route_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/salting-routes/{route_id}/completion")
+@router.get("/salting-routes/{salting_route_id}/completion")
 async def route_completion(
     ctx: Ctx,
-    route_id: RowId,
+    salting_route_id: RowId,
     since: Annotated[Instant | None, Query(description="From (12 hours before until)")] = None,
     until: Annotated[Instant | None, Query(description="To (now)")] = None,
 ) -> RouteCompletion:
     """How much of the route the salting trucks' tracks covered."""
-    return await routes.completion(ctx, route_id, since, until)
+    return await routes.completion(ctx, salting_route_id, since, until)

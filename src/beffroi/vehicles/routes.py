@@ -1,8 +1,9 @@
 """Use cases of the winter service's salting routes: create, change, delete, read, and
 how much of a route the salting trucks covered (docs/vehicles.md).
 
-A route is read by whoever sees one of its communes, and written only by someone whose
-scope covers all of them (a route shared by Talant and Chenôve is not Talant's alone).
+A route is seen and changed only by someone whose scope covers all its communes, as teams
+and notification routes are: a route shared by Talant and Chenôve is not Talant's to
+show (it would name Chenôve's streets) nor to change.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ DEFAULT_SINCE = timedelta(hours=12)
 
 
 def _seen(principal: Principal, route: SaltingRoute) -> bool:
-    return any(principal.sees(code) for code in route.communes)
+    return principal.covers(route.communes)
 
 
 async def load(
@@ -54,9 +55,15 @@ async def load(
     return row
 
 
-def _require_covers(principal: Principal, communes: list[str]) -> None:
+def _require_covers(principal: Principal, communes: list[str], *, named: bool = True) -> None:
+    """Refuse communes outside the scope; those the line crosses, unnamed when the caller
+    did not name them (which communes a line crosses outside one's scope is not theirs)."""
     if not principal.covers(communes):
         outside = sorted(set(communes) - (principal.communes or set()))
+        if not named:
+            raise PermissionDenied(
+                f"the route runs through communes outside the scope of {principal.name}"
+            )
         raise PermissionDenied(f"communes {outside} are outside the scope of {principal.name}")
 
 
@@ -88,7 +95,7 @@ async def create(ctx: Context, data: SaltingRouteCreate) -> SaltingRouteOut:
             if data.communes
             else list(crossed)
         )
-        _require_covers(ctx.principal, communes)
+        _require_covers(ctx.principal, communes, named=bool(data.communes))
         await _unique(uc.session, name)
         now = utcnow()
         row = SaltingRoute(
@@ -133,7 +140,7 @@ async def update(ctx: Context, route_id: int, data: SaltingRouteUpdate) -> Salti
             row.communes = sorted(set(await resolve_codes(uc.session, data.communes, "communes")))
         if data.level is not None:
             row.level = data.level
-        _require_covers(ctx.principal, row.communes)
+        _require_covers(ctx.principal, row.communes, named=data.communes is not None)
         row.updated_at = utcnow()
         uc.audit(
             commune=row.communes[0] if len(row.communes) == 1 else None,
