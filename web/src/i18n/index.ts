@@ -9,6 +9,7 @@ import { reports } from "./reports";
 import { roads } from "./roads";
 import { shell } from "./shell";
 import { traffic } from "./traffic";
+import { vehicles } from "./vehicles";
 import { video } from "./video";
 import { views } from "./views";
 
@@ -26,6 +27,7 @@ const dictionaries: Record<Lang, Words> = {
     ...video.fr,
     ...mobility.fr,
     ...traffic.fr,
+    ...vehicles.fr,
   },
   en: {
     ...shell.en,
@@ -38,6 +40,7 @@ const dictionaries: Record<Lang, Words> = {
     ...video.en,
     ...mobility.en,
     ...traffic.en,
+    ...vehicles.en,
   },
 };
 
