@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.core.events import DomainEvent
@@ -26,6 +27,8 @@ from beffroi.vehicles.models import LatestPosition, TrackPoint
 POSITION_KEYS = frozenset({"lat", "lon", "speed_kmh", "heading_deg"})
 CHUNK = 1000
 _COLUMNS = ("ts", "lon", "lat", "speed_kmh", "heading_deg")
+TRACK: Table = TrackPoint.__table__  # type: ignore[assignment]
+LATEST: Table = LatestPosition.__table__  # type: ignore[assignment]
 
 
 @dataclass(slots=True)
@@ -65,13 +68,15 @@ async def store(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[D
     positions (the newest timestamp wins), and return one event per vehicle."""
     if not rows:
         return []
-    insert = dialect_insert(session, TrackPoint).on_conflict_do_nothing()
+    # The tables, not the mapped classes: Core's executemany, without the ORM's bulk
+    # insert machinery per row (the ingest path's CPU is the gateway's).
+    insert = dialect_insert(session, TRACK).on_conflict_do_nothing()
     for start in range(0, len(rows), CHUNK):
         await session.execute(insert, list(rows[start : start + CHUNK]))
     latest = newest(rows)
     await upsert(
         session,
-        LatestPosition,
+        LATEST,
         list(latest.values()),
         keys=["asset_id"],
         update=_COLUMNS,
