@@ -173,6 +173,11 @@ async def listed(ctx: Context, since: datetime | None = None) -> SaltingRouteLis
     """The routes the caller sees, by level then name; each with its completion since
     ``since`` when asked."""
     ctx.principal.require(Permission.ASSET_READ)
+    now = utcnow()
+    if since is not None and not now - salting.SPAN <= since < now:
+        raise InvalidInput(
+            FieldError("since", f"must be in the last {salting.SPAN.days} days, before now")
+        )
     async with ctx.db.read() as session:
         stmt = select(SaltingRoute).order_by(SaltingRoute.level, SaltingRoute.name)
         rows = [r for r in (await session.execute(stmt)).scalars() if _seen(ctx.principal, r)]
@@ -181,7 +186,7 @@ async def listed(ctx: Context, since: datetime | None = None) -> SaltingRouteLis
             done = None
             if since is not None:
                 found = await salting.covered(
-                    session, ctx.principal, shape(row.geometry), since, utcnow(), ctx.settings
+                    session, ctx.principal, shape(row.geometry), since, now, ctx.settings
                 )
                 done = round(found.fraction, 4)
             items.append(SaltingRouteOut.model_validate(Derived(row, completion=done)))
