@@ -13,12 +13,14 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from beffroi import metrics
 from beffroi.core.context import Context, Runtime
 from beffroi.core.principal import Role
 from beffroi.core.time import utcnow
 from beffroi.telemetry.decode import Readings
 from beffroi.telemetry.store import Batch, TelemetryStore
-from beffroi.vehicles import jobs
+from beffroi.vehicles import ingest, jobs
+from beffroi.vehicles.events import VehicleMoved
 from beffroi.vehicles.ingest import VehicleTracker
 from tests.support import Person, audit_seq, audited_since, make_person, table_rows
 
@@ -340,3 +342,44 @@ async def test_old_track_points_are_purged_and_the_latest_position_kept(
         latest = (await session.execute(text("SELECT lon FROM vehicle_positions"))).scalars().all()
     assert kept == [5.002]
     assert latest == [5.002]
+
+
+async def test_a_failing_track_write_stores_the_batch_all_the_same(
+    client: httpx.AsyncClient,
+    admin: Person,
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for asset_id in ("VEH-OK", "VEH-BROKEN"):
+        body = vehicle(asset_id, "talant", "patrol")
+        ok(await client.post(f"{API}/assets", json=body, headers=admin.headers), 201)
+    store = ingest.store
+
+    async def broken(session: Any, rows: Any) -> Any:
+        if any(r["asset_id"] == "VEH-BROKEN" for r in rows):
+            raise RuntimeError("track write broken")
+        return await store(session, rows)
+
+    monkeypatch.setattr(ingest, "store", broken)
+    before = metrics.REGISTRY.get_sample_value(
+        "beffroi_followup_failures_total", {"stage": "vehicles"}
+    )
+    now = utcnow().replace(microsecond=0)
+    points = (("lon", now, 5.001, None), ("lat", now, 47.337, None))
+    written = await TelemetryStore(runtime.db, [VehicleTracker()]).write(
+        Batch(readings=[Readings("VEH-OK", points), Readings("VEH-BROKEN", points)])
+    )
+    # The batch is stored whole; only the broken vehicle's track is given up, and counted.
+    assert written.points == 4
+    async with runtime.db.read() as session:
+        tracked = (await session.execute(text("SELECT asset_id FROM vehicle_track"))).scalars()
+        assert list(tracked) == ["VEH-OK"]
+        telemetry = await session.execute(
+            text("SELECT count(*) FROM telemetry_points WHERE asset_id = 'VEH-BROKEN'")
+        )
+        assert telemetry.scalar_one() == 2
+    after = metrics.REGISTRY.get_sample_value(
+        "beffroi_followup_failures_total", {"stage": "vehicles"}
+    )
+    assert (after or 0) - (before or 0) == 1
+    assert [e.asset_id for e in written.events if isinstance(e, VehicleMoved)] == ["VEH-OK"]
