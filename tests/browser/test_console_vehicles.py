@@ -14,6 +14,9 @@ from beffroi.assets import importing
 from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.core.context import Context
 from beffroi.core.time import utcnow
+from beffroi.interventions import opening, teams
+from beffroi.interventions.lifecycle import Category
+from beffroi.interventions.schemas import InterventionCreate, TeamCreate
 from beffroi.telemetry.batch import Batch
 from beffroi.telemetry.decode import Readings
 from beffroi.telemetry.store import TelemetryStore
@@ -96,3 +99,50 @@ async def test_the_vehicles_layer_is_live_scoped_and_draws_tracks(
     x, y = await page.evaluate(f"window.__beffroiVehicles.at({TRUCK!r})")
     await page.mouse.click(box["x"] + x, box["y"] + y)
     await expect(map_).to_have_attribute("data-track-points", "21", timeout=10_000)
+
+
+async def test_assigning_work_proposes_the_nearest_available_crew(
+    control_room: ControlRoom, page: Page, system: Context
+) -> None:
+    near = await teams.create_team(
+        system, TeamCreate(name="Neige près", categories=[Category.SNOW], communes=["talant"])
+    )
+    far = await teams.create_team(
+        system, TeamCreate(name="Neige loin", categories=[Category.SNOW], communes=["talant"])
+    )
+    items = [
+        AssetCreate(
+            id=asset_id,
+            type="vehicle",
+            name=asset_id,
+            commune="talant",
+            location=Point(coordinates=(5.0, 47.33)),
+            attributes={"kind": "field_crew", "team_id": team_id},
+        )
+        for asset_id, team_id in (("CREW-FAR", far.id), ("CREW-NEAR", near.id))
+    ]
+    made = await importing.import_assets(system, list(enumerate(items, 1)), source="tests")
+    assert not made.errors
+    await report(system, "CREW-FAR", [(5.03, 47.337)])
+    await report(system, "CREW-NEAR", [(5.006, 47.337)])
+    work = await opening.create_intervention(
+        system,
+        InterventionCreate(
+            category=Category.SNOW,
+            title="Plaque de verglas",
+            commune="talant",
+            location=Point(coordinates=(5.005, 47.337)),
+        ),
+    )
+
+    await sign_in(page, control_room, "talant")
+    await page.get_by_test_id("nav-interventions").click()
+    card = page.locator(f"[data-testid=intervention-card][data-id='{work.id}']")
+    await card.get_by_test_id("intervention-assign").click()
+    choice = page.get_by_test_id("dialog-team")
+    await expect(choice).to_have_value(str(near.id))
+    options = await choice.locator("option").all_inner_texts()
+    assert options[0].startswith("Neige près — 0.1 km")
+    assert options[1].startswith("Neige loin — 1.9 km")
+    await page.get_by_test_id("dialog-submit").click()
+    await expect(card).to_have_attribute("data-status", "assigned")

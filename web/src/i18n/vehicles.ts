@@ -9,6 +9,7 @@ const fr = {
   "vehicles.track": "Trace de la dernière heure : {n} points",
   "vehicles.route": "Circuit de salage (niveau {level})",
   "vehicles.route.done": "Salé à {pct} % depuis 12 h",
+  "vehicles.crew": "{team} — {km} km ({vehicle})",
 };
 
 const en: typeof fr = {
@@ -21,6 +22,7 @@ const en: typeof fr = {
   "vehicles.track": "Last hour's track: {n} points",
   "vehicles.route": "Salting route (level {level})",
   "vehicles.route.done": "{pct} % salted in the last 12 h",
+  "vehicles.crew": "{team} — {km} km ({vehicle})",
 };
 
 export const vehicles = { fr, en };
