@@ -21,6 +21,7 @@ from beffroi.roads import models as roads_models
 from beffroi.rules import models as rules_models
 from beffroi.telemetry import models as telemetry_models
 from beffroi.traffic import models as traffic_models
+from beffroi.vehicles import models as vehicles_models
 from beffroi.video import models as video_models
 
 __all__ = [
@@ -45,5 +46,6 @@ __all__ = [
     "rules_models",
     "telemetry_models",
     "traffic_models",
+    "vehicles_models",
     "video_models",
 ]

@@ -158,6 +158,7 @@ def pins(c: Cam) -> dict[str, str | int]:
         "run_id": 987_654,
         "position": 0,
         "item": 0,
+        "salting_route_id": 987_654,  # a salting route is a line, never an asset
         "number": 1,
         "selection_id": GHOSTS["selection_id"],
         "corridor_id": GHOSTS["corridor_id"],
@@ -468,6 +469,15 @@ NOT_CAMERA: dict[tuple[str, str], str] = {
     ("POST", "/open311/v2/requests.json"): "a citizen report names a service and a place",
     ("POST", "/open311/v2/requests.xml"): "a citizen report names a service and a place",
     ("DELETE", f"{API}/groups/{{group_id}}"): "deletes a group, never its members",
+    **{
+        (method, f"{API}/{path}"): "a salting route is a line in communes, never an asset "
+        "(its completion reads salting trucks' tracks only: test_vehicles.py)"
+        for method, path in (
+            ("POST", "salting-routes"),
+            ("PATCH", "salting-routes/{salting_route_id}"),
+            ("DELETE", "salting-routes/{salting_route_id}"),
+        )
+    },
     **{
         (method, f"{API}/roads/{path}"): "a road situation is a geometry and a period; its "
         "signs are read by type (message_sign), where a camera is unknown like any other "

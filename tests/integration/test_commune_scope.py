@@ -74,6 +74,7 @@ from tests.integration.plans_walk import (
     plans_values,
 )
 from tests.integration.traffic_walk import Traf, build_traffic, traffic_plan, traffic_values
+from tests.integration.vehicles_walk import Veh, build_vehicles, vehicles_plan
 from tests.support import PASSWORD, Person, habilitate, make_person
 
 API = "/api/v1"
@@ -200,6 +201,8 @@ class World:
     opslog: Ops = field(default_factory=lambda: Ops(1, 2))
     # Crisis plans: Chenôve's plan and running run, Talant's run (made by build_plans).
     plans: Pln = field(default_factory=lambda: Pln(1, 2, 3))
+    # Vehicles and salting routes (made by build_vehicles).
+    vehicles: Veh = field(default_factory=lambda: Veh((1, 2), 3, 4, 5))
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,6 +419,7 @@ def foreign_values(w: World) -> dict[str, list[str | int]]:
         "approach_id": [w.mobility_approach],
         "situation_id": [w.roads.chenove_situation],
         "entry_id": [w.opslog.chenove_entry],
+        "salting_route_id": list(w.vehicles.chenove_routes),
         # Public (Open311): what anyone reads, the same for everybody.
         "service_code": ["streetlight-out", "no-such-service"],
         "service_request_id": [w.reports.chenove_ticket],
@@ -845,6 +849,7 @@ def walk_plan(w: World) -> dict[tuple[str, str], list[Call]]:
         **roads_plan(w),
         **opslog_plan(w),
         **plans_plan(w.plans, Call, aimed, w.chenove_light),
+        **vehicles_plan(w.vehicles, Call),
         **PUBLIC_PLAN,
         **opendata_plan(),
     }
@@ -2366,6 +2371,7 @@ def markers_of(w: World) -> Markers:
     groups += [(m.lower(),) for m in w.roads.markers]
     groups += [(m.lower(),) for m in w.opslog.markers]
     groups += [(m.lower(),) for m in w.plans.markers]
+    groups += [(m.lower(),) for m in w.vehicles.markers]
     return Markers(tuple(groups))
 
 
@@ -2773,6 +2779,7 @@ async def build_world(client: httpx.AsyncClient, system: Context, admin: Person)
     )
     approver = await make_person(system, "plans-approver", [Role.SUPERVISOR])
     world = replace(world, plans=await build_plans(client, h, approver.headers, ok))
+    world = replace(world, vehicles=await build_vehicles(client, h, system.runtime, ok))
     # Last: its entry names Chenôve's things made above.
     return replace(world, opslog=await build_opslog(client, admin, world))
 

@@ -381,3 +381,12 @@ async def described(session: AsyncSession, asset_type: str) -> list[Described]:
         )
         for row in rows
     ]
+
+
+async def attributes_of(session: AsyncSession, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The attributes of the assets among ``ids`` that exist."""
+    out: dict[str, dict[str, Any]] = {}
+    for part in parts(session, sorted(set(ids))):
+        stmt = select(Asset.id, Asset.attributes).where(among(session, Asset.id, part))
+        out.update({row.id: dict(row.attributes or {}) for row in await session.execute(stmt)})
+    return out

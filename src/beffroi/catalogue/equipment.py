@@ -24,6 +24,7 @@ from beffroi.catalogue.spec import (
     TelemetryKey,
     ValueKind,
 )
+from beffroi.catalogue.vehicle import VEHICLE
 from beffroi.core.vocabulary import Domain
 
 N = ValueKind.NUMBER
@@ -387,4 +388,5 @@ EQUIPMENT_TYPES: tuple[EquipmentType, ...] = (
     TRAFFIC_COUNTER,
     CAR_PARK,
     AIR_QUALITY_STATION,
+    VEHICLE,
 )

@@ -30,6 +30,7 @@ from beffroi.cli.children import lifeline, run_child
 from beffroi.cli.common import out, progress_bar, settings, spawned
 from beffroi.cli.db import upgrade_database
 from beffroi.cli.demo_broker import broker_in_process
+from beffroi.cli.demo_winter import seed_winter
 from beffroi.cli.serve import bind_socket, build_app, run_until_stopped, serve_app
 from beffroi.communes.service import list_communes
 from beffroi.config import BrokerUrl, Settings
@@ -156,6 +157,7 @@ async def seed_operations(ctx: Context) -> None:
             )
     await seed_lighting(ctx)
     await seed_winter_plan(ctx)
+    await seed_winter(ctx)
 
 
 def simulator_process(

@@ -32,6 +32,7 @@ from beffroi.config.mobility import MobilitySettings
 from beffroi.config.opendata import OpendataSettings
 from beffroi.config.public import PublicSettings
 from beffroi.config.reports import ReportsSettings
+from beffroi.config.vehicles import VehiclesSettings
 from beffroi.config.video import VideoSettings
 
 DEFAULT_SECRET = "insecure-development-secret-change-me"
@@ -55,6 +56,7 @@ class Settings(
     PublicSettings,
     VideoSettings,
     ReportsSettings,
+    VehiclesSettings,
     BaseSettings,
 ):
     """All of Beffroi's settings. Each field is read from ``BEFFROI_<FIELD>``."""

@@ -38,6 +38,7 @@ from beffroi.opslog.events import RecordAdded
 from beffroi.plans.events import RunChanged
 from beffroi.roads.events import SituationChanged
 from beffroi.telemetry.events import TelemetryUpdated
+from beffroi.vehicles.events import VehicleMoved
 from beffroi.video.clearance import authenticate_with_clearance
 
 log = structlog.get_logger(__name__)
@@ -140,6 +141,11 @@ def _plan_run(viewer: Viewer, event: RunChanged) -> bool:
     return viewer.plans and viewer.principal.covers(event.communes or None)
 
 
+def _vehicle(viewer: Viewer, event: VehicleMoved) -> bool:
+    # The vehicle's commune is its registry's (its home), wherever it drives.
+    return viewer.principal.sees(viewer.board.commune_of(event.asset_id))
+
+
 # Who sees each kind the console is sent (``@kind(..., console=...)``); the stream listens
 # to these only. A test checks every such kind has its rule here.
 RULES: dict[type[DomainEvent], Callable[[Viewer, Any], bool]] = {
@@ -151,6 +157,7 @@ RULES: dict[type[DomainEvent], Callable[[Viewer, Any], bool]] = {
     SituationChanged: _road_situation,
     RecordAdded: _log_record,
     RunChanged: _plan_run,
+    VehicleMoved: _vehicle,
 }
 
 

@@ -26,6 +26,7 @@ from beffroi.telemetry import followup
 from beffroi.telemetry.decode import Reason, Rejection, decode
 from beffroi.telemetry.directory import DeviceDirectory
 from beffroi.telemetry.store import Batch, TelemetryStore
+from beffroi.vehicles.ingest import VehicleTracker
 
 # How long the rules evaluated here may lag behind the database.
 RULES_S = 10.0
@@ -40,7 +41,7 @@ class HttpIngest:
         self.failures = LoginFailureLog()
         self.rules = RuleEngine(self.directory.get, timezone=runtime.settings.timezone)
         self.alarms = AlarmObserver(self.rules)
-        self.store = TelemetryStore(runtime.db, observers=[self.alarms])
+        self.store = TelemetryStore(runtime.db, observers=[self.alarms, VehicleTracker()])
         self.rules_s = rules_s
         self._rules_at = float("-inf")
 

@@ -30,6 +30,7 @@ from beffroi.telemetry import jobs
 from beffroi.telemetry.directory import DeviceDirectory
 from beffroi.telemetry.store import TelemetryStore
 from beffroi.traffic.reading import controller_types
+from beffroi.vehicles.ingest import VehicleTracker
 
 log = structlog.get_logger(__name__)
 
@@ -87,7 +88,9 @@ class Gateway:
         )
         self.rules = RuleEngine(self.directory.get, timezone=settings.timezone)
         self.alarms = AlarmObserver(self.rules)
-        self.store = TelemetryStore(runtime.db, observers=[self.tracker, self.alarms])
+        self.store = TelemetryStore(
+            runtime.db, observers=[self.tracker, self.alarms, VehicleTracker()]
+        )
         filters = topics.hub_subscriptions(settings.mqtt_root)
         if settings.mqtt_shared_group:
             filters = [topics.shared(f, settings.mqtt_shared_group) for f in filters]

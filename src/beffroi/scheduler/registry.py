@@ -19,6 +19,7 @@ from beffroi.scheduler.job import Job, check_unique
 from beffroi.scheduler.triggers import Cron, Every, daily
 from beffroi.telemetry import jobs as telemetry_jobs
 from beffroi.traffic import jobs as traffic_jobs
+from beffroi.vehicles import jobs as vehicles_jobs
 from beffroi.video import jobs as video_jobs
 
 JOBS: tuple[Job, ...] = check_unique(
@@ -153,6 +154,14 @@ JOBS: tuple[Job, ...] = check_unique(
             misfire_grace_s=12 * 3600,
             about="citizen reports: contact and photo deleted once their work has been "
             "finished for BEFFROI_REPORTS_PURGE_AFTER_DAYS (docs/reports.md)",
+        ),
+        Job(
+            "vehicles.purge",
+            vehicles_jobs.purge_tracks,
+            daily("03:45"),
+            misfire_grace_s=12 * 3600,
+            about="vehicles: track points older than BEFFROI_VEHICLES_TRACK_DAYS deleted "
+            "(docs/vehicles.md)",
         ),
         # One job per open dataset, on the schedule its declaration gives.
         *(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from beffroi.simulator import curves, lighting, signal_groups
+from beffroi.simulator import curves, lighting, signal_groups, winter
 from beffroi.simulator.noise import between, fixed, jitter
 from beffroi.simulator.state import Device, Environment
 from beffroi.traffic.controller import PlanTiming
@@ -281,4 +281,5 @@ BEHAVIOURS: Final[dict[str, Behaviour]] = {
     "camera": Behaviour(report_camera, firmware="CAM-10.12"),
     "bollard": Behaviour(report_bollard, firmware="BOL-1.4"),
     "message_sign": Behaviour(report_message_sign, firmware="VMS-6.0"),
+    "vehicle": Behaviour(winter.report_vehicle, firmware="TRK-1.2"),
 }

@@ -30,6 +30,7 @@ from beffroi.simulator.fleet_kinds import (
     counter_attributes,
     streetlight_attributes,
 )
+from beffroi.simulator.winter import vehicle_attributes
 
 # Counts at scale 1 by equipment type.
 PROFILES: Final[dict[str, dict[str, int]]] = {
@@ -43,6 +44,8 @@ PROFILES: Final[dict[str, dict[str, int]]] = {
         "message_sign": 40,
         "car_park": 12,
         "air_quality_station": 10,
+        # Salting trucks, patrols and field crews: three in a small commune, more in Dijon.
+        "vehicle": 69,
     }
 }
 
@@ -133,6 +136,7 @@ class _FleetBuilder:
         yield from self.counters(counts["traffic_counter"], controllers)
         for type_key in ("camera", "bollard", "message_sign", "car_park", "air_quality_station"):
             yield from self.scattered(type_key, counts[type_key])
+        yield from self.vehicles(counts["vehicle"])
 
     # - placement -
 
@@ -220,6 +224,17 @@ class _FleetBuilder:
         for commune, n in zip(self.communes, apportion(total, self.weights(type_key)), strict=True):
             for _ in range(n):
                 yield self.asset(type_key, commune, self.scatter(commune), describe(self.rng))
+
+    def vehicles(self, total: int) -> Iterator[AssetCreate]:
+        """Service vehicles at depots near commune centres, kinds in turn (a commune's
+        first is a salting truck)."""
+        # Each commune its share by the square root of its population: small ones too.
+        weights = [math.sqrt(max(c.population, 0)) for c in self.communes]
+        for commune, n in zip(self.communes, apportion(total, weights), strict=True):
+            for index in range(n):
+                yield self.asset(
+                    "vehicle", commune, self.scatter(commune), vehicle_attributes(index)
+                )
 
     def counters(
         self, total: int, controllers: dict[str, list[AssetCreate]]

@@ -47,6 +47,12 @@ class Kind:
 
 
 KINDS: Final[dict[str, Kind]] = {
+    "vehicle": Kind(
+        "VEH",
+        3,
+        urban=False,
+        makers=(("Renault Trucks", "D Wide"), ("Iveco", "Eurocargo"), ("Renault", "Kangoo")),
+    ),
     "lighting_cabinet": Kind(
         "LC",
         4,

@@ -49,6 +49,7 @@ class Stage(StrEnum):
     VERIFICATION = "verification"  # reported state verifies commands
     RULES = "rules"  # monitoring rules judge the newest values
     ALARMS = "alarms"  # faults, silences and rule verdicts raise and clear alarms
+    VEHICLES = "vehicles"  # positions extend the vehicles' tracks
     EVENTS = "events"  # hub events published after the commit
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +35,9 @@ class Seen:
     newest: Newest
     events: Sequence[DeviceEventReceived]
     connectivity: Sequence[ConnectivityChanged]
+    # Every point of the batch, (asset, key, ts, value, text): for whoever keeps them all
+    # (the vehicles' tracks), where the newest values are not enough.
+    points: Sequence[tuple[Any, ...]] = ()
 
     def __bool__(self) -> bool:
         return bool(self.replies or self.newest or self.events or self.connectivity)

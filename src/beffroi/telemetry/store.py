@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import DBAPIError
@@ -68,6 +69,7 @@ class TelemetryStore:
         points = 0
         refused: list[Rejection] = []
         newest: Newest = {}
+        every: list[tuple[Any, ...]] = []
         if batch.readings and self.dialect == "postgresql":
             days = {p[1].date() for r in batch.readings for p in r.points}
             await self.partitions.ensure(self.db.engine, days)
@@ -75,6 +77,7 @@ class TelemetryStore:
             if batch.readings:
                 reduced = Reduced.of(batch.readings)
                 newest = reduced.newest
+                every = reduced.points
                 points = len(reduced.points)
                 if self.dialect == "postgresql":
                     events += await self._readings_pg(session, reduced, now)
@@ -87,6 +90,7 @@ class TelemetryStore:
                 newest,
                 [e for e in events if isinstance(e, DeviceEventReceived)],
                 [e for e in events if isinstance(e, ConnectivityChanged)],
+                every,
             )
             for observer in self.observers if seen else ():
                 observed = await observer.observe(session, seen, now)

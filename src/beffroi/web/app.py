@@ -50,6 +50,7 @@ from beffroi.roads.public_api import router as datex_router
 from beffroi.rules.api import router as rules_router
 from beffroi.telemetry.api import router as telemetry_router
 from beffroi.traffic.api import router as traffic_router
+from beffroi.vehicles.api import router as vehicles_router
 from beffroi.video.api import router as video_router
 from beffroi.video.clearance import authenticate_with_clearance
 from beffroi.web.operations import router as metrics_router
@@ -85,6 +86,7 @@ def api_router() -> APIRouter:
         reports_router,
         opslog_router,
         plans_router,
+        vehicles_router,
         opendata_admin_router,
     ):
         api.include_router(router)

@@ -3823,6 +3823,138 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/vehicles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live Positions
+         * @description Where the vehicles of your communes last reported being.
+         */
+        get: operations["live_positions_api_v1_vehicles_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/vehicles/{asset_id}/track": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Vehicle Track
+         * @description One vehicle's track over a period (at most 7 days), a GeoJSON LineString.
+         */
+        get: operations["vehicle_track_api_v1_vehicles__asset_id__track_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/interventions/{intervention_id}/nearest-crews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Nearest Crews
+         * @description The available teams nearest to the intervention, by their vehicles' positions.
+         */
+        get: operations["nearest_crews_api_v1_interventions__intervention_id__nearest_crews_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/salting-routes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Routes
+         * @description The salting routes of your communes, by level then name.
+         */
+        get: operations["list_routes_api_v1_salting_routes_get"];
+        put?: never;
+        /**
+         * Create Route
+         * @description Record a salting route.
+         */
+        post: operations["create_route_api_v1_salting_routes_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/salting-routes/{salting_route_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Route
+         * @description One salting route.
+         */
+        get: operations["get_route_api_v1_salting_routes__salting_route_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Route
+         * @description Delete a salting route.
+         */
+        delete: operations["delete_route_api_v1_salting_routes__salting_route_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Route
+         * @description Change a salting route.
+         */
+        patch: operations["update_route_api_v1_salting_routes__salting_route_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/salting-routes/{salting_route_id}/completion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Route Completion
+         * @description How much of the route the salting trucks' tracks covered.
+         */
+        get: operations["route_completion_api_v1_salting_routes__salting_route_id__completion_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/opendata/keys": {
         parameters: {
             query?: never;
@@ -5496,6 +5628,33 @@ export interface components {
             speed_kmh: number | null;
             /** Samples */
             samples: number;
+        };
+        /**
+         * CrewProposal
+         * @description A team with a vehicle near the intervention's place, and how far (straight line).
+         */
+        CrewProposal: {
+            /** Team Id */
+            team_id: number;
+            /** Team Name */
+            team_name: string;
+            /** Asset Id */
+            asset_id: string;
+            /** Vehicle Name */
+            vehicle_name: string;
+            /** Kind */
+            kind: string;
+            /** Distance M */
+            distance_m: number;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /** Lon */
+            lon: number;
+            /** Lat */
+            lat: number;
         };
         /**
          * CrisisPlanCreate
@@ -7226,6 +7385,16 @@ export interface components {
             failures_per_light: number;
         };
         /**
+         * NearestCrews
+         * @description The available teams nearest to an intervention, nearest first.
+         */
+        NearestCrews: {
+            /** Intervention Id */
+            intervention_id: number;
+            /** Items */
+            items: components["schemas"]["CrewProposal"][];
+        };
+        /**
          * Note
          * @description A comment, optional on an acknowledgement.
          */
@@ -8389,6 +8558,40 @@ export interface components {
          */
         Role: "admin" | "supervisor" | "operator" | "field_agent" | "video_agent" | "police" | "auditor" | "viewer";
         /**
+         * RouteCompletion
+         * @description How much of a route the salting trucks covered since a time.
+         */
+        RouteCompletion: {
+            /** Route Id */
+            route_id: number;
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /**
+             * Until
+             * Format: date-time
+             */
+            until: string;
+            /** Tolerance M */
+            tolerance_m: number;
+            /**
+             * Completion
+             * @description 0 to 1: the fraction of the route's length salted
+             */
+            completion: number;
+            /** Length M */
+            length_m: number;
+            /** Salted M */
+            salted_m: number;
+            /**
+             * Trucks
+             * @description The salting trucks whose tracks covered some of it
+             */
+            trucks: string[];
+        };
+        /**
          * RouteCreate
          * @description A new notification route.
          */
@@ -8449,6 +8652,19 @@ export interface components {
              * @description webhook: an http(s) URL; email: a list of addresses
              */
             target: string | string[];
+        };
+        /**
+         * RouteLine
+         * @description A GeoJSON LineString in WGS84 (lon, lat); checked by the service.
+         */
+        RouteLine: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "LineString";
+            /** Coordinates */
+            coordinates: unknown[];
         };
         /**
          * RouteOut
@@ -8843,6 +9059,76 @@ export interface components {
             finished_at: string | null;
             /** Finished By */
             finished_by: string | null;
+        };
+        /**
+         * SaltingRouteCreate
+         * @description A new salting route; its communes are those it crosses when left out.
+         */
+        SaltingRouteCreate: {
+            /** Name */
+            name: string;
+            /** Communes */
+            communes?: string[] | null;
+            geometry: components["schemas"]["RouteLine"];
+            /**
+             * Level
+             * @description 1: salted first
+             * @default 1
+             */
+            level: number;
+        };
+        /**
+         * SaltingRouteList
+         * @description Salting routes of the caller's communes.
+         */
+        SaltingRouteList: {
+            /** Items */
+            items: components["schemas"]["SaltingRouteOut"][];
+        };
+        /**
+         * SaltingRouteOut
+         * @description A salting route.
+         */
+        SaltingRouteOut: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Communes */
+            communes: string[];
+            /** Geometry */
+            geometry: {
+                [key: string]: unknown;
+            };
+            /** Level */
+            level: number;
+            /** Length M */
+            length_m: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Completion */
+            completion?: number | null;
+        };
+        /**
+         * SaltingRouteUpdate
+         * @description Fields of a route to change; those left out stay.
+         */
+        SaltingRouteUpdate: {
+            /** Name */
+            name?: string | null;
+            /** Communes */
+            communes?: string[] | null;
+            geometry?: components["schemas"]["RouteLine"] | null;
+            /** Level */
+            level?: number | null;
         };
         /**
          * ScheduleOut
@@ -9703,6 +9989,44 @@ export interface components {
             last_used_at: string | null;
         };
         /**
+         * TrackGeometry
+         * @description A GeoJSON LineString (lon, lat); a single position repeats its point.
+         */
+        TrackGeometry: {
+            /**
+             * Type
+             * @default LineString
+             * @constant
+             */
+            type: "LineString";
+            /** Coordinates */
+            coordinates: number[][];
+        };
+        /**
+         * TrackProperties
+         * @description What the track's feature says besides its line.
+         */
+        TrackProperties: {
+            /** Asset Id */
+            asset_id: string;
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /**
+             * Until
+             * Format: date-time
+             */
+            until: string;
+            /** Points */
+            points: number;
+            /** Times */
+            times: string[];
+            /** Truncated */
+            truncated: boolean;
+        };
+        /**
          * TransitionOut
          * @description One move of a command.
          */
@@ -9857,6 +10181,60 @@ export interface components {
             key: string;
             /** Name */
             name: string;
+        };
+        /**
+         * VehicleList
+         * @description The vehicles of the caller's communes that ever reported a position.
+         */
+        VehicleList: {
+            /** Items */
+            items: components["schemas"]["VehiclePosition"][];
+        };
+        /**
+         * VehiclePosition
+         * @description A vehicle where it last reported being (WGS84).
+         */
+        VehiclePosition: {
+            /** Asset Id */
+            asset_id: string;
+            /** Name */
+            name: string;
+            /** Commune */
+            commune: string;
+            /** Kind */
+            kind: string;
+            /** Team Id */
+            team_id: number | null;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /** Lon */
+            lon: number;
+            /** Lat */
+            lat: number;
+            /** Speed Kmh */
+            speed_kmh: number | null;
+            /** Heading Deg */
+            heading_deg: number | null;
+            /** Fresh */
+            fresh: boolean;
+        };
+        /**
+         * VehicleTrack
+         * @description One vehicle's track over a period, as a GeoJSON Feature (null geometry when the
+         *     vehicle reported nothing then).
+         */
+        VehicleTrack: {
+            /**
+             * Type
+             * @default Feature
+             * @constant
+             */
+            type: "Feature";
+            geometry: components["schemas"]["TrackGeometry"] | null;
+            properties: components["schemas"]["TrackProperties"];
         };
         /**
          * Verification
@@ -10909,7 +11287,7 @@ export interface operations {
                 format?: ("json" | "geojson") | null;
                 /** @description GeoJSON: include attributes and tags */
                 detail?: boolean;
-                /** @description Equipment types, comma-separated, of: streetlight, lighting_cabinet, traffic_controller, camera, bollard, message_sign, traffic_counter, car_park, air_quality_station */
+                /** @description Equipment types, comma-separated, of: streetlight, lighting_cabinet, traffic_controller, camera, bollard, message_sign, traffic_counter, car_park, air_quality_station, vehicle */
                 type?: string;
                 /** @description Statuses, comma-separated, of: planned, in_service, maintenance, out_of_service, decommissioned */
                 status?: string;
@@ -10980,7 +11358,7 @@ export interface operations {
                 format?: "geojson" | "csv";
                 /** @description Commune codes or names, comma-separated; an unknown one is refused */
                 commune?: string | null;
-                /** @description Equipment types, comma-separated, of: streetlight, lighting_cabinet, traffic_controller, camera, bollard, message_sign, traffic_counter, car_park, air_quality_station */
+                /** @description Equipment types, comma-separated, of: streetlight, lighting_cabinet, traffic_controller, camera, bollard, message_sign, traffic_counter, car_park, air_quality_station, vehicle */
                 type?: string;
             };
             header?: never;
@@ -11620,11 +11998,11 @@ export interface operations {
                 bbox?: string | null;
                 cursor?: string | null;
                 limit?: number;
-                /** @description Equipment types, comma-separated, of: streetlight, lighting_cabinet, traffic_controller, camera, bollard, message_sign, traffic_counter, car_park, air_quality_station */
+                /** @description Equipment types, comma-separated, of: streetlight, lighting_cabinet, traffic_controller, camera, bollard, message_sign, traffic_counter, car_park, air_quality_station, vehicle */
                 type?: string;
                 /** @description Statuses, comma-separated, of: planned, in_service, maintenance, out_of_service, decommissioned */
                 status?: string;
-                /** @description Telemetry keys, comma-separated, of: level_pct, power_w, energy_wh, voltage_v, lamp_hours, voltage_l1_v, voltage_l2_v, voltage_l3_v, door_open, mode, circuit_{n}_on, control_state, plan, plan_source, cycle_s, offset_s, cycle_second, stage, timetable_version, group_{n}_state, detector_{n}_count, detector_{n}_occupancy_pct, online, recording, preset, tour, position, message, brightness_pct, count, occupancy_pct, speed_kmh, lane_{n}_count, lane_{n}_occupancy_pct, lane_{n}_speed_kmh, free_spaces, capacity, no2_ugm3, pm10_ugm3, pm25_ugm3, o3_ugm3 */
+                /** @description Telemetry keys, comma-separated, of: level_pct, power_w, energy_wh, voltage_v, lamp_hours, voltage_l1_v, voltage_l2_v, voltage_l3_v, door_open, mode, circuit_{n}_on, control_state, plan, plan_source, cycle_s, offset_s, cycle_second, stage, timetable_version, group_{n}_state, detector_{n}_count, detector_{n}_occupancy_pct, online, recording, preset, tour, position, message, brightness_pct, count, occupancy_pct, speed_kmh, lane_{n}_count, lane_{n}_occupancy_pct, lane_{n}_speed_kmh, free_spaces, capacity, no2_ugm3, pm10_ugm3, pm25_ugm3, o3_ugm3, lat, lon, heading_deg */
                 keys?: string;
             };
             header?: never;
@@ -12530,7 +12908,7 @@ export interface operations {
                 kind?: components["schemas"]["RuleKind"] | null;
                 enabled?: boolean | null;
                 /** @description Equipment type */
-                asset_type?: "streetlight" | "lighting_cabinet" | "traffic_controller" | "camera" | "bollard" | "message_sign" | "traffic_counter" | "car_park" | "air_quality_station";
+                asset_type?: "streetlight" | "lighting_cabinet" | "traffic_controller" | "camera" | "bollard" | "message_sign" | "traffic_counter" | "car_park" | "air_quality_station" | "vehicle";
             };
             header?: never;
             path?: never;
@@ -13784,7 +14162,7 @@ export interface operations {
                 /** @description Code or name */
                 commune?: string | null;
                 /** @description Equipment type */
-                type?: "streetlight" | "lighting_cabinet" | "traffic_controller" | "camera" | "bollard" | "message_sign" | "traffic_counter" | "car_park" | "air_quality_station";
+                type?: "streetlight" | "lighting_cabinet" | "traffic_controller" | "camera" | "bollard" | "message_sign" | "traffic_counter" | "car_park" | "air_quality_station" | "vehicle";
             };
             header?: never;
             path?: never;
@@ -17869,6 +18247,295 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    live_positions_api_v1_vehicles_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VehicleList"];
+                };
+            };
+        };
+    };
+    vehicle_track_api_v1_vehicles__asset_id__track_get: {
+        parameters: {
+            query?: {
+                /** @description From (an hour before until) */
+                since?: string | null;
+                /** @description To (now) */
+                until?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description The vehicle's asset id */
+                asset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VehicleTrack"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    nearest_crews_api_v1_interventions__intervention_id__nearest_crews_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                intervention_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NearestCrews"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_routes_api_v1_salting_routes_get: {
+        parameters: {
+            query?: {
+                /** @description Give each route's completion since then */
+                since?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SaltingRouteList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_route_api_v1_salting_routes_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SaltingRouteCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SaltingRouteOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_route_api_v1_salting_routes__salting_route_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                salting_route_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SaltingRouteOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_route_api_v1_salting_routes__salting_route_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                salting_route_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_route_api_v1_salting_routes__salting_route_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                salting_route_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SaltingRouteUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SaltingRouteOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    route_completion_api_v1_salting_routes__salting_route_id__completion_get: {
+        parameters: {
+            query?: {
+                /** @description From (12 hours before until) */
+                since?: string | null;
+                /** @description To (now) */
+                until?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                salting_route_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RouteCompletion"];
                 };
             };
             /** @description Validation Error */

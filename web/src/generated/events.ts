@@ -84,6 +84,17 @@ export interface TelemetryUpdated {
   values: Record<string, number | string | boolean>;
 }
 
+/** A vehicle's newest position of an ingest batch (one per vehicle and batch). */
+export interface VehicleMoved {
+  kind: "vehicle_moved";
+  asset_id: string;
+  ts: string;
+  lon: number;
+  lat: number;
+  speed_kmh: number | null;
+  heading_deg: number | null;
+}
+
 /** Any event the live stream sends. */
 export type StreamedEvent =
   | AlarmChanged
@@ -93,7 +104,8 @@ export type StreamedEvent =
   | RecordAdded
   | RunChanged
   | SituationChanged
-  | TelemetryUpdated;
+  | TelemetryUpdated
+  | VehicleMoved;
 
 /** The kinds of event the live stream sends. */
-export const EVENT_KINDS = ["alarm", "asset", "command", "intervention", "opslog_record", "plan_run", "road_situation", "telemetry"] as const;
+export const EVENT_KINDS = ["alarm", "asset", "command", "intervention", "opslog_record", "plan_run", "road_situation", "telemetry", "vehicle_moved"] as const;

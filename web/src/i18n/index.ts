@@ -11,6 +11,7 @@ import { reports } from "./reports";
 import { roads } from "./roads";
 import { shell } from "./shell";
 import { traffic } from "./traffic";
+import { vehicles } from "./vehicles";
 import { video } from "./video";
 import { views } from "./views";
 
@@ -30,6 +31,7 @@ const dictionaries: Record<Lang, Words> = {
     ...traffic.fr,
     ...opslog.fr,
     ...plans.fr,
+    ...vehicles.fr,
   },
   en: {
     ...shell.en,
@@ -44,6 +46,7 @@ const dictionaries: Record<Lang, Words> = {
     ...traffic.en,
     ...opslog.en,
     ...plans.en,
+    ...vehicles.en,
   },
 };
 

@@ -13,6 +13,7 @@ import { legend } from "./legend";
 import { MemberList } from "./members";
 import { SituationLayer } from "./situations";
 import { AssetStore, type MapPayload } from "./store";
+import { VehicleLayer } from "./vehicles";
 
 declare global {
   interface Window {
@@ -46,6 +47,7 @@ export class MapView {
   readonly area: HTMLElement;
   private readonly members: MemberList;
   private readonly situations: SituationLayer;
+  private readonly vehicles: VehicleLayer;
   private labels: CommuneLabels | null = null;
   filter: Filter = { ...NO_FILTER };
   /** While a polygon is drawn, a click on the map places a corner instead of opening an asset. */
@@ -94,6 +96,8 @@ export class MapView {
     // Road situations under the assets: drawn first, so the markers stay on top.
     this.situations = new SituationLayer(app, this.map);
     this.layer.addTo(this.map);
+    // Vehicles and salting routes above the assets: they move, the assets stay.
+    this.vehicles = new VehicleLayer(app, this.map);
     this.members = new MemberList(app, this.store, container);
     this.area.append(this.members.element);
     this.map.on("click", (event: L.LeafletMouseEvent) => this.clicked(event.containerPoint));
@@ -115,6 +119,7 @@ export class MapView {
     this.drawCommunes();
     this.addTiles();
     void this.situations.reload();
+    void this.vehicles.reload();
     await this.reload();
     this.buildControls();
     this.fitToAssets();
@@ -139,6 +144,7 @@ export class MapView {
 
   apply(events: StreamEvent[]): void {
     let moved = false;
+    this.vehicles.apply(events);
     for (const event of events) {
       if (event.kind === "resync") {
         void this.reload();

@@ -1,7 +1,7 @@
 """plans: crisis plans, notification lists, runs, their steps and timelines
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0024
 Create Date: 2026-12-07 20:14:33.991436
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import beffroi.db.base
 
 revision: str = "0025"
-down_revision: str | Sequence[str] | None = "0023"
+down_revision: str | Sequence[str] | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""Service vehicles: their positions and tracks, the nearest crews, salting routes."""
