@@ -1,7 +1,9 @@
 """Vehicles benchmark: 500 service vehicles reporting every 5 s, stored as tracks and
 latest positions and told to the map, beside the same fleet without vehicles.
 
-One run, two measures on the same database, broker and `beffroi gateway` configuration:
+One run, on the same database, broker and `beffroi gateway`, after a warm-up, phases
+without and with vehicles in turn (``--rounds`` of them with vehicles, each between two
+without), the medians compared, so that a drift of a shared machine cancels out:
 
 - the baseline: the fleet's streetlights publishing (``--fleet-rate`` messages a second,
   3 values each) for ``--duration`` seconds;
@@ -12,7 +14,7 @@ It prints the gateway's CPU (user + system, as a share of one core) in each, the
 vehicles added, and checks every position reached the track and the latest positions.
 Target (issue 19): the vehicles add under 5 % of a core.
 
-    python -m bench.vehicles [--duration 60] [--vehicles 500] [--every 5]
+    python -m bench.vehicles [--duration 60] [--rounds 2] [--vehicles 500] [--every 5]
                              [--fleet-rate 200] [--backend postgresql|sqlite]
 """
 
@@ -22,6 +24,7 @@ import argparse
 import asyncio
 import math
 import multiprocessing
+import statistics
 import tempfile
 import threading
 import time
@@ -191,27 +194,30 @@ async def bench(backend: str, args: argparse.Namespace) -> None:
                     # A warm-up (the gateway's directory, statements, partitions), then
                     # the baseline on both sides of the measure with vehicles, so that a
                     # drift of the machine cancels out.
-                    _, warm_sent = await asyncio.to_thread(phase, True)
-                    before, _ = await asyncio.to_thread(phase, False)
-                    with_vehicles, sent = await asyncio.to_thread(phase, True)
-                    after, _ = await asyncio.to_thread(phase, False)
-                    base = (before + after) / 2
-                    sent += warm_sent
+                    sent, baselines, loaded = (await asyncio.to_thread(phase, True))[1], [], []
+                    for _ in range(args.rounds):
+                        baselines.append((await asyncio.to_thread(phase, False))[0])
+                        share, count = await asyncio.to_thread(phase, True)
+                        loaded.append(share)
+                        sent += count
+                    baselines.append((await asyncio.to_thread(phase, False))[0])
             finally:
                 broker.stop()
             track, latest = await _stored(url)
     rate = args.vehicles / args.every
+    base, with_vehicles = statistics.median(baselines), statistics.median(loaded)
     added = with_vehicles - base
     print(
         f"[{backend}] fleet: {len(lights):,} streetlights publishing {args.fleet_rate:,.0f} msg/s"
     )
     print(
         f"[{backend}] baseline (the fleet without vehicles): gateway CPU {base:.1%} of a core "
-        f"(before {before:.1%}, after {after:.1%})"
+        f"(median of {', '.join(f'{b:.1%}' for b in baselines)})"
     )
     print(
         f"[{backend}] with {args.vehicles} vehicles every {args.every:g} s ({rate:,.0f} msg/s): "
-        f"gateway CPU {with_vehicles:.1%} of a core"
+        f"gateway CPU {with_vehicles:.1%} of a core "
+        f"(median of {', '.join(f'{v:.1%}' for v in loaded)})"
     )
     verdict = "OK" if added < 0.05 else "ABOVE TARGET"
     print(f"[{backend}] added by the vehicles: {added:.1%} of a core (target < 5 %: {verdict})")
@@ -226,6 +232,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--vehicles", type=int, default=500)
     parser.add_argument("--every", type=float, default=5.0)
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="of a phase with vehicles between two without"
+    )
     parser.add_argument("--fleet-rate", type=float, default=200.0)
     parser.add_argument("--scale", type=float, default=0.1, help="of the Dijon fleet")
     parser.add_argument("--backend", action="append", choices=("postgresql", "sqlite"))

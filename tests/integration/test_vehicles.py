@@ -102,7 +102,21 @@ async def test_positions_are_tracked_and_scoped(
     fixes = along(STREET, 1.0, now - timedelta(minutes=4), count=10)
     await report(runtime, "VEH-TAL-1", *fixes)
     await report(runtime, "VEH-TAL-1", *fixes)  # redelivered: nothing twice
-    await report(runtime, "VEH-TAL-1", (now - timedelta(hours=2), 5.1, 47.3))  # late: not latest
+    # A late position (buffered by the tracker) joins the track, moves nobody on the map.
+    late = await TelemetryStore(runtime.db, [VehicleTracker()]).write(
+        Batch(
+            readings=[
+                Readings(
+                    "VEH-TAL-1",
+                    (
+                        ("lon", now - timedelta(hours=2), 5.1, None),
+                        ("lat", now - timedelta(hours=2), 47.3, None),
+                    ),
+                )
+            ]
+        )
+    )
+    assert not [e for e in late.events if isinstance(e, VehicleMoved)]
     await report(runtime, "VEH-CHE-1", (now, *CHENOVE))
 
     seen = ok(await client.get(f"{API}/vehicles", headers=h))["items"]

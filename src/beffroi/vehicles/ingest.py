@@ -17,7 +17,7 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi.core.events import DomainEvent
-from beffroi.db.upsert import dialect_insert, upsert
+from beffroi.db.upsert import dialect_insert
 from beffroi.telemetry.decode import Rejection
 from beffroi.telemetry.followup import Part, Stage, run_stage
 from beffroi.telemetry.store import Seen
@@ -65,7 +65,7 @@ def newest(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 async def store(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[DomainEvent]:
     """Append ``rows`` to the tracks (a redelivered one changes nothing), move the latest
-    positions (the newest timestamp wins), and return one event per vehicle."""
+    positions (the newest timestamp wins), and return one event per vehicle moved."""
     if not rows:
         return []
     # The tables, not the mapped classes: Core's executemany, without the ORM's bulk
@@ -74,15 +74,16 @@ async def store(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[D
     for start in range(0, len(rows), CHUNK):
         await session.execute(insert, list(rows[start : start + CHUNK]))
     latest = newest(rows)
-    await upsert(
-        session,
-        LATEST,
-        list(latest.values()),
-        keys=["asset_id"],
-        update=_COLUMNS,
-        where=lambda table, new: new.ts > table.c.ts,
-    )
-    return [VehicleMoved(**row) for row in latest.values()]
+    upsert = dialect_insert(session, LATEST)
+    moved = upsert.on_conflict_do_update(
+        index_elements=["asset_id"],
+        set_={name: upsert.excluded[name] for name in _COLUMNS},
+        where=upsert.excluded.ts > LATEST.c.ts,
+    ).returning(LATEST.c.asset_id)
+    # Only the vehicles whose latest position moved are told: a late, buffered position
+    # goes into the track and moves nobody on the map.
+    result = await session.execute(moved, list(latest.values()))
+    return [VehicleMoved(**latest[asset_id]) for asset_id in sorted(set(result.scalars()))]
 
 
 class VehicleTracker:
