@@ -27,8 +27,8 @@ from beffroi.plans import reading as plans_reading
 from beffroi.plans.lifecycle import AlertLevel
 from beffroi.telemetry.decode import Reply, Status
 from beffroi.telemetry.store import Batch, TelemetryStore
+from tests.integration.notify_support import Receiver, Smtp, free_port
 from tests.integration.test_commands import ROOT
-from tests.integration.test_notifications import Receiver, Smtp, free_port
 from tests.mqtt_support import DeviceSite, make_device_site
 from tests.support import Person, audit_seq, audited_since, make_person, table_rows
 
