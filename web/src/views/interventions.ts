@@ -3,6 +3,7 @@
 import type { App, Mount, StreamEvent } from "../app";
 import { communeNames, communeOptions } from "./communes";
 import { everySecond, formatDuration } from "./countdown";
+import { teamChoices } from "./crews";
 import { askForm } from "./dialog";
 import { attempt, errorText, h, labelled, selectOf, throttle } from "./dom";
 import type { Schema } from "../schemas";
@@ -271,28 +272,15 @@ export const mount: Mount = (root, app) => {
   }
 
   async function assign(i: Intervention): Promise<void> {
-    const fitting = [...teams.values()].filter((t) => t.categories.includes(i.category) && t.communes.includes(i.commune));
-    let choices = (fitting.length ? fitting : [...teams.values()]).map((t): [string, string] => [String(t.id), t.name]);
-    // The available crews nearest to the work come first, with their distance, the
-    // nearest proposed (docs/vehicles.md); without vehicles the list stays as it was.
-    const nearest = await nearestCrews(app, i.id);
-    if (nearest.length) {
-      const near = nearest.map((c): [string, string] => [
-        String(c.team_id),
-        app.t("vehicles.crew", { team: c.team_name, km: (c.distance_m / 1000).toFixed(1), vehicle: c.vehicle_name }),
-      ]);
-      const proposed = new Set(near.map(([id]) => id));
-      choices = [...near, ...choices.filter(([id]) => !proposed.has(id))];
-    }
-    if (!choices.length) {
+    const { options, preferred } = await teamChoices(app, i, teams.values());
+    if (!options.length || preferred === null) {
       app.toast(app.t("interventions.noTeams"), "error");
       return;
     }
-    const preferred = i.team_id === null ? (nearest[0]?.team_id ?? choices[0][0]) : i.team_id;
     const form = await askForm(
       app,
       app.t("interventions.assignTitle", { id: i.id }),
-      [{ name: "team", label: app.t("interventions.team"), kind: "select", options: choices, value: String(preferred) }],
+      [{ name: "team", label: app.t("interventions.team"), kind: "select", options, value: preferred }],
       app.t("interventions.assign"),
     );
     if (form) await change(i, "assign", { team_id: Number(form.team) }, "interventions.assigned");
@@ -449,17 +437,6 @@ export const mount: Mount = (root, app) => {
     fetchPending.cancel();
   };
 };
-
-/** The available crews nearest to an intervention; none when it names no place, or the
- * person may not see them. */
-async function nearestCrews(app: App, id: number): Promise<Schema<"CrewProposal">[]> {
-  if (!app.can("intervention:manage")) return [];
-  try {
-    return (await app.api.get<Schema<"NearestCrews">>(`/interventions/${id}/nearest-crews`)).items;
-  } catch {
-    return [];
-  }
-}
 
 function parsePrefill(raw: string): Prefill {
   try {
