@@ -55,7 +55,13 @@ from beffroi.core.principal import Role
 from beffroi.db import Database
 from beffroi.simulator.fleet import generate_fleet
 from beffroi.telemetry.models import LatestValue, TelemetryPoint
-from bench.common import free_port, postgres_available, scratch_database
+from bench.common import (
+    CpuMeter,
+    free_port,
+    postgres_available,
+    postgres_backends,
+    scratch_database,
+)
 from bench.publisher import Job, Outcome, run
 
 PROBE = "SL-DIJ-00001"
@@ -88,6 +94,8 @@ class Figures:
     probes: int
     rss_mb: float
     peak_rss_mb: float
+    # CPU seconds per process group from the first publish until everything was stored.
+    cpu: dict[str, float]
 
     @property
     def rate(self) -> float:
@@ -323,6 +331,15 @@ async def bench_backend(args: argparse.Namespace, backend: str, form: str) -> Fi
                             await asyncio.sleep(5)
 
                     sampler = asyncio.create_task(sample())
+                    database = make_url(url).database or ""
+                    meter = CpuMeter(
+                        {
+                            "gateway": lambda: [p.pid for p, _ in gateways],
+                            "PostgreSQL": lambda: postgres_backends(database),
+                            "Mosquitto": lambda: [broker.pid],
+                        }
+                    )
+                    meter.start()
                     outcomes = await asyncio.to_thread(
                         _publish,
                         "127.0.0.1",
@@ -348,6 +365,7 @@ async def bench_backend(args: argparse.Namespace, backend: str, form: str) -> Fi
                             break
                         await asyncio.sleep(0.1)
                     done = time.time()
+                    cpu = meter.stop()
                     stored = await _count(db)  # the exact figure, from the table
                     sampler.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -404,12 +422,16 @@ async def bench_backend(args: argparse.Namespace, backend: str, form: str) -> Fi
         len(latencies),
         rss,
         peak,
+        cpu,
     )
 
 
-def _raw_broker(count: int, devices: list[str], publishers: int) -> tuple[float, int]:
-    """Messages per second the broker delivers to mosquitto_sub (same messages, QoS 1),
-    and how many arrived."""
+def _raw_broker(
+    count: int, devices: list[str], publishers: int, groups: Groups | None = None
+) -> tuple[float, int]:
+    """Messages per second the broker delivers to mosquitto_sub (same messages, QoS 1; in
+    the bulk form given ``groups``), and how many arrived."""
+    channel = "gateways" if groups else "devices"
     with tempfile.TemporaryDirectory(prefix="beffroi-raw-") as folder:
         received = Path(folder) / "received"
         broker = start_mosquitto(Path(folder), allow_anonymous=True, extra_config=BROKER_TUNING)
@@ -417,11 +439,13 @@ def _raw_broker(count: int, devices: list[str], publishers: int) -> tuple[float,
             with received.open("wb") as sink:
                 sub = subprocess.Popen(
                     ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1",
-                     "-t", "beffroi/v1/devices/+/telemetry", "-C", str(count), "-W", "300"],
+                     "-t", f"beffroi/v1/{channel}/+/telemetry", "-C", str(count), "-W", "300"],
                     stdout=sink,
                 )  # fmt: skip
                 time.sleep(1)
-                outcomes = _publish("127.0.0.1", broker.port, devices, 0, count, 600, publishers)
+                outcomes = _publish(
+                    "127.0.0.1", broker.port, devices, 0, count, 600, publishers, groups
+                )
                 # Until everything arrived, or nothing more arrives for 5 s.
                 lines, still = -1, time.monotonic()
                 end = time.time()
@@ -478,6 +502,11 @@ def _print_backend(r: Figures) -> None:
         f"queryable at half rate ({r.probes} probes)"
     )
     print(f"  gateway memory  {r.rss_mb:.0f} MB at the end, {r.peak_rss_mb:.0f} MB peak")
+    print(
+        "  CPU seconds     "
+        + ", ".join(f"{name} {seconds:.1f}" for name, seconds in r.cpu.items())
+        + f" (publishers not counted), over {r.seconds:.1f} s on {os.cpu_count()} cores"
+    )
     if r.backend == "postgresql":
         goal = 100_000 if r.form == "bulk" else 30_000
         verdicts = [
@@ -489,10 +518,14 @@ def _print_backend(r: Figures) -> None:
         print("  targets: " + "; ".join(f"{n} {'met' if ok else 'NOT met'}" for n, ok in verdicts))
 
 
-def _print_baselines(raw_broker: float | None, raw_copy: float | None) -> None:
+def _print_baselines(
+    raw_broker: float | None, raw_bulk: float | None, raw_copy: float | None
+) -> None:
     print("\nraw baselines on this machine", flush=True)
     if raw_broker is not None:
-        print(f"  Mosquitto to mosquitto_sub  {raw_broker * 3:10,.0f} points/s (same messages)")
+        print(f"  Mosquitto to mosquitto_sub  {raw_broker:10,.0f} points/s (per-device messages)")
+    if raw_bulk is not None:
+        print(f"  Mosquitto to mosquitto_sub  {raw_bulk:10,.0f} points/s (bulk messages)")
     if raw_copy is not None:
         print(f"  PostgreSQL COPY             {raw_copy:10,.0f} rows/s (same rows)")
 
@@ -529,17 +562,31 @@ async def main() -> None:
     for backend in backends:
         for form in args.form or ["bulk", "device"]:
             _print_backend(await bench_backend(args, backend, form))
-    raw_broker = raw_copy = None
+    raw_broker = raw_bulk = raw_copy = None
     if not args.no_baselines:
         print("raw baselines …", flush=True)
+        forms = args.form or ["bulk", "device"]
         n = int(args.rate * min(args.duration, 20))
         devices = [f"SL-{i:06d}" for i in range(100_000)]
-        raw_broker, arrived = await asyncio.to_thread(_raw_broker, n, devices, args.publishers)
-        if arrived != n:
-            print(f"raw broker baseline: {arrived} of {n} messages arrived")
+        if "device" in forms:
+            rate, arrived = await asyncio.to_thread(_raw_broker, n, devices, args.publishers)
+            raw_broker = rate * POINTS_PER_READING
+            if arrived != n:
+                print(f"raw broker baseline: {arrived} of {n} messages arrived")
+        if "bulk" in forms:
+            # The same shape of bulk message as the gateway took: cabinets of fake lights.
+            lights = {d: f"LC-{i // args.children:05d}" for i, d in enumerate(devices)}
+            groups = bulk_groups(lights, args.children)
+            m = int(args.bulk_rate * min(args.duration, 20) / POINTS_PER_READING / args.children)
+            rate, arrived = await asyncio.to_thread(
+                _raw_broker, m, devices, args.publishers, groups
+            )
+            raw_bulk = rate * POINTS_PER_READING * args.children
+            if arrived != m:
+                print(f"raw broker baseline (bulk): {arrived} of {m} messages arrived")
         if await postgres_available():
             raw_copy = await _raw_copy(n * 3)
-    _print_baselines(raw_broker, raw_copy)
+    _print_baselines(raw_broker, raw_bulk, raw_copy)
 
 
 if __name__ == "__main__":

@@ -137,8 +137,23 @@ class Settings(
             "larger batches share when a city-wide command's replies arrive at once"
         ),
     )
+    ingest_batch_kb: int = Field(
+        default=1024,
+        ge=1,
+        le=65_536,
+        description=(
+            "Payload per ingest transaction at most, in KiB: a field gateway's bulk message "
+            "holds up to 1,000 children's readings"
+        ),
+    )
     ingest_batch_ms: int = Field(default=100, ge=1, le=10_000)
     ingest_queue_max: int = Field(default=20_000, ge=100, le=1_000_000)
+    ingest_queue_mb: int = Field(
+        default=64,
+        ge=1,
+        le=65_536,
+        description="Payload held before the gateway stops reading from the broker, in MiB",
+    )
     telemetry_retention_days: int = Field(default=90, ge=1, le=36500)
     rollup_retention_days: int = Field(default=1095, ge=1, le=36500)
 

@@ -86,6 +86,11 @@ class EventHub:
         if subscription in self._subscriptions:
             self._subscriptions.remove(subscription)
 
+    def wants(self, event_type: type[DomainEvent]) -> bool:
+        """Whether any subscription would receive events of ``event_type`` now: a publisher
+        may then spare itself building events nobody reads (the gateway's readings)."""
+        return any(not s.types or issubclass(event_type, s.types) for s in self._subscriptions)
+
     def publish(self, event: DomainEvent) -> None:
         """Deliver ``event`` to every interested subscription, without waiting."""
         for subscription in self._subscriptions:

@@ -11,6 +11,7 @@ see :mod:`beffroi.telemetry.followup`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -50,6 +51,8 @@ RETRYABLE_SQLSTATE_CLASSES = frozenset({"08", "53", "57", "58"})
 # A batch waits for more messages only while they keep coming: after this long without
 # one it is written, so a lone message (a command's reply) is not held for batch_ms.
 IDLE_GAP_S = 0.005
+# Messages decoded between two turns of the event loop while a write is under way.
+DECODE_SLICE = 50
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -111,6 +114,7 @@ class IngestPipeline:
         root: str,
         retention: timedelta,
         batch_size: int = 2000,
+        batch_bytes: int = 1 << 20,
         batch_ms: int = 100,
         turn: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
@@ -123,6 +127,9 @@ class IngestPipeline:
         self.root = root
         self.retention = retention
         self.batch_size = batch_size
+        # Payload bytes per batch at most: a bulk message carries up to a thousand children,
+        # so a batch is bounded by what it holds as well as by its number of messages.
+        self.batch_bytes = batch_bytes
         self.batch_wait = batch_ms / 1000
         # A deque and an event rather than an asyncio.Queue: messages arrive in bursts
         # from the network thread and leave in batches; per-item queue calls cost.
@@ -142,13 +149,30 @@ class IngestPipeline:
         self._arrived.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Process batches until ``stop`` is set and what was received is written."""
-        while not (stop.is_set() and not self.pending):
-            items = await self._collect(stop)
-            if items:
+        """Process batches until ``stop`` is set and what was received is written.
+
+        Two batches overlap: while one is written (the database works), the next is
+        decoded (this process works). Writes stay one at a time and in order, so batches
+        commit, and are acknowledged, in the order they arrived."""
+        writing: asyncio.Task[None] | None = None
+        try:
+            while not (stop.is_set() and not self.pending):
+                items = await self._collect(stop)
+                if not items:
+                    continue
                 if self.turn is not None:
                     await self.turn()
-                await self.process(items, stop)
+                batch = await self._decoded(items, stop, sliced=True)
+                if writing is not None:
+                    await writing
+                writing = asyncio.create_task(self._store(items, batch, stop))
+            if writing is not None:
+                await writing
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await writing
 
     async def _wait(self, seconds: float) -> bool:
         if self.pending:
@@ -160,26 +184,44 @@ class IngestPipeline:
             return False
         return True
 
-    def _take(self, items: list[Inbound]) -> None:
-        while self.pending and len(items) < self.batch_size:
-            items.append(self.pending.popleft())
+    def _take(self, items: list[Inbound], size: int) -> int:
+        """Move pending messages to ``items`` while the batch has room; returns its
+        payload bytes."""
+        while self.pending and len(items) < self.batch_size and size < self.batch_bytes:
+            item = self.pending.popleft()
+            items.append(item)
+            size += len(item.payload)
+        return size
 
     async def _collect(self, stop: asyncio.Event) -> list[Inbound]:
         items: list[Inbound] = []
         if not await self._wait(0.25):
             return items
         deadline = time.monotonic() + self.batch_wait
-        self._take(items)
-        while len(items) < self.batch_size and not stop.is_set():
+        size = self._take(items, 0)
+        while len(items) < self.batch_size and size < self.batch_bytes and not stop.is_set():
             remaining = min(deadline - time.monotonic(), IDLE_GAP_S)
             if remaining <= 0 or not await self._wait(remaining):
                 break
-            self._take(items)
+            size = self._take(items, size)
         return items
 
     def decode_batch(self, items: Sequence[Inbound]) -> Batch:
         """Decode every message of a batch; rejections are part of it."""
         batch = Batch()
+        self._decode_into(batch, items)
+        return batch
+
+    async def _decode_sliced(self, items: Sequence[Inbound]) -> Batch:
+        """:meth:`decode_batch`, giving the event loop a turn every few messages so that
+        the write under way goes on meanwhile (each of its statements needs one)."""
+        batch = Batch()
+        for start in range(0, len(items), DECODE_SLICE):
+            self._decode_into(batch, items[start : start + DECODE_SLICE])
+            await asyncio.sleep(0)
+        return batch
+
+    def _decode_into(self, batch: Batch, items: Sequence[Inbound]) -> None:
         for item in items:
             parts = decode_message(
                 item.topic,
@@ -199,15 +241,27 @@ class IngestPipeline:
                             Status(child, False, None, decoded.ts, "gateway", decoded.asset_id)
                         )
             batch.entries += len(parts)
-        return batch
 
     async def process(self, items: Sequence[Inbound], stop: asyncio.Event | None = None) -> None:
         """Decode, write (retrying while the database is down), acknowledge, publish."""
-        batch = self.decode_batch(items)
+        await self._store(items, await self._decoded(items, stop), stop)
+
+    async def _decoded(
+        self, items: Sequence[Inbound], stop: asyncio.Event | None, *, sliced: bool = False
+    ) -> Batch:
+        """The batch ``items`` make, with the devices registered since the directory's
+        last refresh looked up first."""
+        batch = await self._decode_sliced(items) if sliced else self.decode_batch(items)
         unknown = unknown_senders(batch.rejections, self.root)
         if unknown and await self._learn(unknown, stop):
-            # Devices registered since the directory's last refresh: decode again.
-            batch = self.decode_batch(items)
+            batch = self.decode_batch(items)  # decode again, knowing them
+        return batch
+
+    async def _store(
+        self, items: Sequence[Inbound], batch: Batch, stop: asyncio.Event | None
+    ) -> None:
+        """Write a decoded batch (retrying while the database is down), acknowledge its
+        messages, publish what it changed."""
         written = await self._write_with_retry(batch, stop)
         if written is None:
             return  # stopping while the database is down: the broker redelivers them

@@ -28,6 +28,7 @@ from beffroi.rules import jobs as rule_jobs
 from beffroi.rules.engine import RuleEngine
 from beffroi.telemetry import jobs
 from beffroi.telemetry.directory import DeviceDirectory
+from beffroi.telemetry.events import TelemetryUpdated
 from beffroi.telemetry.store import TelemetryStore
 from beffroi.traffic.reading import controller_types
 from beffroi.vehicles.ingest import VehicleTracker
@@ -89,7 +90,9 @@ class Gateway:
         self.rules = RuleEngine(self.directory.get, timezone=settings.timezone)
         self.alarms = AlarmObserver(self.rules)
         self.store = TelemetryStore(
-            runtime.db, observers=[self.tracker, self.alarms, VehicleTracker()]
+            runtime.db,
+            observers=[self.tracker, self.alarms, VehicleTracker()],
+            readings_wanted=lambda: runtime.events.wants(TelemetryUpdated),
         )
         filters = topics.hub_subscriptions(settings.mqtt_root)
         if settings.mqtt_shared_group:
@@ -103,6 +106,7 @@ class Gateway:
             root=settings.mqtt_root,
             retention=timedelta(days=settings.telemetry_retention_days),
             batch_size=settings.ingest_batch_size,
+            batch_bytes=settings.ingest_batch_kb * 1024,
             batch_ms=settings.ingest_batch_ms,
             turn=lambda: self.dispatcher.sent_first(),
         )
@@ -166,6 +170,7 @@ class Gateway:
             asyncio.get_running_loop(),
             self._deliver,
             capacity=self.runtime.settings.ingest_queue_max,
+            capacity_bytes=self.runtime.settings.ingest_queue_mb << 20,
         )
         self.source.start()
         self.publisher.start()

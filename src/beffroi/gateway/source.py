@@ -10,7 +10,6 @@ taking another, the socket stops being read, and the broker holds the rest.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 import threading
 from collections import deque
@@ -81,6 +80,50 @@ class BrokerAddress:
         return cls(url.host, url.port, username, password, client_id, version, ack_after_store)
 
 
+class Budget:
+    """How much the pipeline holds, in messages and payload bytes, shared between the
+    network thread (which waits for room) and the event loop (which frees it).
+
+    Bounded by bytes as well as messages: a field gateway's bulk message holds up to a
+    thousand children's readings, so a count of messages alone does not bound memory."""
+
+    def __init__(self, messages: int, size: int) -> None:
+        self.max_messages = messages
+        self.max_bytes = size
+        self.messages = 0
+        self.bytes = 0
+        self._room = threading.Condition()
+
+    def take(self, size: int, timeout: float) -> bool:
+        """Hold one message of ``size`` bytes once there is room (a message larger than
+        the whole budget when nothing else is held); False after ``timeout`` seconds."""
+        with self._room:
+            return self._room.wait_for(lambda: self._fits(size), timeout) and self._hold(size)
+
+    def _fits(self, size: int) -> bool:
+        if self.messages >= self.max_messages:
+            return False
+        return self.messages == 0 or self.bytes + size <= self.max_bytes
+
+    def _hold(self, size: int) -> bool:
+        self.messages += 1
+        self.bytes += size
+        return True
+
+    def release(self, messages: int, size: int) -> None:
+        """Free what stored messages held. Freeing more than is held (a redelivered
+        duplicate of a stopping run) leaves nothing held, never less."""
+        with self._room:
+            self.messages = max(0, self.messages - messages)
+            self.bytes = max(0, self.bytes - size)
+            self._room.notify_all()
+
+    def wake(self) -> None:
+        """Wake a waiting thread, so that it sees the source stopping."""
+        with self._room:
+            self._room.notify_all()
+
+
 class MqttSource:
     """Subscribes the hub to device topics and hands messages to the event loop."""
 
@@ -92,12 +135,13 @@ class MqttSource:
         deliver: Callable[[Sequence[Inbound]], None],
         *,
         capacity: int = 20_000,
+        capacity_bytes: int = 64 << 20,
     ) -> None:
         self.address = address
         self.filters = list(filters)
         self._loop = loop
         self._deliver = deliver
-        self._slots = threading.BoundedSemaphore(capacity)
+        self._held = Budget(capacity, capacity_bytes)
         # Messages cross from the network thread in bursts: one loop wake-up per burst.
         self._inbox: deque[tuple[str, bytes, int, int, int]] = deque()
         self._wake_pending = False
@@ -152,12 +196,7 @@ class MqttSource:
         """Disconnect and join the network thread; unacknowledged messages are redelivered
         to the next session."""
         self.pause()
-        # Wake a paho thread waiting for a slot so it can see it must stop.
-        for _ in range(64):
-            try:
-                self._slots.release()
-            except ValueError:
-                break
+        self._held.wake()  # a paho thread waiting for room must see it is to stop
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -171,9 +210,7 @@ class MqttSource:
             manual = self.address.ack_after_store
             if manual and item.qos > 0 and item.generation == self.generation:
                 self.client.ack(item.mid, item.qos)
-            # A slot freed twice (a redelivered duplicate of a stopping run) is harmless.
-            with contextlib.suppress(ValueError):
-                self._slots.release()
+        self._held.release(len(items), sum(len(i.payload) for i in items))
 
     def _on_connect(
         self, client: mqtt.Client, _userdata: Any, flags: Any, reason: Any, _props: Any
@@ -206,8 +243,9 @@ class MqttSource:
             log.warning("gateway lost the broker; reconnecting", reason=str(reason))
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        payload = bytes(msg.payload)
         # Blocks the network thread when the pipeline is full: backpressure to the broker.
-        while not self._slots.acquire(timeout=1.0):
+        while not self._held.take(len(payload), timeout=1.0):
             if self._stopping.is_set():
                 return
         if self._stopping.is_set():
@@ -217,7 +255,6 @@ class MqttSource:
         except UnicodeDecodeError:
             # Brokers should refuse such topics; if one slips through it is rejected, not fatal.
             topic = repr(msg._topic)
-        payload = bytes(msg.payload)
         self._inbox.append((topic, payload, msg.mid, msg.qos, self.generation))
         if not self._wake_pending:
             self._wake_pending = True

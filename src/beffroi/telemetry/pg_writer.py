@@ -1,5 +1,6 @@
-"""The PostgreSQL path of the telemetry store: ``COPY`` into per-connection staging tables,
-then one set-based statement per table.
+"""The PostgreSQL path of the telemetry store: points by ``COPY`` straight into their
+table (through a staging table when some are there already), latest values and device
+states by ``COPY`` into per-connection staging tables, then one set-based statement each.
 
 This is the ingest hot path: going through the driver directly here (inside the
 SQLAlchemy transaction) instead of the ORM is what lets one gateway process keep up with
@@ -11,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+
+import asyncpg
 
 STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS stage_points
@@ -33,8 +36,10 @@ SELECT asset_id, key, ts, value, text FROM stage_latest
 ON CONFLICT (asset_id, key) DO UPDATE
     SET ts = EXCLUDED.ts, value = EXCLUDED.value, text = EXCLUDED.text
     WHERE latest_values.ts < EXCLUDED.ts
-RETURNING asset_id, key, ts, value, text
 """
+# Only when someone listens to readings: at ingest rates, sending every changed value back
+# costs the gateway more than storing it.
+RETURNING_LATEST = "RETURNING asset_id, key, ts, value, text"
 WAKE = """
 UPDATE device_status d
    SET online = true, since = $1, reason = 'telemetry',
@@ -55,24 +60,42 @@ RETURNING asset_id, (xmax = 0) AS inserted
 """
 
 
+async def _points(driver: Any, points: Sequence[tuple[Any, ...]]) -> None:
+    """Points straight into their table, the cheap way; when some are there already (a
+    message delivered again), through the staging table, skipping those."""
+    await driver.execute("SAVEPOINT points")
+    try:
+        await driver.copy_records_to_table("telemetry_points", records=points, columns=COLUMNS)
+    except asyncpg.UniqueViolationError:
+        await driver.execute("ROLLBACK TO SAVEPOINT points")
+        await driver.copy_records_to_table("stage_points", records=points, columns=COLUMNS)
+        await driver.execute(INSERT_POINTS)
+    await driver.execute("RELEASE SAVEPOINT points")
+
+
 async def write_readings(
     driver: Any,
     points: Sequence[tuple[Any, ...]],
     newest: Sequence[tuple[Any, ...]],
     seen: Sequence[tuple[str, datetime]],
     now: datetime,
+    *,
+    changes: bool = True,
 ) -> tuple[list[Any], list[str]]:
     """Write points, latest values and last-seen times.
 
-    Returns the latest-value rows that moved forward and the devices that came online
-    (first seen, or back from offline).
+    Returns the latest-value rows that moved forward (none unless ``changes``) and the
+    devices that came online (first seen, or back from offline).
     """
     await driver.execute(STAGING)
-    await driver.copy_records_to_table("stage_points", records=points, columns=COLUMNS)
-    await driver.execute(INSERT_POINTS)
+    await _points(driver, points)
     await driver.copy_records_to_table("stage_latest", records=newest, columns=COLUMNS)
-    changed = await driver.fetch(UPSERT_LATEST)
+    changed: list[Any] = []
+    if changes:
+        changed = await driver.fetch(UPSERT_LATEST + RETURNING_LATEST)
+    else:
+        await driver.execute(UPSERT_LATEST)
     await driver.copy_records_to_table("stage_seen", records=seen, columns=["asset_id", "last"])
     woke = [r["asset_id"] for r in await driver.fetch(WAKE, now)]
     fresh = [r["asset_id"] for r in await driver.fetch(TOUCH, now) if r["inserted"]]
-    return list(changed), [*fresh, *woke]
+    return changed, [*fresh, *woke]

@@ -22,18 +22,19 @@ POINT_COLUMNS = ("asset_id", "key", "ts", "value", "text")
 
 
 async def write_readings(
-    session: AsyncSession, reduced: Reduced, now: datetime
+    session: AsyncSession, reduced: Reduced, now: datetime, *, changes: bool = True
 ) -> list[DomainEvent]:
-    """Store a batch's readings; the events of the values and devices they changed."""
+    """Store a batch's readings; the events of the values (only if ``changes``) and
+    devices they changed."""
     params = [dict(zip(POINT_COLUMNS, row, strict=True)) for row in reduced.points]
     for start in range(0, len(params), 5000):
         await upsert(session, TelemetryPoint, params[start : start + 5000], keys=POINT_COLUMNS[:3])
-    events = await _latest(session, reduced)
+    events = await _latest(session, reduced, changes)
     events += await _seen(session, reduced.last_seen, now)
     return events
 
 
-async def _latest(session: AsyncSession, reduced: Reduced) -> list[DomainEvent]:
+async def _latest(session: AsyncSession, reduced: Reduced, changes: bool) -> list[DomainEvent]:
     params = [
         {"asset_id": a, "key": k, "ts": ts, "value": v, "text": t}
         for (a, k), (ts, v, t) in reduced.newest.items()
@@ -49,11 +50,17 @@ async def _latest(session: AsyncSession, reduced: Reduced) -> list[DomainEvent]:
         },
         # Latest is decided by the device's timestamp: a late, older reading loses.
         where=table.c.ts < insert.excluded.ts,
-    ).returning(table.c.asset_id, table.c.key, table.c.ts, table.c.value, table.c.text)
+    )
+    returning = stmt.returning(
+        table.c.asset_id, table.c.key, table.c.ts, table.c.value, table.c.text
+    )
     rows: list[tuple[Any, ...]] = []
     for start in range(0, len(params), CHUNK):
-        result = await session.execute(stmt, params[start : start + CHUNK])
-        rows += [tuple(row) for row in result]
+        part = params[start : start + CHUNK]
+        if not changes:
+            await session.execute(stmt, part)
+            continue
+        rows += [tuple(row) for row in await session.execute(returning, part)]
     return telemetry_events(rows)
 
 

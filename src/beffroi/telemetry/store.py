@@ -10,7 +10,7 @@ CONFLICT DO NOTHING`` (:mod:`~beffroi.telemetry.sqlite_writer`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -46,9 +46,18 @@ REJECTION_SAMPLES_PER_BATCH = 50
 class TelemetryStore:
     """Writes batches; holds the per-process partition cache."""
 
-    def __init__(self, db: Database, observers: Sequence[BatchObserver] = ()) -> None:
+    def __init__(
+        self,
+        db: Database,
+        observers: Sequence[BatchObserver] = (),
+        *,
+        readings_wanted: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.db = db
         self.observers = list(observers)
+        # Whether the readings that moved a latest value become hub events, asked per batch
+        # (a gateway on its own has no one to read them: they do not leave its process).
+        self.readings_wanted = readings_wanted
         self.partitions = PartitionManager()
         self.dialect = db.url.get_backend_name()
 
@@ -82,7 +91,9 @@ class TelemetryStore:
                 if self.dialect == "postgresql":
                     events += await self._readings_pg(session, reduced, now)
                 else:
-                    events += await sqlite_writer.write_readings(session, reduced, now)
+                    events += await sqlite_writer.write_readings(
+                        session, reduced, now, changes=self.readings_wanted()
+                    )
             events += await self._statuses(session, batch.statuses)
             events += await self._events(session, batch.events, now)
             seen = Seen(
@@ -118,6 +129,7 @@ class TelemetryStore:
             [(a, k, *v) for (a, k), v in reduced.newest.items()],
             list(reduced.last_seen.items()),
             now,
+            changes=self.readings_wanted(),
         )
         return [
             *telemetry_events(
