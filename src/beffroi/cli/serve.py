@@ -26,9 +26,13 @@ def build_app(runtime: Runtime, *, operations_only: bool = False) -> FastAPI:
     """The web application serving ``runtime``. Imported here, on first use: every area's
     API is most of what the command line loads, and commands that serve nothing (``user
     list``, ``db check``) start in a fraction of the time without it."""
+    if operations_only:
+        from beffroi.web.operations_app import create_operations_app
+
+        return create_operations_app(runtime)
     from beffroi.web.app import create_app
 
-    return create_app(runtime, operations_only=operations_only)
+    return create_app(runtime)
 
 
 def bind_socket(

@@ -126,13 +126,9 @@ def renew_state(app: FastAPI, runtime: Runtime | None) -> None:
 def create_app(
     runtime: Runtime | None = None,
     settings: Settings | None = None,
-    *,
-    operations_only: bool = False,
 ) -> FastAPI:
-    """The web application. Given a runtime, it uses it; else it opens its own.
-
-    ``operations_only`` serves just ``/metrics`` and ``/api/health`` (gateway processes).
-    """
+    """The web application. Given a runtime, it uses it; else it opens its own. (Processes
+    that serve no API have a smaller one: :mod:`beffroi.web.operations_app`.)"""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -143,8 +139,7 @@ def create_app(
                 app.state.runtime = await stack.enter_async_context(
                     open_runtime(settings or get_settings())
                 )
-            if not operations_only:
-                await stack.enter_async_context(_following(board_of(app)))
+            await stack.enter_async_context(_following(board_of(app)))
             # Made here: the in-memory storage needs the running loop.
             app.state.rate_limiter = RateLimiter(app.state.runtime.settings.rate_limit_storage)
             stack.push_async_callback(app.state.rate_limiter.close)
@@ -163,37 +158,33 @@ def create_app(
     problems.install(app)
     app.add_middleware(RejectUnstorable, exempt_prefixes=["/api/v1/devices/"])
     app.add_middleware(SecurityHeaders)
-    if not operations_only:
-        # The public open data API (no login), beside /api/v1 as Opendatasoft's is; first,
-        # so its many anonymous requests are matched before the hundreds of /api/v1 routes.
-        app.include_router(opendata_router)
-        app.include_router(datex_router)
-        app.include_router(api_router())
-        # NGSI-LD's own prefix: FIWARE tools expect /ngsi-ld/v1 at the root.
-        app.include_router(ngsi_router)
-        app.include_router(open311_router)
+    # The public open data API (no login), beside /api/v1 as Opendatasoft's is; first, so
+    # its many anonymous requests are matched before the hundreds of /api/v1 routes.
+    app.include_router(opendata_router)
+    app.include_router(datex_router)
+    app.include_router(api_router())
+    # NGSI-LD's own prefix: FIWARE tools expect /ngsi-ld/v1 at the root.
+    app.include_router(ngsi_router)
+    app.include_router(open311_router)
     app.include_router(metrics_router)
 
-    if not operations_only:
-
-        @app.get("/api/docs", include_in_schema=False)
-        async def api_docs() -> Response:
-            """The API's interactive documentation (Swagger UI comes with the console)."""
-            return get_swagger_ui_html(
-                openapi_url="/api/openapi.json",
-                title="Beffroi API",
-                swagger_js_url="/api-docs/swagger-ui-bundle.js",
-                swagger_css_url="/api-docs/swagger-ui.css",
-                swagger_favicon_url="/api-docs/favicon-32x32.png",
-                oauth2_redirect_url="/api-docs/oauth2-redirect.html",
-            )
+    @app.get("/api/docs", include_in_schema=False)
+    async def api_docs() -> Response:
+        """The API's interactive documentation (Swagger UI comes with the console)."""
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="Beffroi API",
+            swagger_js_url="/api-docs/swagger-ui-bundle.js",
+            swagger_css_url="/api-docs/swagger-ui.css",
+            swagger_favicon_url="/api-docs/favicon-32x32.png",
+            oauth2_redirect_url="/api-docs/oauth2-redirect.html",
+        )
 
     @app.get("/api/health", tags=["health"])
     async def health() -> dict[str, str]:
         """Liveness for load balancers: says nothing but that the process answers."""
         return {"status": "ok"}
 
-    if not operations_only:
-        # Last: the console answers every path no other route does.
-        console_static.install(app, settings or (runtime.settings if runtime else get_settings()))
+    # Last: the console answers every path no other route does.
+    console_static.install(app, settings or (runtime.settings if runtime else get_settings()))
     return app
