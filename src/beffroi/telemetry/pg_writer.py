@@ -1,6 +1,6 @@
-"""The PostgreSQL path of the telemetry store: points by ``COPY`` straight into their
-table (through a staging table when some are there already), latest values and device
-states by ``COPY`` into per-connection staging tables, then one set-based statement each.
+"""The PostgreSQL path of the telemetry store: a batch's points by one ``COPY`` into a
+per-connection staging table, then one set-based statement each for the points, the latest
+values and the devices' last-seen times.
 
 This is the ingest hot path: going through the driver directly here (inside the
 SQLAlchemy transaction) instead of the ORM is what lets one gateway process keep up with
@@ -18,24 +18,30 @@ import asyncpg
 STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS stage_points
     (asset_id text, key text, ts timestamptz, value float8, text text) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS stage_latest
-    (asset_id text, key text, ts timestamptz, value float8, text text) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_seen
     (asset_id text, last timestamptz) ON COMMIT DELETE ROWS;
 """
 COLUMNS = ["asset_id", "key", "ts", "value", "text"]
 
-INSERT_POINTS = """
+COPY_POINTS = """
 INSERT INTO telemetry_points (asset_id, key, ts, value, text)
 SELECT asset_id, key, ts, value, text FROM stage_points
-ON CONFLICT DO NOTHING
 """
+# A message delivered again: the points already there are skipped.
+INSERT_NEW_POINTS = COPY_POINTS + "ON CONFLICT DO NOTHING"
+# The newest value of each key and the last time each device spoke are worked out by the
+# server from the points it already holds: the gateway sends the batch once.
 UPSERT_LATEST = """
 INSERT INTO latest_values (asset_id, key, ts, value, text)
-SELECT asset_id, key, ts, value, text FROM stage_latest
+SELECT DISTINCT ON (asset_id, key) asset_id, key, ts, value, text FROM stage_points
+ ORDER BY asset_id, key, ts DESC
 ON CONFLICT (asset_id, key) DO UPDATE
     SET ts = EXCLUDED.ts, value = EXCLUDED.value, text = EXCLUDED.text
     WHERE latest_values.ts < EXCLUDED.ts
+"""
+LAST_SEEN = """
+INSERT INTO stage_seen (asset_id, last)
+SELECT asset_id, max(ts) FROM stage_points GROUP BY asset_id
 """
 # Only when someone listens to readings: at ingest rates, sending every changed value back
 # costs the gateway more than storing it.
@@ -60,24 +66,21 @@ RETURNING asset_id, (xmax = 0) AS inserted
 """
 
 
-async def _points(driver: Any, points: Sequence[tuple[Any, ...]]) -> None:
-    """Points straight into their table, the cheap way; when some are there already (a
-    message delivered again), through the staging table, skipping those."""
+async def _points(driver: Any) -> None:
+    """The staged points into their table, the cheap way; when some are there already (a
+    message delivered again), skipping those."""
     await driver.execute("SAVEPOINT points")
     try:
-        await driver.copy_records_to_table("telemetry_points", records=points, columns=COLUMNS)
+        await driver.execute(COPY_POINTS)
     except asyncpg.UniqueViolationError:
         await driver.execute("ROLLBACK TO SAVEPOINT points")
-        await driver.copy_records_to_table("stage_points", records=points, columns=COLUMNS)
-        await driver.execute(INSERT_POINTS)
+        await driver.execute(INSERT_NEW_POINTS)
     await driver.execute("RELEASE SAVEPOINT points")
 
 
 async def write_readings(
     driver: Any,
     points: Sequence[tuple[Any, ...]],
-    newest: Sequence[tuple[Any, ...]],
-    seen: Sequence[tuple[str, datetime]],
     now: datetime,
     *,
     changes: bool = True,
@@ -88,14 +91,14 @@ async def write_readings(
     devices that came online (first seen, or back from offline).
     """
     await driver.execute(STAGING)
-    await _points(driver, points)
-    await driver.copy_records_to_table("stage_latest", records=newest, columns=COLUMNS)
+    await driver.copy_records_to_table("stage_points", records=points, columns=COLUMNS)
+    await _points(driver)
     changed: list[Any] = []
     if changes:
         changed = await driver.fetch(UPSERT_LATEST + RETURNING_LATEST)
     else:
         await driver.execute(UPSERT_LATEST)
-    await driver.copy_records_to_table("stage_seen", records=seen, columns=["asset_id", "last"])
+    await driver.execute(LAST_SEEN)
     woke = [r["asset_id"] for r in await driver.fetch(WAKE, now)]
     fresh = [r["asset_id"] for r in await driver.fetch(TOUCH, now) if r["inserted"]]
     return changed, [*fresh, *woke]

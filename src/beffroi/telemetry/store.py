@@ -124,12 +124,7 @@ class TelemetryStore:
         await conn.exec_driver_sql("SELECT 1")
         raw = await conn.get_raw_connection()
         changed, online = await pg_writer.write_readings(
-            raw.driver_connection,
-            reduced.points,
-            [(a, k, *v) for (a, k), v in reduced.newest.items()],
-            list(reduced.last_seen.items()),
-            now,
-            changes=self.readings_wanted(),
+            raw.driver_connection, reduced.points, now, changes=self.readings_wanted()
         )
         return [
             *telemetry_events(
