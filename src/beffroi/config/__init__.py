@@ -138,7 +138,7 @@ class Settings(
         ),
     )
     ingest_batch_kb: int = Field(
-        default=1024,
+        default=2048,
         ge=1,
         le=65_536,
         description=(
@@ -149,7 +149,7 @@ class Settings(
     ingest_batch_ms: int = Field(default=100, ge=1, le=10_000)
     ingest_queue_max: int = Field(default=20_000, ge=100, le=1_000_000)
     ingest_queue_mb: int = Field(
-        default=64,
+        default=32,
         ge=1,
         le=65_536,
         description="Payload held before the gateway stops reading from the broker, in MiB",

@@ -52,7 +52,7 @@ RETRYABLE_SQLSTATE_CLASSES = frozenset({"08", "53", "57", "58"})
 # one it is written, so a lone message (a command's reply) is not held for batch_ms.
 IDLE_GAP_S = 0.005
 # Messages decoded between two turns of the event loop while a write is under way.
-DECODE_SLICE = 50
+DECODE_SLICE = 10
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -114,7 +114,7 @@ class IngestPipeline:
         root: str,
         retention: timedelta,
         batch_size: int = 2000,
-        batch_bytes: int = 1 << 20,
+        batch_bytes: int = 2 << 20,
         batch_ms: int = 100,
         turn: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
@@ -219,6 +219,7 @@ class IngestPipeline:
         for start in range(0, len(items), DECODE_SLICE):
             self._decode_into(batch, items[start : start + DECODE_SLICE])
             await asyncio.sleep(0)
+        batch.reduced()
         return batch
 
     def _decode_into(self, batch: Batch, items: Sequence[Inbound]) -> None:

@@ -135,7 +135,7 @@ class MqttSource:
         deliver: Callable[[Sequence[Inbound]], None],
         *,
         capacity: int = 20_000,
-        capacity_bytes: int = 64 << 20,
+        capacity_bytes: int = 32 << 20,
     ) -> None:
         self.address = address
         self.filters = list(filters)

@@ -24,6 +24,14 @@ class Batch:
     rejections: list[Rejection] = field(default_factory=list)
     # What the batch's messages brought: one per message, one per entry of a bulk message.
     entries: int = 0
+    _reduced: Reduced | None = None
+
+    def reduced(self) -> Reduced:
+        """The readings reduced (worked out once: the gateway does it while the batch before
+        is being written, so the write itself holds the database less)."""
+        if self._reduced is None:
+            self._reduced = Reduced.of(self.readings)
+        return self._reduced
 
     def add(self, item: Readings | Event | Status | Reply | Rejection) -> None:
         """File one decoded message (or rejection) in its list."""

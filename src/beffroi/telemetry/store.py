@@ -84,7 +84,7 @@ class TelemetryStore:
             await self.partitions.ensure(self.db.engine, days)
         async with self.db.write() as session:
             if batch.readings:
-                reduced = Reduced.of(batch.readings)
+                reduced = batch.reduced()
                 newest = reduced.newest
                 every = reduced.points
                 points = len(reduced.points)
