@@ -125,7 +125,9 @@ class CommandTracker:
         Both are follow-up stages: tried together first (one read of each command, one
         write-back), and only when that fails, apart and asset by asset."""
         replies = seen.replies
-        if not replies and not any(asset in self.watching for asset, _ in seen.newest):
+        # Nothing watched: the batch's newest values are not even worked out.
+        watched = self.watching and any(asset in self.watching for asset, _ in seen.newest)
+        if not replies and not watched:
             return Observed()
         together = await attempt(session, lambda: self._follow(session, seen, now))
         if not isinstance(together, Exception):

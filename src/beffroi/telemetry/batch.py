@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -57,32 +57,72 @@ class Written:
     rejections: list[Rejection] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class Reduced:
-    """A batch's readings, reduced once: every point, the newest value per key, and the
-    last time each device spoke."""
+NewestValue = tuple[datetime, float | None, str | None]
 
-    points: list[tuple[Any, ...]]
-    newest: dict[tuple[str, str], tuple[datetime, float | None, str | None]]
-    last_seen: dict[str, datetime]
+
+class Reduced:
+    """A batch's readings, reduced once: every point; and, worked out only when asked for
+    (at ingest rates PostgreSQL works them out itself, and most batches need them for
+    nothing else), the newest value per key and the last time each device spoke."""
+
+    __slots__ = ("_last_seen", "_newest", "points")
+
+    def __init__(self, points: list[tuple[Any, ...]]) -> None:
+        self.points = points
+        self._newest: dict[tuple[str, str], NewestValue] | None = None
+        self._last_seen: dict[str, datetime] | None = None
 
     @classmethod
     def of(cls, readings: Sequence[Readings]) -> Reduced:
-        """Reduce ``readings`` in one pass."""
+        """Every point of ``readings``, as (asset, key, ts, value, text)."""
         points: list[tuple[Any, ...]] = []
-        newest: dict[tuple[str, str], tuple[datetime, float | None, str | None]] = {}
-        last_seen: dict[str, datetime] = {}
         for reading in readings:
             asset_id = reading.asset_id
-            for key, ts, value, text_value in reading.points:
-                points.append((asset_id, key, ts, value, text_value))
+            points += [(asset_id, k, ts, v, t) for k, ts, v, t in reading.points]
+        return cls(points)
+
+    @property
+    def newest(self) -> dict[tuple[str, str], NewestValue]:
+        """The newest (ts, value, text) of each (asset, key), by timestamp."""
+        if self._newest is None:
+            newest: dict[tuple[str, str], NewestValue] = {}
+            for asset_id, key, ts, value, text_value in self.points:
                 current = newest.get((asset_id, key))
                 if current is None or ts > current[0]:
                     newest[(asset_id, key)] = (ts, value, text_value)
+            self._newest = newest
+        return self._newest
+
+    @property
+    def last_seen(self) -> dict[str, datetime]:
+        """The newest timestamp of each asset."""
+        if self._last_seen is None:
+            last_seen: dict[str, datetime] = {}
+            for asset_id, _key, ts, _value, _text in self.points:
                 seen = last_seen.get(asset_id)
                 if seen is None or ts > seen:
                     last_seen[asset_id] = ts
-        return cls(points, newest, last_seen)
+            self._last_seen = last_seen
+        return self._last_seen
+
+
+class NewestOf(Mapping[tuple[str, str], NewestValue]):
+    """:attr:`Reduced.newest` as a mapping worked out on first use, for observers that may
+    not need it."""
+
+    __slots__ = ("_reduced",)
+
+    def __init__(self, reduced: Reduced) -> None:
+        self._reduced = reduced
+
+    def __getitem__(self, key: tuple[str, str]) -> NewestValue:
+        return self._reduced.newest[key]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._reduced.newest)
+
+    def __len__(self) -> int:
+        return len(self._reduced.newest)
 
 
 def telemetry_events(rows: Iterable[tuple[Any, ...]]) -> list[DomainEvent]:

@@ -31,6 +31,11 @@ class DeviceDirectory(Mapping[str, DeviceInfo]):
     def __getitem__(self, asset_id: str) -> DeviceInfo:
         return self._devices[asset_id]
 
+    def get(self, asset_id: str, default: DeviceInfo | None = None) -> DeviceInfo | None:  # type: ignore[override]
+        """The device, or ``default``: straight from the dictionary (every child of every
+        bulk message is looked up; Mapping's own ``get`` goes through ``__getitem__``)."""
+        return self._devices.get(asset_id, default)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._devices)
 

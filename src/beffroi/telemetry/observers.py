@@ -4,7 +4,7 @@ faults and silences raise them)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -15,7 +15,8 @@ from beffroi.core.events import DomainEvent
 from beffroi.telemetry.decode import Rejection, Reply
 from beffroi.telemetry.events import ConnectivityChanged, DeviceEventReceived
 
-Newest = dict[tuple[str, str], tuple[datetime, float | None, str | None]]
+# The newest (ts, value, text) of each (asset, key) a batch brought.
+Newest = Mapping[tuple[str, str], tuple[datetime, float | None, str | None]]
 
 
 class Observation(Protocol):
@@ -40,7 +41,8 @@ class Seen:
     points: Sequence[tuple[Any, ...]] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.replies or self.newest or self.events or self.connectivity)
+        # Points first: a batch's newest values are worked out only when someone reads them.
+        return bool(self.replies or self.points or self.newest or self.events or self.connectivity)
 
 
 class BatchObserver(Protocol):

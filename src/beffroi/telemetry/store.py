@@ -23,7 +23,7 @@ from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.db.upsert import dialect_insert, upsert
 from beffroi.telemetry import pg_writer, sqlite_writer
-from beffroi.telemetry.batch import Batch, Reduced, Written, telemetry_events
+from beffroi.telemetry.batch import Batch, NewestOf, Reduced, Written, telemetry_events
 from beffroi.telemetry.decode import Event, Rejection, Status
 from beffroi.telemetry.events import (
     CommandReplyReceived,
@@ -85,7 +85,7 @@ class TelemetryStore:
         async with self.db.write() as session:
             if batch.readings:
                 reduced = batch.reduced()
-                newest = reduced.newest
+                newest = NewestOf(reduced)
                 every = reduced.points
                 points = len(reduced.points)
                 if self.dialect == "postgresql":
