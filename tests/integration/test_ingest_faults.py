@@ -293,7 +293,7 @@ async def test_a_deadlock_or_a_shutdown_is_retried_not_isolated(
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
-    from beffroi.gateway.pipeline import is_transient
+    from beffroi.gateway.outages import is_transient
 
     cases = (("40P01", True), ("40001", True), ("57P01", True), ("08006", True), ("22003", False))
     for code, transient in cases:

@@ -5,7 +5,7 @@ only when someone listens, batches bounded by their bytes, decoding beside writi
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -14,10 +14,11 @@ from beffroi.core.context import Context, Runtime
 from beffroi.core.time import utcnow
 from beffroi.gateway.pipeline import IngestPipeline
 from beffroi.gateway.source import Inbound
+from beffroi.telemetry.batch import Batch
 from beffroi.telemetry.directory import DeviceDirectory
 from beffroi.telemetry.events import TelemetryUpdated
 from beffroi.telemetry.models import LatestValue, TelemetryPoint
-from beffroi.telemetry.store import TelemetryStore
+from beffroi.telemetry.store import TelemetryStore, Turn, Written
 from tests.integration.test_ingest import ROOT, Acks, count, message, small_fleet
 
 pytestmark = pytest.mark.asyncio
@@ -31,7 +32,7 @@ def reading(mid: int, minutes_ago: float, level: int) -> Inbound:
 
 
 async def pipeline_for(
-    runtime: Runtime, *, wanted: bool = True, batch_bytes: int = 1 << 20
+    runtime: Runtime, *, wanted: bool = True, batch_bytes: int = 1 << 20, overlap: int = 1
 ) -> tuple[IngestPipeline, Acks]:
     """A pipeline whose store makes reading events only when ``wanted``."""
     directory = DeviceDirectory()
@@ -46,6 +47,7 @@ async def pipeline_for(
         root=ROOT,
         retention=timedelta(days=90),
         batch_bytes=batch_bytes,
+        overlap=overlap,
     )
     return pipeline, acks
 
@@ -85,22 +87,31 @@ async def test_readings_become_events_only_when_someone_listens(
     assert levels == [30.0, 30.0]
 
 
+@pytest.mark.parametrize("overlap", [1, 2])
 async def test_batches_are_bounded_by_bytes_and_acknowledged_in_order(
-    system: Context, runtime: Runtime
+    system: Context, runtime: Runtime, overlap: int
 ) -> None:
+    if overlap == 2 and not runtime.db.is_postgres:
+        pytest.skip("SQLite has one writer: its batches are written one at a time")
     await small_fleet(system)
     size = len(reading(0, 1, 0).payload)
-    # Room for three messages a batch: 30 messages make at least ten batches, decoded while
-    # the one before is written.
-    pipeline, acks = await pipeline_for(runtime, batch_bytes=3 * size)
-    batches: list[int] = []
+    # Room for three messages a batch: 30 messages make at least ten batches, decoded (and
+    # with overlap 2, their points written) while the one before is written.
+    pipeline, acks = await pipeline_for(runtime, batch_bytes=3 * size, overlap=overlap)
+    shared: list[int] = []  # the order in which batches reached what batches share
     write = pipeline.store.write
 
-    async def counting(batch, now=None):  # type: ignore[no-untyped-def]
-        batches.append(len(batch.readings))
-        return await write(batch, now)
+    async def logging(
+        batch: Batch, now: datetime | None = None, *, turn: Turn | None = None
+    ) -> Written:
+        async def noting() -> None:
+            if turn is not None:
+                await turn()
+            shared.append(min(int(r.points[0][2] or 0) for r in batch.readings))
 
-    pipeline.store.write = counting  # type: ignore[method-assign]
+        return await write(batch, now, turn=noting)
+
+    pipeline.store.write = logging  # type: ignore[method-assign]
     stop = asyncio.Event()
     for mid in range(1, 31):
         pipeline.deliver(reading(mid, 60 - mid, mid))
@@ -108,6 +119,9 @@ async def test_batches_are_bounded_by_bytes_and_acknowledged_in_order(
     stop.set()
     await asyncio.wait_for(task, 20)
     assert acks.mids == list(range(1, 31)), "every message, in the order received"
-    assert len(batches) >= 10
-    assert max(batches) <= 2 * 3, "two lights a message, three messages a batch"
+    assert len(shared) >= 10
+    assert shared == sorted(shared), "each batch after the one before"
     assert await count(runtime, TelemetryPoint) == 60
+    async with runtime.db.read() as session:
+        levels = (await session.execute(select(LatestValue.value))).scalars().all()
+    assert levels == [30.0, 30.0], "the newest reading wins"

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from tenacity import RetryCallState
 
-from beffroi.gateway import pipeline
-from beffroi.gateway.pipeline import while_down
+from beffroi.gateway import outages
+from beffroi.gateway.outages import while_down
 
 
 class Flaky:
@@ -31,8 +31,8 @@ class Flaky:
 
 @pytest.fixture
 def quick(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "FIRST_BACKOFF_S", 0.001)
-    monkeypatch.setattr(pipeline, "MAX_BACKOFF_S", 0.004)
+    monkeypatch.setattr(outages, "FIRST_BACKOFF_S", 0.001)
+    monkeypatch.setattr(outages, "MAX_BACKOFF_S", 0.004)
 
 
 def test_the_wait_doubles_from_half_a_second_up_to_ten() -> None:

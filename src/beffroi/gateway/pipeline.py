@@ -18,19 +18,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 import structlog
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    after_nothing,
-    retry_if_exception,
-    wait_exponential,
-)
+from tenacity import RetryCallState
 
 from beffroi import metrics
 from beffroi.core.events import DomainEvent, EventHub
-from beffroi.core.tasks import pause
 from beffroi.core.time import utcnow
+from beffroi.gateway.outages import first_line, is_transient, while_down
 from beffroi.gateway.source import Inbound
 from beffroi.telemetry import followup
 from beffroi.telemetry.bulk import decode_message
@@ -40,65 +33,11 @@ from beffroi.telemetry.store import Batch, TelemetryStore, Written
 
 log = structlog.get_logger(__name__)
 
-# While the database is down: a first wait, doubled after each failure up to the last.
-FIRST_BACKOFF_S = 0.5
-MAX_BACKOFF_S = 10.0
-# SQLSTATEs that say nothing of the data: a deadlock or serialization failure (tried again
-# whole), and the classes of a database going away or out of resources (08 connection,
-# 53 insufficient resources, 57 operator intervention such as a shutdown, 58 system error).
-RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
-RETRYABLE_SQLSTATE_CLASSES = frozenset({"08", "53", "57", "58"})
 # A batch waits for more messages only while they keep coming: after this long without
 # one it is written, so a lone message (a command's reply) is not held for batch_ms.
 IDLE_GAP_S = 0.005
 # Messages decoded between two turns of the event loop while a write is under way.
 DECODE_SLICE = 10
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether a write failed because the database is unreachable or busy (retry), as
-    opposed to refusing the data (isolate the culprit)."""
-    if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        code = getattr(exc.orig, "sqlstate", None)
-        if isinstance(code, str) and (
-            code in RETRYABLE_SQLSTATES or code[:2] in RETRYABLE_SQLSTATE_CLASSES
-        ):
-            return True
-    return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError)
-
-
-def _first_line(exc: BaseException | None) -> str:
-    """The first line of an error's message (a database's can be long), or its type."""
-    lines = str(exc).splitlines()
-    return lines[0][:200] if lines else type(exc).__name__
-
-
-def while_down(
-    stop: asyncio.Event | None,
-    *,
-    after: Callable[[RetryCallState], None] = after_nothing,
-) -> AsyncRetrying:
-    """Calls a database operation until it succeeds, trying again after an error that says
-    the database is unreachable or busy (:func:`is_transient`), until ``stop`` is set: then,
-    or for any other error, the error is raised. ``after`` is told of each failure that is
-    tried again (or would be, but for ``stop``)."""
-
-    async def nap(seconds: float) -> None:
-        if stop is None:
-            await asyncio.sleep(seconds)
-        else:
-            await pause(stop, seconds)  # a stop cuts the wait short: one last try follows
-
-    return AsyncRetrying(
-        retry=retry_if_exception(is_transient),
-        wait=wait_exponential(multiplier=FIRST_BACKOFF_S, max=MAX_BACKOFF_S),
-        stop=lambda _state: stop is not None and stop.is_set(),
-        sleep=nap,
-        after=after,
-        reraise=True,
-    )
 
 
 class IngestPipeline:
@@ -117,6 +56,7 @@ class IngestPipeline:
         batch_bytes: int = 2 << 20,
         batch_ms: int = 100,
         turn: Callable[[], Awaitable[None]] | None = None,
+        overlap: int = 1,
     ) -> None:
         self.store = store
         # Awaited before each batch: another task (the command dispatcher) may go first.
@@ -131,6 +71,9 @@ class IngestPipeline:
         # so a batch is bounded by what it holds as well as by its number of messages.
         self.batch_bytes = batch_bytes
         self.batch_wait = batch_ms / 1000
+        # Writes under way at once: with two, a batch's points go in while the batch before
+        # commits (PostgreSQL; SQLite has one writer).
+        self.overlap = overlap
         # A deque and an event rather than an asyncio.Queue: messages arrive in bursts
         # from the network thread and leave in batches; per-item queue calls cost.
         self.pending: deque[Inbound] = deque()
@@ -151,10 +94,12 @@ class IngestPipeline:
     async def run(self, stop: asyncio.Event) -> None:
         """Process batches until ``stop`` is set and what was received is written.
 
-        Two batches overlap: while one is written (the database works), the next is
-        decoded (this process works). Writes stay one at a time and in order, so batches
-        commit, and are acknowledged, in the order they arrived."""
-        writing: asyncio.Task[None] | None = None
+        Batches overlap: while one is written (the database works), the next is decoded
+        (this process works), and with ``overlap`` 2 its points go in too. Everything
+        else a batch writes waits for the batch before to commit, so batches commit, and
+        are acknowledged, in the order they arrived."""
+        writes: deque[asyncio.Task[None]] = deque()
+        committed: asyncio.Event | None = None  # the last batch's, once acknowledged
         try:
             while not (stop.is_set() and not self.pending):
                 items = await self._collect(stop)
@@ -163,16 +108,21 @@ class IngestPipeline:
                 if self.turn is not None:
                     await self.turn()
                 batch = await self._decoded(items, stop, sliced=True)
-                if writing is not None:
-                    await writing
-                writing = asyncio.create_task(self._store(items, batch, stop))
-            if writing is not None:
-                await writing
+                while len(writes) >= self.overlap:
+                    await writes.popleft()
+                done = asyncio.Event()
+                writes.append(
+                    asyncio.create_task(self._store(items, batch, stop, after=committed, done=done))
+                )
+                committed = done
+            while writes:
+                await writes.popleft()
         finally:
-            if writing is not None and not writing.done():
-                writing.cancel()
+            for task in writes:
+                task.cancel()
+            for task in writes:
                 with contextlib.suppress(asyncio.CancelledError):
-                    await writing
+                    await task
 
     async def _wait(self, seconds: float) -> bool:
         if self.pending:
@@ -259,11 +209,31 @@ class IngestPipeline:
         return batch
 
     async def _store(
-        self, items: Sequence[Inbound], batch: Batch, stop: asyncio.Event | None
+        self,
+        items: Sequence[Inbound],
+        batch: Batch,
+        stop: asyncio.Event | None,
+        *,
+        after: asyncio.Event | None = None,
+        done: asyncio.Event | None = None,
     ) -> None:
-        """Write a decoded batch (retrying while the database is down), acknowledge its
-        messages, publish what it changed."""
-        written = await self._write_with_retry(batch, stop)
+        """Write a decoded batch (retrying while the database is down; what batches share
+        only once ``after`` is set), acknowledge its messages, publish what it changed,
+        then set ``done``."""
+        try:
+            await self._store_after(items, batch, stop, after)
+        finally:
+            if done is not None:
+                done.set()
+
+    async def _store_after(
+        self,
+        items: Sequence[Inbound],
+        batch: Batch,
+        stop: asyncio.Event | None,
+        after: asyncio.Event | None,
+    ) -> None:
+        written = await self._write_with_retry(batch, stop, after)
         if written is None:
             return  # stopping while the database is down: the broker redelivers them
         self.ack(items)
@@ -289,10 +259,12 @@ class IngestPipeline:
             return False
         return found > 0
 
-    async def _write_with_retry(self, batch: Batch, stop: asyncio.Event | None) -> Written | None:
+    async def _write_with_retry(
+        self, batch: Batch, stop: asyncio.Event | None, after: asyncio.Event | None = None
+    ) -> Written | None:
         retrying = while_down(stop, after=self._down)
         try:
-            written: Written = await retrying(self._write, batch)
+            written: Written = await retrying(self._write, batch, after)
         except Exception as exc:
             if is_transient(exc):
                 return None  # stopping while the database is down
@@ -312,18 +284,20 @@ class IngestPipeline:
             log.error(
                 "database unavailable: holding the batch and reading no more messages",
                 waiting=len(self.pending),
-                error=_first_line(state.outcome.exception()),
+                error=first_line(state.outcome.exception()),
             )
 
-    async def _write(self, batch: Batch) -> Written:
+    async def _write(self, batch: Batch, after: asyncio.Event | None = None) -> Written:
         """One attempt: the whole batch, or its parts one by one when the database refuses
         something in it (an outage meanwhile holds the whole batch again)."""
         started = time.perf_counter()
         try:
-            written = await self.store.write(batch)
+            written = await self.store.write(batch, turn=None if after is None else after.wait)
         except Exception as exc:
             if is_transient(exc):
                 raise
+            if after is not None:
+                await after.wait()
             return await self._isolate(batch, exc)
         metrics.WRITE_SECONDS.observe(time.perf_counter() - started)
         return written
@@ -355,7 +329,7 @@ class IngestPipeline:
                 refused.append(
                     Rejection(
                         Reason.BAD_VALUE,
-                        f"storage refused it: {_first_line(exc)}",
+                        f"storage refused it: {first_line(exc)}",
                         item.asset_id,
                         b"",
                         item.asset_id,

@@ -109,6 +109,7 @@ class Gateway:
             batch_bytes=settings.ingest_batch_kb * 1024,
             batch_ms=settings.ingest_batch_ms,
             turn=lambda: self.dispatcher.sent_first(),
+            overlap=2 if runtime.db.is_postgres else 1,
         )
         self.source: MqttSource | None = None
         self.publisher = MqttPublisher(address)

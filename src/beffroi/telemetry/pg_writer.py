@@ -78,21 +78,23 @@ async def _points(driver: Any) -> None:
     await driver.execute("RELEASE SAVEPOINT points")
 
 
-async def write_readings(
-    driver: Any,
-    points: Sequence[tuple[Any, ...]],
-    now: datetime,
-    *,
-    changes: bool = True,
+async def insert_points(driver: Any, points: Sequence[tuple[Any, ...]]) -> None:
+    """Stage a batch's points and write them: what no other batch writes, so it may run
+    while the batch before is still open."""
+    await driver.execute(STAGING)
+    await driver.copy_records_to_table("stage_points", records=points, columns=COLUMNS)
+    await _points(driver)
+
+
+async def write_latest(
+    driver: Any, now: datetime, *, changes: bool = True
 ) -> tuple[list[Any], list[str]]:
-    """Write points, latest values and last-seen times.
+    """From the staged points, the latest values and last-seen times (what batches share:
+    the batch before must have committed).
 
     Returns the latest-value rows that moved forward (none unless ``changes``) and the
     devices that came online (first seen, or back from offline).
     """
-    await driver.execute(STAGING)
-    await driver.copy_records_to_table("stage_points", records=points, columns=COLUMNS)
-    await _points(driver)
     changed: list[Any] = []
     if changes:
         changed = await driver.fetch(UPSERT_LATEST + RETURNING_LATEST)

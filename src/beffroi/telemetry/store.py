@@ -10,7 +10,7 @@ CONFLICT DO NOTHING`` (:mod:`~beffroi.telemetry.sqlite_writer`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.db.upsert import dialect_insert, upsert
 from beffroi.telemetry import pg_writer, sqlite_writer
-from beffroi.telemetry.batch import Batch, NewestOf, Reduced, Written, telemetry_events
+from beffroi.telemetry.batch import Batch, NewestOf, Written, telemetry_events
 from beffroi.telemetry.decode import Event, Rejection, Status
 from beffroi.telemetry.events import (
     CommandReplyReceived,
@@ -40,6 +40,8 @@ from beffroi.telemetry.rejects import sample
 __all__ = ["Batch", "BatchObserver", "Newest", "Seen", "TelemetryStore", "Written"]
 
 CHUNK = 900
+# What a batch awaits before writing what other batches write too (see TelemetryStore.write).
+Turn = Callable[[], Awaitable[Any]]
 REJECTION_SAMPLES_PER_BATCH = 50
 
 
@@ -61,19 +63,26 @@ class TelemetryStore:
         self.partitions = PartitionManager()
         self.dialect = db.url.get_backend_name()
 
-    async def write(self, batch: Batch, now: datetime | None = None) -> Written:
-        """Write ``batch`` in one transaction; returns the events to publish after it."""
+    async def write(
+        self, batch: Batch, now: datetime | None = None, *, turn: Turn | None = None
+    ) -> Written:
+        """Write ``batch`` in one transaction; returns the events to publish after it.
+
+        ``turn`` is awaited, inside the transaction, before the batch writes anything that
+        other batches write too (latest values, device states, commands, alarms): the
+        gateway has the batch before commit meanwhile, while this one's points go in.
+        """
         try:
-            return await self._write(batch, now or utcnow())
+            return await self._write(batch, now or utcnow(), turn)
         except DBAPIError as exc:
             # A partition this process remembers was dropped (retention, by hand): forget
             # what it knew and try once more, creating what is missing.
             if "no partition of relation" not in str(exc):
                 raise
             self.partitions.forget()
-            return await self._write(batch, now or utcnow())
+            return await self._write(batch, now or utcnow(), turn)
 
-    async def _write(self, batch: Batch, now: datetime) -> Written:
+    async def _write(self, batch: Batch, now: datetime, turn: Turn | None) -> Written:
         events: list[DomainEvent] = []
         points = 0
         refused: list[Rejection] = []
@@ -83,13 +92,19 @@ class TelemetryStore:
             days = {p[1].date() for r in batch.readings for p in r.points}
             await self.partitions.ensure(self.db.engine, days)
         async with self.db.write() as session:
+            driver = None
+            if batch.readings and self.dialect == "postgresql":
+                driver = await _driver(session)
+                await pg_writer.insert_points(driver, batch.reduced().points)
+            if turn is not None:
+                await turn()
             if batch.readings:
                 reduced = batch.reduced()
                 newest = NewestOf(reduced)
                 every = reduced.points
                 points = len(reduced.points)
-                if self.dialect == "postgresql":
-                    events += await self._readings_pg(session, reduced, now)
+                if driver is not None:
+                    events += await self._latest_pg(driver, now)
                 else:
                     events += await sqlite_writer.write_readings(
                         session, reduced, now, changes=self.readings_wanted()
@@ -114,18 +129,8 @@ class TelemetryStore:
         ]
         return Written(points, events, refused)
 
-    async def _readings_pg(
-        self, session: AsyncSession, reduced: Reduced, now: datetime
-    ) -> list[DomainEvent]:
-        conn = await session.connection()
-        # The driver is used directly below: SQLAlchemy must have opened the transaction
-        # first (it does so lazily, on its first statement), or each driver call would
-        # commit on its own and the staging tables would empty themselves in between.
-        await conn.exec_driver_sql("SELECT 1")
-        raw = await conn.get_raw_connection()
-        changed, online = await pg_writer.write_readings(
-            raw.driver_connection, reduced.points, now, changes=self.readings_wanted()
-        )
+    async def _latest_pg(self, driver: Any, now: datetime) -> list[DomainEvent]:
+        changed, online = await pg_writer.write_latest(driver, now, changes=self.readings_wanted())
         return [
             *telemetry_events(
                 (r["asset_id"], r["key"], r["ts"], r["value"], r["text"]) for r in changed
@@ -225,3 +230,13 @@ class TelemetryStore:
         counts = Counter(r.reason.value for r in rejections)
         rows = [{"reason": k, "hour": hour, "count": v} for k, v in sorted(counts.items())]
         await upsert(session, RejectionCount, rows, keys=["reason", "hour"], add=["count"])
+
+
+async def _driver(session: AsyncSession) -> Any:
+    """The session's driver connection, inside the session's transaction."""
+    conn = await session.connection()
+    # SQLAlchemy opens the transaction lazily, on its first statement: without one first,
+    # each driver call would commit on its own and the staging tables empty themselves.
+    await conn.exec_driver_sql("SELECT 1")
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection
