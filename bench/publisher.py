@@ -49,6 +49,7 @@ class Outcome:
     last: float
     points_sent: int = 0
     points_acknowledged: int = 0
+    cpu_s: float = 0.0  # CPU seconds the publisher's process used (it shares the machine)
 
 
 VALUES = ("level_pct", "power_w", "voltage_v")
@@ -144,4 +145,6 @@ def run(job: Job) -> Outcome:
         for p, info in zip(points, infos, strict=False)
         if info.rc == mqtt.MQTT_ERR_SUCCESS and info.is_published()
     )
-    return Outcome(job.name, sent, acked, first, last, sum(points[:sent]), points_acked)
+    return Outcome(
+        job.name, sent, acked, first, last, sum(points[:sent]), points_acked, time.process_time()
+    )
