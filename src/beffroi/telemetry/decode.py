@@ -30,6 +30,9 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 REPLY_STATUSES = frozenset(ReplyStatus)
 # Bulk-form versions are small numbers; a gateway may announce one newer than the hub's.
 MAX_BULK_VERSION = 1000
+# A tuple, not ``int | float``: that union would be built again on every value checked.
+_NUMBERS = (int, float)
+READING_FIELDS = frozenset({"ts", "values"})
 
 
 class Reason(StrEnum):
@@ -144,7 +147,7 @@ def parse_ts(raw: Any, received_at: datetime, oldest: datetime) -> datetime:
     """A timestamp from ISO 8601 with an offset, or epoch milliseconds, within bounds."""
     if isinstance(raw, bool) or raw is None:
         raise Bad(Reason.BAD_TIMESTAMP, "ts must be ISO 8601 with offset or epoch ms")
-    if isinstance(raw, int | float):
+    if isinstance(raw, _NUMBERS):
         if not math.isfinite(raw):
             raise Bad(Reason.BAD_TIMESTAMP, "ts is not finite")
         try:
@@ -216,7 +219,7 @@ def check_value(spec: TelemetryKey, value: Any) -> tuple[float | None, str | Non
         if spec.max_length is not None and len(value) > spec.max_length:
             raise Bad(Reason.OUT_OF_RANGE, f"{spec.key} is longer than {spec.max_length}")
         return None, value
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, _NUMBERS):
         raise Bad(Reason.BAD_VALUE, f"{spec.key} must be a number")
     number = float(value)
     if not math.isfinite(number):
@@ -258,12 +261,14 @@ def readings_of(
         values = reading.get("values")
         if not isinstance(values, dict) or not values:
             raise Bad(Reason.BAD_PAYLOAD, "values must be a non-empty object")
-        extra = set(reading) - {"ts", "values"}
-        if extra:
+        stamped = "ts" in reading
+        if len(reading) > 1 + stamped:
+            extra = set(reading) - READING_FIELDS
             raise Bad(Reason.BAD_PAYLOAD, f"unexpected fields {sorted(extra)[:5]}")
-        ts = parse_ts(reading["ts"], received_at, oldest) if "ts" in reading else received_at
+        ts = parse_ts(reading["ts"], received_at, oldest) if stamped else received_at
+        exact = index.exact
         for key, raw in values.items():
-            key_spec = index.get(key)
+            key_spec = exact.get(key) or index.get(key)
             if key_spec is None:
                 raise Bad(Reason.UNKNOWN_KEY, f"{spec.key} has no telemetry key {key[:64]!r}")
             number, text = check_value(key_spec, raw)
