@@ -71,7 +71,7 @@ async def _create_batch(uc: UseCase, body: BatchCreate, retry_of: str | None = N
     )
     now = utcnow()
     batch_id = creation.new_id()
-    rows = creation.new_rows(ctx, checked, refs, now, body.reason, batch_id)
+    new = creation.new_commands(ctx, checked, refs, now, body.reason, batch_id)
     communes = sorted({r.commune for r in refs})
     batch = CommandBatch(
         id=batch_id,
@@ -80,7 +80,7 @@ async def _create_batch(uc: UseCase, body: BatchCreate, retry_of: str | None = N
         params=checked.params,
         target=described,
         communes=communes,
-        total=len(rows),
+        total=len(new.ids),
         critical=checked.critical,
         reason=body.reason,
         state=(
@@ -89,13 +89,12 @@ async def _create_batch(uc: UseCase, body: BatchCreate, retry_of: str | None = N
         created_at=now,
         created_by=ctx.principal.name,
         created_by_user_id=ctx.principal.user_id,
-        approval_expires_at=rows[0]["approval_expires_at"],
+        approval_expires_at=new.shared["approval_expires_at"],
         retry_of=retry_of,
     )
     uc.session.add(batch)
     await uc.session.flush()
-    await creation.insert(uc.session, rows)
-    events = await history.record(uc.session, creation.first_moves(ctx, rows, now))
+    await creation.insert(uc.session, new)
     await wakeup.notify(uc.session)
     uc.audit(
         action="command_batch.create",
@@ -107,14 +106,14 @@ async def _create_batch(uc: UseCase, body: BatchCreate, retry_of: str | None = N
             "type": body.type,
             "params": checked.params,
             "target": described,
-            "total": len(rows),
+            "total": len(new.ids),
             "communes": communes,
             "critical": checked.critical,
             "state": batch.state,
             "retry_of": retry_of,
         },
     )
-    uc.publish(BatchChanged(batch_id, batch.state, now), *events)
+    uc.publish(BatchChanged(batch_id, batch.state, now), *new.events())
     return batch_id
 
 
