@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, case, select, update
+from sqlalchemy import and_, case, func, select, update
 
 from beffroi.assets.service import AssetFilter, asset_refs
 from beffroi.catalogue import CATALOGUE
@@ -161,9 +161,9 @@ async def _decide_batch(
         # Lock the children in id order first (as the tracker and the clock do), then
         # move them all with one statement: a batch may hold the whole city.
         chosen = and_(Command.batch_id == batch_id, Command.state.in_(list(from_states)))
-        await uc.session.execute(
-            select(Command.id).where(chosen).order_by(Command.id).with_for_update()
-        )
+        # Counted rather than fetched: the locks are what matters, not 34,000 ids.
+        locking = select(Command.id).where(chosen).order_by(Command.id).with_for_update()
+        await uc.session.execute(select(func.count()).select_from(locking.subquery()))
         values: dict[str, Any] = {"state": to_state.value, "updated_at": now}
         if to_state is CommandState.QUEUED:
             values |= {"approved_by": ctx.principal.name, "next_attempt_at": now}
