@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, case, select, update
+from sqlalchemy import and_, case, func, select, update
 
 from beffroi.assets.service import AssetFilter, asset_refs
 from beffroi.catalogue import CATALOGUE
 from beffroi.commands import creation, history, policy, targets, wakeup
 from beffroi.commands.events import BatchChanged
-from beffroi.commands.history import Move
 from beffroi.commands.lifecycle import OPEN, BatchState, CommandState, Verification
 from beffroi.commands.models import Command, CommandBatch
 from beffroi.commands.reading import batch_out, get_batch, load_batch
@@ -26,6 +25,7 @@ from beffroi.core.errors import Conflict, FieldError, InvalidInput
 from beffroi.core.principal import Permission
 from beffroi.core.time import utcnow
 from beffroi.core.usecase import UseCase, change
+from beffroi.db import Base
 
 RETRYABLE = frozenset({CommandState.FAILED, CommandState.EXPIRED, CommandState.REJECTED})
 
@@ -71,7 +71,7 @@ async def _create_batch(uc: UseCase, body: BatchCreate, retry_of: str | None = N
     )
     now = utcnow()
     batch_id = creation.new_id()
-    rows = creation.new_rows(ctx, checked, refs, now, body.reason, batch_id)
+    new = creation.new_commands(ctx, checked, refs, now, body.reason, batch_id)
     communes = sorted({r.commune for r in refs})
     batch = CommandBatch(
         id=batch_id,
@@ -80,7 +80,7 @@ async def _create_batch(uc: UseCase, body: BatchCreate, retry_of: str | None = N
         params=checked.params,
         target=described,
         communes=communes,
-        total=len(rows),
+        total=len(new.ids),
         critical=checked.critical,
         reason=body.reason,
         state=(
@@ -89,13 +89,12 @@ async def _create_batch(uc: UseCase, body: BatchCreate, retry_of: str | None = N
         created_at=now,
         created_by=ctx.principal.name,
         created_by_user_id=ctx.principal.user_id,
-        approval_expires_at=rows[0]["approval_expires_at"],
+        approval_expires_at=new.shared["approval_expires_at"],
         retry_of=retry_of,
     )
     uc.session.add(batch)
     await uc.session.flush()
-    await creation.insert(uc.session, rows)
-    events = await history.record(uc.session, creation.first_moves(ctx, rows, now))
+    await creation.insert(uc.session, new)
     await wakeup.notify(uc.session)
     uc.audit(
         action="command_batch.create",
@@ -107,14 +106,14 @@ async def _create_batch(uc: UseCase, body: BatchCreate, retry_of: str | None = N
             "type": body.type,
             "params": checked.params,
             "target": described,
-            "total": len(rows),
+            "total": len(new.ids),
             "communes": communes,
             "critical": checked.critical,
             "state": batch.state,
             "retry_of": retry_of,
         },
     )
-    uc.publish(BatchChanged(batch_id, batch.state, now), *events)
+    uc.publish(BatchChanged(batch_id, batch.state, now), *new.events())
     return batch_id
 
 
@@ -162,9 +161,9 @@ async def _decide_batch(
         # Lock the children in id order first (as the tracker and the clock do), then
         # move them all with one statement: a batch may hold the whole city.
         chosen = and_(Command.batch_id == batch_id, Command.state.in_(list(from_states)))
-        await uc.session.execute(
-            select(Command.id).where(chosen).order_by(Command.id).with_for_update()
-        )
+        # Counted rather than fetched: the locks are what matters, not 34,000 ids.
+        locking = select(Command.id).where(chosen).order_by(Command.id).with_for_update()
+        await uc.session.execute(select(func.count()).select_from(locking.subquery()))
         values: dict[str, Any] = {"state": to_state.value, "updated_at": now}
         if to_state is CommandState.QUEUED:
             values |= {"approved_by": ctx.principal.name, "next_attempt_at": now}
@@ -180,32 +179,35 @@ async def _decide_batch(
                     else_=Command.verification,
                 ),
             }
-        moved = await uc.session.execute(
-            update(Command)
-            .where(chosen)
-            .values(values)
-            .returning(Command.id, Command.asset_id, Command.name, Command.verification)
-            .execution_options(synchronize_session=False)
-        )
-        detail = {"reason": reason} if reason else None
-        # Read once, not once per child: an enum's value is a descriptor call.
-        state, actor, kind = to_state.value, ctx.principal.name, ctx.principal.kind.value
-        moves = [
-            Move(
-                r.id, r.asset_id, batch_id, r.name, state, r.verification, now, actor, kind, detail
+        # Core, not ORM: the rows come back as plain values, 34,000 of them.
+        table = Base.metadata.tables[Command.__tablename__]
+        moved = (
+            await uc.session.execute(
+                update(table)
+                .where(chosen)
+                .values(values)
+                .returning(table.c.id, table.c.asset_id, table.c.verification)
             )
-            for r in moved
-        ]
+        ).all()
+        same = history.Same(
+            batch_id,
+            batch.name,
+            to_state.value,
+            now,
+            ctx.principal.name,
+            ctx.principal.kind.value,
+            {"reason": reason} if reason else None,
+        )
         if to_state is CommandState.QUEUED:
             await wakeup.notify(uc.session)
         batch.state = batch_state.value
         batch.decided_by = ctx.principal.name
         batch.decided_at = now
-        events = await history.record(uc.session, moves)
+        events = await history.record_same(uc.session, moved, same)
         uc.audit(
             commune=batch.communes[0] if len(batch.communes) == 1 else None,
             reason=reason,
-            details={"commands": len(moves), "state": batch_state.value},
+            details={"commands": len(moved), "state": batch_state.value},
         )
         uc.publish(BatchChanged(batch_id, batch_state.value, now), *events)
         out = await batch_out(uc.session, batch)

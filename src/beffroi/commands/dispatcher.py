@@ -13,22 +13,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+import orjson
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import Text, cast, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from beffroi import metrics
 from beffroi.commands import history, jobs, outbox, wakeup
 from beffroi.commands.events import CommandChanged
-from beffroi.commands.history import Move
 from beffroi.commands.lifecycle import CommandState
 from beffroi.commands.models import Command
 from beffroi.commands.tracker import CommandTracker
-from beffroi.core.events import EventHub
+from beffroi.core.events import DomainEvent, EventHub
 from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.db.lists import among, parts
@@ -39,6 +40,8 @@ from beffroi.telemetry.service import online_routes
 log = structlog.get_logger(__name__)
 
 ROUND_LIMIT = 5000
+# Rounds being written at once (PostgreSQL): the next one is claimed while the last is written.
+IN_FLIGHT = 2
 # Ingestion waits at most this long for a backlog of commands to leave (see sent_first).
 PRECEDENCE_MAX_S = 2.0
 CLOCK_S = 1.0
@@ -142,8 +145,7 @@ class CommandDispatcher:
                         await self.release(everyone=now_m - last_release >= RELEASE_S)
                         last_release = now_m
                     try:
-                        while await self.dispatch_due() == ROUND_LIMIT:
-                            self._clear.clear()  # more are due at once: they go first
+                        await self.drain()
                     finally:
                         self._clear.set()
                     if now_m - last_clock >= CLOCK_S:
@@ -200,22 +202,78 @@ class CommandDispatcher:
                 )
         return len(online)
 
-    async def dispatch_due(self, now: datetime | None = None) -> int:
+    async def drain(self) -> int:
+        """Send every command due, a round at a time; returns how many were claimed.
+
+        On PostgreSQL the next round is claimed as soon as the last one's rows are (``SKIP
+        LOCKED`` keeps them apart), so :data:`IN_FLIGHT` rounds are written at once, on as
+        many connections: a city-wide command is seven rounds, and the database does most
+        of each. Rounds are published in the order they were claimed."""
+        loop = asyncio.get_running_loop()
+        rounds: list[asyncio.Task[int]] = []
+        previous: asyncio.Task[int] | None = None
+        try:
+            while True:
+                if len(rounds) >= IN_FLIGHT:
+                    # At most two rounds at once: one being written while the next one is.
+                    await asyncio.wait([rounds[-IN_FLIGHT]])
+                claimed: asyncio.Future[int] = loop.create_future()
+                current = asyncio.create_task(self.dispatch_due(claimed=claimed, after=previous))
+                rounds.append(current)
+                if not self.db.is_postgres:
+                    await asyncio.wait([current])
+                if await claimed < ROUND_LIMIT:
+                    break
+                self._clear.clear()  # more are due at once: they go first
+                previous = current
+        finally:
+            # A round that fails is logged by the caller; the others still publish.
+            done = await asyncio.gather(*rounds, return_exceptions=True)
+        for result in done:
+            if isinstance(result, BaseException):
+                raise result
+        return sum(n for n in done if isinstance(n, int))
+
+    async def dispatch_due(
+        self,
+        now: datetime | None = None,
+        *,
+        claimed: asyncio.Future[int] | None = None,
+        after: asyncio.Task[int] | None = None,
+    ) -> int:
         """Claim and send one round of due commands; returns how many were claimed.
 
-        Plain rows and one UPDATE per kind of outcome rather than ORM objects: a round is
-        5,000 commands when the whole city is dimmed."""
-        now = now or utcnow()
+        Plain rows and set-based statements rather than ORM objects: a round is 5,000
+        commands when the whole city is dimmed. ``claimed`` is told how many as soon as
+        they are locked; the round publishes once ``after`` (the round claimed before it)
+        has, so that a device's commands leave in order."""
+        told = claimed if claimed is not None else asyncio.get_running_loop().create_future()
+        try:
+            return await self._round(now or utcnow(), told, after)
+        except Exception as exc:
+            if not told.done():
+                told.set_exception(exc)
+                told.exception()  # retrieved here: the round's own task raises it
+            raise
+        finally:
+            if not told.done():
+                told.cancel()  # the round was cancelled before claiming
+
+    async def _round(
+        self, now: datetime, claimed: asyncio.Future[int], after: asyncio.Task[int] | None
+    ) -> int:
         c = Command.__table__.c
         async with self.db.write() as session:
-            rows = (
+            rows_claimed = (
                 await session.execute(
                     select(
                         c.id,
                         c.asset_id,
                         c.batch_id,
                         c.name,
-                        c.params,
+                        # As text: a batch's children share one parameters object, decoded
+                        # once (the driver would decode it once per row).
+                        cast(c.params, Text).label("params"),
                         c.expires_at,
                         c.timeout_s,
                         c.attempts,
@@ -232,8 +290,10 @@ class CommandDispatcher:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            if not rows:
+            claimed.set_result(len(rows_claimed))
+            if not rows_claimed:
                 return 0
+            rows = _due(rows_claimed)
             routes = await online_routes(session, [r.asset_id for r in rows])
             waiting = [r.id for r in rows if r.asset_id not in routes]
             ready = [r for r in rows if r.asset_id in routes]
@@ -266,22 +326,9 @@ class CommandDispatcher:
                 for r in ready
             ]
             await history.write_back(session, sent, now, _Sent.COLUMNS)
-            moves = [
-                Move(
-                    r.id,
-                    r.asset_id,
-                    r.batch_id,
-                    r.name,
-                    CommandState.SENT.value,
-                    r.verification,
-                    now,
-                    HUB,
-                    "system",
-                    _sent_detail(r.attempts + 1, routes[r.asset_id], message_of.get(r.id)),
-                )
-                for r in ready
-            ]
-            events = await history.record(session, moves)
+            events = await _record_sent(session, ready, now, routes, message_of)
+        if after is not None:
+            await asyncio.wait([after])
         self.tracker.watch([r.asset_id for r in ready])
         for message in messages:
             self.publish(message.topic, message.payload)
@@ -289,3 +336,64 @@ class CommandDispatcher:
         self.sent += len(ready)
         self.events.publish_many(events)
         return len(rows)
+
+
+@dataclass(slots=True)
+class _Claimed:
+    """A claimed command, its parameters decoded (:class:`.outbox.Due`)."""
+
+    id: str
+    asset_id: str
+    batch_id: str | None
+    name: str
+    params: dict[str, Any]
+    expires_at: datetime
+    timeout_s: int
+    attempts: int
+    verification: str
+
+
+def _due(claimed: Sequence[Any]) -> list[_Claimed]:
+    """The claimed rows with their parameters decoded once per distinct text."""
+    decoded: dict[str, dict[str, Any]] = {}
+    out = []
+    for r in claimed:
+        params = decoded.get(r.params)
+        if params is None:
+            params = decoded[r.params] = orjson.loads(r.params)
+        out.append(
+            _Claimed(
+                r.id,
+                r.asset_id,
+                r.batch_id,
+                r.name,
+                params,
+                r.expires_at,
+                r.timeout_s,
+                r.attempts,
+                r.verification,
+            )
+        )
+    return out
+
+
+async def _record_sent(
+    session: AsyncSession,
+    ready: Sequence[_Claimed],
+    now: datetime,
+    routes: Mapping[str, str | None],
+    message_of: Mapping[str, str],
+) -> list[DomainEvent]:
+    """The ``sent`` transitions of a round, in one statement per batch and command name
+    (a city-wide dim is one); returns their hub events."""
+    together: dict[tuple[str | None, str], list[_Claimed]] = {}
+    for r in ready:
+        together.setdefault((r.batch_id, r.name), []).append(r)
+    events: list[DomainEvent] = []
+    for (batch_id, name), group in together.items():
+        same = history.Same(batch_id, name, CommandState.SENT.value, now, HUB, "system")
+        details = [
+            _sent_detail(r.attempts + 1, routes[r.asset_id], message_of.get(r.id)) for r in group
+        ]
+        events += await history.record_same(session, group, same, details)
+    return events

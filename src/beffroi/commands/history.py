@@ -20,7 +20,7 @@ from beffroi.commands.lifecycle import CommandState, Verification
 from beffroi.commands.models import Command, CommandTransition
 from beffroi.core.events import DomainEvent
 from beffroi.db import Base
-from beffroi.db.copy import insert_rows
+from beffroi.db.copy import driver_connection, insert_rows
 from beffroi.db.lists import is_postgres
 
 CHUNK = 5000
@@ -98,24 +98,165 @@ class Move:
 
 
 async def record(session: AsyncSession, moves: Sequence[Move]) -> list[DomainEvent]:
-    """Insert the transition rows of ``moves``; returns their hub events."""
-    rows = [
-        {
-            "command_id": m.command_id,
-            "state": m.state,
-            "at": m.at,
-            "actor": m.actor,
-            "actor_kind": m.actor_kind,
-            "detail": m.detail,
-        }
-        for m in moves
-        if m.transition
-    ]
-    await insert_rows(session, Base.metadata.tables[CommandTransition.__tablename__], rows)
+    """Insert the transition rows of ``moves``; returns their hub events. On PostgreSQL one
+    ``INSERT … SELECT`` over the moves' columns as arrays (the tracker's batch of 34,000
+    replies is one statement, and no row is built here)."""
+    written = [m for m in moves if m.transition]
+    if written and is_postgres(session):
+        conn = await driver_connection(session)
+        await conn.execute(
+            _INSERT_PG,
+            [m.command_id for m in written],
+            [m.state for m in written],
+            [m.at for m in written],
+            [m.actor for m in written],
+            [m.actor_kind for m in written],
+            _json_texts([m.detail for m in written]),
+        )
+    elif written:
+        rows = [
+            {
+                "command_id": m.command_id,
+                "state": m.state,
+                "at": m.at,
+                "actor": m.actor,
+                "actor_kind": m.actor_kind,
+                "detail": m.detail,
+            }
+            for m in written
+        ]
+        await insert_rows(session, Base.metadata.tables[CommandTransition.__tablename__], rows)
     events: list[DomainEvent] = [m.event() for m in moves]
     signals = alarm_signals(moves)
     if signals:
         events += await raising.apply(session, signals, max(m.at for m in moves))
+    return events
+
+
+_INSERT_PG = (
+    "INSERT INTO command_transitions (command_id, state, at, actor, actor_kind, detail) "
+    "SELECT v.id, v.state, v.at, v.actor, v.kind, v.detail::jsonb FROM unnest("
+    "$1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[]"
+    ") AS v(id, state, at, actor, kind, detail)"
+)
+
+
+def _json_texts(values: Sequence[dict[str, Any] | None]) -> list[str | None]:
+    """Each value as JSON text (the driver's arrays take text); one shared object (a
+    batch's reason) is encoded once."""
+    encoded: dict[int, str] = {}
+    out: list[str | None] = []
+    for value in values:
+        if value is None:
+            out.append(None)
+            continue
+        text = encoded.get(id(value))
+        if text is None:
+            text = encoded[id(value)] = orjson.dumps(value).decode()
+        out.append(text)
+    return out
+
+
+class Moved(Protocol):
+    """A command that has just made a move many others made with it (plain values)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def asset_id(self) -> str: ...
+    @property
+    def verification(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Same:
+    """One move many commands make together: the state they enter, when, by whom. Their
+    batch and command name are the same too (a batch's children)."""
+
+    batch_id: str | None
+    name: str
+    state: str
+    at: datetime
+    actor: str
+    actor_kind: str
+    detail: dict[str, Any] | None = None
+
+
+_INSERT_SAME_PG = (
+    "INSERT INTO command_transitions (command_id, state, at, actor, actor_kind, detail) "
+    "SELECT v.id, $2, $3, $4, $5, v.detail::jsonb "
+    "FROM unnest($1::text[], $6::text[]) AS v(id, detail)"
+)
+
+
+async def record_same(
+    session: AsyncSession,
+    rows: Sequence[Moved],
+    same: Same,
+    details: Sequence[dict[str, Any] | None] | None = None,
+) -> list[DomainEvent]:
+    """Insert the transition rows of ``rows``, which all made the move ``same`` (each with
+    its own detail when ``details`` is given, in the order of ``rows``), and return their
+    hub events: on PostgreSQL one ``INSERT … SELECT`` over the ids, no row built here."""
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    each = details if details is not None else [same.detail] * len(rows)
+    if is_postgres(session):
+        conn = await driver_connection(session)
+        await conn.execute(
+            _INSERT_SAME_PG,
+            ids,
+            same.state,
+            same.at,
+            same.actor,
+            same.actor_kind,
+            _json_texts(each),
+        )
+    else:
+        table = Base.metadata.tables[CommandTransition.__tablename__]
+        fixed = {
+            "state": same.state,
+            "at": same.at,
+            "actor": same.actor,
+            "actor_kind": same.actor_kind,
+        }
+        await insert_rows(
+            session,
+            table,
+            [{"command_id": i, **fixed, "detail": d} for i, d in zip(ids, each, strict=True)],
+        )
+    state = _STATES[same.state]
+    events: list[DomainEvent] = [
+        CommandChanged(
+            r.id,
+            r.asset_id,
+            same.batch_id,
+            same.name,
+            state,
+            _VERIFICATIONS[r.verification],
+            same.at,
+        )
+        for r in rows
+    ]
+    if state in FAILED_STATES or state is CommandState.SUCCEEDED:
+        # Rare for a whole batch (a refusal): the alarms work from moves.
+        moves = [
+            Move(
+                r.id,
+                r.asset_id,
+                same.batch_id,
+                same.name,
+                same.state,
+                r.verification,
+                same.at,
+                same.actor,
+                same.actor_kind,
+                d,
+            )
+            for r, d in zip(rows, each, strict=True)
+        ]
+        events += await raising.apply(session, alarm_signals(moves), same.at)
     return events
 
 

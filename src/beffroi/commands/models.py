@@ -58,7 +58,8 @@ class Command(Base):
     )
     asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
     asset_type: Mapped[str] = mapped_column(String(64))
-    commune_code: Mapped[str] = mapped_column(String(64), index=True)
+    # Not indexed: the lists filtered by commune are read newest first (created_at).
+    commune_code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(64))
     params: Mapped[dict[str, Any]] = mapped_column(JSONType)
     critical: Mapped[bool] = mapped_column(Boolean)

@@ -77,6 +77,8 @@ def plan(
     # messages would not keep their order.
     count = Counter(row.asset_id for row in rows)
     together: dict[tuple[str, str, bytes, datetime], list[Due]] = {}
+    # A batch's children share one parameters object: encoded once, not once per child.
+    encoded: dict[int, bytes] = {}
     for row in rows:
         gateway = routes.get(row.asset_id)
         if (
@@ -84,7 +86,10 @@ def plan(
             and bulk_versions.get(gateway) in BULK_VERSIONS
             and count[row.asset_id] == 1
         ):
-            params = orjson.dumps(row.params, option=orjson.OPT_SORT_KEYS)
+            params = encoded.get(id(row.params))
+            if params is None:
+                params = orjson.dumps(row.params, option=orjson.OPT_SORT_KEYS)
+                encoded[id(row.params)] = params
             together.setdefault((gateway, row.name, params, row.expires_at), []).append(row)
         else:
             out.append(_single(row, gateway, root))

@@ -40,14 +40,37 @@ async def load(session: AsyncSession, ctx: Context, command_id: str, *, lock: bo
     return row
 
 
-def _creation(row: Command) -> TransitionOut:
-    """The ``created`` step, read from the command row."""
-    return TransitionOut(
-        state=CommandState.CREATED.value,
-        at=row.created_at,
-        actor=row.created_by,
-        actor_kind="user" if row.created_by_user_id is not None else "system",
-        detail=None,
+def _creation(row: Command) -> list[TransitionOut]:
+    """The ``created`` step and the state the command was created in (``queued``, or
+    ``awaiting_approval`` when it was held for approval, the only case with an approval
+    deadline), both read from the command row: creating 34,000 commands writes no
+    transition row."""
+    actor_kind = "user" if row.created_by_user_id is not None else "system"
+    first = (
+        CommandState.AWAITING_APPROVAL
+        if row.approval_expires_at is not None
+        else CommandState.QUEUED
+    )
+    return [
+        TransitionOut(
+            state=state.value,
+            at=row.created_at,
+            actor=row.created_by,
+            actor_kind=actor_kind,
+            detail=None,
+        )
+        for state in (CommandState.CREATED, first)
+    ]
+
+
+def _stored_first(row: Command, moves: Sequence[CommandTransition]) -> bool:
+    """Whether the first state was written as a transition row (commands created before
+    it was read from the command row)."""
+    first = moves[0] if moves else None
+    return (
+        first is not None
+        and first.at == row.created_at
+        and first.state in (CommandState.AWAITING_APPROVAL, CommandState.QUEUED)
     )
 
 
@@ -56,14 +79,18 @@ async def get_command(ctx: Context, command_id: str) -> CommandDetail:
     ctx.principal.require(Permission.COMMAND_READ)
     async with ctx.db.read() as session:
         row = await load(session, ctx, command_id, lock=False)
-        moves = (
-            await session.execute(
-                select(CommandTransition)
-                .where(CommandTransition.command_id == command_id)
-                .order_by(CommandTransition.id)
-            )
-        ).scalars()
-        transitions = [_creation(row)] + [
+        moves = list(
+            (
+                await session.execute(
+                    select(CommandTransition)
+                    .where(CommandTransition.command_id == command_id)
+                    .order_by(CommandTransition.id)
+                )
+            ).scalars()
+        )
+        created = _creation(row)
+        transitions = created[:1] if _stored_first(row, moves) else created
+        transitions += [
             TransitionOut(
                 state=m.state, at=m.at, actor=m.actor, actor_kind=m.actor_kind, detail=m.detail
             )

@@ -63,23 +63,23 @@ async def create_in(uc: UseCase, body: CommandCreate, *, within_session: bool = 
         within_session=within_session,
     )
     now = utcnow()
-    row = creation.new_row(ctx, checked, asset, now, body.reason, None)
-    await creation.insert(uc.session, [row])
-    uc.publish(*await history.record(uc.session, creation.first_moves(ctx, [row], now)))
+    new = creation.new_commands(ctx, checked, [asset], now, body.reason, None)
+    await creation.insert(uc.session, new)
+    uc.publish(*new.events())
     await wakeup.notify(uc.session)
     uc.audit(
         target_id=asset.id,
         commune=asset.commune,
         reason=body.reason,
         details={
-            "command_id": row["id"],
+            "command_id": new.ids[0],
             "name": body.name,
             "params": checked.params,
             "critical": checked.critical,
-            "state": row["state"],
+            "state": new.state,
         },
     )
-    created = await uc.session.get(Command, row["id"])
+    created = await uc.session.get(Command, new.ids[0])
     assert created is not None
     return created
 

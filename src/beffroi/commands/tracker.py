@@ -31,7 +31,8 @@ from beffroi.commands.models import Command
 from beffroi.commands.supersession import AWAITING, DEVICE
 from beffroi.commands.verification import expected_state, judge
 from beffroi.core.events import DomainEvent
-from beffroi.db.lists import among, parts
+from beffroi.db.copy import driver_connection
+from beffroi.db.lists import among, is_postgres, parts
 from beffroi.devices import topics
 from beffroi.telemetry.decode import Reason, Rejection, Reply
 from beffroi.telemetry.followup import Part, Stage, abandoned, attempt, describe, run_stage
@@ -82,6 +83,21 @@ _READ = (
     *(getattr(_c, f.name) for f in fields(Followed) if f.name != "params"),
     cast(_c.params, Text).label("params"),
 )
+
+
+# The same reads on PostgreSQL, as the driver takes them (only these names are put in the
+# text; the keys are bound as one array).
+_COLUMNS = ", ".join(f.name for f in fields(Followed) if f.name != "params") + ", params::text"
+_BY_ID_PG = (
+    f"SELECT {_COLUMNS} FROM commands WHERE id IN (SELECT unnest($1::text[])) "  # noqa: S608
+    "ORDER BY id FOR UPDATE"
+)
+_AWAITING_PG = (
+    f"SELECT {_COLUMNS} FROM commands WHERE asset_id IN (SELECT unnest($1::text[])) "  # noqa: S608
+    f"AND verification IN ({', '.join(repr(v) for v in AWAITING)}) AND sent_at IS NOT NULL "
+    "ORDER BY id FOR UPDATE"
+)
+_STATES = {s.value: s for s in CommandState}
 
 
 @dataclass(slots=True)
@@ -189,12 +205,22 @@ class CommandTracker:
         return out
 
     async def _read(
-        self, session: AsyncSession, column: Any, keys: Sequence[str], *more: Any
+        self, session: AsyncSession, keys: Sequence[str], *, awaiting: bool = False
     ) -> list[Followed]:
-        """Rows whose ``column`` is one of ``keys``, locked in id order (as cancellations
-        and the expiry job lock them)."""
+        """The commands whose ids are ``keys`` or, when ``awaiting``, those sent to the
+        assets ``keys`` and awaiting their verification; locked in id order (as
+        cancellations and the expiry job lock them). On PostgreSQL the driver's records go
+        straight into :class:`Followed` (its timestamps are already aware): a batch reads
+        34,000 rows."""
         out: list[Followed] = []
+        column = _c.asset_id if awaiting else _c.id
+        more = (_c.verification.in_(AWAITING), _c.sent_at.is_not(None)) if awaiting else ()
         for part in parts(session, keys):
+            if is_postgres(session):
+                conn = await driver_connection(session)
+                sql = _AWAITING_PG if awaiting else _BY_ID_PG
+                out += [Followed(*record) for record in await conn.fetch(sql, list(part))]
+                continue
             result = await session.execute(
                 select(*_READ)
                 .where(among(session, column, part), *more)
@@ -215,14 +241,14 @@ class CommandTracker:
         succeeded: dict[str, list[Followed]],
     ) -> None:
         ids = sorted({r.command_id for r in replies})
-        rows = {f.id: f for f in await self._read(session, _c.id, ids)}
+        rows = {f.id: f for f in await self._read(session, ids)}
         for reply in replies:
             row = rows.get(reply.command_id)
             if row is None or row.sent_at is None or not _answers(reply, row):
                 out.rejections.append(_unknown(reply, self.root))
                 continue
-            target = CommandState(reply.status)
-            current = CommandState(row.state)
+            target = _STATES.get(reply.status) or CommandState(reply.status)
+            current = _STATES[row.state]
             if current in FINAL or not can_move(current, target) or current is target:
                 metrics.COMMAND_REPLIES_IGNORED.inc()
                 continue
@@ -254,13 +280,7 @@ class CommandTracker:
         """The commands awaiting verification on the assets with readings (``watched``)
         or with a success in this batch, in one read: those the batch's successes
         supersede, then those the readings verify."""
-        found = await self._read(
-            session,
-            _c.asset_id,
-            sorted(watched | succeeded.keys()),
-            _c.verification.in_(AWAITING),
-            _c.sent_at.is_not(None),
-        )
+        found = await self._read(session, sorted(watched | succeeded.keys()), awaiting=True)
         # As this batch's replies left them.
         rows = [changed.get(f.id, f) for f in found]
         for row, newer in supersession.earlier(rows, succeeded):

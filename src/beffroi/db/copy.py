@@ -61,3 +61,14 @@ async def insert_rows(
     await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
         table.name, records=records, columns=columns
     )
+
+
+async def driver_connection(session: AsyncSession) -> Any:
+    """The driver's own connection under ``session``, inside its transaction (begun here
+    if the session has not begun it yet): for statements SQLAlchemy would run one row at
+    a time, sent as they are with arrays bound."""
+    conn = await session.connection()
+    # SQLAlchemy opens the transaction lazily: make sure what follows runs inside it.
+    await conn.exec_driver_sql("SELECT 1")
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection
