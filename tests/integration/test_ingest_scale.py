@@ -8,16 +8,17 @@ import asyncio
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from beffroi.core.context import Context, Runtime
 from beffroi.core.time import utcnow
 from beffroi.gateway.pipeline import IngestPipeline
 from beffroi.gateway.source import Inbound
 from beffroi.telemetry.batch import Batch
+from beffroi.telemetry.decode import Status
 from beffroi.telemetry.directory import DeviceDirectory
-from beffroi.telemetry.events import TelemetryUpdated
-from beffroi.telemetry.models import LatestValue, TelemetryPoint
+from beffroi.telemetry.events import ConnectivityChanged, TelemetryUpdated
+from beffroi.telemetry.models import DeviceStatus, LatestValue, TelemetryPoint
 from beffroi.telemetry.store import TelemetryStore, Turn, Written
 from tests.integration.test_ingest import ROOT, Acks, count, message, small_fleet
 
@@ -125,3 +126,19 @@ async def test_batches_are_bounded_by_bytes_and_acknowledged_in_order(
     async with runtime.db.read() as session:
         levels = (await session.execute(select(LatestValue.value))).scalars().all()
     assert levels == [30.0, 30.0], "the newest reading wins"
+
+
+async def test_a_city_of_statuses_in_one_batch(system: Context, runtime: Runtime) -> None:
+    # A whole city's cabinets going offline at once take 40,000 lights with them: more
+    # values than one statement takes (asyncpg and SQLite: about 32,767). They are read in
+    # parts; in one statement the batch was refused and held for ever.
+    store = TelemetryStore(runtime.db)
+    now = utcnow()
+    lights = [f"SL-{n:05d}" for n in range(40_000)]
+    statuses = [Status(light, False, None, now, "gateway", "LC-1") for light in lights]
+    written = await store.write(Batch(statuses=statuses))
+    changed = [e for e in written.events if isinstance(e, ConnectivityChanged)]
+    assert len(changed) == 40_000
+    async with runtime.db.read() as session:
+        offline = (await session.execute(select(func.count()).select_from(DeviceStatus))).scalar()
+    assert offline == 40_000

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beffroi.core.events import DomainEvent
 from beffroi.core.time import utcnow
 from beffroi.db import Database
+from beffroi.db.lists import among, parts
 from beffroi.db.upsert import dialect_insert, upsert
 from beffroi.telemetry import pg_writer, sqlite_writer
 from beffroi.telemetry.batch import Batch, NewestOf, Written, telemetry_events
@@ -146,12 +147,13 @@ class TelemetryStore:
         latest: dict[str, Status] = {}
         for status in statuses:
             latest[status.asset_id] = status
-        rows = await session.execute(
-            select(DeviceStatus.asset_id, DeviceStatus.online).where(
-                DeviceStatus.asset_id.in_(sorted(latest))
-            )
-        )
-        before = {row.asset_id: row.online for row in rows}
+        before: dict[str, bool] = {}
+        # In parts: a cabinet going offline takes its children with it, and a whole city's
+        # at once would pass more values than one statement takes.
+        for part in parts(session, sorted(latest)):
+            query = select(DeviceStatus.asset_id, DeviceStatus.online)
+            rows = await session.execute(query.where(among(session, DeviceStatus.asset_id, part)))
+            before.update((row.asset_id, row.online) for row in rows)
         stmt = dialect_insert(session, DeviceStatus)
         stmt = stmt.on_conflict_do_update(
             index_elements=["asset_id"],
