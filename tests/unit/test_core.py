@@ -19,7 +19,7 @@ from beffroi.core.errors import Conflict
 from beffroi.core.events import DomainEvent
 from beffroi.core.process import Process
 from beffroi.core.process import run as process_run
-from beffroi.core.tasks import every
+from beffroi.core.tasks import cancel_all, every
 from beffroi.core.usecase import change
 from beffroi.db import Database
 
@@ -147,6 +147,24 @@ async def test_every_runs_survives_failures_and_stops_at_once() -> None:
     late.set()
     await asyncio.wait_for(task, 1)  # stopping interrupts the wait
     assert runs == 4
+
+
+async def test_cancel_all_ends_every_task_even_one_that_finished() -> None:
+    ended: list[str] = []
+
+    async def waiting(name: str) -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            ended.append(name)
+
+    done = asyncio.create_task(asyncio.sleep(0))
+    await done
+    tasks = [asyncio.create_task(waiting("a")), done, asyncio.create_task(waiting("b"))]
+    await asyncio.sleep(0)
+    await cancel_all(tasks)
+    assert sorted(ended) == ["a", "b"]
+    assert all(t.done() for t in tasks)
 
 
 async def test_a_process_stops_cleanly_and_fails_with_its_task_s_error() -> None:

@@ -30,6 +30,7 @@ from beffroi.commands.lifecycle import CommandState
 from beffroi.commands.models import Command
 from beffroi.commands.tracker import CommandTracker
 from beffroi.core.events import DomainEvent, EventHub
+from beffroi.core.tasks import cancel_all
 from beffroi.core.time import utcnow
 from beffroi.db import Database
 from beffroi.db.lists import among, parts
@@ -159,11 +160,7 @@ class CommandDispatcher:
                     log.exception("command dispatch round failed")
                     await asyncio.sleep(self.poll_s)
         finally:
-            for listener in listeners:
-                listener.cancel()
-            for listener in listeners:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await listener
+            await cancel_all(listeners)
 
     async def _listen(self) -> None:
         with self.events.subscribe(CommandChanged, ConnectivityChanged) as subscription:

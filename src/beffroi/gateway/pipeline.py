@@ -11,7 +11,6 @@ see :mod:`beffroi.telemetry.followup`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -22,6 +21,7 @@ from tenacity import RetryCallState
 
 from beffroi import metrics
 from beffroi.core.events import DomainEvent, EventHub
+from beffroi.core.tasks import cancel_all
 from beffroi.core.time import utcnow
 from beffroi.gateway.outages import first_line, is_transient, while_down
 from beffroi.gateway.source import Inbound
@@ -118,11 +118,7 @@ class IngestPipeline:
             while writes:
                 await writes.popleft()
         finally:
-            for task in writes:
-                task.cancel()
-            for task in writes:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_all(writes)
 
     async def _wait(self, seconds: float) -> bool:
         if self.pending:
