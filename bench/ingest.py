@@ -6,8 +6,10 @@ topic; field gateways speaking for their children in bulk, one reading of each o
 - data points per second stored, sustained while publishers send QoS 1 messages (3
   values a reading) from separate processes for ``--duration`` seconds, with stored ==
   sent checked;
-- the raw baselines on this machine: the broker delivering the same messages to
-  ``mosquitto_sub``, and PostgreSQL ``COPY`` of the same rows;
+- the CPU seconds of the gateway, PostgreSQL, Mosquitto and the publishers meanwhile (they
+  share the machine);
+- the raw baselines on this machine: the broker delivering the same messages (per-device
+  and bulk) to ``mosquitto_sub``, and PostgreSQL ``COPY`` of the same rows;
 - p99 latency from publish to queryable at half the sustained rate (a probe device);
 - the gateway's memory with the directory of every known device (``--scale 3`` of Dijon
   is about 108,000 devices).
