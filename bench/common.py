@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from tests.scratch import create_scratch_database, drop_database
 
 from beffroi import migrations as migrate
+from beffroi.assets.schemas import AssetCreate, Point
 
 POSTGRES_URL = os.environ.get(
     "BEFFROI_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -175,3 +176,18 @@ class CpuMeter:
 
     def _pids(self) -> dict[str, list[int]]:
         return {name: pids() for name, pids in self.groups.items()}
+
+
+def bench_vehicles(count: int) -> list[AssetCreate]:
+    """Service vehicles around the centre of Dijon (registered; they report later)."""
+    return [
+        AssetCreate(
+            id=f"VEH-BENCH-{n:04d}",
+            type="vehicle",
+            name=f"Véhicule {n}",
+            commune="dijon",
+            location=Point(coordinates=(5.04, 47.32)),
+            attributes={"kind": ("salting_truck", "patrol", "field_crew")[n % 3]},
+        )
+        for n in range(1, count + 1)
+    ]

@@ -45,7 +45,6 @@ from beffroi.accounts import service as accounts
 from beffroi.accounts import tokens
 from beffroi.accounts.schemas import TokenCreate, UserCreate
 from beffroi.assets.importing import import_assets
-from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.broker.embedded import EmbeddedBroker
 from beffroi.catalogue import Severity
 from beffroi.cli.serve import bind_socket, serve_app
@@ -64,7 +63,7 @@ from beffroi.simulator.fleet import generate_fleet
 from beffroi.telemetry.models import DeviceStatus
 from beffroi.vehicles import ingest as vehicle_ingest
 from beffroi.vehicles.events import VehicleMoved
-from bench.common import scratch_database
+from bench.common import bench_vehicles, scratch_database
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "bench password, long enough"
@@ -74,21 +73,6 @@ STATES = tuple(MapState(s) for s in ("ok", "alarm", "offline", "commanded", "mai
 SEVERITIES = tuple(Severity)
 # A November evening: the lights are on, whatever the hour the bench runs at.
 EVENING = datetime(2026, 11, 18, 17, 30, tzinfo=UTC)
-
-
-def _bench_vehicles(count: int) -> list[AssetCreate]:
-    """Service vehicles around the centre of Dijon (registered; they report later)."""
-    return [
-        AssetCreate(
-            id=f"VEH-BENCH-{n:04d}",
-            type="vehicle",
-            name=f"Véhicule {n}",
-            commune="dijon",
-            location=Point(coordinates=(5.04, 47.32)),
-            attributes={"kind": ("salting_truck", "patrol", "field_crew")[n % 3]},
-        )
-        for n in range(1, count + 1)
-    ]
 
 
 def _vehicle_position(n: int, at: datetime, step: int) -> dict[str, Any]:
@@ -109,7 +93,7 @@ async def _seed(runtime: Runtime, scale: float, vehicles: int) -> tuple[list[tup
     ctx = runtime.system_context("bench")
     await ensure_default_communes(ctx)
     fleet = [a for a in generate_fleet("dijon", scale=scale, seed=1) if a.type != "vehicle"]
-    items = list(enumerate(fleet + _bench_vehicles(vehicles), start=1))
+    items = list(enumerate(fleet + bench_vehicles(vehicles), start=1))
     await import_assets(ctx, items, source="bench")
     await accounts.create_user(
         ctx, UserCreate(username="bench", password=PASSWORD, roles=[Role.ADMIN])

@@ -38,13 +38,12 @@ from sqlalchemy import text
 from tests.mqtt_support import start_mosquitto
 
 from beffroi.assets.importing import import_assets
-from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.communes.service import ensure_default_communes
 from beffroi.config import load_settings
 from beffroi.core.context import Runtime
 from beffroi.db import Database
 from beffroi.simulator.fleet import generate_fleet
-from bench.common import CpuMeter, postgres_available, scratch_database
+from bench.common import CpuMeter, bench_vehicles, postgres_available, scratch_database
 from bench.ingest import BROKER_TUNING, _gateways
 from bench.publisher import Job, run
 
@@ -59,17 +58,7 @@ async def _register(url: str, scale: float, vehicles: int) -> list[str]:
         ctx = Runtime(load_settings(database_url=url), db).system_context("bench")
         await ensure_default_communes(ctx)
         fleet = [a for a in generate_fleet("dijon", scale=scale, seed=1) if a.type != "vehicle"]
-        fleet += [
-            AssetCreate(
-                id=f"VEH-BENCH-{n:04d}",
-                type="vehicle",
-                name=f"Véhicule {n}",
-                commune="dijon",
-                location=Point(coordinates=(5.04, 47.32)),
-                attributes={"kind": ("salting_truck", "patrol", "field_crew")[n % 3]},
-            )
-            for n in range(1, vehicles + 1)
-        ]
+        fleet += bench_vehicles(vehicles)
         report = await import_assets(ctx, list(enumerate(fleet, 1)), source="bench")
         assert not report.errors, report.errors[:3]
         return [a.id for a in fleet if a.type == "streetlight"]

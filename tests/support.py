@@ -17,6 +17,8 @@ from beffroi.accounts import service as accounts
 from beffroi.accounts import tokens
 from beffroi.accounts.models import User
 from beffroi.accounts.schemas import TokenCreate, UserCreate
+from beffroi.assets.importing import import_assets
+from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.catalogue import Domain
 from beffroi.core.audit import AuditEntry
 from beffroi.core.context import Context, Runtime
@@ -39,6 +41,21 @@ class Person:
     def headers(self) -> dict[str, str]:
         """Authorization header."""
         return {"Authorization": f"Bearer {self.token}"}
+
+
+async def register_streetlights(system: Context, ids: list[str], commune: str = "talant") -> None:
+    """Streetlights ``ids`` in ``commune``, without a cabinet."""
+    items = [
+        AssetCreate(
+            id=light,
+            type="streetlight",
+            name=light,
+            commune=commune,
+            location=Point(coordinates=(5.0, 47.33)),
+        )
+        for light in ids
+    ]
+    await import_assets(system, list(enumerate(items, 1)))
 
 
 async def make_person(

@@ -9,14 +9,13 @@ from sqlalchemy import insert, select
 
 from beffroi.alarms.lifecycle import COMMAND_FAILED
 from beffroi.alarms.models import Alarm
-from beffroi.assets.importing import import_assets
-from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.catalogue import Domain
 from beffroi.commands import service
 from beffroi.commands.models import Command, CommandTransition
 from beffroi.commands.schemas import BatchCreate, CommandCreate, CommandDetail, IdsTarget
 from beffroi.core.context import Context, Runtime
 from beffroi.core.principal import ActorKind, Principal, Role
+from tests.support import register_streetlights
 
 pytestmark = pytest.mark.asyncio
 LIGHTS = [f"SL-{n}" for n in range(1, 4)]
@@ -28,20 +27,6 @@ def _person(runtime: Runtime, name: str, role: Role, user_id: int) -> Context:
     )
 
 
-async def _lights(system: Context) -> None:
-    items = [
-        AssetCreate(
-            id=light,
-            type="streetlight",
-            name=light,
-            commune="talant",
-            location=Point(coordinates=(5.0, 47.33)),
-        )
-        for light in LIGHTS
-    ]
-    await import_assets(system, list(enumerate(items, 1)))
-
-
 def _steps(detail: CommandDetail) -> list[tuple[str, str, str]]:
     return [(t.state, t.actor, t.actor_kind) for t in detail.transitions]
 
@@ -49,7 +34,7 @@ def _steps(detail: CommandDetail) -> list[tuple[str, str, str]]:
 async def test_a_refused_batch_keeps_each_childs_history_and_raises_its_alarm(
     runtime: Runtime, system: Context
 ) -> None:
-    await _lights(system)
+    await register_streetlights(system, LIGHTS)
     strict = Runtime(
         settings=runtime.settings.model_copy(update={"batch_critical_size": 2, "four_eyes": True}),
         db=runtime.db,
@@ -97,7 +82,7 @@ async def test_a_refused_batch_keeps_each_childs_history_and_raises_its_alarm(
 async def test_a_command_written_with_its_first_state_stored_shows_it_once(
     system: Context, runtime: Runtime
 ) -> None:
-    await _lights(system)
+    await register_streetlights(system, LIGHTS)
     sent = await service.send_command(
         system, CommandCreate(asset_id=LIGHTS[0], name="dim", params={"level_pct": 40})
     )

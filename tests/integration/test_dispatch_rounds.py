@@ -9,8 +9,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from beffroi.assets.importing import import_assets
-from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.commands import dispatcher as dispatching
 from beffroi.commands import service
 from beffroi.commands.dispatcher import CommandDispatcher
@@ -20,6 +18,7 @@ from beffroi.commands.tracker import CommandTracker
 from beffroi.core.context import Context, Runtime
 from beffroi.core.time import utcnow
 from beffroi.telemetry.models import DeviceStatus
+from tests.support import register_streetlights
 
 pytestmark = pytest.mark.asyncio
 ROOT = "beffroi/v1"
@@ -30,17 +29,7 @@ async def test_rounds_send_each_command_once_and_publish_in_claim_order(
     runtime: Runtime, system: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(dispatching, "ROUND_LIMIT", 2)
-    items = [
-        AssetCreate(
-            id=light,
-            type="streetlight",
-            name=light,
-            commune="talant",
-            location=Point(coordinates=(5.0, 47.33)),
-        )
-        for light in LIGHTS
-    ]
-    await import_assets(system, list(enumerate(items, 1)))
+    await register_streetlights(system, LIGHTS)
     async with runtime.db.write() as session:
         for light in LIGHTS:
             session.add(DeviceStatus(asset_id=light, online=True, since=utcnow(), reason="status"))
