@@ -285,6 +285,22 @@ async def test_cabinets_speak_for_their_lights_in_bulk(broker: Mosquitto) -> Non
                 "the bulk replies",
             )
             assert outcomes() == {key: ["accepted", "succeeded"] for key in ["c1", "c2", "c4"]}
+            # The lights obeyed together: their final replies share one message, and the
+            # state they report after it one telemetry message (not one per light).
+            finals = [
+                set(body)
+                for _, body, _ in hub.on(Channel.REPLY, "LC-T1")
+                if any(r["status"] == "succeeded" for r in body.values())
+            ]
+            assert finals == [set(commands.values())]
+            await hub.wait_for(
+                lambda: any(
+                    set(commands) <= set(b)
+                    and all(r["values"].get("level_pct") == 30 for c in commands for r in b[c][-1:])
+                    for b in bulk_on(Channel.TELEMETRY)
+                ),
+                "the dimmed lights' state, in one message",
+            )
             # The same message again (a QoS 1 redelivery): answered, not done twice.
             await hub.publish(message, {**dim, "commands": commands})
             await hub.wait_for(

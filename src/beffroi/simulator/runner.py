@@ -309,6 +309,10 @@ class Simulator:
             return
         now: list[Message] = []
         later: dict[datetime, list[Later]] = {}
+        # One moment for the whole message: the lights obey together, so what they say
+        # later is due at the same moments and goes back in one bulk message per moment
+        # (a clock read per light would give each its own moment, hence its own message).
+        moment, wall_now = self.clock.now(), self.clock.wall_now()
         for command in commands:
             self.bundler.remember(gateway, message_id, command.command_id)
             replies, laters = self.engine.command(
@@ -316,8 +320,8 @@ class Simulator:
                 gateway,
                 command.command_id,
                 command.payload,
-                self.clock.now(),
-                wall_now=self.clock.wall_now(),
+                moment,
+                wall_now=wall_now,
                 to_sim=self.clock.to_sim,
             )
             now += replies
