@@ -195,6 +195,12 @@ async def batch_out(session: AsyncSession, batch: CommandBatch) -> BatchOut:
     for state, verification, n in rows:
         counts[state] = counts.get(state, 0) + n
         checks[verification] = checks.get(verification, 0) + n
+    return batch_shape(batch, counts, checks)
+
+
+def batch_shape(batch: CommandBatch, counts: dict[str, int], checks: dict[str, int]) -> BatchOut:
+    """The API shape of ``batch`` whose children are ``counts`` per state and ``checks``
+    per verification outcome."""
     state = BatchState(batch.state)
     if state is BatchState.RUNNING and not any(counts.get(s.value) for s in OPEN):
         state = BatchState.DONE
