@@ -646,6 +646,7 @@ class BatchFigures:
     total: int
     created_s: float
     approved_s: float | None  # when the approve call was made (None: no approval needed)
+    approve_answered_s: float | None  # when it answered (the children were queued by then)
     progress: BatchProgress
     start: float
     waited_s: float
@@ -690,7 +691,7 @@ async def _batch(
         created.raise_for_status()
         batch = created.json()
         progress = hub.watch.follow(batch["id"], batch["total"])
-        approved_s = None
+        approved_s = answered_s = None
         if hub.supervisor is not None and batch["state"] == "awaiting_approval":
             approved_s = _now() - start
             approval = await http.post(
@@ -698,6 +699,7 @@ async def _batch(
                 json={"reason": "benchmark"},
                 headers={"Authorization": f"Bearer {hub.supervisor}"},
             )
+            answered_s = _now() - start
             approval.raise_for_status()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(progress.settled.wait(), timeout_s)
@@ -708,7 +710,15 @@ async def _batch(
     if batch["total"] != expected:
         print(f"  WARNING: the batch has {batch['total']} children, {expected} streetlights exist")
     return BatchFigures(
-        batch["total"], created_at - start, approved_s, progress, start, waited, final.json(), cpu
+        batch["total"],
+        created_at - start,
+        approved_s,
+        answered_s,
+        progress,
+        start,
+        waited,
+        final.json(),
+        cpu,
     )
 
 
@@ -971,7 +981,11 @@ def _print_batch(title: str, b: BatchFigures, raw_fan: tuple[float, float] | Non
     print(f"\n  {title} ({b.total:,} children), clock from")
     print("     the create call; times at which the first / 50 % / 99 % / all children")
     print("     reached each step, from the hub's events:")
-    approval = f", approve call made at {b.approved_s:.2f} s" if b.approved_s is not None else ""
+    approval = (
+        f", approve call made at {b.approved_s:.2f} s and answered at {b.approve_answered_s:.2f} s"
+        if b.approved_s is not None and b.approve_answered_s is not None
+        else ""
+    )
     print(f"     create call answered at {b.created_s:.2f} s{approval}")
 
     def cell(value: float | None) -> str:
