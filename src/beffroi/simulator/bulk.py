@@ -118,6 +118,14 @@ def _chunks(entries: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield dict(items[start : start + BULK_MAX])
 
 
+def by_moment(items: Sequence[Later]) -> list[Later]:
+    """One later item per moment, standing for all those due then (see :func:`together`)."""
+    due: dict[datetime, list[Later]] = {}
+    for item in items:
+        due.setdefault(item.at, []).append(item)
+    return [Later(at, together(group)) for at, group in due.items()]
+
+
 def together(items: Sequence[Later]) -> Callable[[datetime], list[Message]]:
     """One later item standing for several due at the same moment (the replies of one
     bulk command), so they go out in one send, hence one bulk message."""

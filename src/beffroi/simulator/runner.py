@@ -25,7 +25,7 @@ from beffroi.core.errors import FieldError, InvalidInput
 from beffroi.devices import topics
 from beffroi.devices.topics import Channel, Topic
 from beffroi.simulator.assets import SimAsset
-from beffroi.simulator.bulk import BULK_VERSION, Bundler, split_command, together
+from beffroi.simulator.bulk import BULK_VERSION, Bundler, by_moment, split_command
 from beffroi.simulator.clock import SimClock
 from beffroi.simulator.connection import Connection, Identity, MqttStats, Pool
 from beffroi.simulator.engine import CABINET, TRAFFIC_CONTROLLER_TYPE, Engine, Later, Message
@@ -299,8 +299,8 @@ class Simulator:
             self._schedule_later(item)
 
     def _bulk_command(self, connection: Connection, topic: Topic, payload: bytes) -> None:
-        """One command for many lights: each light obeys, and their replies go back in
-        bulk, the ones due at the same moment together."""
+        """One command for many lights, obeyed at one moment: what they say later goes
+        back in one bulk message per moment, not one per light."""
         commands, error = split_command(payload)
         gateway, message_id = topic.device_id, topic.command_id
         mine = gateway == connection.identity.name
@@ -308,10 +308,7 @@ class Simulator:
             self.engine.stats.commands_ignored += 1
             return
         now: list[Message] = []
-        later: dict[datetime, list[Later]] = {}
-        # One moment for the whole message: the lights obey together, so what they say
-        # later is due at the same moments and goes back in one bulk message per moment
-        # (a clock read per light would give each its own moment, hence its own message).
+        later: list[Later] = []
         moment, wall_now = self.clock.now(), self.clock.wall_now()
         for command in commands:
             self.bundler.remember(gateway, message_id, command.command_id)
@@ -325,11 +322,10 @@ class Simulator:
                 to_sim=self.clock.to_sim,
             )
             now += replies
-            for item in laters:
-                later.setdefault(item.at, []).append(item)
+            later += laters
         self.send(now)
-        for at, items in later.items():
-            self._schedule_later(Later(at, together(items)))
+        for item in by_moment(later):
+            self._schedule_later(item)
 
     def _schedule_later(self, item: Later) -> None:
         delay = self.clock.real_delay((item.at - self.clock.now()).total_seconds())
