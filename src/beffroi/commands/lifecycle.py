@@ -64,6 +64,11 @@ class Verification(StrEnum):
     SUPERSEDED = "superseded"  # a newer command to the same asset changed the same state
 
 
+# The outcomes that reported state may still change: what the tracker looks for on an
+# asset with readings (and what the index ``ix_commands_awaiting_verification`` holds).
+AWAITING = (Verification.PENDING.value, Verification.MISMATCH.value)
+
+
 class BatchState(StrEnum):
     """Where a group command is: its children carry the detail."""
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Index, Integer, String, Text
+from sqlalchemy import Boolean, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from beffroi.commands.lifecycle import AWAITING
 from beffroi.db import Base, BigId, JSONType, UTCDateTime
 
 
@@ -37,6 +38,11 @@ class CommandBatch(Base):
     retry_of: Mapped[str | None] = mapped_column(String(32))
 
 
+# The rows ix_commands_awaiting_verification holds (the tracker's reads name the same
+# conditions, so that the planner may use it).
+AWAITING_ROWS = f"verification IN ({', '.join(repr(v) for v in AWAITING)}) AND sent_at IS NOT NULL"
+
+
 class Command(Base):
     """One command to one asset, and where it is in its life (:mod:`.lifecycle`).
 
@@ -50,6 +56,16 @@ class Command(Base):
         Index("ix_commands_state_next_attempt_at", "state", "next_attempt_at"),
         Index("ix_commands_asset_id_created_at", "asset_id", "created_at"),
         Index("ix_commands_batch_id_state", "batch_id", "state"),
+        # The tracker's question when readings arrive: which commands sent to these assets
+        # await their verification? Only those rows, so the answer does not grow with each
+        # asset's history of commands (with 50 past commands a light, reading it for 9,000
+        # lights took 1.05 s through ix_commands_asset_id_created_at, 34 ms through this).
+        Index(
+            "ix_commands_awaiting_verification",
+            "asset_id",
+            postgresql_where=text(AWAITING_ROWS),
+            sqlite_where=text(AWAITING_ROWS),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

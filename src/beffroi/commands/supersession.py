@@ -18,12 +18,11 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from beffroi.commands.history import Move
-from beffroi.commands.lifecycle import DELIVERED, CommandState, Verification
+from beffroi.commands.lifecycle import AWAITING, DELIVERED, CommandState, Verification
 from beffroi.commands.verification import shares_state
 
 # Whoever moves a command by replying or reporting: the device.
 DEVICE = "device"
-AWAITING = (Verification.PENDING.value, Verification.MISMATCH.value)
 
 
 class Row(Protocol):

@@ -26,9 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from beffroi import metrics
 from beffroi.commands import history, supersession
 from beffroi.commands.history import Move
-from beffroi.commands.lifecycle import FINAL, CommandState, Verification, can_move
-from beffroi.commands.models import Command
-from beffroi.commands.supersession import AWAITING, DEVICE
+from beffroi.commands.lifecycle import AWAITING, FINAL, CommandState, Verification, can_move
+from beffroi.commands.models import AWAITING_ROWS, Command
+from beffroi.commands.supersession import DEVICE
 from beffroi.commands.verification import expected_state, judge
 from beffroi.core.events import DomainEvent
 from beffroi.db.copy import driver_connection
@@ -94,8 +94,7 @@ _BY_ID_PG = (
 )
 _AWAITING_PG = (
     f"SELECT {_COLUMNS} FROM commands WHERE asset_id IN (SELECT unnest($1::text[])) "  # noqa: S608
-    f"AND verification IN ({', '.join(repr(v) for v in AWAITING)}) AND sent_at IS NOT NULL "
-    "ORDER BY id FOR UPDATE"
+    f"AND {AWAITING_ROWS} ORDER BY id FOR UPDATE"
 )
 _STATES = {s.value: s for s in CommandState}
 
