@@ -58,8 +58,8 @@ class Command(Base):
         Index("ix_commands_batch_id_state", "batch_id", "state"),
         # The tracker's question when readings arrive: which commands sent to these assets
         # await their verification? Only those rows, so the answer does not grow with each
-        # asset's history of commands (with 50 past commands a light, reading it for 9,000
-        # lights took 1.05 s through ix_commands_asset_id_created_at, 34 ms through this).
+        # asset's history of commands (bench.command_history: with 50 past commands a light,
+        # 69 ms for 9,000 lights, against 1.19 s through ix_commands_asset_id_created_at).
         Index(
             "ix_commands_awaiting_verification",
             "asset_id",
