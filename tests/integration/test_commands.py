@@ -612,6 +612,12 @@ async def test_group_commands_target_progress_cancel_retry_and_safety(
             await _batch(h, "talant", **dim, target={"kind": "ids", "asset_ids": lights[:3]})
         ).json()
         assert queued["counts"] == {"queued": 3}
+        assert queued["verification"] == {"pending": 3}
+        # The create call's answer (built from what it wrote) is what a reading says.
+        read = await h.get("talant", f"/api/v1/command-batches/{queued['id']}")
+        assert {k: read[k] for k in ("counts", "verification", "state", "total")} == {
+            k: queued[k] for k in ("counts", "verification", "state", "total")
+        }
         cancelled = await h.http.post(
             f"/api/v1/command-batches/{queued['id']}/cancel",
             headers=h.people["talant"].headers,
