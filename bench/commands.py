@@ -417,12 +417,17 @@ class Watch:
         self._waiters: dict[tuple[str, str], asyncio.Future[float]] = {}
 
     async def run(self) -> None:
-        """Consume events until cancelled."""
+        """Consume events until cancelled: what one commit published is taken at once and
+        stamped once (the watch shares the hub's loop, and should cost it little)."""
         while True:
-            event = await self.subscription.get()
-            self._note(event, _now())
+            events = [await self.subscription.get(), *self.subscription.take()]
+            at = _now()
+            touched = {id(p): p for e in events if (p := self._note(e, at)) is not None}
+            for progress in touched.values():
+                if progress.done():
+                    progress.settled.set()
 
-    def _note(self, event: CommandChanged, at: float) -> None:
+    def _note(self, event: CommandChanged, at: float) -> BatchProgress | None:
         cid = event.command_id
         progress = None
         if event.batch_id is not None:
@@ -455,8 +460,7 @@ class Watch:
             if progress is not None and milestone in MILESTONES:
                 progress.reached[milestone] += 1
                 progress.times[milestone].append(at)
-        if progress is not None and progress.done():
-            progress.settled.set()
+        return progress
 
     def follow(self, batch_id: str, total: int) -> BatchProgress:
         """The progress of ``batch_id``, which has ``total`` children."""

@@ -344,8 +344,7 @@ async def test_a_failing_follow_up_stage_stores_the_batch_all_the_same(
         subscription = runtime.events.subscribe()
         raised = break_stage(monkeypatch, stage, bad)
         await site.send(batch_for(site))
-        while not subscription.queue.empty():
-            site.events.append(subscription.get_nowait())
+        site.events.extend(subscription.take())
         subscription.close()
 
         for light in LIGHTS:

@@ -125,8 +125,7 @@ async def test_telemetry_is_stored_once_and_acknowledged_after(
     assert acks.mids == [1, 2, 3, 1, 2, 3]
 
     events = []
-    while not updates.queue.empty():
-        events.append(updates.get_nowait())
+    events.extend(updates.take())
     telemetry = [e for e in events if isinstance(e, TelemetryUpdated)]
     online = [e for e in events if isinstance(e, ConnectivityChanged)]
     assert {e.asset_id for e in telemetry} == {"SL-1", "LC-1", "TC-1"}, "once each: not again"
@@ -198,8 +197,7 @@ async def test_fault_events_and_status(system: Context, runtime: Runtime) -> Non
     await pipeline.process([message(3, "devices/LC-1/status", {"online": False})])
     assert await count(runtime, DeviceEvent) == 1
     seen = []
-    while not faults.queue.empty():
-        seen.append(faults.get_nowait())
+    seen.extend(faults.take())
     # The cabinet's lights go offline with it (tested below); here, the cabinet's own story.
     seen = [e for e in seen if getattr(e, "reason", "") != "gateway"]
     assert [type(e).__name__ for e in seen] == [
@@ -328,8 +326,7 @@ async def test_a_gateway_going_offline_takes_its_devices_with_it(
     changes = runtime.events.subscribe(ConnectivityChanged)
     await pipeline.process([message(3, "devices/LC-1/status", {"online": False})])
     seen = []
-    while not changes.queue.empty():
-        seen.append(changes.get_nowait())
+    seen.extend(changes.take())
     assert sorted((e.asset_id, e.online, e.reason) for e in seen) == [
         ("LC-1", False, "status"),
         ("SL-1", False, "gateway"),

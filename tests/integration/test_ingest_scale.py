@@ -78,7 +78,7 @@ async def test_readings_become_events_only_when_someone_listens(
     with runtime.events.subscribe(TelemetryUpdated) as updates:
         quiet, _ = await pipeline_for(runtime, wanted=False)
         await quiet.process([reading(1, 3, 10)])
-        assert updates.queue.empty()
+        assert updates.empty()
         heard, _ = await pipeline_for(runtime, wanted=True)
         await heard.process([reading(2, 2, 30)])
         assert {updates.get_nowait().asset_id for _ in range(2)} == {"SL-1", "SL-2"}

@@ -535,8 +535,7 @@ async def test_field_agent_works_only_their_team(w: World) -> None:
         low["id"],
     ]
     seen = []
-    while not sub.queue.empty():
-        seen.append(sub.get_nowait())
+    seen.extend(sub.take())
     sub.close()
     assert any(e.intervention_id == crit["id"] and e.status == "closed" for e in seen)
 

@@ -275,9 +275,7 @@ async def test_personal_data_stays_out_of_events_audit_and_work_then_is_purged(
     assert r.status_code == 201, r.text
     assert r.json()["contact"]["last_name"] == "Secretname"
     assert r.json()["channel"] == "phone"
-    events = []
-    while not subscription.queue.empty():
-        events.append(repr(subscription.get_nowait()))
+    events = [repr(e) for e in subscription.take()]
     subscription.close()
     assert events
     async with runtime.db.read() as session:

@@ -47,7 +47,7 @@ async def test_a_use_case_commits_audits_then_publishes(runtime: Runtime) -> Non
     async with change(ctx, "thing.do", target_type="thing", target_id=7) as uc:
         uc.audit(commune="talant", reason="because", details={"n": 1})
         uc.publish(DONE)
-        assert seen.queue.empty(), "nothing is published before the commit"
+        assert seen.empty(), "nothing is published before the commit"
     assert seen.get_nowait() == DONE
     async with runtime.db.read() as session:
         [entry] = (await session.execute(select(AuditEntry))).scalars()
@@ -72,7 +72,7 @@ async def test_a_refused_use_case_writes_nothing_but_its_refusal(runtime: Runtim
 
     with pytest.raises(Conflict):
         await refused()
-    assert seen.queue.empty()
+    assert seen.empty()
     async with runtime.db.read() as session:
         entries = (await session.execute(select(AuditEntry))).scalars().all()
     assert [(e.action, e.outcome, e.details["error"]) for e in entries] == [

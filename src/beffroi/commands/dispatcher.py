@@ -166,13 +166,15 @@ class CommandDispatcher:
 
     async def _listen(self) -> None:
         with self.events.subscribe(CommandChanged, ConnectivityChanged) as subscription:
-            async for event in subscription:
-                if isinstance(event, ConnectivityChanged):
-                    if event.online:
-                        self._back_online.add(event.asset_id)
+            while True:
+                # Taken together: a batch's approval queues 34,000 commands in one commit.
+                for event in [await subscription.get(), *subscription.take()]:
+                    if isinstance(event, ConnectivityChanged):
+                        if event.online:
+                            self._back_online.add(event.asset_id)
+                            self._wake.set()
+                    elif event.state == CommandState.QUEUED:
                         self._wake.set()
-                elif event.state == CommandState.QUEUED:
-                    self._wake.set()
 
     async def release(self, *, everyone: bool = False) -> int:
         """Give a due time back to waiting commands whose device is online again

@@ -278,10 +278,7 @@ async def _send(
         except TimeoutError:
             continue
         await asyncio.sleep(FRAME_S)  # gather what comes with it
-        events = [first]
-        with contextlib.suppress(asyncio.QueueEmpty):
-            while True:
-                events.append(subscription.get_nowait())
+        events = [first, *subscription.take()]
         batch = [encode(e) for e in events if viewer.admits(e)]
         if subscription.dropped != dropped:
             dropped = subscription.dropped

@@ -163,10 +163,7 @@ class EventRelay:
                         log.warning("event relay connection lost; connecting again")
                     return
                 await asyncio.sleep(FLUSH_S)  # what comes with it goes in the same payloads
-                events = [getting.result()]
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    while True:
-                        events.append(subscription.get_nowait())
+                events = [getting.result(), *subscription.take()]
                 ours = [e for e in events if not self._is_echo(e)]
                 if subscription.dropped:
                     # Echoes dropped unseen are freed, and their ids may come back as new
