@@ -47,6 +47,14 @@ async def test_a_full_queue_drops_its_oldest_events_and_counts_them() -> None:
     assert [e.n for e in small.take()] == [3, 4, 5]
 
 
+async def test_a_queue_of_size_zero_is_unbounded_as_asyncio_s() -> None:
+    hub = EventHub()
+    unbounded = hub.subscribe(Ping, maxsize=0)
+    hub.publish_many([Ping(n) for n in range(20_000)])
+    assert unbounded.dropped == 0
+    assert len(unbounded.take()) == 20_000
+
+
 async def test_take_stops_at_its_limit_and_get_waits_for_the_next_event() -> None:
     hub = EventHub()
     sub = hub.subscribe(Ping)

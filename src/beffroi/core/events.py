@@ -47,7 +47,8 @@ class Subscription:
         self.maxsize = maxsize
         # How many events were lost because the consumer fell behind (the oldest go).
         self.dropped = 0
-        self._events: deque[Any] = deque(maxlen=maxsize)
+        # As asyncio.Queue: a size of 0 or less is no bound.
+        self._events: deque[Any] = deque(maxlen=maxsize if maxsize > 0 else None)
         self._ready = asyncio.Event()
         self._hub = hub
 
@@ -60,7 +61,7 @@ class Subscription:
         if not events:
             return
         overflow = len(self._events) + len(events) - self.maxsize
-        if overflow > 0:
+        if self.maxsize > 0 and overflow > 0:
             self.dropped += overflow
         self._events.extend(events)  # the deque's bound drops the oldest
         self._ready.set()
