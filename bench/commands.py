@@ -16,7 +16,10 @@ Prints, in one run:
    the fleet restarted on the per-device topics (``--no-bulk``); and beside them the raw
    per-device baseline: two plain paho clients in processes of their own exchanging the
    per-device traffic through the same broker (34,000 QoS 1 messages out, three answers
-   to each back), no hub at all;
+   to each back), no hub at all; the bulk dim is run ``--repeat`` times (3), to the two
+   levels in turn, the first printed in full and the others briefly, and its targets are
+   judged on the medians of the runs (one run on a shared 2-core machine varies by a
+   fifth or more);
 2. a single command's round trip, API call -> device receives -> reply -> ``succeeded``,
    p50 and p99 over ``--commands`` commands one after another (target p99 under 100 ms),
    to a scripted device (its own process) that answers ``succeeded`` at once; beside the
@@ -30,7 +33,7 @@ batch as soon as it is created (``--no-four-eyes`` runs with ``four_eyes=False``
     python -m bench.commands [--scale 1.0] [--backend postgresql|sqlite]
                              [--broker mosquitto|embedded] [--commands 1000]
                              [--no-four-eyes] [--fault-rate 0] [--command-failure-rate 0]
-                             [--ingest-batch-ms N]
+                             [--ingest-batch-ms N] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -742,7 +745,8 @@ class Results:
     raw: dict[bool, list[float]]  # by TCP_NODELAY
     trips: RoundTrips | None = None
     raw_fan: tuple[float, float] | None = None  # all acknowledged, all answered (s)
-    batch: BatchFigures | None = None  # through the cabinets' bulk form
+    batch: BatchFigures | None = None  # through the cabinets' bulk form, the first run
+    repeats: list[BatchFigures] = field(default_factory=list)  # every bulk run
     batch_per_device: BatchFigures | None = None  # the same, one message per light
     simulator: dict[str, Any] = field(default_factory=dict)
     simulator_per_device: dict[str, Any] = field(default_factory=dict)
@@ -895,7 +899,6 @@ async def _drive(
 
     print(f"[{backend}] raw fan-out baseline ({lights:,} messages, {ANSWERS} answers each) …")
     results.raw_fan = await _raw_fan(hub, lights)
-    print(f"[{backend}] one dim command to all {lights:,} streetlights, in bulk …", flush=True)
     meter = CpuMeter(
         {
             "hub": lambda: [os.getpid()],
@@ -906,7 +909,17 @@ async def _drive(
             ),
         }
     )
-    results.batch = await _batch(hub, args.level, lights, args.batch_timeout, meter)
+    # Each run a change from the one before, so that each is verified anew.
+    levels = (args.level, args.level + 10 if args.level <= 90 else args.level - 10)
+    for run in range(args.repeat):
+        print(
+            f"[{backend}] one dim command to all {lights:,} streetlights, in bulk "
+            f"({run + 1} of {args.repeat}) …",
+            flush=True,
+        )
+        figures = await _batch(hub, levels[run % 2], lights, args.batch_timeout, meter)
+        results.repeats.append(figures)
+    results.batch = results.repeats[0]
     results.simulator = await _fleet_stats(fleet, sim_report)
 
     print(f"[{backend}] the fleet again, every light on its own topics …", flush=True)
@@ -980,8 +993,37 @@ async def _fleet_stats(fleet: contextlib.ExitStack, report: Connection) -> dict[
     return {}
 
 
-def _print_batch(title: str, b: BatchFigures, raw_fan: tuple[float, float] | None) -> int:
-    """One group command's figures; returns how many children did not settle."""
+def _medians(runs: Sequence[BatchFigures]) -> tuple[float, float | None, float | None]:
+    """The create call, and all sent and all verified from the approval: the medians of
+    the runs (None when a run did not get every child there)."""
+    sent = [b.after_approval("sent") for b in runs]
+    verified = [b.after_approval("verified") for b in runs]
+    return (
+        statistics.median(b.created_s for b in runs),
+        None if None in sent else statistics.median(s for s in sent if s is not None),
+        None if None in verified else statistics.median(v for v in verified if v is not None),
+    )
+
+
+def _print_medians(runs: Sequence[BatchFigures]) -> None:
+    create, sent, verified = _medians(runs)
+
+    def secs(value: float | None) -> str:
+        return f"{value:.2f} s" if value is not None else "--"
+
+    print(
+        f"\n  1, medians of the {len(runs)} runs (the targets are judged on them): create call "
+        f"{create:.2f} s; from the approval, all sent {secs(sent)}, all verified {secs(verified)}"
+    )
+
+
+def _print_batch(
+    title: str, b: BatchFigures, raw_fan: tuple[float, float] | None, *, brief: bool = False
+) -> int:
+    """One group command's figures (``brief``: its times only); returns how many children
+    did not settle."""
+    if brief:
+        return _print_brief(title, b)
     print(f"\n  {title} ({b.total:,} children), clock from")
     print("     the create call; times at which the first / 50 % / 99 % / all children")
     print("     reached each step, from the hub's events:")
@@ -1009,14 +1051,7 @@ def _print_batch(title: str, b: BatchFigures, raw_fan: tuple[float, float] | Non
     print(f"     after {b.waited_s:.1f} s, the API says: state {api['state']}")
     print(f"       children per state:        {_counts(api['counts'])}")
     print(f"       children per verification: {_counts(api['verification'])}")
-    open_ = {s: n for s, n in api["counts"].items() if s not in FINAL_STATES and n}
-    pending = api["verification"].get("pending", 0)
-    stuck = int(sum(open_.values()) + (pending if not open_ else 0))
-    if stuck:
-        print(
-            f"       NOT settled: {sum(open_.values())} children still open, "
-            f"{pending} awaiting verification"
-        )
+    stuck = _print_unsettled(api)
     if raw_fan is not None:
         print(
             f"     raw baseline, two plain paho clients and the broker, no hub: "
@@ -1040,6 +1075,37 @@ def _print_batch(title: str, b: BatchFigures, raw_fan: tuple[float, float] | Non
     return stuck
 
 
+def _print_unsettled(api: dict[str, Any]) -> int:
+    """Say how many children are still open, and (once none is) still awaiting their
+    verification, as the API counted them; returns how many in all."""
+    still_open = int(sum(n for s, n in api["counts"].items() if s not in FINAL_STATES))
+    pending = 0 if still_open else int(api["verification"].get("pending", 0))
+    if still_open or pending:
+        print(f"       NOT settled: {still_open} children still open, {pending} unverified")
+    return still_open + pending
+
+
+def _print_brief(title: str, b: BatchFigures) -> int:
+    """A later run of the same command: when its calls answered, when all its children
+    were sent and verified, its CPU seconds; returns how many children did not settle."""
+    approval = (
+        f", approve call answered {b.approve_answered_s - b.approved_s:.2f} s after it was made"
+        if b.approved_s is not None and b.approve_answered_s is not None
+        else ""
+    )
+    sent, verified = b.after_approval("sent"), b.after_approval("verified")
+    print(f"\n  {title}: create call answered at {b.created_s:.2f} s{approval}")
+    print(
+        "     from the approval: all sent "
+        + (f"{sent:.2f} s" if sent is not None else "--")
+        + ", all verified "
+        + (f"{verified:.2f} s" if verified is not None else "--")
+        + "; CPU seconds: "
+        + ", ".join(f"{name} {seconds:.1f}" for name, seconds in b.cpu.items())
+    )
+    return _print_unsettled(b.api)
+
+
 def _print(r: Results, args: argparse.Namespace, settings_note: str) -> None:
     print(f"\n{r.backend}, {r.broker} broker: {r.assets:,} devices ({r.lights:,} streetlights)")
     print(f"  {settings_note}")
@@ -1051,9 +1117,13 @@ def _print(r: Results, args: argparse.Namespace, settings_note: str) -> None:
     if b is not None:
         title = "1. one dim command to every streetlight, through the cabinets' bulk form"
         stuck = _print_batch(title, b, r.raw_fan)
-        sent, verified = b.after_approval("sent"), b.after_approval("verified")
+        for later in r.repeats[1:]:
+            stuck += _print_batch("1, again (to the other level)", later, None, brief=True)
+        if len(r.repeats) > 1:
+            _print_medians(r.repeats)
+        create, sent, verified = _medians(r.repeats)
         verdicts += [
-            (f"create call < {TARGET_CREATE_S:.0f} s", b.created_s < TARGET_CREATE_S),
+            (f"create call < {TARGET_CREATE_S:.0f} s", create < TARGET_CREATE_S),
             (
                 f"all sent < {TARGET_SENT_S:.0f} s after the approval",
                 sent is not None and sent < TARGET_SENT_S,
@@ -1144,6 +1214,12 @@ async def main() -> int:
     parser.add_argument("--ingest-batch-ms", type=int, default=None, help="default: setting's")
     parser.add_argument("--connect-timeout", type=float, default=900)
     parser.add_argument("--batch-timeout", type=float, default=120)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="city-wide dims in bulk, one after another; the targets are judged on medians",
+    )
     args = parser.parse_args()
     if args.backend == "postgresql" and not await postgres_available():
         print("PostgreSQL unreachable: skipped (set BEFFROI_BENCH_POSTGRES_URL)")
