@@ -20,6 +20,8 @@ from beffroi.alarms.signals import AlarmSignal
 from beffroi.assets import importing
 from beffroi.assets.schemas import AssetCreate, Point
 from beffroi.cli.serve import bind_socket, serve_app
+from beffroi.commands.events import CommandChanged
+from beffroi.commands.lifecycle import CommandState, Verification
 from beffroi.commands.schemas import CommandCreate
 from beffroi.commands.service import send_command
 from beffroi.console.events import AssetStateChanged
@@ -36,6 +38,7 @@ from tests.support import Person, make_person
 API = "/api/v1"
 TALANT = (4.999, 47.335)
 CHENOVE = (5.006, 47.292)
+NOT_APPLICABLE = Verification.NOT_APPLICABLE
 
 
 async def _fleet(system: Context) -> None:
@@ -108,6 +111,29 @@ async def test_the_map_draws_each_state_in_scope(
     typed = await client.get(f"{API}/map?type=lighting_cabinet", headers=people["admin"].headers)
     assert sorted(_by_id(typed.json())) == ["CAB-TAL-1"]
     assert (await client.get(f"{API}/map")).status_code == 401
+
+
+async def test_a_command_redraws_its_asset_when_it_opens_and_when_it_closes_only(
+    runtime: Runtime, people: dict[str, Person]
+) -> None:
+    from beffroi.console.board import LiveBoard
+
+    board = LiveBoard(runtime)
+    await board.ensure_loaded()
+    now = utcnow()
+
+    def moved(command_id: str, state: CommandState) -> CommandChanged:
+        return CommandChanged(command_id, "CAB-TAL-1", None, "x", state, NOT_APPLICABLE, now)
+
+    commanded = [AssetStateChanged("CAB-TAL-1", "talant", MapState.COMMANDED, None)]
+    assert board.apply([moved("c1", CommandState.QUEUED)]) == commanded
+    # Moves that keep it open, and a second open command, draw nothing new.
+    assert board.apply([moved("c1", CommandState.SENT), moved("c2", CommandState.QUEUED)]) == []
+    assert board.apply([moved("c1", CommandState.SUCCEEDED)]) == []  # c2 is still open
+    ok = [AssetStateChanged("CAB-TAL-1", "talant", MapState.OK, None)]
+    assert board.apply([moved("c2", CommandState.ACCEPTED), moved("c2", CommandState.FAILED)]) == ok
+    # A duplicate final move changes nothing.
+    assert board.apply([moved("c2", CommandState.FAILED)]) == []
 
 
 async def test_the_board_follows_events_and_the_database(

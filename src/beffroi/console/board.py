@@ -127,16 +127,24 @@ class LiveBoard:
             live = self.assets.get(asset_id) if isinstance(asset_id, str) else None
             if live is None or asset_id is None:
                 continue
-            before.setdefault(asset_id, live.shown())
+            if isinstance(event, CommandChanged):
+                # Most moves of a command keep it open: nothing to draw anew.
+                opened = event.state in OPEN_COMMAND_STATES
+                if opened == (event.command_id in live.commands):
+                    continue
+                if asset_id not in before:
+                    before[asset_id] = live.shown()
+                if opened:
+                    live.commands.add(event.command_id)
+                else:
+                    live.commands.discard(event.command_id)
+                continue
+            if asset_id not in before:
+                before[asset_id] = live.shown()
             if isinstance(event, AlarmChanged):
                 self._alarm(live, event)
             elif isinstance(event, ConnectivityChanged):
                 live.online = event.online
-            elif isinstance(event, CommandChanged):
-                if event.state in OPEN_COMMAND_STATES:
-                    live.commands.add(event.command_id)
-                else:
-                    live.commands.discard(event.command_id)
         changed = []
         for asset_id, was in before.items():
             live = self.assets[asset_id]
