@@ -22,6 +22,7 @@ from beffroi.events.relay import PAYLOAD_MAX, EventRelay, decode, encode
 from beffroi.telemetry.events import ConnectivityChanged, TelemetryUpdated
 
 AT = datetime(2026, 11, 27, 18, 30, 5, 123456, tzinfo=UTC)
+PENDING = Verification.PENDING
 ALARM = AlarmChanged(
     41, "SL-TAL-1", "talant", "lampFailure", Severity.MINOR, "active", "raised", AT, 7
 )
@@ -97,6 +98,22 @@ async def test_two_processes_share_their_events(two: Two) -> None:
         two.other.events.publish(back)
         assert await _collect(here, 2.0) == [back]
         assert await _collect(there, 0.5) == [back]
+
+
+async def test_a_city_wide_move_reaches_the_other_process_whole(two: Two) -> None:
+    # One commit moves 34,000 commands: every one of their events crosses, in order.
+    moved = [
+        CommandChanged(f"c{i}", f"SL-{i}", "b1", "dim", CommandState.SENT, PENDING, AT)
+        for i in range(34_000)
+    ]
+    with two.other.events.subscribe(CommandChanged, maxsize=100_000) as there:
+        two.here.events.publish_many(moved)
+        got: list[object] = []
+        async with asyncio.timeout(30):
+            while len(got) < len(moved):
+                got += [await there.get(), *there.take()]
+        assert got == moved
+        assert there.dropped == 0
 
 
 async def test_a_single_process_database_needs_no_relay(runtime: Runtime) -> None:

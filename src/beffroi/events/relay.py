@@ -42,6 +42,10 @@ CHANNEL = "beffroi_events"
 # PostgreSQL refuses a NOTIFY payload of 8,000 bytes or more.
 PAYLOAD_MAX = 7_500
 FLUSH_S = 0.05
+# Events waiting to be sent: a city-wide command moves its 34,000 children in one commit,
+# and each move's events must all reach the other processes (the hub's default bound,
+# 10,000, kept only the newest of them). A few such moves, each event a small object.
+QUEUE = 150_000
 # A plain loop, not a retry library: relaying never ends in success, and a connection that
 # ends is reconnected after the same pause as one that fails.
 RECONNECT_S = 2.0
@@ -124,7 +128,7 @@ class EventRelay:
         if not db.is_postgres:
             return
         dsn = db.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        with self.runtime.events.subscribe(*relayed_types()) as subscription:
+        with self.runtime.events.subscribe(*relayed_types(), maxsize=QUEUE) as subscription:
             while not stop.is_set():
                 conn: asyncpg.Connection | None = None
                 try:
