@@ -1005,25 +1005,26 @@ def _medians(runs: Sequence[BatchFigures]) -> tuple[float, float | None, float |
     )
 
 
+def _secs(value: float | None) -> str:
+    return f"{value:.2f} s" if value is not None else "--"
+
+
 def _print_medians(runs: Sequence[BatchFigures]) -> None:
     create, sent, verified = _medians(runs)
-
-    def secs(value: float | None) -> str:
-        return f"{value:.2f} s" if value is not None else "--"
-
     print(
         f"\n  1, medians of the {len(runs)} runs (the targets are judged on them): create call "
-        f"{create:.2f} s; from the approval, all sent {secs(sent)}, all verified {secs(verified)}"
+        f"{create:.2f} s; from the approval, all sent {_secs(sent)}, all verified {_secs(verified)}"
     )
 
 
-def _print_batch(
-    title: str, b: BatchFigures, raw_fan: tuple[float, float] | None, *, brief: bool = False
-) -> int:
-    """One group command's figures (``brief``: its times only); returns how many children
-    did not settle."""
-    if brief:
-        return _print_brief(title, b)
+def _from_approval(b: BatchFigures) -> str:
+    """When every child was sent, and verified, counted from the approval."""
+    sent, verified = _secs(b.after_approval("sent")), _secs(b.after_approval("verified"))
+    return f"from the approval: all sent {sent}, all verified {verified}"
+
+
+def _print_batch(title: str, b: BatchFigures, raw_fan: tuple[float, float] | None) -> int:
+    """One group command's figures; returns how many children did not settle."""
     print(f"\n  {title} ({b.total:,} children), clock from")
     print("     the create call; times at which the first / 50 % / 99 % / all children")
     print("     reached each step, from the hub's events:")
@@ -1065,13 +1066,7 @@ def _print_batch(
         + ", ".join(f"{name} {seconds:.1f}" for name, seconds in b.cpu.items())
     )
     if b.approved_s is not None:
-        sent, verified = b.after_approval("sent"), b.after_approval("verified")
-        print(
-            "     from the approval: all sent "
-            + (f"{sent:.2f} s" if sent is not None else "--")
-            + ", all verified "
-            + (f"{verified:.2f} s" if verified is not None else "--")
-        )
+        print(f"     {_from_approval(b)}")
     return stuck
 
 
@@ -1093,16 +1088,9 @@ def _print_brief(title: str, b: BatchFigures) -> int:
         if b.approved_s is not None and b.approve_answered_s is not None
         else ""
     )
-    sent, verified = b.after_approval("sent"), b.after_approval("verified")
+    cpu = ", ".join(f"{name} {seconds:.1f}" for name, seconds in b.cpu.items())
     print(f"\n  {title}: create call answered at {b.created_s:.2f} s{approval}")
-    print(
-        "     from the approval: all sent "
-        + (f"{sent:.2f} s" if sent is not None else "--")
-        + ", all verified "
-        + (f"{verified:.2f} s" if verified is not None else "--")
-        + "; CPU seconds: "
-        + ", ".join(f"{name} {seconds:.1f}" for name, seconds in b.cpu.items())
-    )
+    print(f"     {_from_approval(b)}; CPU seconds: {cpu}")
     return _print_unsettled(b.api)
 
 
@@ -1118,7 +1106,7 @@ def _print(r: Results, args: argparse.Namespace, settings_note: str) -> None:
         title = "1. one dim command to every streetlight, through the cabinets' bulk form"
         stuck = _print_batch(title, b, r.raw_fan)
         for later in r.repeats[1:]:
-            stuck += _print_batch("1, again (to the other level)", later, None, brief=True)
+            stuck += _print_brief("1, again (to the other level)", later)
         if len(r.repeats) > 1:
             _print_medians(r.repeats)
         create, sent, verified = _medians(r.repeats)
@@ -1221,6 +1209,8 @@ async def main() -> int:
         help="city-wide dims in bulk, one after another; the targets are judged on medians",
     )
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1, not {args.repeat}")
     if args.backend == "postgresql" and not await postgres_available():
         print("PostgreSQL unreachable: skipped (set BEFFROI_BENCH_POSTGRES_URL)")
         return 0
