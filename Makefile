@@ -70,6 +70,7 @@ bench: $(STAMP) ## Run the benchmarks (figures beside their raw baselines)
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.commands
 	$(BIN)/python -m bench.command_history
+	$(BIN)/python -m bench.command_moves
 	$(BIN)/python -m bench.event_hub
 	$(BIN)/python -m bench.lighting
 	$(BIN)/python -m bench.lighting_simulator
