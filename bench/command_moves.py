@@ -137,6 +137,16 @@ STEPS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _Moved:
+    """What one move took: in all (with the commit), for the rows, for the transitions."""
+
+    seconds: float
+    rows_s: float
+    transitions_s: float
+    in_place: float  # the share of the rows PostgreSQL wrote in place
+
+
 @dataclass(slots=True)
 class Layout:
     """What one layout of the table measured."""
@@ -160,16 +170,6 @@ class Layout:
 
 async def _insert(session: AsyncSession, batch: str, lights: int, **row: Any) -> None:
     await session.execute(text(_CHILDREN), {"batch": batch, "lights": lights, **row})
-
-
-@dataclass(frozen=True, slots=True)
-class _Moved:
-    """What one move took: in all (with the commit), for the rows, for the transitions."""
-
-    seconds: float
-    rows_s: float
-    transitions_s: float
-    in_place: float  # the share of the rows PostgreSQL wrote in place
 
 
 async def _move(db: Database, children: Sequence[_Child], step: _Step) -> _Moved:
