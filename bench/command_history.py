@@ -35,7 +35,7 @@ from beffroi.communes.service import ensure_default_communes
 from beffroi.config import load_settings
 from beffroi.core.context import Runtime
 from beffroi.db import Database
-from bench.common import postgres_available, scratch_database
+from bench.common import postgres_available, scratch_postgres, vacuum
 
 INDEX = "ix_commands_awaiting_verification"
 RUNS = 5
@@ -72,12 +72,6 @@ async def _median(
     return statistics.median(samples)
 
 
-async def _vacuum(db: Database) -> None:
-    async with db.engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text("VACUUM ANALYZE commands"))
-
-
 async def _measure(db: Database, probe: list[str]) -> tuple[float, float]:
     """The awaiting read of ``probe`` (median) and one move of every awaiting command."""
     tracker = CommandTracker(root="beffroi/v1", verify_window=timedelta(minutes=5))
@@ -98,7 +92,7 @@ async def _measure(db: Database, probe: list[str]) -> tuple[float, float]:
     read_s = await _median(read)
     assert found == len(probe), f"read {found} awaiting commands for {len(probe)} lights"
     # Each move is rolled back: its dead rows are vacuumed away before the next one.
-    return read_s, await _median(move, before=lambda: _vacuum(db))
+    return read_s, await _median(move, before=lambda: vacuum(db, "commands"))
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -106,38 +100,34 @@ async def main(args: argparse.Namespace) -> int:
     if not await postgres_available():
         print("PostgreSQL is not reachable: nothing measured")
         return 1
-    async with scratch_database("postgresql") as url:
-        db = Database(url)
-        try:
-            await ensure_default_communes(
-                Runtime(load_settings(database_url=url), db).system_context("bench")
+    async with scratch_postgres() as (url, db):
+        await ensure_default_communes(
+            Runtime(load_settings(database_url=url), db).system_context("bench")
+        )
+        async with db.write() as session:
+            commune = (await session.execute(text("SELECT min(code) FROM communes"))).scalar()
+            began = time.perf_counter()
+            common = {"commune": commune, "lights": args.lights}
+            await session.execute(text(_LIGHTS), common)
+            past = {"verification": "verified", "state": "succeeded"}
+            await session.execute(
+                text(_COMMANDS), {**common, **past, "first": 24, "last": 23 + args.history}
             )
-            async with db.write() as session:
-                commune = (await session.execute(text("SELECT min(code) FROM communes"))).scalar()
-                began = time.perf_counter()
-                common = {"commune": commune, "lights": args.lights}
-                await session.execute(text(_LIGHTS), common)
-                past = {"verification": "verified", "state": "succeeded"}
-                await session.execute(
-                    text(_COMMANDS), {**common, **past, "first": 24, "last": 23 + args.history}
-                )
-                now = {"verification": "pending", "state": "sent", "first": 0, "last": 0}
-                await session.execute(text(_COMMANDS), {**common, **now})
-            await _vacuum(db)
-            loaded = time.perf_counter() - began
-            total = args.lights * (args.history + 1)
-            print(
-                f"{args.lights:,} streetlights, {args.history} past commands each and one "
-                f"awaiting its verification: {total:,} commands, loaded in {loaded:.0f} s"
-            )
-            chosen = random.sample(range(1, args.lights + 1), args.probe)
-            probe = sorted(f"SL-{i}" for i in chosen)  # as the tracker asks
-            read_s, move_s = await _measure(db, probe)
-            async with db.engine.begin() as conn:
-                await conn.execute(text(f"DROP INDEX {INDEX}"))
-            raw_read_s, raw_move_s = await _measure(db, probe)
-        finally:
-            await db.dispose()
+            now = {"verification": "pending", "state": "sent", "first": 0, "last": 0}
+            await session.execute(text(_COMMANDS), {**common, **now})
+        await vacuum(db, "commands")
+        loaded = time.perf_counter() - began
+        total = args.lights * (args.history + 1)
+        print(
+            f"{args.lights:,} streetlights, {args.history} past commands each and one "
+            f"awaiting its verification: {total:,} commands, loaded in {loaded:.0f} s"
+        )
+        chosen = random.sample(range(1, args.lights + 1), args.probe)
+        probe = sorted(f"SL-{i}" for i in chosen)  # as the tracker asks
+        read_s, move_s = await _measure(db, probe)
+        async with db.engine.begin() as conn:
+            await conn.execute(text(f"DROP INDEX {INDEX}"))
+        raw_read_s, raw_move_s = await _measure(db, probe)
     print(f"1. the tracker's read of the commands awaiting verification, {args.probe:,} lights:")
     print(f"     through {INDEX}: {read_s * 1000:8.1f} ms (median of {RUNS})")
     print(f"     raw baseline, without it:           {raw_read_s * 1000:8.1f} ms")

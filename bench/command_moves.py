@@ -41,7 +41,7 @@ from beffroi.commands import history, jobs
 from beffroi.commands.lifecycle import CommandState, Verification
 from beffroi.core.time import utcnow
 from beffroi.db import Database
-from bench.common import postgres_available, scratch_database
+from bench.common import postgres_available, scratch_postgres, vacuum
 
 S = CommandState
 # The indexes on columns a move changes: while any exists, no move is written in place.
@@ -208,7 +208,7 @@ async def _measure(db: Database, name: str, lights: int, runs: int, prefix: str)
                 attempts=0,
                 verification=Verification.PENDING.value,
             )
-        await _vacuum(db)
+        await vacuum(db, "commands")
         children = [_Child(f"{batch}-{g}", f"SL-{g}", batch) for g in range(1, lights + 1)]
         for step in STEPS:
             layout.moves[step.state].append(await _move(db, children, step))
@@ -221,19 +221,13 @@ async def _measure(db: Database, name: str, lights: int, runs: int, prefix: str)
     return layout
 
 
-async def _vacuum(db: Database, *, full: bool = False) -> None:
-    async with db.engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f"VACUUM {'FULL ' if full else ''}ANALYZE commands"))
-
-
 async def _in_place_layout(db: Database) -> None:
     """Rewrite the table so that a move can be written in place."""
     async with db.engine.begin() as conn:
         for index in MOVING_INDEXES:
             await conn.execute(text(f"DROP INDEX {index}"))
         await conn.execute(text("ALTER TABLE commands SET (fillfactor = 50)"))
-    await _vacuum(db, full=True)
+    await vacuum(db, "commands", full=True)
 
 
 def _print(args: argparse.Namespace, layouts: Sequence[Layout]) -> None:
@@ -269,32 +263,28 @@ async def main(args: argparse.Namespace) -> int:
     if not await postgres_available():
         print("PostgreSQL is not reachable: nothing measured")
         return 1
-    async with scratch_database("postgresql") as url:
-        db = Database(url)
-        try:
-            began = time.perf_counter()
-            async with db.write() as session:
-                for past in range(args.history):
-                    await _insert(
-                        session,
-                        f"past{past}",
-                        args.lights,
-                        state=S.SUCCEEDED.value,
-                        verification=Verification.VERIFIED.value,
-                        age=24 + past,
-                        attempts=1,
-                    )
-            await _vacuum(db)
-            print(
-                f"{args.history} past city-wide commands of {args.lights:,} children: "
-                f"{args.history * args.lights:,} commands, loaded in "
-                f"{time.perf_counter() - began:.0f} s"
-            )
-            ours = await _measure(db, "the table as it is", args.lights, args.repeat, "now")
-            await _in_place_layout(db)
-            raw = await _measure(db, "raw: written in place", args.lights, args.repeat, "hot")
-        finally:
-            await db.dispose()
+    async with scratch_postgres() as (_, db):
+        began = time.perf_counter()
+        async with db.write() as session:
+            for past in range(args.history):
+                await _insert(
+                    session,
+                    f"past{past}",
+                    args.lights,
+                    state=S.SUCCEEDED.value,
+                    verification=Verification.VERIFIED.value,
+                    age=24 + past,
+                    attempts=1,
+                )
+        await vacuum(db, "commands")
+        print(
+            f"{args.history} past city-wide commands of {args.lights:,} children: "
+            f"{args.history * args.lights:,} commands, loaded in "
+            f"{time.perf_counter() - began:.0f} s"
+        )
+        ours = await _measure(db, "the table as it is", args.lights, args.repeat, "now")
+        await _in_place_layout(db)
+        raw = await _measure(db, "raw: written in place", args.lights, args.repeat, "hot")
     _print(args, (ours, raw))
     return 0
 

@@ -22,6 +22,7 @@ from tests.scratch import create_scratch_database, drop_database
 
 from beffroi import migrations as migrate
 from beffroi.assets.schemas import AssetCreate, Point
+from beffroi.db import Database
 
 POSTGRES_URL = os.environ.get(
     "BEFFROI_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -84,6 +85,27 @@ async def scratch_database(backend: str) -> AsyncIterator[str]:
         yield url
     finally:
         await drop_database(url)
+
+
+@contextlib.asynccontextmanager
+async def scratch_postgres() -> AsyncIterator[tuple[str, Database]]:
+    """A new, migrated PostgreSQL database: its URL and a :class:`Database` on it, both
+    gone afterwards."""
+    async with scratch_database("postgresql") as url:
+        db = Database(url)
+        try:
+            yield url, db
+        finally:
+            await db.dispose()
+
+
+async def vacuum(db: Database, table: str, *, full: bool = False) -> None:
+    """``VACUUM ANALYZE`` (or ``VACUUM FULL ANALYZE``) ``table``, outside any transaction
+    as PostgreSQL requires, so that one measurement does not pay for the last one's dead
+    rows."""
+    async with db.engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f"VACUUM {'FULL ' if full else ''}ANALYZE {table}"))
 
 
 @contextlib.contextmanager
